@@ -1,0 +1,237 @@
+//! The typed drift model: what a scan found, with secrets already redacted.
+//!
+//! Everything downstream (reports, the audit log) consumes these types and nothing else, so
+//! the redaction done in [`analysis`] is the single place where a secret could escape. The
+//! serialized form of [`ScanReport`] is driftlog's public JSON interface (`--format json`);
+//! its shape is versioned by [`SCHEMA_VERSION`] and documented in `docs/json-report.md`.
+
+pub mod analysis;
+pub mod path;
+
+use serde::{Deserialize, Serialize};
+
+/// Bump on any change that could break a consumer of the JSON report.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The result of scanning one stack.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanReport {
+    pub schema_version: u32,
+    pub stack: Stack,
+    /// The version the `version` stream message announced; absent when terraform never started.
+    pub terraform_version: Option<String>,
+    pub status: Status,
+    /// RFC 3339 UTC time the scan started.
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub summary: Summary,
+    pub resources: Vec<DriftedResource>,
+    /// Root module outputs whose value changed; not drift of real infrastructure.
+    pub output_changes: Vec<OutputChange>,
+    /// Warnings and errors terraform reported.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Why the scan failed, when `status` is `failed`.
+    pub failure: Option<Failure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stack {
+    /// The directory as given on the command line.
+    pub dir: String,
+    pub workspace: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Clean,
+    Drifted,
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Clean => "clean",
+            Status::Drifted => "drifted",
+            Status::Failed => "failed",
+        }
+    }
+
+    /// The exit code convention of `terraform plan -detailed-exitcode`.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Status::Clean => 0,
+            Status::Failed => 1,
+            Status::Drifted => 2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub drifted: usize,
+    pub updated: usize,
+    pub deleted: usize,
+    pub other: usize,
+    pub output_changes: usize,
+}
+
+impl Summary {
+    pub fn of(resources: &[DriftedResource], output_changes: &[OutputChange]) -> Self {
+        let count = |action: Action| resources.iter().filter(|r| r.action == action).count();
+        let updated = count(Action::Update);
+        let deleted = count(Action::Delete);
+        Summary {
+            drifted: resources.len(),
+            updated,
+            deleted,
+            other: resources.len() - updated - deleted,
+            output_changes: output_changes.len(),
+        }
+    }
+}
+
+/// One resource instance whose real state no longer matches the recorded state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriftedResource {
+    /// Full address, e.g. `module.net.aws_subnet.private[1]`.
+    pub address: String,
+    /// Module address (`module.net`), absent for the root module.
+    pub module_address: Option<String>,
+    pub mode: String,
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    pub name: String,
+    /// `count` index (number) or `for_each` key (string).
+    pub index: Option<serde_json::Value>,
+    pub provider: String,
+    pub action: Action,
+    /// Changed leaf attributes, sorted by path. Unchanged attributes are never listed.
+    pub changes: Vec<AttributeChange>,
+}
+
+impl DriftedResource {
+    pub fn sensitive_changes(&self) -> usize {
+        self.changes.iter().filter(|c| c.is_sensitive()).count()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Update,
+    Delete,
+    Create,
+    Replace,
+    Read,
+    Unknown,
+}
+
+impl Action {
+    /// Maps terraform's action names (`update`, `delete`, `["delete","create"]`...).
+    pub fn from_terraform(actions: &[&str]) -> Self {
+        match actions {
+            ["update"] => Action::Update,
+            ["delete"] => Action::Delete,
+            ["create"] => Action::Create,
+            ["read"] => Action::Read,
+            ["replace"] | ["delete", "create"] | ["create", "delete"] => Action::Replace,
+            _ => Action::Unknown,
+        }
+    }
+
+    /// Past tense, as a reviewer reads it: "updated", "deleted".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Action::Update => "updated",
+            Action::Delete => "deleted",
+            Action::Create => "created",
+            Action::Replace => "replaced",
+            Action::Read => "read",
+            Action::Unknown => "changed",
+        }
+    }
+}
+
+/// One attribute that differs between the recorded state and reality.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttributeChange {
+    /// `tags.env`, `rule[0].cidr_blocks[1]`, `tags["my key"]`.
+    pub path: String,
+    pub before: AttrValue,
+    pub after: AttrValue,
+}
+
+impl AttributeChange {
+    pub fn is_sensitive(&self) -> bool {
+        self.before == AttrValue::Sensitive || self.after == AttrValue::Sensitive
+    }
+}
+
+/// A value as driftlog may show it. Sensitive values never get past the analysis: only the
+/// marker does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum AttrValue {
+    Known(serde_json::Value),
+    /// The attribute (or map key, list element) does not exist on this side.
+    Absent,
+    /// Terraform marks the value sensitive; its content is withheld.
+    Sensitive,
+    /// Known only after apply.
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputChange {
+    pub name: String,
+    pub action: String,
+    pub sensitive: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub summary: String,
+    pub detail: String,
+    pub address: Option<String>,
+    /// `file:line` where terraform located the problem.
+    pub location: Option<String>,
+}
+
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let severity = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{severity}: {}", self.summary)?;
+        if let Some(address) = &self.address {
+            write!(f, " ({address})")?;
+        }
+        if let Some(location) = &self.location {
+            write!(f, " at {location}")?;
+        }
+        if !self.detail.is_empty() {
+            write!(f, "\n  {}", self.detail.replace('\n', "\n  "))?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a scan could not tell whether the stack drifted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// A stable, machine-readable kind (`terraform_not_found`, `plan_failed`, ...).
+    pub kind: String,
+    /// What happened and what to do, for a person.
+    pub message: String,
+}

@@ -1,0 +1,326 @@
+//! Turns terraform's raw drift entries into the redacted drift model.
+//!
+//! This is the one place that sees raw `before`/`after` values next to their sensitivity
+//! masks. A value under a `true` mask on either side is replaced by [`AttrValue::Sensitive`]
+//! before it is stored anywhere, so no report, file or log line can carry it.
+
+use serde_json::Value;
+
+use super::path::{self, Segment};
+use super::{AttrValue, AttributeChange};
+
+/// The five parallel trees terraform gives for one change.
+pub struct Sides<'a> {
+    pub before: &'a Value,
+    pub after: &'a Value,
+    pub before_sensitive: &'a Value,
+    pub after_sensitive: &'a Value,
+    pub after_unknown: &'a Value,
+}
+
+/// Lists every leaf attribute that differs, in document order (keys sorted, indices ascending).
+pub fn attribute_changes(sides: &Sides<'_>) -> Vec<AttributeChange> {
+    let mut differ = Differ {
+        segments: Vec::new(),
+        changes: Vec::new(),
+    };
+    differ.walk(Node {
+        before: present(sides.before),
+        after: present(sides.after),
+        before_sensitive: Some(sides.before_sensitive),
+        after_sensitive: Some(sides.after_sensitive),
+        after_unknown: Some(sides.after_unknown),
+    });
+    differ.changes
+}
+
+/// Terraform does not distinguish a null attribute from a missing one.
+fn present(value: &Value) -> Option<&Value> {
+    (!value.is_null()).then_some(value)
+}
+
+#[derive(Clone, Copy)]
+struct Node<'a> {
+    before: Option<&'a Value>,
+    after: Option<&'a Value>,
+    before_sensitive: Option<&'a Value>,
+    after_sensitive: Option<&'a Value>,
+    after_unknown: Option<&'a Value>,
+}
+
+impl<'a> Node<'a> {
+    fn child(&self, segment: &Segment<'_>) -> Node<'a> {
+        Node {
+            before: self
+                .before
+                .and_then(|v| child(v, segment))
+                .and_then(present),
+            after: self.after.and_then(|v| child(v, segment)).and_then(present),
+            before_sensitive: mask_child(self.before_sensitive, segment),
+            after_sensitive: mask_child(self.after_sensitive, segment),
+            after_unknown: mask_child(self.after_unknown, segment),
+        }
+    }
+}
+
+fn child<'a>(value: &'a Value, segment: &Segment<'_>) -> Option<&'a Value> {
+    match (value, segment) {
+        (Value::Object(map), Segment::Key(key)) => map.get(*key),
+        (Value::Array(items), Segment::Index(index)) => items.get(*index),
+        _ => None,
+    }
+}
+
+/// A `true` mask covers everything beneath it; anything else descends structurally.
+fn mask_child<'a>(mask: Option<&'a Value>, segment: &Segment<'_>) -> Option<&'a Value> {
+    match mask {
+        Some(Value::Bool(true)) => mask,
+        Some(mask) => child(mask, segment),
+        None => None,
+    }
+}
+
+fn is_set(mask: Option<&Value>) -> bool {
+    matches!(mask, Some(Value::Bool(true)))
+}
+
+struct Differ<'a> {
+    segments: Vec<Segment<'a>>,
+    changes: Vec<AttributeChange>,
+}
+
+impl<'a> Differ<'a> {
+    fn walk(&mut self, node: Node<'a>) {
+        if node.before == node.after && !is_set(node.after_unknown) {
+            return;
+        }
+        if is_set(node.before_sensitive) || is_set(node.after_sensitive) {
+            // Both sides are withheld: a value that is secret on one side is a secret.
+            let redact = |value: Option<&Value>| match value {
+                Some(_) => AttrValue::Sensitive,
+                None => AttrValue::Absent,
+            };
+            let after = if is_set(node.after_unknown) {
+                AttrValue::Unknown
+            } else {
+                redact(node.after)
+            };
+            self.push(redact(node.before), after);
+            return;
+        }
+        if is_set(node.after_unknown) {
+            self.push(known(node.before), AttrValue::Unknown);
+            return;
+        }
+        let changes_before = self.changes.len();
+        match (node.before, node.after) {
+            (Some(Value::Object(_)) | None, Some(Value::Object(_)) | None)
+            | (Some(Value::Array(_)) | None, Some(Value::Array(_)) | None) => {
+                for segment in child_segments(node.before, node.after) {
+                    self.segments.push(segment.clone());
+                    self.walk(node.child(&segment));
+                    self.segments.pop();
+                }
+            }
+            _ => {}
+        }
+        // Scalars, type changes and containers whose difference has no leaf (`{}` vs null).
+        if self.changes.len() == changes_before {
+            self.push(known(node.before), known(node.after));
+        }
+    }
+
+    fn push(&mut self, before: AttrValue, after: AttrValue) {
+        self.changes.push(AttributeChange {
+            path: path::render(&self.segments),
+            before,
+            after,
+        });
+    }
+}
+
+fn known(value: Option<&Value>) -> AttrValue {
+    value.map_or(AttrValue::Absent, |v| AttrValue::Known(v.clone()))
+}
+
+/// The union of both sides' keys (sorted) or indices (ascending).
+fn child_segments<'a>(before: Option<&'a Value>, after: Option<&'a Value>) -> Vec<Segment<'a>> {
+    let mut keys: Vec<&'a str> = Vec::new();
+    let mut len = 0;
+    for value in [before, after].into_iter().flatten() {
+        match value {
+            Value::Object(map) => keys.extend(map.keys().map(String::as_str)),
+            Value::Array(items) => len = len.max(items.len()),
+            _ => {}
+        }
+    }
+    if keys.is_empty() {
+        (0..len).map(Segment::Index).collect()
+    } else {
+        keys.sort_unstable();
+        keys.dedup();
+        keys.into_iter().map(Segment::Key).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn changes(
+        before: Value,
+        after: Value,
+        bs: Value,
+        a_s: Value,
+    ) -> Vec<(String, AttrValue, AttrValue)> {
+        attribute_changes(&Sides {
+            before: &before,
+            after: &after,
+            before_sensitive: &bs,
+            after_sensitive: &a_s,
+            after_unknown: &json!({}),
+        })
+        .into_iter()
+        .map(|c| (c.path, c.before, c.after))
+        .collect()
+    }
+
+    fn k(v: Value) -> AttrValue {
+        AttrValue::Known(v)
+    }
+
+    #[test]
+    fn unchanged_attributes_are_not_listed() {
+        let v = json!({"name": "a", "tags": {"env": "prod"}, "rule": [{"port": 1}]});
+        assert!(changes(v.clone(), v, json!({}), json!({})).is_empty());
+    }
+
+    #[test]
+    fn nested_lists_and_maps_yield_leaf_paths() {
+        let before = json!({"tags": {"env": "prod", "team": "a"}, "rule": [{"port": 22, "cidr_blocks": ["10.0.0.0/8", "10.0.0.0/16"]}]});
+        let after = json!({"tags": {"env": "dev", "team": "a", "new key": "x"}, "rule": [{"port": 22, "cidr_blocks": ["10.0.0.0/8", "0.0.0.0/0"]}]});
+        assert_eq!(
+            changes(before, after, json!({}), json!({})),
+            vec![
+                (
+                    "rule[0].cidr_blocks[1]".into(),
+                    k(json!("10.0.0.0/16")),
+                    k(json!("0.0.0.0/0"))
+                ),
+                ("tags.env".into(), k(json!("prod")), k(json!("dev"))),
+                (
+                    r#"tags["new key"]"#.into(),
+                    AttrValue::Absent,
+                    k(json!("x"))
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn list_growth_and_shrink_show_absent_elements() {
+        let got = changes(
+            json!({"l": [1, 2, 3]}),
+            json!({"l": [1]}),
+            json!({}),
+            json!({}),
+        );
+        assert_eq!(
+            got,
+            vec![
+                ("l[1]".into(), k(json!(2)), AttrValue::Absent),
+                ("l[2]".into(), k(json!(3)), AttrValue::Absent),
+            ]
+        );
+    }
+
+    #[test]
+    fn deleted_resource_lists_its_former_attributes_and_skips_nulls() {
+        let got = changes(
+            json!({"id": "x", "description": null, "tags": {}}),
+            json!(null),
+            json!({}),
+            json!(false),
+        );
+        assert_eq!(
+            got,
+            vec![
+                ("id".into(), k(json!("x")), AttrValue::Absent),
+                ("tags".into(), k(json!({})), AttrValue::Absent)
+            ]
+        );
+    }
+
+    #[test]
+    fn sensitive_values_are_redacted_on_both_sides() {
+        let got = changes(
+            json!({"secret": "old-secret", "name": "n"}),
+            json!({"secret": "new-secret", "name": "n"}),
+            json!({"secret": true}),
+            json!({"secret": true}),
+        );
+        assert_eq!(
+            got,
+            vec![("secret".into(), AttrValue::Sensitive, AttrValue::Sensitive)]
+        );
+        let text = format!("{got:?}");
+        assert!(!text.contains("old-secret") && !text.contains("new-secret"));
+    }
+
+    #[test]
+    fn a_sensitive_container_is_reported_whole_without_its_keys() {
+        let got = changes(
+            json!({"creds": {"user": "u", "password": "p1"}}),
+            json!({"creds": {"user": "u", "password": "p2"}}),
+            json!({"creds": true}),
+            json!({"creds": true}),
+        );
+        assert_eq!(
+            got,
+            vec![("creds".into(), AttrValue::Sensitive, AttrValue::Sensitive)]
+        );
+    }
+
+    #[test]
+    fn unchanged_sensitive_value_is_not_listed() {
+        let v = json!({"secret": "same"});
+        assert!(changes(
+            v.clone(),
+            v,
+            json!({"secret": true}),
+            json!({"secret": true})
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn unknown_after_values_are_marked_unknown() {
+        let got = attribute_changes(&Sides {
+            before: &json!({"arn": "a"}),
+            after: &json!({}),
+            before_sensitive: &json!({}),
+            after_sensitive: &json!({}),
+            after_unknown: &json!({"arn": true}),
+        });
+        assert_eq!(got[0].after, AttrValue::Unknown);
+        assert_eq!(got[0].before, k(json!("a")));
+    }
+
+    #[test]
+    fn type_change_and_empty_container_differences_are_reported() {
+        let got = changes(
+            json!({"a": {}, "b": "1"}),
+            json!({"a": null, "b": 1}),
+            json!({}),
+            json!({}),
+        );
+        assert_eq!(
+            got,
+            vec![
+                ("a".into(), k(json!({})), AttrValue::Absent),
+                ("b".into(), k(json!("1")), k(json!(1)))
+            ]
+        );
+    }
+}

@@ -1,0 +1,11 @@
+//! driftlog: detect Terraform drift, explain it per attribute, and report it.
+//!
+//! Data flows one way: [`terraform`] runs terraform and reads its JSON, [`scan`] turns that
+//! into the redacted model in [`drift`], and [`report`] renders the model. The library never
+//! prints; only the binary talks to the terminal.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod drift;
+pub mod report;
+pub mod scan;
+pub mod terraform;

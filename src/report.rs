@@ -1,0 +1,95 @@
+//! Renders a [`ScanReport`] for people and tools. Pure functions from the model to text:
+//! no parsing, no I/O.
+
+pub mod markdown;
+pub mod terminal;
+
+use crate::drift::{AttrValue, ScanReport};
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Terminal,
+    Json,
+    Markdown,
+}
+
+/// Renders the report in `format`; `color` applies to the terminal format only.
+pub fn render(report: &ScanReport, format: Format, color: bool) -> String {
+    match format {
+        Format::Terminal => terminal::render(report, color),
+        Format::Json => json(report),
+        Format::Markdown => markdown::render(report, &markdown::Budget::GITHUB_COMMENT),
+    }
+}
+
+/// The versioned JSON report, pretty-printed, newline-terminated.
+pub fn json(report: &ScanReport) -> String {
+    // Serializing plain data to a String cannot fail.
+    let mut out = serde_json::to_string_pretty(report).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+/// Marker shown instead of a sensitive value, in every format.
+pub const SENSITIVE_MARKER: &str = "(sensitive value)";
+
+/// Longest value shown inline; longer values are cut with a count of what was left out.
+const MAX_VALUE_CHARS: usize = 300;
+
+/// A value as one line of text: JSON for known values, a marker otherwise.
+pub fn display_value(value: &AttrValue) -> String {
+    match value {
+        AttrValue::Known(value) => shorten(&value.to_string(), MAX_VALUE_CHARS),
+        AttrValue::Absent => "(absent)".to_owned(),
+        AttrValue::Sensitive => SENSITIVE_MARKER.to_owned(),
+        AttrValue::Unknown => "(known after apply)".to_owned(),
+    }
+}
+
+/// Cuts `text` to at most `max` characters (never inside a character), saying how much went.
+pub fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some((cut, _)) => {
+            let left_out = text[cut..].chars().count();
+            format!("{}… ({left_out} more characters)", &text[..cut])
+        }
+    }
+}
+
+/// "1 resource", "3 resources".
+pub fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("{count} {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
+/// "41 s", "2.3 s", "380 ms".
+pub fn human_duration(ms: u64) -> String {
+    match ms {
+        0..=999 => format!("{ms} ms"),
+        1000..=9_999 => format!("{:.1} s", ms as f64 / 1000.0),
+        _ => format!("{} s", ms / 1000),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shorten_cuts_on_character_boundaries() {
+        assert_eq!(shorten("héllo", 10), "héllo");
+        assert_eq!(shorten("ééééé", 2), "éé… (3 more characters)");
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human_duration(380), "380 ms");
+        assert_eq!(human_duration(2345), "2.3 s");
+        assert_eq!(human_duration(41_000), "41 s");
+    }
+}

@@ -1,0 +1,360 @@
+//! The markdown report: the body of the pull-request comment and the job summary.
+//!
+//! It must fit GitHub's comment limit however large the drift. The report is built from
+//! pieces whose sizes add up, so fitting is arithmetic: keep every table row and as many
+//! per-resource diffs as fit; if even the table does not fit, keep the rows that do and say
+//! how many were left out. Whole rows and whole diffs are dropped, so no table row and no
+//! UTF-8 character is ever cut.
+
+use std::fmt::Write as _;
+
+use super::{display_value, human_duration, plural, shorten};
+use crate::drift::{Action, AttrValue, DriftedResource, ScanReport, Severity, Status};
+
+/// How many attribute paths a table row names before it says "+N more".
+const PATHS_PER_ROW: usize = 4;
+const MAX_PATH_CHARS: usize = 80;
+
+/// A size limit in both of GitHub's measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Counted in UTF-16 code units: never less than the characters GitHub counts, so a
+    /// body within it is within GitHub's character limit however GitHub counts astral
+    /// characters such as emoji.
+    pub chars: usize,
+    /// GitHub also refuses bodies over 256 KiB of UTF-8.
+    pub bytes: usize,
+}
+
+impl Budget {
+    /// GitHub's limit for an issue or pull-request comment body.
+    pub const GITHUB_COMMENT: Budget = Budget {
+        chars: 65_536,
+        bytes: 262_144,
+    };
+
+    /// Whether `text` fits.
+    pub fn fits(&self, text: &str) -> bool {
+        Size::of(text).within(self)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Size {
+    units: usize,
+    bytes: usize,
+}
+
+impl Size {
+    fn of(text: &str) -> Size {
+        Size {
+            units: text.encode_utf16().count(),
+            bytes: text.len(),
+        }
+    }
+
+    fn add(self, other: Size) -> Size {
+        Size {
+            units: self.units + other.units,
+            bytes: self.bytes + other.bytes,
+        }
+    }
+
+    fn within(self, budget: &Budget) -> bool {
+        self.units <= budget.chars && self.bytes <= budget.bytes
+    }
+}
+
+/// Renders the report so that it fits `budget`.
+pub fn render(report: &ScanReport, budget: &Budget) -> String {
+    let head = head(report);
+    let tail = tail(report);
+    let rows: Vec<String> = report.resources.iter().map(table_row).collect();
+    let diffs: Vec<String> = report.resources.iter().map(diff_section).collect();
+    let fixed = Size::of(&head).add(Size::of(&tail));
+    let table_head = if rows.is_empty() {
+        String::new()
+    } else {
+        "| resource | change | attributes |\n|---|---|---|\n".to_owned()
+    };
+    let fixed = fixed.add(Size::of(&table_head));
+    let row_sizes: Vec<Size> = rows.iter().map(|r| Size::of(r)).collect();
+    let diff_sizes: Vec<Size> = diffs.iter().map(|d| Size::of(d)).collect();
+
+    let (kept_rows, kept_diffs) = fit(fixed, &row_sizes, &diff_sizes, budget);
+
+    let mut out = head;
+    out.push_str(&table_head);
+    for row in &rows[..kept_rows] {
+        out.push_str(row);
+    }
+    out.push_str(&rows_note(rows.len() - kept_rows));
+    for diff in &diffs[..kept_diffs] {
+        out.push_str(diff);
+    }
+    out.push_str(&diffs_note(diffs.len() - kept_diffs));
+    out.push_str(&tail);
+    out
+}
+
+/// How many rows and diffs to keep. Diffs are dropped first, then rows.
+fn fit(fixed: Size, rows: &[Size], diffs: &[Size], budget: &Budget) -> (usize, usize) {
+    let all_rows = rows.iter().fold(fixed, |acc, s| acc.add(*s));
+    let mut total = all_rows;
+    let mut kept_diffs = 0;
+    for (index, diff) in diffs.iter().enumerate() {
+        let with_diff = total.add(*diff);
+        let note = Size::of(&diffs_note(diffs.len() - index - 1));
+        if !with_diff.add(note).within(budget) {
+            break;
+        }
+        total = with_diff;
+        kept_diffs += 1;
+    }
+    if kept_diffs > 0
+        || all_rows
+            .add(Size::of(&diffs_note(diffs.len())))
+            .within(budget)
+    {
+        return (rows.len(), kept_diffs);
+    }
+    let diffs_gone = Size::of(&diffs_note(diffs.len()));
+    let mut total = fixed.add(diffs_gone);
+    let mut kept_rows = 0;
+    for (index, row) in rows.iter().enumerate() {
+        let with_row = total.add(*row);
+        let note = Size::of(&rows_note(rows.len() - index - 1));
+        if !with_row.add(note).within(budget) {
+            break;
+        }
+        total = with_row;
+        kept_rows += 1;
+    }
+    (kept_rows, 0)
+}
+
+fn rows_note(left_out: usize) -> String {
+    if left_out == 0 {
+        return String::new();
+    }
+    format!(
+        "\n…and {} more not shown: this comment would exceed GitHub's size limit. The JSON \
+         report and the job log list every resource.\n",
+        plural(left_out, "drifted resource")
+    )
+}
+
+fn diffs_note(left_out: usize) -> String {
+    match left_out {
+        0 => "\n".to_owned(),
+        _ => format!(
+            "\nAttribute diffs for {} are left out to fit GitHub's size limit; the table \
+             counts their changed attributes and the JSON report has them all.\n\n",
+            plural(left_out, "resource")
+        ),
+    }
+}
+
+fn head(report: &ScanReport) -> String {
+    let stack = stack_label(report);
+    let mut out = String::new();
+    match report.status {
+        Status::Clean => {
+            let _ = writeln!(out, "### ✅ No drift in {stack}\n");
+            out.push_str("Real infrastructure matches the Terraform state.\n\n");
+        }
+        Status::Drifted => {
+            let _ = writeln!(
+                out,
+                "### ⚠️ Drift in {stack}: {} changed outside Terraform\n",
+                plural(report.resources.len(), "resource")
+            );
+            out.push_str(
+                "Applying this configuration would also overwrite these out-of-band changes.\n\n",
+            );
+        }
+        Status::Failed => {
+            let _ = writeln!(out, "### ❌ Drift scan failed for {stack}\n");
+            if let Some(failure) = &report.failure {
+                out.push_str(&fenced("text", &shorten(&failure.message, 4000)));
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+fn stack_label(report: &ScanReport) -> String {
+    let mut label = code_span(&report.stack.dir);
+    if report.stack.workspace != "default" {
+        let _ = write!(label, " (workspace {})", code_span(&report.stack.workspace));
+    }
+    label
+}
+
+fn table_row(resource: &DriftedResource) -> String {
+    let attributes = if resource.action == Action::Delete {
+        "whole resource".to_owned()
+    } else if resource.changes.is_empty() {
+        "(no attribute-level difference)".to_owned()
+    } else {
+        let mut names: Vec<String> = resource
+            .changes
+            .iter()
+            .take(PATHS_PER_ROW)
+            .map(|c| code_span(&shorten(&c.path, MAX_PATH_CHARS)))
+            .collect();
+        if resource.changes.len() > PATHS_PER_ROW {
+            names.push(format!("+{} more", resource.changes.len() - PATHS_PER_ROW));
+        }
+        names.join(", ")
+    };
+    format!(
+        "| {} | {} | {} |\n",
+        table_cell(&code_span(&resource.address)),
+        resource.action.describe(),
+        table_cell(&attributes)
+    )
+}
+
+fn diff_section(resource: &DriftedResource) -> String {
+    let sensitive = resource.sensitive_changes();
+    let mut counts = plural(resource.changes.len() - sensitive, "attribute");
+    if sensitive > 0 {
+        counts = if sensitive == resource.changes.len() {
+            plural(sensitive, "sensitive attribute")
+        } else {
+            format!("{counts}, {}", plural(sensitive, "sensitive attribute"))
+        };
+    }
+    if resource.action == Action::Delete {
+        counts = format!("deleted, {counts} before");
+    }
+    let mut diff = String::new();
+    for change in &resource.changes {
+        let _ = writeln!(diff, "  {}", change.path);
+        if change.is_sensitive() {
+            diff.push_str("  (sensitive value changed)\n");
+            continue;
+        }
+        if change.before != AttrValue::Absent {
+            let _ = writeln!(diff, "- {}", display_value(&change.before));
+        }
+        if change.after != AttrValue::Absent {
+            let _ = writeln!(diff, "+ {}", display_value(&change.after));
+        }
+    }
+    let body = if diff.is_empty() {
+        "Terraform reported drift but no attribute-level difference.\n".to_owned()
+    } else {
+        fenced("diff", &diff)
+    };
+    format!(
+        "<details><summary><code>{}</code>: {counts}</summary>\n\n{body}</details>\n",
+        html_escape(&resource.address)
+    )
+}
+
+fn tail(report: &ScanReport) -> String {
+    let mut out = String::new();
+    if !report.output_changes.is_empty() {
+        let names: Vec<String> = report
+            .output_changes
+            .iter()
+            .map(|o| code_span(&o.name))
+            .collect();
+        let _ = writeln!(
+            out,
+            "Output-only changes (not drift): {} ({}).\n",
+            report.output_changes.len(),
+            shorten(&names.join(", "), 500)
+        );
+    }
+    let errors: Vec<String> = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .take(5)
+        .map(|d| shorten(&d.to_string(), 1000))
+        .collect();
+    if !errors.is_empty() && report.status == Status::Failed {
+        out.push_str("Terraform's errors:\n\n");
+        out.push_str(&fenced("text", &errors.join("\n")));
+        out.push('\n');
+    }
+    out.push_str("---\n");
+    let mut facts = Vec::new();
+    if let Some(version) = &report.terraform_version {
+        facts.push(format!("Terraform {version}"));
+    }
+    facts.push(format!("scanned in {}", human_duration(report.duration_ms)));
+    facts.push(format!("at {}", report.started_at));
+    let _ = writeln!(out, "{}", facts.join(" · "));
+    out
+}
+
+/// A fenced code block whose fence is longer than any backtick run inside.
+fn fenced(info: &str, body: &str) -> String {
+    let fence = "`".repeat(longest_backtick_run(body).max(2) + 1);
+    let newline = if body.ends_with('\n') { "" } else { "\n" };
+    format!("{fence}{info}\n{body}{newline}{fence}\n")
+}
+
+/// An inline code span that survives backticks in the text.
+fn code_span(text: &str) -> String {
+    let ticks = "`".repeat(longest_backtick_run(text) + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{ticks}{pad}{text}{pad}{ticks}")
+}
+
+fn longest_backtick_run(text: &str) -> usize {
+    text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
+/// GitHub tables split on `|` even inside code spans; newlines end a row.
+fn table_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_spans_and_fences_survive_backticks() {
+        assert_eq!(code_span("a.b"), "`a.b`");
+        assert_eq!(code_span("a`b"), "``a`b``");
+        assert_eq!(code_span("`x"), "`` `x ``");
+        assert!(fenced("diff", "```\n").starts_with("````diff\n"));
+    }
+
+    #[test]
+    fn table_cells_escape_pipes_and_newlines() {
+        assert_eq!(table_cell("`a|b`\nc"), "`a\\|b` c");
+    }
+
+    #[test]
+    fn budget_counts_astral_characters_twice_and_bytes() {
+        let budget = Budget {
+            chars: 4,
+            bytes: 100,
+        };
+        assert!(budget.fits("🌈🌈"));
+        assert!(!budget.fits("🌈🌈a"));
+        let budget = Budget {
+            chars: 100,
+            bytes: 5,
+        };
+        assert!(!budget.fits("ééé"));
+    }
+}

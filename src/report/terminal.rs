@@ -1,0 +1,128 @@
+//! The human report printed by default: compact, coloured when asked.
+
+use std::fmt::Write as _;
+
+use anstyle::{AnsiColor, Style};
+
+use super::{display_value, human_duration, plural};
+use crate::drift::{Action, AttrValue, ScanReport, Severity, Status};
+
+struct Palette {
+    enabled: bool,
+}
+
+impl Palette {
+    fn paint(&self, style: Style, text: &str) -> String {
+        if self.enabled {
+            format!("{}{text}{}", style.render(), style.render_reset())
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+const BOLD: Style = Style::new().bold();
+const RED: Style = AnsiColor::Red.on_default();
+const GREEN: Style = AnsiColor::Green.on_default();
+const YELLOW: Style = AnsiColor::Yellow.on_default();
+const DIM: Style = Style::new().dimmed();
+
+/// Renders the report for a terminal or a CI log.
+pub fn render(report: &ScanReport, color: bool) -> String {
+    let palette = Palette { enabled: color };
+    let mut out = String::new();
+    let mut stack = report.stack.dir.clone();
+    if report.stack.workspace != "default" {
+        let _ = write!(stack, " (workspace {})", report.stack.workspace);
+    }
+    match report.status {
+        Status::Clean => {
+            let _ = writeln!(
+                out,
+                "{} {stack}",
+                palette.paint(GREEN.bold(), "No drift in")
+            );
+        }
+        Status::Drifted => {
+            let _ = writeln!(
+                out,
+                "{} {stack}: {} changed outside Terraform",
+                palette.paint(YELLOW.bold(), "Drift in"),
+                plural(report.resources.len(), "resource")
+            );
+        }
+        Status::Failed => {
+            let _ = writeln!(
+                out,
+                "{} {stack}",
+                palette.paint(RED.bold(), "Scan failed for")
+            );
+            if let Some(failure) = &report.failure {
+                let _ = writeln!(out, "  {}", failure.message.replace('\n', "\n  "));
+            }
+        }
+    }
+    for resource in &report.resources {
+        let (sign, style) = match resource.action {
+            Action::Delete => ("-", RED),
+            Action::Create => ("+", GREEN),
+            _ => ("~", YELLOW),
+        };
+        let _ = writeln!(
+            out,
+            "  {} {} {}",
+            palette.paint(style, sign),
+            palette.paint(BOLD, &resource.address),
+            palette.paint(DIM, &format!("({})", resource.action.describe()))
+        );
+        if resource.action == Action::Delete {
+            continue;
+        }
+        for change in &resource.changes {
+            let _ = write!(out, "      {}: ", change.path);
+            if change.is_sensitive() {
+                let _ = writeln!(out, "{}", palette.paint(DIM, "(sensitive value changed)"));
+                continue;
+            }
+            let side = |value: &AttrValue, style| match value {
+                AttrValue::Known(_) => palette.paint(style, &display_value(value)),
+                _ => palette.paint(DIM, &display_value(value)),
+            };
+            let _ = writeln!(
+                out,
+                "{} -> {}",
+                side(&change.before, RED),
+                side(&change.after, GREEN)
+            );
+        }
+    }
+    if !report.output_changes.is_empty() {
+        let names: Vec<&str> = report
+            .output_changes
+            .iter()
+            .map(|o| o.name.as_str())
+            .collect();
+        let _ = writeln!(
+            out,
+            "  Output-only changes (not drift): {}",
+            names.join(", ")
+        );
+    }
+    for diagnostic in &report.diagnostics {
+        let style = match diagnostic.severity {
+            Severity::Error => RED,
+            Severity::Warning => YELLOW,
+        };
+        if report.status != Status::Failed || diagnostic.severity == Severity::Warning {
+            let text = diagnostic.to_string().replace('\n', "\n  ");
+            let _ = writeln!(out, "  {}", palette.paint(style, &text));
+        }
+    }
+    let mut facts = Vec::new();
+    if let Some(version) = &report.terraform_version {
+        facts.push(format!("Terraform {version}"));
+    }
+    facts.push(format!("scanned in {}", human_duration(report.duration_ms)));
+    let _ = writeln!(out, "{}", palette.paint(DIM, &facts.join(" · ")));
+    out
+}

@@ -1,0 +1,410 @@
+//! Running terraform (or OpenTofu) and reading what it writes.
+//!
+//! Only this module knows terraform's command lines and JSON formats. It streams the
+//! `plan -json` output line by line as it arrives (a large plan runs for minutes and the
+//! caller shows progress), drains stderr on its own thread so neither pipe can fill up and
+//! deadlock, and puts the purpose of each command into its errors.
+
+pub mod show;
+pub mod stream;
+
+use std::ffi::{OsStr, OsString};
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread::JoinHandle;
+
+use crate::drift::{Diagnostic, OutputChange, Severity};
+use show::{MalformedShow, ResourceDriftEntry};
+use stream::{DriftNotice, StreamEvent};
+
+/// How much of stderr to keep for error messages: the end is where the reason is.
+const STDERR_TAIL_BYTES: usize = 8 * 1024;
+/// How much of an unparseable line to quote back.
+const PREVIEW_CHARS: usize = 120;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TerraformError {
+    #[error(
+        "terraform binary `{bin}` was not found. Install Terraform, or point driftlog at \
+         another binary with --terraform-bin PATH or DRIFTLOG_TERRAFORM_BIN (for example `tofu`)"
+    )]
+    NotFound { bin: String },
+    #[error("could not start `{bin}` to {purpose}: {source}")]
+    Spawn {
+        bin: String,
+        purpose: &'static str,
+        source: io::Error,
+    },
+    #[error(
+        "{purpose}: line {line} of terraform's output is not JSON: {preview:?}. Check that `{bin}` \
+         is terraform or tofu and that TF_CLI_ARGS does not add flags that change its output"
+    )]
+    NotJson {
+        bin: String,
+        purpose: &'static str,
+        line: usize,
+        preview: String,
+    },
+    #[error("{purpose} failed ({status}){}", describe_failure(diagnostics, stderr))]
+    Failed {
+        purpose: &'static str,
+        status: String,
+        diagnostics: Vec<Diagnostic>,
+        stderr: String,
+    },
+    #[error("terraform show -json wrote a document driftlog cannot read: {0}")]
+    MalformedShow(#[from] MalformedShow),
+    #[error("reading terraform's output to {purpose}: {source}")]
+    Io {
+        purpose: &'static str,
+        source: io::Error,
+    },
+}
+
+impl TerraformError {
+    /// A stable name for the failure, for the JSON report.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TerraformError::NotFound { .. } => "terraform_not_found",
+            TerraformError::Spawn { .. } => "terraform_not_runnable",
+            TerraformError::NotJson { .. } => "output_not_json",
+            TerraformError::Failed { purpose, .. } if purpose.starts_with("show") => "show_failed",
+            TerraformError::Failed { purpose, .. } if purpose.starts_with("init") => "init_failed",
+            TerraformError::Failed { .. } => "plan_failed",
+            TerraformError::MalformedShow(_) => "show_malformed",
+            TerraformError::Io { .. } => "io",
+        }
+    }
+
+    /// The diagnostics terraform gave for the failure, if any.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        match self {
+            TerraformError::Failed { diagnostics, .. } => diagnostics,
+            _ => &[],
+        }
+    }
+}
+
+fn describe_failure(diagnostics: &[Diagnostic], stderr: &str) -> String {
+    let errors: Vec<String> = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| format!("\n  {}", d.to_string().replace('\n', "\n  ")))
+        .collect();
+    if !errors.is_empty() {
+        return format!(":{}", errors.concat());
+    }
+    let stderr = stderr.trim();
+    if stderr.is_empty() {
+        String::new()
+    } else {
+        format!(":\n  {}", stderr.replace('\n', "\n  "))
+    }
+}
+
+/// Extra inputs passed through to `plan`.
+#[derive(Debug, Clone, Default)]
+pub struct PlanInputs {
+    /// `NAME=VALUE` pairs for `-var`.
+    pub vars: Vec<String>,
+    pub var_files: Vec<PathBuf>,
+}
+
+/// What the streamed `plan -refresh-only -json` said.
+#[derive(Debug, Clone, Default)]
+pub struct PlanRun {
+    pub exit_code: i32,
+    pub terraform_version: Option<String>,
+    pub drift: Vec<DriftNotice>,
+    pub output_changes: Vec<OutputChange>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// A terraform binary bound to one working directory and workspace.
+#[derive(Debug, Clone)]
+pub struct Terraform {
+    bin: OsString,
+    dir: PathBuf,
+    workspace: Option<String>,
+}
+
+impl Terraform {
+    pub fn new(
+        bin: impl Into<OsString>,
+        dir: impl Into<PathBuf>,
+        workspace: Option<String>,
+    ) -> Self {
+        Terraform {
+            bin: bin.into(),
+            dir: dir.into(),
+            workspace,
+        }
+    }
+
+    /// The workspace commands run in: the one asked for, else `TF_WORKSPACE`, else the one
+    /// `terraform workspace select` recorded in the data dir, else `default`.
+    pub fn workspace(&self) -> String {
+        if let Some(workspace) = &self.workspace {
+            return workspace.clone();
+        }
+        if let Some(workspace) = std::env::var("TF_WORKSPACE").ok().filter(|w| !w.is_empty()) {
+            return workspace;
+        }
+        let data_dir = std::env::var_os("TF_DATA_DIR")
+            .map_or_else(|| self.dir.join(".terraform"), PathBuf::from);
+        std::fs::read_to_string(data_dir.join("environment"))
+            .ok()
+            .map(|w| w.trim().to_owned())
+            .filter(|w| !w.is_empty())
+            .unwrap_or_else(|| "default".to_owned())
+    }
+
+    fn command(&self, args: &[&OsStr]) -> Command {
+        let mut command = Command::new(&self.bin);
+        command
+            .args(args)
+            .current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .env("TF_IN_AUTOMATION", "1")
+            .env("TF_INPUT", "0");
+        if let Some(workspace) = &self.workspace {
+            command.env("TF_WORKSPACE", workspace);
+        }
+        command
+    }
+
+    fn spawn(&self, mut command: Command, purpose: &'static str) -> Result<Child, TerraformError> {
+        command
+            .spawn()
+            .map_err(|source| self.spawn_error(source, purpose))
+    }
+
+    fn spawn_error(&self, source: io::Error, purpose: &'static str) -> TerraformError {
+        let bin = self.bin.to_string_lossy().into_owned();
+        if source.kind() == io::ErrorKind::NotFound {
+            TerraformError::NotFound { bin }
+        } else {
+            TerraformError::Spawn {
+                bin,
+                purpose,
+                source,
+            }
+        }
+    }
+
+    /// `terraform init -input=false`.
+    pub fn init(&self) -> Result<(), TerraformError> {
+        const PURPOSE: &str = "terraform init";
+        let command = self.command(&[
+            OsStr::new("init"),
+            OsStr::new("-input=false"),
+            OsStr::new("-no-color"),
+        ]);
+        let output = self.output(command, PURPOSE)?;
+        if output.status.success() {
+            return Ok(());
+        }
+        Err(TerraformError::Failed {
+            purpose: PURPOSE,
+            status: describe_status(output.status),
+            diagnostics: Vec::new(),
+            stderr: tail(&output.stderr),
+        })
+    }
+
+    fn output(
+        &self,
+        mut command: Command,
+        purpose: &'static str,
+    ) -> Result<std::process::Output, TerraformError> {
+        command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .map_err(|source| self.spawn_error(source, purpose))
+    }
+
+    /// Runs `terraform plan -refresh-only -json -detailed-exitcode -out=PLAN`, handing each
+    /// stream event to `on_event` as it arrives.
+    pub fn plan_refresh_only(
+        &self,
+        inputs: &PlanInputs,
+        plan_file: &Path,
+        on_event: &mut dyn FnMut(&StreamEvent),
+    ) -> Result<PlanRun, TerraformError> {
+        const PURPOSE: &str = "terraform plan -refresh-only";
+        let mut out_flag = OsString::from("-out=");
+        out_flag.push(plan_file);
+        let mut args: Vec<OsString> = [
+            "plan",
+            "-refresh-only",
+            "-json",
+            "-input=false",
+            "-detailed-exitcode",
+        ]
+        .iter()
+        .map(OsString::from)
+        .collect();
+        args.push(out_flag);
+        for var in &inputs.vars {
+            args.push(OsString::from("-var"));
+            args.push(OsString::from(var));
+        }
+        for file in &inputs.var_files {
+            let mut flag = OsString::from("-var-file=");
+            flag.push(file);
+            args.push(flag);
+        }
+        let args: Vec<&OsStr> = args.iter().map(OsString::as_os_str).collect();
+        let mut command = self.command(&args);
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = self.spawn(command, PURPOSE)?;
+        let stderr = drain_stderr(&mut child);
+
+        let mut run = PlanRun::default();
+        let streamed = self.read_stream(&mut child, PURPOSE, &mut |event| {
+            match event {
+                StreamEvent::Version { terraform } => {
+                    run.terraform_version = Some(terraform.clone())
+                }
+                StreamEvent::ResourceDrift(notice) => run.drift.push(notice.clone()),
+                StreamEvent::Outputs(changes) => run.output_changes = changes.clone(),
+                StreamEvent::Diagnostic(diagnostic) => run.diagnostics.push(diagnostic.clone()),
+                _ => {}
+            }
+            on_event(event);
+        });
+        if let Err(err) = streamed {
+            // Do not leave a plan running (and holding the state lock) behind us.
+            let _ = child.kill();
+            let _ = child.wait();
+            let _ = stderr.join();
+            return Err(err);
+        }
+        let status = child.wait().map_err(|source| TerraformError::Io {
+            purpose: PURPOSE,
+            source,
+        })?;
+        let stderr = stderr.join().unwrap_or_default();
+        match status.code() {
+            Some(code @ (0 | 2)) => {
+                run.exit_code = code;
+                Ok(run)
+            }
+            _ => Err(TerraformError::Failed {
+                purpose: PURPOSE,
+                status: describe_status(status),
+                diagnostics: run.diagnostics,
+                stderr,
+            }),
+        }
+    }
+
+    fn read_stream(
+        &self,
+        child: &mut Child,
+        purpose: &'static str,
+        on_event: &mut dyn FnMut(&StreamEvent),
+    ) -> Result<(), TerraformError> {
+        let Some(stdout) = child.stdout.take() else {
+            return Ok(());
+        };
+        let mut reader = BufReader::new(stdout);
+        let mut line = Vec::new();
+        let mut number = 0;
+        loop {
+            line.clear();
+            let read = reader
+                .read_until(b'\n', &mut line)
+                .map_err(|source| TerraformError::Io { purpose, source })?;
+            if read == 0 {
+                return Ok(());
+            }
+            number += 1;
+            let text = String::from_utf8_lossy(&line);
+            let text = text.trim();
+            if text.is_empty() {
+                continue;
+            }
+            match stream::parse_line(text) {
+                Ok(event) => on_event(&event),
+                Err(stream::NotJson) => {
+                    return Err(TerraformError::NotJson {
+                        bin: self.bin.to_string_lossy().into_owned(),
+                        purpose,
+                        line: number,
+                        preview: text.chars().take(PREVIEW_CHARS).collect(),
+                    })
+                }
+            }
+        }
+    }
+
+    /// `terraform show -json PLAN`, reduced to its drift entries.
+    pub fn show_resource_drift(
+        &self,
+        plan_file: &Path,
+    ) -> Result<Vec<ResourceDriftEntry>, TerraformError> {
+        let json = self.show_json(plan_file)?;
+        Ok(show::parse_resource_drift(&json)?)
+    }
+
+    /// The raw bytes of `terraform show -json PLAN`.
+    pub fn show_json(&self, plan_file: &Path) -> Result<Vec<u8>, TerraformError> {
+        const PURPOSE: &str = "show the plan as JSON (terraform show -json)";
+        let command = self.command(&[
+            OsStr::new("show"),
+            OsStr::new("-json"),
+            plan_file.as_os_str(),
+        ]);
+        let output = self.output(command, PURPOSE)?;
+        if !output.status.success() {
+            return Err(TerraformError::Failed {
+                purpose: PURPOSE,
+                status: describe_status(output.status),
+                diagnostics: Vec::new(),
+                stderr: tail(&output.stderr),
+            });
+        }
+        Ok(output.stdout)
+    }
+}
+
+fn drain_stderr(child: &mut Child) -> JoinHandle<String> {
+    let stderr = child.stderr.take();
+    std::thread::spawn(move || {
+        let mut buffer = Vec::new();
+        if let Some(mut stderr) = stderr {
+            let _ = stderr.read_to_end(&mut buffer);
+        }
+        tail(&buffer)
+    })
+}
+
+fn tail(bytes: &[u8]) -> String {
+    let start = bytes.len().saturating_sub(STDERR_TAIL_BYTES);
+    String::from_utf8_lossy(&bytes[start..]).into_owned()
+}
+
+fn describe_status(status: ExitStatus) -> String {
+    match status.code() {
+        Some(code) => format!("exit code {code}"),
+        None => "killed by a signal".to_owned(),
+    }
+}
+
+/// Whether DIR holds a terraform configuration at all, so a typo fails fast and clearly.
+pub fn has_configuration(dir: &Path) -> io::Result<bool> {
+    for entry in std::fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        let name = name.to_string_lossy();
+        if [".tf", ".tf.json", ".tofu", ".tofu.json"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
