@@ -1,1 +1,8 @@
-//! Integration tests: real terraform, real provider.
+//! Integration tests: the driftlog binary against real terraform and the filestate test
+//! provider (`scripts/setup-test-env.sh` installs both). One test binary, modules by topic.
+
+/// Toolchain discovery, throwaway stacks, out-of-band drift, and a driftlog runner.
+mod support;
+
+/// `driftlog scan` end to end: every drift shape, secrets, failures, temp-file cleanup.
+mod scan;

@@ -1,0 +1,249 @@
+//! Shared test fixtures: the real terraform + test provider toolchain, throwaway stacks, and
+//! a runner for the driftlog binary.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// The toolchain `scripts/setup-test-env.sh` lays out.
+pub struct Tools {
+    pub bin_dir: PathBuf,
+    pub cli_config: PathBuf,
+}
+
+pub fn tools() -> &'static Tools {
+    static TOOLS: OnceLock<Tools> = OnceLock::new();
+    TOOLS.get_or_init(|| {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+        let root = target.join("driftlog-tools");
+        let tools = Tools {
+            bin_dir: root.join("bin"),
+            cli_config: root.join("terraformrc"),
+        };
+        assert!(
+            tools.bin_dir.join("terraform").is_file() && tools.cli_config.is_file(),
+            "terraform and the test provider are missing from {}: run `bash scripts/setup-test-env.sh` \
+             (the README's test command, `bash scripts/test.sh`, does it for you)",
+            root.display()
+        );
+        tools
+    })
+}
+
+/// PATH with the test terraform first.
+pub fn path_with_tools() -> OsString {
+    let mut paths = vec![tools().bin_dir.clone()];
+    paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+    std::env::join_paths(paths).expect("PATH entries are valid")
+}
+
+fn terraform_env(command: &mut Command) {
+    command
+        .env("PATH", path_with_tools())
+        .env("TF_CLI_CONFIG_FILE", &tools().cli_config)
+        .env("CHECKPOINT_DISABLE", "1")
+        .env("TF_IN_AUTOMATION", "1")
+        .env_remove("TF_WORKSPACE")
+        .env_remove("TF_DATA_DIR")
+        .env_remove("DRIFTLOG_TERRAFORM_BIN")
+        .env_remove("NO_COLOR");
+}
+
+/// The terraform block every test configuration starts with.
+pub const PROVIDER: &str = r#"
+terraform {
+  required_providers {
+    filestate = { source = "example/filestate", version = "0.1.0" }
+  }
+}
+provider "filestate" {
+  directory = "store"
+}
+"#;
+
+/// A stack exercising every shape the differ must handle.
+pub const RICH_STACK: &str = r#"
+resource "filestate_object" "web" {
+  name        = "web"
+  description = "web tier"
+  size        = 3
+  enabled     = true
+  secret      = "s3cr3t-OLD-value"
+  tags        = { env = "prod", team = "platform" }
+  rule {
+    port        = 443
+    cidr_blocks = ["10.0.0.0/8", "10.1.0.0/16"]
+  }
+  rule {
+    port        = 22
+    cidr_blocks = ["10.2.0.0/16"]
+  }
+}
+
+resource "filestate_object" "counted" {
+  count = 2
+  name  = "counted-${count.index}"
+}
+
+resource "filestate_object" "keyed" {
+  for_each = toset(["plain", "we\"ird key"])
+  name     = "keyed-${md5(each.key)}"
+  tags     = { key = each.key }
+}
+
+module "net" {
+  source = "./modules/net"
+}
+
+output "web_id" {
+  value = filestate_object.web.id
+}
+"#;
+
+pub const NET_MODULE: &str = r#"
+terraform {
+  required_providers {
+    filestate = { source = "example/filestate" }
+  }
+}
+resource "filestate_object" "subnet" {
+  name        = "subnet"
+  description = "private subnet"
+  tags        = { tier = "private" }
+}
+"#;
+
+/// A stack in a temp dir, with its own TMPDIR so tests can prove temp files are removed.
+pub struct Stack {
+    _dir: TempDir,
+    pub root: PathBuf,
+    pub tmp: PathBuf,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+}
+
+impl Stack {
+    /// Writes `files` (relative path, content) into a new stack directory.
+    pub fn new(files: &[(&str, &str)]) -> Stack {
+        let dir = tempfile::Builder::new().prefix("driftlog-test-").tempdir().expect("temp dir");
+        let root = dir.path().join("stack");
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir_all(&tmp).expect("tmp dir");
+        for (path, content) in files {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().expect("file has a parent")).expect("create dirs");
+            std::fs::write(path, content).expect("write config file");
+        }
+        Stack { _dir: dir, root, tmp }
+    }
+
+    /// The rich stack: root module plus the `net` module.
+    pub fn rich() -> Stack {
+        Stack::new(&[
+            ("main.tf", &format!("{PROVIDER}{RICH_STACK}")),
+            ("modules/net/main.tf", NET_MODULE),
+        ])
+    }
+
+    pub fn terraform(&self, args: &[&str]) -> Output {
+        let mut command = Command::new(tools().bin_dir.join("terraform"));
+        command.args(args).current_dir(&self.root);
+        terraform_env(&mut command);
+        command.output().expect("run terraform")
+    }
+
+    /// `terraform init` + `apply`, asserting both succeed.
+    pub fn apply(&self, extra: &[&str]) -> &Self {
+        for args in [&["init", "-input=false", "-no-color"][..], &[&["apply", "-auto-approve", "-input=false", "-no-color"][..], extra].concat()] {
+            let out = self.terraform(&args);
+            assert!(
+                out.status.success(),
+                "terraform {args:?} failed:\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        self
+    }
+
+    /// The file the test provider reads an object's real state from.
+    pub fn object_file(&self, name: &str) -> PathBuf {
+        self.root.join("store").join(format!("{name}.json"))
+    }
+
+    /// Changes an object's real state out of band.
+    pub fn edit(&self, name: &str, change: impl FnOnce(&mut Value)) {
+        let path = self.object_file(name);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let mut value: Value = serde_json::from_str(&text).expect("object file is JSON");
+        change(&mut value);
+        std::fs::write(&path, serde_json::to_vec_pretty(&value).expect("serialize")).expect("write object file");
+    }
+
+    /// Deletes an object out of band.
+    pub fn delete(&self, name: &str) {
+        std::fs::remove_file(self.object_file(name)).expect("delete object file");
+    }
+
+    /// Runs `driftlog scan <stack> ARGS`.
+    pub fn scan(&self, args: &[&str]) -> Run {
+        self.driftlog_in(&self.root, &[&["scan", self.root.to_str().expect("utf-8 path")], args].concat())
+    }
+
+    pub fn driftlog_in(&self, cwd: &Path, args: &[&str]) -> Run {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_driftlog"));
+        command.args(args).current_dir(cwd).env("TMPDIR", &self.tmp);
+        terraform_env(&mut command);
+        let out = command.output().expect("run driftlog");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Whatever driftlog left in its TMPDIR (it should leave nothing).
+    pub fn leftover_temp_files(&self) -> Vec<PathBuf> {
+        std::fs::read_dir(&self.tmp)
+            .expect("read tmp")
+            .map(|e| e.expect("dir entry").path())
+            .collect()
+    }
+}
+
+/// The drifted resource at `address` in a JSON report.
+pub fn resource<'a>(report: &'a Value, address: &str) -> &'a Value {
+    report["resources"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["address"] == address))
+        .unwrap_or_else(|| panic!("{address} not in report:\n{report:#}"))
+}
+
+/// The change at `path` of a drifted resource, as (before, after).
+pub fn change<'a>(resource: &'a Value, path: &str) -> (&'a Value, &'a Value) {
+    let change = resource["changes"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["path"] == path))
+        .unwrap_or_else(|| panic!("no change at {path} in:\n{resource:#}"));
+    (&change["before"], &change["after"])
+}
+
+pub fn known(value: Value) -> Value {
+    serde_json::json!({"kind": "known", "value": value})
+}
