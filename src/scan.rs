@@ -14,7 +14,7 @@ use crate::drift::{
     Action, Diagnostic, DriftedResource, Failure, ScanReport, Stack, Status, Summary,
     SCHEMA_VERSION,
 };
-use crate::terraform::show::ResourceDriftEntry;
+use crate::terraform::show::{MalformedShow, ResourceDriftEntry};
 use crate::terraform::stream::{DriftNotice, StreamEvent};
 use crate::terraform::{self, PlanInputs, Terraform, TerraformError};
 
@@ -218,6 +218,14 @@ fn drifted_resources(
     resources.sort_by(|a, b| a.address.cmp(&b.address));
     resources.dedup_by(|a, b| a.address == b.address);
     resources
+}
+
+/// Reads a `terraform show -json` document and analyses each drift entry in it.
+pub fn analyse_show_json(json: &[u8]) -> Result<Vec<DriftedResource>, MalformedShow> {
+    Ok(terraform::show::parse_resource_drift(json)?
+        .iter()
+        .map(drifted_resource)
+        .collect())
 }
 
 fn drifted_resource(entry: &ResourceDriftEntry) -> DriftedResource {

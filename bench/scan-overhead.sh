@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Measures driftlog against bare terraform on one stack of BENCH_RESOURCES (default 2000)
+# resources, clean and with 10 % drifted, and driftlog's show-JSON throughput against jq.
+# Prints ratios measured in this run; asserts nothing.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$repo"
+resources="${BENCH_RESOURCES:-2000}"
+runs="${BENCH_RUNS:-3}"
+target="${CARGO_TARGET_DIR:-$repo/target}"
+
+bash scripts/setup-test-env.sh >/dev/null
+command -v bc >/dev/null || { apt-get update -qq && apt-get install -y -qq bc >/dev/null; }
+# shellcheck source=/dev/null
+source "$target/driftlog-tools/env"
+cargo build --quiet --release --bin driftlog
+driftlog="$target/release/driftlog"
+
+work="$target/bench/scan-overhead"
+rm -rf "$work"
+mkdir -p "$work"
+cd "$work"
+cat > main.tf <<TF
+terraform {
+  required_providers {
+    filestate = { source = "example/filestate", version = "0.1.0" }
+  }
+}
+provider "filestate" {
+  directory = "store"
+}
+resource "filestate_object" "r" {
+  count       = $resources
+  name        = "r-\${count.index}"
+  description = "resource \${count.index}"
+  size        = count.index
+  enabled     = true
+  secret      = "secret-\${count.index}"
+  tags        = { env = "prod", team = "platform", index = tostring(count.index) }
+  rule {
+    port        = 443
+    cidr_blocks = ["10.0.0.0/8", "10.1.0.0/16"]
+  }
+}
+TF
+now() { date +%s.%N; }
+echo "building a stack of $resources resources..."
+terraform init -input=false -no-color >/dev/null
+start=$(now)
+terraform apply -auto-approve -input=false -no-color -parallelism=20 >/dev/null
+echo "apply: $(echo "$(now) - $start" | bc) s"
+
+# Median wall time of RUNS runs of a command; exit codes 0 and 2 are both success here.
+median_time() {
+  local times=()
+  for _ in $(seq "$runs"); do
+    local t0 t1
+    t0=$(now)
+    set +e
+    "$@" >/dev/null 2>&1
+    local code=$?
+    set -e
+    t1=$(now)
+    if [ "$code" -ne 0 ] && [ "$code" -ne 2 ]; then
+      echo "benchmark command failed ($code): $*" >&2
+      exit 1
+    fi
+    times+=("$(echo "$t1 - $t0" | bc)")
+  done
+  printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
+}
+bare() { terraform plan -refresh-only -json -input=false -detailed-exitcode -out=bare.tfplan; }
+scan() { "$driftlog" scan . --format json --quiet; }
+
+compare() {
+  local label=$1 bare_s scan_s
+  bare_s=$(median_time bare)
+  scan_s=$(median_time scan)
+  printf '%-8s terraform plan -refresh-only -json: %6.2f s   driftlog scan: %6.2f s   ratio: %.3f\n' \
+    "$label" "$bare_s" "$scan_s" "$(echo "$scan_s / $bare_s" | bc -l)"
+}
+
+echo "median of $runs runs each:"
+compare clean
+python3 - "$resources" <<'PY'
+import json, pathlib, sys
+for i in range(0, int(sys.argv[1]), 10):
+    path = pathlib.Path("store") / f"r-{i}.json"
+    obj = json.loads(path.read_text())
+    obj["tags"]["env"] = "drifted"
+    obj["rule"][0]["cidr_blocks"][1] = "0.0.0.0/0"
+    path.write_text(json.dumps(obj))
+PY
+compare "drifted"
+scan >/dev/null 2>&1 || true
+drifted=$("$driftlog" scan . --format json --quiet | jq '.summary.drifted' || true)
+echo "drifted resources found: $drifted of $resources"
+
+terraform show -json bare.tfplan > show.json
+cd "$repo"
+cargo bench --quiet --bench analyse_show -- "$work/show.json"
+bytes=$(stat -c %s "$work/show.json")
+jq_s=$(cd "$work" && median_time jq '.resource_drift|length' show.json)
+printf 'jq .resource_drift|length:  %.2f MB in %.3f s = %.1f MB/s\n' \
+  "$(echo "$bytes / 1000000" | bc -l)" "$jq_s" "$(echo "$bytes / 1000000 / $jq_s" | bc -l)"
