@@ -123,6 +123,7 @@ fn run(
         progress(Progress::Initializing);
         terraform.init()?;
     }
+    terraform.ensure_workspace_exists()?;
     // The plan file holds raw state values, secrets included: keep it in a private temp dir
     // that is removed on every path out of this function.
     let plan_dir = tempfile::Builder::new()

@@ -53,6 +53,15 @@ pub enum TerraformError {
         diagnostics: Vec<Diagnostic>,
         stderr: String,
     },
+    #[error(
+        "workspace `{name}` does not exist in this stack (it has: {}); a missing workspace \
+         would scan an empty state and look clean",
+        available.join(", ")
+    )]
+    WorkspaceMissing {
+        name: String,
+        available: Vec<String>,
+    },
     #[error("terraform show -json wrote a document driftlog cannot read: {0}")]
     MalformedShow(#[from] MalformedShow),
     #[error("reading terraform's output to {purpose}: {source}")]
@@ -73,6 +82,7 @@ impl TerraformError {
             TerraformError::Failed { purpose, .. } if purpose.starts_with("init") => "init_failed",
             TerraformError::Failed { .. } => "plan_failed",
             TerraformError::MalformedShow(_) => "show_malformed",
+            TerraformError::WorkspaceMissing { .. } => "workspace_missing",
             TerraformError::Io { .. } => "io",
         }
     }
@@ -190,6 +200,40 @@ impl Terraform {
                 purpose,
                 source,
             }
+        }
+    }
+
+    /// Fails unless the requested workspace exists: terraform would otherwise plan against
+    /// a new, empty state and every typo would look like a clean stack.
+    pub fn ensure_workspace_exists(&self) -> Result<(), TerraformError> {
+        const PURPOSE: &str = "terraform workspace list";
+        let Some(name) = &self.workspace else {
+            return Ok(());
+        };
+        let mut command = self.command(&[OsStr::new("workspace"), OsStr::new("list")]);
+        // Listing must not depend on the workspace being listed.
+        command.env_remove("TF_WORKSPACE");
+        let output = self.output(command, PURPOSE)?;
+        if !output.status.success() {
+            return Err(TerraformError::Failed {
+                purpose: PURPOSE,
+                status: describe_status(output.status),
+                diagnostics: Vec::new(),
+                stderr: tail(&output.stderr),
+            });
+        }
+        let available: Vec<String> = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|line| line.trim_start_matches('*').trim().to_owned())
+            .filter(|line| !line.is_empty())
+            .collect();
+        if available.iter().any(|w| w == name) {
+            Ok(())
+        } else {
+            Err(TerraformError::WorkspaceMissing {
+                name: name.clone(),
+                available,
+            })
         }
     }
 

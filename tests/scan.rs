@@ -23,7 +23,11 @@ fn clean_stack_exits_0_with_an_empty_report() {
     assert_eq!(text.code, 0);
     assert!(text.stdout.starts_with("No drift in "), "{}", text.stdout);
     let markdown = stack.scan(&["--format", "markdown"]);
-    assert!(markdown.stdout.contains("### ✅ No drift in"), "{}", markdown.stdout);
+    assert!(
+        markdown.stdout.contains("### ✅ No drift in"),
+        "{}",
+        markdown.stdout
+    );
 }
 
 #[test]
@@ -46,16 +50,42 @@ fn changed_attributes_are_reported_with_before_and_after() {
     assert_eq!(web["name"], "web");
     assert_eq!(web["module_address"], Value::Null);
     assert_eq!(web["provider"], "registry.terraform.io/example/filestate");
-    let paths: Vec<&str> = web["changes"].as_array().expect("changes").iter().filter_map(|c| c["path"].as_str()).collect();
-    assert_eq!(paths, ["description", "rule[0].cidr_blocks[1]", "size"], "only changed attributes are listed");
-    assert_eq!(change(web, "description"), (&known(json!("web tier")), &known(json!("edited in the console"))));
-    assert_eq!(change(web, "rule[0].cidr_blocks[1]"), (&known(json!("10.1.0.0/16")), &known(json!("0.0.0.0/0"))));
+    let paths: Vec<&str> = web["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .filter_map(|c| c["path"].as_str())
+        .collect();
+    assert_eq!(
+        paths,
+        ["description", "rule[0].cidr_blocks[1]", "size"],
+        "only changed attributes are listed"
+    );
+    assert_eq!(
+        change(web, "description"),
+        (
+            &known(json!("web tier")),
+            &known(json!("edited in the console"))
+        )
+    );
+    assert_eq!(
+        change(web, "rule[0].cidr_blocks[1]"),
+        (&known(json!("10.1.0.0/16")), &known(json!("0.0.0.0/0")))
+    );
     assert_eq!(change(web, "size"), (&known(json!(3)), &known(json!(5))));
-    assert!(stack.leftover_temp_files().is_empty(), "the plan file must be removed");
+    assert!(
+        stack.leftover_temp_files().is_empty(),
+        "the plan file must be removed"
+    );
 
     let text = stack.scan(&["--color", "never"]);
     assert_eq!(text.code, 2);
-    assert!(text.stdout.contains(r#"rule[0].cidr_blocks[1]: "10.1.0.0/16" -> "0.0.0.0/0""#), "{}", text.stdout);
+    assert!(
+        text.stdout
+            .contains(r#"rule[0].cidr_blocks[1]: "10.1.0.0/16" -> "0.0.0.0/0""#),
+        "{}",
+        text.stdout
+    );
 }
 
 #[test]
@@ -69,9 +99,18 @@ fn map_entry_changes_are_reported_per_key() {
     });
     let report = stack.scan(&["--format", "json"]).json();
     let web = resource(&report, "filestate_object.web");
-    assert_eq!(change(web, "tags.env"), (&known(json!("prod")), &known(json!("dev"))));
-    assert_eq!(change(web, r#"tags["added by hand"]"#), (&json!({"kind": "absent"}), &known(json!("yes"))));
-    assert_eq!(change(web, "tags.team"), (&known(json!("platform")), &json!({"kind": "absent"})));
+    assert_eq!(
+        change(web, "tags.env"),
+        (&known(json!("prod")), &known(json!("dev")))
+    );
+    assert_eq!(
+        change(web, r#"tags["added by hand"]"#),
+        (&json!({"kind": "absent"}), &known(json!("yes")))
+    );
+    assert_eq!(
+        change(web, "tags.team"),
+        (&known(json!("platform")), &json!({"kind": "absent"}))
+    );
 }
 
 #[test]
@@ -85,10 +124,16 @@ fn a_deleted_resource_is_reported_as_delete() {
     let gone = resource(&report, "filestate_object.counted[1]");
     assert_eq!(gone["action"], "delete");
     assert_eq!(gone["index"], 1);
-    assert_eq!(change(gone, "name"), (&known(json!("counted-1")), &json!({"kind": "absent"})));
+    assert_eq!(
+        change(gone, "name"),
+        (&known(json!("counted-1")), &json!({"kind": "absent"}))
+    );
     assert_eq!(report["summary"]["deleted"], 1);
     let markdown = stack.scan(&["--format", "markdown"]).stdout;
-    assert!(markdown.contains("| `filestate_object.counted[1]` | deleted | whole resource |"), "{markdown}");
+    assert!(
+        markdown.contains("| `filestate_object.counted[1]` | deleted | whole resource |"),
+        "{markdown}"
+    );
 }
 
 #[test]
@@ -100,7 +145,10 @@ fn drift_inside_a_nested_module_carries_the_module_address() {
     let subnet = resource(&report, "module.net.filestate_object.subnet");
     assert_eq!(subnet["module_address"], "module.net");
     assert_eq!(subnet["name"], "subnet");
-    assert_eq!(change(subnet, "tags.tier"), (&known(json!("private")), &known(json!("public"))));
+    assert_eq!(
+        change(subnet, "tags.tier"),
+        (&known(json!("private")), &known(json!("public")))
+    );
 }
 
 #[test]
@@ -109,16 +157,25 @@ fn count_and_for_each_instances_keep_their_keys() {
     stack.apply(&[]);
     stack.edit("counted-0", |o| o["description"] = json!("touched"));
     let weird_key = "we\"ird key";
-    stack.edit(&format!("keyed-{}", md5_hex(weird_key)), |o| o["tags"]["key"] = json!("changed"));
+    stack.edit(&format!("keyed-{}", md5_hex(weird_key)), |o| {
+        o["tags"]["key"] = json!("changed")
+    });
     let report = stack.scan(&["--format", "json"]).json();
     assert_eq!(report["summary"]["drifted"], 2, "{report:#}");
     let counted = resource(&report, "filestate_object.counted[0]");
     assert_eq!(counted["index"], 0);
     let keyed = resource(&report, r#"filestate_object.keyed["we\"ird key"]"#);
     assert_eq!(keyed["index"], weird_key);
-    assert_eq!(change(keyed, "tags.key"), (&known(json!(weird_key)), &known(json!("changed"))));
+    assert_eq!(
+        change(keyed, "tags.key"),
+        (&known(json!(weird_key)), &known(json!("changed")))
+    );
     let markdown = stack.scan(&["--format", "markdown"]).stdout;
-    assert!(markdown.contains(r#"<code>filestate_object.keyed[&quot;we\&quot;ird key&quot;]</code>"#) || markdown.contains(r#"<code>filestate_object.keyed["we\"ird key"]</code>"#), "{markdown}");
+    assert!(
+        markdown.contains(r#"<code>filestate_object.keyed[&quot;we\&quot;ird key&quot;]</code>"#)
+            || markdown.contains(r#"<code>filestate_object.keyed["we\"ird key"]</code>"#),
+        "{markdown}"
+    );
 }
 
 #[test]
@@ -129,18 +186,43 @@ fn sensitive_values_never_appear_in_any_output() {
     let report_file = stack.root.join("report.json");
     let markdown_file = stack.root.join("report.md");
     let runs = [
-        stack.scan(&["--format", "json", "--output", report_file.to_str().unwrap_or_default()]),
-        stack.scan(&["--format", "markdown", "--output", markdown_file.to_str().unwrap_or_default()]),
+        stack.scan(&[
+            "--format",
+            "json",
+            "--output",
+            report_file.to_str().unwrap_or_default(),
+        ]),
+        stack.scan(&[
+            "--format",
+            "markdown",
+            "--output",
+            markdown_file.to_str().unwrap_or_default(),
+        ]),
         stack.scan(&["--color", "always"]),
     ];
     let report = runs[0].json();
     let web = resource(&report, "filestate_object.web");
     let sensitive = json!({"kind": "sensitive"});
-    assert_eq!(change(web, "secret"), (&sensitive, &sensitive), "a changed secret is reported as changed");
-    assert!(runs[1].stdout.contains("(sensitive value changed)"), "{}", runs[1].stdout);
-    let files = [std::fs::read_to_string(&report_file).unwrap_or_default(), std::fs::read_to_string(&markdown_file).unwrap_or_default()];
+    assert_eq!(
+        change(web, "secret"),
+        (&sensitive, &sensitive),
+        "a changed secret is reported as changed"
+    );
+    assert!(
+        runs[1].stdout.contains("(sensitive value changed)"),
+        "{}",
+        runs[1].stdout
+    );
+    let files = [
+        std::fs::read_to_string(&report_file).unwrap_or_default(),
+        std::fs::read_to_string(&markdown_file).unwrap_or_default(),
+    ];
     assert!(!files[0].is_empty() && !files[1].is_empty());
-    for text in runs.iter().flat_map(|r| [&r.stdout, &r.stderr]).chain(files.iter()) {
+    for text in runs
+        .iter()
+        .flat_map(|r| [&r.stdout, &r.stderr])
+        .chain(files.iter())
+    {
         assert!(!text.contains("s3cr3t-OLD"), "old secret leaked:\n{text}");
         assert!(!text.contains("s3cr3t-NEW"), "new secret leaked:\n{text}");
     }
@@ -155,12 +237,19 @@ fn output_only_changes_are_not_drift() {
     let stack = Stack::rich();
     stack.apply(&[]);
     let config = std::fs::read_to_string(stack.root.join("main.tf")).unwrap_or_default();
-    std::fs::write(stack.root.join("main.tf"), format!("{config}\noutput \"added_later\" {{\n  value = \"x\"\n}}\n")).expect("write");
+    std::fs::write(
+        stack.root.join("main.tf"),
+        format!("{config}\noutput \"added_later\" {{\n  value = \"x\"\n}}\n"),
+    )
+    .expect("write");
     let run = stack.scan(&["--format", "json"]);
     assert_eq!(run.code, 0, "output-only changes exit 0: {}", run.stderr);
     let report = run.json();
     assert_eq!(report["status"], "clean");
-    assert_eq!(report["output_changes"], json!([{"name": "added_later", "action": "create", "sensitive": false}]));
+    assert_eq!(
+        report["output_changes"],
+        json!([{"name": "added_later", "action": "create", "sensitive": false}])
+    );
     assert_eq!(report["summary"]["output_changes"], 1);
 }
 
@@ -168,7 +257,9 @@ fn output_only_changes_are_not_drift() {
 fn a_broken_configuration_fails_with_terraforms_diagnostics() {
     let stack = Stack::new(&[(
         "main.tf",
-        &format!("{PROVIDER}\nresource \"filestate_object\" \"a\" {{\n  name = var.undeclared\n}}\n"),
+        &format!(
+            "{PROVIDER}\nresource \"filestate_object\" \"a\" {{\n  name = var.undeclared\n}}\n"
+        ),
     )]);
     let init = stack.terraform(&["init", "-input=false"]);
     assert!(init.status.success());
@@ -179,14 +270,27 @@ fn a_broken_configuration_fails_with_terraforms_diagnostics() {
     assert_eq!(report["failure"]["kind"], "plan_failed");
     let diagnostic = &report["diagnostics"][0];
     assert_eq!(diagnostic["severity"], "error");
-    assert_eq!(diagnostic["summary"], "Reference to undeclared input variable");
+    assert_eq!(
+        diagnostic["summary"],
+        "Reference to undeclared input variable"
+    );
     assert_eq!(diagnostic["location"], "main.tf:12");
-    assert!(run.stderr.contains("Reference to undeclared input variable"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("Reference to undeclared input variable"),
+        "{}",
+        run.stderr
+    );
     assert!(stack.leftover_temp_files().is_empty());
 
     let text = stack.scan(&[]);
     assert_eq!(text.code, 1);
-    assert!(text.stdout.contains("Scan failed for") && text.stdout.contains("undeclared input variable"), "{}", text.stdout);
+    assert!(
+        text.stdout.contains("Scan failed for")
+            && text.stdout.contains("undeclared input variable"),
+        "{}",
+        text.stdout
+    );
 }
 
 #[test]
@@ -203,19 +307,55 @@ fn init_flag_initialises_a_fresh_stack() {
 #[test]
 fn vars_var_files_and_workspaces_pass_through() {
     let config = format!("{PROVIDER}\nvariable \"label\" {{}}\nresource \"filestate_object\" \"a\" {{\n  name = \"ws-${{terraform.workspace}}\"\n  description = var.label\n}}\n");
-    let stack = Stack::new(&[("main.tf", &config), ("prod.tfvars", "label = \"from file\"\n")]);
+    let stack = Stack::new(&[
+        ("main.tf", &config),
+        ("prod.tfvars", "label = \"from file\"\n"),
+    ]);
     stack.terraform(&["init", "-input=false"]);
-    assert!(stack.terraform(&["workspace", "new", "staging"]).status.success());
+    assert!(stack
+        .terraform(&["workspace", "new", "staging"])
+        .status
+        .success());
     stack.apply(&["-var", "label=from var"]);
-    let run = stack.scan(&["--format", "json", "--workspace", "staging", "--var", "label=from var"]);
+    let run = stack.scan(&[
+        "--format",
+        "json",
+        "--workspace",
+        "staging",
+        "--var",
+        "label=from var",
+    ]);
     assert_eq!(run.code, 0, "stderr: {}", run.stderr);
     assert_eq!(run.json()["stack"]["workspace"], "staging");
     stack.edit("ws-staging", |o| o["description"] = json!("changed"));
-    let run = stack.scan(&["--format", "json", "--workspace", "staging", "--var-file", "prod.tfvars"]);
+    let run = stack.scan(&[
+        "--format",
+        "json",
+        "--workspace",
+        "staging",
+        "--var-file",
+        "prod.tfvars",
+    ]);
     assert_eq!(run.code, 2, "stderr: {}", run.stderr);
-    assert_eq!(change(resource(&run.json(), "filestate_object.a"), "description"), (&known(json!("from var")), &known(json!("changed"))));
-    let missing = stack.scan(&["--format", "json", "--workspace", "nope", "--var", "label=x"]);
-    assert_eq!(missing.code, 1);
+    assert_eq!(
+        change(resource(&run.json(), "filestate_object.a"), "description"),
+        (&known(json!("from var")), &known(json!("changed")))
+    );
+    let missing = stack.scan(&[
+        "--format",
+        "json",
+        "--workspace",
+        "nope",
+        "--var",
+        "label=x",
+    ]);
+    assert_eq!(missing.code, 1, "a missing workspace must not look clean");
+    assert_eq!(missing.json()["failure"]["kind"], "workspace_missing");
+    assert!(
+        missing.stderr.contains("`nope` does not exist") && missing.stderr.contains("staging"),
+        "{}",
+        missing.stderr
+    );
 }
 
 #[test]
@@ -223,11 +363,19 @@ fn missing_terraform_names_the_binary_and_the_way_out() {
     let stack = Stack::rich();
     let run = stack.scan(&["--terraform-bin", "/nonexistent/terraform-9"]);
     assert_eq!(run.code, 1);
-    assert!(run.stdout.contains("/nonexistent/terraform-9") && run.stdout.contains("--terraform-bin"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("/nonexistent/terraform-9") && run.stdout.contains("--terraform-bin"),
+        "{}",
+        run.stdout
+    );
     let json = stack.scan(&["--format", "json", "--terraform-bin", "no-such-terraform"]);
     assert_eq!(json.code, 1);
     assert_eq!(json.json()["failure"]["kind"], "terraform_not_found");
-    assert!(json.stderr.contains("DRIFTLOG_TERRAFORM_BIN"), "{}", json.stderr);
+    assert!(
+        json.stderr.contains("DRIFTLOG_TERRAFORM_BIN"),
+        "{}",
+        json.stderr
+    );
 }
 
 #[test]
@@ -236,11 +384,19 @@ fn missing_or_empty_directories_are_clear_errors() {
     let missing = stack.driftlog_in(&stack.root, &["scan", "does-not-exist", "--format", "json"]);
     assert_eq!(missing.code, 1);
     assert_eq!(missing.json()["failure"]["kind"], "dir_missing");
-    assert!(missing.stderr.contains("does-not-exist does not exist"), "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("does-not-exist does not exist"),
+        "{}",
+        missing.stderr
+    );
     std::fs::create_dir_all(stack.root.join("empty")).expect("mkdir");
     let empty = stack.driftlog_in(&stack.root, &["scan", "empty"]);
     assert_eq!(empty.code, 1);
-    assert!(empty.stdout.contains("holds no terraform configuration"), "{}", empty.stdout);
+    assert!(
+        empty.stdout.contains("holds no terraform configuration"),
+        "{}",
+        empty.stdout
+    );
 }
 
 #[test]
@@ -249,12 +405,20 @@ fn output_that_is_not_json_names_the_line() {
     let fake = stack.root.join("fake-terraform");
     std::fs::write(&fake, "#!/bin/sh\necho '{\"type\":\"version\",\"terraform\":\"9.9.9\"}'\necho 'Error: this is not json'\nsleep 30\n").expect("write");
     make_executable(&fake);
-    let run = stack.scan(&["--format", "json", "--terraform-bin", fake.to_str().unwrap_or_default()]);
+    let run = stack.scan(&[
+        "--format",
+        "json",
+        "--terraform-bin",
+        fake.to_str().unwrap_or_default(),
+    ]);
     assert_eq!(run.code, 1);
     let report = run.json();
     assert_eq!(report["failure"]["kind"], "output_not_json");
     let message = report["failure"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("line 2") && message.contains("Error: this is not json"), "{message}");
+    assert!(
+        message.contains("line 2") && message.contains("Error: this is not json"),
+        "{message}"
+    );
     assert!(stack.leftover_temp_files().is_empty());
 }
 
@@ -266,11 +430,19 @@ fn a_failing_show_is_reported_and_cleans_up() {
     let wrapper = stack.root.join("show-fails");
     std::fs::write(&wrapper, "#!/bin/sh\nif [ \"$1\" = show ]; then echo 'show exploded' >&2; exit 1; fi\nexec terraform \"$@\"\n").expect("write");
     make_executable(&wrapper);
-    let run = stack.scan(&["--format", "json", "--terraform-bin", wrapper.to_str().unwrap_or_default()]);
+    let run = stack.scan(&[
+        "--format",
+        "json",
+        "--terraform-bin",
+        wrapper.to_str().unwrap_or_default(),
+    ]);
     assert_eq!(run.code, 1);
     let report = run.json();
     assert_eq!(report["failure"]["kind"], "show_failed");
-    assert!(report["failure"]["message"].as_str().unwrap_or_default().contains("show exploded"));
+    assert!(report["failure"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("show exploded"));
     assert!(stack.leftover_temp_files().is_empty());
 }
 
@@ -293,10 +465,20 @@ fn hundreds_of_drifted_resources_still_fit_one_comment() {
     let run = stack.scan(&["--format", "markdown"]);
     assert_eq!(run.code, 2, "stderr: {}", run.stderr);
     let body = &run.stdout;
-    assert!(body.encode_utf16().count() <= 65_536 && body.len() <= 262_144, "{} chars", body.chars().count());
-    assert!(body.contains("### ⚠️ Drift in") && body.contains("400 resources changed outside Terraform"));
+    assert!(
+        body.encode_utf16().count() <= 65_536 && body.len() <= 262_144,
+        "{} chars",
+        body.chars().count()
+    );
+    assert!(
+        body.contains("### ⚠️ Drift in")
+            && body.contains("400 resources changed outside Terraform")
+    );
     assert!(body.contains("| `filestate_object.many[0]` | updated |"));
-    assert!(body.contains("left out to fit GitHub's size limit") || body.contains("more not shown"), "{body}");
+    assert!(
+        body.contains("left out to fit GitHub's size limit") || body.contains("more not shown"),
+        "{body}"
+    );
 }
 
 fn make_executable(path: &std::path::Path) {
@@ -317,5 +499,8 @@ fn md5_hex(text: &str) -> String {
         })
         .expect("md5sum");
     let hex = String::from_utf8_lossy(&out.stdout);
-    hex.split_whitespace().next().expect("md5sum prints a digest").to_owned()
+    hex.split_whitespace()
+        .next()
+        .expect("md5sum prints a digest")
+        .to_owned()
 }
