@@ -39,7 +39,9 @@ pub fn tools() -> &'static Tools {
 /// PATH with the test terraform first.
 pub fn path_with_tools() -> OsString {
     let mut paths = vec![tools().bin_dir.clone()];
-    paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+    paths.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
     std::env::join_paths(paths).expect("PATH entries are valid")
 }
 
@@ -134,23 +136,36 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 }
 
 impl Stack {
     /// Writes `files` (relative path, content) into a new stack directory.
     pub fn new(files: &[(&str, &str)]) -> Stack {
-        let dir = tempfile::Builder::new().prefix("driftlog-test-").tempdir().expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("driftlog-test-")
+            .tempdir()
+            .expect("temp dir");
         let root = dir.path().join("stack");
         let tmp = dir.path().join("tmp");
         std::fs::create_dir_all(&tmp).expect("tmp dir");
         for (path, content) in files {
             let path = root.join(path);
-            std::fs::create_dir_all(path.parent().expect("file has a parent")).expect("create dirs");
+            std::fs::create_dir_all(path.parent().expect("file has a parent"))
+                .expect("create dirs");
             std::fs::write(path, content).expect("write config file");
         }
-        Stack { _dir: dir, root, tmp }
+        Stack {
+            _dir: dir,
+            root,
+            tmp,
+        }
     }
 
     /// The rich stack: root module plus the `net` module.
@@ -170,8 +185,15 @@ impl Stack {
 
     /// `terraform init` + `apply`, asserting both succeed.
     pub fn apply(&self, extra: &[&str]) -> &Self {
-        for args in [&["init", "-input=false", "-no-color"][..], &[&["apply", "-auto-approve", "-input=false", "-no-color"][..], extra].concat()] {
-            let out = self.terraform(&args);
+        for args in [
+            &["init", "-input=false", "-no-color"][..],
+            &[
+                &["apply", "-auto-approve", "-input=false", "-no-color"][..],
+                extra,
+            ]
+            .concat(),
+        ] {
+            let out = self.terraform(args);
             assert!(
                 out.status.success(),
                 "terraform {args:?} failed:\n{}\n{}",
@@ -190,10 +212,12 @@ impl Stack {
     /// Changes an object's real state out of band.
     pub fn edit(&self, name: &str, change: impl FnOnce(&mut Value)) {
         let path = self.object_file(name);
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
         let mut value: Value = serde_json::from_str(&text).expect("object file is JSON");
         change(&mut value);
-        std::fs::write(&path, serde_json::to_vec_pretty(&value).expect("serialize")).expect("write object file");
+        std::fs::write(&path, serde_json::to_vec_pretty(&value).expect("serialize"))
+            .expect("write object file");
     }
 
     /// Deletes an object out of band.
@@ -203,7 +227,10 @@ impl Stack {
 
     /// Runs `driftlog scan <stack> ARGS`.
     pub fn scan(&self, args: &[&str]) -> Run {
-        self.driftlog_in(&self.root, &[&["scan", self.root.to_str().expect("utf-8 path")], args].concat())
+        self.driftlog_in(
+            &self.root,
+            &[&["scan", self.root.to_str().expect("utf-8 path")], args].concat(),
+        )
     }
 
     pub fn driftlog_in(&self, cwd: &Path, args: &[&str]) -> Run {
