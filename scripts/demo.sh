@@ -15,8 +15,9 @@ driftlog="${CARGO_TARGET_DIR:-$repo/target}/debug/driftlog"
 demo="${CARGO_TARGET_DIR:-$repo/target}/demo"
 rm -rf "$demo"
 mkdir -p "$demo"
-cp -r examples/demo "$demo/stack"
-cd "$demo/stack"
+mkdir -p "$demo/infra"
+cp -r examples/demo "$demo/infra/prod"
+cd "$demo/infra/prod"
 
 echo "==> terraform init && terraform apply (demo stack, 10 resources)"
 terraform init -input=false -no-color >/dev/null
@@ -44,9 +45,10 @@ PY
 
 echo "==> driftlog scan"
 set +e
-"$driftlog" scan . --output "$demo/report.json"
+cd "$demo"
+"$driftlog" scan infra/prod --output "$demo/report.json"
 code=$?
-"$driftlog" scan . --quiet --format markdown --output "$demo/report.md" >/dev/null
+"$driftlog" scan infra/prod --quiet --format markdown --output "$demo/report.md" >/dev/null
 set -e
 echo
 echo "driftlog exited with $code (0 clean, 2 drift, 1 error)."

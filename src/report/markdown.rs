@@ -15,6 +15,9 @@ use crate::drift::{Action, AttrValue, DriftedResource, ScanReport, Severity, Sta
 const PATHS_PER_ROW: usize = 4;
 const MAX_PATH_CHARS: usize = 80;
 
+/// A table ends at a blank line; without it the next block could be read as a row.
+const TABLE_END: &str = "\n";
+
 /// A size limit in both of GitHub's measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
@@ -77,7 +80,7 @@ pub fn render(report: &ScanReport, budget: &Budget) -> String {
     } else {
         "| resource | change | attributes |\n|---|---|---|\n".to_owned()
     };
-    let fixed = fixed.add(Size::of(&table_head));
+    let fixed = fixed.add(Size::of(&table_head)).add(Size::of(TABLE_END));
     let row_sizes: Vec<Size> = rows.iter().map(|r| Size::of(r)).collect();
     let diff_sizes: Vec<Size> = diffs.iter().map(|d| Size::of(d)).collect();
 
@@ -89,6 +92,7 @@ pub fn render(report: &ScanReport, budget: &Budget) -> String {
         out.push_str(row);
     }
     out.push_str(&rows_note(rows.len() - kept_rows));
+    out.push_str(TABLE_END);
     for diff in &diffs[..kept_diffs] {
         out.push_str(diff);
     }
@@ -138,17 +142,17 @@ fn rows_note(left_out: usize) -> String {
         return String::new();
     }
     format!(
-        "\n…and {} more not shown: this comment would exceed GitHub's size limit. The JSON \
-         report and the job log list every resource.\n",
-        plural(left_out, "drifted resource")
+        "\n…{} not shown: this comment would exceed GitHub's size limit. The JSON report and \
+         the job log list every resource.\n",
+        plural(left_out, "more drifted resource")
     )
 }
 
 fn diffs_note(left_out: usize) -> String {
     match left_out {
-        0 => "\n".to_owned(),
+        0 => String::new(),
         _ => format!(
-            "\nAttribute diffs for {} are left out to fit GitHub's size limit; the table \
+            "Attribute diffs for {} are left out to fit GitHub's size limit; the table \
              counts their changed attributes and the JSON report has them all.\n\n",
             plural(left_out, "resource")
         ),
@@ -231,12 +235,17 @@ fn diff_section(resource: &DriftedResource) -> String {
         counts = format!("deleted, {counts} before");
     }
     let mut diff = String::new();
+    let mut sensitive_lines = String::new();
     for change in &resource.changes {
-        let _ = writeln!(diff, "  {}", change.path);
         if change.is_sensitive() {
-            diff.push_str("  (sensitive value changed)\n");
+            let _ = writeln!(
+                sensitive_lines,
+                "{}: (sensitive value changed)\n",
+                code_span(&change.path)
+            );
             continue;
         }
+        let _ = writeln!(diff, "  {}", change.path);
         if change.before != AttrValue::Absent {
             let _ = writeln!(diff, "- {}", display_value(&change.before));
         }
@@ -244,13 +253,13 @@ fn diff_section(resource: &DriftedResource) -> String {
             let _ = writeln!(diff, "+ {}", display_value(&change.after));
         }
     }
-    let body = if diff.is_empty() {
-        "Terraform reported drift but no attribute-level difference.\n".to_owned()
-    } else {
-        fenced("diff", &diff)
+    let body = match (diff.is_empty(), sensitive_lines.is_empty()) {
+        (true, true) => "Terraform reported drift but no attribute-level difference.\n".to_owned(),
+        (true, false) => sensitive_lines,
+        (false, _) => format!("{}{sensitive_lines}", fenced("diff", &diff)),
     };
     format!(
-        "<details><summary><code>{}</code>: {counts}</summary>\n\n{body}</details>\n",
+        "<details><summary><code>{}</code>: {counts}</summary>\n\n{body}</details>\n\n",
         html_escape(&resource.address)
     )
 }
@@ -329,6 +338,119 @@ fn html_escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::drift::{AttributeChange, Stack, Summary, SCHEMA_VERSION};
+    use serde_json::json;
+
+    fn report(resources: usize, attributes: usize, value_len: usize) -> ScanReport {
+        let resources: Vec<DriftedResource> = (0..resources)
+            .map(|i| DriftedResource {
+                address: format!("module.m.aws_thing.x[\"clé {i}\"]"),
+                module_address: Some("module.m".into()),
+                mode: "managed".into(),
+                resource_type: "aws_thing".into(),
+                name: "x".into(),
+                index: Some(json!(format!("clé {i}"))),
+                provider: "p".into(),
+                action: Action::Update,
+                changes: (0..attributes)
+                    .map(|a| AttributeChange {
+                        path: format!("tags.k{a}"),
+                        before: AttrValue::Known(json!("é".repeat(value_len))),
+                        after: AttrValue::Known(json!("🌈".repeat(value_len))),
+                    })
+                    .collect(),
+            })
+            .collect();
+        ScanReport {
+            schema_version: SCHEMA_VERSION,
+            stack: Stack {
+                dir: "infra/prod".into(),
+                workspace: "default".into(),
+            },
+            terraform_version: Some("1.15.5".into()),
+            status: Status::Drifted,
+            started_at: "2026-11-24T00:00:00Z".into(),
+            duration_ms: 1200,
+            summary: Summary::of(&resources, &[]),
+            resources,
+            output_changes: Vec::new(),
+            diagnostics: Vec::new(),
+            failure: None,
+        }
+    }
+
+    fn rows(body: &str) -> Vec<&str> {
+        body.lines().filter(|l| l.starts_with("| `")).collect()
+    }
+
+    #[test]
+    fn a_small_drift_keeps_every_row_and_diff() {
+        let body = render(&report(3, 2, 10), &Budget::GITHUB_COMMENT);
+        assert_eq!(rows(&body).len(), 3);
+        assert_eq!(body.matches("<details>").count(), 3);
+        assert!(!body.contains("left out") && !body.contains("not shown"));
+    }
+
+    #[test]
+    fn diffs_are_dropped_before_rows() {
+        let body = render(&report(200, 6, 200), &Budget::GITHUB_COMMENT);
+        assert!(Budget::GITHUB_COMMENT.fits(&body));
+        assert_eq!(rows(&body).len(), 200, "every row stays");
+        let kept = body.matches("<details>").count();
+        assert!(kept > 0 && kept < 200, "{kept} diffs kept");
+        assert!(
+            body.contains(&format!(
+                "Attribute diffs for {} resources are left out",
+                200 - kept
+            )),
+            "{body}"
+        );
+        assert!(
+            body.contains("+2 more"),
+            "rows collapse attributes into counts"
+        );
+    }
+
+    #[test]
+    fn rows_are_dropped_last_and_counted() {
+        let body = render(&report(3000, 1, 1), &Budget::GITHUB_COMMENT);
+        assert!(Budget::GITHUB_COMMENT.fits(&body));
+        let kept = rows(&body).len();
+        assert!(kept > 100 && kept < 3000, "{kept} rows kept");
+        assert!(
+            body.contains(&format!(
+                "…{} more drifted resources not shown",
+                3000 - kept
+            )),
+            "{body}"
+        );
+        assert!(body.contains("Attribute diffs for 3000 resources are left out"));
+        assert!(
+            body.ends_with('\n') && body.contains("Terraform 1.15.5"),
+            "the footer survives"
+        );
+    }
+
+    #[test]
+    fn every_budget_is_respected_without_cutting_rows() {
+        let full = report(40, 3, 30);
+        for chars in (800..20_000).step_by(397) {
+            let budget = Budget {
+                chars,
+                bytes: chars * 2,
+            };
+            let body = render(&full, &budget);
+            assert!(
+                budget.fits(&body),
+                "budget {chars}: {} units",
+                body.encode_utf16().count()
+            );
+            for row in rows(&body) {
+                assert!(row.ends_with(" |"), "a cut row: {row}");
+            }
+        }
+    }
 
     #[test]
     fn code_spans_and_fences_survive_backticks() {
