@@ -97,9 +97,23 @@ drifted=$("$driftlog" scan . --format json --quiet | jq '.summary.drifted' || tr
 echo "drifted resources found: $drifted of $resources"
 
 terraform show -json bare.tfplan > show.json
+# A larger document from the same real entries: 50 copies of each, under distinct addresses.
+python3 - <<'PY'
+import copy, json
+doc = json.load(open("show.json"))
+entries = doc.get("resource_drift", [])
+doc["resource_drift"] = [
+    dict(copy.deepcopy(e), address=f"module.copy{k}.{e['address']}", module_address=f"module.copy{k}")
+    for k in range(50) for e in entries
+]
+json.dump(doc, open("show-large.json", "w"))
+PY
 cd "$repo"
-cargo bench --quiet --bench analyse_show -- "$work/show.json"
-bytes=$(stat -c %s "$work/show.json")
-jq_s=$(cd "$work" && median_time jq '.resource_drift|length' show.json)
-printf 'jq .resource_drift|length:  %.2f MB in %.3f s = %.1f MB/s\n' \
-  "$(echo "$bytes / 1000000" | bc -l)" "$jq_s" "$(echo "$bytes / 1000000 / $jq_s" | bc -l)"
+for doc in show.json show-large.json; do
+  echo "-- $doc"
+  cargo bench --quiet --bench analyse_show -- "$work/$doc"
+  bytes=$(stat -c %s "$work/$doc")
+  jq_s=$(cd "$work" && median_time jq '.resource_drift|length' "$doc")
+  printf 'jq .resource_drift|length: %.2f MB in %.3f s = %.1f MB/s\n' \
+    "$(echo "$bytes / 1000000" | bc -l)" "$jq_s" "$(echo "$bytes / 1000000 / $jq_s" | bc -l)"
+done

@@ -6,3 +6,6 @@ mod support;
 
 /// `driftlog scan` end to end: every drift shape, secrets, failures, temp-file cleanup.
 mod scan;
+
+/// Parser and differ on JSON recorded from real terraform runs.
+mod recorded;

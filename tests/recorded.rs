@@ -1,0 +1,173 @@
+//! The stream parser and the path differ on JSON recorded from real terraform runs
+//! (`tests/fixtures/recorded/`, see its README for how it was recorded).
+
+use driftlog::drift::{
+    Action, AttrValue, DriftedResource, ScanReport, Severity, Stack, Status, Summary,
+};
+use driftlog::report::{self, Format};
+use driftlog::scan::analyse_show_json;
+use driftlog::terraform::stream::{parse_line, StreamEvent};
+use serde_json::json;
+
+fn recorded(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/recorded")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+fn events(name: &str) -> Vec<StreamEvent> {
+    recorded(name)
+        .lines()
+        .enumerate()
+        .map(|(n, line)| {
+            parse_line(line)
+                .unwrap_or_else(|_| panic!("{name} line {} is not a stream message", n + 1))
+        })
+        .collect()
+}
+
+fn drifted() -> Vec<DriftedResource> {
+    analyse_show_json(recorded("drift.show.json").as_bytes())
+        .expect("recorded show document parses")
+}
+
+fn find<'a>(resources: &'a [DriftedResource], address: &str) -> &'a DriftedResource {
+    resources
+        .iter()
+        .find(|r| r.address == address)
+        .unwrap_or_else(|| panic!("{address} missing"))
+}
+
+fn paths(resource: &DriftedResource) -> Vec<&str> {
+    resource.changes.iter().map(|c| c.path.as_str()).collect()
+}
+
+#[test]
+fn clean_stream_has_a_version_and_no_drift() {
+    let events = events("clean.plan.jsonl");
+    assert_eq!(
+        events[0],
+        StreamEvent::Version {
+            terraform: "1.15.5".into()
+        }
+    );
+    assert!(!events
+        .iter()
+        .any(|e| matches!(e, StreamEvent::ResourceDrift(_))));
+    let refreshed = events
+        .iter()
+        .filter(|e| matches!(e, StreamEvent::RefreshComplete { .. }))
+        .count();
+    assert!(refreshed >= 6, "{refreshed} refresh_complete lines");
+    assert!(events.iter().any(|e| *e == StreamEvent::ChangeSummary));
+}
+
+#[test]
+fn drift_stream_names_each_drifted_resource_and_action() {
+    let mut drift: Vec<(String, String)> = events("drift.plan.jsonl")
+        .into_iter()
+        .filter_map(|e| match e {
+            StreamEvent::ResourceDrift(n) => Some((n.address, n.action)),
+            _ => None,
+        })
+        .collect();
+    drift.sort();
+    let expected = [
+        (r#"filestate_object.keyed["we\"ird key"]"#, "update"),
+        ("filestate_object.web", "update"),
+        ("filestate_object.worker[1]", "delete"),
+        ("module.bucket.filestate_object.this", "update"),
+    ];
+    assert_eq!(drift, expected.map(|(a, b)| (a.to_owned(), b.to_owned())));
+}
+
+#[test]
+fn broken_stream_carries_the_error_diagnostic() {
+    let diagnostics: Vec<_> = events("broken.plan.jsonl")
+        .into_iter()
+        .filter_map(|e| match e {
+            StreamEvent::Diagnostic(d) => Some(d),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(diagnostics.len(), 1);
+    assert_eq!(diagnostics[0].severity, Severity::Error);
+    assert_eq!(
+        diagnostics[0].summary,
+        "Reference to undeclared input variable"
+    );
+    assert!(diagnostics[0]
+        .location
+        .as_deref()
+        .is_some_and(|l| l.starts_with("main.tf:")));
+    assert_eq!(recorded("broken.plan.exitcode").trim(), "1");
+}
+
+#[test]
+fn show_document_yields_attribute_paths_with_before_and_after() {
+    let resources = drifted();
+    assert_eq!(resources.len(), 4);
+    let web = find(&resources, "filestate_object.web");
+    assert_eq!(web.action, Action::Update);
+    assert_eq!(paths(web), ["rule[1].cidr_blocks[0]", "secret", "tags.env"]);
+    assert_eq!(web.changes[0].before, AttrValue::Known(json!("10.0.0.0/8")));
+    assert_eq!(web.changes[0].after, AttrValue::Known(json!("10.1.0.0/16")));
+    assert_eq!(
+        (&web.changes[1].before, &web.changes[1].after),
+        (&AttrValue::Sensitive, &AttrValue::Sensitive)
+    );
+    assert_eq!(web.changes[2].after, AttrValue::Known(json!("staging")));
+
+    let keyed = find(&resources, r#"filestate_object.keyed["we\"ird key"]"#);
+    assert_eq!(keyed.index, Some(json!("we\"ird key")));
+    assert_eq!(paths(keyed), ["description"]);
+
+    let bucket = find(&resources, "module.bucket.filestate_object.this");
+    assert_eq!(bucket.module_address.as_deref(), Some("module.bucket"));
+    assert_eq!(paths(bucket), ["enabled"]);
+
+    let worker = find(&resources, "filestate_object.worker[1]");
+    assert_eq!(worker.action, Action::Delete);
+    assert_eq!(worker.index, Some(json!(1)));
+    assert!(worker.changes.iter().all(|c| c.after == AttrValue::Absent));
+}
+
+#[test]
+fn recorded_secrets_appear_in_no_rendering() {
+    let raw = recorded("drift.show.json");
+    assert!(
+        raw.contains("s3cr3t-OLD-value") && raw.contains("s3cr3t-NEW-value"),
+        "the fixture holds raw secrets"
+    );
+    let resources = drifted();
+    let report = ScanReport {
+        schema_version: driftlog::drift::SCHEMA_VERSION,
+        stack: Stack {
+            dir: "recorded".into(),
+            workspace: "default".into(),
+        },
+        terraform_version: Some("1.15.5".into()),
+        status: Status::Drifted,
+        started_at: "2026-11-24T00:00:00Z".into(),
+        duration_ms: 1,
+        summary: Summary::of(&resources, &[]),
+        resources,
+        output_changes: vec![],
+        diagnostics: vec![],
+        failure: None,
+    };
+    for format in [Format::Terminal, Format::Json, Format::Markdown] {
+        for color in [false, true] {
+            let text = report::render(&report, format, color);
+            assert!(
+                !text.contains("s3cr3t"),
+                "{format:?} leaked a secret:\n{text}"
+            );
+        }
+    }
+    assert!(
+        !format!("{report:?}").contains("s3cr3t"),
+        "even Debug output holds no secret"
+    );
+}
