@@ -60,7 +60,7 @@ fn clean_stream_has_a_version_and_no_drift() {
         .filter(|e| matches!(e, StreamEvent::RefreshComplete { .. }))
         .count();
     assert!(refreshed >= 6, "{refreshed} refresh_complete lines");
-    assert!(events.iter().any(|e| *e == StreamEvent::ChangeSummary));
+    assert!(events.contains(&StreamEvent::ChangeSummary));
 }
 
 #[test]
