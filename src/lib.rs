@@ -6,6 +6,7 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod drift;
+pub mod interrupt;
 pub mod report;
 pub mod scan;
 pub mod terraform;

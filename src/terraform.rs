@@ -10,11 +10,13 @@ pub mod stream;
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, BufRead, BufReader, Read};
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::thread::JoinHandle;
 
 use crate::drift::{Diagnostic, OutputChange, Severity};
+use crate::interrupt::{self, Registration};
 use show::{MalformedShow, ResourceDriftEntry};
 use stream::{DriftNotice, StreamEvent};
 
@@ -62,6 +64,8 @@ pub enum TerraformError {
         name: String,
         available: Vec<String>,
     },
+    #[error("interrupted during {purpose}: terraform was asked to stop gracefully")]
+    Interrupted { purpose: &'static str },
     #[error("terraform show -json wrote a document driftlog cannot read: {0}")]
     MalformedShow(#[from] MalformedShow),
     #[error("reading terraform's output to {purpose}: {source}")]
@@ -83,6 +87,7 @@ impl TerraformError {
             TerraformError::Failed { .. } => "plan_failed",
             TerraformError::MalformedShow(_) => "show_malformed",
             TerraformError::WorkspaceMissing { .. } => "workspace_missing",
+            TerraformError::Interrupted { .. } => "interrupted",
             TerraformError::Io { .. } => "io",
         }
     }
@@ -177,17 +182,29 @@ impl Terraform {
             .current_dir(&self.dir)
             .stdin(Stdio::null())
             .env("TF_IN_AUTOMATION", "1")
-            .env("TF_INPUT", "0");
+            .env("TF_INPUT", "0")
+            // Its own process group: a terminal's Ctrl-C reaches driftlog only, which then
+            // stops terraform exactly once (see `interrupt`).
+            .process_group(0);
         if let Some(workspace) = &self.workspace {
             command.env("TF_WORKSPACE", workspace);
         }
         command
     }
 
-    fn spawn(&self, mut command: Command, purpose: &'static str) -> Result<Child, TerraformError> {
-        command
+    fn spawn(
+        &self,
+        mut command: Command,
+        purpose: &'static str,
+    ) -> Result<(Child, Registration), TerraformError> {
+        if interrupt::requested() {
+            return Err(TerraformError::Interrupted { purpose });
+        }
+        let child = command
             .spawn()
-            .map_err(|source| self.spawn_error(source, purpose))
+            .map_err(|source| self.spawn_error(source, purpose))?;
+        let registration = Registration::new(child.id());
+        Ok((child, registration))
     }
 
     fn spawn_error(&self, source: io::Error, purpose: &'static str) -> TerraformError {
@@ -257,16 +274,22 @@ impl Terraform {
         })
     }
 
+    /// Runs a command to completion, capturing its output.
     fn output(
         &self,
         mut command: Command,
         purpose: &'static str,
-    ) -> Result<std::process::Output, TerraformError> {
-        command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .output()
-            .map_err(|source| self.spawn_error(source, purpose))
+    ) -> Result<Output, TerraformError> {
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let (child, registration) = self.spawn(command, purpose)?;
+        let output = child
+            .wait_with_output()
+            .map_err(|source| TerraformError::Io { purpose, source })?;
+        drop(registration);
+        if !output.status.success() && interrupt::requested() {
+            return Err(TerraformError::Interrupted { purpose });
+        }
+        Ok(output)
     }
 
     /// Runs `terraform plan -refresh-only -json -detailed-exitcode -out=PLAN`, handing each
@@ -303,7 +326,7 @@ impl Terraform {
         let args: Vec<&OsStr> = args.iter().map(OsString::as_os_str).collect();
         let mut command = self.command(&args);
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = self.spawn(command, PURPOSE)?;
+        let (mut child, registration) = self.spawn(command, PURPOSE)?;
         let stderr = drain_stderr(&mut child);
 
         let mut run = PlanRun::default();
@@ -330,7 +353,11 @@ impl Terraform {
             purpose: PURPOSE,
             source,
         })?;
+        drop(registration);
         let stderr = stderr.join().unwrap_or_default();
+        if interrupt::requested() {
+            return Err(TerraformError::Interrupted { purpose: PURPOSE });
+        }
         match status.code() {
             Some(code @ (0 | 2)) => {
                 run.exit_code = code;

@@ -379,6 +379,119 @@ fn missing_terraform_names_the_binary_and_the_way_out() {
 }
 
 #[test]
+fn terraform_is_found_on_path_or_through_the_environment() {
+    let stack = Stack::rich();
+    stack.apply(&[]);
+    let empty_path = stack.root.join("empty-path");
+    std::fs::create_dir_all(&empty_path).expect("mkdir");
+    let run = |envs: &[(&str, &std::ffi::OsStr)]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_driftlog"))
+            .args(["scan", stack.root.to_str().unwrap_or_default()])
+            .env("TMPDIR", &stack.tmp)
+            .env("TF_CLI_CONFIG_FILE", &crate::support::tools().cli_config)
+            .env_remove("DRIFTLOG_TERRAFORM_BIN")
+            .envs(envs.iter().copied())
+            .output()
+            .expect("run driftlog");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, stdout) = run(&[("PATH", empty_path.as_os_str())]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stdout.contains("terraform binary `terraform` was not found"),
+        "{stdout}"
+    );
+    let wrapper = crate::support::tools().bin_dir.join("terraform");
+    let (code, stdout) = run(&[
+        ("PATH", empty_path.as_os_str()),
+        ("DRIFTLOG_TERRAFORM_BIN", wrapper.as_os_str()),
+    ]);
+    assert_eq!(code, Some(0), "{stdout}");
+}
+
+#[test]
+fn colour_follows_the_flag_and_no_color() {
+    let stack = Stack::rich();
+    stack.apply(&[]);
+    stack.edit("web", |web| web["size"] = json!(4));
+    let piped = stack.scan(&[]);
+    assert!(
+        !piped.stdout.contains('\u{1b}'),
+        "no colour when stdout is not a terminal"
+    );
+    let forced = stack.scan(&["--color", "always"]);
+    assert!(forced.stdout.contains("\u{1b}["), "{}", forced.stdout);
+    assert!(!stack.scan(&["--color", "never"]).stdout.contains('\u{1b}'));
+    assert_eq!(forced.code, 2);
+
+    // On a terminal (a pty from util-linux `script`), colour is on unless NO_COLOR is set.
+    let on_terminal = |no_color: Option<&str>| {
+        let command = format!(
+            "'{}' scan --quiet '{}'",
+            env!("CARGO_BIN_EXE_driftlog"),
+            stack.root.display()
+        );
+        let mut script = std::process::Command::new("script");
+        script
+            .args(["-qec", &command, "/dev/null"])
+            .env("PATH", crate::support::path_with_tools())
+            .env("TF_CLI_CONFIG_FILE", &crate::support::tools().cli_config)
+            .env("TMPDIR", &stack.tmp)
+            .env_remove("NO_COLOR");
+        if let Some(value) = no_color {
+            script.env("NO_COLOR", value);
+        }
+        let out = script
+            .output()
+            .expect("util-linux `script` runs driftlog on a pty");
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(
+        on_terminal(None).contains("\u{1b}["),
+        "colour on a terminal"
+    );
+    let plain = on_terminal(Some("1"));
+    assert!(
+        !plain.contains('\u{1b}') && plain.contains("Drift in"),
+        "NO_COLOR turns colour off: {plain:?}"
+    );
+}
+
+#[test]
+fn a_closed_stdout_keeps_the_drift_exit_code() {
+    let stack = Stack::rich();
+    stack.apply(&[]);
+    stack.edit("web", |web| web["size"] = json!(4));
+    let script = format!(
+        "'{}' scan '{}' --format json | head -c 1 >/dev/null; echo \"${{PIPESTATUS[0]}}\"",
+        env!("CARGO_BIN_EXE_driftlog"),
+        stack.root.display()
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .env("PATH", crate::support::path_with_tools())
+        .env("TF_CLI_CONFIG_FILE", &crate::support::tools().cli_config)
+        .env("TMPDIR", &stack.tmp)
+        .output()
+        .expect("bash");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "2",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
 fn missing_or_empty_directories_are_clear_errors() {
     let stack = Stack::rich();
     let missing = stack.driftlog_in(&stack.root, &["scan", "does-not-exist", "--format", "json"]);
@@ -478,6 +591,70 @@ fn hundreds_of_drifted_resources_still_fit_one_comment() {
     assert!(
         body.contains("left out to fit GitHub's size limit") || body.contains("more not shown"),
         "{body}"
+    );
+}
+
+#[test]
+fn an_interrupt_stops_terraform_gracefully_and_removes_temp_files() {
+    let stack = Stack::rich();
+    let marks = stack.root.join("marks");
+    std::fs::create_dir_all(&marks).expect("mkdir");
+    let fake = stack.root.join("slow-terraform");
+    std::fs::write(
+        &fake,
+        "#!/bin/bash\ntrap 'echo once >> \"$MARKS/interrupted\"; exit 1' INT\n\
+         echo '{\"type\":\"version\",\"terraform\":\"9.9.9\"}'\n: > \"$MARKS/started\"\n\
+         while true; do sleep 0.05; done\n",
+    )
+    .expect("write");
+    make_executable(&fake);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_driftlog"))
+        .args([
+            "scan",
+            stack.root.to_str().unwrap_or_default(),
+            "--format",
+            "json",
+            "--terraform-bin",
+        ])
+        .arg(&fake)
+        .env("TMPDIR", &stack.tmp)
+        .env("MARKS", &marks)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start driftlog");
+    // Wait (bounded) until terraform is running, so the signal hits a scan in progress.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !marks.join("started").exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "fake terraform never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let out = child.wait_with_output().expect("wait for driftlog");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value =
+        serde_json::from_slice(&out.stdout).expect("a report even when interrupted");
+    assert_eq!(report["failure"]["kind"], "interrupted");
+    assert_eq!(
+        std::fs::read_to_string(marks.join("interrupted")).unwrap_or_default(),
+        "once\n",
+        "terraform gets exactly one SIGINT"
+    );
+    assert!(
+        stack.leftover_temp_files().is_empty(),
+        "temp files are removed on interrupt"
     );
 }
 

@@ -18,15 +18,16 @@ use args::{Cli, ColorArg, Command, FormatArg, ScanArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Without a handler, Ctrl-C would kill driftlog before it removes its temp files, and
+    // leave terraform (in its own process group) running. If the handler cannot be set, the
+    // default behaviour is the best that is left.
+    let _ = ctrlc::set_handler(driftlog::interrupt::request);
     let outcome = match cli.command {
         Command::Scan(args) => run_scan(args),
     };
     match outcome {
         Ok(code) => code,
         Err(err) => {
-            if is_broken_pipe(&err) {
-                return ExitCode::SUCCESS;
-            }
             eprintln!("driftlog: error: {err:#}");
             ExitCode::from(1)
         }
@@ -67,10 +68,14 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     spinner.finish();
 
     let mut stdout = std::io::stdout().lock();
-    stdout
+    let printed = stdout
         .write_all(report::render(&report, format, color).as_bytes())
-        .and_then(|()| stdout.flush())
-        .context("writing the report to standard output")?;
+        .and_then(|()| stdout.flush());
+    match printed {
+        // A reader that stopped early (`| head`) must not turn drift into success.
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other.context("writing the report to standard output")?,
+    }
     if let Some(path) = &args.output {
         let file_format = match path.extension().and_then(|e| e.to_str()) {
             Some("json") => Format::Json,
@@ -95,10 +100,4 @@ fn resolve_from_cwd(path: &Path) -> std::path::PathBuf {
     } else {
         path.to_owned()
     }
-}
-
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain()
-        .filter_map(|e| e.downcast_ref::<std::io::Error>())
-        .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
 }

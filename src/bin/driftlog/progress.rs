@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
+use driftlog::report::plural;
 use driftlog::scan::Progress;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -30,7 +31,10 @@ impl Spinner {
             Progress::Planning => "terraform plan -refresh-only: starting".to_owned(),
             Progress::RefreshStarted { address } => format!("refreshing {address}"),
             Progress::RefreshCompleted { address, refreshed } => {
-                format!("refreshed {refreshed} resources (last: {address})")
+                format!(
+                    "refreshed {} (last: {address})",
+                    plural(refreshed, "resource")
+                )
             }
             Progress::Drift { address } => format!("drift: {address}"),
             Progress::ReadingPlan { drifted } => {
