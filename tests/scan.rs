@@ -608,7 +608,7 @@ fn an_interrupt_stops_terraform_gracefully_and_removes_temp_files() {
     )
     .expect("write");
     make_executable(&fake);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_driftlog"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_driftlog"))
         .args([
             "scan",
             stack.root.to_str().unwrap_or_default(),
