@@ -70,6 +70,8 @@ impl Status {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
+    /// Resource instances terraform refreshed: a clean scan that checked nothing is suspect.
+    pub checked: usize,
     pub drifted: usize,
     pub updated: usize,
     pub deleted: usize,
@@ -78,11 +80,16 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn of(resources: &[DriftedResource], output_changes: &[OutputChange]) -> Self {
+    pub fn of(
+        checked: usize,
+        resources: &[DriftedResource],
+        output_changes: &[OutputChange],
+    ) -> Self {
         let count = |action: Action| resources.iter().filter(|r| r.action == action).count();
         let updated = count(Action::Update);
         let deleted = count(Action::Delete);
         Summary {
+            checked,
             drifted: resources.len(),
             updated,
             deleted,

@@ -107,7 +107,11 @@ pub fn scan(options: &ScanOptions, progress: &mut dyn FnMut(Progress<'_>)) -> Sc
             message: err.to_string(),
         });
     }
-    report.summary = Summary::of(&report.resources, &report.output_changes);
+    report.summary = Summary::of(
+        report.summary.checked,
+        &report.resources,
+        &report.output_changes,
+    );
     report.duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
     report
 }
@@ -147,6 +151,7 @@ fn run(
             _ => {}
         })?;
     report.terraform_version = plan.terraform_version;
+    report.summary.checked = plan.refreshed;
     report.output_changes = plan.output_changes;
     report.diagnostics = plan.diagnostics;
 

@@ -151,7 +151,7 @@ fn recorded_secrets_appear_in_no_rendering() {
         status: Status::Drifted,
         started_at: "2026-11-24T00:00:00Z".into(),
         duration_ms: 1,
-        summary: Summary::of(&resources, &[]),
+        summary: Summary::of(10, &resources, &[]),
         resources,
         output_changes: vec![],
         diagnostics: vec![],

@@ -17,6 +17,10 @@ fn clean_stack_exits_0_with_an_empty_report() {
     assert_eq!(report["stack"]["workspace"], "default");
     assert_eq!(report["resources"], json!([]));
     assert_eq!(report["summary"]["drifted"], 0);
+    assert_eq!(
+        report["summary"]["checked"], 8,
+        "every resource instance was refreshed"
+    );
     assert!(stack.leftover_temp_files().is_empty());
 
     let text = stack.scan(&["--color", "never"]);
@@ -340,6 +344,23 @@ fn vars_var_files_and_workspaces_pass_through() {
     assert_eq!(
         change(resource(&run.json(), "filestate_object.a"), "description"),
         (&known(json!("from var")), &known(json!("changed")))
+    );
+    let default_workspace = stack.scan(&[
+        "--workspace",
+        "default",
+        "--var",
+        "label=x",
+        "--color",
+        "never",
+    ]);
+    assert_eq!(default_workspace.code, 0, "{}", default_workspace.stderr);
+    assert!(
+        default_workspace.stdout.contains("(0 resources checked)")
+            && default_workspace
+                .stdout
+                .contains("is this the right backend and workspace?"),
+        "an empty state is called out: {}",
+        default_workspace.stdout
     );
     let missing = stack.scan(&[
         "--format",

@@ -15,6 +15,9 @@ use crate::drift::{Action, AttrValue, DriftedResource, ScanReport, Severity, Sta
 const PATHS_PER_ROW: usize = 4;
 const MAX_PATH_CHARS: usize = 80;
 
+/// Said when a scan read no resource: a wrong backend or workspace also looks clean.
+pub const NOTHING_CHECKED: &str = "⚠️ The state holds no resources, so nothing was checked: is this the right backend and workspace?";
+
 /// A table ends at a blank line; without it the next block could be read as a row.
 const TABLE_END: &str = "\n";
 
@@ -165,7 +168,15 @@ fn head(report: &ScanReport) -> String {
     match report.status {
         Status::Clean => {
             let _ = writeln!(out, "### ✅ No drift in {stack}\n");
-            out.push_str("Real infrastructure matches the Terraform state.\n\n");
+            let _ = writeln!(
+                out,
+                "Real infrastructure matches the Terraform state ({} checked).\n",
+                plural(report.summary.checked, "resource")
+            );
+            if report.summary.checked == 0 {
+                out.push_str(NOTHING_CHECKED);
+                out.push_str("\n\n");
+            }
         }
         Status::Drifted => {
             let _ = writeln!(
@@ -372,7 +383,7 @@ mod tests {
             status: Status::Drifted,
             started_at: "2026-11-24T00:00:00Z".into(),
             duration_ms: 1200,
-            summary: Summary::of(&resources, &[]),
+            summary: Summary::of(resources.len(), &resources, &[]),
             resources,
             output_changes: Vec::new(),
             diagnostics: Vec::new(),

@@ -39,9 +39,14 @@ pub fn render(report: &ScanReport, color: bool) -> String {
         Status::Clean => {
             let _ = writeln!(
                 out,
-                "{} {stack}",
-                palette.paint(GREEN.bold(), "No drift in")
+                "{} {stack} ({} checked)",
+                palette.paint(GREEN.bold(), "No drift in"),
+                plural(report.summary.checked, "resource")
             );
+            if report.summary.checked == 0 {
+                let warning = super::markdown::NOTHING_CHECKED.trim_start_matches("⚠️ ");
+                let _ = writeln!(out, "  {}", palette.paint(YELLOW, warning));
+            }
         }
         Status::Drifted => {
             let _ = writeln!(
