@@ -18,7 +18,7 @@ fn clean_stack_exits_0_with_an_empty_report() {
     assert_eq!(report["resources"], json!([]));
     assert_eq!(report["summary"]["drifted"], 0);
     assert_eq!(
-        report["summary"]["checked"], 8,
+        report["summary"]["checked"], 6,
         "every resource instance was refreshed"
     );
     assert!(stack.leftover_temp_files().is_empty());
