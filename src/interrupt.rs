@@ -29,6 +29,17 @@ pub fn request() {
     }
 }
 
+/// Kills a child started as the leader of its own process group, and everything in it.
+pub(crate) fn kill_process_group(pid: u32) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        // SAFETY: kill(2) has no memory-safety preconditions; a negative pid names the
+        // process group our child leads.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+}
+
 /// Whether a stop was requested.
 pub fn requested() -> bool {
     REQUESTED.load(Ordering::SeqCst)

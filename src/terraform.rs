@@ -232,16 +232,8 @@ impl Terraform {
         let mut command = self.command(&[OsStr::new("workspace"), OsStr::new("list")]);
         // Listing must not depend on the workspace being listed.
         command.env_remove("TF_WORKSPACE");
-        let output = self.output(command, PURPOSE)?;
-        if !output.status.success() {
-            return Err(TerraformError::Failed {
-                purpose: PURPOSE,
-                status: describe_status(output.status),
-                diagnostics: Vec::new(),
-                stderr: tail(&output.stderr),
-            });
-        }
-        let available: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        let stdout = self.stdout_of(command, PURPOSE)?;
+        let available: Vec<String> = String::from_utf8_lossy(&stdout)
             .lines()
             .map(|line| line.trim_start_matches('*').trim().to_owned())
             .filter(|line| !line.is_empty())
@@ -264,16 +256,26 @@ impl Terraform {
             OsStr::new("-input=false"),
             OsStr::new("-no-color"),
         ]);
-        let output = self.output(command, PURPOSE)?;
-        if output.status.success() {
-            return Ok(());
+        self.stdout_of(command, PURPOSE).map(drop)
+    }
+
+    /// Runs a command to completion; its stdout if it succeeded, else an error with the end
+    /// of its stderr.
+    fn stdout_of(
+        &self,
+        command: Command,
+        purpose: &'static str,
+    ) -> Result<Vec<u8>, TerraformError> {
+        let output = self.output(command, purpose)?;
+        if !output.status.success() {
+            return Err(TerraformError::Failed {
+                purpose,
+                status: describe_status(output.status),
+                diagnostics: Vec::new(),
+                stderr: tail(&output.stderr),
+            });
         }
-        Err(TerraformError::Failed {
-            purpose: PURPOSE,
-            status: describe_status(output.status),
-            diagnostics: Vec::new(),
-            stderr: tail(&output.stderr),
-        })
+        Ok(output.stdout)
     }
 
     /// Runs a command to completion, capturing its output.
@@ -346,8 +348,10 @@ impl Terraform {
             on_event(event);
         });
         if let Err(err) = streamed {
-            // Do not leave a plan running (and holding the state lock) behind us.
-            let _ = child.kill();
+            // Output we cannot read means terraform (or whatever runs as terraform) is not
+            // in a state worth shutting down gracefully: end its whole process group, plugins
+            // included, so nothing keeps running or holding our pipes.
+            interrupt::kill_process_group(child.id());
             let _ = child.wait();
             let _ = stderr.join();
             return Err(err);
@@ -432,16 +436,7 @@ impl Terraform {
             OsStr::new("-json"),
             plan_file.as_os_str(),
         ]);
-        let output = self.output(command, PURPOSE)?;
-        if !output.status.success() {
-            return Err(TerraformError::Failed {
-                purpose: PURPOSE,
-                status: describe_status(output.status),
-                diagnostics: Vec::new(),
-                stderr: tail(&output.stderr),
-            });
-        }
-        Ok(output.stdout)
+        self.stdout_of(command, PURPOSE)
     }
 }
 

@@ -536,16 +536,26 @@ fn missing_or_empty_directories_are_clear_errors() {
 #[test]
 fn output_that_is_not_json_names_the_line() {
     let stack = Stack::rich();
-    let fake = stack.root.join("fake-terraform");
-    std::fs::write(&fake, "#!/bin/sh\necho '{\"type\":\"version\",\"terraform\":\"9.9.9\"}'\necho 'Error: this is not json'\nsleep 30\n").expect("write");
-    make_executable(&fake);
-    let run = stack.scan(&[
-        "--format",
-        "json",
-        "--terraform-bin",
-        fake.to_str().unwrap_or_default(),
-    ]);
+    let fake = stack.fake_terraform(
+        "fake-terraform",
+        // A child of its own (like a provider plugin) that would outlive a plain kill.
+        "#!/bin/sh\nsleep 300 </dev/null >/dev/null 2>&1 &\necho $! > \"$0.child\"\n\
+         echo '{\"type\":\"version\",\"terraform\":\"9.9.9\"}'\necho 'Error: this is not json'\nwait\n",
+    );
+    let run = stack.scan_json_with(&fake);
     assert_eq!(run.code, 1);
+    let child_pid =
+        std::fs::read_to_string(format!("{fake}.child")).expect("the fake recorded its child");
+    let stat = format!("/proc/{}/stat", child_pid.trim());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    // Gone, or a zombie waiting for init: either way no longer running.
+    while std::fs::read_to_string(&stat).is_ok_and(|s| !s.contains(") Z ")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "terraform's child survived: {stat}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let report = run.json();
     assert_eq!(report["failure"]["kind"], "output_not_json");
     let message = report["failure"]["message"].as_str().unwrap_or_default();
@@ -561,15 +571,11 @@ fn a_failing_show_is_reported_and_cleans_up() {
     let stack = Stack::rich();
     stack.apply(&[]);
     stack.edit("web", |web| web["size"] = json!(9));
-    let wrapper = stack.root.join("show-fails");
-    std::fs::write(&wrapper, "#!/bin/sh\nif [ \"$1\" = show ]; then echo 'show exploded' >&2; exit 1; fi\nexec terraform \"$@\"\n").expect("write");
-    make_executable(&wrapper);
-    let run = stack.scan(&[
-        "--format",
-        "json",
-        "--terraform-bin",
-        wrapper.to_str().unwrap_or_default(),
-    ]);
+    let wrapper = stack.fake_terraform(
+        "show-fails",
+        "#!/bin/sh\nif [ \"$1\" = show ]; then echo 'show exploded' >&2; exit 1; fi\nexec terraform \"$@\"\n",
+    );
+    let run = stack.scan_json_with(&wrapper);
     assert_eq!(run.code, 1);
     let report = run.json();
     assert_eq!(report["failure"]["kind"], "show_failed");
@@ -620,15 +626,12 @@ fn an_interrupt_stops_terraform_gracefully_and_removes_temp_files() {
     let stack = Stack::rich();
     let marks = stack.root.join("marks");
     std::fs::create_dir_all(&marks).expect("mkdir");
-    let fake = stack.root.join("slow-terraform");
-    std::fs::write(
-        &fake,
+    let fake = stack.fake_terraform(
+        "slow-terraform",
         "#!/bin/bash\ntrap 'echo once >> \"$MARKS/interrupted\"; exit 1' INT\n\
          echo '{\"type\":\"version\",\"terraform\":\"9.9.9\"}'\n: > \"$MARKS/started\"\n\
          while true; do sleep 0.05; done\n",
-    )
-    .expect("write");
-    make_executable(&fake);
+    );
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_driftlog"))
         .args([
             "scan",
@@ -677,11 +680,6 @@ fn an_interrupt_stops_terraform_gracefully_and_removes_temp_files() {
         stack.leftover_temp_files().is_empty(),
         "temp files are removed on interrupt"
     );
-}
-
-fn make_executable(path: &std::path::Path) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
 }
 
 /// The test provider names for_each objects by the md5 of their key (see RICH_STACK).

@@ -245,6 +245,20 @@ impl Stack {
         }
     }
 
+    /// Writes an executable script into the stack dir, to stand in for terraform.
+    pub fn fake_terraform(&self, name: &str, script: &str) -> String {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.root.join(name);
+        std::fs::write(&path, script).expect("write fake terraform");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        path.to_str().expect("utf-8 path").to_owned()
+    }
+
+    /// `driftlog scan --format json --terraform-bin BIN` on this stack.
+    pub fn scan_json_with(&self, terraform_bin: &str) -> Run {
+        self.scan(&["--format", "json", "--terraform-bin", terraform_bin])
+    }
+
     /// Whatever driftlog left in its TMPDIR (it should leave nothing).
     pub fn leftover_temp_files(&self) -> Vec<PathBuf> {
         std::fs::read_dir(&self.tmp)
