@@ -137,21 +137,24 @@ fn run(
     let plan_file = plan_dir.path().join("refresh.tfplan");
 
     progress(Progress::Planning);
+    // Kept from the stream as it goes, so a plan that fails later still reports them.
+    let mut version = None;
     let mut refreshed = 0;
-    let plan =
-        terraform.plan_refresh_only(&options.inputs, &plan_file, &mut |event| match event {
-            StreamEvent::RefreshStart { address } => progress(Progress::RefreshStarted { address }),
-            StreamEvent::RefreshComplete { address } => {
-                refreshed += 1;
-                progress(Progress::RefreshCompleted { address, refreshed });
-            }
-            StreamEvent::ResourceDrift(notice) => progress(Progress::Drift {
-                address: &notice.address,
-            }),
-            _ => {}
-        })?;
-    report.terraform_version = plan.terraform_version;
-    report.summary.checked = plan.refreshed;
+    let plan = terraform.plan_refresh_only(&options.inputs, &plan_file, &mut |event| match event {
+        StreamEvent::Version { terraform } => version = Some(terraform.clone()),
+        StreamEvent::RefreshStart { address } => progress(Progress::RefreshStarted { address }),
+        StreamEvent::RefreshComplete { address } => {
+            refreshed += 1;
+            progress(Progress::RefreshCompleted { address, refreshed });
+        }
+        StreamEvent::ResourceDrift(notice) => progress(Progress::Drift {
+            address: &notice.address,
+        }),
+        _ => {}
+    });
+    report.terraform_version = version;
+    report.summary.checked = refreshed;
+    let plan = plan?;
     report.output_changes = plan.output_changes;
     report.diagnostics = plan.diagnostics;
 

@@ -130,9 +130,6 @@ pub struct PlanInputs {
 #[derive(Debug, Clone, Default)]
 pub struct PlanRun {
     pub exit_code: i32,
-    /// `refresh_complete` messages: resource instances whose real state was read.
-    pub refreshed: usize,
-    pub terraform_version: Option<String>,
     pub drift: Vec<DriftNotice>,
     pub output_changes: Vec<OutputChange>,
     pub diagnostics: Vec<Diagnostic>,
@@ -336,11 +333,7 @@ impl Terraform {
         let mut run = PlanRun::default();
         let streamed = self.read_stream(&mut child, PURPOSE, &mut |event| {
             match event {
-                StreamEvent::Version { terraform } => {
-                    run.terraform_version = Some(terraform.clone())
-                }
                 StreamEvent::ResourceDrift(notice) => run.drift.push(notice.clone()),
-                StreamEvent::RefreshComplete { .. } => run.refreshed += 1,
                 StreamEvent::Outputs(changes) => run.output_changes = changes.clone(),
                 StreamEvent::Diagnostic(diagnostic) => run.diagnostics.push(diagnostic.clone()),
                 _ => {}

@@ -272,6 +272,10 @@ fn a_broken_configuration_fails_with_terraforms_diagnostics() {
     let report = run.json();
     assert_eq!(report["status"], "failed");
     assert_eq!(report["failure"]["kind"], "plan_failed");
+    assert_eq!(
+        report["terraform_version"], "1.15.5",
+        "known even though the plan failed"
+    );
     let diagnostic = &report["diagnostics"][0];
     assert_eq!(diagnostic["severity"], "error");
     assert_eq!(
