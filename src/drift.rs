@@ -8,13 +8,22 @@
 pub mod analysis;
 pub mod path;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Bump on any change that could break a consumer of the JSON report.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// The JSON Schema of [`ScanReport`], as committed in `docs/scan-report.schema.json`.
+pub fn json_schema() -> serde_json::Value {
+    let mut schema = schemars::schema_for!(ScanReport).to_value();
+    schema["$id"] =
+        serde_json::Value::String(format!("urn:driftlog:scan-report:v{SCHEMA_VERSION}"));
+    schema
+}
+
 /// The result of scanning one stack.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ScanReport {
     pub schema_version: u32,
     pub stack: Stack,
@@ -34,14 +43,14 @@ pub struct ScanReport {
     pub failure: Option<Failure>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Stack {
     /// The directory as given on the command line.
     pub dir: String,
     pub workspace: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Clean,
@@ -68,7 +77,7 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     /// Resource instances terraform refreshed: a clean scan that checked nothing is suspect.
     pub checked: usize,
@@ -100,7 +109,7 @@ impl Summary {
 }
 
 /// One resource instance whose real state no longer matches the recorded state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DriftedResource {
     /// Full address, e.g. `module.net.aws_subnet.private[1]`.
     pub address: String,
@@ -124,7 +133,7 @@ impl DriftedResource {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Update,
@@ -162,7 +171,7 @@ impl Action {
 }
 
 /// One attribute that differs between the recorded state and reality.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AttributeChange {
     /// `tags.env`, `rule[0].cidr_blocks[1]`, `tags["my key"]`.
     pub path: String,
@@ -178,7 +187,7 @@ impl AttributeChange {
 
 /// A value as driftlog may show it. Sensitive values never get past the analysis: only the
 /// marker does.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum AttrValue {
     Known(serde_json::Value),
@@ -190,21 +199,21 @@ pub enum AttrValue {
     Unknown,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct OutputChange {
     pub name: String,
     pub action: String,
     pub sensitive: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Error,
     Warning,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Diagnostic {
     pub severity: Severity,
     pub summary: String,
@@ -235,10 +244,33 @@ impl std::fmt::Display for Diagnostic {
 }
 
 /// Why a scan could not tell whether the stack drifted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Failure {
     /// A stable, machine-readable kind (`terraform_not_found`, `plan_failed`, ...).
     pub kind: String,
     /// What happened and what to do, for a person.
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// The committed schema is what the types generate; rerun with DRIFTLOG_UPDATE_SCHEMA=1
+    /// after changing the model (and bump SCHEMA_VERSION if the change can break a consumer).
+    #[test]
+    fn committed_json_schema_matches_the_model() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scan-report.schema.json");
+        let generated =
+            serde_json::to_string_pretty(&super::json_schema()).unwrap_or_default() + "\n";
+        if std::env::var_os("DRIFTLOG_UPDATE_SCHEMA").is_some() {
+            std::fs::write(&path, &generated).expect("write the schema");
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "{} is out of date: run `DRIFTLOG_UPDATE_SCHEMA=1 cargo test --lib json_schema`",
+            path.display()
+        );
+    }
 }

@@ -32,6 +32,27 @@ fn drifted() -> Vec<DriftedResource> {
         .expect("recorded show document parses")
 }
 
+/// A report over the recorded drift, as a scan would build it.
+fn recorded_report() -> ScanReport {
+    let resources = drifted();
+    ScanReport {
+        schema_version: driftlog::drift::SCHEMA_VERSION,
+        stack: Stack {
+            dir: "recorded".into(),
+            workspace: "default".into(),
+        },
+        terraform_version: Some("1.15.5".into()),
+        status: Status::Drifted,
+        started_at: "2026-11-24T00:00:00Z".into(),
+        duration_ms: 1,
+        summary: Summary::of(10, &resources, &[]),
+        resources,
+        output_changes: vec![],
+        diagnostics: vec![],
+        failure: None,
+    }
+}
+
 fn find<'a>(resources: &'a [DriftedResource], address: &str) -> &'a DriftedResource {
     resources
         .iter()
@@ -140,23 +161,7 @@ fn recorded_secrets_appear_in_no_rendering() {
         raw.contains("s3cr3t-OLD-value") && raw.contains("s3cr3t-NEW-value"),
         "the fixture holds raw secrets"
     );
-    let resources = drifted();
-    let report = ScanReport {
-        schema_version: driftlog::drift::SCHEMA_VERSION,
-        stack: Stack {
-            dir: "recorded".into(),
-            workspace: "default".into(),
-        },
-        terraform_version: Some("1.15.5".into()),
-        status: Status::Drifted,
-        started_at: "2026-11-24T00:00:00Z".into(),
-        duration_ms: 1,
-        summary: Summary::of(10, &resources, &[]),
-        resources,
-        output_changes: vec![],
-        diagnostics: vec![],
-        failure: None,
-    };
+    let report = recorded_report();
     for format in [Format::Terminal, Format::Json, Format::Markdown] {
         for color in [false, true] {
             let text = report::render(&report, format, color);
@@ -170,4 +175,20 @@ fn recorded_secrets_appear_in_no_rendering() {
         !format!("{report:?}").contains("s3cr3t"),
         "even Debug output holds no secret"
     );
+}
+
+#[test]
+fn the_published_schema_accepts_reports_and_rejects_malformed_ones() {
+    let validator =
+        jsonschema::validator_for(&driftlog::drift::json_schema()).expect("valid schema");
+    let report = recorded_report();
+    let mut json = serde_json::to_value(&report).expect("serialize");
+    assert!(validator.is_valid(&json));
+    json["resources"][0]["changes"][0]["after"] = json!({"kind": "plaintext", "value": "x"});
+    assert!(
+        !validator.is_valid(&json),
+        "an unknown value kind is rejected"
+    );
+    json["status"] = json!("weird");
+    assert!(!validator.is_valid(&json));
 }

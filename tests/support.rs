@@ -135,14 +135,32 @@ pub struct Run {
 }
 
 impl Run {
+    /// The report on stdout, which must conform to the published JSON Schema.
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+        let report: Value = serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!(
                 "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
                 self.stdout, self.stderr
             )
-        })
+        });
+        let errors: Vec<String> = report_schema()
+            .iter_errors(&report)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "the report breaks docs/scan-report.schema.json: {errors:#?}\n{report:#}"
+        );
+        report
     }
+}
+
+fn report_schema() -> &'static jsonschema::Validator {
+    static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        jsonschema::validator_for(&driftlog::drift::json_schema())
+            .expect("the published schema is valid")
+    })
 }
 
 impl Stack {
