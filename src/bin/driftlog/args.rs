@@ -30,7 +30,12 @@ pub struct ScanArgs {
     pub dir: PathBuf,
 
     /// Terraform binary to run (a name on PATH or a path); `tofu` works too.
-    #[arg(long, env = "DRIFTLOG_TERRAFORM_BIN", default_value = "terraform")]
+    #[arg(
+        long,
+        env = "DRIFTLOG_TERRAFORM_BIN",
+        default_value = "terraform",
+        value_name = "PATH"
+    )]
     pub terraform_bin: PathBuf,
 
     /// Run `terraform init -input=false` first.
