@@ -124,6 +124,8 @@ pub struct PlanInputs {
     /// `NAME=VALUE` pairs for `-var`.
     pub vars: Vec<String>,
     pub var_files: Vec<PathBuf>,
+    /// Passed through last, as given (`-lock=false`, `-parallelism=N`, `-target=...`).
+    pub extra_args: Vec<String>,
 }
 
 /// What the streamed `plan -refresh-only -json` said.
@@ -324,6 +326,7 @@ impl Terraform {
             flag.push(file);
             args.push(flag);
         }
+        args.extend(inputs.extra_args.iter().map(OsString::from));
         let args: Vec<&OsStr> = args.iter().map(OsString::as_os_str).collect();
         let mut command = self.command(&args);
         command.stdout(Stdio::piped()).stderr(Stdio::piped());

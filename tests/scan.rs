@@ -384,6 +384,34 @@ fn vars_var_files_and_workspaces_pass_through() {
 }
 
 #[test]
+fn arguments_after_a_double_dash_reach_terraform_plan() {
+    let stack = Stack::rich();
+    stack.apply(&[]);
+    stack.edit("web", |web| web["size"] = json!(7));
+    let targeted = stack.scan(&[
+        "--format",
+        "json",
+        "--",
+        "-lock=false",
+        "-parallelism=2",
+        "-target=filestate_object.counted",
+    ]);
+    assert_eq!(
+        targeted.code, 0,
+        "only the targeted, undrifted resources were refreshed: {}",
+        targeted.stderr
+    );
+    assert_eq!(targeted.json()["summary"]["checked"], 2);
+    let bogus = stack.scan(&["--format", "json", "--", "-no-such-flag"]);
+    assert_eq!(bogus.code, 1);
+    assert!(
+        bogus.stderr.contains("no-such-flag"),
+        "terraform's complaint is shown: {}",
+        bogus.stderr
+    );
+}
+
+#[test]
 fn missing_terraform_names_the_binary_and_the_way_out() {
     let stack = Stack::rich();
     let run = stack.scan(&["--terraform-bin", "/nonexistent/terraform-9"]);

@@ -69,6 +69,10 @@ pub struct ScanArgs {
     /// Do not show progress on the terminal.
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// Further arguments for `terraform plan`, after `--` (e.g. `-- -lock=false -parallelism=30`).
+    #[arg(last = true, value_name = "PLAN_ARGS", allow_hyphen_values = true)]
+    pub plan_args: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

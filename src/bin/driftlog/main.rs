@@ -55,6 +55,7 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         workspace: args.workspace,
         inputs: PlanInputs {
             vars: args.vars,
+            extra_args: args.plan_args,
             var_files: args
                 .var_files
                 .into_iter()
