@@ -599,14 +599,21 @@ fn output_that_is_not_json_names_the_line() {
 }
 
 #[test]
-fn a_failing_show_is_reported_and_cleans_up() {
+fn show_runs_only_when_there_is_drift_and_its_failure_is_reported() {
     let stack = Stack::rich();
     stack.apply(&[]);
-    stack.edit("web", |web| web["size"] = json!(9));
     let wrapper = stack.fake_terraform(
         "show-fails",
         "#!/bin/sh\nif [ \"$1\" = show ]; then echo 'show exploded' >&2; exit 1; fi\nexec terraform \"$@\"\n",
     );
+    let clean = stack.scan_json_with(&wrapper);
+    assert_eq!(
+        clean.code, 0,
+        "a clean plan never runs show: {}",
+        clean.stderr
+    );
+
+    stack.edit("web", |web| web["size"] = json!(9));
     let run = stack.scan_json_with(&wrapper);
     assert_eq!(run.code, 1);
     let report = run.json();
