@@ -9,3 +9,6 @@ mod scan;
 
 /// Parser and differ on JSON recorded from real terraform runs.
 mod recorded;
+
+/// Audit signatures against the standard verifiers: `ssh-keygen -Y verify`, `git verify-commit`.
+mod signing;

@@ -1,0 +1,9 @@
+//! The audit log: every scan as a signed, hash-chained record on a dedicated git branch.
+//!
+//! Work in progress (issue 3): the building blocks land first, each tested against the
+//! standard tools that verify it; the git store, push and `verify` follow.
+
+pub mod canonical;
+pub mod merkle;
+pub mod note;
+pub mod sshsig;

@@ -1,0 +1,1 @@
+//! (in progress) SSHSIG interop with real ssh-keygen and git.
