@@ -6,6 +6,7 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod audit;
+pub mod context;
 pub mod drift;
 pub mod interrupt;
 pub mod report;

@@ -1,0 +1,204 @@
+//! Who ran driftlog, and where: the facts an audit record and a report attribute a scan to.
+//!
+//! Inside GitHub Actions they come from the standard `GITHUB_*` variables and the event
+//! payload; elsewhere from git's configured identity and the host name. Reading them is pure
+//! given an environment, so tests pass a map instead of mutating the process environment.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Where and by whom a run happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RunContext {
+    GithubActions(GithubActions),
+    Local(Local),
+}
+
+/// The GitHub Actions run, as its environment describes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct GithubActions {
+    pub actor: Option<String>,
+    pub repository: Option<String>,
+    pub workflow: Option<String>,
+    pub run_id: Option<String>,
+    pub run_attempt: Option<String>,
+    pub event: Option<String>,
+    #[serde(rename = "ref")]
+    pub git_ref: Option<String>,
+    pub sha: Option<String>,
+    pub pull_request: Option<u64>,
+    pub server_url: Option<String>,
+}
+
+impl GithubActions {
+    /// The run's page, when the environment names it.
+    pub fn run_url(&self) -> Option<String> {
+        let server = self.server_url.as_deref().unwrap_or("https://github.com");
+        Some(format!(
+            "{}/{}/actions/runs/{}",
+            server.trim_end_matches('/'),
+            self.repository.as_ref()?,
+            self.run_id.as_ref()?
+        ))
+    }
+}
+
+/// A run by hand or in another CI system.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Local {
+    pub user_name: Option<String>,
+    pub user_email: Option<String>,
+    pub host: Option<String>,
+}
+
+impl RunContext {
+    /// Reads the context of this process.
+    pub fn detect(repo: Option<&Path>) -> RunContext {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        Self::from_env(&env, || local_identity(repo))
+    }
+
+    /// Reads the context from `env`; `local` is asked only outside GitHub Actions.
+    pub fn from_env(env: &HashMap<String, String>, local: impl FnOnce() -> Local) -> RunContext {
+        if env.get("GITHUB_ACTIONS").map(String::as_str) != Some("true") {
+            return RunContext::Local(local());
+        }
+        let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
+        let event_payload = var("GITHUB_EVENT_PATH").and_then(|path| std::fs::read(path).ok());
+        RunContext::GithubActions(GithubActions {
+            actor: var("GITHUB_ACTOR"),
+            repository: var("GITHUB_REPOSITORY"),
+            workflow: var("GITHUB_WORKFLOW"),
+            run_id: var("GITHUB_RUN_ID"),
+            run_attempt: var("GITHUB_RUN_ATTEMPT"),
+            event: var("GITHUB_EVENT_NAME"),
+            git_ref: var("GITHUB_REF"),
+            sha: var("GITHUB_SHA"),
+            pull_request: event_payload.as_deref().and_then(pull_request_number),
+            server_url: var("GITHUB_SERVER_URL"),
+        })
+    }
+}
+
+/// The pull request an event is about: `pull_request.number` for pull_request events,
+/// `issue.number` for comments on a pull request.
+pub fn pull_request_number(event_payload: &[u8]) -> Option<u64> {
+    let event: serde_json::Value = serde_json::from_slice(event_payload).ok()?;
+    event["pull_request"]["number"].as_u64().or_else(|| {
+        event["issue"]["pull_request"]
+            .is_object()
+            .then(|| event["issue"]["number"].as_u64())
+            .flatten()
+    })
+}
+
+/// git's configured identity (the repository's config first) and this host's name.
+fn local_identity(repo: Option<&Path>) -> Local {
+    let config = repo
+        .and_then(|path| git2::Repository::discover(path).ok())
+        .and_then(|repo| repo.config().ok())
+        .or_else(|| git2::Config::open_default().ok());
+    let get = |key: &str| config.as_ref().and_then(|c| c.get_string(key).ok());
+    Local {
+        user_name: get("user.name"),
+        user_email: get("user.email"),
+        host: host_name(),
+    }
+}
+
+fn host_name() -> Option<String> {
+    let mut buffer = [0u8; 256];
+    // SAFETY: the buffer is valid for its whole length; gethostname NUL-terminates within it
+    // or reports an error.
+    let status = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
+    if status != 0 {
+        return None;
+    }
+    let end = buffer.iter().position(|b| *b == 0).unwrap_or(buffer.len());
+    String::from_utf8(buffer[..end].to_vec())
+        .ok()
+        .filter(|h| !h.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn github_actions_context_comes_from_the_environment_and_event() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let event = dir.path().join("event.json");
+        std::fs::write(
+            &event,
+            r#"{"action":"synchronize","pull_request":{"number":42}}"#,
+        )
+        .expect("write");
+        let context = RunContext::from_env(
+            &env(&[
+                ("GITHUB_ACTIONS", "true"),
+                ("GITHUB_ACTOR", "octocat"),
+                ("GITHUB_REPOSITORY", "acme/infra"),
+                ("GITHUB_WORKFLOW", "drift"),
+                ("GITHUB_RUN_ID", "8813"),
+                ("GITHUB_RUN_ATTEMPT", "2"),
+                ("GITHUB_EVENT_NAME", "pull_request"),
+                ("GITHUB_REF", "refs/pull/42/merge"),
+                ("GITHUB_SHA", "abc123"),
+                ("GITHUB_EVENT_PATH", event.to_str().expect("utf-8")),
+                ("GITHUB_SERVER_URL", "https://ghe.example.com/"),
+            ]),
+            || panic!("not asked inside Actions"),
+        );
+        let RunContext::GithubActions(actions) = context else {
+            panic!("expected an Actions context")
+        };
+        assert_eq!(actions.actor.as_deref(), Some("octocat"));
+        assert_eq!(actions.pull_request, Some(42));
+        assert_eq!(actions.run_attempt.as_deref(), Some("2"));
+        assert_eq!(
+            actions.run_url().as_deref(),
+            Some("https://ghe.example.com/acme/infra/actions/runs/8813")
+        );
+    }
+
+    #[test]
+    fn outside_actions_the_local_identity_is_used() {
+        let local = Local {
+            user_name: Some("Ada".into()),
+            user_email: Some("ada@example.com".into()),
+            host: Some("laptop".into()),
+        };
+        let context = RunContext::from_env(&env(&[("GITHUB_ACTIONS", "false")]), || local.clone());
+        assert_eq!(context, RunContext::Local(local));
+    }
+
+    #[test]
+    fn pull_request_numbers_come_from_pr_and_comment_events_only() {
+        assert_eq!(
+            pull_request_number(br#"{"pull_request":{"number":7}}"#),
+            Some(7)
+        );
+        assert_eq!(
+            pull_request_number(br#"{"issue":{"number":9,"pull_request":{"url":"x"}}}"#),
+            Some(9)
+        );
+        assert_eq!(pull_request_number(br#"{"issue":{"number":9}}"#), None);
+        assert_eq!(pull_request_number(b"not json"), None);
+    }
+
+    #[test]
+    fn the_host_name_is_read() {
+        assert!(host_name().is_some_and(|h| !h.is_empty()));
+    }
+}
