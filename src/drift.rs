@@ -41,6 +41,19 @@ pub struct ScanReport {
     pub diagnostics: Vec<Diagnostic>,
     /// Why the scan failed, when `status` is `failed`.
     pub failure: Option<Failure>,
+    /// Hashes of what terraform said, for the audit record.
+    #[serde(default)]
+    pub evidence: Evidence,
+}
+
+/// SHA-256 digests (lowercase hex) of terraform's own output for this scan.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Evidence {
+    /// Of the whole `plan -refresh-only -json` stream.
+    pub plan_stream_sha256: Option<String>,
+    /// Of the `show -json` document of the plan; only when there was drift (else show is
+    /// not run).
+    pub show_json_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

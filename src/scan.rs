@@ -11,7 +11,7 @@ use std::time::{Instant, SystemTime};
 
 use crate::drift::analysis::{self, Sides};
 use crate::drift::{
-    Action, Diagnostic, DriftedResource, Failure, ScanReport, Stack, Status, Summary,
+    Action, Diagnostic, DriftedResource, Evidence, Failure, ScanReport, Stack, Status, Summary,
     SCHEMA_VERSION,
 };
 use crate::terraform::show::{MalformedShow, ResourceDriftEntry};
@@ -96,6 +96,7 @@ pub fn scan(options: &ScanOptions, progress: &mut dyn FnMut(Progress<'_>)) -> Sc
         output_changes: Vec::new(),
         diagnostics: Vec::new(),
         failure: None,
+        evidence: Evidence::default(),
     };
     if let Err(err) = run(options, &terraform, &mut report, progress) {
         if let ScanError::Terraform(terraform_err) = &err {
@@ -155,6 +156,7 @@ fn run(
     report.terraform_version = version;
     report.summary.checked = refreshed;
     let plan = plan?;
+    report.evidence.plan_stream_sha256 = Some(plan.stream_sha256.clone());
     report.output_changes = plan.output_changes;
     report.diagnostics = plan.diagnostics;
 
@@ -164,7 +166,8 @@ fn run(
         progress(Progress::ReadingPlan {
             drifted: plan.drift.len(),
         });
-        let entries = terraform.show_resource_drift(&plan_file)?;
+        let (entries, show_sha256) = terraform.show_resource_drift(&plan_file)?;
+        report.evidence.show_json_sha256 = Some(show_sha256);
         report.resources = drifted_resources(&plan.drift, &entries);
     }
     report.status = if report.resources.is_empty() {

@@ -132,6 +132,8 @@ pub struct PlanInputs {
 #[derive(Debug, Clone, Default)]
 pub struct PlanRun {
     pub exit_code: i32,
+    /// SHA-256 of terraform's whole `-json` output, as evidence of what it said.
+    pub stream_sha256: String,
     pub drift: Vec<DriftNotice>,
     pub output_changes: Vec<OutputChange>,
     pub diagnostics: Vec<Diagnostic>,
@@ -343,15 +345,18 @@ impl Terraform {
             }
             on_event(event);
         });
-        if let Err(err) = streamed {
-            // Output we cannot read means terraform (or whatever runs as terraform) is not
-            // in a state worth shutting down gracefully: end its whole process group, plugins
-            // included, so nothing keeps running or holding our pipes.
-            interrupt::kill_process_group(child.id());
-            let _ = child.wait();
-            let _ = stderr.join();
-            return Err(err);
-        }
+        let stream_sha256 = match streamed {
+            Ok(sha256) => sha256,
+            Err(err) => {
+                // Output we cannot read means terraform (or whatever runs as terraform) is not
+                // in a state worth shutting down gracefully: end its whole process group, plugins
+                // included, so nothing keeps running or holding our pipes.
+                interrupt::kill_process_group(child.id());
+                let _ = child.wait();
+                let _ = stderr.join();
+                return Err(err);
+            }
+        };
         let status = child.wait().map_err(|source| TerraformError::Io {
             purpose: PURPOSE,
             source,
@@ -364,6 +369,7 @@ impl Terraform {
         match status.code() {
             Some(code @ (0 | 2)) => {
                 run.exit_code = code;
+                run.stream_sha256 = stream_sha256;
                 Ok(run)
             }
             _ => Err(TerraformError::Failed {
@@ -375,14 +381,16 @@ impl Terraform {
         }
     }
 
+    /// Reads the stream to its end, returning the SHA-256 of every byte it carried.
     fn read_stream(
         &self,
         child: &mut Child,
         purpose: &'static str,
         on_event: &mut dyn FnMut(&StreamEvent),
-    ) -> Result<(), TerraformError> {
+    ) -> Result<String, TerraformError> {
+        let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
         let Some(stdout) = child.stdout.take() else {
-            return Ok(());
+            return Ok(hex(digest.finish().as_ref()));
         };
         let mut reader = BufReader::new(stdout);
         let mut line = Vec::new();
@@ -393,8 +401,9 @@ impl Terraform {
                 .read_until(b'\n', &mut line)
                 .map_err(|source| TerraformError::Io { purpose, source })?;
             if read == 0 {
-                return Ok(());
+                return Ok(hex(digest.finish().as_ref()));
             }
+            digest.update(&line);
             number += 1;
             let text = String::from_utf8_lossy(&line);
             let text = text.trim();
@@ -415,13 +424,15 @@ impl Terraform {
         }
     }
 
-    /// `terraform show -json PLAN`, reduced to its drift entries.
+    /// `terraform show -json PLAN`, reduced to its drift entries, with the SHA-256 of the
+    /// whole document.
     pub fn show_resource_drift(
         &self,
         plan_file: &Path,
-    ) -> Result<Vec<ResourceDriftEntry>, TerraformError> {
+    ) -> Result<(Vec<ResourceDriftEntry>, String), TerraformError> {
         let json = self.show_json(plan_file)?;
-        Ok(show::parse_resource_drift(&json)?)
+        let sha256 = hex(ring::digest::digest(&ring::digest::SHA256, &json).as_ref());
+        Ok((show::parse_resource_drift(&json)?, sha256))
     }
 
     /// The raw bytes of `terraform show -json PLAN`.
@@ -434,6 +445,10 @@ impl Terraform {
         ]);
         self.stdout_of(command, PURPOSE)
     }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn drain_stderr(child: &mut Child) -> JoinHandle<String> {

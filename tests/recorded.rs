@@ -50,6 +50,7 @@ fn recorded_report() -> ScanReport {
         output_changes: vec![],
         diagnostics: vec![],
         failure: None,
+        evidence: Default::default(),
     }
 }
 

@@ -12,6 +12,19 @@ fn clean_stack_exits_0_with_an_empty_report() {
     assert_eq!(run.code, 0, "stderr: {}", run.stderr);
     let report = run.json();
     assert_eq!(report["schema_version"], 1);
+    let stream_hash = report["evidence"]["plan_stream_sha256"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(
+        stream_hash.len(),
+        64,
+        "the plan stream is hashed: {report:#}"
+    );
+    assert_eq!(
+        report["evidence"]["show_json_sha256"],
+        Value::Null,
+        "no show without drift"
+    );
     assert_eq!(report["status"], "clean");
     assert_eq!(report["terraform_version"], "1.15.5");
     assert_eq!(report["stack"]["workspace"], "default");
@@ -48,6 +61,9 @@ fn changed_attributes_are_reported_with_before_and_after() {
     let report = run.json();
     assert_eq!(report["status"], "drifted");
     assert_eq!(report["summary"]["drifted"], 1);
+    assert!(report["evidence"]["show_json_sha256"]
+        .as_str()
+        .is_some_and(|h| h.len() == 64));
     let web = resource(&report, "filestate_object.web");
     assert_eq!(web["action"], "update");
     assert_eq!(web["type"], "filestate_object");

@@ -388,6 +388,7 @@ mod tests {
             output_changes: Vec::new(),
             diagnostics: Vec::new(),
             failure: None,
+            evidence: Default::default(),
         }
     }
 
