@@ -6,4 +6,5 @@
 pub mod canonical;
 pub mod merkle;
 pub mod note;
+pub mod record;
 pub mod sshsig;
