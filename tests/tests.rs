@@ -12,3 +12,6 @@ mod recorded;
 
 /// Audit signatures against the standard verifiers: `ssh-keygen -Y verify`, `git verify-commit`.
 mod signing;
+
+/// The audit log: key generation and the signed, hash-chained branch.
+mod audit;

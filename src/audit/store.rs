@@ -1,0 +1,390 @@
+//! The audit branch as git objects: records, their detached signatures, and the signed
+//! checkpoint, written with git2 directly.
+//!
+//! Appending never touches the working tree, the index or HEAD of the repository: it writes
+//! blobs, trees and one signed commit, then moves only the audit ref, and only if it still
+//! points where it pointed when the append began (compare-and-swap), so two writers cannot
+//! both extend the same tip.
+//!
+//! Layout of every commit's tree:
+//!
+//! ```text
+//! README.md                                   how to verify, written by the first commit
+//! checkpoint/note                             signed note: origin, size, Merkle root
+//! checkpoint/frontier.json                    the Merkle tree's right edge, to extend it in O(log n)
+//! records/000000/000/000000000000.json        record seq 0, canonical JSON
+//! records/000000/000/000000000000.json.sig    its SSHSIG (namespace "driftlog")
+//! ```
+//!
+//! Records are sharded by thousands and millions so an append rewrites trees of bounded
+//! size, however long the log grows.
+
+use std::path::Path;
+
+use git2::{ErrorCode, FileMode, Oid, Repository, Signature, Tree};
+
+use super::canonical;
+use super::merkle::{self, CompactRange};
+use super::note::{self, Checkpoint, NoteSigner, SignerError};
+use super::record::{ChainPosition, Record};
+use super::sshsig::SigningKey;
+
+pub const DEFAULT_BRANCH: &str = "driftlog/audit";
+pub const README_FILE: &str = "README.md";
+pub const CHECKPOINT_DIR: &str = "checkpoint";
+pub const NOTE_FILE: &str = "note";
+pub const FRONTIER_FILE: &str = "frontier.json";
+pub const RECORDS_DIR: &str = "records";
+/// The first line of every audit commit message: `driftlog: record <seq> sha256:<hex>`.
+pub const MESSAGE_PREFIX: &str = "driftlog: record ";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("git: {0}")]
+    Git(#[from] git2::Error),
+    #[error(
+        "the audit branch {branch} moved while this record was being written (another writer \
+         appended first)"
+    )]
+    Moved { branch: String },
+    #[error("the audit branch {branch} is damaged at {commit}: {problem}; run `driftlog verify`")]
+    Damaged {
+        branch: String,
+        commit: String,
+        problem: String,
+    },
+    #[error("encoding the record: {0}")]
+    Encode(String),
+    #[error("signing: {0}")]
+    Sign(String),
+}
+
+/// Where a record lives in the tree: directories, then the file name.
+pub fn record_path(seq: u64) -> [String; 3] {
+    [
+        format!("{:06}", seq / 1_000_000),
+        format!("{:03}", (seq / 1_000) % 1_000),
+        format!("{seq:012}.json"),
+    ]
+}
+
+/// The newest record of a branch, as needed to append the next one.
+#[derive(Debug, Clone)]
+pub struct Head {
+    pub commit: Oid,
+    pub seq: u64,
+    pub record_sha256: String,
+    pub frontier: CompactRange,
+}
+
+impl Head {
+    fn next_position(&self) -> ChainPosition {
+        ChainPosition {
+            seq: self.seq + 1,
+            prev: self.record_sha256.clone(),
+        }
+    }
+}
+
+/// What an append wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    pub seq: u64,
+    pub record_sha256: String,
+    pub commit: String,
+    pub merkle_root: String,
+    /// The signed checkpoint as one line, for logs and pull-request comments.
+    pub checkpoint_line: String,
+}
+
+/// The author and committer of audit commits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committer {
+    pub name: String,
+    pub email: String,
+}
+
+/// An audit branch in one repository.
+pub struct AuditStore {
+    repo: Repository,
+    branch: String,
+    /// The log's identity in checkpoints; also the note key name.
+    origin: String,
+}
+
+impl AuditStore {
+    /// Opens the repository at (or above) `path`.
+    pub fn open(path: &Path, branch: &str, origin: &str) -> Result<Self, StoreError> {
+        Ok(AuditStore {
+            repo: Repository::discover(path)?,
+            branch: branch.to_owned(),
+            origin: origin.to_owned(),
+        })
+    }
+
+    pub fn repository(&self) -> &Repository {
+        &self.repo
+    }
+
+    pub fn refname(&self) -> String {
+        format!("refs/heads/{}", self.branch)
+    }
+
+    fn damaged(&self, commit: Oid, problem: impl Into<String>) -> StoreError {
+        StoreError::Damaged {
+            branch: self.branch.clone(),
+            commit: commit.to_string(),
+            problem: problem.into(),
+        }
+    }
+
+    /// The branch's newest record, or `None` when the branch does not exist yet.
+    pub fn head(&self) -> Result<Option<Head>, StoreError> {
+        let commit = match self.repo.refname_to_id(&self.refname()) {
+            Ok(oid) => oid,
+            Err(err) if err.code() == ErrorCode::NotFound => return Ok(None),
+            Err(err) => return Err(err.into()),
+        };
+        let tree = self.repo.find_commit(commit)?.tree()?;
+        let frontier_bytes = self
+            .blob_at(&tree, &[CHECKPOINT_DIR, FRONTIER_FILE])?
+            .ok_or_else(|| self.damaged(commit, "no checkpoint/frontier.json"))?;
+        let frontier: CompactRange = serde_json::from_slice(&frontier_bytes)
+            .map_err(|_| self.damaged(commit, "checkpoint/frontier.json is malformed"))?;
+        let Some(seq) = frontier.size().checked_sub(1) else {
+            return Err(self.damaged(commit, "the checkpoint holds no record"));
+        };
+        let [a, b, file] = record_path(seq);
+        let record = self
+            .blob_at(&tree, &[RECORDS_DIR, &a, &b, &file])?
+            .ok_or_else(|| self.damaged(commit, format!("record {seq} is missing")))?;
+        Ok(Some(Head {
+            commit,
+            seq,
+            record_sha256: sha256_hex(&record),
+            frontier,
+        }))
+    }
+
+    fn blob_at(&self, tree: &Tree<'_>, path: &[&str]) -> Result<Option<Vec<u8>>, StoreError> {
+        let path: std::path::PathBuf = path.iter().collect();
+        match tree.get_path(&path) {
+            Ok(entry) => Ok(Some(self.repo.find_blob(entry.id())?.content().to_vec())),
+            Err(err) if err.code() == ErrorCode::NotFound => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Appends the record `build` makes for the next position, signed with `key`, and moves
+    /// the branch to it if nobody else moved it meanwhile.
+    pub fn append(
+        &self,
+        build: &dyn Fn(ChainPosition) -> Record,
+        key: &SigningKey,
+        committer: &Committer,
+        time_unix: i64,
+    ) -> Result<Appended, StoreError> {
+        let head = self.head()?;
+        let position = head.as_ref().map_or_else(ChainPosition::genesis, Head::next_position);
+        let record = build(position);
+        let bytes = encode(&record)?;
+        let record_sha256 = sha256_hex(&bytes);
+        let record_signature = key
+            .sign(super::sshsig::DRIFTLOG_NAMESPACE, &bytes)
+            .map_err(|e| StoreError::Sign(e.to_string()))?;
+
+        let mut frontier = head.as_ref().map(|h| h.frontier.clone()).unwrap_or_default();
+        frontier
+            .append(merkle::leaf_hash(&bytes))
+            .map_err(|e| StoreError::Encode(e.to_string()))?;
+        let root = frontier.root();
+        let checkpoint = Checkpoint::new(self.origin.clone(), frontier.size(), root);
+        let signer = KeyNoteSigner {
+            name: &self.origin,
+            key,
+        };
+        let signed_note = note::sign_checkpoint(&checkpoint, &[&signer as &dyn NoteSigner])
+            .map_err(|e| StoreError::Sign(e.to_string()))?;
+        let checkpoint_line =
+            note::checkpoint_to_line(&signed_note).map_err(|e| StoreError::Sign(e.to_string()))?;
+        let frontier_json =
+            serde_json::to_vec(&frontier).map_err(|e| StoreError::Encode(e.to_string()))?;
+
+        let [a, b, file] = record_path(record.seq);
+        let signature_file = format!("{file}.sig");
+        let mut files: Vec<(Vec<&str>, &[u8])> = vec![
+            (vec![RECORDS_DIR, &a, &b, &file], &bytes),
+            (vec![RECORDS_DIR, &a, &b, &signature_file], record_signature.as_bytes()),
+            (vec![CHECKPOINT_DIR, NOTE_FILE], signed_note.as_bytes()),
+            (vec![CHECKPOINT_DIR, FRONTIER_FILE], &frontier_json),
+        ];
+        let readme = readme(&self.branch);
+        if head.is_none() {
+            files.push((vec![README_FILE], readme.as_bytes()));
+        }
+        let parent = head.as_ref().map(|h| self.repo.find_commit(h.commit)).transpose()?;
+        let base_tree = parent.as_ref().map(|p| p.tree()).transpose()?;
+        let tree_id = self.write_tree(base_tree.as_ref(), &files)?;
+        let tree = self.repo.find_tree(tree_id)?;
+
+        let when = git2::Time::new(time_unix, 0);
+        let signature = Signature::new(&committer.name, &committer.email, &when)?;
+        let message = format!(
+            "{MESSAGE_PREFIX}{} sha256:{record_sha256}\n\n{} ({}): {}\n",
+            record.seq,
+            record.stack.path,
+            record.stack.workspace,
+            record.result.as_str()
+        );
+        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        let buffer = self
+            .repo
+            .commit_create_buffer(&signature, &signature, &message, &tree, &parents)?;
+        let content = buffer
+            .as_str()
+            .ok_or_else(|| StoreError::Encode("the commit is not UTF-8".to_owned()))?;
+        let commit_signature = key
+            .sign_git_commit(content)
+            .map_err(|e| StoreError::Sign(e.to_string()))?;
+        let commit = self
+            .repo
+            .commit_signed(content, &commit_signature, Some("gpgsig"))?;
+
+        self.move_branch(head.as_ref().map(|h| h.commit), commit, record.seq)?;
+        Ok(Appended {
+            seq: record.seq,
+            record_sha256,
+            commit: commit.to_string(),
+            merkle_root: hex(&root),
+            checkpoint_line,
+        })
+    }
+
+    /// Moves the branch from `old` to `new`, failing with [`StoreError::Moved`] if it no
+    /// longer points at `old`.
+    fn move_branch(&self, old: Option<Oid>, new: Oid, seq: u64) -> Result<(), StoreError> {
+        let message = format!("driftlog: append record {seq}");
+        let result = match old {
+            Some(old) => self
+                .repo
+                .reference_matching(&self.refname(), new, true, old, &message)
+                .map(drop),
+            None => self.repo.reference(&self.refname(), new, false, &message).map(drop),
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(err) if matches!(err.code(), ErrorCode::Modified | ErrorCode::Exists | ErrorCode::Locked) => {
+                Err(StoreError::Moved {
+                    branch: self.branch.clone(),
+                })
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Writes `base` with `files` added or replaced, rewriting only the trees on their paths.
+    fn write_tree(&self, base: Option<&Tree<'_>>, files: &[(Vec<&str>, &[u8])]) -> Result<Oid, StoreError> {
+        let mut builder = self.repo.treebuilder(base)?;
+        let mut subdirectories: Vec<&str> = Vec::new();
+        for (path, content) in files {
+            match path.as_slice() {
+                [name] => {
+                    let blob = self.repo.blob(content)?;
+                    builder.insert(name, blob, FileMode::Blob.into())?;
+                }
+                [directory, ..] if !subdirectories.contains(directory) => subdirectories.push(directory),
+                _ => {}
+            }
+        }
+        for directory in subdirectories {
+            let nested: Vec<(Vec<&str>, &[u8])> = files
+                .iter()
+                .filter(|(path, _)| path.len() > 1 && path[0] == directory)
+                .map(|(path, content)| (path[1..].to_vec(), *content))
+                .collect();
+            let existing = match base.and_then(|tree| tree.get_name(directory)) {
+                Some(entry) if entry.kind() == Some(git2::ObjectType::Tree) => Some(self.repo.find_tree(entry.id())?),
+                _ => None,
+            };
+            let subtree = self.write_tree(existing.as_ref(), &nested)?;
+            builder.insert(directory, subtree, FileMode::Tree.into())?;
+        }
+        Ok(builder.write()?)
+    }
+}
+
+/// Record bytes: canonical JSON, so the hash is fixed by the content.
+pub fn encode(record: &Record) -> Result<Vec<u8>, StoreError> {
+    let value = serde_json::to_value(record).map_err(|e| StoreError::Encode(e.to_string()))?;
+    canonical::to_canonical_vec(&value).map_err(|e| StoreError::Encode(e.to_string()))
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Signs checkpoints with the driftlog signing key under the log's name.
+struct KeyNoteSigner<'a> {
+    name: &'a str,
+    key: &'a SigningKey,
+}
+
+impl NoteSigner for KeyNoteSigner<'_> {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn public_key(&self) -> [u8; 32] {
+        self.key.public_key_bytes()
+    }
+
+    fn sign(&self, msg: &[u8]) -> Result<[u8; 64], SignerError> {
+        Ok(self.key.sign_raw(msg))
+    }
+}
+
+fn readme(branch: &str) -> String {
+    format!(
+        r#"# driftlog audit log
+
+This branch (`{branch}`) is an append-only, hash-chained, signed log of drift scans written by
+driftlog. Do not commit to it by hand; protect it with a ruleset that blocks force pushes and
+deletions.
+
+## Layout
+
+- `records/<millions>/<thousands>/<seq>.json`: one record per scan, canonical JSON (RFC 8785).
+  Each names the SHA-256 of the previous record's bytes in `prev` (zeros for seq 0).
+- `records/.../<seq>.json.sig`: an SSH signature (SSHSIG, namespace `driftlog`) of that file.
+- `checkpoint/note`: a signed note (c2sp.org/tlog-checkpoint) with the number of records and
+  the RFC 6962 Merkle root over all of them; `checkpoint/frontier.json` lets the next append
+  extend the tree without reading every record.
+- Every commit adds exactly one record, its signature and the new checkpoint, has one parent,
+  names the record's seq and SHA-256 in its message, and is SSH-signed.
+
+## Verify
+
+With driftlog, from a clone (the allowed signers file lists the keys trusted to write):
+
+    git fetch origin {branch}:{branch}
+    driftlog verify --allowed-signers .driftlog/allowed_signers
+
+With standard tools only:
+
+    # every commit's signature
+    git -c gpg.format=ssh -c gpg.ssh.allowedSignersFile=.driftlog/allowed_signers \
+        log --show-signature {branch}
+    # one record's detached signature (the principal as written in allowed_signers)
+    git show {branch}:records/000000/000/000000000000.json > record.json
+    git show {branch}:records/000000/000/000000000000.json.sig > record.json.sig
+    ssh-keygen -Y verify -f .driftlog/allowed_signers -I PRINCIPAL -n driftlog \
+        -s record.json.sig < record.json
+    # the chain: each record's `prev` is the SHA-256 of the previous record file
+    sha256sum record.json
+"#
+    )
+}

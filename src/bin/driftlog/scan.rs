@@ -1,0 +1,149 @@
+//! `driftlog scan`: run terraform, report drift, exit like `plan -detailed-exitcode`.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::ValueEnum;
+use driftlog::drift::Status;
+use driftlog::report::{self, Format};
+use driftlog::scan::{self, ScanOptions};
+use driftlog::terraform::PlanInputs;
+
+use crate::progress;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Directory of the root module to scan.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+
+    /// Terraform binary to run (a name on PATH or a path); `tofu` works too.
+    #[arg(
+        long,
+        env = "DRIFTLOG_TERRAFORM_BIN",
+        default_value = "terraform",
+        value_name = "PATH"
+    )]
+    pub terraform_bin: PathBuf,
+
+    /// Run `terraform init -input=false` first.
+    #[arg(long)]
+    pub init: bool,
+
+    /// Terraform workspace to scan (default: the selected one).
+    #[arg(long, value_name = "NAME")]
+    pub workspace: Option<String>,
+
+    /// Set a variable, as `-var NAME=VALUE` to terraform. Repeatable.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+
+    /// Load variables from a file, as `-var-file` to terraform. Repeatable.
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+
+    /// Report format on standard output.
+    #[arg(long, value_enum, default_value_t = FormatArg::Terminal)]
+    pub format: FormatArg,
+
+    /// Also write the report to FILE (as JSON for `.json`, markdown for `.md`, else as --format).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// When to colour the terminal report (`auto` honours NO_COLOR).
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+
+    /// Do not show progress on the terminal.
+    #[arg(long, short)]
+    pub quiet: bool,
+
+    /// Further arguments for `terraform plan`, after `--` (e.g. `-- -lock=false -parallelism=30`).
+    #[arg(last = true, value_name = "PLAN_ARGS", allow_hyphen_values = true)]
+    pub plan_args: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Terminal,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let format = match args.format {
+        FormatArg::Terminal => Format::Terminal,
+        FormatArg::Json => Format::Json,
+        FormatArg::Markdown => Format::Markdown,
+    };
+    let color = match args.color {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let options = ScanOptions {
+        dir: args.dir,
+        terraform_bin: args.terraform_bin.into_os_string(),
+        init: args.init,
+        workspace: args.workspace,
+        inputs: PlanInputs {
+            vars: args.vars,
+            extra_args: args.plan_args,
+            var_files: args
+                .var_files
+                .into_iter()
+                .map(|f| resolve_from_cwd(&f))
+                .collect(),
+        },
+    };
+
+    let spinner = progress::Spinner::new(!args.quiet);
+    let report = scan::scan(&options, &mut |p| spinner.update(p));
+    spinner.finish();
+
+    let mut stdout = std::io::stdout().lock();
+    let printed = stdout
+        .write_all(report::render(&report, format, color).as_bytes())
+        .and_then(|()| stdout.flush());
+    match printed {
+        // A reader that stopped early (`| head`) must not turn drift into success.
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other.context("writing the report to standard output")?,
+    }
+    if let Some(path) = &args.output {
+        let file_format = match path.extension().and_then(|e| e.to_str()) {
+            Some("json") => Format::Json,
+            Some("md" | "markdown") => Format::Markdown,
+            _ => format,
+        };
+        std::fs::write(path, report::render(&report, file_format, false))
+            .with_context(|| format!("writing the report to {}", path.display()))?;
+    }
+    if report.status == Status::Failed && format != Format::Terminal {
+        if let Some(failure) = &report.failure {
+            eprintln!("driftlog: error: {}", failure.message);
+        }
+    }
+    Ok(ExitCode::from(report.status.exit_code()))
+}
+
+/// `--var-file` paths are relative to where driftlog runs, not to the stack directory.
+fn resolve_from_cwd(path: &Path) -> std::path::PathBuf {
+    if path.is_relative() && path.exists() {
+        std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
+    } else {
+        path.to_owned()
+    }
+}
