@@ -101,3 +101,264 @@ fn keygen_writes_a_private_key_only_its_owner_can_read_and_prints_the_allowed_si
         "the old key is intact"
     );
 }
+
+mod store {
+    use std::path::Path;
+    use std::process::Command;
+
+    use driftlog::audit::merkle;
+    use driftlog::audit::note::{self, NoteVerifier};
+    use driftlog::audit::record::{ChainPosition, LogId, Record, StackRef};
+    use driftlog::audit::sshsig::{allowed_signers_line, SigningKey};
+    use driftlog::audit::store::{record_path, AuditStore, Committer, StoreError};
+    use driftlog::context::{Local, RunContext};
+    use driftlog::drift::{Evidence, ScanReport, Stack, Status, Summary};
+
+    const ORIGIN: &str = "example.com/acme/infra/driftlog/audit";
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("git is installed");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A repository with a commit on main, a staged change and an unstaged one.
+    fn busy_repository() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        git(root, &["init", "-q", "-b", "main"]);
+        git(root, &["config", "user.name", "Dev"]);
+        git(root, &["config", "user.email", "dev@example.com"]);
+        std::fs::write(root.join("main.tf"), "# stack\n").expect("write");
+        git(root, &["add", "main.tf"]);
+        git(root, &["commit", "-q", "-m", "stack"]);
+        std::fs::write(root.join("staged.tf"), "# staged\n").expect("write");
+        git(root, &["add", "staged.tf"]);
+        std::fs::write(root.join("main.tf"), "# edited, not staged\n").expect("write");
+        dir
+    }
+
+    fn report(status: Status) -> ScanReport {
+        ScanReport {
+            schema_version: 1,
+            stack: Stack {
+                dir: ".".into(),
+                workspace: "default".into(),
+            },
+            terraform_version: Some("1.15.5".into()),
+            status,
+            started_at: "2026-11-24T00:00:00Z".into(),
+            duration_ms: 10,
+            summary: Summary::default(),
+            resources: vec![],
+            output_changes: vec![],
+            diagnostics: vec![],
+            failure: None,
+            evidence: Evidence::default(),
+        }
+    }
+
+    fn record_for(key: &SigningKey, status: Status) -> impl Fn(ChainPosition) -> Record + '_ {
+        move |position| {
+            Record::of_scan(
+                &report(status),
+                StackRef {
+                    path: "infra/prod".into(),
+                    workspace: "default".into(),
+                },
+                RunContext::Local(Local {
+                    user_name: Some("Dev".into()),
+                    user_email: None,
+                    host: Some("ci".into()),
+                }),
+                LogId {
+                    repository: "example.com/acme/infra".into(),
+                    branch: "driftlog/audit".into(),
+                },
+                position,
+                key.fingerprint(),
+                "2026-11-24T00:00:00Z".into(),
+            )
+        }
+    }
+
+    fn committer() -> Committer {
+        Committer {
+            name: "driftlog".into(),
+            email: "driftlog@example.com".into(),
+        }
+    }
+
+    fn sha256(bytes: &[u8]) -> String {
+        ring::digest::digest(&ring::digest::SHA256, bytes)
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    #[test]
+    fn appends_a_signed_hash_chain_without_touching_the_work_tree() {
+        let repo = busy_repository();
+        let root = repo.path();
+        let before = (
+            git(root, &["rev-parse", "HEAD"]),
+            git(root, &["status", "--porcelain"]),
+            git(root, &["symbolic-ref", "HEAD"]),
+        );
+        let key = SigningKey::generate().expect("key");
+        let store = AuditStore::open(root, "driftlog/audit", ORIGIN).expect("open");
+        let statuses = [Status::Clean, Status::Drifted, Status::Failed];
+        let appended: Vec<_> = statuses
+            .iter()
+            .enumerate()
+            .map(|(i, status)| {
+                store
+                    .append(
+                        &record_for(&key, *status),
+                        &key,
+                        &committer(),
+                        1_790_000_000 + i as i64,
+                    )
+                    .expect("append")
+            })
+            .collect();
+        let after = (
+            git(root, &["rev-parse", "HEAD"]),
+            git(root, &["status", "--porcelain"]),
+            git(root, &["symbolic-ref", "HEAD"]),
+        );
+        assert_eq!(before, after, "HEAD, index and work tree are untouched");
+
+        // Linear history, one commit per record, each naming its record.
+        let log = git(root, &["log", "--format=%H %P|%s", "driftlog/audit"]);
+        let commits: Vec<&str> = log.lines().collect();
+        assert_eq!(commits.len(), 3);
+        for (line, appended) in commits.iter().rev().zip(&appended) {
+            let (hashes, subject) = line.split_once('|').expect("format");
+            assert!(
+                hashes.split_whitespace().count() <= 2,
+                "at most one parent: {line}"
+            );
+            assert_eq!(
+                subject,
+                format!(
+                    "driftlog: record {} sha256:{}",
+                    appended.seq, appended.record_sha256
+                )
+            );
+        }
+
+        // git itself accepts every commit's signature.
+        let allowed = root.join(".git/allowed_signers");
+        std::fs::write(
+            &allowed,
+            format!("{}\n", allowed_signers_line("driftlog@ci", &key)),
+        )
+        .expect("write");
+        let allowed_config = format!("gpg.ssh.allowedSignersFile={}", allowed.display());
+        for appended in &appended {
+            git(
+                root,
+                &[
+                    "-c",
+                    "gpg.format=ssh",
+                    "-c",
+                    &allowed_config,
+                    "verify-commit",
+                    &appended.commit,
+                ],
+            );
+        }
+
+        // The chain: each record's prev is the SHA-256 of the previous record's bytes.
+        let mut previous = "0".repeat(64);
+        let mut leaves = Vec::new();
+        for appended in &appended {
+            let [a, b, file] = record_path(appended.seq);
+            let path = format!("driftlog/audit:records/{a}/{b}/{file}");
+            let bytes = Command::new("git")
+                .args(["show", &path])
+                .current_dir(root)
+                .output()
+                .expect("git show")
+                .stdout;
+            assert_eq!(sha256(&bytes), appended.record_sha256);
+            let record: serde_json::Value = serde_json::from_slice(&bytes).expect("record is JSON");
+            assert_eq!(record["prev"], previous.as_str());
+            assert_eq!(record["seq"], appended.seq);
+            previous = appended.record_sha256.clone();
+            leaves.push(merkle::leaf_hash(&bytes));
+
+            // OpenSSH accepts the detached signature of the record file.
+            std::fs::write(root.join(".git/record.json"), &bytes).expect("write");
+            std::fs::write(
+                root.join(".git/record.json.sig"),
+                git(root, &["show", &format!("{path}.sig")]),
+            )
+            .expect("write");
+            let verify = Command::new("sh")
+                .args(["-c", "ssh-keygen -Y verify -f .git/allowed_signers -I driftlog@ci -n driftlog -s .git/record.json.sig < .git/record.json"])
+                .current_dir(root)
+                .output()
+                .expect("sh");
+            assert!(
+                verify.status.success(),
+                "{}",
+                String::from_utf8_lossy(&verify.stderr)
+            );
+        }
+
+        // The checkpoint commits to all records, and its one-line form carries the same note.
+        let signed = git(root, &["show", "driftlog/audit:checkpoint/note"]);
+        let verifier = NoteVerifier::new(ORIGIN, key.public_key_bytes()).expect("verifier");
+        let opened = note::open_checkpoint(&signed, &[verifier]).expect("the checkpoint verifies");
+        assert_eq!(opened.checkpoint.size, 3);
+        assert_eq!(opened.checkpoint.root, merkle::root(&leaves));
+        let last = appended.last().expect("three appends");
+        assert_eq!(
+            note::checkpoint_from_line(&last.checkpoint_line).expect("line parses"),
+            signed
+        );
+        assert!(git(root, &["show", "driftlog/audit:README.md"]).contains("ssh-keygen -Y verify"));
+    }
+
+    #[test]
+    fn an_append_that_lost_a_race_does_not_move_the_branch() {
+        let repo = busy_repository();
+        let key = SigningKey::generate().expect("key");
+        let store = AuditStore::open(repo.path(), "driftlog/audit", ORIGIN).expect("open");
+        let rival = AuditStore::open(repo.path(), "driftlog/audit", ORIGIN).expect("open");
+        store
+            .append(&record_for(&key, Status::Clean), &key, &committer(), 1)
+            .expect("first append");
+        // The rival appends while our record is being built: our compare-and-swap must fail.
+        let ours = record_for(&key, Status::Drifted);
+        let racing = |position: ChainPosition| {
+            rival
+                .append(&record_for(&key, Status::Clean), &key, &committer(), 2)
+                .expect("rival append");
+            ours(position)
+        };
+        let lost = store.append(&racing, &key, &committer(), 3);
+        assert!(matches!(lost, Err(StoreError::Moved { .. })), "{lost:?}");
+        let head = store.head().expect("head").expect("branch exists");
+        assert_eq!(
+            head.seq, 1,
+            "the rival's record is the tip; ours did not overwrite it"
+        );
+        // Retrying on the new tip works.
+        let retried = store
+            .append(&record_for(&key, Status::Drifted), &key, &committer(), 4)
+            .expect("retry");
+        assert_eq!(retried.seq, 2);
+    }
+}

@@ -185,7 +185,9 @@ impl AuditStore {
         time_unix: i64,
     ) -> Result<Appended, StoreError> {
         let head = self.head()?;
-        let position = head.as_ref().map_or_else(ChainPosition::genesis, Head::next_position);
+        let position = head
+            .as_ref()
+            .map_or_else(ChainPosition::genesis, Head::next_position);
         let record = build(position);
         let bytes = encode(&record)?;
         let record_sha256 = sha256_hex(&bytes);
@@ -193,7 +195,10 @@ impl AuditStore {
             .sign(super::sshsig::DRIFTLOG_NAMESPACE, &bytes)
             .map_err(|e| StoreError::Sign(e.to_string()))?;
 
-        let mut frontier = head.as_ref().map(|h| h.frontier.clone()).unwrap_or_default();
+        let mut frontier = head
+            .as_ref()
+            .map(|h| h.frontier.clone())
+            .unwrap_or_default();
         frontier
             .append(merkle::leaf_hash(&bytes))
             .map_err(|e| StoreError::Encode(e.to_string()))?;
@@ -214,7 +219,10 @@ impl AuditStore {
         let signature_file = format!("{file}.sig");
         let mut files: Vec<(Vec<&str>, &[u8])> = vec![
             (vec![RECORDS_DIR, &a, &b, &file], &bytes),
-            (vec![RECORDS_DIR, &a, &b, &signature_file], record_signature.as_bytes()),
+            (
+                vec![RECORDS_DIR, &a, &b, &signature_file],
+                record_signature.as_bytes(),
+            ),
             (vec![CHECKPOINT_DIR, NOTE_FILE], signed_note.as_bytes()),
             (vec![CHECKPOINT_DIR, FRONTIER_FILE], &frontier_json),
         ];
@@ -222,7 +230,10 @@ impl AuditStore {
         if head.is_none() {
             files.push((vec![README_FILE], readme.as_bytes()));
         }
-        let parent = head.as_ref().map(|h| self.repo.find_commit(h.commit)).transpose()?;
+        let parent = head
+            .as_ref()
+            .map(|h| self.repo.find_commit(h.commit))
+            .transpose()?;
         let base_tree = parent.as_ref().map(|p| p.tree()).transpose()?;
         let tree_id = self.write_tree(base_tree.as_ref(), &files)?;
         let tree = self.repo.find_tree(tree_id)?;
@@ -269,11 +280,19 @@ impl AuditStore {
                 .repo
                 .reference_matching(&self.refname(), new, true, old, &message)
                 .map(drop),
-            None => self.repo.reference(&self.refname(), new, false, &message).map(drop),
+            None => self
+                .repo
+                .reference(&self.refname(), new, false, &message)
+                .map(drop),
         };
         match result {
             Ok(()) => Ok(()),
-            Err(err) if matches!(err.code(), ErrorCode::Modified | ErrorCode::Exists | ErrorCode::Locked) => {
+            Err(err)
+                if matches!(
+                    err.code(),
+                    ErrorCode::Modified | ErrorCode::Exists | ErrorCode::Locked
+                ) =>
+            {
                 Err(StoreError::Moved {
                     branch: self.branch.clone(),
                 })
@@ -283,7 +302,11 @@ impl AuditStore {
     }
 
     /// Writes `base` with `files` added or replaced, rewriting only the trees on their paths.
-    fn write_tree(&self, base: Option<&Tree<'_>>, files: &[(Vec<&str>, &[u8])]) -> Result<Oid, StoreError> {
+    fn write_tree(
+        &self,
+        base: Option<&Tree<'_>>,
+        files: &[(Vec<&str>, &[u8])],
+    ) -> Result<Oid, StoreError> {
         let mut builder = self.repo.treebuilder(base)?;
         let mut subdirectories: Vec<&str> = Vec::new();
         for (path, content) in files {
@@ -292,7 +315,9 @@ impl AuditStore {
                     let blob = self.repo.blob(content)?;
                     builder.insert(name, blob, FileMode::Blob.into())?;
                 }
-                [directory, ..] if !subdirectories.contains(directory) => subdirectories.push(directory),
+                [directory, ..] if !subdirectories.contains(directory) => {
+                    subdirectories.push(directory)
+                }
                 _ => {}
             }
         }
@@ -303,7 +328,9 @@ impl AuditStore {
                 .map(|(path, content)| (path[1..].to_vec(), *content))
                 .collect();
             let existing = match base.and_then(|tree| tree.get_name(directory)) {
-                Some(entry) if entry.kind() == Some(git2::ObjectType::Tree) => Some(self.repo.find_tree(entry.id())?),
+                Some(entry) if entry.kind() == Some(git2::ObjectType::Tree) => {
+                    Some(self.repo.find_tree(entry.id())?)
+                }
                 _ => None,
             };
             let subtree = self.write_tree(existing.as_ref(), &nested)?;
@@ -313,9 +340,11 @@ impl AuditStore {
     }
 }
 
-/// Record bytes: canonical JSON, so the hash is fixed by the content.
+/// Record bytes: canonical JSON, so the hash is fixed by the content. Integers beyond
+/// ±(2^53 - 1), which RFC 8785 would round, are written as strings instead.
 pub fn encode(record: &Record) -> Result<Vec<u8>, StoreError> {
-    let value = serde_json::to_value(record).map_err(|e| StoreError::Encode(e.to_string()))?;
+    let mut value = serde_json::to_value(record).map_err(|e| StoreError::Encode(e.to_string()))?;
+    canonical::stringify_unsafe_integers(&mut value);
     canonical::to_canonical_vec(&value).map_err(|e| StoreError::Encode(e.to_string()))
 }
 
