@@ -9,3 +9,5 @@ pub mod note;
 pub mod record;
 pub mod sshsig;
 pub mod store;
+pub mod sync;
+pub mod verify;

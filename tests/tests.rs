@@ -15,3 +15,9 @@ mod signing;
 
 /// The audit log: key generation and the signed, hash-chained branch.
 mod audit;
+
+/// `driftlog verify` and `driftlog log`: tampering of every kind is detected.
+mod verify;
+
+/// Pushing the audit branch: concurrent writers, rejected pushes, the spool.
+mod sync;

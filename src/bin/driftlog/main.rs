@@ -1,8 +1,10 @@
 //! The driftlog command line: parses arguments, runs the library, maps outcomes to exit codes.
 
 mod keygen;
+mod log;
 mod progress;
 mod scan;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -27,6 +29,10 @@ enum Command {
     Scan(scan::Args),
     /// Create an Ed25519 signing key for the audit log.
     Keygen(keygen::Args),
+    /// Check the audit branch: chain, signatures, checkpoints.
+    Verify(verify::Args),
+    /// List audit records.
+    Log(log::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +44,8 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Scan(args) => scan::run(args),
         Command::Keygen(args) => keygen::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Log(args) => log::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -1,0 +1,10 @@
+//! `driftlog log` (in progress).
+
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("driftlog log is not available yet")
+}

@@ -1,0 +1,1 @@
+//! (in progress) pushing the audit branch: races, rejections, spool.

@@ -1,0 +1,1 @@
+//! (in progress) `driftlog verify` and `driftlog log` against tampered logs.
