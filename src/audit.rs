@@ -6,6 +6,7 @@
 pub mod canonical;
 pub mod merkle;
 pub mod note;
+pub mod recorder;
 pub mod record;
 pub mod sshsig;
 pub mod store;

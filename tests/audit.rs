@@ -362,3 +362,226 @@ mod store {
         assert_eq!(retried.seq, 2);
     }
 }
+
+mod scan {
+    use std::path::Path;
+    use std::process::Command;
+
+    use driftlog::audit::sshsig::{allowed_signers_line, SigningKey};
+    use serde_json::json;
+
+    use crate::support::Stack;
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("git is installed");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The rich stack, applied, committed in a git repository of its own, and a signing key.
+    fn recorded_stack() -> (Stack, std::path::PathBuf, SigningKey) {
+        let stack = Stack::rich();
+        stack.apply(&[]);
+        let root = &stack.root;
+        git(root, &["init", "-q", "-b", "main"]);
+        git(root, &["config", "user.name", "Platform CI"]);
+        git(root, &["config", "user.email", "ci@example.com"]);
+        std::fs::write(
+            root.join(".gitignore"),
+            ".terraform/\nstore/\n*.tfstate*\nkeys/\n",
+        )
+        .expect("write");
+        git(root, &["add", "."]);
+        git(root, &["commit", "-q", "-m", "stack"]);
+        let key = SigningKey::generate().expect("key");
+        let keys = root.join("keys");
+        std::fs::create_dir_all(&keys).expect("mkdir");
+        let key_file = keys.join("signing_key");
+        std::fs::write(&key_file, key.to_openssh("ci").expect("encode")).expect("write key");
+        (stack, key_file, key)
+    }
+
+    #[test]
+    fn every_scan_is_recorded_and_secrets_stay_out_of_the_log() {
+        let (stack, key_file, key) = recorded_stack();
+        let root = &stack.root;
+        let key_arg = key_file.to_str().expect("utf-8");
+        let before = (
+            git(root, &["rev-parse", "HEAD"]),
+            git(root, &["status", "--porcelain"]),
+        );
+
+        let clean = stack.scan(&["--format", "json", "--signing-key", key_arg]);
+        assert_eq!(clean.code, 0, "{}", clean.stderr);
+        assert!(
+            clean.stderr.contains("recorded as audit record 0"),
+            "{}",
+            clean.stderr
+        );
+        assert!(
+            clean.stderr.contains("driftlog-checkpoint v1 "),
+            "the head is printed as a checkpoint line: {}",
+            clean.stderr
+        );
+
+        stack.edit("web", |web| {
+            web["secret"] = json!("s3cr3t-NEW-value");
+            web["tags"]["env"] = json!("dev");
+        });
+        let drifted = stack.scan(&["--format", "json", "--signing-key", key_arg]);
+        assert_eq!(drifted.code, 2, "{}", drifted.stderr);
+        assert!(
+            drifted.stderr.contains("recorded as audit record 1"),
+            "{}",
+            drifted.stderr
+        );
+
+        let after = (
+            git(root, &["rev-parse", "HEAD"]),
+            git(root, &["status", "--porcelain"]),
+        );
+        assert_eq!(
+            before, after,
+            "recording touches neither HEAD, the index nor the work tree"
+        );
+
+        let record: serde_json::Value = serde_json::from_str(&git(
+            root,
+            &[
+                "show",
+                "driftlog/audit:records/000000/000/000000000001.json",
+            ],
+        ))
+        .expect("record is JSON");
+        assert_eq!(record["seq"], 1);
+        assert_eq!(record["result"], "drifted");
+        assert_eq!(
+            record["stack"],
+            json!({"path": ".", "workspace": "default"})
+        );
+        assert_eq!(record["signing_key"], key.fingerprint());
+        assert_eq!(record["context"]["kind"], "local");
+        assert_eq!(record["context"]["user_email"], "ci@example.com");
+        let web = record["resources"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .find(|r| r["address"] == "filestate_object.web")
+            .expect("web drifted");
+        assert!(web["changes"]
+            .as_array()
+            .expect("changes")
+            .iter()
+            .any(|c| c["path"] == "secret" && c["after"] == json!({"kind": "sensitive"})));
+
+        let history = git(root, &["log", "-p", "driftlog/audit"]);
+        assert!(
+            !history.contains("s3cr3t"),
+            "no secret anywhere in the audit branch's history"
+        );
+        let allowed = root.join("keys/allowed_signers");
+        std::fs::write(&allowed, format!("{}\n", allowed_signers_line("ci", &key))).expect("write");
+        let verify_config = format!("gpg.ssh.allowedSignersFile={}", allowed.display());
+        git(
+            root,
+            &[
+                "-c",
+                "gpg.format=ssh",
+                "-c",
+                &verify_config,
+                "verify-commit",
+                "driftlog/audit",
+            ],
+        );
+    }
+
+    #[test]
+    fn the_key_can_come_from_the_environment_and_a_bad_key_fails_before_terraform_runs() {
+        let (stack, key_file, _key) = recorded_stack();
+        let key_text = std::fs::read_to_string(&key_file).expect("read key");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_driftlog"));
+        command
+            .args(["scan", stack.root.to_str().expect("utf-8"), "--quiet"])
+            .env("PATH", crate::support::path_with_tools())
+            .env("TF_CLI_CONFIG_FILE", &crate::support::tools().cli_config)
+            .env("TMPDIR", &stack.tmp)
+            .env("DRIFTLOG_SIGNING_KEY", &key_text);
+        let out = command.output().expect("run driftlog");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains("recorded as audit record 0"));
+
+        let broken = key_text.replace(
+            "-----BEGIN OPENSSH PRIVATE KEY-----",
+            "-----BEGIN SOMETHING-----",
+        );
+        let out = command
+            .env("DRIFTLOG_SIGNING_KEY", &broken)
+            .output()
+            .expect("run driftlog");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            stderr.contains("DRIFTLOG_SIGNING_KEY cannot be used"),
+            "{stderr}"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "no scan ran: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let body = key_text.lines().nth(1).expect("key body");
+        assert!(!stderr.contains(body), "the key is never printed");
+    }
+
+    #[test]
+    fn a_scan_that_cannot_be_recorded_fails_loudly() {
+        let stack = Stack::rich();
+        stack.apply(&[]);
+        let key_file = stack.root.join("signing_key");
+        std::fs::write(
+            &key_file,
+            SigningKey::generate()
+                .expect("key")
+                .to_openssh("ci")
+                .expect("encode"),
+        )
+        .expect("write key");
+        let run = stack.scan(&[
+            "--format",
+            "json",
+            "--signing-key",
+            key_file.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(
+            run.code, 1,
+            "a clean scan that was not recorded is not a success"
+        );
+        assert_eq!(run.json()["status"], "clean", "the report is still printed");
+        assert!(
+            run.stderr.contains("NOT recorded")
+                && run.stderr.contains("not inside a git repository"),
+            "{}",
+            run.stderr
+        );
+        let unrecorded = stack.scan(&["--format", "json", "--no-audit"]);
+        assert_eq!(unrecorded.code, 0);
+        assert!(
+            !unrecorded.stderr.contains("warning"),
+            "--no-audit silences the reminder: {}",
+            unrecorded.stderr
+        );
+    }
+}

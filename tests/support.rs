@@ -54,6 +54,7 @@ fn terraform_env(command: &mut Command) {
         .env_remove("TF_WORKSPACE")
         .env_remove("TF_DATA_DIR")
         .env_remove("DRIFTLOG_TERRAFORM_BIN")
+        .env_remove("DRIFTLOG_SIGNING_KEY")
         .env_remove("NO_COLOR");
 }
 

@@ -6,6 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::ValueEnum;
+use driftlog::audit::recorder::{self, AuditOptions};
+use driftlog::audit::sshsig::SigningKey;
+use driftlog::audit::store::DEFAULT_BRANCH;
 use driftlog::drift::Status;
 use driftlog::report::{self, Format};
 use driftlog::scan::{self, ScanOptions};
@@ -60,6 +63,24 @@ pub struct Args {
     #[arg(long, short)]
     pub quiet: bool,
 
+    /// Do not record this scan in the audit log.
+    #[arg(long)]
+    pub no_audit: bool,
+
+    /// The audit log's branch.
+    #[arg(long, default_value = DEFAULT_BRANCH, value_name = "NAME")]
+    pub audit_branch: String,
+
+    /// The git repository that keeps the audit log (default: the one holding DIR).
+    #[arg(long, value_name = "PATH")]
+    pub audit_repo: Option<PathBuf>,
+
+    /// OpenSSH Ed25519 private key that signs audit records (`driftlog keygen` makes one).
+    /// Without it, DRIFTLOG_SIGNING_KEY may hold the key text itself (for CI secrets); with
+    /// neither, the scan is not recorded.
+    #[arg(long, value_name = "FILE")]
+    pub signing_key: Option<PathBuf>,
+
     /// Further arguments for `terraform plan`, after `--` (e.g. `-- -lock=false -parallelism=30`).
     #[arg(last = true, value_name = "PLAN_ARGS", allow_hyphen_values = true)]
     pub plan_args: Vec<String>,
@@ -80,6 +101,8 @@ pub enum ColorArg {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // A bad key fails before terraform runs, not after a long scan.
+    let audit = audit_options(&args)?;
     let format = match args.format {
         FormatArg::Terminal => Format::Terminal,
         FormatArg::Json => Format::Json,
@@ -112,6 +135,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let spinner = progress::Spinner::new(!args.quiet);
     let report = scan::scan(&options, &mut |p| spinner.update(p));
     spinner.finish();
+    let recorded = audit
+        .as_ref()
+        .map(|audit| recorder::record_scan(&report, &options.dir, audit));
 
     let mut stdout = std::io::stdout().lock();
     let printed = stdout
@@ -136,7 +162,52 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             eprintln!("driftlog: error: {}", failure.message);
         }
     }
+    match recorded {
+        None => {}
+        Some(Ok(appended)) => eprintln!(
+            "driftlog: recorded as audit record {} (sha256:{}) on {}, Merkle root {}\n{}",
+            appended.seq,
+            appended.record_sha256,
+            args.audit_branch,
+            appended.merkle_root,
+            appended.checkpoint_line
+        ),
+        // The report is out; the missing record must still fail the job.
+        Some(Err(err)) => {
+            return Err(
+                anyhow::Error::new(err).context("the scan was NOT recorded in the audit log")
+            )
+        }
+    }
     Ok(ExitCode::from(report.status.exit_code()))
+}
+
+/// The audit settings, with the signing key loaded; `None` when recording is off.
+fn audit_options(args: &Args) -> anyhow::Result<Option<AuditOptions>> {
+    if args.no_audit {
+        return Ok(None);
+    }
+    let key_text = match (&args.signing_key, std::env::var("DRIFTLOG_SIGNING_KEY")) {
+        (Some(path), _) => std::fs::read_to_string(path)
+            .with_context(|| format!("reading the signing key {}", path.display()))?,
+        (None, Ok(text)) if !text.trim().is_empty() => text,
+        (None, _) => {
+            eprintln!(
+                "driftlog: warning: no signing key (--signing-key FILE or DRIFTLOG_SIGNING_KEY), so \
+                 this scan is not recorded in the audit log; pass --no-audit to silence this"
+            );
+            return Ok(None);
+        }
+    };
+    let key = SigningKey::from_openssh(&key_text).context(match &args.signing_key {
+        Some(path) => format!("the signing key {} cannot be used", path.display()),
+        None => "the signing key in DRIFTLOG_SIGNING_KEY cannot be used".to_owned(),
+    })?;
+    Ok(Some(AuditOptions {
+        repo: args.audit_repo.clone(),
+        branch: args.audit_branch.clone(),
+        key,
+    }))
 }
 
 /// `--var-file` paths are relative to where driftlog runs, not to the stack directory.
