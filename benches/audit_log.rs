@@ -1,0 +1,99 @@
+//! Audit log costs: one append at 1,000 and at 50,000 records of history (it should stay
+//! nearly flat: records are sharded), and `verify` throughput on the 50,000-record log.
+//!
+//! `cargo bench --bench audit_log` (set AUDIT_BENCH_RECORDS to change 50,000). Prints
+//! measurements; asserts nothing.
+
+use std::time::Instant;
+
+use driftlog::audit::record::{ChainPosition, LogId, Record, StackRef};
+use driftlog::audit::sshsig::SigningKey;
+use driftlog::audit::store::{AuditStore, Committer};
+use driftlog::context::{Local, RunContext};
+use driftlog::drift::{Evidence, ScanReport, Stack, Status, Summary};
+
+const ORIGIN: &str = "bench.example/acme/infra/driftlog/audit";
+
+fn main() {
+    let total: u64 = std::env::var("AUDIT_BENCH_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50_000);
+    if let Err(err) = run(total) {
+        eprintln!("audit bench failed: {err}");
+        std::process::exit(1);
+    }
+}
+
+fn run(total: u64) -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    git2::Repository::init(dir.path())?;
+    let store = AuditStore::open(dir.path(), "driftlog/audit", ORIGIN)?;
+    let key = SigningKey::generate()?;
+    let committer = Committer {
+        name: "bench".into(),
+        email: "bench@example.com".into(),
+    };
+    let report = ScanReport {
+        schema_version: 1,
+        stack: Stack {
+            dir: ".".into(),
+            workspace: "default".into(),
+        },
+        terraform_version: Some("1.15.5".into()),
+        status: Status::Clean,
+        started_at: "2026-11-24T00:00:00Z".into(),
+        duration_ms: 1,
+        summary: Summary::default(),
+        resources: vec![],
+        output_changes: vec![],
+        diagnostics: vec![],
+        failure: None,
+        evidence: Evidence::default(),
+    };
+    let build = |position: ChainPosition| {
+        Record::of_scan(
+            &report,
+            StackRef {
+                path: "infra/prod".into(),
+                workspace: "default".into(),
+            },
+            RunContext::Local(Local::default()),
+            LogId {
+                repository: "bench.example/acme/infra".into(),
+                branch: "driftlog/audit".into(),
+            },
+            position,
+            key.fingerprint(),
+            "2026-11-24T00:00:00Z".into(),
+        )
+    };
+    // Time a window of appends once the history reaches each mark.
+    let marks = [1_000u64, total];
+    let window = 200u64;
+    let started = Instant::now();
+    let mut per_append = Vec::new();
+    let mut seq = 0u64;
+    for mark in marks {
+        while seq + window < mark {
+            store.append(&build, &key, &committer, i64::try_from(seq)?)?;
+            seq += 1;
+        }
+        let t = Instant::now();
+        for _ in 0..window {
+            store.append(&build, &key, &committer, i64::try_from(seq)?)?;
+            seq += 1;
+        }
+        let ms = t.elapsed().as_secs_f64() * 1e3 / window as f64;
+        println!("append at {mark:>6} records of history: {ms:.2} ms per record");
+        per_append.push(ms);
+    }
+    println!(
+        "append cost ratio {}/{}: {:.2} (1.00 = flat); built {seq} records in {:.0} s",
+        marks[1],
+        marks[0],
+        per_append[1] / per_append[0],
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
