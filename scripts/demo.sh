@@ -19,6 +19,18 @@ mkdir -p "$demo/infra"
 cp -r examples/demo "$demo/infra/prod"
 cd "$demo/infra/prod"
 
+echo "==> a git repository holding the stack, and a signing key for the audit log"
+cd "$demo"
+git init -q -b main .
+git config user.name "driftlog demo"
+git config user.email "demo@example.com"
+printf '.terraform/\nstore/\n*.tfstate*\n.terraform.lock.hcl\nkeys/\nreport.*\n' > .gitignore
+mkdir -p keys .driftlog
+"$driftlog" keygen --output keys/signing_key --principal demo@example.com > .driftlog/allowed_signers 2>/dev/null
+git add .gitignore .driftlog infra
+git commit -q -m "demo stack"
+cd "$demo/infra/prod"
+
 echo "==> terraform init && terraform apply (demo stack, 10 resources)"
 terraform init -input=false -no-color >/dev/null
 terraform apply -auto-approve -input=false -no-color >/dev/null
@@ -43,13 +55,17 @@ edit("bucket-audit-trail", lambda o: o["tags"].update(purpose="temporary"))
 (store / "subnet-1.json").unlink()
 PY
 
-echo "==> driftlog scan"
+echo "==> driftlog scan (recorded in the audit branch driftlog/audit)"
 set +e
 cd "$demo"
-"$driftlog" scan infra/prod --output "$demo/report.json"
+"$driftlog" scan infra/prod --signing-key keys/signing_key --output "$demo/report.json"
 code=$?
-"$driftlog" scan infra/prod --quiet --format markdown --output "$demo/report.md" >/dev/null
+"$driftlog" scan infra/prod --quiet --no-audit --format markdown --output "$demo/report.md" >/dev/null
 set -e
+echo
+echo "==> the audit branch, checked with git itself"
+git log --oneline driftlog/audit
+git -c gpg.format=ssh -c gpg.ssh.allowedSignersFile=.driftlog/allowed_signers verify-commit driftlog/audit
 echo
 echo "driftlog exited with $code (0 clean, 2 drift, 1 error)."
 echo "JSON report: $demo/report.json"
