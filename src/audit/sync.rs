@@ -1,1 +1,1607 @@
-//! (in progress)
+//! Recording a scan on the audit branch and pushing it to the remote: one call, [`record`],
+//! however many other jobs append at the same time, and without ever losing a record.
+//!
+//! The sequence, under an exclusive lock on this repository's spool (so two runs in one clone
+//! take turns):
+//!
+//! 1. The new record is written to the spool first (`<git common dir>/driftlog/spool/<branch>/`,
+//!    one JSON file per record, atomically). From then on every failure leaves it there and
+//!    says so; the next run writes the spool, oldest first, before its own record.
+//! 2. Without a remote, the spooled records are appended to the local branch and removed.
+//! 3. With one, each attempt fetches the remote branch, brings the local branch to it
+//!    (fast-forward only), appends every spooled record on top (each rebuilt on the current
+//!    tip: new `seq` and `prev`, signed again) and pushes without force. A push that lost a race
+//!    (the server's status for the ref, the remote tip moved, or libgit2's own fast-forward
+//!    check) is retried after a fully jittered exponential backoff; the unpushed local commits
+//!    are dropped and their records rebuilt on the new tip. Any other rejection (a hook, branch
+//!    protection) ends the call with the server's message; the records stay spooled.
+//! 4. Before each push the spool notes which commit carries which spooled record
+//!    (`inflight.json`, every push not yet confirmed), so a push whose answer was lost (the
+//!    connection dropped after the server took it) is recognised by the next fetch, in this
+//!    run or the next, instead of being appended twice.
+//!
+//! Local commits of the branch that the remote lacks and that are not spooled records (a log
+//! kept before the remote existed, say) are pushed along when they fast-forward the remote,
+//! and otherwise stop the call: they are never discarded.
+//!
+//! Remotes given as a path or `file://` URL are pushed by libgit2 in-process: that transport
+//! runs no hooks and replaces the ref without checking its old value, so concurrent writers
+//! through a local path can overwrite each other. Real servers (`git-receive-pack` over SSH,
+//! HTTPS or `git://`) update the ref atomically.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use git2::{
+    AutotagOption, Cred, CredentialType, ErrorClass, ErrorCode, FetchOptions, Oid, ProxyOptions,
+    PushOptions, RemoteCallbacks, Repository, Sort,
+};
+use ring::rand::{SecureRandom, SystemRandom};
+use serde::{Deserialize, Serialize};
+
+use super::merkle::CompactRange;
+use super::note;
+use super::record::{ChainPosition, Record};
+use super::sshsig::SigningKey;
+use super::store::{
+    self, Appended, AuditStore, Committer, StoreError, CHECKPOINT_DIR, FRONTIER_FILE,
+    MESSAGE_PREFIX, NOTE_FILE, RECORDS_DIR,
+};
+
+/// The remote used when none is named, if the repository has it.
+pub const DEFAULT_REMOTE: &str = "origin";
+/// The spool's place inside the git common directory; one subdirectory per branch.
+pub const SPOOL_DIR: &str = "driftlog/spool";
+const INFLIGHT_FILE: &str = "inflight.json";
+const LOCK_FILE: &str = ".lock";
+/// Private keys in `~/.ssh` offered when there is no SSH agent, in ssh's order.
+const SSH_KEY_FILES: [&str; 3] = ["id_ed25519", "id_ecdsa", "id_rsa"];
+/// The user name GitHub expects with a token over HTTPS.
+const TOKEN_USER: &str = "x-access-token";
+
+/// Which remote to push to.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum RemoteChoice {
+    /// [`DEFAULT_REMOTE`] if the repository has it, else local only.
+    #[default]
+    Default,
+    /// This remote; an error if the repository lacks it.
+    Named(String),
+    /// Never push.
+    LocalOnly,
+}
+
+/// How often and how patiently a push that lost a race is retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Push attempts in all, the first included (at least one is made).
+    pub max_attempts: u32,
+    /// The backoff ceiling before the first retry; it doubles with each retry.
+    pub base: Duration,
+    /// The largest backoff ceiling.
+    pub cap: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 8,
+            base: Duration::from_millis(200),
+            cap: Duration::from_secs(5),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// "Full jitter": uniform in `[0, min(cap, base * 2^(retry-1))]`, so writers that collided
+    /// spread out instead of colliding again in lockstep.
+    fn delay(&self, retry: u32, random: &SystemRandom) -> Duration {
+        let factor = 2u32.saturating_pow(retry.saturating_sub(1));
+        let ceiling = self.base.saturating_mul(factor).min(self.cap);
+        let ceiling_nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+        let mut bytes = [0u8; 8];
+        if ceiling_nanos == 0 || random.fill(&mut bytes).is_err() {
+            return ceiling;
+        }
+        Duration::from_nanos(u64::from_le_bytes(bytes) % ceiling_nanos.saturating_add(1))
+    }
+}
+
+/// Credentials for the remote beyond what git's configuration provides.
+#[derive(Clone, Default)]
+pub struct Auth {
+    github_token: Option<String>,
+    /// The token is offered only to URLs under this one, so it cannot leak to another host.
+    token_scope: String,
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Auth")
+            .field(
+                "github_token",
+                &self.github_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("token_scope", &self.token_scope)
+            .finish()
+    }
+}
+
+impl Auth {
+    /// `GITHUB_TOKEN`, offered to `GITHUB_SERVER_URL` (default `https://github.com`).
+    pub fn from_env() -> Auth {
+        let non_empty = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let server = non_empty("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into());
+        match non_empty("GITHUB_TOKEN") {
+            Some(token) => Auth::github_token(token.trim(), &server),
+            None => Auth::none(),
+        }
+    }
+
+    /// Only what git's configuration provides: credential helpers, `http.<url>.extraheader`,
+    /// the SSH agent.
+    pub fn none() -> Auth {
+        Auth::default()
+    }
+
+    /// A GitHub token, sent as HTTP basic auth (`x-access-token`) to URLs under `server_url`.
+    pub fn github_token(token: impl Into<String>, server_url: &str) -> Auth {
+        Auth {
+            github_token: Some(token.into()),
+            token_scope: format!("{}/", server_url.trim_end_matches('/')),
+        }
+    }
+
+    fn token_for(&self, url: &str) -> Option<&str> {
+        let token = self.github_token.as_deref()?;
+        url_matches(&self.token_scope, url).then_some(token)
+    }
+}
+
+/// Where and how to record.
+#[derive(Debug, Clone, Default)]
+pub struct SyncOptions {
+    pub remote: RemoteChoice,
+    pub policy: RetryPolicy,
+    pub auth: Auth,
+}
+
+/// Where a record that reached the branch came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The record of this scan.
+    ThisScan,
+    /// A record an earlier run could not push.
+    Spool,
+    /// A commit that was on the local branch only (pushed along, fast-forward).
+    LocalBranch,
+}
+
+/// One record that reached the remote (or the local branch, when there is no remote).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Landed {
+    pub seq: u64,
+    pub record_sha256: String,
+    pub commit: String,
+    pub source: Source,
+}
+
+/// What [`record`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The remote pushed to, as `name (url)` without credentials; `None` when local only.
+    pub remote: Option<String>,
+    /// Every record this call landed, oldest first; this scan's is last.
+    pub records: Vec<Landed>,
+    /// This scan's record and the checkpoint at it.
+    pub head: Appended,
+    /// Pushes retried after losing a race.
+    pub retries: u32,
+    /// Things the caller should show: records set aside, local commits pushed along.
+    pub warnings: Vec<String>,
+}
+
+impl Outcome {
+    pub fn is_local_only(&self) -> bool {
+        self.remote.is_none()
+    }
+
+    /// Records an earlier run had left in the spool that this one landed.
+    pub fn from_spool(&self) -> usize {
+        self.records
+            .iter()
+            .filter(|r| r.source == Source::Spool)
+            .count()
+    }
+
+    pub fn checkpoint_line(&self) -> &str {
+        &self.head.checkpoint_line
+    }
+}
+
+/// Why records did not reach the remote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushFailure {
+    /// The remote refused the update for a reason other than a race (a hook, branch
+    /// protection): the ref's status message and what the server printed.
+    Rejected { remote: String, reason: String },
+    /// Other writers appended first through every attempt.
+    Contended {
+        remote: String,
+        attempts: u32,
+        last: String,
+    },
+    /// The remote could not be reached or refused the credentials.
+    Transport {
+        remote: String,
+        operation: &'static str,
+        message: String,
+    },
+    /// The local branch holds commits the remote lacks that are not spooled records, and the
+    /// remote moved on: pushing them would need a force push, dropping them would lose them.
+    Diverged { remote: String, local_only: usize },
+    /// Writing the local repository failed.
+    Local { message: String },
+}
+
+impl fmt::Display for PushFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PushFailure::Rejected { remote, reason } => {
+                write!(f, "{remote} rejected the audit branch: {reason}")
+            }
+            PushFailure::Contended {
+                remote,
+                attempts,
+                last,
+            } => write!(
+                f,
+                "other writers kept appending to the audit branch on {remote} first ({attempts} \
+                 attempts; last: {last})"
+            ),
+            PushFailure::Transport {
+                remote,
+                operation,
+                message,
+            } => write!(f, "{operation} {remote} failed: {message}"),
+            PushFailure::Diverged { remote, local_only } => write!(
+                f,
+                "the local audit branch has {local_only} commit(s) that {remote} lacks and that \
+                 are not driftlog's unpushed records, and {remote} has moved on; push or drop \
+                 them by hand (driftlog never force-pushes)"
+            ),
+            PushFailure::Local { message } => write!(f, "writing the audit branch: {message}"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("there is no git remote named {name:?} to push the audit branch to")]
+    NoSuchRemote { name: String },
+    #[error(
+        "the audit branch {branch} is checked out; driftlog writes it without a working tree, so \
+         check out another branch"
+    )]
+    CheckedOut { branch: String },
+    #[error("git: {0}")]
+    Git(#[from] git2::Error),
+    /// The record could not be spooled, so nothing was written.
+    #[error("writing the audit spool {}: {source}", path.display())]
+    Spool { path: PathBuf, source: io::Error },
+    #[error(
+        "{failure}; {spooled} audit record(s), this scan's included, wait in the spool {} and \
+         are written first by the next run",
+        spool.display()
+    )]
+    NotPushed {
+        failure: PushFailure,
+        spooled: usize,
+        spool: PathBuf,
+        warnings: Vec<String>,
+    },
+}
+
+/// Records a scan: appends the record `build` makes (its position is replaced, so any
+/// position will do) after every spooled one, signs it with `key`, and pushes the branch of
+/// `store` to the remote `options.remote` (see the module documentation).
+///
+/// On `Ok`, every record reached the remote (or the local branch, when there is none) and
+/// the spool is empty. On [`SyncError::NotPushed`], this scan's record and every other
+/// unpushed one are in the spool. Other errors happen before anything is written.
+pub fn record(
+    store: &AuditStore,
+    build: &dyn Fn(ChainPosition) -> Record,
+    key: &SigningKey,
+    committer: &Committer,
+    options: &SyncOptions,
+) -> Result<Outcome, SyncError> {
+    let repo = store.repository();
+    let refname = store.refname();
+    let branch = refname
+        .strip_prefix("refs/heads/")
+        .unwrap_or(&refname)
+        .to_owned();
+    if repo
+        .find_reference("HEAD")
+        .ok()
+        .and_then(|head| head.symbolic_target().map(str::to_owned))
+        .is_some_and(|target| target == refname)
+    {
+        return Err(SyncError::CheckedOut { branch });
+    }
+    let remote = resolve_remote(repo, &options.remote)?;
+    let spool = Spool::new(repo, &branch);
+    let spool_error = |source| SyncError::Spool {
+        path: spool.dir.clone(),
+        source,
+    };
+    let _lock = spool.lock().map_err(spool_error)?;
+    let new_entry = spool
+        .add(&build(ChainPosition::genesis()))
+        .map_err(spool_error)?;
+
+    // From here on the record is durable: every failure leaves it in the spool.
+    let mut session = Session {
+        store,
+        repo,
+        refname,
+        key,
+        committer,
+        options,
+        spool: &spool,
+        new_entry,
+        warnings: Vec::new(),
+        secrets: Vec::new(),
+        random: SystemRandom::new(),
+    };
+    let result = match remote {
+        None => session.write_local(),
+        Some(name) => session.push_remote(&name, &branch),
+    };
+    result.map_err(|failure| SyncError::NotPushed {
+        failure,
+        spooled: spool.count(),
+        spool: spool.dir.clone(),
+        warnings: session.warnings,
+    })
+}
+
+fn resolve_remote(repo: &Repository, choice: &RemoteChoice) -> Result<Option<String>, SyncError> {
+    let name = match choice {
+        RemoteChoice::LocalOnly => return Ok(None),
+        RemoteChoice::Default => DEFAULT_REMOTE,
+        RemoteChoice::Named(name) => name.as_str(),
+    };
+    match repo.find_remote(name) {
+        Ok(_) => Ok(Some(name.to_owned())),
+        Err(err) if err.code() == ErrorCode::NotFound => match choice {
+            RemoteChoice::Default => Ok(None),
+            _ => Err(SyncError::NoSuchRemote {
+                name: name.to_owned(),
+            }),
+        },
+        Err(err) => Err(err.into()),
+    }
+}
+
+struct Session<'a> {
+    store: &'a AuditStore,
+    repo: &'a Repository,
+    refname: String,
+    key: &'a SigningKey,
+    committer: &'a Committer,
+    options: &'a SyncOptions,
+    spool: &'a Spool,
+    /// This scan's spool file.
+    new_entry: String,
+    warnings: Vec<String>,
+    /// Strings never to repeat in messages: the token, extra header values.
+    secrets: Vec<String>,
+    random: SystemRandom,
+}
+
+/// What a push sends: the local tip, and the commit carrying each pending record.
+struct Prepared {
+    tip: Oid,
+    commits: Vec<Oid>,
+}
+
+/// How one push attempt ended, short of success.
+enum Attempt {
+    /// Another writer got there first; worth another try on the new tip.
+    Race(String),
+    /// The server refused for a reason of its own, unless the tip moved meanwhile.
+    Rejected(String),
+    /// The network failed; worth another try.
+    Transient(PushFailure),
+    Fatal(PushFailure),
+}
+
+impl Session<'_> {
+    fn local(&self, err: impl fmt::Display) -> PushFailure {
+        PushFailure::Local {
+            message: err.to_string(),
+        }
+    }
+
+    fn source_of(&self, entry: &str) -> Source {
+        if entry == self.new_entry {
+            Source::ThisScan
+        } else {
+            Source::Spool
+        }
+    }
+
+    fn warn(&mut self, warning: String) {
+        if !self.warnings.contains(&warning) {
+            self.warnings.push(warning);
+        }
+    }
+
+    fn pending(&mut self) -> Result<Vec<Entry>, PushFailure> {
+        let (entries, set_aside) = self.spool.entries().map_err(|e| self.local(e))?;
+        for name in set_aside {
+            self.warn(format!(
+                "the spooled audit record {} cannot be read; it was set aside as {name}",
+                self.spool.dir.join(&name).display()
+            ));
+        }
+        Ok(entries)
+    }
+
+    /// Appends `record` at the local tip; retried when a writer outside driftlog's lock moved
+    /// the branch in between.
+    fn append(&self, record: &Record) -> Result<Appended, PushFailure> {
+        let build = |position| record.rebased(position);
+        let mut attempts = self.options.policy.max_attempts.max(1);
+        loop {
+            attempts -= 1;
+            match self
+                .store
+                .append(&build, self.key, self.committer, unix_now())
+            {
+                Err(StoreError::Moved { .. }) if attempts > 0 => continue,
+                result => return result.map_err(|e| self.local(e)),
+            }
+        }
+    }
+
+    fn remove_entry(&mut self, name: &str) {
+        if let Err(err) = self.spool.remove(name) {
+            self.warn(format!(
+                "the audit record {} was written but its spool file could not be removed \
+                 ({err}); remove it by hand or the next run writes it again",
+                self.spool.dir.join(name).display()
+            ));
+        }
+    }
+
+    /// No remote: the spool, this scan included, goes onto the local branch.
+    fn write_local(&mut self) -> Result<Outcome, PushFailure> {
+        let mut records = Vec::new();
+        let mut head = None;
+        for entry in self.pending()? {
+            let appended = self.append(&entry.record)?;
+            self.remove_entry(&entry.name);
+            records.push(Landed {
+                seq: appended.seq,
+                record_sha256: appended.record_sha256.clone(),
+                commit: appended.commit.clone(),
+                source: self.source_of(&entry.name),
+            });
+            if entry.name == self.new_entry {
+                head = Some(appended);
+            }
+        }
+        let head = head.ok_or_else(|| self.local("this scan's record left the spool unwritten"))?;
+        Ok(Outcome {
+            remote: None,
+            records,
+            head,
+            retries: 0,
+            warnings: std::mem::take(&mut self.warnings),
+        })
+    }
+
+    fn push_remote(&mut self, name: &str, branch: &str) -> Result<Outcome, PushFailure> {
+        let link =
+            Link::new(self.repo, name, branch, &self.options.auth).map_err(|e| self.local(e))?;
+        self.secrets.extend(link.secrets.iter().cloned());
+        let policy = self.options.policy;
+        let attempts = policy.max_attempts.max(1);
+        let mut pending = self.pending()?;
+        let mut in_flight = self.spool.read_inflight();
+        let mut landed: Vec<Landed> = Vec::new();
+        let mut head: Option<Oid> = None;
+        let mut fetched: Option<Option<Oid>> = None;
+        let mut last: Option<PushFailure> = None;
+        let mut retries = 0;
+        for attempt in 0..attempts {
+            if attempt > 0 {
+                retries += 1;
+                std::thread::sleep(policy.delay(attempt, &self.random));
+            }
+            let tip = match fetched.take() {
+                Some(tip) => tip,
+                None => match link.fetch(self) {
+                    Ok(tip) => tip,
+                    Err(Attempt::Transient(failure)) => {
+                        last = Some(failure);
+                        continue;
+                    }
+                    Err(other) => return Err(self.final_failure(&link, other)),
+                },
+            };
+            let unconfirmed = in_flight.len();
+            in_flight.retain(|flight| {
+                !self.resolve_in_flight(flight, tip, &mut pending, &mut landed, &mut head)
+            });
+            if in_flight.len() != unconfirmed {
+                // A failure only means the next run resolves the same pushes again.
+                let _ = self.spool.write_inflight(&in_flight);
+            }
+            if pending.is_empty() {
+                // An earlier push whose answer was lost had landed everything.
+                return self.success(&link, tip, landed, head, retries, (&[], &[]));
+            }
+            let prepared = self.prepare(&link, tip, &pending)?;
+            let flight = InFlight {
+                commit: prepared.tip.to_string(),
+                entries: pending
+                    .iter()
+                    .zip(&prepared.commits)
+                    .map(|(entry, commit)| InFlightEntry {
+                        file: entry.name.clone(),
+                        commit: commit.to_string(),
+                    })
+                    .collect(),
+            };
+            // Every unconfirmed push is kept: a slow server may still apply an older one.
+            in_flight.push(flight);
+            self.spool
+                .write_inflight(&in_flight)
+                .map_err(|e| self.local(format!("recording the push in the spool: {e}")))?;
+            let outcome = match link.push(self) {
+                Ok(()) => {
+                    let records =
+                        self.landed_between(tip, prepared.tip, landed, &pending, &prepared.commits);
+                    return self.success(
+                        &link,
+                        Some(prepared.tip),
+                        records,
+                        head,
+                        retries,
+                        (&pending, &prepared.commits),
+                    );
+                }
+                Err(outcome) => outcome,
+            };
+            let rejected = matches!(outcome, Attempt::Rejected(_));
+            match outcome {
+                Attempt::Transient(failure) => last = Some(failure),
+                Attempt::Fatal(failure) => return Err(failure),
+                Attempt::Race(reason) | Attempt::Rejected(reason) => {
+                    let after = match link.fetch(self) {
+                        Ok(after) => after,
+                        Err(Attempt::Transient(failure)) => {
+                            last = Some(failure);
+                            continue;
+                        }
+                        Err(other) => return Err(self.final_failure(&link, other)),
+                    };
+                    if rejected && after == tip {
+                        // Nobody else wrote: the refusal is about this push itself.
+                        return Err(PushFailure::Rejected {
+                            remote: link.display.clone(),
+                            reason,
+                        });
+                    }
+                    fetched = Some(after);
+                    last = Some(PushFailure::Contended {
+                        remote: link.display.clone(),
+                        attempts,
+                        last: reason,
+                    });
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| self.local("no push was attempted")))
+    }
+
+    fn final_failure(&self, link: &Link, attempt: Attempt) -> PushFailure {
+        match attempt {
+            Attempt::Transient(failure) | Attempt::Fatal(failure) => failure,
+            Attempt::Race(reason) | Attempt::Rejected(reason) => PushFailure::Rejected {
+                remote: link.display.clone(),
+                reason,
+            },
+        }
+    }
+
+    /// A push from an earlier attempt or run whose answer was lost: if the remote tip contains
+    /// its commit, its records landed and leave the spool (and it returns true).
+    fn resolve_in_flight(
+        &mut self,
+        flight: &InFlight,
+        tip: Option<Oid>,
+        pending: &mut Vec<Entry>,
+        landed: &mut Vec<Landed>,
+        head: &mut Option<Oid>,
+    ) -> bool {
+        let (Some(tip), Ok(commit)) = (tip, Oid::from_str(&flight.commit)) else {
+            return false;
+        };
+        let contained =
+            tip == commit || self.repo.graph_descendant_of(tip, commit).unwrap_or(false);
+        if !contained {
+            return false;
+        }
+        for entry in &flight.entries {
+            let Ok(oid) = Oid::from_str(&entry.commit) else {
+                continue;
+            };
+            // The content must match too: a stale note must never retire another record.
+            let Some(found) = commit_record(self.repo, oid) else {
+                continue;
+            };
+            let Some(index) = pending
+                .iter()
+                .position(|p| p.name == entry.file && same_record(&p.record, &found))
+            else {
+                // Resolved already, through another push that carried it.
+                continue;
+            };
+            pending.remove(index);
+            let source = self.source_of(&entry.file);
+            if source == Source::ThisScan {
+                *head = Some(oid);
+            }
+            landed.push(Landed {
+                seq: found.seq,
+                record_sha256: found.sha256,
+                commit: oid.to_string(),
+                source,
+            });
+            self.remove_entry(&entry.file);
+        }
+        true
+    }
+
+    /// Brings the local branch to the remote tip and appends every pending record on it.
+    fn prepare(
+        &mut self,
+        link: &Link,
+        remote_tip: Option<Oid>,
+        pending: &[Entry],
+    ) -> Result<Prepared, PushFailure> {
+        let repo = self.repo;
+        let git = |e: git2::Error| PushFailure::Local {
+            message: e.to_string(),
+        };
+        let mut commits: Vec<Option<Oid>> = vec![None; pending.len()];
+        let local = self.local_tip().map_err(git)?;
+        match (local, remote_tip) {
+            (None, None) => {}
+            (None, Some(remote)) => self.move_local(None, remote)?,
+            (Some(local), Some(remote)) if local == remote => {}
+            (Some(local), Some(remote))
+                if repo.graph_descendant_of(remote, local).map_err(git)? =>
+            {
+                self.move_local(Some(local), remote)?
+            }
+            (Some(local), _) => {
+                let mut foreign = 0;
+                for oid in commits_between(repo, remote_tip, local).map_err(git)? {
+                    let found = commit_record(repo, oid);
+                    let index = found.as_ref().and_then(|found| {
+                        (0..pending.len()).find(|&i| {
+                            commits[i].is_none() && same_record(&pending[i].record, found)
+                        })
+                    });
+                    match index {
+                        Some(i) => commits[i] = Some(oid),
+                        None => foreign += 1,
+                    }
+                }
+                let fast_forward = match remote_tip {
+                    None => true,
+                    Some(remote) => repo.graph_descendant_of(local, remote).map_err(git)?,
+                };
+                if fast_forward {
+                    if foreign > 0 {
+                        self.warn(format!(
+                            "the local audit branch had {foreign} commit(s) that {} lacked; they \
+                             are pushed along",
+                            link.display
+                        ));
+                    }
+                } else if foreign == 0 {
+                    // Only our own unpushed records: drop the commits, rebuild the records.
+                    commits.iter_mut().for_each(|c| *c = None);
+                    if let Some(remote) = remote_tip {
+                        self.move_local(Some(local), remote)?;
+                    }
+                } else {
+                    return Err(PushFailure::Diverged {
+                        remote: link.display.clone(),
+                        local_only: foreign,
+                    });
+                }
+            }
+        }
+        for (entry, commit) in pending.iter().zip(commits.iter_mut()) {
+            if commit.is_none() {
+                let appended = self.append(&entry.record)?;
+                *commit = Some(Oid::from_str(&appended.commit).map_err(git)?);
+            }
+        }
+        let tip = self
+            .local_tip()
+            .map_err(git)?
+            .ok_or_else(|| self.local("the audit branch vanished"))?;
+        Ok(Prepared {
+            tip,
+            commits: commits.into_iter().flatten().collect(),
+        })
+    }
+
+    fn local_tip(&self) -> Result<Option<Oid>, git2::Error> {
+        match self.repo.refname_to_id(&self.refname) {
+            Ok(oid) => Ok(Some(oid)),
+            Err(err) if err.code() == ErrorCode::NotFound => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Moves the local branch from `old` to `new`, only if it still points at `old`.
+    fn move_local(&self, old: Option<Oid>, new: Oid) -> Result<(), PushFailure> {
+        let message = "driftlog: sync with the remote";
+        let result = match old {
+            Some(old) => self
+                .repo
+                .reference_matching(&self.refname, new, true, old, message),
+            None => self.repo.reference(&self.refname, new, false, message),
+        };
+        result.map(drop).map_err(|e| self.local(e))
+    }
+
+    /// Clears the spool of the pushed records (each paired with its commit); `tip` is what the
+    /// remote now holds.
+    fn success(
+        &mut self,
+        link: &Link,
+        tip: Option<Oid>,
+        mut landed: Vec<Landed>,
+        head: Option<Oid>,
+        retries: u32,
+        (pending, commits): (&[Entry], &[Oid]),
+    ) -> Result<Outcome, PushFailure> {
+        if let Some(pushed) = tip {
+            // What a fetch would have set; a failure only makes the next fetch do it.
+            let _ = self.repo.reference(
+                &link.tracking_ref,
+                pushed,
+                true,
+                "driftlog: pushed the audit branch",
+            );
+        }
+        let mut head = head;
+        for (entry, commit) in pending.iter().zip(commits) {
+            if entry.name == self.new_entry {
+                head = Some(*commit);
+            }
+            self.remove_entry(&entry.name);
+        }
+        let _ = self.spool.clear_inflight();
+        let head = head.ok_or_else(|| self.local("this scan's record is on no commit"))?;
+        let head = appended_at(self.repo, head).ok_or_else(|| {
+            self.local(format!(
+                "the commit {head} does not hold a readable audit record"
+            ))
+        })?;
+        landed.sort_by_key(|l| l.seq);
+        Ok(Outcome {
+            remote: Some(link.display.clone()),
+            records: landed,
+            head,
+            retries,
+            warnings: std::mem::take(&mut self.warnings),
+        })
+    }
+
+    /// `earlier` plus every record commit from `base` (exclusive) to `tip`, oldest first.
+    fn landed_between(
+        &self,
+        base: Option<Oid>,
+        tip: Oid,
+        mut earlier: Vec<Landed>,
+        pending: &[Entry],
+        commits: &[Oid],
+    ) -> Vec<Landed> {
+        let sources: HashMap<Oid, Source> = pending
+            .iter()
+            .zip(commits)
+            .map(|(entry, commit)| (*commit, self.source_of(&entry.name)))
+            .collect();
+        for oid in commits_between(self.repo, base, tip).unwrap_or_default() {
+            if let Some(found) = commit_record(self.repo, oid) {
+                earlier.push(Landed {
+                    seq: found.seq,
+                    record_sha256: found.sha256,
+                    commit: oid.to_string(),
+                    source: sources.get(&oid).copied().unwrap_or(Source::LocalBranch),
+                });
+            }
+        }
+        earlier.sort_by_key(|l| l.seq);
+        earlier.dedup_by(|a, b| a.commit == b.commit);
+        earlier
+    }
+
+    /// `text` without URL credentials or any secret.
+    fn scrub(&self, text: &str) -> String {
+        scrub(text, &self.secrets)
+    }
+}
+
+/// Commits reachable from `tip` but not from `base`, oldest first.
+fn commits_between(
+    repo: &Repository,
+    base: Option<Oid>,
+    tip: Oid,
+) -> Result<Vec<Oid>, git2::Error> {
+    let mut walk = repo.revwalk()?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
+    walk.push(tip)?;
+    if let Some(base) = base {
+        walk.hide(base)?;
+    }
+    walk.collect()
+}
+
+/// The remote, its URL and the credentials for it.
+struct Link<'r> {
+    repo: &'r Repository,
+    auth: &'r Auth,
+    name: String,
+    /// `name (url)`, without credentials.
+    display: String,
+    refspec_fetch: String,
+    refspec_push: String,
+    tracking_ref: String,
+    remote_ref: String,
+    fetch_headers: Vec<String>,
+    push_headers: Vec<String>,
+    secrets: Vec<String>,
+}
+
+impl<'r> Link<'r> {
+    fn new(
+        repo: &'r Repository,
+        name: &str,
+        branch: &str,
+        auth: &'r Auth,
+    ) -> Result<Self, git2::Error> {
+        let remote = repo.find_remote(name)?;
+        let url = remote.url().unwrap_or_default().to_owned();
+        let push_url = remote.pushurl().map_or_else(|| url.clone(), str::to_owned);
+        let config = repo.config()?.snapshot()?;
+        let fetch_headers = extra_headers(&config, &url);
+        let push_headers = extra_headers(&config, &push_url);
+        let mut secrets: Vec<String> = fetch_headers
+            .iter()
+            .chain(&push_headers)
+            .filter_map(|h| h.split_once(':').map(|(_, value)| value.trim().to_owned()))
+            .flat_map(|value| {
+                // "basic <base64>": the encoded part alone is the secret, too.
+                let last = value.split_whitespace().last().map(str::to_owned);
+                [Some(value), last]
+            })
+            .flatten()
+            .collect();
+        secrets.extend(auth.github_token.clone());
+        secrets.extend(url_password(&url));
+        secrets.extend(url_password(&push_url));
+        let tracking_ref = format!("refs/remotes/{name}/{branch}");
+        let remote_ref = format!("refs/heads/{branch}");
+        Ok(Link {
+            repo,
+            auth,
+            name: name.to_owned(),
+            display: format!("{name} ({})", scrub(&url, &secrets)),
+            refspec_fetch: format!("+{remote_ref}:{tracking_ref}"),
+            refspec_push: format!("{remote_ref}:{remote_ref}"),
+            tracking_ref,
+            remote_ref,
+            fetch_headers,
+            push_headers,
+            secrets,
+        })
+    }
+
+    fn transport(&self, session: &Session, operation: &'static str, err: &git2::Error) -> Attempt {
+        let failure = PushFailure::Transport {
+            remote: self.display.clone(),
+            operation,
+            message: session.scrub(err.message()),
+        };
+        let transient = matches!(err.class(), ErrorClass::Net | ErrorClass::Os)
+            && err.code() != ErrorCode::Auth;
+        if transient {
+            Attempt::Transient(failure)
+        } else {
+            Attempt::Fatal(failure)
+        }
+    }
+
+    /// Credentials: the GitHub token for its server, then git's credential helpers, then the
+    /// SSH agent or the default key files; each offered once, so a refused credential ends the attempt instead of
+    /// looping.
+    fn callbacks<'a>(&'a self, config: &'a git2::Config, tried: &'a Tried) -> RemoteCallbacks<'a> {
+        let mut callbacks = RemoteCallbacks::new();
+        let auth = self.auth;
+        callbacks.credentials(move |url, username, allowed| {
+            if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
+                if !tried.token.replace(true) {
+                    if let Some(token) = auth.token_for(url) {
+                        return Cred::userpass_plaintext(TOKEN_USER, token);
+                    }
+                }
+                if !tried.helper.replace(true) {
+                    if let Ok(cred) = Cred::credential_helper(config, url, username) {
+                        return Ok(cred);
+                    }
+                }
+            }
+            if allowed.contains(CredentialType::SSH_KEY) {
+                let user = username.unwrap_or("git");
+                if !tried.ssh_agent.replace(true) && std::env::var_os("SSH_AUTH_SOCK").is_some() {
+                    return Cred::ssh_key_from_agent(user);
+                }
+                // Without an agent, the unencrypted default keys ssh itself would try.
+                while let Some(name) = SSH_KEY_FILES.get(tried.ssh_files.get()) {
+                    tried.ssh_files.set(tried.ssh_files.get() + 1);
+                    let Some(home) = std::env::var_os("HOME") else {
+                        break;
+                    };
+                    let path = Path::new(&home).join(".ssh").join(name);
+                    if path.is_file() {
+                        return Cred::ssh_key(user, None, &path, None);
+                    }
+                }
+            }
+            if allowed.contains(CredentialType::USERNAME) && !tried.username.replace(true) {
+                return Cred::username(username.unwrap_or("git"));
+            }
+            if allowed.contains(CredentialType::DEFAULT) && !tried.default.replace(true) {
+                return Cred::default();
+            }
+            Err(git2::Error::from_str(
+                "no credentials were accepted (tried GITHUB_TOKEN, git credential helpers and the \
+                 SSH agent, as applicable)",
+            ))
+        });
+        callbacks
+    }
+
+    /// Fetches the remote branch; its tip, or `None` when the remote has no such branch.
+    fn fetch(&self, session: &Session) -> Result<Option<Oid>, Attempt> {
+        let fail = |e: &git2::Error| self.transport(session, "fetching from", e);
+        let mut remote = self.repo.find_remote(&self.name).map_err(|e| fail(&e))?;
+        let config = self.repo.config().map_err(|e| fail(&e))?;
+        let tried = Tried::default();
+        let headers: Vec<&str> = self.fetch_headers.iter().map(String::as_str).collect();
+        let mut options = FetchOptions::new();
+        options
+            .remote_callbacks(self.callbacks(&config, &tried))
+            .proxy_options(auto_proxy())
+            .download_tags(AutotagOption::None)
+            .update_fetchhead(false)
+            .custom_headers(&headers);
+        remote
+            .fetch(&[self.refspec_fetch.as_str()], Some(&mut options), None)
+            .map_err(|e| fail(&e))?;
+        drop(options);
+        let tip = remote
+            .list()
+            .map_err(|e| fail(&e))?
+            .iter()
+            .find(|head| head.name() == self.remote_ref)
+            .map(|head| head.oid());
+        let local = |e: git2::Error| Attempt::Fatal(session.local(e));
+        match tip {
+            Some(tip) => {
+                self.repo
+                    .reference(&self.tracking_ref, tip, true, "driftlog: fetched")
+                    .map_err(local)?;
+            }
+            None => {
+                if let Ok(mut stale) = self.repo.find_reference(&self.tracking_ref) {
+                    stale.delete().map_err(local)?;
+                }
+            }
+        }
+        Ok(tip)
+    }
+
+    /// Pushes the local branch without force. libgit2 reports a server's refusal through the
+    /// ref's status, not as an error, so both are checked.
+    fn push(&self, session: &Session) -> Result<(), Attempt> {
+        let fail = |e: &git2::Error| self.transport(session, "pushing to", e);
+        let mut remote = self.repo.find_remote(&self.name).map_err(|e| fail(&e))?;
+        let config = self.repo.config().map_err(|e| fail(&e))?;
+        let tried = Tried::default();
+        let status: RefCell<Option<String>> = RefCell::new(None);
+        let server_said: RefCell<String> = RefCell::new(String::new());
+        let mut callbacks = self.callbacks(&config, &tried);
+        callbacks.push_update_reference(|_refname, message| {
+            if let Some(message) = message {
+                status.replace(Some(message.to_owned()));
+            }
+            Ok(())
+        });
+        callbacks.sideband_progress(|bytes| {
+            let mut said = server_said.borrow_mut();
+            if said.len() < 4096 {
+                said.push_str(&String::from_utf8_lossy(bytes));
+            }
+            true
+        });
+        let headers: Vec<&str> = self.push_headers.iter().map(String::as_str).collect();
+        let mut options = PushOptions::new();
+        options
+            .remote_callbacks(callbacks)
+            .proxy_options(auto_proxy())
+            .custom_headers(&headers);
+        let result = remote.push(&[self.refspec_push.as_str()], Some(&mut options));
+        drop(options);
+        let status = status.into_inner();
+        let server_said = server_messages(&server_said.into_inner());
+        let reason = |status: &str| {
+            let mut reason = session.scrub(status);
+            if !server_said.is_empty() {
+                reason.push_str(&format!(" (remote: {})", session.scrub(&server_said)));
+            }
+            reason
+        };
+        match (result, status) {
+            (Err(err), _) if err.code() == ErrorCode::NotFastForward => {
+                Err(Attempt::Race(session.scrub(err.message())))
+            }
+            (Err(err), _) => Err(fail(&err)),
+            (Ok(()), Some(status)) if is_race(&status) => Err(Attempt::Race(reason(&status))),
+            (Ok(()), Some(status)) => Err(Attempt::Rejected(reason(&status))),
+            (Ok(()), None) => Ok(()),
+        }
+    }
+}
+
+/// Which kinds of credential were offered in one connection.
+#[derive(Default)]
+struct Tried {
+    token: Cell<bool>,
+    helper: Cell<bool>,
+    ssh_agent: Cell<bool>,
+    /// How many of [`SSH_KEY_FILES`] were looked at.
+    ssh_files: Cell<usize>,
+    username: Cell<bool>,
+    default: Cell<bool>,
+}
+
+/// The proxy git would use (`http.proxy`, `https_proxy`, ...).
+fn auto_proxy<'a>() -> ProxyOptions<'a> {
+    let mut proxy = ProxyOptions::new();
+    proxy.auto();
+    proxy
+}
+
+/// Ref statuses that mean another writer updated the ref first.
+fn is_race(status: &str) -> bool {
+    let status = status.to_ascii_lowercase();
+    [
+        "non-fast-forward",
+        "fetch first",
+        "stale info",
+        "failed to update ref",
+        "cannot lock ref",
+        "failed to lock",
+        "incorrect old value",
+    ]
+    .iter()
+    .any(|needle| status.contains(needle))
+}
+
+/// The server's side-band text without progress meters, on one line.
+fn server_messages(text: &str) -> String {
+    const PROGRESS: [&str; 5] = [
+        "Resolving deltas",
+        "Counting objects",
+        "Compressing objects",
+        "Writing objects",
+        "Total ",
+    ];
+    text.split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !PROGRESS.iter().any(|p| line.starts_with(p)))
+        .take(10)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The `http.<url>.extraheader` values git would send to `url`, in git's order (an empty
+/// value clears those before it). actions/checkout leaves its token there, and libgit2 does
+/// not read that setting itself.
+fn extra_headers(config: &git2::Config, url: &str) -> Vec<String> {
+    let Some(parts) = parse_url(url) else {
+        return Vec::new();
+    };
+    if parts.scheme != "http" && parts.scheme != "https" {
+        return Vec::new();
+    }
+    let mut found: Vec<(git2::ConfigLevel, String)> = Vec::new();
+    if let Ok(mut entries) = config.entries(Some(r"^http\..*extraheader$")) {
+        while let Some(Ok(entry)) = entries.next() {
+            let (Some(name), Some(value)) = (entry.name(), entry.value()) else {
+                continue;
+            };
+            let Some(scope) = name
+                .strip_prefix("http.")
+                .and_then(|rest| rest.strip_suffix("extraheader"))
+            else {
+                continue;
+            };
+            let scope = scope.strip_suffix('.').unwrap_or(scope);
+            if scope.is_empty() || url_matches(scope, url) {
+                found.push((entry.level(), value.to_owned()));
+            }
+        }
+    }
+    found.sort_by_key(|(level, _)| level_rank(*level));
+    let mut headers: Vec<String> = Vec::new();
+    for (_, value) in found {
+        if value.is_empty() {
+            headers.clear();
+        } else if is_acceptable_header(&value) {
+            headers.push(value);
+        }
+    }
+    headers
+}
+
+fn level_rank(level: git2::ConfigLevel) -> u8 {
+    use git2::ConfigLevel::*;
+    match level {
+        ProgramData => 0,
+        System => 1,
+        XDG => 2,
+        Global => 3,
+        Local => 4,
+        Worktree => 5,
+        App => 6,
+        Highest => 7,
+    }
+}
+
+/// libgit2 refuses headers it sets itself and malformed ones (and would quote the value).
+fn is_acceptable_header(header: &str) -> bool {
+    const OWN: [&str; 6] = [
+        "user-agent",
+        "host",
+        "accept",
+        "content-type",
+        "transfer-encoding",
+        "content-length",
+    ];
+    let Some((name, _)) = header.split_once(':') else {
+        return false;
+    };
+    let name = name.trim();
+    !name.is_empty()
+        && !header.contains(['\r', '\n', '\0'])
+        && !OWN.iter().any(|own| own.eq_ignore_ascii_case(name))
+}
+
+struct UrlParts<'a> {
+    scheme: String,
+    user: Option<&'a str>,
+    host: String,
+    path: &'a str,
+}
+
+fn parse_url(url: &str) -> Option<UrlParts<'_>> {
+    let (scheme, rest) = url.split_once("://")?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let (userinfo, host) = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => (Some(userinfo), host),
+        None => (None, authority),
+    };
+    Some(UrlParts {
+        scheme: scheme.to_ascii_lowercase(),
+        user: userinfo.map(|u| u.split_once(':').map_or(u, |(user, _)| user)),
+        host: host.to_ascii_lowercase(),
+        path,
+    })
+}
+
+fn url_password(url: &str) -> Option<String> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = rest.split('/').next()?;
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    let (_, password) = userinfo.split_once(':')?;
+    (!password.is_empty()).then(|| password.to_owned())
+}
+
+/// git's URL matching for `http.<url>.*`, simplified: same scheme, host and port, the same
+/// user if the pattern names one, and a path prefix ending at a `/`.
+fn url_matches(pattern: &str, url: &str) -> bool {
+    let (Some(pattern), Some(url)) = (parse_url(pattern), parse_url(url)) else {
+        return false;
+    };
+    let prefix = pattern.path.trim_end_matches('/');
+    pattern.scheme == url.scheme
+        && pattern.host == url.host
+        && pattern.user.is_none_or(|user| Some(user) == url.user)
+        && (prefix.is_empty()
+            || url.path == prefix
+            || url
+                .path
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.starts_with('/')))
+}
+
+/// `text` with the credentials of every URL in it removed and every secret masked.
+fn scrub(text: &str, secrets: &[String]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        out.push_str(&rest[..i + 3]);
+        rest = &rest[i + 3..];
+        let end = rest
+            .find(|c: char| c == '/' || c.is_whitespace() || c == '\'' || c == '"')
+            .unwrap_or(rest.len());
+        let authority = &rest[..end];
+        out.push_str(
+            authority
+                .rsplit_once('@')
+                .map_or(authority, |(_, host)| host),
+        );
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    secrets
+        .iter()
+        .filter(|secret| secret.len() >= 4)
+        .fold(out, |text, secret| text.replace(secret.as_str(), "***"))
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The record a driftlog commit adds, as its message names it.
+struct CommitRecord {
+    seq: u64,
+    sha256: String,
+    bytes: Vec<u8>,
+}
+
+fn commit_record(repo: &Repository, oid: Oid) -> Option<CommitRecord> {
+    let commit = repo.find_commit(oid).ok()?;
+    let (seq, sha256) = commit
+        .summary()?
+        .strip_prefix(MESSAGE_PREFIX)?
+        .split_once(" sha256:")?;
+    let seq: u64 = seq.parse().ok()?;
+    let [a, b, file] = store::record_path(seq);
+    let path: PathBuf = [RECORDS_DIR, &a, &b, &file].iter().collect();
+    let bytes = blob_at(repo, &commit, &path)?;
+    Some(CommitRecord {
+        seq,
+        sha256: sha256.to_owned(),
+        bytes,
+    })
+}
+
+fn blob_at(repo: &Repository, commit: &git2::Commit<'_>, path: &Path) -> Option<Vec<u8>> {
+    let entry = commit.tree().ok()?.get_path(path).ok()?;
+    Some(repo.find_blob(entry.id()).ok()?.content().to_vec())
+}
+
+/// Whether `found` is `record` placed at `found`'s position: the same bytes once `seq` and
+/// `prev` match.
+fn same_record(record: &Record, found: &CommitRecord) -> bool {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(&found.bytes) else {
+        return false;
+    };
+    let Some(prev) = value.get("prev").and_then(serde_json::Value::as_str) else {
+        return false;
+    };
+    let position = ChainPosition {
+        seq: found.seq,
+        prev: prev.to_owned(),
+    };
+    store::encode(&record.rebased(position)).is_ok_and(|bytes| bytes == found.bytes)
+}
+
+/// What [`AuditStore::append`] returned when it wrote the commit `oid`.
+fn appended_at(repo: &Repository, oid: Oid) -> Option<Appended> {
+    let found = commit_record(repo, oid)?;
+    let commit = repo.find_commit(oid).ok()?;
+    let note_path: PathBuf = [CHECKPOINT_DIR, NOTE_FILE].iter().collect();
+    let frontier_path: PathBuf = [CHECKPOINT_DIR, FRONTIER_FILE].iter().collect();
+    let signed = String::from_utf8(blob_at(repo, &commit, &note_path)?).ok()?;
+    let frontier: CompactRange =
+        serde_json::from_slice(&blob_at(repo, &commit, &frontier_path)?).ok()?;
+    Some(Appended {
+        seq: found.seq,
+        record_sha256: found.sha256,
+        commit: oid.to_string(),
+        merkle_root: frontier.root().iter().map(|b| format!("{b:02x}")).collect(),
+        checkpoint_line: note::checkpoint_to_line(&signed).ok()?,
+    })
+}
+
+/// A spooled record.
+struct Entry {
+    name: String,
+    record: Record,
+}
+
+/// The last push's commit and which spooled record each of its commits carries.
+#[derive(Debug, Serialize, Deserialize)]
+struct InFlight {
+    commit: String,
+    entries: Vec<InFlightEntry>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct InFlightEntry {
+    file: String,
+    commit: String,
+}
+
+/// Records not yet pushed, one JSON file each (`<20 digits>.json`, in order of arrival),
+/// in the git common directory so every worktree of the clone shares them.
+struct Spool {
+    dir: PathBuf,
+}
+
+impl Spool {
+    fn new(repo: &Repository, branch: &str) -> Spool {
+        Spool {
+            dir: repo.commondir().join(SPOOL_DIR).join(branch),
+        }
+    }
+
+    /// An exclusive lock held until the file is dropped; the kernel releases it if the
+    /// process dies, so a crash never leaves the spool locked.
+    fn lock(&self) -> io::Result<File> {
+        use std::os::fd::AsRawFd;
+        fs::create_dir_all(&self.dir)?;
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.dir.join(LOCK_FILE))?;
+        loop {
+            // SAFETY: flock on a file descriptor this function owns for the call's duration.
+            let result = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+            if result == 0 {
+                return Ok(file);
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Err(err);
+            }
+        }
+    }
+
+    fn numbers(&self) -> io::Result<Vec<(u64, String)>> {
+        let mut numbers = Vec::new();
+        for entry in fs::read_dir(&self.dir)? {
+            let name = entry?.file_name().to_string_lossy().into_owned();
+            if let Some(n) = name
+                .strip_suffix(".json")
+                .filter(|stem| stem.len() == 20 && stem.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|stem| stem.parse::<u64>().ok())
+            {
+                numbers.push((n, name));
+            }
+        }
+        numbers.sort();
+        Ok(numbers)
+    }
+
+    fn count(&self) -> usize {
+        self.numbers().map_or(0, |n| n.len())
+    }
+
+    /// Writes `record` durably (temp file, fsync, rename without replacing, fsync of the
+    /// directory); returns its file name: the time in nanoseconds, or one more than the
+    /// newest entry, so names sort in order of arrival and are not reused once removed.
+    fn add(&self, record: &Record) -> io::Result<String> {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        let next = self
+            .numbers()?
+            .last()
+            .map_or(now, |(n, _)| now.max(n.saturating_add(1)));
+        let bytes = serde_json::to_vec_pretty(record).map_err(io::Error::other)?;
+        let name = format!("{next:020}.json");
+        let temp = self.write_temp(&bytes)?;
+        temp.persist_noclobber(self.dir.join(&name))
+            .map_err(|e| e.error)?;
+        self.sync_dir()?;
+        Ok(name)
+    }
+
+    fn write_temp(&self, bytes: &[u8]) -> io::Result<tempfile::NamedTempFile> {
+        let mut temp = tempfile::Builder::new()
+            .prefix(".tmp-")
+            .tempfile_in(&self.dir)?;
+        temp.write_all(bytes)?;
+        temp.as_file().sync_all()?;
+        Ok(temp)
+    }
+
+    fn sync_dir(&self) -> io::Result<()> {
+        File::open(&self.dir)?.sync_all()
+    }
+
+    /// The spooled records, oldest first, and the names unreadable ones were set aside as.
+    fn entries(&self) -> io::Result<(Vec<Entry>, Vec<String>)> {
+        let mut entries = Vec::new();
+        let mut set_aside = Vec::new();
+        for (_, name) in self.numbers()? {
+            let path = self.dir.join(&name);
+            match serde_json::from_slice::<Record>(&fs::read(&path)?) {
+                Ok(record) => entries.push(Entry { name, record }),
+                Err(_) => {
+                    // Kept, not deleted, but out of the way: it would block every run.
+                    let aside = format!("{name}.unreadable");
+                    fs::rename(&path, self.dir.join(&aside))?;
+                    set_aside.push(aside);
+                }
+            }
+        }
+        Ok((entries, set_aside))
+    }
+
+    fn remove(&self, name: &str) -> io::Result<()> {
+        match fs::remove_file(self.dir.join(name)) {
+            Ok(()) => self.sync_dir(),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Pushes not known to have landed or failed; none when the file is unreadable (then
+    /// only the content check of local commits guards against writing a record twice).
+    fn read_inflight(&self) -> Vec<InFlight> {
+        fs::read(self.dir.join(INFLIGHT_FILE))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    fn write_inflight(&self, flights: &[InFlight]) -> io::Result<()> {
+        if flights.is_empty() {
+            return self.clear_inflight();
+        }
+        let bytes = serde_json::to_vec(flights).map_err(io::Error::other)?;
+        let temp = self.write_temp(&bytes)?;
+        temp.persist(self.dir.join(INFLIGHT_FILE))
+            .map_err(|e| e.error)?;
+        self.sync_dir()
+    }
+
+    fn clear_inflight(&self) -> io::Result<()> {
+        match fs::remove_file(self.dir.join(INFLIGHT_FILE)) {
+            Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_stays_under_the_doubling_ceiling_and_the_cap() {
+        let policy = RetryPolicy {
+            max_attempts: 8,
+            base: Duration::from_millis(200),
+            cap: Duration::from_secs(5),
+        };
+        let random = SystemRandom::new();
+        for retry in 1..=12 {
+            let ceiling = Duration::from_millis(200 * 2u64.pow(retry - 1)).min(policy.cap);
+            for _ in 0..50 {
+                assert!(policy.delay(retry, &random) <= ceiling);
+            }
+        }
+        let delays: Vec<_> = (0..50).map(|_| policy.delay(3, &random)).collect();
+        assert!(
+            delays.iter().any(|d| *d != delays[0]),
+            "the delay is jittered"
+        );
+    }
+
+    #[test]
+    fn extra_headers_follow_gits_url_matching_and_reset() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("config");
+        fs::write(
+            &path,
+            "[http \"https://github.com/\"]\n\textraheader = AUTHORIZATION: basic c2VjcmV0\n\
+             [http \"https://github.com/other/\"]\n\textraheader = X-Other: 1\n\
+             [http \"https://example.com\"]\n\textraheader = X-Example: 1\n\
+             [http]\n\textraheader = X-All: 1\n\textraheader = Host: evil\n",
+        )
+        .expect("write config");
+        let config = git2::Config::open(&path).expect("config");
+        let headers = extra_headers(&config, "https://github.com/acme/infra.git");
+        assert_eq!(headers, ["AUTHORIZATION: basic c2VjcmV0", "X-All: 1"]);
+        assert!(extra_headers(&config, "git@github.com:acme/infra.git").is_empty());
+        assert!(extra_headers(&config, "ssh://git@github.com/acme/infra.git").is_empty());
+        assert_eq!(
+            extra_headers(&config, "https://github.com/other/repo"),
+            ["AUTHORIZATION: basic c2VjcmV0", "X-Other: 1", "X-All: 1"]
+        );
+        assert!(!url_matches(
+            "https://github.com/acme",
+            "https://github.com/acmeco/x"
+        ));
+        assert!(url_matches(
+            "https://github.com/acme",
+            "https://u:p@github.com/acme/x"
+        ));
+    }
+
+    #[test]
+    fn messages_lose_url_credentials_and_secrets() {
+        let secrets = vec!["ghs_secret123".to_owned()];
+        assert_eq!(
+            scrub(
+                "failed to push https://x-access-token:ghs_secret123@github.com/acme/infra: ghs_secret123",
+                &secrets
+            ),
+            "failed to push https://github.com/acme/infra: ***"
+        );
+        assert_eq!(
+            url_password("https://user:pw@host/x").as_deref(),
+            Some("pw")
+        );
+    }
+
+    #[test]
+    fn the_token_goes_only_to_its_server() {
+        let auth = Auth::github_token("tok", "https://github.com");
+        assert_eq!(auth.token_for("https://github.com/acme/infra"), Some("tok"));
+        assert_eq!(auth.token_for("https://github.com.evil.net/acme"), None);
+        assert_eq!(auth.token_for("http://github.com/acme"), None);
+        assert!(!format!("{auth:?}").contains("tok\""));
+    }
+
+    #[test]
+    fn race_statuses_are_told_from_refusals() {
+        assert!(is_race("failed to update ref"));
+        assert!(is_race("cannot lock ref 'refs/heads/x'"));
+        assert!(is_race("fetch first"));
+        assert!(!is_race("pre-receive hook declined"));
+        assert!(!is_race("protected branch hook declined"));
+    }
+}
