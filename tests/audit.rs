@@ -504,6 +504,32 @@ mod scan {
     }
 
     #[test]
+    fn the_record_is_pushed_to_origin() {
+        let (stack, key_file, _key) = recorded_stack();
+        let remote = stack.tmp.join("remote.git");
+        git(
+            &stack.tmp,
+            &["init", "-q", "--bare", remote.to_str().expect("utf-8")],
+        );
+        git(
+            &stack.root,
+            &["remote", "add", "origin", remote.to_str().expect("utf-8")],
+        );
+        let run = stack.scan(&[
+            "--signing-key",
+            key_file.to_str().expect("utf-8"),
+            "--quiet",
+        ]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(run.stderr.contains("pushed to origin"), "{}", run.stderr);
+        let pushed = git(&remote, &["rev-parse", "refs/heads/driftlog/audit"]);
+        assert_eq!(
+            pushed,
+            git(&stack.root, &["rev-parse", "refs/heads/driftlog/audit"])
+        );
+    }
+
+    #[test]
     fn the_key_can_come_from_the_environment_and_a_bad_key_fails_before_terraform_runs() {
         let (stack, key_file, _key) = recorded_stack();
         let key_text = std::fs::read_to_string(&key_file).expect("read key");

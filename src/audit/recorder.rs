@@ -6,7 +6,8 @@ use std::time::SystemTime;
 
 use super::record::{LogId, Record, StackRef};
 use super::sshsig::SigningKey;
-use super::store::{Appended, AuditStore, Committer, StoreError};
+use super::store::{AuditStore, Committer, StoreError};
+use super::sync::{self, Auth, Outcome, RemoteChoice, SyncError, SyncOptions};
 use crate::context::RunContext;
 use crate::drift::ScanReport;
 
@@ -16,6 +17,8 @@ pub struct AuditOptions {
     pub repo: Option<PathBuf>,
     pub branch: String,
     pub key: SigningKey,
+    /// Where to push the branch (default: `origin` when the repository has it).
+    pub remote: RemoteChoice,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -29,14 +32,17 @@ pub enum RecordError {
     Bare(PathBuf),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
 }
 
-/// Appends the record of `report` (a scan of `stack_dir`) to the audit branch.
+/// Appends the record of `report` (a scan of `stack_dir`) to the audit branch and pushes
+/// it, replaying records earlier runs could not push.
 pub fn record_scan(
     report: &ScanReport,
     stack_dir: &Path,
     options: &AuditOptions,
-) -> Result<Appended, RecordError> {
+) -> Result<Outcome, RecordError> {
     let start = options.repo.as_deref().unwrap_or(stack_dir);
     let repo = git2::Repository::discover(start)
         .map_err(|_| RecordError::NotARepository(start.to_owned()))?;
@@ -58,11 +64,7 @@ pub fn record_scan(
     drop(repo);
 
     let store = AuditStore::open(&workdir, &options.branch, &origin)?;
-    let now = SystemTime::now();
-    let time = humantime::format_rfc3339_seconds(now).to_string();
-    let unix = now
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let time = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let fingerprint = options.key.fingerprint();
     let build = |position| {
         Record::of_scan(
@@ -75,7 +77,18 @@ pub fn record_scan(
             time.clone(),
         )
     };
-    Ok(store.append(&build, &options.key, &committer, unix)?)
+    let sync_options = SyncOptions {
+        remote: options.remote.clone(),
+        auth: Auth::from_env(),
+        ..SyncOptions::default()
+    };
+    Ok(sync::record(
+        &store,
+        &build,
+        &options.key,
+        &committer,
+        &sync_options,
+    )?)
 }
 
 /// The repository's stable name: `host/owner/name` on GitHub, else its `origin` remote's

@@ -90,7 +90,7 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            max_attempts: 8,
+            max_attempts: 10,
             base: Duration::from_millis(200),
             cap: Duration::from_secs(5),
         }
@@ -875,7 +875,6 @@ struct Link<'r> {
     refspec_fetch: String,
     refspec_push: String,
     tracking_ref: String,
-    remote_ref: String,
     fetch_headers: Vec<String>,
     push_headers: Vec<String>,
     secrets: Vec<String>,
@@ -918,7 +917,6 @@ impl<'r> Link<'r> {
             refspec_fetch: format!("+{remote_ref}:{tracking_ref}"),
             refspec_push: format!("{remote_ref}:{remote_ref}"),
             tracking_ref,
-            remote_ref,
             fetch_headers,
             push_headers,
             secrets,
@@ -1003,31 +1001,20 @@ impl<'r> Link<'r> {
             .proxy_options(auto_proxy())
             .download_tags(AutotagOption::None)
             .update_fetchhead(false)
+            // The refspec maintains the tracking ref, pruning it when the branch is gone.
+            // (Not `Remote::list()`: git2 0.20 builds a slice from libgit2's null pointer
+            // when the remote has no refs at all, which is undefined behaviour.)
+            .prune(git2::FetchPrune::On)
             .custom_headers(&headers);
         remote
             .fetch(&[self.refspec_fetch.as_str()], Some(&mut options), None)
             .map_err(|e| fail(&e))?;
         drop(options);
-        let tip = remote
-            .list()
-            .map_err(|e| fail(&e))?
-            .iter()
-            .find(|head| head.name() == self.remote_ref)
-            .map(|head| head.oid());
-        let local = |e: git2::Error| Attempt::Fatal(session.local(e));
-        match tip {
-            Some(tip) => {
-                self.repo
-                    .reference(&self.tracking_ref, tip, true, "driftlog: fetched")
-                    .map_err(local)?;
-            }
-            None => {
-                if let Ok(mut stale) = self.repo.find_reference(&self.tracking_ref) {
-                    stale.delete().map_err(local)?;
-                }
-            }
+        match self.repo.refname_to_id(&self.tracking_ref) {
+            Ok(tip) => Ok(Some(tip)),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(Attempt::Fatal(session.local(e))),
         }
-        Ok(tip)
     }
 
     /// Pushes the local branch without force. libgit2 reports a server's refusal through the

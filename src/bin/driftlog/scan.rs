@@ -9,6 +9,7 @@ use clap::ValueEnum;
 use driftlog::audit::recorder::{self, AuditOptions};
 use driftlog::audit::sshsig::SigningKey;
 use driftlog::audit::store::DEFAULT_BRANCH;
+use driftlog::audit::sync::RemoteChoice;
 use driftlog::drift::Status;
 use driftlog::report::{self, Format};
 use driftlog::scan::{self, ScanOptions};
@@ -74,6 +75,10 @@ pub struct Args {
     /// The git repository that keeps the audit log (default: the one holding DIR).
     #[arg(long, value_name = "PATH")]
     pub audit_repo: Option<PathBuf>,
+
+    /// The remote the audit branch is pushed to (default: `origin`, when there is one).
+    #[arg(long, value_name = "NAME")]
+    pub audit_remote: Option<String>,
 
     /// OpenSSH Ed25519 private key that signs audit records (`driftlog keygen` makes one).
     /// Without it, DRIFTLOG_SIGNING_KEY may hold the key text itself (for CI secrets); with
@@ -164,14 +169,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     match recorded {
         None => {}
-        Some(Ok(appended)) => eprintln!(
-            "driftlog: recorded as audit record {} (sha256:{}) on {}, Merkle root {}\n{}",
-            appended.seq,
-            appended.record_sha256,
-            args.audit_branch,
-            appended.merkle_root,
-            appended.checkpoint_line
-        ),
+        Some(Ok(outcome)) => {
+            for warning in &outcome.warnings {
+                eprintln!("driftlog: warning: {warning}");
+            }
+            let head = &outcome.head;
+            let place = match &outcome.remote {
+                Some(remote) => format!("pushed to {remote}"),
+                None => "local only: the repository has no remote".to_owned(),
+            };
+            eprintln!(
+                "driftlog: recorded as audit record {} (sha256:{}) on {} ({place}), Merkle root {}",
+                head.seq, head.record_sha256, args.audit_branch, head.merkle_root
+            );
+            if outcome.from_spool() > 0 {
+                eprintln!(
+                    "driftlog: also pushed {} earlier record(s) from the spool",
+                    outcome.from_spool()
+                );
+            }
+            eprintln!("{}", outcome.checkpoint_line());
+        }
         // The report is out; the missing record must still fail the job.
         Some(Err(err)) => {
             return Err(
@@ -207,6 +225,10 @@ fn audit_options(args: &Args) -> anyhow::Result<Option<AuditOptions>> {
         repo: args.audit_repo.clone(),
         branch: args.audit_branch.clone(),
         key,
+        remote: args
+            .audit_remote
+            .clone()
+            .map_or(RemoteChoice::Default, RemoteChoice::Named),
     }))
 }
 
