@@ -6,8 +6,8 @@
 pub mod canonical;
 pub mod merkle;
 pub mod note;
-pub mod recorder;
 pub mod record;
+pub mod recorder;
 pub mod sshsig;
 pub mod store;
 pub mod sync;

@@ -1,1 +1,918 @@
-//! (in progress) `driftlog verify` and `driftlog log` against tampered logs.
+//! `driftlog verify` against logs written by the real store and then tampered with by real git
+//! plumbing (`read-tree`, `update-index`, `write-tree`, `commit-tree -S`, `update-ref`,
+//! `push --force`), the way someone with push access, and sometimes with the signing key,
+//! would. Each kind of tampering must be reported with a message that names it.
+//! `driftlog log` is checked on the same kind of log.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use driftlog::audit::record::{ChainPosition, LogId, Record, StackRef};
+use driftlog::audit::sshsig::{allowed_signers_line, SigningKey};
+use driftlog::audit::store::{record_path, Appended, AuditStore, Committer};
+use driftlog::context::{GithubActions, Local, RunContext};
+use driftlog::drift::{
+    Action, AttrValue, AttributeChange, DriftedResource, Evidence, Failure, ScanReport, Stack,
+    Status, Summary,
+};
+use serde_json::{json, Value};
+
+const BRANCH: &str = "driftlog/audit";
+const ORIGIN: &str = "example.com/acme/infra/driftlog/audit";
+
+/// Runs git in `dir` without the user's or the system's configuration.
+fn git_with(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> String {
+    let mut command = Command::new("git");
+    command
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let out = command.output().expect("git is installed");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    git_with(dir, args, &[])
+}
+
+/// What one record says; the defaults are a clean scan of infra/prod.
+#[derive(Clone)]
+struct Scan {
+    status: Status,
+    stack: &'static str,
+    time: &'static str,
+    drifted: Vec<&'static str>,
+    context: RunContext,
+}
+
+impl Default for Scan {
+    fn default() -> Self {
+        Scan {
+            status: Status::Clean,
+            stack: "infra/prod",
+            time: "2026-11-24T00:00:00Z",
+            drifted: Vec::new(),
+            context: RunContext::Local(Local {
+                user_name: Some("Dev".into()),
+                user_email: Some("dev@example.com".into()),
+                host: Some("laptop".into()),
+            }),
+        }
+    }
+}
+
+impl Scan {
+    fn drifted(addresses: &[&'static str]) -> Self {
+        Scan {
+            status: Status::Drifted,
+            drifted: addresses.to_vec(),
+            ..Scan::default()
+        }
+    }
+
+    fn record(&self, key: &SigningKey, position: ChainPosition) -> Record {
+        let resources: Vec<DriftedResource> = self
+            .drifted
+            .iter()
+            .map(|address| DriftedResource {
+                address: (*address).to_owned(),
+                module_address: None,
+                mode: "managed".into(),
+                resource_type: "aws_s3_bucket".into(),
+                name: "x".into(),
+                index: None,
+                provider: "registry.terraform.io/hashicorp/aws".into(),
+                action: Action::Update,
+                changes: vec![AttributeChange {
+                    path: "tags.env".into(),
+                    before: AttrValue::Known(json!("prod")),
+                    after: AttrValue::Known(json!("dev")),
+                }],
+            })
+            .collect();
+        let report = ScanReport {
+            schema_version: 1,
+            stack: Stack {
+                dir: ".".into(),
+                workspace: "default".into(),
+            },
+            terraform_version: Some("1.15.5".into()),
+            status: self.status,
+            started_at: self.time.into(),
+            duration_ms: 10,
+            summary: Summary::of(3, &resources, &[]),
+            resources,
+            output_changes: vec![],
+            diagnostics: vec![],
+            failure: (self.status == Status::Failed).then(|| Failure {
+                kind: "plan_failed".into(),
+                message: "terraform plan failed".into(),
+            }),
+            evidence: Evidence::default(),
+        };
+        Record::of_scan(
+            &report,
+            StackRef {
+                path: self.stack.into(),
+                workspace: "default".into(),
+            },
+            self.context.clone(),
+            LogId {
+                repository: "example.com/acme/infra".into(),
+                branch: BRANCH.into(),
+            },
+            position,
+            key.fingerprint(),
+            self.time.into(),
+        )
+    }
+}
+
+/// A repository whose main branch commits the trust root, with an audit log on `BRANCH`.
+struct Log {
+    dir: tempfile::TempDir,
+    key: SigningKey,
+    /// The signing key as an OpenSSH file, for `git commit-tree -S`.
+    key_file: PathBuf,
+    /// An allowed signers file outside the repository that trusts `key`.
+    allowed: PathBuf,
+    appended: Vec<Appended>,
+}
+
+impl Log {
+    fn new() -> Log {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path().join("repo");
+        std::fs::create_dir_all(root.join(".driftlog")).expect("mkdir");
+        let key = SigningKey::generate().expect("key");
+        let line = format!("{}\n", allowed_signers_line("driftlog@ci", &key));
+        git(&root, &["init", "-q", "-b", "main"]);
+        git(&root, &["config", "user.name", "Dev"]);
+        git(&root, &["config", "user.email", "dev@example.com"]);
+        std::fs::write(root.join(".driftlog/allowed_signers"), &line).expect("write");
+        git(&root, &["add", "."]);
+        git(&root, &["commit", "-q", "-m", "trust the CI key"]);
+        let allowed = dir.path().join("allowed_signers");
+        std::fs::write(&allowed, &line).expect("write");
+        let key_file = write_key(dir.path(), "signing_key", &key);
+        Log {
+            dir,
+            key,
+            key_file,
+            allowed,
+            appended: Vec::new(),
+        }
+    }
+
+    /// A log of `n` clean scans.
+    fn with_records(n: usize) -> Log {
+        let mut log = Log::new();
+        for _ in 0..n {
+            log.append(&Scan::default());
+        }
+        log
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("repo")
+    }
+
+    fn store(&self) -> AuditStore {
+        AuditStore::open(&self.root(), BRANCH, ORIGIN).expect("open the store")
+    }
+
+    fn append(&mut self, scan: &Scan) -> Appended {
+        let key = &self.key;
+        let build = |position| scan.record(key, position);
+        let committer = Committer {
+            name: "driftlog".into(),
+            email: "driftlog@example.com".into(),
+        };
+        let time = 1_790_000_000 + self.appended.len() as i64;
+        let appended = self
+            .store()
+            .append(&build, key, &committer, time)
+            .expect("append");
+        self.appended.push(appended.clone());
+        appended
+    }
+
+    /// The branch's commits, oldest first.
+    fn commits(&self) -> Vec<String> {
+        git(
+            &self.root(),
+            &["rev-list", "--reverse", "--first-parent", BRANCH],
+        )
+        .lines()
+        .map(str::to_owned)
+        .collect()
+    }
+
+    fn record_bytes(&self, rev: &str, seq: u64) -> Vec<u8> {
+        let out = Command::new("git")
+            .args(["show", &format!("{rev}:{}", record_file(seq))])
+            .current_dir(self.root())
+            .output()
+            .expect("git show");
+        assert!(out.status.success(), "record {seq} exists at {rev}");
+        out.stdout
+    }
+
+    fn verify(&self, extra: &[&str]) -> Run {
+        let allowed = self.allowed.to_str().expect("utf-8").to_owned();
+        let mut args = vec!["verify", "--allowed-signers", allowed.as_str()];
+        args.extend_from_slice(extra);
+        driftlog(&self.root(), &args)
+    }
+
+    /// Rewrites history from the commit at `from` (oldest is 0) on: each commit is recreated
+    /// with `edit` applied to its tree (through a scratch index), its message, and `signer`'s
+    /// signature, on top of the rewritten parent; then the branch is moved to the new tip.
+    fn rewrite(&self, from: usize, signer: Signer<'_>, mut edit: impl FnMut(usize, &Scratch)) {
+        let commits = self.commits();
+        let mut parent = from.checked_sub(1).map(|i| commits[i].clone());
+        for (index, commit) in commits.iter().enumerate().skip(from) {
+            let scratch = Scratch::new(self, commit);
+            edit(index, &scratch);
+            let tree = scratch.write_tree();
+            let message = git(&self.root(), &["log", "-1", "--format=%B", commit]);
+            parent = Some(self.commit_tree(&tree, parent.as_slice(), &message, signer));
+        }
+        let tip = parent.expect("something was rewritten");
+        git(
+            &self.root(),
+            &["update-ref", &format!("refs/heads/{BRANCH}"), &tip],
+        );
+    }
+
+    /// `git commit-tree`, signed (`-S`, SSH) unless `signer` is `Unsigned`.
+    fn commit_tree(
+        &self,
+        tree: &str,
+        parents: &[String],
+        message: &str,
+        signer: Signer<'_>,
+    ) -> String {
+        let message_file = self.dir.path().join("message");
+        std::fs::write(&message_file, message).expect("write message");
+        let key_config;
+        let mut args: Vec<&str> = vec!["-c", "gpg.format=ssh"];
+        if let Signer::Key(key_file) = signer {
+            key_config = format!("user.signingkey={}", key_file.display());
+            args.extend(["-c", &key_config]);
+        }
+        args.extend(["commit-tree", tree]);
+        if !matches!(signer, Signer::Unsigned) {
+            args.push("-S");
+        }
+        for parent in parents {
+            args.extend(["-p", parent]);
+        }
+        let message_arg = message_file.to_str().expect("utf-8");
+        args.extend(["-F", message_arg]);
+        git(&self.root(), &args).trim().to_owned()
+    }
+
+    fn move_branch(&self, commit: &str) {
+        git(
+            &self.root(),
+            &["update-ref", &format!("refs/heads/{BRANCH}"), commit],
+        );
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Signer<'a> {
+    Key(&'a Path),
+    Unsigned,
+}
+
+/// A commit's tree in a scratch index, to edit with `git update-index`.
+struct Scratch {
+    root: PathBuf,
+    index: PathBuf,
+}
+
+impl Scratch {
+    fn new(log: &Log, commit: &str) -> Scratch {
+        let scratch = Scratch {
+            root: log.root(),
+            index: log.dir.path().join("scratch-index"),
+        };
+        scratch.git(&["read-tree", commit]);
+        scratch
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        git_with(&self.root, args, &[("GIT_INDEX_FILE", &self.index)])
+    }
+
+    /// Puts `bytes` at `path` (added or replaced).
+    fn put(&self, path: &str, bytes: &[u8]) {
+        let blob_file = self.index.with_extension("blob");
+        std::fs::write(&blob_file, bytes).expect("write blob");
+        let blob = git(
+            &self.root,
+            &["hash-object", "-w", blob_file.to_str().expect("utf-8")],
+        );
+        self.git(&[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("100644,{},{path}", blob.trim()),
+        ]);
+    }
+
+    /// Puts the file `path` of `commit` here.
+    fn copy_from(&self, commit: &str, path: &str) {
+        let blob = git(&self.root, &["rev-parse", &format!("{commit}:{path}")]);
+        self.git(&[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("100644,{},{path}", blob.trim()),
+        ]);
+    }
+
+    fn remove(&self, path: &str) {
+        self.git(&["update-index", "--force-remove", path]);
+    }
+
+    fn write_tree(&self) -> String {
+        self.git(&["write-tree"]).trim().to_owned()
+    }
+}
+
+fn write_key(dir: &Path, name: &str, key: &SigningKey) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, key.to_openssh("test").expect("encode key")).expect("write key");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    path
+}
+
+fn record_file(seq: u64) -> String {
+    let [a, b, file] = record_path(seq);
+    format!("records/{a}/{b}/{file}")
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn driftlog(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_driftlog"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run driftlog");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+impl Run {
+    /// Exit 1, and every `expected` text among the printed lines.
+    fn assert_problems(&self, expected: &[&str]) {
+        assert_eq!(
+            self.code,
+            Some(1),
+            "verify must fail:\n{}{}",
+            self.stdout,
+            self.stderr
+        );
+        for text in expected {
+            assert!(
+                self.stdout.contains(text),
+                "expected {text:?} in:\n{}",
+                self.stdout
+            );
+        }
+    }
+
+    fn assert_intact(&self) {
+        assert_eq!(
+            self.code,
+            Some(0),
+            "verify must pass:\n{}{}",
+            self.stdout,
+            self.stderr
+        );
+    }
+}
+
+/// The same record with one drifted field changed: still canonical JSON, still a record.
+fn edited(bytes: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8(bytes.to_vec()).expect("utf-8");
+    assert!(text.contains(r#""result":"clean""#), "{text}");
+    text.replace(r#""result":"clean""#, r#""result":"drifted""#)
+        .into_bytes()
+}
+
+#[test]
+fn an_untampered_log_verifies_with_the_committed_trust_root_and_its_own_checkpoint() {
+    let mut log = Log::new();
+    log.append(&Scan::default());
+    log.append(&Scan::drifted(&["aws_s3_bucket.logs"]));
+    log.append(&Scan {
+        status: Status::Failed,
+        ..Scan::default()
+    });
+    let last = log.append(&Scan::default());
+
+    let run = log.verify(&[]);
+    run.assert_intact();
+    assert!(
+        run.stdout.contains("4 records verified, 0 problems"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(&format!(
+            "checkpoint (keep it to verify later): {}",
+            last.checkpoint_line
+        )),
+        "the head checkpoint is the one the last append printed: {}",
+        run.stdout
+    );
+    assert!(run.stdout.contains(&last.merkle_root), "{}", run.stdout);
+    assert!(run.stdout.contains("cannot detect"), "{}", run.stdout);
+
+    // Without --allowed-signers the trust root is the one committed on main.
+    let run = driftlog(
+        &log.root(),
+        &["verify", "--checkpoint", &last.checkpoint_line],
+    );
+    run.assert_intact();
+    assert!(
+        run.stdout
+            .contains("allowed signers: .driftlog/allowed_signers as committed at HEAD (main "),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("1 given checkpoint matched"),
+        "{}",
+        run.stdout
+    );
+
+    let run = log.verify(&["--format", "json"]);
+    run.assert_intact();
+    let report: Value = serde_json::from_str(&run.stdout).expect("JSON report");
+    assert_eq!(report["intact"], true);
+    assert_eq!(report["records"], 4);
+    assert_eq!(report["commits"], 4);
+    assert_eq!(report["problems"], json!([]));
+    assert_eq!(report["head"]["seq"], 3);
+    assert_eq!(report["head"]["record_sha256"], last.record_sha256.as_str());
+    assert_eq!(
+        report["head"]["checkpoint_line"],
+        last.checkpoint_line.as_str()
+    );
+}
+
+#[test]
+fn an_edited_record_is_caught_even_when_re_signed_with_the_real_key() {
+    let log = Log::with_records(4);
+    let original = log.record_bytes(BRANCH, 1);
+    // An insider with the key edits record 1 in every tree from its commit on, re-signs all.
+    log.rewrite(1, Signer::Key(&log.key_file), |_, tree| {
+        tree.put(&record_file(1), &edited(&original));
+    });
+    assert_ne!(
+        log.record_bytes(BRANCH, 1),
+        original,
+        "the record was edited"
+    );
+
+    let run = log.verify(&[]);
+    run.assert_problems(&[
+        "seq 1: the record's signature (records/000000/000/000000000001.json.sig) is refused: \
+         the signature does not match the message",
+        "seq 1: the commit message says \"driftlog: record 1 sha256:",
+        "seq 1: checkpoint/note has root",
+        "seq 2: prev is",
+        "the chain is broken",
+    ]);
+}
+
+#[test]
+fn a_deleted_record_is_caught() {
+    let log = Log::with_records(5);
+    let commits = log.commits();
+    // Drop record 2's commit and remove the record from every later tree.
+    let rebuilt_on = commits[1].clone();
+    let mut parent = rebuilt_on;
+    for commit in &commits[3..] {
+        let scratch = Scratch::new(&log, commit);
+        scratch.remove(&record_file(2));
+        scratch.remove(&format!("{}.sig", record_file(2)));
+        let message = git(&log.root(), &["log", "-1", "--format=%B", commit]);
+        parent = log.commit_tree(
+            &scratch.write_tree(),
+            &[parent],
+            &message,
+            Signer::Key(&log.key_file),
+        );
+    }
+    log.move_branch(&parent);
+
+    let run = log.verify(&[]);
+    run.assert_problems(&[
+        "seq 3: record 2 is missing: seq jumps from 1 to 3",
+        "seq 3: prev is",
+    ]);
+}
+
+#[test]
+fn swapped_records_are_caught() {
+    let log = Log::with_records(4);
+    let c = log.commits();
+    // Record 3's commit goes first (onto record 1), then record 2's.
+    let first = Scratch::new(&log, &c[1]);
+    for path in [
+        record_file(3),
+        format!("{}.sig", record_file(3)),
+        "checkpoint/note".to_owned(),
+        "checkpoint/frontier.json".to_owned(),
+    ] {
+        first.copy_from(&c[3], &path);
+    }
+    let message = |commit: &str| git(&log.root(), &["log", "-1", "--format=%B", commit]);
+    let swapped = log.commit_tree(
+        &first.write_tree(),
+        std::slice::from_ref(&c[1]),
+        &message(&c[3]),
+        Signer::Key(&log.key_file),
+    );
+    let tree = git(&log.root(), &["rev-parse", &format!("{}^{{tree}}", c[3])]);
+    let tip = log.commit_tree(
+        tree.trim(),
+        &[swapped],
+        &message(&c[2]),
+        Signer::Key(&log.key_file),
+    );
+    log.move_branch(&tip);
+
+    let run = log.verify(&[]);
+    run.assert_problems(&[
+        "seq 3: record 2 is missing: seq jumps from 1 to 3",
+        "seq 2: seq 2 comes after seq 3: records are out of order or repeated",
+        "seq 3: prev is",
+    ]);
+}
+
+#[test]
+fn a_commit_re_signed_by_an_unknown_key_is_caught() {
+    let log = Log::with_records(3);
+    let stranger = SigningKey::generate().expect("key");
+    let stranger_file = write_key(log.dir.path(), "stranger", &stranger);
+    let tip = log.commits().len() - 1;
+    log.rewrite(tip, Signer::Key(&stranger_file), |_, _| {});
+
+    let run = log.verify(&[]);
+    run.assert_problems(&[&format!(
+        "seq 2: the commit signature is refused: the signing key {} is not in the allowed \
+         signers",
+        stranger.fingerprint()
+    )]);
+}
+
+#[test]
+fn an_unsigned_commit_is_caught() {
+    let log = Log::with_records(3);
+    log.rewrite(1, Signer::Unsigned, |_, _| {});
+
+    let run = log.verify(&[]);
+    run.assert_problems(&[
+        "seq 1: the commit is not signed",
+        "seq 2: the commit is not signed",
+    ]);
+    assert_eq!(
+        run.stdout.matches("the commit is not signed").count(),
+        2,
+        "record 0's commit is still signed: {}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_commit_that_also_changes_an_older_record_is_caught() {
+    let log = Log::with_records(4);
+    let original = log.record_bytes(BRANCH, 0);
+    let tip = log.commits().len() - 1;
+    log.rewrite(tip, Signer::Key(&log.key_file), |_, tree| {
+        tree.put(&record_file(0), &edited(&original));
+        tree.put("notes.txt", b"nothing to see\n");
+    });
+
+    let run = log.verify(&[]);
+    run.assert_problems(&[
+        "seq 3: also adds notes.txt, changes records/000000/000/000000000000.json",
+    ]);
+}
+
+#[test]
+fn a_merge_commit_is_caught() {
+    let mut log = Log::with_records(2);
+    let fork = log.commits().last().cloned().expect("a tip");
+    // A second writer appends on a copy of the branch; someone then merges the two.
+    git(&log.root(), &["branch", "other-writer", &fork]);
+    log.append(&Scan::default());
+    let other = AuditStore::open(&log.root(), "other-writer", ORIGIN).expect("open");
+    let key = &log.key;
+    let scan = Scan::drifted(&["aws_s3_bucket.logs"]);
+    let build = |position| scan.record(key, position);
+    let committer = Committer {
+        name: "other".into(),
+        email: "other@example.com".into(),
+    };
+    let theirs = other
+        .append(&build, key, &committer, 1_790_000_100)
+        .expect("append on the copy");
+    let ours = log.commits().last().cloned().expect("a tip");
+    let tree = git(&log.root(), &["rev-parse", &format!("{ours}^{{tree}}")]);
+    let merge = log.commit_tree(
+        tree.trim(),
+        &[ours, theirs.commit],
+        "Merge branch 'other-writer'\n",
+        Signer::Key(&log.key_file),
+    );
+    log.move_branch(&merge);
+
+    let run = log.verify(&[]);
+    run.assert_problems(&[
+        "is a merge commit (2 parents): the audit branch must be one line of commits",
+        "adds no record",
+    ]);
+}
+
+#[test]
+fn a_rewritten_and_force_pushed_history_is_caught_by_an_earlier_checkpoint() {
+    let mut log = Log::with_records(3);
+    let remote = log.dir.path().join("origin.git");
+    git(
+        log.dir.path(),
+        &["init", "-q", "--bare", remote.to_str().expect("utf-8")],
+    );
+    git(
+        &log.root(),
+        &["remote", "add", "origin", remote.to_str().expect("utf-8")],
+    );
+    git(&log.root(), &["push", "-q", "origin", "main", BRANCH]);
+    // What a pull-request comment kept: the checkpoints after records 0 and 2.
+    let kept_first = log.appended[0].checkpoint_line.clone();
+    let kept_last = log.appended[2].checkpoint_line.clone();
+
+    // A holder of the key rewrites records 1 and 2 consistently, and force-pushes.
+    let commits = log.commits();
+    log.move_branch(&commits[0]);
+    log.append(&Scan::drifted(&["aws_s3_bucket.logs"]));
+    log.append(&Scan::default());
+    git(&log.root(), &["push", "-q", "--force", "origin", BRANCH]);
+
+    let allowed = log.allowed.to_str().expect("utf-8");
+    let verify_remote = |extra: &[&str]| {
+        let mut args = vec![
+            "verify",
+            "--repo",
+            "origin.git",
+            "--allowed-signers",
+            allowed,
+        ];
+        args.extend_from_slice(extra);
+        driftlog(log.dir.path(), &args)
+    };
+    // The rewritten branch is consistent in itself: only a checkpoint shows the rewrite.
+    verify_remote(&[]).assert_intact();
+    let run = verify_remote(&["--checkpoint", &kept_first, "--checkpoint", &kept_last]);
+    run.assert_problems(&[
+        "seq 2: checkpoint at size 3 does not match the log: history before record 3 was \
+         rewritten",
+        "1 given checkpoint matched",
+    ]);
+}
+
+#[test]
+fn a_truncated_history_is_caught_by_a_later_checkpoint() {
+    let log = Log::with_records(5);
+    let kept = log.appended[4].checkpoint_line.clone();
+    let commits = log.commits();
+    log.move_branch(&commits[2]);
+
+    log.verify(&[]).assert_intact();
+    let run = log.verify(&["--checkpoint", &kept]);
+    run.assert_problems(&["the log has 3 records but a checkpoint shows 5: records were removed"]);
+
+    // Deleting the branch altogether cannot be verified, but is not mistaken for success.
+    git(
+        &log.root(),
+        &["update-ref", "-d", &format!("refs/heads/{BRANCH}")],
+    );
+    let run = log.verify(&["--checkpoint", &kept]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr.contains("there is no branch driftlog/audit")
+            && run.stderr.contains("it was deleted"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_checkpoint_signed_by_another_key_is_refused() {
+    let log = Log::with_records(2);
+    let other = Log::with_records(2);
+    let run = log.verify(&["--checkpoint", &other.appended[1].checkpoint_line]);
+    run.assert_problems(&["checkpoint 1 you gave is not signed by an allowed key"]);
+}
+
+#[test]
+fn ssh_keygen_rejects_a_tampered_record_file_too() {
+    let log = Log::with_records(2);
+    let dir = log.dir.path();
+    let bytes = log.record_bytes(BRANCH, 1);
+    let signature = git(
+        &log.root(),
+        &["show", &format!("{BRANCH}:{}.sig", record_file(1))],
+    );
+    std::fs::write(dir.join("record.json.sig"), signature).expect("write");
+    let ssh_keygen_verify = |record: &[u8]| {
+        std::fs::write(dir.join("record.json"), record).expect("write");
+        Command::new("sh")
+            .args([
+                "-c",
+                "ssh-keygen -Y verify -f allowed_signers -I driftlog@ci -n driftlog \
+                 -s record.json.sig < record.json",
+            ])
+            .current_dir(dir)
+            .output()
+            .expect("sh and ssh-keygen")
+    };
+    let genuine = ssh_keygen_verify(&bytes);
+    assert!(
+        genuine.status.success(),
+        "{}",
+        String::from_utf8_lossy(&genuine.stderr)
+    );
+    let tampered = ssh_keygen_verify(&edited(&bytes));
+    assert!(
+        !tampered.status.success(),
+        "ssh-keygen must refuse the edited record"
+    );
+}
+
+mod log {
+    use super::*;
+
+    fn seqs(text: &str) -> Vec<u64> {
+        text.lines()
+            .map(|line| {
+                line.split_whitespace()
+                    .next()
+                    .and_then(|seq| seq.parse().ok())
+                    .unwrap_or_else(|| panic!("a line starts with its seq: {line}"))
+            })
+            .collect()
+    }
+
+    fn history() -> Log {
+        let mut log = Log::new();
+        log.append(&Scan {
+            time: "2026-11-20T08:00:00Z",
+            ..Scan::default()
+        });
+        log.append(&Scan {
+            time: "2026-11-22T08:00:00Z",
+            context: RunContext::GithubActions(GithubActions {
+                actor: Some("alice".into()),
+                repository: Some("acme/infra".into()),
+                workflow: Some("drift".into()),
+                run_id: Some("77".into()),
+                pull_request: Some(12),
+                ..GithubActions::default()
+            }),
+            ..Scan::drifted(&["aws_s3_bucket.logs", "module.net.aws_subnet.a[0]"])
+        });
+        log.append(&Scan {
+            time: "2026-11-24T08:00:00Z",
+            stack: "infra/staging",
+            ..Scan::drifted(&["aws_s3_bucket.logs"])
+        });
+        log.append(&Scan {
+            time: "2026-11-25T08:00:00Z",
+            status: Status::Failed,
+            ..Scan::default()
+        });
+        log
+    }
+
+    #[test]
+    fn lists_records_newest_first_with_who_ran_them() {
+        let log = history();
+        let run = driftlog(&log.root(), &["log"]);
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        assert_eq!(seqs(&run.stdout), [3, 2, 1, 0], "{}", run.stdout);
+        let lines: Vec<&str> = run.stdout.lines().collect();
+        assert!(
+            lines[0].contains("2026-11-25T08:00:00Z")
+                && lines[0].contains("infra/prod (default)")
+                && lines[0].contains("failed (plan_failed)"),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[2].contains("drifted  2 drifted: aws_s3_bucket.logs, module.net.aws_subnet.a[0]")
+                && lines[2].contains(
+                    "by alice via GitHub Actions (drift) for PR #12 \
+                     https://github.com/acme/infra/actions/runs/77"
+                ),
+            "{}",
+            lines[2]
+        );
+        assert!(
+            lines[3].contains("clean  no drift  by Dev <dev@example.com> on laptop"),
+            "{}",
+            lines[3]
+        );
+        let help = driftlog(&log.root(), &["log", "--help"]);
+        assert!(help.stdout.contains("driftlog verify"), "{}", help.stdout);
+    }
+
+    #[test]
+    fn filters_by_stack_resource_and_time() {
+        let log = history();
+        let root = log.root();
+        let run = driftlog(&root, &["log", "--stack", "./infra/prod/"]);
+        assert_eq!(seqs(&run.stdout), [3, 1, 0], "{}", run.stdout);
+
+        let run = driftlog(&root, &["log", "--resource", "module.net"]);
+        assert_eq!(seqs(&run.stdout), [1], "{}", run.stdout);
+        assert!(
+            run.stdout
+                .contains("2 drifted, matching: module.net.aws_subnet.a[0]  by"),
+            "only matching addresses are listed: {}",
+            run.stdout
+        );
+        let run = driftlog(&root, &["log", "--resource", "aws_s3_bucket.logs"]);
+        assert_eq!(seqs(&run.stdout), [2, 1], "{}", run.stdout);
+
+        let run = driftlog(&root, &["log", "--since", "2026-11-22"]);
+        assert_eq!(seqs(&run.stdout), [3, 2, 1], "{}", run.stdout);
+        let run = driftlog(&root, &["log", "--since", "2026-11-24T09:00:00+01:00"]);
+        assert_eq!(seqs(&run.stdout), [3, 2], "{}", run.stdout);
+        let run = driftlog(&root, &["log", "--since", "last tuesday"]);
+        assert_eq!(run.code, Some(2), "clap refuses a bad date: {}", run.stderr);
+
+        let run = driftlog(&root, &["log", "--limit", "1"]);
+        assert_eq!(seqs(&run.stdout), [3], "{}", run.stdout);
+    }
+
+    #[test]
+    fn json_is_the_records_as_stored() {
+        let log = history();
+        let run = driftlog(
+            &log.root(),
+            &[
+                "log",
+                "--format",
+                "json",
+                "--resource",
+                "aws_s3_bucket.logs",
+            ],
+        );
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        let records: Vec<Value> = serde_json::from_str(&run.stdout).expect("a JSON array");
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0]["seq"], 2);
+        assert_eq!(records[1]["seq"], 1);
+        assert_eq!(
+            records[1]["resources"].as_array().map(Vec::len),
+            Some(2),
+            "records are whole, not trimmed to the filter"
+        );
+        // Byte for byte: each line of the array is a stored record file.
+        let stored = String::from_utf8(log.record_bytes(BRANCH, 2)).expect("utf-8");
+        assert!(
+            run.stdout.lines().any(|line| line == format!("{stored},")),
+            "{}",
+            run.stdout
+        );
+
+        let none = driftlog(&log.root(), &["log", "--format", "json", "--stack", "nope"]);
+        assert_eq!(none.stdout.trim(), "[]");
+    }
+}
