@@ -7,8 +7,9 @@
 use std::time::Instant;
 
 use driftlog::audit::record::{ChainPosition, LogId, Record, StackRef};
-use driftlog::audit::sshsig::SigningKey;
+use driftlog::audit::sshsig::{allowed_signers_line, AllowedSigners, SigningKey};
 use driftlog::audit::store::{AuditStore, Committer};
+use driftlog::audit::verify::verify_log;
 use driftlog::context::{Local, RunContext};
 use driftlog::drift::{Evidence, ScanReport, Stack, Status, Summary};
 
@@ -95,5 +96,29 @@ fn run(total: u64) -> Result<(), Box<dyn std::error::Error>> {
         per_append[1] / per_append[0],
         started.elapsed().as_secs_f64()
     );
+
+    let allowed = AllowedSigners::parse(&allowed_signers_line("bench", &key))?;
+    let repo = store.repository();
+    let time_verify = |label: &str| -> Result<(), Box<dyn std::error::Error>> {
+        let t = Instant::now();
+        let report = verify_log(repo, "driftlog/audit", &allowed, &[])?;
+        let seconds = t.elapsed().as_secs_f64();
+        println!(
+            "verify ({label}): {} records in {seconds:.1} s = {:.0} records/s, {} problems",
+            report.records,
+            report.records as f64 / seconds,
+            report.problems.len()
+        );
+        Ok(())
+    };
+    time_verify("loose objects, as written")?;
+    // A clone (what a reviewer verifies) has its objects packed.
+    let repacked = std::process::Command::new("git")
+        .args(["repack", "-a", "-d", "-q"])
+        .current_dir(dir.path())
+        .status()?;
+    if repacked.success() {
+        time_verify("packed, as in a clone")?;
+    }
     Ok(())
 }
