@@ -67,6 +67,10 @@ echo "==> the audit branch, checked with git itself"
 git log --oneline driftlog/audit
 git -c gpg.format=ssh -c gpg.ssh.allowedSignersFile=.driftlog/allowed_signers verify-commit driftlog/audit
 echo
+echo "==> driftlog verify (chain, signatures, Merkle checkpoints) and driftlog log"
+"$driftlog" verify
+"$driftlog" log
+echo
 echo "driftlog exited with $code (0 clean, 2 drift, 1 error)."
 echo "JSON report: $demo/report.json"
 echo "Pull-request comment body: $demo/report.md"
