@@ -11,7 +11,7 @@ use driftlog::audit::sshsig::{allowed_signers_line, AllowedSigners, SigningKey};
 use driftlog::audit::store::{AuditStore, Committer};
 use driftlog::audit::verify::verify_log;
 use driftlog::context::{Local, RunContext};
-use driftlog::drift::{Evidence, ScanReport, Stack, Status, Summary};
+use driftlog::drift::{ScanReport, Stack, Status};
 
 const ORIGIN: &str = "bench.example/acme/infra/driftlog/audit";
 
@@ -36,21 +36,14 @@ fn run(total: u64) -> Result<(), Box<dyn std::error::Error>> {
         email: "bench@example.com".into(),
     };
     let report = ScanReport {
-        schema_version: 1,
-        stack: Stack {
-            dir: ".".into(),
-            workspace: "default".into(),
-        },
-        terraform_version: Some("1.15.5".into()),
         status: Status::Clean,
-        started_at: "2026-11-24T00:00:00Z".into(),
-        duration_ms: 1,
-        summary: Summary::default(),
-        resources: vec![],
-        output_changes: vec![],
-        diagnostics: vec![],
-        failure: None,
-        evidence: Evidence::default(),
+        ..ScanReport::new(
+            Stack {
+                dir: ".".into(),
+                workspace: "default".into(),
+            },
+            "2026-11-24T00:00:00Z".into(),
+        )
     };
     let build = |position: ChainPosition| {
         Record::of_scan(

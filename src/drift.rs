@@ -56,6 +56,27 @@ pub struct Evidence {
     pub show_json_sha256: Option<String>,
 }
 
+impl ScanReport {
+    /// The report of a scan that has found nothing yet: `failed` until the scan says
+    /// otherwise, so a scan cut short is never mistaken for a clean one.
+    pub fn new(stack: Stack, started_at: String) -> Self {
+        ScanReport {
+            schema_version: SCHEMA_VERSION,
+            stack,
+            terraform_version: None,
+            status: Status::Failed,
+            started_at,
+            duration_ms: 0,
+            summary: Summary::default(),
+            resources: Vec::new(),
+            output_changes: Vec::new(),
+            diagnostics: Vec::new(),
+            failure: None,
+            evidence: Evidence::default(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Stack {
     /// The directory as given on the command line.

@@ -11,8 +11,7 @@ use std::time::{Instant, SystemTime};
 
 use crate::drift::analysis::{self, Sides};
 use crate::drift::{
-    Action, Diagnostic, DriftedResource, Evidence, Failure, ScanReport, Stack, Status, Summary,
-    SCHEMA_VERSION,
+    Action, Diagnostic, DriftedResource, Failure, ScanReport, Stack, Status, Summary,
 };
 use crate::terraform::show::{MalformedShow, ResourceDriftEntry};
 use crate::terraform::stream::{DriftNotice, StreamEvent};
@@ -81,23 +80,11 @@ pub fn scan(options: &ScanOptions, progress: &mut dyn FnMut(Progress<'_>)) -> Sc
         &options.dir,
         options.workspace.clone(),
     );
-    let mut report = ScanReport {
-        schema_version: SCHEMA_VERSION,
-        stack: Stack {
-            dir: options.dir.display().to_string(),
-            workspace: terraform.workspace(),
-        },
-        terraform_version: None,
-        status: Status::Failed,
-        started_at,
-        duration_ms: 0,
-        summary: Summary::default(),
-        resources: Vec::new(),
-        output_changes: Vec::new(),
-        diagnostics: Vec::new(),
-        failure: None,
-        evidence: Evidence::default(),
+    let stack = Stack {
+        dir: options.dir.display().to_string(),
+        workspace: terraform.workspace(),
     };
+    let mut report = ScanReport::new(stack, started_at);
     if let Err(err) = run(options, &terraform, &mut report, progress) {
         if let ScanError::Terraform(terraform_err) = &err {
             merge_diagnostics(&mut report.diagnostics, terraform_err.diagnostics());

@@ -103,7 +103,6 @@ fn keygen_writes_a_private_key_only_its_owner_can_read_and_prints_the_allowed_si
 }
 
 mod store {
-    use std::path::Path;
     use std::process::Command;
 
     use driftlog::audit::merkle;
@@ -112,23 +111,11 @@ mod store {
     use driftlog::audit::sshsig::{allowed_signers_line, SigningKey};
     use driftlog::audit::store::{record_path, AuditStore, Committer, StoreError};
     use driftlog::context::{Local, RunContext};
-    use driftlog::drift::{Evidence, ScanReport, Stack, Status, Summary};
+    use driftlog::drift::{ScanReport, Stack, Status};
+
+    use crate::support::{git, sha256};
 
     const ORIGIN: &str = "example.com/acme/infra/driftlog/audit";
-
-    fn git(dir: &Path, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("git is installed");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
 
     /// A repository with a commit on main, a staged change and an unstaged one.
     fn busy_repository() -> tempfile::TempDir {
@@ -148,21 +135,15 @@ mod store {
 
     fn report(status: Status) -> ScanReport {
         ScanReport {
-            schema_version: 1,
-            stack: Stack {
-                dir: ".".into(),
-                workspace: "default".into(),
-            },
-            terraform_version: Some("1.15.5".into()),
             status,
-            started_at: "2026-11-24T00:00:00Z".into(),
-            duration_ms: 10,
-            summary: Summary::default(),
-            resources: vec![],
-            output_changes: vec![],
-            diagnostics: vec![],
-            failure: None,
-            evidence: Evidence::default(),
+            terraform_version: Some("1.15.5".into()),
+            ..ScanReport::new(
+                Stack {
+                    dir: ".".into(),
+                    workspace: "default".into(),
+                },
+                "2026-11-24T00:00:00Z".into(),
+            )
         }
     }
 
@@ -195,14 +176,6 @@ mod store {
             name: "driftlog".into(),
             email: "driftlog@example.com".into(),
         }
-    }
-
-    fn sha256(bytes: &[u8]) -> String {
-        ring::digest::digest(&ring::digest::SHA256, bytes)
-            .as_ref()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
     }
 
     #[test]
@@ -364,27 +337,12 @@ mod store {
 }
 
 mod scan {
-    use std::path::Path;
     use std::process::Command;
 
     use driftlog::audit::sshsig::{allowed_signers_line, SigningKey};
     use serde_json::json;
 
-    use crate::support::Stack;
-
-    fn git(dir: &Path, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("git is installed");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
+    use crate::support::{git, Stack};
 
     /// The rich stack, applied, committed in a git repository of its own, and a signing key.
     fn recorded_stack() -> (Stack, std::path::PathBuf, SigningKey) {

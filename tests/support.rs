@@ -307,3 +307,28 @@ pub fn change<'a>(resource: &'a Value, path: &str) -> (&'a Value, &'a Value) {
 pub fn known(value: Value) -> Value {
     serde_json::json!({"kind": "known", "value": value})
 }
+
+/// Runs git in `dir`, asserting it succeeds; its stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git is installed");
+    assert!(
+        out.status.success(),
+        "git {args:?} in {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// SHA-256 of `bytes`, lowercase hex, computed independently of driftlog's own helpers.
+pub fn sha256(bytes: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -24,29 +24,16 @@ use driftlog::audit::sync::{
     self, Auth, Outcome, PushFailure, RemoteChoice, RetryPolicy, Source, SyncError, SyncOptions,
 };
 use driftlog::context::{Local, RunContext};
-use driftlog::drift::{Evidence, ScanReport, Stack, Status, Summary};
+use driftlog::drift::{ScanReport, Stack, Status};
 
 const BRANCH: &str = "driftlog/audit";
+use crate::support::{git, sha256};
+
 const ORIGIN: &str = "example.com/acme/infra/driftlog/audit";
 /// The helper test the concurrency test runs as a child process.
 const CHILD_TEST: &str = "sync::child_records_one_scan";
 const CHILD_ENV: &str = "DRIFTLOG_SYNC_CHILD";
 const MARKER_ENV: &str = "DRIFTLOG_SYNC_MARKER";
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git is installed");
-    assert!(
-        out.status.success(),
-        "git {args:?} in {}: {}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn git_bytes(dir: &Path, args: &[&str]) -> Vec<u8> {
     let out = Command::new("git")
@@ -56,14 +43,6 @@ fn git_bytes(dir: &Path, args: &[&str]) -> Vec<u8> {
         .expect("git is installed");
     assert!(out.status.success(), "git {args:?}");
     out.stdout
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, bytes)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// A bare remote holding a `main` branch, in its own temp dir (the `git daemon` base path).
@@ -228,21 +207,15 @@ impl Drop for Daemon {
 
 fn report() -> ScanReport {
     ScanReport {
-        schema_version: 1,
-        stack: Stack {
-            dir: ".".into(),
-            workspace: "default".into(),
-        },
-        terraform_version: Some("1.15.5".into()),
         status: Status::Clean,
-        started_at: "2026-11-24T00:00:00Z".into(),
-        duration_ms: 10,
-        summary: Summary::default(),
-        resources: vec![],
-        output_changes: vec![],
-        diagnostics: vec![],
-        failure: None,
-        evidence: Evidence::default(),
+        terraform_version: Some("1.15.5".into()),
+        ..ScanReport::new(
+            Stack {
+                dir: ".".into(),
+                workspace: "default".into(),
+            },
+            "2026-11-24T00:00:00Z".into(),
+        )
     }
 }
 

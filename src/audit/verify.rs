@@ -1170,7 +1170,7 @@ mod tests {
     use crate::audit::sshsig::{allowed_signers_line, SigningKey};
     use crate::audit::store::{Appended, AuditStore, Committer};
     use crate::context::{Local, RunContext};
-    use crate::drift::{Evidence, ScanReport, Stack, Status, Summary};
+    use crate::drift::{ScanReport, Stack, Status};
 
     const BRANCH: &str = "driftlog/audit";
     const ORIGIN: &str = "example.com/acme/infra/driftlog/audit";
@@ -1184,21 +1184,15 @@ mod tests {
 
     fn record(key: &SigningKey, branch: &str, position: ChainPosition) -> Record {
         let report = ScanReport {
-            schema_version: 1,
-            stack: Stack {
-                dir: ".".into(),
-                workspace: "default".into(),
-            },
-            terraform_version: Some("1.15.5".into()),
             status: Status::Clean,
-            started_at: "2026-11-24T00:00:00Z".into(),
-            duration_ms: 1,
-            summary: Summary::default(),
-            resources: vec![],
-            output_changes: vec![],
-            diagnostics: vec![],
-            failure: None,
-            evidence: Evidence::default(),
+            terraform_version: Some("1.15.5".into()),
+            ..ScanReport::new(
+                Stack {
+                    dir: ".".into(),
+                    workspace: "default".into(),
+                },
+                "2026-11-24T00:00:00Z".into(),
+            )
         };
         Record::of_scan(
             &report,
