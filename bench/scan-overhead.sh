@@ -70,7 +70,7 @@ median_time() {
   printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
 }
 bare() { terraform plan -refresh-only -json -input=false -detailed-exitcode -out=bare.tfplan; }
-scan() { "$driftlog" scan . --format json --quiet; }
+scan() { "$driftlog" scan . --format json --quiet --no-audit; }
 
 compare() {
   local label=$1 bare_s scan_s
@@ -93,7 +93,7 @@ for i in range(0, int(sys.argv[1]), 10):
 PY
 compare "drifted"
 scan >/dev/null 2>&1 || true
-drifted=$("$driftlog" scan . --format json --quiet | jq '.summary.drifted' || true)
+drifted=$("$driftlog" scan . --format json --quiet --no-audit | jq '.summary.drifted' || true)
 echo "drifted resources found: $drifted of $resources"
 
 terraform show -json bare.tfplan > show.json

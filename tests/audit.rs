@@ -531,6 +531,21 @@ mod scan {
     }
 
     #[test]
+    fn without_a_key_a_scan_refuses_to_run_unrecorded() {
+        let stack = Stack::rich();
+        let root = stack.root.to_str().expect("utf-8");
+        let run = stack.driftlog_in(&stack.root, &["scan", root, "--format", "json"]);
+        assert_eq!(run.code, 1);
+        assert!(
+            run.stderr.contains("no signing key for the audit log")
+                && run.stderr.contains("--no-audit"),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stdout.is_empty(), "terraform never ran: {}", run.stdout);
+    }
+
+    #[test]
     fn a_scan_that_cannot_be_recorded_fails_loudly() {
         let stack = Stack::rich();
         stack.apply(&[]);

@@ -455,6 +455,7 @@ fn terraform_is_found_on_path_or_through_the_environment() {
     std::fs::create_dir_all(&empty_path).expect("mkdir");
     let run = |envs: &[(&str, &std::ffi::OsStr)]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_driftlog"))
+            .env("DRIFTLOG_NO_AUDIT", "1")
             .args(["scan", stack.root.to_str().unwrap_or_default()])
             .env("TMPDIR", &stack.tmp)
             .env("TF_CLI_CONFIG_FILE", &crate::support::tools().cli_config)
@@ -499,7 +500,7 @@ fn colour_follows_the_flag_and_no_color() {
     // On a terminal (a pty from util-linux `script`), colour is on unless NO_COLOR is set.
     let on_terminal = |no_color: Option<&str>| {
         let command = format!(
-            "'{}' scan --quiet '{}'",
+            "'{}' scan --quiet --no-audit '{}'",
             env!("CARGO_BIN_EXE_driftlog"),
             stack.root.display()
         );
@@ -541,7 +542,7 @@ fn a_closed_stdout_keeps_the_drift_exit_code() {
     stack.apply(&[]);
     stack.edit("web", |web| web["size"] = json!(4));
     let script = format!(
-        "'{}' scan '{}' --format json | head -c 1 >/dev/null; echo \"${{PIPESTATUS[0]}}\"",
+        "'{}' scan --no-audit '{}' --format json | head -c 1 >/dev/null; echo \"${{PIPESTATUS[0]}}\"",
         env!("CARGO_BIN_EXE_driftlog"),
         stack.root.display()
     );
@@ -563,7 +564,10 @@ fn a_closed_stdout_keeps_the_drift_exit_code() {
 #[test]
 fn missing_or_empty_directories_are_clear_errors() {
     let stack = Stack::rich();
-    let missing = stack.driftlog_in(&stack.root, &["scan", "does-not-exist", "--format", "json"]);
+    let missing = stack.driftlog_in(
+        &stack.root,
+        &["scan", "does-not-exist", "--format", "json", "--no-audit"],
+    );
     assert_eq!(missing.code, 1);
     assert_eq!(missing.json()["failure"]["kind"], "dir_missing");
     assert!(
@@ -572,7 +576,7 @@ fn missing_or_empty_directories_are_clear_errors() {
         missing.stderr
     );
     std::fs::create_dir_all(stack.root.join("empty")).expect("mkdir");
-    let empty = stack.driftlog_in(&stack.root, &["scan", "empty"]);
+    let empty = stack.driftlog_in(&stack.root, &["scan", "empty", "--no-audit"]);
     assert_eq!(empty.code, 1);
     assert!(
         empty.stdout.contains("holds no terraform configuration"),
@@ -688,6 +692,7 @@ fn an_interrupt_stops_terraform_gracefully_and_removes_temp_files() {
          while true; do sleep 0.05; done\n",
     );
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_driftlog"))
+        .env("DRIFTLOG_NO_AUDIT", "1")
         .args([
             "scan",
             stack.root.to_str().unwrap_or_default(),

@@ -244,11 +244,20 @@ impl Stack {
         std::fs::remove_file(self.object_file(name)).expect("delete object file");
     }
 
-    /// Runs `driftlog scan <stack> ARGS`.
+    /// Runs `driftlog scan <stack> ARGS`, without recording unless ARGS bring a signing key.
     pub fn scan(&self, args: &[&str]) -> Run {
+        let audit = args
+            .iter()
+            .any(|a| *a == "--signing-key" || *a == "--no-audit");
+        let no_audit: &[&str] = if audit { &[] } else { &["--no-audit"] };
         self.driftlog_in(
             &self.root,
-            &[&["scan", self.root.to_str().expect("utf-8 path")], args].concat(),
+            &[
+                &["scan", self.root.to_str().expect("utf-8 path")],
+                no_audit,
+                args,
+            ]
+            .concat(),
         )
     }
 

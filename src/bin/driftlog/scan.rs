@@ -65,7 +65,11 @@ pub struct Args {
     pub quiet: bool,
 
     /// Do not record this scan in the audit log.
-    #[arg(long)]
+    #[arg(
+        long,
+        env = "DRIFTLOG_NO_AUDIT",
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
     pub no_audit: bool,
 
     /// The audit log's branch.
@@ -81,8 +85,8 @@ pub struct Args {
     pub audit_remote: Option<String>,
 
     /// OpenSSH Ed25519 private key that signs audit records (`driftlog keygen` makes one).
-    /// Without it, DRIFTLOG_SIGNING_KEY may hold the key text itself (for CI secrets); with
-    /// neither, the scan is not recorded.
+    /// Without it, DRIFTLOG_SIGNING_KEY may hold the key text itself (for CI secrets). One of
+    /// them is required unless --no-audit.
     #[arg(long, value_name = "FILE")]
     pub signing_key: Option<PathBuf>,
 
@@ -209,13 +213,11 @@ fn audit_options(args: &Args) -> anyhow::Result<Option<AuditOptions>> {
         (Some(path), _) => std::fs::read_to_string(path)
             .with_context(|| format!("reading the signing key {}", path.display()))?,
         (None, Ok(text)) if !text.trim().is_empty() => text,
-        (None, _) => {
-            eprintln!(
-                "driftlog: warning: no signing key (--signing-key FILE or DRIFTLOG_SIGNING_KEY), so \
-                 this scan is not recorded in the audit log; pass --no-audit to silence this"
-            );
-            return Ok(None);
-        }
+        (None, _) => anyhow::bail!(
+            "no signing key for the audit log: pass --signing-key FILE or put the key in \
+             DRIFTLOG_SIGNING_KEY (`driftlog keygen` makes one), or scan without recording with \
+             --no-audit"
+        ),
     };
     let key = SigningKey::from_openssh(&key_text).context(match &args.signing_key {
         Some(path) => format!("the signing key {} cannot be used", path.display()),
