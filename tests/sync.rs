@@ -461,30 +461,12 @@ fn concurrent_processes_each_land_their_record_exactly_once() {
         .map(|_| remote.clone_busy(&daemon.url()))
         .collect();
 
-    let exe = std::env::current_exe().expect("test binary");
-    let children: Vec<_> = clones
-        .iter()
-        .enumerate()
-        .map(|(i, clone)| {
-            Command::new(&exe)
-                .args(["--exact", CHILD_TEST, "--nocapture", "--test-threads=1"])
-                .env(CHILD_ENV, clone.path())
-                .env(MARKER_ENV, format!("writer-{i}"))
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("spawn the child")
-        })
-        .collect();
-    for (i, child) in children.into_iter().enumerate() {
-        let out = child.wait_with_output().expect("wait");
-        assert!(
-            out.status.success(),
-            "writer {i} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    run_writers(
+        clones
+            .iter()
+            .enumerate()
+            .map(|(i, clone)| (clone.path(), format!("writer-{i}"))),
+    );
 
     let markers = verify_chain(&remote.bare(), WRITERS + 1);
     assert_eq!(markers[0], "initial");
@@ -742,28 +724,7 @@ fn processes_sharing_one_clone_take_turns() {
     let daemon = Daemon::serve(remote.dir.path());
     let clone = remote.clone_busy(&daemon.url());
     let before = work_state(clone.path());
-    let exe = std::env::current_exe().expect("test binary");
-    let children: Vec<_> = (0..WRITERS)
-        .map(|i| {
-            Command::new(&exe)
-                .args(["--exact", CHILD_TEST, "--nocapture", "--test-threads=1"])
-                .env(CHILD_ENV, clone.path())
-                .env(MARKER_ENV, format!("shared-{i}"))
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("spawn the child")
-        })
-        .collect();
-    for (i, child) in children.into_iter().enumerate() {
-        let out = child.wait_with_output().expect("wait");
-        assert!(
-            out.status.success(),
-            "writer {i} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    run_writers((0..WRITERS).map(|i| (clone.path(), format!("shared-{i}"))));
     let mut markers = verify_chain(&remote.bare(), WRITERS);
     markers.sort();
     let expected: Vec<String> = (0..WRITERS).map(|i| format!("shared-{i}")).collect();
@@ -924,4 +885,31 @@ fn base64_basic(credentials: &str) -> String {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(credentials)
     )
+}
+
+/// Starts one child process per (clone, marker), all at once, each recording one scan in its
+/// clone, and waits for all of them to succeed.
+fn run_writers<'a>(writers: impl Iterator<Item = (&'a Path, String)>) {
+    let exe = std::env::current_exe().expect("test binary");
+    let children: Vec<_> = writers
+        .map(|(clone, marker)| {
+            Command::new(&exe)
+                .args(["--exact", CHILD_TEST, "--nocapture", "--test-threads=1"])
+                .env(CHILD_ENV, clone)
+                .env(MARKER_ENV, marker)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn the child")
+        })
+        .collect();
+    for (i, child) in children.into_iter().enumerate() {
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "writer {i} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

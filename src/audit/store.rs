@@ -138,13 +138,40 @@ impl AuditStore {
         }
     }
 
+    pub fn branch(&self) -> &str {
+        &self.branch
+    }
+
     /// The branch's newest record, or `None` when the branch does not exist yet.
     pub fn head(&self) -> Result<Option<Head>, StoreError> {
-        let commit = match self.repo.refname_to_id(&self.refname()) {
-            Ok(oid) => oid,
-            Err(err) if err.code() == ErrorCode::NotFound => return Ok(None),
-            Err(err) => return Err(err.into()),
-        };
+        match self.repo.refname_to_id(&self.refname()) {
+            Ok(oid) => self.head_at(oid).map(Some),
+            Err(err) if err.code() == ErrorCode::NotFound => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// What an append that wrote `commit` returned: its record and the checkpoint there.
+    pub fn appended_at(&self, commit: Oid) -> Result<Appended, StoreError> {
+        let head = self.head_at(commit)?;
+        let tree = self.repo.find_commit(commit)?.tree()?;
+        let signed = self
+            .blob_at(&tree, &[CHECKPOINT_DIR, NOTE_FILE])?
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .ok_or_else(|| self.damaged(commit, "no readable checkpoint/note"))?;
+        let checkpoint_line = note::checkpoint_to_line(&signed)
+            .map_err(|e| self.damaged(commit, format!("checkpoint/note: {e}")))?;
+        Ok(Appended {
+            seq: head.seq,
+            record_sha256: head.record_sha256,
+            commit: commit.to_string(),
+            merkle_root: hex(&head.frontier.root()),
+            checkpoint_line,
+        })
+    }
+
+    /// The newest record as of `commit`, read through its checkpoint frontier.
+    fn head_at(&self, commit: Oid) -> Result<Head, StoreError> {
         let tree = self.repo.find_commit(commit)?.tree()?;
         let frontier_bytes = self
             .blob_at(&tree, &[CHECKPOINT_DIR, FRONTIER_FILE])?
@@ -158,12 +185,12 @@ impl AuditStore {
         let record = self
             .blob_at(&tree, &[RECORDS_DIR, &a, &b, &file])?
             .ok_or_else(|| self.damaged(commit, format!("record {seq} is missing")))?;
-        Ok(Some(Head {
+        Ok(Head {
             commit,
             seq,
             record_sha256: sha256_hex(&record),
             frontier,
-        }))
+        })
     }
 
     fn blob_at(&self, tree: &Tree<'_>, path: &[&str]) -> Result<Option<Vec<u8>>, StoreError> {
@@ -352,7 +379,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lowercase hex, as hashes appear in records, messages and checkpoints.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -44,13 +44,10 @@ use git2::{
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 
-use super::merkle::CompactRange;
-use super::note;
 use super::record::{ChainPosition, Record};
 use super::sshsig::SigningKey;
 use super::store::{
-    self, Appended, AuditStore, Committer, StoreError, CHECKPOINT_DIR, FRONTIER_FILE,
-    MESSAGE_PREFIX, NOTE_FILE, RECORDS_DIR,
+    self, Appended, AuditStore, Committer, StoreError, MESSAGE_PREFIX, RECORDS_DIR,
 };
 
 /// The remote used when none is named, if the repository has it.
@@ -323,10 +320,7 @@ pub fn record(
 ) -> Result<Outcome, SyncError> {
     let repo = store.repository();
     let refname = store.refname();
-    let branch = refname
-        .strip_prefix("refs/heads/")
-        .unwrap_or(&refname)
-        .to_owned();
+    let branch = store.branch().to_owned();
     if repo
         .find_reference("HEAD")
         .ok()
@@ -800,9 +794,9 @@ impl Session<'_> {
         }
         let _ = self.spool.clear_inflight();
         let head = head.ok_or_else(|| self.local("this scan's record is on no commit"))?;
-        let head = appended_at(self.repo, head).ok_or_else(|| {
+        let head = self.store.appended_at(head).map_err(|e| {
             self.local(format!(
-                "the commit {head} does not hold a readable audit record"
+                "the commit {head} does not hold a readable audit record: {e}"
             ))
         })?;
         landed.sort_by_key(|l| l.seq);
@@ -1319,24 +1313,6 @@ fn same_record(record: &Record, found: &CommitRecord) -> bool {
         prev: prev.to_owned(),
     };
     store::encode(&record.rebased(position)).is_ok_and(|bytes| bytes == found.bytes)
-}
-
-/// What [`AuditStore::append`] returned when it wrote the commit `oid`.
-fn appended_at(repo: &Repository, oid: Oid) -> Option<Appended> {
-    let found = commit_record(repo, oid)?;
-    let commit = repo.find_commit(oid).ok()?;
-    let note_path: PathBuf = [CHECKPOINT_DIR, NOTE_FILE].iter().collect();
-    let frontier_path: PathBuf = [CHECKPOINT_DIR, FRONTIER_FILE].iter().collect();
-    let signed = String::from_utf8(blob_at(repo, &commit, &note_path)?).ok()?;
-    let frontier: CompactRange =
-        serde_json::from_slice(&blob_at(repo, &commit, &frontier_path)?).ok()?;
-    Some(Appended {
-        seq: found.seq,
-        record_sha256: found.sha256,
-        commit: oid.to_string(),
-        merkle_root: frontier.root().iter().map(|b| format!("{b:02x}")).collect(),
-        checkpoint_line: note::checkpoint_to_line(&signed).ok()?,
-    })
 }
 
 /// A spooled record.

@@ -57,8 +57,8 @@ use super::record::{LogId, Record, GENESIS_PREV};
 use super::recorder::checkpoint_origin;
 use super::sshsig::{self, AllowedSigners, DRIFTLOG_NAMESPACE, GIT_NAMESPACE};
 use super::store::{
-    record_path, sha256_hex, CHECKPOINT_DIR, FRONTIER_FILE, MESSAGE_PREFIX, NOTE_FILE, README_FILE,
-    RECORDS_DIR,
+    hex, record_path, sha256_hex, CHECKPOINT_DIR, FRONTIER_FILE, MESSAGE_PREFIX, NOTE_FILE,
+    README_FILE, RECORDS_DIR,
 };
 
 /// One line for people, of what [`verify_log`] cannot detect (the module docs say more).
@@ -1149,10 +1149,6 @@ fn describe_unexpected(changes: &[&Change]) -> String {
          nothing else",
         listed.join(", ")
     )
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The first 16 hex digits, enough to tell hashes apart in a message.
