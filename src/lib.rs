@@ -5,6 +5,7 @@
 //! prints; only the binary talks to the terminal.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod actions;
 pub mod audit;
 pub mod context;
 pub mod drift;

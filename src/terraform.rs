@@ -5,6 +5,7 @@
 //! caller shows progress), drains stderr on its own thread so neither pipe can fill up and
 //! deadlock, and puts the purpose of each command into its errors.
 
+pub mod config;
 pub mod show;
 pub mod stream;
 

@@ -4,6 +4,9 @@
 /// Toolchain discovery, throwaway stacks, out-of-band drift, and a driftlog runner.
 mod support;
 
+/// A stateful fake of the GitHub REST API on loopback, and its own tests.
+mod fake_github;
+
 /// `driftlog scan` end to end: every drift shape, secrets, failures, temp-file cleanup.
 mod scan;
 

@@ -1,0 +1,1 @@
+//! GitHub Actions runner files (stub, being written).

@@ -1,0 +1,1 @@
+//! Where resources are declared in a configuration (stub, being written).

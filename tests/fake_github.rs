@@ -1,0 +1,1 @@
+//! Fake GitHub REST API (stub, being written).
