@@ -44,6 +44,24 @@ pub struct ScanReport {
     /// Hashes of what terraform said, for the audit record.
     #[serde(default)]
     pub evidence: Evidence,
+    /// The audit record this scan was written as. Set after recording, so it is never part
+    /// of the record itself; absent when the scan was not recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditRef>,
+}
+
+/// Where a scan sits in the audit log: what a pull-request comment shows so the thread
+/// witnesses the log's head.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AuditRef {
+    pub branch: String,
+    pub seq: u64,
+    /// SHA-256 (hex) of the record.
+    pub record_sha256: String,
+    /// The audit commit holding the record.
+    pub commit: String,
+    /// The signed checkpoint at this record, in its one-line form.
+    pub checkpoint: String,
 }
 
 /// SHA-256 digests (lowercase hex) of terraform's own output for this scan.
@@ -73,6 +91,7 @@ impl ScanReport {
             diagnostics: Vec::new(),
             failure: None,
             evidence: Evidence::default(),
+            audit: None,
         }
     }
 }

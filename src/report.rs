@@ -76,6 +76,16 @@ pub fn human_duration(ms: u64) -> String {
     }
 }
 
+/// "2026-11-24 10:00 UTC" from RFC 3339 UTC; other text is shown as it is.
+pub fn human_time(rfc3339: &str) -> String {
+    match (rfc3339.get(..10), rfc3339.get(10..11), rfc3339.get(11..16)) {
+        (Some(date), Some("T"), Some(time)) if rfc3339.ends_with('Z') => {
+            format!("{date} {time} UTC")
+        }
+        _ => rfc3339.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +101,11 @@ mod tests {
         assert_eq!(human_duration(380), "380 ms");
         assert_eq!(human_duration(2345), "2.3 s");
         assert_eq!(human_duration(41_000), "41 s");
+    }
+
+    #[test]
+    fn times_read_naturally() {
+        assert_eq!(human_time("2026-11-24T10:03:59Z"), "2026-11-24 10:03 UTC");
+        assert_eq!(human_time("yesterday"), "yesterday");
     }
 }

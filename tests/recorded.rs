@@ -51,6 +51,7 @@ fn recorded_report() -> ScanReport {
         diagnostics: vec![],
         failure: None,
         evidence: Default::default(),
+        audit: None,
     }
 }
 

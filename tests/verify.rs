@@ -119,6 +119,7 @@ impl Scan {
                 message: "terraform plan failed".into(),
             }),
             evidence: Evidence::default(),
+            audit: None,
         };
         Record::of_scan(
             &report,

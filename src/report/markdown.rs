@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use super::{display_value, human_duration, plural, shorten};
+use super::{display_value, human_duration, human_time, plural, shorten};
 use crate::drift::{Action, AttrValue, DriftedResource, ScanReport, Severity, Status};
 
 /// How many attribute paths a table row names before it says "+N more".
@@ -71,10 +71,35 @@ impl Size {
     }
 }
 
+/// A link to the CI run that made the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunLink {
+    /// "run 8813".
+    pub label: String,
+    pub url: String,
+}
+
+/// What a posted report adds around the scan: facts from the thread it is posted in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Frame {
+    /// Invisible lines placed first (markers that let later runs find the post).
+    pub hidden: String,
+    /// A clean scan after drift or failure in the same thread: clean since when (RFC 3339).
+    pub clean_since: Option<String>,
+    /// Drift the thread has shown since an earlier scan: first seen when (RFC 3339).
+    pub drifted_since: Option<String>,
+    pub run: Option<RunLink>,
+}
+
 /// Renders the report so that it fits `budget`.
 pub fn render(report: &ScanReport, budget: &Budget) -> String {
-    let head = head(report);
-    let tail = tail(report);
+    render_framed(report, budget, &Frame::default())
+}
+
+/// Renders the report inside `frame` so that the whole fits `budget`.
+pub fn render_framed(report: &ScanReport, budget: &Budget, frame: &Frame) -> String {
+    let head = format!("{}{}", frame.hidden, head(report, frame));
+    let tail = tail(report, frame);
     let rows: Vec<String> = report.resources.iter().map(table_row).collect();
     let diffs: Vec<String> = report.resources.iter().map(diff_section).collect();
     let fixed = Size::of(&head).add(Size::of(&tail));
@@ -162,10 +187,20 @@ fn diffs_note(left_out: usize) -> String {
     }
 }
 
-fn head(report: &ScanReport) -> String {
+fn head(report: &ScanReport, frame: &Frame) -> String {
     let stack = stack_label(report);
     let mut out = String::new();
     match report.status {
+        Status::Clean if frame.clean_since.is_some() => {
+            let since = frame.clean_since.as_deref().unwrap_or_default();
+            let _ = writeln!(out, "### ✅ {stack} is clean again\n");
+            let _ = writeln!(
+                out,
+                "No drift since {} ({} checked): the earlier drift was resolved.\n",
+                human_time(since),
+                plural(report.summary.checked, "resource")
+            );
+        }
         Status::Clean => {
             let _ = writeln!(out, "### ✅ No drift in {stack}\n");
             let _ = writeln!(
@@ -185,8 +220,15 @@ fn head(report: &ScanReport) -> String {
                 plural(report.resources.len(), "resource")
             );
             out.push_str(
-                "Applying this configuration would also overwrite these out-of-band changes.\n\n",
+                "Applying this configuration would also overwrite these out-of-band changes.",
             );
+            match &frame.drifted_since {
+                Some(since) if since != &report.started_at => {
+                    let _ = write!(out, " First reported here {}.", human_time(since));
+                }
+                _ => {}
+            }
+            out.push_str("\n\n");
         }
         Status::Failed => {
             let _ = writeln!(out, "### ❌ Drift scan failed for {stack}\n");
@@ -275,7 +317,7 @@ fn diff_section(resource: &DriftedResource) -> String {
     )
 }
 
-fn tail(report: &ScanReport) -> String {
+fn tail(report: &ScanReport, frame: &Frame) -> String {
     let mut out = String::new();
     if !report.output_changes.is_empty() {
         let names: Vec<String> = report
@@ -308,8 +350,24 @@ fn tail(report: &ScanReport) -> String {
         facts.push(format!("Terraform {version}"));
     }
     facts.push(format!("scanned in {}", human_duration(report.duration_ms)));
-    facts.push(format!("at {}", report.started_at));
+    facts.push(format!("at {}", human_time(&report.started_at)));
+    if let Some(run) = &frame.run {
+        facts.push(format!("[{}]({})", run.label, run.url));
+    }
     let _ = writeln!(out, "{}", facts.join(" · "));
+    if let Some(audit) = &report.audit {
+        let _ = writeln!(
+            out,
+            "\nAudit log {} · record {} · `sha256:{}…` · verify with `driftlog verify`\n",
+            code_span(&audit.branch),
+            audit.seq,
+            audit
+                .record_sha256
+                .get(..12)
+                .unwrap_or(&audit.record_sha256)
+        );
+        out.push_str(&fenced("text", &audit.checkpoint));
+    }
     out
 }
 
@@ -389,6 +447,7 @@ mod tests {
             diagnostics: Vec::new(),
             failure: None,
             evidence: Default::default(),
+            audit: None,
         }
     }
 

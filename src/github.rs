@@ -1,0 +1,252 @@
+//! Reporting a scan on GitHub through its REST API: the sticky pull-request comment, the
+//! commit status or check run, and the drift issue of scheduled scans.
+//!
+//! Only this module knows octocrab. Each part is independent: a token that may not comment
+//! (pull requests from forks get a read-only one) still lets the others run, and a
+//! permission failure is a warning, never a failed job, so the exit code keeps saying
+//! whether there was drift.
+
+mod client;
+mod comment;
+mod issue;
+mod marker;
+pub mod retry;
+mod status;
+
+use std::fmt;
+use std::str::FromStr;
+
+pub use client::Client;
+pub use retry::RetryPolicy;
+
+use crate::drift::{ScanReport, Status};
+use crate::report::markdown::RunLink;
+
+/// `owner/name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repo {
+    pub owner: String,
+    pub name: String,
+}
+
+impl FromStr for Repo {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let valid = |part: &str| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        };
+        match text.split_once('/') {
+            Some((owner, name)) if valid(owner) && valid(name) => Ok(Repo {
+                owner: owner.to_owned(),
+                name: name.to_owned(),
+            }),
+            _ => Err(format!("{text:?} is not a repository name like OWNER/NAME")),
+        }
+    }
+}
+
+impl fmt::Display for Repo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.owner, self.name)
+    }
+}
+
+/// Where the report goes.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `https://api.github.com`, or `https://HOST/api/v3` on GitHub Enterprise Server.
+    pub api_url: String,
+    pub repo: Repo,
+    /// The pull request to comment on; without one, scheduled-scan issues are kept instead.
+    pub pull_request: Option<u64>,
+    /// The commit the status belongs to: a pull request's head, not its merge commit.
+    pub sha: Option<String>,
+    pub run: Option<RunLink>,
+}
+
+/// Which parts to do, and how they are named.
+#[derive(Debug, Clone)]
+pub struct PublishOptions {
+    pub comment: bool,
+    pub status: bool,
+    pub issue: bool,
+    /// A drifted stack fails the status (otherwise it is neutral).
+    pub fail_on_drift: bool,
+    /// Tells this stack's comment and issue apart from other stacks' (`infra/prod`).
+    pub id: String,
+    pub issue_label: String,
+    /// The status context or check-run name.
+    pub status_name: String,
+    pub retry: RetryPolicy,
+}
+
+/// What publishing did.
+#[derive(Debug, Default)]
+pub struct Published {
+    /// One line per thing done ("updated the comment on pull request #7: URL").
+    pub done: Vec<String>,
+    /// Things left undone that must not fail the job (missing permissions).
+    pub warnings: Vec<String>,
+    /// Things that failed for other reasons.
+    pub errors: Vec<GithubError>,
+}
+
+/// Posts `report` to GitHub as `options` asks. Never fails as a whole: each part's outcome
+/// lands in [`Published`].
+pub fn publish(
+    report: &ScanReport,
+    target: &Target,
+    token: &str,
+    options: &PublishOptions,
+) -> Published {
+    let mut published = Published::default();
+    let client = match Client::new(&target.api_url, token, options.retry) {
+        Ok(client) => client,
+        Err(err) => {
+            published.errors.push(err);
+            return published;
+        }
+    };
+    let mut note = |result: Result<Option<String>, GithubError>| match result {
+        Ok(Some(done)) => published.done.push(done),
+        Ok(None) => {}
+        Err(err) if err.is_permission() => published.warnings.push(format!(
+            "{err}. A pull request from a fork gets a read-only token; otherwise grant the \
+             workflow's `permissions:` (pull-requests, issues, statuses or checks: write). \
+             The job summary still has the report."
+        )),
+        Err(err) => published.errors.push(err),
+    };
+    if options.comment {
+        if let Some(number) = target.pull_request {
+            note(comment::upsert(&client, target, number, report, options));
+        }
+    }
+    if options.issue && target.pull_request.is_none() {
+        note(issue::sync(&client, target, report, options));
+    }
+    if options.status {
+        match &target.sha {
+            Some(sha) => note(status::post(&client, target, sha, report, options)),
+            None => published
+                .warnings
+                .push("no commit to set a status on: pass --sha or set GITHUB_SHA".to_owned()),
+        }
+    }
+    published
+}
+
+/// "3 resources drifted", "clean (12 checked)", "scan failed".
+pub(crate) fn one_line_summary(report: &ScanReport) -> String {
+    use crate::report::plural;
+    match report.status {
+        Status::Clean => format!(
+            "no drift ({} checked)",
+            plural(report.summary.checked, "resource")
+        ),
+        Status::Drifted => format!(
+            "{} drifted ({} updated, {} deleted)",
+            plural(report.resources.len(), "resource"),
+            report.summary.updated,
+            report.summary.deleted
+        ),
+        Status::Failed => "the drift scan failed".to_owned(),
+    }
+}
+
+/// Why a GitHub request did not succeed. `what` says what driftlog was doing.
+#[derive(Debug, thiserror::Error)]
+pub enum GithubError {
+    #[error("{what}: GitHub refused (HTTP {status}: {message})")]
+    Forbidden {
+        what: String,
+        status: u16,
+        message: String,
+    },
+    #[error(
+        "{what}: GitHub rejected the token (HTTP 401: {message}); check GITHUB_TOKEN or \
+         --github-token"
+    )]
+    Unauthorized { what: String, message: String },
+    #[error(
+        "{what}: not found (HTTP 404: {message}); check the repository name and that the token \
+         can see it"
+    )]
+    NotFound { what: String, message: String },
+    #[error("{what}: GitHub answered HTTP {status}: {message}")]
+    Rejected {
+        what: String,
+        status: u16,
+        message: String,
+    },
+    #[error("{what}: still failing after {attempts} attempts, last with HTTP {status}: {message}")]
+    GaveUp {
+        what: String,
+        status: u16,
+        message: String,
+        attempts: u32,
+    },
+    #[error("{what}: rate limited until {until}, later than driftlog waits; run it again then")]
+    RateLimited { what: String, until: String },
+    #[error("{what}: cannot reach GitHub at {api_url} after {attempts} attempts: {message}")]
+    Unreachable {
+        what: String,
+        api_url: String,
+        message: String,
+        attempts: u32,
+    },
+    #[error("{what}: unexpected response from GitHub: {message}")]
+    Decode { what: String, message: String },
+    #[error("the GitHub API URL {url:?} cannot be used: {message} (set GITHUB_API_URL)")]
+    BadApiUrl { url: String, message: String },
+    #[error("cannot set up the GitHub client: {0}")]
+    Setup(String),
+}
+
+impl GithubError {
+    pub(crate) fn from_status(what: &str, status: http::StatusCode, message: String) -> Self {
+        let what = what.to_owned();
+        match status.as_u16() {
+            401 => GithubError::Unauthorized { what, message },
+            403 => GithubError::Forbidden {
+                what,
+                status: 403,
+                message,
+            },
+            404 => GithubError::NotFound { what, message },
+            status => GithubError::Rejected {
+                what,
+                status,
+                message,
+            },
+        }
+    }
+
+    /// The token lacks a permission: worth a warning, not a failed job.
+    pub fn is_permission(&self) -> bool {
+        matches!(self, GithubError::Forbidden { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repository_names_parse() {
+        assert_eq!(
+            "acme/infra.live".parse::<Repo>(),
+            Ok(Repo {
+                owner: "acme".into(),
+                name: "infra.live".into()
+            })
+        );
+        for bad in ["acme", "/infra", "acme/", "a/b/c", "a b/c"] {
+            assert!(bad.parse::<Repo>().is_err(), "{bad}");
+        }
+    }
+}

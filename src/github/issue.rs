@@ -1,0 +1,272 @@
+//! The drift issue of scheduled scans: one per stack, opened when it drifts, kept current,
+//! closed when it is clean again and reopened (never duplicated) when the drift returns.
+
+use std::collections::BTreeSet;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::client::Client;
+use super::marker::{self, Kind, State};
+use super::{GithubError, PublishOptions, Target};
+use crate::drift::{ScanReport, Status};
+use crate::report::markdown::{render_framed, Budget, Frame};
+use crate::report::{human_time, plural};
+
+#[derive(Debug, Deserialize)]
+struct Issue {
+    number: u64,
+    state: String,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    html_url: Option<String>,
+    /// The issues list includes pull requests, marked by this key.
+    #[serde(default)]
+    pull_request: Option<Value>,
+}
+
+/// How many addresses a "what changed" comment names per side.
+const NAMED_IN_CHANGE: usize = 20;
+
+/// Brings the stack's issue in line with `report`. A failed scan says nothing about drift,
+/// so it leaves the issue alone.
+pub(super) fn sync(
+    client: &Client,
+    target: &Target,
+    report: &ScanReport,
+    options: &PublishOptions,
+) -> Result<Option<String>, GithubError> {
+    if report.status == Status::Failed {
+        return Ok(None);
+    }
+    let repo = &target.repo;
+    let marker = marker::marker(Kind::Issue, &options.id);
+    let label = &options.issue_label;
+    let existing = client.find_in_pages(
+        &format!("looking for the drift issue of {}", options.id),
+        &format!(
+            "/repos/{repo}/issues?state=all&labels={}&sort=created&direction=desc",
+            encode_query(label)
+        ),
+        |issue: Issue| {
+            (issue.pull_request.is_none()
+                && issue
+                    .body
+                    .as_deref()
+                    .is_some_and(|b| marker::is_marked(b, &marker)))
+            .then_some(issue)
+        },
+    )?;
+    let previous = existing
+        .as_ref()
+        .and_then(|i| i.body.as_deref())
+        .and_then(State::find);
+    let run = run_phrase(target);
+
+    if report.status == Status::Clean {
+        let Some(issue) = existing.filter(|i| i.state == "open") else {
+            return Ok(None);
+        };
+        let number = issue.number;
+        client.post::<Value>(
+            &format!("commenting on drift issue #{number}"),
+            &format!("/repos/{repo}/issues/{number}/comments"),
+            &json!({ "body": format!(
+                "✅ {} is clean again: no drift since {}{run}. Closing.",
+                code(&options.id),
+                human_time(&report.started_at)
+            ) }),
+        )?;
+        client.patch::<Value>(
+            &format!("closing drift issue #{number}"),
+            &format!("/repos/{repo}/issues/{number}"),
+            &json!({ "state": "closed", "state_reason": "completed" }),
+        )?;
+        return Ok(Some(format!(
+            "closed drift issue #{number}: {}",
+            issue.html_url.unwrap_or_default()
+        )));
+    }
+
+    let drifted: BTreeSet<String> = report.resources.iter().map(|r| r.address.clone()).collect();
+    let since = match (&existing, &previous) {
+        (Some(issue), Some(state)) if issue.state == "open" && state.status == "drifted" => {
+            state.since.clone()
+        }
+        _ => report.started_at.clone(),
+    };
+    let state = State {
+        status: "drifted".to_owned(),
+        since: since.clone(),
+        resources: Some(drifted.iter().cloned().collect()),
+    };
+    let body = render_framed(
+        report,
+        &Budget::GITHUB_COMMENT,
+        &Frame {
+            hidden: format!("{marker}\n{}\n", state.to_line()),
+            clean_since: None,
+            drifted_since: Some(since),
+            run: target.run.clone(),
+        },
+    );
+
+    let Some(issue) = existing else {
+        ensure_label(client, target, label)?;
+        let created: Issue = client.post(
+            &format!("opening a drift issue for {}", options.id),
+            &format!("/repos/{repo}/issues"),
+            &json!({
+                "title": format!("Drift in {}", code(&options.id)),
+                "body": body,
+                "labels": [label],
+            }),
+        )?;
+        return Ok(Some(format!(
+            "opened drift issue #{}: {}",
+            created.number,
+            created.html_url.unwrap_or_default()
+        )));
+    };
+
+    let number = issue.number;
+    let reopening = issue.state != "open";
+    let mut update = json!({ "body": body });
+    if reopening {
+        update["state"] = json!("open");
+    }
+    client.patch::<Value>(
+        &format!("updating drift issue #{number}"),
+        &format!("/repos/{repo}/issues/{number}"),
+        &update,
+    )?;
+    let before: BTreeSet<String> = previous
+        .and_then(|s| s.resources)
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    let change = if reopening {
+        Some(format!(
+            "⚠️ Drift is back{run}: {}. The description has the report.",
+            plural(drifted.len(), "resource")
+        ))
+    } else if before != drifted {
+        Some(change_note(&before, &drifted, &run))
+    } else {
+        None
+    };
+    if let Some(note) = &change {
+        client.post::<Value>(
+            &format!("commenting on drift issue #{number}"),
+            &format!("/repos/{repo}/issues/{number}/comments"),
+            &json!({ "body": note }),
+        )?;
+    }
+    let verb = match (reopening, change.is_some()) {
+        (true, _) => "reopened",
+        (false, true) => "updated (the drifted resources changed)",
+        (false, false) => "updated",
+    };
+    Ok(Some(format!(
+        "{verb} drift issue #{number}: {}",
+        issue.html_url.unwrap_or_default()
+    )))
+}
+
+/// Creates the label unless it exists; a concurrent creation is fine.
+fn ensure_label(client: &Client, target: &Target, label: &str) -> Result<(), GithubError> {
+    let repo = &target.repo;
+    match client.get::<Value>(
+        &format!("looking up the {label:?} label"),
+        &format!("/repos/{repo}/labels/{}", encode_path(label)),
+    ) {
+        Ok(_) => return Ok(()),
+        Err(GithubError::NotFound { .. }) => {}
+        Err(err) => return Err(err),
+    }
+    match client.post::<Value>(
+        &format!("creating the {label:?} label"),
+        &format!("/repos/{repo}/labels"),
+        &json!({
+            "name": label,
+            "color": "d93f0b",
+            "description": "Infrastructure changed outside Terraform (found by driftlog)",
+        }),
+    ) {
+        Err(GithubError::Rejected { status: 422, .. }) | Ok(_) => Ok(()),
+        Err(err) => Err(err),
+    }
+}
+
+fn change_note(before: &BTreeSet<String>, now: &BTreeSet<String>, run: &str) -> String {
+    let mut note = format!(
+        "The drifted resources changed{run}: now {}.",
+        plural(now.len(), "resource")
+    );
+    let named = |set: Vec<&String>| {
+        let mut text: Vec<String> = set.iter().take(NAMED_IN_CHANGE).map(|a| code(a)).collect();
+        if set.len() > NAMED_IN_CHANGE {
+            text.push(format!("and {} more", set.len() - NAMED_IN_CHANGE));
+        }
+        text.join(", ")
+    };
+    let added: Vec<&String> = now.difference(before).collect();
+    let gone: Vec<&String> = before.difference(now).collect();
+    if !added.is_empty() {
+        note.push_str(&format!("\n\nNewly drifted: {}", named(added)));
+    }
+    if !gone.is_empty() {
+        note.push_str(&format!("\n\nNo longer drifted: {}", named(gone)));
+    }
+    note
+}
+
+fn run_phrase(target: &Target) -> String {
+    match &target.run {
+        Some(run) => format!(" in [{}]({})", run.label, run.url),
+        None => String::new(),
+    }
+}
+
+fn code(text: &str) -> String {
+    format!("`{}`", text.replace('`', "'"))
+}
+
+/// Label names may hold spaces or other reserved characters.
+fn encode_path(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+fn encode_query(text: &str) -> String {
+    encode_path(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_notes_name_what_came_and_went() {
+        let before: BTreeSet<String> = ["a", "b"].map(String::from).into();
+        let now: BTreeSet<String> = ["b", "c"].map(String::from).into();
+        let note = change_note(&before, &now, " in [run 9](u)");
+        assert!(note.starts_with("The drifted resources changed in [run 9](u): now 2 resources."));
+        assert!(note.contains("Newly drifted: `c`"));
+        assert!(note.contains("No longer drifted: `a`"));
+    }
+
+    #[test]
+    fn label_names_are_encoded() {
+        assert_eq!(encode_path("infra drift"), "infra%20drift");
+        assert_eq!(encode_path("drift"), "drift");
+    }
+}
