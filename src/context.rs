@@ -96,6 +96,15 @@ pub fn pull_request_number(event_payload: &[u8]) -> Option<u64> {
     })
 }
 
+/// The head commit of the pull request an event is about: the commit a status belongs to.
+/// (`GITHUB_SHA` of a pull_request event is the temporary merge commit instead.)
+pub fn pull_request_head_sha(event_payload: &[u8]) -> Option<String> {
+    let event: serde_json::Value = serde_json::from_slice(event_payload).ok()?;
+    event["pull_request"]["head"]["sha"]
+        .as_str()
+        .map(str::to_owned)
+}
+
 /// git's configured identity (the repository's config first) and this host's name.
 fn local_identity(repo: Option<&Path>) -> Local {
     let config = repo
@@ -195,6 +204,12 @@ mod tests {
         );
         assert_eq!(pull_request_number(br#"{"issue":{"number":9}}"#), None);
         assert_eq!(pull_request_number(b"not json"), None);
+        assert_eq!(
+            pull_request_head_sha(br#"{"pull_request":{"number":7,"head":{"sha":"abc"}}}"#)
+                .as_deref(),
+            Some("abc")
+        );
+        assert_eq!(pull_request_head_sha(br#"{"schedule":"0 3 * * *"}"#), None);
     }
 
     #[test]

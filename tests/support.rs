@@ -56,6 +56,13 @@ fn terraform_env(command: &mut Command) {
         .env_remove("DRIFTLOG_TERRAFORM_BIN")
         .env_remove("DRIFTLOG_SIGNING_KEY")
         .env_remove("NO_COLOR");
+    // A test is in GitHub Actions only when it says so.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("GITHUB_") || name.starts_with("RUNNER_") {
+            command.env_remove(&*name);
+        }
+    }
 }
 
 /// The terraform block every test configuration starts with.
@@ -262,9 +269,15 @@ impl Stack {
     }
 
     pub fn driftlog_in(&self, cwd: &Path, args: &[&str]) -> Run {
+        self.driftlog_with_env(cwd, args, &[])
+    }
+
+    /// Runs driftlog with extra environment variables (a GitHub Actions runner's, say).
+    pub fn driftlog_with_env(&self, cwd: &Path, args: &[&str], env: &[(String, String)]) -> Run {
         let mut command = Command::new(env!("CARGO_BIN_EXE_driftlog"));
         command.args(args).current_dir(cwd).env("TMPDIR", &self.tmp);
         terraform_env(&mut command);
+        command.envs(env.iter().map(|(k, v)| (k, v)));
         let out = command.output().expect("run driftlog");
         Run {
             code: out.status.code().unwrap_or(-1),

@@ -22,5 +22,8 @@ mod audit;
 /// `driftlog verify` and `driftlog log`: tampering of every kind is detected.
 mod verify;
 
+/// Reporting on GitHub: comment, issue, status, job summary, outputs, annotations, retries.
+mod github;
+
 /// Pushing the audit branch: concurrent writers, rejected pushes, the spool.
 mod sync;

@@ -68,9 +68,10 @@ impl State {
 fn escape_id(id: &str) -> String {
     let mut out = String::with_capacity(id.len());
     for c in id.chars() {
-        if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | ':' | '@' | '+' | '=' | ',') {
-            out.push(c);
-        } else if c == '-' && !out.ends_with('-') {
+        let plain = c.is_ascii_alphanumeric()
+            || matches!(c, '.' | '_' | '/' | ':' | '@' | '+' | '=' | ',')
+            || (c == '-' && !out.ends_with('-'));
+        if plain {
             out.push(c);
         } else {
             let mut buffer = [0u8; 4];

@@ -504,6 +504,54 @@ mod tests {
     }
 
     #[test]
+    fn a_framed_report_fits_with_its_markers_and_audit_footer() {
+        let mut full = report(400, 6, 40);
+        full.audit = Some(crate::drift::AuditRef {
+            branch: "driftlog/audit".into(),
+            seq: 1204,
+            record_sha256: "9f2c".repeat(16),
+            commit: "ab".repeat(20),
+            checkpoint: "c".repeat(400),
+        });
+        let frame = Frame {
+            hidden: format!("<!-- {} -->\n", "x".repeat(3000)),
+            clean_since: None,
+            drifted_since: Some("2026-11-20T03:00:00Z".into()),
+            run: Some(RunLink {
+                label: "run 8813".into(),
+                url: "https://github.com/acme/infra/actions/runs/8813".into(),
+            }),
+        };
+        let body = render_framed(&full, &Budget::GITHUB_COMMENT, &frame);
+        assert!(Budget::GITHUB_COMMENT.fits(&body));
+        assert!(body.starts_with(&frame.hidden));
+        assert!(body.contains("First reported here 2026-11-20 03:00 UTC."));
+        assert!(body.contains("[run 8813](https://github.com/acme/infra/actions/runs/8813)"));
+        assert!(body.contains("record 1204 · `sha256:9f2c9f2c9f2c…`"));
+        assert!(body.contains(&"c".repeat(400)), "the whole checkpoint line");
+    }
+
+    #[test]
+    fn a_clean_scan_after_drift_says_since_when() {
+        let mut clean = report(0, 0, 0);
+        clean.status = Status::Clean;
+        let frame = Frame {
+            clean_since: Some("2026-11-24T10:03:00Z".into()),
+            ..Frame::default()
+        };
+        let body = render_framed(&clean, &Budget::GITHUB_COMMENT, &frame);
+        assert!(
+            body.starts_with("### ✅ `infra/prod` is clean again"),
+            "{body}"
+        );
+        assert!(
+            body.contains("No drift since 2026-11-24 10:03 UTC"),
+            "{body}"
+        );
+        assert!(!body.contains("| resource |"));
+    }
+
+    #[test]
     fn every_budget_is_respected_without_cutting_rows() {
         let full = report(40, 3, 30);
         for chars in (800..20_000).step_by(397) {

@@ -1,8 +1,10 @@
 //! The driftlog command line: parses arguments, runs the library, maps outcomes to exit codes.
 
+mod github;
 mod keygen;
 mod log;
 mod progress;
+mod report;
 mod scan;
 mod verify;
 
@@ -33,6 +35,9 @@ enum Command {
     Verify(verify::Args),
     /// List audit records.
     Log(log::Args),
+    /// Work with saved JSON reports.
+    #[command(subcommand)]
+    Report(report::Command),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +51,7 @@ fn main() -> ExitCode {
         Command::Keygen(args) => keygen::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Log(args) => log::run(args),
+        Command::Report(command) => report::run(command),
     };
     match outcome {
         Ok(code) => code,

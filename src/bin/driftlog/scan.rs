@@ -10,7 +10,7 @@ use driftlog::audit::recorder::{self, AuditOptions};
 use driftlog::audit::sshsig::SigningKey;
 use driftlog::audit::store::DEFAULT_BRANCH;
 use driftlog::audit::sync::RemoteChoice;
-use driftlog::drift::Status;
+use driftlog::drift::{AuditRef, Status};
 use driftlog::report::{self, Format};
 use driftlog::scan::{self, ScanOptions};
 use driftlog::terraform::PlanInputs;
@@ -90,6 +90,9 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub signing_key: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub github: crate::github::Args,
+
     /// Further arguments for `terraform plan`, after `--` (e.g. `-- -lock=false -parallelism=30`).
     #[arg(last = true, value_name = "PLAN_ARGS", allow_hyphen_values = true)]
     pub plan_args: Vec<String>,
@@ -112,6 +115,7 @@ pub enum ColorArg {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // A bad key fails before terraform runs, not after a long scan.
     let audit = audit_options(&args)?;
+    let reporting = args.github.resolve()?;
     let format = match args.format {
         FormatArg::Terminal => Format::Terminal,
         FormatArg::Json => Format::Json,
@@ -142,11 +146,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
 
     let spinner = progress::Spinner::new(!args.quiet);
-    let report = scan::scan(&options, &mut |p| spinner.update(p));
+    let mut report = scan::scan(&options, &mut |p| spinner.update(p));
     spinner.finish();
     let recorded = audit
         .as_ref()
         .map(|audit| recorder::record_scan(&report, &options.dir, audit));
+    if let Some(Ok(outcome)) = &recorded {
+        report.audit = Some(AuditRef {
+            branch: args.audit_branch.clone(),
+            seq: outcome.head.seq,
+            record_sha256: outcome.head.record_sha256.clone(),
+            commit: outcome.head.commit.clone(),
+            checkpoint: outcome.checkpoint_line().to_owned(),
+        });
+    }
 
     let mut stdout = std::io::stdout().lock();
     let printed = stdout
@@ -157,6 +170,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
         other => other.context("writing the report to standard output")?,
     }
+    let mut report_json = None;
     if let Some(path) = &args.output {
         let file_format = match path.extension().and_then(|e| e.to_str()) {
             Some("json") => Format::Json,
@@ -165,12 +179,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         };
         std::fs::write(path, report::render(&report, file_format, false))
             .with_context(|| format!("writing the report to {}", path.display()))?;
+        report_json = (file_format == Format::Json).then_some(path.as_path());
     }
     if report.status == Status::Failed && format != Format::Terminal {
         if let Some(failure) = &report.failure {
             eprintln!("driftlog: error: {}", failure.message);
         }
     }
+    // GitHub hears about the scan even when recording failed: the drift is real either way.
+    let reported = reporting.report(&report, Some(&options.dir), report_json);
     match recorded {
         None => {}
         Some(Ok(outcome)) => {
@@ -196,11 +213,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         // The report is out; the missing record must still fail the job.
         Some(Err(err)) => {
+            if let Err(github) = reported {
+                eprintln!("driftlog: error: {github:#}");
+            }
             return Err(
                 anyhow::Error::new(err).context("the scan was NOT recorded in the audit log")
-            )
+            );
         }
     }
+    reported?;
     Ok(ExitCode::from(report.status.exit_code()))
 }
 

@@ -1,0 +1,326 @@
+//! Reporting on GitHub: the flags, and what happens after a scan inside GitHub Actions (or
+//! with `--repo` by hand): job summary, step outputs, annotations, and the REST API parts.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use driftlog::actions::{self, RunnerFiles, MAX_WARNINGS_PER_STEP};
+use driftlog::context::{pull_request_head_sha, pull_request_number};
+use driftlog::drift::{ScanReport, Status};
+use driftlog::github::{self, PublishOptions, Repo, RetryPolicy, Target};
+use driftlog::report::markdown::{self, Budget, Frame, RunLink};
+use driftlog::terraform::config::Declarations;
+
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "GitHub")]
+pub struct Args {
+    /// Token for the GitHub API. In Actions pass `${{ github.token }}`; it needs
+    /// pull-requests, issues and statuses (or checks) write permission.
+    #[arg(long, env = "GITHUB_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub github_token: Option<String>,
+
+    /// Repository to report to (default in Actions: GITHUB_REPOSITORY). Outside Actions,
+    /// giving it turns reporting on.
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Option<Repo>,
+
+    /// Pull request to comment on (default in Actions: the event's pull request).
+    #[arg(long, value_name = "N")]
+    pub pr: Option<u64>,
+
+    /// Commit for the status (default: the pull request's head, else GITHUB_SHA).
+    #[arg(long, value_name = "SHA")]
+    pub sha: Option<String>,
+
+    /// The GitHub API root (`https://HOST/api/v3` on GitHub Enterprise Server).
+    #[arg(
+        long,
+        env = "GITHUB_API_URL",
+        default_value = "https://api.github.com",
+        value_name = "URL"
+    )]
+    pub github_api_url: String,
+
+    /// Names this stack's comment and issue, so several stacks keep separate ones
+    /// (default: the stack directory, plus the workspace when not `default`).
+    #[arg(long, value_name = "ID")]
+    pub report_id: Option<String>,
+
+    /// Do not comment on the pull request.
+    #[arg(long)]
+    pub no_comment: bool,
+
+    /// Do not set a commit status or check run.
+    #[arg(long)]
+    pub no_status: bool,
+
+    /// Do not open, update or close the drift issue (runs without a pull request).
+    #[arg(long)]
+    pub no_issue: bool,
+
+    /// Do not write the job summary.
+    #[arg(long)]
+    pub no_summary: bool,
+
+    /// Do not emit workflow annotations.
+    #[arg(long)]
+    pub no_annotations: bool,
+
+    /// Make the status or check fail when there is drift (otherwise it is neutral). The exit
+    /// code is 2 on drift either way.
+    #[arg(long)]
+    pub fail_on_drift: bool,
+
+    /// Label of drift issues (created when missing).
+    #[arg(long, default_value = "drift", value_name = "NAME")]
+    pub issue_label: String,
+
+    /// The commit status context or check-run name.
+    #[arg(long, default_value = "driftlog", value_name = "NAME")]
+    pub status_name: String,
+}
+
+/// What to do after a scan, settled before it runs so bad flags fail first.
+pub struct Reporting {
+    args: Args,
+    env: HashMap<String, String>,
+    in_actions: bool,
+    runner: RunnerFiles,
+    /// The API target and token; `None` when the API is not used.
+    api: Option<(Target, String)>,
+    /// Why the API is not used although it would be expected.
+    skipped: Option<String>,
+}
+
+impl Args {
+    pub fn resolve(&self) -> anyhow::Result<Reporting> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
+        let in_actions = var("GITHUB_ACTIONS").as_deref() == Some("true");
+        let event = var("GITHUB_EVENT_PATH").and_then(|path| std::fs::read(path).ok());
+        let repo = match (&self.repo, in_actions) {
+            (Some(repo), _) => Some(repo.clone()),
+            (None, true) => var("GITHUB_REPOSITORY")
+                .map(|name| name.parse::<Repo>())
+                .transpose()
+                .map_err(|err| anyhow::anyhow!("GITHUB_REPOSITORY: {err}"))?,
+            (None, false) => None,
+        };
+        let token = self.github_token.clone().filter(|t| !t.trim().is_empty());
+        let mut skipped = None;
+        let api = match (repo, token) {
+            (Some(repo), Some(token)) => {
+                let pull_request = self
+                    .pr
+                    .or_else(|| event.as_deref().and_then(pull_request_number));
+                let sha = self.sha.clone().or_else(|| {
+                    event
+                        .as_deref()
+                        .and_then(pull_request_head_sha)
+                        .or_else(|| var("GITHUB_SHA"))
+                });
+                let target = Target {
+                    api_url: self.github_api_url.clone(),
+                    repo,
+                    pull_request,
+                    sha,
+                    run: run_link(&env),
+                };
+                Some((target, token))
+            }
+            (Some(repo), None) if self.repo.is_some() => anyhow::bail!(
+                "--repo {repo} needs a token: set GITHUB_TOKEN or pass --github-token"
+            ),
+            (Some(_), None) => {
+                skipped = Some(
+                    "no GitHub token, so no comment, status or issue: pass `github-token: ${{ \
+                     github.token }}` (GITHUB_TOKEN) or --github-token"
+                        .to_owned(),
+                );
+                None
+            }
+            (None, _) if self.pr.is_some() => {
+                anyhow::bail!("--pr needs --repo OWNER/NAME (or GITHUB_REPOSITORY in Actions)")
+            }
+            (None, _) => None,
+        };
+        Ok(Reporting {
+            args: self.clone(),
+            runner: RunnerFiles::from_env(&env),
+            env,
+            in_actions,
+            api,
+            skipped,
+        })
+    }
+}
+
+impl Reporting {
+    /// Writes the job summary, step outputs and annotations, then posts to GitHub. Problems
+    /// with permissions are warnings; other GitHub failures come back as the error.
+    pub fn report(
+        &self,
+        report: &ScanReport,
+        stack_dir: Option<&Path>,
+        report_json: Option<&Path>,
+    ) -> anyhow::Result<()> {
+        let frame = Frame {
+            run: run_link(&self.env),
+            ..Frame::default()
+        };
+        if self.in_actions {
+            self.runner_files(report, report_json, &frame)?;
+            if !self.args.no_annotations {
+                for annotation in self.annotations(report, stack_dir) {
+                    // The runner reads workflow commands from both streams; stdout keeps
+                    // only the report.
+                    eprintln!("{annotation}");
+                }
+            }
+        }
+        if let Some(reason) = &self.skipped {
+            eprintln!("driftlog: warning: {reason}");
+        }
+        let Some((target, token)) = &self.api else {
+            return Ok(());
+        };
+        let options = PublishOptions {
+            comment: !self.args.no_comment,
+            status: !self.args.no_status,
+            issue: !self.args.no_issue,
+            fail_on_drift: self.args.fail_on_drift,
+            id: self
+                .args
+                .report_id
+                .clone()
+                .unwrap_or_else(|| default_report_id(report)),
+            issue_label: self.args.issue_label.clone(),
+            status_name: self.args.status_name.clone(),
+            retry: RetryPolicy::default(),
+        };
+        let published = github::publish(report, target, token, &options);
+        for done in &published.done {
+            eprintln!("driftlog: github: {done}");
+        }
+        for warning in &published.warnings {
+            eprintln!("driftlog: warning: {warning}");
+        }
+        let mut errors = published.errors.into_iter();
+        let Some(first) = errors.next() else {
+            return Ok(());
+        };
+        for err in errors {
+            eprintln!("driftlog: error: {err}");
+        }
+        Err(anyhow::Error::new(first).context("reporting to GitHub failed"))
+    }
+
+    fn runner_files(
+        &self,
+        report: &ScanReport,
+        report_json: Option<&Path>,
+        frame: &Frame,
+    ) -> anyhow::Result<()> {
+        if let (Some(path), false) = (&self.runner.step_summary, self.args.no_summary) {
+            let summary = markdown::render_framed(report, &Budget::GITHUB_COMMENT, frame);
+            actions::append_step_summary(path, &summary)?;
+        }
+        let Some(path) = &self.runner.output else {
+            return Ok(());
+        };
+        let report_json = match report_json {
+            Some(path) => std::path::absolute(path).unwrap_or_else(|_| path.to_owned()),
+            None => self.save_report_json(report)?,
+        };
+        let audit = report.audit.as_ref();
+        actions::write_outputs(
+            path,
+            &[
+                ("drift", (report.status == Status::Drifted).to_string()),
+                ("status", report.status.as_str().to_owned()),
+                ("drifted-resources", report.resources.len().to_string()),
+                ("report-json", report_json.display().to_string()),
+                (
+                    "audit-head",
+                    audit.map(|a| a.commit.clone()).unwrap_or_default(),
+                ),
+                (
+                    "audit-record",
+                    audit.map(|a| a.seq.to_string()).unwrap_or_default(),
+                ),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Without `--output`, the JSON report still needs a home for the `report-json` output.
+    fn save_report_json(&self, report: &ScanReport) -> anyhow::Result<PathBuf> {
+        let dir = self
+            .env
+            .get("RUNNER_TEMP")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir)
+            .join("driftlog");
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("creating {} for the JSON report", dir.display()))?;
+        let name: String = default_report_id(report)
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let path = dir.join(format!("{name}.json"));
+        std::fs::write(&path, driftlog::report::json(report))
+            .with_context(|| format!("writing the JSON report to {}", path.display()))?;
+        Ok(path)
+    }
+
+    fn annotations(&self, report: &ScanReport, stack_dir: Option<&Path>) -> Vec<actions::Annotation> {
+        let declarations = match (stack_dir, report.status) {
+            (Some(dir), Status::Drifted) => Some(Declarations::load(dir)),
+            _ => None,
+        };
+        let workspace = self
+            .env
+            .get("GITHUB_WORKSPACE")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::current_dir().ok())
+            .and_then(|dir| dir.canonicalize().ok());
+        let locate = |resource: &driftlog::drift::DriftedResource| {
+            let found = declarations.as_ref()?.locate(
+                resource.module_address.as_deref(),
+                &resource.mode,
+                &resource.resource_type,
+                &resource.name,
+            )?;
+            let file = found.file.canonicalize().ok()?;
+            let relative = file.strip_prefix(workspace.as_ref()?).ok()?;
+            Some((relative.to_string_lossy().into_owned(), found.line))
+        };
+        actions::drift_annotations(report, &locate, MAX_WARNINGS_PER_STEP)
+    }
+}
+
+/// "run 8813" linking the Actions run, when the environment names it.
+fn run_link(env: &HashMap<String, String>) -> Option<RunLink> {
+    let var = |name: &str| env.get(name).filter(|v| !v.is_empty());
+    let server = var("GITHUB_SERVER_URL").map_or("https://github.com", |s| s.as_str());
+    let repo = var("GITHUB_REPOSITORY")?;
+    let run = var("GITHUB_RUN_ID")?;
+    Some(RunLink {
+        label: format!("run {run}"),
+        url: format!("{}/{repo}/actions/runs/{run}", server.trim_end_matches('/')),
+    })
+}
+
+/// The stack directory as scanned (`infra/prod`), with the workspace when not `default`.
+pub fn default_report_id(report: &ScanReport) -> String {
+    let dir = report.stack.dir.trim_end_matches('/');
+    let dir = dir.strip_prefix("./").unwrap_or(dir);
+    let dir = if dir.is_empty() { "." } else { dir };
+    match report.stack.workspace.as_str() {
+        "default" => dir.to_owned(),
+        workspace => format!("{dir}@{workspace}"),
+    }
+}
