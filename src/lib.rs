@@ -9,6 +9,7 @@ pub mod actions;
 pub mod audit;
 pub mod context;
 pub mod drift;
+pub mod github;
 pub mod interrupt;
 pub mod report;
 pub mod scan;

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 
 use crate::fake_github::{FakeGithub, Fault};
-use crate::support::{Run, Stack};
+use crate::support::{git, Run, Stack};
 
 const TOKEN: &str = "ghs_fakeTOKENvalue0123456789";
 const REPO: &str = "acme/infra";
@@ -651,4 +651,76 @@ fn secrets_never_reach_github() {
             assert!(!check.summary.unwrap_or_default().contains(secret));
         }
     }
+}
+
+#[test]
+fn the_comment_and_outputs_witness_the_audit_record() {
+    use driftlog::audit::sshsig::SigningKey;
+
+    let runner = Runner::pull_request();
+    let root = &runner.stack.root;
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["config", "user.name", "Platform CI"]);
+    git(root, &["config", "user.email", "ci@example.com"]);
+    std::fs::write(root.join(".gitignore"), ".terraform/\nstore/\n*.tfstate*\n").expect("write");
+    git(root, &["add", "."]);
+    git(root, &["commit", "-q", "-m", "stack"]);
+    let key = SigningKey::generate().expect("key");
+    let key_file = runner.path("signing_key");
+    std::fs::write(&key_file, key.to_openssh("ci").expect("encode")).expect("write key");
+    runner.drift_web();
+
+    let run = runner.stack.driftlog_with_env(
+        root,
+        &[
+            "scan",
+            ".",
+            "--signing-key",
+            key_file.to_str().expect("utf-8"),
+        ],
+        &runner.env(),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let head = git(root, &["rev-parse", "driftlog/audit"]);
+    let outputs = runner.outputs();
+    assert!(
+        outputs
+            .lines()
+            .any(|l| l == format!("audit-head={}", head.trim())),
+        "{outputs}"
+    );
+    assert!(outputs.lines().any(|l| l == "audit-record=0"), "{outputs}");
+
+    let checkpoint = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("driftlog-checkpoint "))
+        .expect("the checkpoint line is printed");
+    let body = &runner.driftlog_comments()[0].body;
+    assert!(
+        body.contains(checkpoint),
+        "the comment carries the checkpoint: {body}"
+    );
+    assert!(body.contains("record 0 · `sha256:"), "{body}");
+    let allowed = runner.path("allowed_signers");
+    std::fs::write(
+        &allowed,
+        driftlog::audit::sshsig::allowed_signers_line("driftlog@ci", &key),
+    )
+    .expect("write allowed signers");
+    let verify = runner.stack.driftlog_in(
+        root,
+        &[
+            "verify",
+            "--allowed-signers",
+            allowed.to_str().expect("utf-8"),
+            "--checkpoint",
+            checkpoint,
+        ],
+    );
+    assert_eq!(
+        verify.code, 0,
+        "the checkpoint from the comment verifies: {}{}",
+        verify.stdout, verify.stderr
+    );
 }

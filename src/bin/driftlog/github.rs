@@ -14,10 +14,15 @@ use driftlog::terraform::config::Declarations;
 
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "GitHub")]
-pub struct Args {
+pub struct GithubArgs {
     /// Token for the GitHub API. In Actions pass `${{ github.token }}`; it needs
     /// pull-requests, issues and statuses (or checks) write permission.
-    #[arg(long, env = "GITHUB_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    #[arg(
+        long,
+        env = "GITHUB_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
     pub github_token: Option<String>,
 
     /// Repository to report to (default in Actions: GITHUB_REPOSITORY). Outside Actions,
@@ -83,7 +88,7 @@ pub struct Args {
 
 /// What to do after a scan, settled before it runs so bad flags fail first.
 pub struct Reporting {
-    args: Args,
+    args: GithubArgs,
     env: HashMap<String, String>,
     in_actions: bool,
     runner: RunnerFiles,
@@ -93,7 +98,7 @@ pub struct Reporting {
     skipped: Option<String>,
 }
 
-impl Args {
+impl GithubArgs {
     pub fn resolve(&self) -> anyhow::Result<Reporting> {
         let env: HashMap<String, String> = std::env::vars().collect();
         let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
@@ -120,8 +125,12 @@ impl Args {
                         .and_then(pull_request_head_sha)
                         .or_else(|| var("GITHUB_SHA"))
                 });
+                let api_url = match self.github_api_url.trim() {
+                    "" => "https://api.github.com".to_owned(),
+                    url => url.to_owned(),
+                };
                 let target = Target {
-                    api_url: self.github_api_url.clone(),
+                    api_url,
                     repo,
                     pull_request,
                     sha,
@@ -275,7 +284,11 @@ impl Reporting {
         Ok(path)
     }
 
-    fn annotations(&self, report: &ScanReport, stack_dir: Option<&Path>) -> Vec<actions::Annotation> {
+    fn annotations(
+        &self,
+        report: &ScanReport,
+        stack_dir: Option<&Path>,
+    ) -> Vec<actions::Annotation> {
         let declarations = match (stack_dir, report.status) {
             (Some(dir), Status::Drifted) => Some(Declarations::load(dir)),
             _ => None,

@@ -28,7 +28,7 @@ enum Command {
     /// Run `terraform plan -refresh-only` in a stack and report what drifted.
     ///
     /// Exit codes mirror `terraform plan -detailed-exitcode`: 0 clean, 2 drift, 1 error.
-    Scan(scan::Args),
+    Scan(Box<scan::Args>),
     /// Create an Ed25519 signing key for the audit log.
     Keygen(keygen::Args),
     /// Check the audit branch: chain, signatures, checkpoints.
@@ -47,7 +47,7 @@ fn main() -> ExitCode {
     // default behaviour is the best that is left.
     let _ = ctrlc::set_handler(driftlog::interrupt::request);
     let outcome = match cli.command {
-        Command::Scan(args) => scan::run(args),
+        Command::Scan(args) => scan::run(*args),
         Command::Keygen(args) => keygen::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Log(args) => log::run(args),

@@ -26,7 +26,7 @@ pub struct PostArgs {
     pub stack_dir: Option<PathBuf>,
 
     #[command(flatten)]
-    pub github: crate::github::Args,
+    pub github: crate::github::GithubArgs,
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {

@@ -91,7 +91,7 @@ pub struct Args {
     pub signing_key: Option<PathBuf>,
 
     #[command(flatten)]
-    pub github: crate::github::Args,
+    pub github: crate::github::GithubArgs,
 
     /// Further arguments for `terraform plan`, after `--` (e.g. `-- -lock=false -parallelism=30`).
     #[arg(last = true, value_name = "PLAN_ARGS", allow_hyphen_values = true)]
