@@ -42,6 +42,10 @@ impl Runner {
     fn with_event(event: Value) -> Runner {
         let stack = Stack::rich();
         stack.apply(&[]);
+        Runner::around(stack, event)
+    }
+
+    fn around(stack: Stack, event: Value) -> Runner {
         let fake = FakeGithub::start(TOKEN);
         let api_url = fake.api_url();
         Runner {
@@ -62,8 +66,10 @@ impl Runner {
         std::fs::write(&event_path, self.event.to_string()).expect("write event");
         let event_name = if self.event.get("schedule").is_some() {
             "schedule"
-        } else {
+        } else if self.event.get("pull_request").is_some() {
             "pull_request"
+        } else {
+            "push"
         };
         let runner_temp = self.path("runner-temp");
         std::fs::create_dir_all(&runner_temp).expect("runner temp");
@@ -722,5 +728,64 @@ fn the_comment_and_outputs_witness_the_audit_record() {
         verify.code, 0,
         "the checkpoint from the comment verifies: {}{}",
         verify.stdout, verify.stderr
+    );
+}
+
+#[test]
+fn a_push_sets_the_status_but_keeps_no_issue() {
+    let runner = Runner::with_event(json!({ "ref": "refs/heads/main", "after": MERGE_SHA }));
+    runner.drift_web();
+    let run = runner.scan(&[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        runner.fake.issues(REPO).is_empty(),
+        "issues are for scheduled runs"
+    );
+    let checks = runner.fake.check_runs(REPO);
+    assert_eq!(checks.len(), 1);
+    assert_eq!(
+        checks[0].head_sha, MERGE_SHA,
+        "GITHUB_SHA without a pull request"
+    );
+    assert_eq!(checks[0].conclusion.as_deref(), Some("neutral"));
+}
+
+#[test]
+fn a_huge_drift_still_fits_one_comment() {
+    let long = "x".repeat(200);
+    let config = format!(
+        "{}\nresource \"filestate_object\" \"many\" {{\n  count       = 250\n  name        = \"many-${{count.index}}\"\n  description = \"{long}\"\n}}\n",
+        crate::support::PROVIDER
+    );
+    let stack = Stack::new(&[("main.tf", &config)]);
+    stack.apply(&[]);
+    for index in 0..250 {
+        stack.edit(&format!("many-{index}"), |object| {
+            object["description"] = json!("y".repeat(250));
+        });
+    }
+    let runner = Runner::around(
+        stack,
+        json!({ "pull_request": { "number": PR, "head": { "sha": HEAD_SHA } } }),
+    );
+    let run = runner.scan(&[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let comments = runner.driftlog_comments();
+    assert_eq!(
+        comments.len(),
+        1,
+        "GitHub (the fake) accepted the body: {}",
+        run.stderr
+    );
+    let body = &comments[0].body;
+    assert!(body.encode_utf16().count() <= 65_536);
+    assert!(
+        body.contains("left out to fit GitHub's size limit"),
+        "diffs were dropped"
+    );
+    assert_eq!(
+        body.matches("| `filestate_object.many[").count(),
+        250,
+        "every resource keeps its table row"
     );
 }

@@ -197,13 +197,13 @@ impl Reporting {
         let options = PublishOptions {
             comment: !self.args.no_comment,
             status: !self.args.no_status,
-            issue: !self.args.no_issue,
+            issue: !self.args.no_issue && keeps_issues(self.in_actions, &self.env),
             fail_on_drift: self.args.fail_on_drift,
             id: self
                 .args
                 .report_id
                 .clone()
-                .unwrap_or_else(|| default_report_id(report)),
+                .unwrap_or_else(|| default_report_id(report, &self.env)),
             issue_label: self.args.issue_label.clone(),
             status_name: self.args.status_name.clone(),
             retry: RetryPolicy::default(),
@@ -274,7 +274,7 @@ impl Reporting {
             .join("driftlog");
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("creating {} for the JSON report", dir.display()))?;
-        let name: String = default_report_id(report)
+        let name: String = default_report_id(report, &self.env)
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
             .collect();
@@ -327,13 +327,37 @@ fn run_link(env: &HashMap<String, String>) -> Option<RunLink> {
     })
 }
 
-/// The stack directory as scanned (`infra/prod`), with the workspace when not `default`.
-pub fn default_report_id(report: &ScanReport) -> String {
-    let dir = report.stack.dir.trim_end_matches('/');
+/// The stack directory relative to the checkout (`infra/prod`, so `scan .` inside it and
+/// `scan infra/prod` at the root name the same stack), with the workspace when not `default`.
+fn default_report_id(report: &ScanReport, env: &HashMap<String, String>) -> String {
+    let relative = env
+        .get("GITHUB_WORKSPACE")
+        .filter(|v| !v.is_empty())
+        .and_then(|workspace| {
+            let workspace = Path::new(workspace).canonicalize().ok()?;
+            let dir = Path::new(&report.stack.dir).canonicalize().ok()?;
+            Some(
+                dir.strip_prefix(workspace)
+                    .ok()?
+                    .to_string_lossy()
+                    .into_owned(),
+            )
+        });
+    let dir = relative.unwrap_or_else(|| report.stack.dir.clone());
+    let dir = dir.trim_end_matches('/');
     let dir = dir.strip_prefix("./").unwrap_or(dir);
     let dir = if dir.is_empty() { "." } else { dir };
     match report.stack.workspace.as_str() {
         "default" => dir.to_owned(),
         workspace => format!("{dir}@{workspace}"),
     }
+}
+
+/// Drift issues belong to scheduled and manual runs; a push to a branch only sets its status.
+fn keeps_issues(in_actions: bool, env: &HashMap<String, String>) -> bool {
+    !in_actions
+        || matches!(
+            env.get("GITHUB_EVENT_NAME").map(String::as_str),
+            Some("schedule" | "workflow_dispatch" | "repository_dispatch")
+        )
 }
