@@ -274,7 +274,18 @@ impl Stack {
 
     /// Runs driftlog with extra environment variables (a GitHub Actions runner's, say).
     pub fn driftlog_with_env(&self, cwd: &Path, args: &[&str], env: &[(String, String)]) -> Run {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_driftlog"));
+        self.run_with_env(Path::new(env!("CARGO_BIN_EXE_driftlog")), cwd, args, env)
+    }
+
+    /// Runs `program` with the test terraform's environment plus `env`.
+    pub fn run_with_env(
+        &self,
+        program: &Path,
+        cwd: &Path,
+        args: &[&str],
+        env: &[(String, String)],
+    ) -> Run {
+        let mut command = Command::new(program);
         command.args(args).current_dir(cwd).env("TMPDIR", &self.tmp);
         terraform_env(&mut command);
         command.envs(env.iter().map(|(k, v)| (k, v)));

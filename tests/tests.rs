@@ -25,5 +25,8 @@ mod verify;
 /// Reporting on GitHub: comment, issue, status, job summary, outputs, annotations, retries.
 mod github;
 
+/// The GitHub Action's install and scan steps, run as a runner would run them.
+mod action;
+
 /// Pushing the audit branch: concurrent writers, rejected pushes, the spool.
 mod sync;

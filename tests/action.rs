@@ -1,0 +1,403 @@
+//! The GitHub Action's steps without GitHub: `action/entrypoint.sh` and `action/install.sh`
+//! run with the environment a runner gives them (`INPUT_*`, `GITHUB_*`, an event file) against
+//! a real stack in a git repository with a bare remote, and the fake GitHub API.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use driftlog::audit::sshsig::{allowed_signers_line, SigningKey};
+use serde_json::json;
+use tempfile::TempDir;
+
+use crate::fake_github::FakeGithub;
+use crate::support::{git, Run, Stack, NET_MODULE, PROVIDER, RICH_STACK};
+
+const TOKEN: &str = "ghs_actionTOKEN0123456789";
+const REPO: &str = "acme/infra";
+const PR: u64 = 12;
+const HEAD_SHA: &str = "3333333333333333333333333333333333333333";
+
+fn action_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A checkout as actions/checkout leaves it: the repository with its stack, pushed to a bare
+/// `origin`, plus a signing key trusted by the committed allowed-signers file.
+struct Checkout {
+    stack: Stack,
+    remote: TempDir,
+    runner: TempDir,
+    fake: FakeGithub,
+    key: String,
+}
+
+impl Checkout {
+    fn new(extra_files: &[(&str, &str)]) -> Checkout {
+        let main = format!("{PROVIDER}{RICH_STACK}");
+        let files = [
+            &[
+                ("main.tf", main.as_str()),
+                ("modules/net/main.tf", NET_MODULE),
+            ][..],
+            extra_files,
+        ]
+        .concat();
+        let stack = Stack::new(&files);
+        stack.apply(&[]);
+        let root = &stack.root;
+        let key = SigningKey::generate().expect("key");
+        std::fs::create_dir_all(root.join(".driftlog")).expect("mkdir");
+        std::fs::write(
+            root.join(".driftlog/allowed_signers"),
+            allowed_signers_line("driftlog@ci", &key),
+        )
+        .expect("write allowed signers");
+        std::fs::write(root.join(".gitignore"), ".terraform/\nstore/\n*.tfstate*\n")
+            .expect("write");
+        git(root, &["init", "-q", "-b", "main"]);
+        git(root, &["config", "user.name", "Platform CI"]);
+        git(root, &["config", "user.email", "ci@example.com"]);
+        git(root, &["add", "."]);
+        git(root, &["commit", "-q", "-m", "infrastructure"]);
+        let remote = TempDir::new().expect("remote dir");
+        git(remote.path(), &["init", "-q", "--bare"]);
+        git(
+            root,
+            &[
+                "remote",
+                "add",
+                "origin",
+                remote.path().to_str().expect("utf-8"),
+            ],
+        );
+        git(root, &["push", "-q", "origin", "main"]);
+        Checkout {
+            stack,
+            remote,
+            runner: TempDir::new().expect("runner dir"),
+            fake: FakeGithub::start(TOKEN),
+            key: key.to_openssh("ci").expect("encode key"),
+        }
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.runner.path().join(name)
+    }
+
+    /// The variables a runner gives a composite action's step, plus `inputs`.
+    fn env(&self, inputs: &[(&str, &str)]) -> Vec<(String, String)> {
+        let event = self.file("event.json");
+        std::fs::write(
+            &event,
+            json!({ "pull_request": { "number": PR, "head": { "sha": HEAD_SHA } } }).to_string(),
+        )
+        .expect("write event");
+        let temp = self.file("runner-temp");
+        std::fs::create_dir_all(&temp).expect("mkdir");
+        let mut env: Vec<(String, String)> = [
+            ("GITHUB_ACTIONS", "true".to_owned()),
+            ("GITHUB_ACTION_PATH", action_dir().display().to_string()),
+            ("GITHUB_REPOSITORY", REPO.to_owned()),
+            ("GITHUB_EVENT_NAME", "pull_request".to_owned()),
+            ("GITHUB_EVENT_PATH", event.display().to_string()),
+            ("GITHUB_SHA", "4".repeat(40)),
+            ("GITHUB_RUN_ID", "99".to_owned()),
+            ("GITHUB_API_URL", self.fake.api_url()),
+            ("GITHUB_WORKSPACE", self.stack.root.display().to_string()),
+            (
+                "GITHUB_STEP_SUMMARY",
+                self.file("summary.md").display().to_string(),
+            ),
+            ("GITHUB_OUTPUT", self.file("output").display().to_string()),
+            ("RUNNER_TEMP", temp.display().to_string()),
+            ("DRIFTLOG", env!("CARGO_BIN_EXE_driftlog").to_owned()),
+            ("INPUT_GITHUB_TOKEN", TOKEN.to_owned()),
+            ("INPUT_SIGNING_KEY", self.key.clone()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        env.extend(inputs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        env
+    }
+
+    /// `bash action/entrypoint.sh` from the checkout, as the composite step runs it.
+    fn entrypoint(&self, inputs: &[(&str, &str)]) -> Run {
+        let script = action_dir().join("action/entrypoint.sh");
+        self.stack.run_with_env(
+            Path::new("bash"),
+            &self.stack.root,
+            &[script.to_str().expect("utf-8")],
+            &self.env(inputs),
+        )
+    }
+
+    fn outputs(&self) -> String {
+        std::fs::read_to_string(self.file("output")).unwrap_or_default()
+    }
+
+    fn output(&self, name: &str) -> Option<String> {
+        self.outputs()
+            .lines()
+            .filter_map(|l| l.strip_prefix(&format!("{name}=")))
+            .last()
+            .map(str::to_owned)
+    }
+}
+
+#[test]
+fn the_entrypoint_scans_records_comments_and_sets_outputs() {
+    let checkout = Checkout::new(&[]);
+    checkout.stack.edit("web", |web| web["size"] = json!(9));
+    let run = checkout.entrypoint(&[("INPUT_STACKS", "."), ("INPUT_FAIL_ON_DRIFT", "true")]);
+    assert_eq!(
+        run.code, 2,
+        "fail-on-drift fails the step: {}{}",
+        run.stdout, run.stderr
+    );
+
+    assert_eq!(checkout.output("drift").as_deref(), Some("true"));
+    assert_eq!(checkout.output("drifted-resources").as_deref(), Some("1"));
+    let report = checkout.output("report").expect("report output");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("read report"))
+            .expect("JSON report");
+    assert_eq!(saved["status"], "drifted");
+
+    let pushed = git(checkout.remote.path(), &["rev-parse", "driftlog/audit"]);
+    assert_eq!(
+        checkout.output("audit-head").as_deref(),
+        Some(pushed.trim()),
+        "the audit record reached the remote"
+    );
+    assert!(
+        run.stdout.contains("verified") || run.stderr.contains("verified"),
+        "the branch was verified against the committed allowed signers: {}{}",
+        run.stdout,
+        run.stderr
+    );
+
+    let comments = checkout.fake.comments(REPO, PR);
+    assert_eq!(comments.len(), 1);
+    assert!(comments[0].body.contains("filestate_object.web"));
+    assert!(comments[0].body.contains("driftlog-checkpoint "));
+    let checks = checkout.fake.check_runs(REPO);
+    assert_eq!(checks.len(), 1);
+    assert_eq!(checks[0].conclusion.as_deref(), Some("failure"));
+    assert_eq!(checks[0].head_sha, HEAD_SHA);
+    let summary = std::fs::read_to_string(checkout.file("summary.md")).expect("summary");
+    assert!(summary.contains("filestate_object.web"));
+    assert!(!run.stdout.contains(&checkout.key) && !run.stderr.contains(&checkout.key));
+}
+
+#[test]
+fn drift_without_fail_on_drift_passes_the_step_and_comment_off_posts_no_comment() {
+    let checkout = Checkout::new(&[]);
+    checkout.stack.edit("web", |web| web["size"] = json!(9));
+    let run = checkout.entrypoint(&[("INPUT_COMMENT", "false"), ("INPUT_AUDIT", "false")]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(checkout.output("drift").as_deref(), Some("true"));
+    assert_eq!(checkout.output("audit-head").as_deref(), Some(""));
+    assert!(checkout.fake.comments(REPO, PR).is_empty());
+    assert_eq!(
+        checkout.fake.check_runs(REPO)[0].conclusion.as_deref(),
+        Some("neutral")
+    );
+}
+
+#[test]
+fn several_stacks_add_up_and_a_broken_one_fails_the_step() {
+    let broken = "resource \"filestate_object\" \"x\" {\n  nme = \"typo\"\n}\n";
+    let checkout = Checkout::new(&[("broken/main.tf", broken)]);
+    checkout.stack.edit("web", |web| web["size"] = json!(9));
+    checkout.stack.delete("subnet");
+    let run = checkout.entrypoint(&[
+        ("INPUT_STACKS", ".\n\n  broken  \n"),
+        ("INPUT_AUDIT", "false"),
+    ]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("scanning broken failed"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(checkout.output("drifted-resources").as_deref(), Some("2"));
+    let comments = checkout.fake.comments(REPO, PR);
+    assert_eq!(comments.len(), 2, "one comment per stack");
+    assert!(comments
+        .iter()
+        .any(|c| c.body.contains("Drift scan failed")));
+}
+
+#[test]
+fn audit_without_a_key_is_a_clear_error() {
+    let checkout = Checkout::new(&[]);
+    let run = checkout.entrypoint(&[("INPUT_SIGNING_KEY", "")]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("signing-key input is empty"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// A release server holding `driftlog-<target>.tar.gz` and its `.sha256` for this version.
+struct Release {
+    _dir: TempDir,
+    server: std::sync::Arc<tiny_http::Server>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    base: String,
+}
+
+impl Release {
+    fn serve(corrupt: bool) -> Release {
+        let dir = TempDir::new().expect("release dir");
+        let staging = dir.path().join("staging");
+        std::fs::create_dir_all(&staging).expect("mkdir");
+        std::fs::copy(env!("CARGO_BIN_EXE_driftlog"), staging.join("driftlog")).expect("copy");
+        let target = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
+        let asset = format!("driftlog-{target}.tar.gz");
+        let tarball = dir.path().join(&asset);
+        let status = Command::new("tar")
+            .args(["-czf"])
+            .arg(&tarball)
+            .args(["-C"])
+            .arg(&staging)
+            .arg("driftlog")
+            .status()
+            .expect("run tar");
+        assert!(status.success());
+        let bytes = std::fs::read(&tarball).expect("read tarball");
+        let digest = if corrupt {
+            "0".repeat(64)
+        } else {
+            crate::support::sha256(&bytes)
+        };
+        let checksum = format!("{digest}  {asset}\n");
+        let version = env!("CARGO_PKG_VERSION");
+        let server = std::sync::Arc::new(
+            tiny_http::Server::http("127.0.0.1:0").expect("bind release server"),
+        );
+        let port = server.server_addr().to_ip().expect("ip").port();
+        let files = vec![
+            (format!("/v{version}/{asset}"), bytes),
+            (format!("/v{version}/{asset}.sha256"), checksum.into_bytes()),
+        ];
+        let serving = server.clone();
+        let thread = std::thread::spawn(move || {
+            for request in serving.incoming_requests() {
+                let found = files.iter().find(|(path, _)| path == request.url());
+                let _ = match found {
+                    Some((_, body)) => {
+                        request.respond(tiny_http::Response::from_data(body.clone()))
+                    }
+                    None => request.respond(tiny_http::Response::empty(404)),
+                };
+            }
+        });
+        Release {
+            _dir: dir,
+            server,
+            thread: Some(thread),
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn install(env: &[(&str, &str)], cache: &Path) -> (i32, String, String) {
+    let out = Command::new("bash")
+        .arg(action_dir().join("action/install.sh"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("RUNNER_OS", "Linux")
+        .env(
+            "RUNNER_ARCH",
+            if cfg!(target_arch = "aarch64") {
+                "ARM64"
+            } else {
+                "X64"
+            },
+        )
+        .env("RUNNER_TOOL_CACHE", cache)
+        .env("GITHUB_ACTION_PATH", action_dir())
+        .envs(env.iter().copied())
+        .output()
+        .expect("run install.sh");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn install_downloads_the_release_asset_and_checks_its_sha256() {
+    let release = Release::serve(false);
+    let cache = TempDir::new().expect("cache");
+    let (code, stdout, stderr) = install(
+        &[("DRIFTLOG_RELEASE_BASE_URL", release.base.as_str())],
+        cache.path(),
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let path = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("path="))
+        .expect("path output");
+    assert!(
+        path.starts_with(cache.path().to_str().expect("utf-8")),
+        "{path}"
+    );
+    let version = Command::new(path).arg("--version").output().expect("run");
+    assert!(String::from_utf8_lossy(&version.stdout).contains(env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn install_refuses_an_asset_whose_checksum_does_not_match() {
+    let release = Release::serve(true);
+    let cache = TempDir::new().expect("cache");
+    let (code, stdout, stderr) = install(
+        &[("DRIFTLOG_RELEASE_BASE_URL", release.base.as_str())],
+        cache.path(),
+    );
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stderr.contains("checksum mismatch"), "{stderr}");
+    assert!(!stdout.contains("path="));
+    let installed = walk(cache.path())
+        .into_iter()
+        .any(|p| p.ends_with("driftlog"));
+    assert!(!installed, "nothing was installed");
+}
+
+#[test]
+fn install_uses_the_binary_input_as_given() {
+    let cache = TempDir::new().expect("cache");
+    let binary = env!("CARGO_BIN_EXE_driftlog");
+    let (code, stdout, stderr) = install(&[("INPUT_BINARY", binary)], cache.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(&format!("path={binary}")), "{stdout}");
+    let (code, _, stderr) = install(&[("INPUT_BINARY", "/nonexistent/driftlog")], cache.path());
+    assert_eq!(code, 1);
+    assert!(stderr.contains("not an executable file"), "{stderr}");
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
