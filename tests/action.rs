@@ -171,7 +171,8 @@ fn the_entrypoint_scans_records_comments_and_sets_outputs() {
         "the audit record reached the remote"
     );
     assert!(
-        run.stdout.contains("verified") || run.stderr.contains("verified"),
+        run.stdout
+            .contains("driftlog/audit: 1 record verified, 0 problems"),
         "the branch was verified against the committed allowed signers: {}{}",
         run.stdout,
         run.stderr
