@@ -140,7 +140,7 @@ impl Checkout {
         self.outputs()
             .lines()
             .filter_map(|l| l.strip_prefix(&format!("{name}=")))
-            .last()
+            .next_back()
             .map(str::to_owned)
     }
 }
@@ -280,7 +280,7 @@ impl Release {
             tiny_http::Server::http("127.0.0.1:0").expect("bind release server"),
         );
         let port = server.server_addr().to_ip().expect("ip").port();
-        let files = vec![
+        let files = [
             (format!("/v{version}/{asset}"), bytes),
             (format!("/v{version}/{asset}.sha256"), checksum.into_bytes()),
         ];
