@@ -328,7 +328,8 @@ pub fn drift_annotations(
             }]
         }
         Status::Drifted => {
-            let resources = &report.resources;
+            let resources: Vec<&DriftedResource> =
+                report.resources.iter().filter(|r| r.counts()).collect();
             if limit == 0 || resources.is_empty() {
                 return Vec::new();
             }
@@ -381,12 +382,12 @@ fn resource_annotation(
     );
     if resource.action == Action::Delete {
         // Every attribute went with the resource; listing them says nothing more.
-    } else if resource.changes.is_empty() {
+    } else if resource.counted_changes().next().is_none() {
         message.push_str(" (no attribute-level difference)");
     } else {
+        let changes: Vec<_> = resource.counted_changes().collect();
         // Paths only: a value, even a "known" one, has no place in an annotation.
-        let mut paths: Vec<String> = resource
-            .changes
+        let mut paths: Vec<String> = changes
             .iter()
             .take(PATHS_PER_MESSAGE)
             .map(|change| {
@@ -398,11 +399,8 @@ fn resource_annotation(
                 }
             })
             .collect();
-        if resource.changes.len() > PATHS_PER_MESSAGE {
-            paths.push(format!(
-                "+{} more",
-                resource.changes.len() - PATHS_PER_MESSAGE
-            ));
+        if changes.len() > PATHS_PER_MESSAGE {
+            paths.push(format!("+{} more", changes.len() - PATHS_PER_MESSAGE));
         }
         let _ = write!(message, "; changed: {}", paths.join(", "));
     }
@@ -598,6 +596,7 @@ mod tests {
             provider: "registry.terraform.io/hashicorp/aws".into(),
             action: Action::Update,
             changes,
+            ignored: None,
         }
     }
 
@@ -606,6 +605,7 @@ mod tests {
             path: path.into(),
             before,
             after,
+            ignored: None,
         }
     }
 

@@ -134,11 +134,15 @@ impl Status {
 pub struct Summary {
     /// Resource instances terraform refreshed: a clean scan that checked nothing is suspect.
     pub checked: usize,
+    /// Drifted resources that count: those no ignore rule fully covers.
     pub drifted: usize,
     pub updated: usize,
     pub deleted: usize,
     pub other: usize,
     pub output_changes: usize,
+    /// Drifted resources whose whole drift ignore rules cover.
+    #[serde(default)]
+    pub ignored: usize,
 }
 
 impl Summary {
@@ -147,16 +151,55 @@ impl Summary {
         resources: &[DriftedResource],
         output_changes: &[OutputChange],
     ) -> Self {
-        let count = |action: Action| resources.iter().filter(|r| r.action == action).count();
+        let counted: Vec<&DriftedResource> = resources.iter().filter(|r| r.counts()).collect();
+        let count = |action: Action| counted.iter().filter(|r| r.action == action).count();
         let updated = count(Action::Update);
         let deleted = count(Action::Delete);
         Summary {
             checked,
-            drifted: resources.len(),
+            drifted: counted.len(),
             updated,
             deleted,
-            other: resources.len() - updated - deleted,
+            other: counted.len() - updated - deleted,
             output_changes: output_changes.len(),
+            ignored: resources.len() - counted.len(),
+        }
+    }
+}
+
+impl ScanReport {
+    /// Marks the drift `rule_for` ignores, then recounts: a scan whose every drift is ignored
+    /// is clean. `rule_for` is asked for the resource as a whole (no change given), then for
+    /// each change.
+    pub fn apply_ignores(
+        &mut self,
+        rule_for: impl Fn(&DriftedResource, Option<&AttributeChange>) -> Option<Ignored>,
+    ) {
+        for resource in &mut self.resources {
+            resource.ignored = rule_for(resource, None);
+            if resource.ignored.is_some() {
+                continue;
+            }
+            let marks: Vec<Option<Ignored>> = resource
+                .changes
+                .iter()
+                .map(|change| rule_for(resource, Some(change)))
+                .collect();
+            for (change, mark) in resource.changes.iter_mut().zip(marks) {
+                change.ignored = mark;
+            }
+            // A resource whose every changed attribute is ignored did not drift in any way
+            // that counts; a deletion or a change without attributes needs a whole-resource rule.
+            if resource.action != Action::Delete
+                && !resource.changes.is_empty()
+                && resource.changes.iter().all(|c| c.ignored.is_some())
+            {
+                resource.ignored = resource.changes.first().and_then(|c| c.ignored.clone());
+            }
+        }
+        self.summary = Summary::of(self.summary.checked, &self.resources, &self.output_changes);
+        if self.status == Status::Drifted && self.summary.drifted == 0 {
+            self.status = Status::Clean;
         }
     }
 }
@@ -178,12 +221,38 @@ pub struct DriftedResource {
     pub action: Action,
     /// Changed leaf attributes, sorted by path. Unchanged attributes are never listed.
     pub changes: Vec<AttributeChange>,
+    /// Set when ignore rules cover the whole drift of this resource: it is still reported
+    /// and recorded, but does not count as drift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<Ignored>,
 }
 
 impl DriftedResource {
     pub fn sensitive_changes(&self) -> usize {
-        self.changes.iter().filter(|c| c.is_sensitive()).count()
+        self.counted_changes().filter(|c| c.is_sensitive()).count()
     }
+
+    /// Whether this resource's drift counts (no rule ignores all of it).
+    pub fn counts(&self) -> bool {
+        self.ignored.is_none()
+    }
+
+    /// The changes no rule ignores.
+    pub fn counted_changes(&self) -> impl Iterator<Item = &AttributeChange> {
+        self.changes.iter().filter(|c| c.ignored.is_none())
+    }
+}
+
+/// The ignore rule that covers a drift, kept beside it so the audit log shows why it did
+/// not count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Ignored {
+    /// Which rule, as the configuration names it (`.driftlog.toml:12`).
+    pub rule: String,
+    pub reason: String,
+    /// The last day (UTC) the rule applies, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -230,6 +299,9 @@ pub struct AttributeChange {
     pub path: String,
     pub before: AttrValue,
     pub after: AttrValue,
+    /// Set when an ignore rule covers this change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<Ignored>,
 }
 
 impl AttributeChange {
@@ -308,6 +380,103 @@ pub struct Failure {
 #[cfg(test)]
 mod tests {
     use std::path::Path;
+
+    use super::*;
+    use serde_json::json;
+
+    fn resource(address: &str, action: Action, paths: &[&str]) -> DriftedResource {
+        DriftedResource {
+            address: address.into(),
+            module_address: None,
+            mode: "managed".into(),
+            resource_type: "aws_x".into(),
+            name: "x".into(),
+            index: None,
+            provider: "p".into(),
+            action,
+            changes: paths
+                .iter()
+                .map(|path| AttributeChange {
+                    path: (*path).into(),
+                    before: AttrValue::Known(json!(1)),
+                    after: AttrValue::Known(json!(2)),
+                    ignored: None,
+                })
+                .collect(),
+            ignored: None,
+        }
+    }
+
+    fn drifted(resources: Vec<DriftedResource>) -> ScanReport {
+        let mut report = ScanReport::new(
+            Stack {
+                dir: "infra".into(),
+                workspace: "default".into(),
+            },
+            "2026-11-24T00:00:00Z".into(),
+        );
+        report.status = Status::Drifted;
+        report.summary = Summary::of(10, &resources, &[]);
+        report.resources = resources;
+        report
+    }
+
+    /// Ignores `tags.LastScanned` everywhere and the whole of `aws_x.asg`.
+    fn rules(resource: &DriftedResource, change: Option<&AttributeChange>) -> Option<Ignored> {
+        let rule = |name: &str| Ignored {
+            rule: name.into(),
+            reason: "why".into(),
+            expires: None,
+        };
+        match change {
+            None if resource.address == "aws_x.asg" => Some(rule("whole")),
+            Some(change) if change.path == "tags.LastScanned" => Some(rule("tag")),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn ignored_drift_is_kept_but_not_counted() {
+        let mut report = drifted(vec![
+            resource("aws_x.a", Action::Update, &["size", "tags.LastScanned"]),
+            resource("aws_x.b", Action::Update, &["tags.LastScanned"]),
+            resource("aws_x.asg", Action::Delete, &["desired_capacity"]),
+            resource("aws_x.gone", Action::Delete, &["tags.LastScanned"]),
+        ]);
+        report.apply_ignores(rules);
+        assert_eq!(report.status, Status::Drifted);
+        assert_eq!(report.resources.len(), 4, "nothing is dropped");
+        let counted: Vec<&str> = report
+            .resources
+            .iter()
+            .filter(|r| r.counts())
+            .map(|r| r.address.as_str())
+            .collect();
+        assert_eq!(counted, ["aws_x.a", "aws_x.gone"]);
+        assert_eq!(report.summary.drifted, 2);
+        assert_eq!(report.summary.ignored, 2);
+        assert_eq!(report.summary.deleted, 1);
+        let a = &report.resources[0];
+        assert_eq!(a.counted_changes().count(), 1);
+        assert_eq!(
+            a.changes[1].ignored.as_ref().map(|i| i.rule.as_str()),
+            Some("tag")
+        );
+    }
+
+    #[test]
+    fn a_scan_whose_drift_is_all_ignored_is_clean() {
+        let mut report = drifted(vec![resource(
+            "aws_x.b",
+            Action::Update,
+            &["tags.LastScanned"],
+        )]);
+        report.apply_ignores(rules);
+        assert_eq!(report.status, Status::Clean);
+        assert_eq!(report.status.exit_code(), 0);
+        assert_eq!(report.summary.drifted, 0);
+        assert_eq!(report.summary.ignored, 1);
+    }
 
     /// The committed schema is what the types generate; rerun with DRIFTLOG_UPDATE_SCHEMA=1
     /// after changing the model (and bump SCHEMA_VERSION if the change can break a consumer).

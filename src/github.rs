@@ -150,7 +150,7 @@ pub(crate) fn one_line_summary(report: &ScanReport) -> String {
         ),
         Status::Drifted => format!(
             "{} drifted ({} updated, {} deleted)",
-            plural(report.resources.len(), "resource"),
+            plural(report.summary.drifted, "resource"),
             report.summary.updated,
             report.summary.deleted
         ),

@@ -31,6 +31,47 @@ pub fn json(report: &ScanReport) -> String {
     out
 }
 
+/// One ignored drift, as every format lists it: the resource, the ignored attribute paths
+/// (empty: the whole resource) and the rule's reason.
+pub struct IgnoredEntry<'a> {
+    pub address: &'a str,
+    pub paths: Vec<&'a str>,
+    pub rule: &'a crate::drift::Ignored,
+}
+
+/// The drift ignore rules covered, resource by resource: fully ignored resources and the
+/// ignored attributes of resources that still count.
+pub fn ignored_entries(report: &ScanReport) -> Vec<IgnoredEntry<'_>> {
+    let mut entries = Vec::new();
+    for resource in &report.resources {
+        if let Some(rule) = &resource.ignored {
+            let paths = resource.changes.iter().map(|c| c.path.as_str()).collect();
+            entries.push(IgnoredEntry {
+                address: &resource.address,
+                paths,
+                rule,
+            });
+            continue;
+        }
+        let mut by_rule: Vec<IgnoredEntry<'_>> = Vec::new();
+        for change in &resource.changes {
+            let Some(rule) = &change.ignored else {
+                continue;
+            };
+            match by_rule.iter_mut().find(|e| e.rule == rule) {
+                Some(entry) => entry.paths.push(&change.path),
+                None => by_rule.push(IgnoredEntry {
+                    address: &resource.address,
+                    paths: vec![&change.path],
+                    rule,
+                }),
+            }
+        }
+        entries.extend(by_rule);
+    }
+    entries
+}
+
 /// Marker shown instead of a sensitive value, in every format.
 pub const SENSITIVE_MARKER: &str = "(sensitive value)";
 

@@ -211,6 +211,7 @@ fn drifted_resources(
                 provider: String::new(),
                 action: Action::from_terraform(&[notice.action.as_str()]),
                 changes: Vec::new(),
+                ignored: None,
             },
         })
         .collect();
@@ -245,6 +246,7 @@ fn drifted_resource(entry: &ResourceDriftEntry) -> DriftedResource {
             after_sensitive: &entry.change.after_sensitive,
             after_unknown: &entry.change.after_unknown,
         }),
+        ignored: None,
     }
 }
 

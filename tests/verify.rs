@@ -97,7 +97,9 @@ impl Scan {
                     path: "tags.env".into(),
                     before: AttrValue::Known(json!("prod")),
                     after: AttrValue::Known(json!("dev")),
+                    ignored: None,
                 }],
+                ignored: None,
             })
             .collect();
         let report = ScanReport {

@@ -135,6 +135,7 @@ impl<'a> Differ<'a> {
             path: path::render(&self.segments),
             before,
             after,
+            ignored: None,
         });
     }
 }

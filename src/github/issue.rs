@@ -89,7 +89,12 @@ pub(super) fn sync(
         )));
     }
 
-    let drifted: BTreeSet<String> = report.resources.iter().map(|r| r.address.clone()).collect();
+    let drifted: BTreeSet<String> = report
+        .resources
+        .iter()
+        .filter(|r| r.counts())
+        .map(|r| r.address.clone())
+        .collect();
     let since = match (&existing, &previous) {
         (Some(issue), Some(state)) if issue.state == "open" && state.status == "drifted" => {
             state.since.clone()

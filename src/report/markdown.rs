@@ -8,8 +8,10 @@
 
 use std::fmt::Write as _;
 
-use super::{display_value, human_duration, human_time, plural, shorten};
-use crate::drift::{Action, AttrValue, DriftedResource, ScanReport, Severity, Status};
+use super::{display_value, human_duration, human_time, ignored_entries, plural, shorten};
+use crate::drift::{
+    Action, AttrValue, AttributeChange, DriftedResource, ScanReport, Severity, Status,
+};
 
 /// How many attribute paths a table row names before it says "+N more".
 const PATHS_PER_ROW: usize = 4;
@@ -100,8 +102,9 @@ pub fn render(report: &ScanReport, budget: &Budget) -> String {
 pub fn render_framed(report: &ScanReport, budget: &Budget, frame: &Frame) -> String {
     let head = format!("{}{}", frame.hidden, head(report, frame));
     let tail = tail(report, frame);
-    let rows: Vec<String> = report.resources.iter().map(table_row).collect();
-    let diffs: Vec<String> = report.resources.iter().map(diff_section).collect();
+    let counted = || report.resources.iter().filter(|r| r.counts());
+    let rows: Vec<String> = counted().map(table_row).collect();
+    let diffs: Vec<String> = counted().map(diff_section).collect();
     let fixed = Size::of(&head).add(Size::of(&tail));
     let table_head = if rows.is_empty() {
         String::new()
@@ -217,7 +220,7 @@ fn head(report: &ScanReport, frame: &Frame) -> String {
             let _ = writeln!(
                 out,
                 "### ⚠️ Drift in {stack}: {} changed outside Terraform\n",
-                plural(report.resources.len(), "resource")
+                plural(report.summary.drifted, "resource")
             );
             out.push_str(
                 "Applying this configuration would also overwrite these out-of-band changes.",
@@ -250,19 +253,19 @@ fn stack_label(report: &ScanReport) -> String {
 }
 
 fn table_row(resource: &DriftedResource) -> String {
+    let changes: Vec<&AttributeChange> = resource.counted_changes().collect();
     let attributes = if resource.action == Action::Delete {
         "whole resource".to_owned()
-    } else if resource.changes.is_empty() {
+    } else if changes.is_empty() {
         "(no attribute-level difference)".to_owned()
     } else {
-        let mut names: Vec<String> = resource
-            .changes
+        let mut names: Vec<String> = changes
             .iter()
             .take(PATHS_PER_ROW)
             .map(|c| code_span(&shorten(&c.path, MAX_PATH_CHARS)))
             .collect();
-        if resource.changes.len() > PATHS_PER_ROW {
-            names.push(format!("+{} more", resource.changes.len() - PATHS_PER_ROW));
+        if changes.len() > PATHS_PER_ROW {
+            names.push(format!("+{} more", changes.len() - PATHS_PER_ROW));
         }
         names.join(", ")
     };
@@ -275,10 +278,11 @@ fn table_row(resource: &DriftedResource) -> String {
 }
 
 fn diff_section(resource: &DriftedResource) -> String {
+    let changes: Vec<&AttributeChange> = resource.counted_changes().collect();
     let sensitive = resource.sensitive_changes();
-    let mut counts = plural(resource.changes.len() - sensitive, "attribute");
+    let mut counts = plural(changes.len() - sensitive, "attribute");
     if sensitive > 0 {
-        counts = if sensitive == resource.changes.len() {
+        counts = if sensitive == changes.len() {
             plural(sensitive, "sensitive attribute")
         } else {
             format!("{counts}, {}", plural(sensitive, "sensitive attribute"))
@@ -289,7 +293,7 @@ fn diff_section(resource: &DriftedResource) -> String {
     }
     let mut diff = String::new();
     let mut sensitive_lines = String::new();
-    for change in &resource.changes {
+    for change in changes {
         if change.is_sensitive() {
             let _ = writeln!(
                 sensitive_lines,
@@ -317,8 +321,11 @@ fn diff_section(resource: &DriftedResource) -> String {
     )
 }
 
+/// At most this many ignored drifts are listed; the JSON report has them all.
+const IGNORED_LISTED: usize = 30;
+
 fn tail(report: &ScanReport, frame: &Frame) -> String {
-    let mut out = String::new();
+    let mut out = ignored_section(report);
     if !report.output_changes.is_empty() {
         let names: Vec<String> = report
             .output_changes
@@ -368,6 +375,54 @@ fn tail(report: &ScanReport, frame: &Frame) -> String {
         );
         out.push_str(&fenced("text", &audit.checkpoint));
     }
+    out
+}
+
+/// Drift that ignore rules cover, collapsed: listed so nobody wonders, not counted.
+fn ignored_section(report: &ScanReport) -> String {
+    let entries = ignored_entries(report);
+    if entries.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "<details><summary>Ignored by rules: {} (recorded in the audit log, not counted)</summary>\n\n\
+         | resource | attributes | rule |\n|---|---|---|\n",
+        plural(
+            entries
+                .iter()
+                .map(|e| e.address)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
+            "resource"
+        )
+    );
+    for entry in entries.iter().take(IGNORED_LISTED) {
+        let paths = if entry.paths.is_empty() {
+            "whole resource".to_owned()
+        } else {
+            shorten(&entry.paths.join(", "), 200)
+        };
+        let mut rule = format!("{} ({}", shorten(&entry.rule.reason, 200), entry.rule.rule);
+        if let Some(expires) = &entry.rule.expires {
+            let _ = write!(rule, ", until {expires}");
+        }
+        rule.push(')');
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            table_cell(&code_span(&shorten(entry.address, MAX_PATH_CHARS))),
+            table_cell(&code_span(&paths)),
+            table_cell(&rule)
+        );
+    }
+    if entries.len() > IGNORED_LISTED {
+        let _ = writeln!(
+            out,
+            "\n…and {} more; the JSON report lists them all.",
+            entries.len() - IGNORED_LISTED
+        );
+    }
+    out.push_str("\n</details>\n\n");
     out
 }
 
@@ -427,8 +482,10 @@ mod tests {
                         path: format!("tags.k{a}"),
                         before: AttrValue::Known(json!("é".repeat(value_len))),
                         after: AttrValue::Known(json!("🌈".repeat(value_len))),
+                        ignored: None,
                     })
                     .collect(),
+                ignored: None,
             })
             .collect();
         ScanReport {

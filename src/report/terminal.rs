@@ -53,7 +53,7 @@ pub fn render(report: &ScanReport, color: bool) -> String {
                 out,
                 "{} {stack}: {} changed outside Terraform",
                 palette.paint(YELLOW.bold(), "Drift in"),
-                plural(report.resources.len(), "resource")
+                plural(report.summary.drifted, "resource")
             );
         }
         Status::Failed => {
@@ -67,7 +67,7 @@ pub fn render(report: &ScanReport, color: bool) -> String {
             }
         }
     }
-    for resource in &report.resources {
+    for resource in report.resources.iter().filter(|r| r.counts()) {
         let (sign, style) = match resource.action {
             Action::Delete => ("-", RED),
             Action::Create => ("+", GREEN),
@@ -83,7 +83,7 @@ pub fn render(report: &ScanReport, color: bool) -> String {
         if resource.action == Action::Delete {
             continue;
         }
-        for change in &resource.changes {
+        for change in resource.counted_changes() {
             let _ = write!(out, "      {}: ", change.path);
             if change.is_sensitive() {
                 let _ = writeln!(out, "{}", palette.paint(DIM, "(sensitive value changed)"));
@@ -98,6 +98,32 @@ pub fn render(report: &ScanReport, color: bool) -> String {
                 "{} -> {}",
                 side(&change.before, RED),
                 side(&change.after, GREEN)
+            );
+        }
+    }
+    let ignored = super::ignored_entries(report);
+    if !ignored.is_empty() {
+        let _ = writeln!(
+            out,
+            "  {}",
+            palette.paint(DIM, "Ignored by rules (recorded, not counted):")
+        );
+        for entry in &ignored {
+            let what = if entry.paths.is_empty() {
+                "whole resource".to_owned()
+            } else {
+                entry.paths.join(", ")
+            };
+            let _ = writeln!(
+                out,
+                "    {}",
+                palette.paint(
+                    DIM,
+                    &format!(
+                        "{} {what}: {} ({})",
+                        entry.address, entry.rule.reason, entry.rule.rule
+                    )
+                )
             );
         }
     }

@@ -248,7 +248,7 @@ impl Reporting {
             &[
                 ("drift", (report.status == Status::Drifted).to_string()),
                 ("status", report.status.as_str().to_owned()),
-                ("drifted-resources", report.resources.len().to_string()),
+                ("drifted-resources", report.summary.drifted.to_string()),
                 ("report-json", report_json.display().to_string()),
                 (
                     "audit-head",
