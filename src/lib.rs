@@ -7,6 +7,7 @@
 
 pub mod actions;
 pub mod audit;
+pub mod batch;
 pub mod context;
 pub mod drift;
 pub mod github;

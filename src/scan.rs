@@ -25,6 +25,9 @@ pub struct ScanOptions {
     pub init: bool,
     pub workspace: Option<String>,
     pub inputs: PlanInputs,
+    /// Held while `terraform init` runs: parallel scans that share a plugin cache must not
+    /// install into it at the same time (terraform does not lock it).
+    pub init_gate: Option<std::sync::Arc<std::sync::Mutex<()>>>,
 }
 
 /// Where a scan is, for a progress display.
@@ -113,6 +116,11 @@ fn run(
     check_stack_dir(&options.dir)?;
     if options.init {
         progress(Progress::Initializing);
+        // A poisoned gate only means another scan panicked mid-init; the cache is still usable.
+        let _turn = options
+            .init_gate
+            .as_ref()
+            .map(|gate| gate.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
         terraform.init()?;
     }
     terraform.ensure_workspace_exists()?;

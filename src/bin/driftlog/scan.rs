@@ -134,6 +134,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         terraform_bin: args.terraform_bin.into_os_string(),
         init: args.init,
         workspace: args.workspace,
+        init_gate: None,
         inputs: PlanInputs {
             vars: args.vars,
             extra_args: args.plan_args,
