@@ -6,6 +6,7 @@
 //! its shape is versioned by [`SCHEMA_VERSION`] and documented in `docs/json-report.md`.
 
 pub mod analysis;
+pub mod combined;
 pub mod path;
 
 use schemars::JsonSchema;
