@@ -9,6 +9,7 @@
 use std::fmt::Write as _;
 
 use super::{display_value, human_duration, human_time, ignored_entries, plural, shorten};
+use crate::drift::combined::CombinedReport;
 use crate::drift::{
     Action, AttrValue, AttributeChange, DriftedResource, ScanReport, Severity, Status,
 };
@@ -130,6 +131,109 @@ pub fn render_framed(report: &ScanReport, budget: &Budget, frame: &Frame) -> Str
     out.push_str(&diffs_note(diffs.len() - kept_diffs));
     out.push_str(&tail);
     out
+}
+
+/// Renders several stacks as one comment: a line per stack, then each stack that is not
+/// clean, as far as the budget allows; stacks that do not fit are named and counted.
+pub fn render_combined(report: &CombinedReport, budget: &Budget, frame: &Frame) -> String {
+    let summary = &report.summary;
+    let mut head = frame.hidden.clone();
+    let _ = match report.status {
+        Status::Clean if frame.clean_since.is_some() => writeln!(
+            head,
+            "### ✅ All {} clean again\n\nNo drift since {}.\n",
+            plural(summary.stacks, "stack"),
+            human_time(frame.clean_since.as_deref().unwrap_or_default())
+        ),
+        Status::Clean => writeln!(
+            head,
+            "### ✅ No drift in {} ({} checked)\n",
+            plural(summary.stacks, "stack"),
+            plural(summary.checked_resources, "resource")
+        ),
+        Status::Drifted => writeln!(
+            head,
+            "### ⚠️ Drift in {} of {}: {} changed outside Terraform\n",
+            summary.drifted,
+            plural(summary.stacks, "stack"),
+            plural(summary.drifted_resources, "resource")
+        ),
+        Status::Failed => writeln!(
+            head,
+            "### ❌ {} of {} could not be scanned{}\n",
+            summary.failed,
+            plural(summary.stacks, "stack"),
+            match summary.drifted {
+                0 => String::new(),
+                n => format!("; drift in {}", plural(n, "stack")),
+            }
+        ),
+    };
+    head.push_str("| stack | result | drifted | checked |\n|---|---|---|---|\n");
+    for stack in &report.stacks {
+        let result = match stack.status {
+            Status::Clean => "✅ clean",
+            Status::Drifted => "⚠️ drifted",
+            Status::Failed => "❌ failed",
+        };
+        let _ = writeln!(
+            head,
+            "| {} | {result} | {} | {} |",
+            table_cell(&stack_label(stack)),
+            stack.summary.drifted,
+            stack.summary.checked
+        );
+    }
+    head.push_str(TABLE_END);
+    let mut tail = String::from("---\n");
+    let mut facts = vec![plural(summary.stacks, "stack")];
+    if summary.ignored_resources > 0 {
+        facts.push(format!(
+            "{} ignored by rules",
+            plural(summary.ignored_resources, "resource")
+        ));
+    }
+    if let Some(run) = &frame.run {
+        facts.push(format!("[{}]({})", run.label, run.url));
+    }
+    let _ = writeln!(tail, "{}", facts.join(" · "));
+
+    let sections: Vec<&ScanReport> = report
+        .stacks
+        .iter()
+        .filter(|s| s.status != Status::Clean)
+        .collect();
+    let mut used = Size::of(&head).add(Size::of(&tail));
+    let mut body = String::new();
+    for (index, stack) in sections.iter().enumerate() {
+        let left = sections.len() - index;
+        let omitted_note = Size::of(&omitted_stacks_note(left));
+        let room = Budget {
+            chars: budget.chars.saturating_sub(used.units + omitted_note.units),
+            bytes: budget.bytes.saturating_sub(used.bytes + omitted_note.bytes),
+        };
+        // An equal share of what is left, so one huge stack cannot crowd out the rest.
+        let share = Budget {
+            chars: room.chars / left,
+            bytes: room.bytes / left,
+        };
+        let section = render(stack, &share);
+        if !share.fits(&section) {
+            body.push_str(&omitted_stacks_note(left));
+            break;
+        }
+        used = used.add(Size::of(&section));
+        body.push_str(&section);
+    }
+    format!("{head}{body}{tail}")
+}
+
+fn omitted_stacks_note(left_out: usize) -> String {
+    format!(
+        "…{} not shown in detail: this comment would exceed GitHub's size limit. The JSON \
+         report has every stack.\n\n",
+        plural(left_out, "more stack")
+    )
 }
 
 /// How many rows and diffs to keep. Diffs are dropped first, then rows.
@@ -586,6 +690,33 @@ mod tests {
         assert!(body.contains("[run 8813](https://github.com/acme/infra/actions/runs/8813)"));
         assert!(body.contains("record 1204 · `sha256:9f2c9f2c9f2c…`"));
         assert!(body.contains(&"c".repeat(400)), "the whole checkpoint line");
+    }
+
+    #[test]
+    fn a_combined_report_lists_every_stack_and_fits() {
+        let mut stacks = Vec::new();
+        for i in 0..30 {
+            let mut stack = report(if i % 3 == 0 { 200 } else { 0 }, 4, 60);
+            stack.stack.dir = format!("infra/stack-{i:02}");
+            if i % 3 != 0 {
+                stack.status = Status::Clean;
+            }
+            stacks.push(stack);
+        }
+        let combined = CombinedReport::of(stacks).expect("distinct stacks");
+        let body = render_combined(&combined, &Budget::GITHUB_COMMENT, &Frame::default());
+        assert!(Budget::GITHUB_COMMENT.fits(&body));
+        assert!(body.starts_with("### ⚠️ Drift in 10 of 30 stacks: 2000 resources"));
+        for i in 0..30 {
+            assert!(
+                body.contains(&format!("| `infra/stack-{i:02}` |")),
+                "stack {i} listed"
+            );
+        }
+        assert!(
+            body.contains("### ⚠️ Drift in `infra/stack-00`"),
+            "details of the first"
+        );
     }
 
     #[test]
