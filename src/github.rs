@@ -19,8 +19,54 @@ use std::str::FromStr;
 pub use client::Client;
 pub use retry::RetryPolicy;
 
+use crate::drift::combined::CombinedReport;
 use crate::drift::{ScanReport, Status};
-use crate::report::markdown::RunLink;
+use crate::report::markdown::{self, Budget, Frame, RunLink};
+
+/// What is posted: one stack's report, or several stacks' as one.
+#[derive(Debug, Clone, Copy)]
+pub enum Publication<'a> {
+    Single(&'a ScanReport),
+    Combined(&'a CombinedReport),
+}
+
+impl Publication<'_> {
+    pub fn status(&self) -> Status {
+        match self {
+            Publication::Single(report) => report.status,
+            Publication::Combined(report) => report.status,
+        }
+    }
+
+    /// When the (first) scan started.
+    pub fn started_at(&self) -> String {
+        match self {
+            Publication::Single(report) => report.started_at.clone(),
+            Publication::Combined(report) => report
+                .stacks
+                .iter()
+                .map(|s| s.started_at.clone())
+                .min()
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The markdown body inside `frame`, fitted to `budget`.
+    pub fn render(&self, budget: &Budget, frame: &Frame) -> String {
+        match self {
+            Publication::Single(report) => markdown::render_framed(report, budget, frame),
+            Publication::Combined(report) => markdown::render_combined(report, budget, frame),
+        }
+    }
+
+    /// The stacks in it.
+    pub fn stacks(&self) -> Vec<&ScanReport> {
+        match self {
+            Publication::Single(report) => vec![report],
+            Publication::Combined(report) => report.stacks.iter().collect(),
+        }
+    }
+}
 
 /// `owner/name`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,8 +122,10 @@ pub struct PublishOptions {
     pub issue: bool,
     /// A drifted stack fails the status (otherwise it is neutral).
     pub fail_on_drift: bool,
-    /// Tells this stack's comment and issue apart from other stacks' (`infra/prod`).
+    /// Tells this comment apart from other stacks' or configurations' (`infra/prod`).
     pub id: String,
+    /// Each stack's id, in the publication's order: names its drift issue.
+    pub stack_ids: Vec<String>,
     pub issue_label: String,
     /// The status context or check-run name.
     pub status_name: String,
@@ -95,10 +143,10 @@ pub struct Published {
     pub errors: Vec<GithubError>,
 }
 
-/// Posts `report` to GitHub as `options` asks. Never fails as a whole: each part's outcome
-/// lands in [`Published`].
+/// Posts `publication` to GitHub as `options` asks. Never fails as a whole: each part's
+/// outcome lands in [`Published`].
 pub fn publish(
-    report: &ScanReport,
+    publication: Publication<'_>,
     target: &Target,
     token: &str,
     options: &PublishOptions,
@@ -123,15 +171,24 @@ pub fn publish(
     };
     if options.comment {
         if let Some(number) = target.pull_request {
-            note(comment::upsert(&client, target, number, report, options));
+            note(comment::upsert(
+                &client,
+                target,
+                number,
+                publication,
+                options,
+            ));
         }
     }
     if options.issue && target.pull_request.is_none() {
-        note(issue::sync(&client, target, report, options));
+        for (index, stack) in publication.stacks().into_iter().enumerate() {
+            let id = options.stack_ids.get(index).unwrap_or(&options.id);
+            note(issue::sync(&client, target, stack, id, options));
+        }
     }
     if options.status {
         match &target.sha {
-            Some(sha) => note(status::post(&client, target, sha, report, options)),
+            Some(sha) => note(status::post(&client, target, sha, publication, options)),
             None => published
                 .warnings
                 .push("no commit to set a status on: pass --sha or set GITHUB_SHA".to_owned()),
@@ -140,21 +197,41 @@ pub fn publish(
     published
 }
 
-/// "3 resources drifted", "clean (12 checked)", "scan failed".
-pub(crate) fn one_line_summary(report: &ScanReport) -> String {
+/// "3 resources drifted", "no drift (12 checked)", "the drift scan failed".
+pub(crate) fn one_line_summary(publication: Publication<'_>) -> String {
     use crate::report::plural;
-    match report.status {
-        Status::Clean => format!(
-            "no drift ({} checked)",
-            plural(report.summary.checked, "resource")
-        ),
-        Status::Drifted => format!(
-            "{} drifted ({} updated, {} deleted)",
-            plural(report.summary.drifted, "resource"),
-            report.summary.updated,
-            report.summary.deleted
-        ),
-        Status::Failed => "the drift scan failed".to_owned(),
+    match publication {
+        Publication::Single(report) => match report.status {
+            Status::Clean => format!(
+                "no drift ({} checked)",
+                plural(report.summary.checked, "resource")
+            ),
+            Status::Drifted => format!(
+                "{} drifted ({} updated, {} deleted)",
+                plural(report.summary.drifted, "resource"),
+                report.summary.updated,
+                report.summary.deleted
+            ),
+            Status::Failed => "the drift scan failed".to_owned(),
+        },
+        Publication::Combined(report) => {
+            let summary = &report.summary;
+            match report.status {
+                Status::Clean => format!("no drift in {}", plural(summary.stacks, "stack")),
+                Status::Drifted => format!(
+                    "{} drifted in {} of {}",
+                    plural(summary.drifted_resources, "resource"),
+                    summary.drifted,
+                    plural(summary.stacks, "stack")
+                ),
+                Status::Failed => format!(
+                    "{} of {} failed to scan; {} drifted",
+                    summary.failed,
+                    plural(summary.stacks, "stack"),
+                    plural(summary.drifted_resources, "resource")
+                ),
+            }
+        }
     }
 }
 

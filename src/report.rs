@@ -4,6 +4,7 @@
 pub mod markdown;
 pub mod terminal;
 
+use crate::drift::combined::CombinedReport;
 use crate::drift::{AttrValue, ScanReport};
 
 /// `--format`.
@@ -20,6 +21,39 @@ pub fn render(report: &ScanReport, format: Format, color: bool) -> String {
         Format::Terminal => terminal::render(report, color),
         Format::Json => json(report),
         Format::Markdown => markdown::render(report, &markdown::Budget::GITHUB_COMMENT),
+    }
+}
+
+/// Renders several stacks' reports as one.
+pub fn render_combined(report: &CombinedReport, format: Format, color: bool) -> String {
+    match format {
+        Format::Json => {
+            let mut out = serde_json::to_string_pretty(report).unwrap_or_default();
+            out.push('\n');
+            out
+        }
+        Format::Markdown => markdown::render_combined(
+            report,
+            &markdown::Budget::GITHUB_COMMENT,
+            &markdown::Frame::default(),
+        ),
+        Format::Terminal => {
+            let mut out = String::new();
+            for stack in &report.stacks {
+                out.push_str(&terminal::render(stack, color));
+                out.push('\n');
+            }
+            let summary = &report.summary;
+            out.push_str(&format!(
+                "{}: {} clean, {} drifted ({}), {} failed\n",
+                plural(summary.stacks, "stack"),
+                summary.clean,
+                summary.drifted,
+                plural(summary.drifted_resources, "resource"),
+                summary.failed
+            ));
+            out
+        }
     }
 }
 

@@ -6,9 +6,10 @@ use serde_json::json;
 
 use super::client::Client;
 use super::marker::{self, Kind, State};
+use super::Publication;
 use super::{GithubError, PublishOptions, Target};
-use crate::drift::{ScanReport, Status};
-use crate::report::markdown::{render_framed, Budget, Frame};
+use crate::drift::Status;
+use crate::report::markdown::{Budget, Frame};
 
 #[derive(Debug, Deserialize)]
 struct IssueComment {
@@ -25,7 +26,7 @@ pub(super) fn upsert(
     client: &Client,
     target: &Target,
     number: u64,
-    report: &ScanReport,
+    publication: Publication<'_>,
     options: &PublishOptions,
 ) -> Result<Option<String>, GithubError> {
     let marker = marker::marker(Kind::Comment, &options.id);
@@ -45,10 +46,10 @@ pub(super) fn upsert(
         .as_ref()
         .and_then(|c| c.body.as_deref())
         .and_then(State::find);
-    if existing.is_none() && report.status == Status::Clean {
+    if existing.is_none() && publication.status() == Status::Clean {
         return Ok(None);
     }
-    let body = body(report, target, &marker, previous.as_ref());
+    let body = body(publication, target, &marker, previous.as_ref());
     let posted: IssueComment = match &existing {
         Some(comment) => client.patch(
             &format!("updating driftlog's comment on pull request #{number}"),
@@ -73,24 +74,29 @@ pub(super) fn upsert(
 }
 
 /// The comment: marker, state, then the report fitted to GitHub's limit.
-fn body(report: &ScanReport, target: &Target, marker: &str, previous: Option<&State>) -> String {
-    let now = &report.started_at;
-    let status = report.status.as_str();
+fn body(
+    publication: Publication<'_>,
+    target: &Target,
+    marker: &str,
+    previous: Option<&State>,
+) -> String {
+    let now = publication.started_at();
+    let status = publication.status();
     let since = match previous {
-        Some(state) if state.status == status => state.since.clone(),
-        _ => now.clone(),
+        Some(state) if state.status == status.as_str() => state.since.clone(),
+        _ => now,
     };
     let state = State {
-        status: status.to_owned(),
+        status: status.as_str().to_owned(),
         since: since.clone(),
         resources: None,
     };
     let frame = Frame {
         hidden: format!("{marker}\n{}\n", state.to_line()),
         // "Clean again" only where the thread showed something else before.
-        clean_since: (report.status == Status::Clean && previous.is_some()).then(|| since.clone()),
-        drifted_since: (report.status == Status::Drifted).then_some(since),
+        clean_since: (status == Status::Clean && previous.is_some()).then(|| since.clone()),
+        drifted_since: (status == Status::Drifted).then_some(since),
         run: target.run.clone(),
     };
-    render_framed(report, &Budget::GITHUB_COMMENT, &frame)
+    publication.render(&Budget::GITHUB_COMMENT, &frame)
 }

@@ -35,16 +35,17 @@ pub(super) fn sync(
     client: &Client,
     target: &Target,
     report: &ScanReport,
+    id: &str,
     options: &PublishOptions,
 ) -> Result<Option<String>, GithubError> {
     if report.status == Status::Failed {
         return Ok(None);
     }
     let repo = &target.repo;
-    let marker = marker::marker(Kind::Issue, &options.id);
+    let marker = marker::marker(Kind::Issue, id);
     let label = &options.issue_label;
     let existing = client.find_in_pages(
-        &format!("looking for the drift issue of {}", options.id),
+        &format!("looking for the drift issue of {}", id),
         &format!(
             "/repos/{repo}/issues?state=all&labels={}&sort=created&direction=desc",
             encode_query(label)
@@ -74,7 +75,7 @@ pub(super) fn sync(
             &format!("/repos/{repo}/issues/{number}/comments"),
             &json!({ "body": format!(
                 "✅ {} is clean again: no drift since {}{run}. Closing.",
-                code(&options.id),
+                code(id),
                 human_time(&report.started_at)
             ) }),
         )?;
@@ -120,10 +121,10 @@ pub(super) fn sync(
     let Some(issue) = existing else {
         ensure_label(client, target, label)?;
         let created: Issue = client.post(
-            &format!("opening a drift issue for {}", options.id),
+            &format!("opening a drift issue for {}", id),
             &format!("/repos/{repo}/issues"),
             &json!({
-                "title": format!("Drift in {}", code(&options.id)),
+                "title": format!("Drift in {}", code(id)),
                 "body": body,
                 "labels": [label],
             }),

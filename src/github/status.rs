@@ -4,8 +4,10 @@
 use serde_json::{json, Value};
 
 use super::client::Client;
+use super::Publication;
 use super::{one_line_summary, GithubError, PublishOptions, Target};
-use crate::drift::{ScanReport, Status};
+use crate::drift::Status;
+use crate::report::markdown::{Budget, Frame};
 use crate::report::shorten;
 
 /// GitHub cuts status descriptions at 140 characters.
@@ -17,17 +19,18 @@ pub(super) fn post(
     client: &Client,
     target: &Target,
     sha: &str,
-    report: &ScanReport,
+    publication: Publication<'_>,
     options: &PublishOptions,
 ) -> Result<Option<String>, GithubError> {
     let repo = &target.repo;
-    let summary = one_line_summary(report);
-    let description = match (report.status, options.fail_on_drift) {
+    let summary = one_line_summary(publication);
+    let status = publication.status();
+    let description = match (status, options.fail_on_drift) {
         (Status::Drifted, false) => format!("{summary}; not failing (fail-on-drift is off)"),
         _ => summary.clone(),
     };
     let details_url = target.run.as_ref().map(|r| r.url.clone());
-    let conclusion = match (report.status, options.fail_on_drift) {
+    let conclusion = match (status, options.fail_on_drift) {
         (Status::Clean, _) => "success",
         (Status::Drifted, true) | (Status::Failed, _) => "failure",
         (Status::Drifted, false) => "neutral",
@@ -43,10 +46,16 @@ pub(super) fn post(
             "details_url": details_url,
             "output": {
                 "title": shorten(&description, 200),
-                "summary": shorten(&crate::report::markdown::render(report, &crate::report::markdown::Budget {
-                    chars: MAX_CHECK_SUMMARY,
-                    bytes: MAX_CHECK_SUMMARY,
-                }), MAX_CHECK_SUMMARY),
+                "summary": shorten(
+                    &publication.render(
+                        &Budget {
+                            chars: MAX_CHECK_SUMMARY,
+                            bytes: MAX_CHECK_SUMMARY,
+                        },
+                        &Frame::default(),
+                    ),
+                    MAX_CHECK_SUMMARY
+                ),
             },
         }),
     );
@@ -62,7 +71,7 @@ pub(super) fn post(
         Err(GithubError::Forbidden { .. } | GithubError::NotFound { .. }) => {}
         Err(err) => return Err(err),
     }
-    let state = match (report.status, options.fail_on_drift) {
+    let state = match (status, options.fail_on_drift) {
         (Status::Clean, _) | (Status::Drifted, false) => "success",
         (Status::Drifted, true) => "failure",
         (Status::Failed, _) => "error",

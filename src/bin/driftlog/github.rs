@@ -8,8 +8,8 @@ use anyhow::Context;
 use driftlog::actions::{self, RunnerFiles, MAX_WARNINGS_PER_STEP};
 use driftlog::context::{pull_request_head_sha, pull_request_number};
 use driftlog::drift::{ScanReport, Status};
-use driftlog::github::{self, PublishOptions, Repo, RetryPolicy, Target};
-use driftlog::report::markdown::{self, Budget, Frame, RunLink};
+use driftlog::github::{self, Publication, PublishOptions, Repo, RetryPolicy, Target};
+use driftlog::report::markdown::{Budget, Frame, RunLink};
 use driftlog::terraform::config::Declarations;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -168,10 +168,10 @@ impl GithubArgs {
 impl Reporting {
     /// Writes the job summary, step outputs and annotations, then posts to GitHub. Problems
     /// with permissions are warnings; other GitHub failures come back as the error.
+    /// `report_json` is where the JSON report was saved, if it was.
     pub fn report(
         &self,
-        report: &ScanReport,
-        stack_dir: Option<&Path>,
+        publication: Publication<'_>,
         report_json: Option<&Path>,
     ) -> anyhow::Result<()> {
         let frame = Frame {
@@ -179,9 +179,9 @@ impl Reporting {
             ..Frame::default()
         };
         if self.in_actions {
-            self.runner_files(report, report_json, &frame)?;
+            self.runner_files(publication, report_json, &frame)?;
             if !self.args.no_annotations {
-                for annotation in self.annotations(report, stack_dir) {
+                for annotation in self.annotations(publication) {
                     // The runner reads workflow commands from both streams; stdout keeps
                     // only the report.
                     eprintln!("{annotation}");
@@ -194,21 +194,28 @@ impl Reporting {
         let Some((target, token)) = &self.api else {
             return Ok(());
         };
+        let stack_ids: Vec<String> = publication
+            .stacks()
+            .into_iter()
+            .map(|stack| default_report_id(stack, &self.env))
+            .collect();
+        let id = match (&self.args.report_id, publication) {
+            (Some(id), _) => id.clone(),
+            (None, Publication::Single(_)) => stack_ids.first().cloned().unwrap_or_default(),
+            (None, Publication::Combined(_)) => "all stacks".to_owned(),
+        };
         let options = PublishOptions {
             comment: !self.args.no_comment,
             status: !self.args.no_status,
             issue: !self.args.no_issue && keeps_issues(self.in_actions, &self.env),
             fail_on_drift: self.args.fail_on_drift,
-            id: self
-                .args
-                .report_id
-                .clone()
-                .unwrap_or_else(|| default_report_id(report, &self.env)),
+            id,
+            stack_ids,
             issue_label: self.args.issue_label.clone(),
             status_name: self.args.status_name.clone(),
             retry: RetryPolicy::default(),
         };
-        let published = github::publish(report, target, token, &options);
+        let published = github::publish(publication, target, token, &options);
         for done in &published.done {
             eprintln!("driftlog: github: {done}");
         }
@@ -227,12 +234,12 @@ impl Reporting {
 
     fn runner_files(
         &self,
-        report: &ScanReport,
+        publication: Publication<'_>,
         report_json: Option<&Path>,
         frame: &Frame,
     ) -> anyhow::Result<()> {
         if let (Some(path), false) = (&self.runner.step_summary, self.args.no_summary) {
-            let summary = markdown::render_framed(report, &Budget::GITHUB_COMMENT, frame);
+            let summary = publication.render(&Budget::GITHUB_COMMENT, frame);
             actions::append_step_summary(path, &summary)?;
         }
         let Some(path) = &self.runner.output else {
@@ -240,15 +247,18 @@ impl Reporting {
         };
         let report_json = match report_json {
             Some(path) => std::path::absolute(path).unwrap_or_else(|_| path.to_owned()),
-            None => self.save_report_json(report)?,
+            None => self.save_report_json(publication)?,
         };
-        let audit = report.audit.as_ref();
+        let stacks = publication.stacks();
+        let drifted: usize = stacks.iter().map(|s| s.summary.drifted).sum();
+        // The last recorded stack's record is the audit branch's head.
+        let audit = stacks.iter().rev().find_map(|s| s.audit.as_ref());
         actions::write_outputs(
             path,
             &[
-                ("drift", (report.status == Status::Drifted).to_string()),
-                ("status", report.status.as_str().to_owned()),
-                ("drifted-resources", report.summary.drifted.to_string()),
+                ("drift", (drifted > 0).to_string()),
+                ("status", publication.status().as_str().to_owned()),
+                ("drifted-resources", drifted.to_string()),
                 ("report-json", report_json.display().to_string()),
                 (
                     "audit-head",
@@ -264,7 +274,7 @@ impl Reporting {
     }
 
     /// Without `--output`, the JSON report still needs a home for the `report-json` output.
-    fn save_report_json(&self, report: &ScanReport) -> anyhow::Result<PathBuf> {
+    fn save_report_json(&self, publication: Publication<'_>) -> anyhow::Result<PathBuf> {
         let dir = self
             .env
             .get("RUNNER_TEMP")
@@ -274,25 +284,29 @@ impl Reporting {
             .join("driftlog");
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("creating {} for the JSON report", dir.display()))?;
-        let name: String = default_report_id(report, &self.env)
+        let (name, json) = match publication {
+            Publication::Single(report) => (
+                default_report_id(report, &self.env),
+                driftlog::report::json(report),
+            ),
+            Publication::Combined(report) => (
+                "all-stacks".to_owned(),
+                driftlog::report::render_combined(report, driftlog::report::Format::Json, false),
+            ),
+        };
+        let name: String = name
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
             .collect();
         let path = dir.join(format!("{name}.json"));
-        std::fs::write(&path, driftlog::report::json(report))
+        std::fs::write(&path, json)
             .with_context(|| format!("writing the JSON report to {}", path.display()))?;
         Ok(path)
     }
 
-    fn annotations(
-        &self,
-        report: &ScanReport,
-        stack_dir: Option<&Path>,
-    ) -> Vec<actions::Annotation> {
-        let declarations = match (stack_dir, report.status) {
-            (Some(dir), Status::Drifted) => Some(Declarations::load(dir)),
-            _ => None,
-        };
+    /// Warnings at each drifted resource's declaration, at most ten in all (what Actions
+    /// shows per step).
+    fn annotations(&self, publication: Publication<'_>) -> Vec<actions::Annotation> {
         let workspace = self
             .env
             .get("GITHUB_WORKSPACE")
@@ -300,18 +314,28 @@ impl Reporting {
             .map(PathBuf::from)
             .or_else(|| std::env::current_dir().ok())
             .and_then(|dir| dir.canonicalize().ok());
-        let locate = |resource: &driftlog::drift::DriftedResource| {
-            let found = declarations.as_ref()?.locate(
-                resource.module_address.as_deref(),
-                &resource.mode,
-                &resource.resource_type,
-                &resource.name,
-            )?;
-            let file = found.file.canonicalize().ok()?;
-            let relative = file.strip_prefix(workspace.as_ref()?).ok()?;
-            Some((relative.to_string_lossy().into_owned(), found.line))
-        };
-        actions::drift_annotations(report, &locate, MAX_WARNINGS_PER_STEP)
+        let mut annotations = Vec::new();
+        for report in publication.stacks() {
+            let room = MAX_WARNINGS_PER_STEP.saturating_sub(annotations.len());
+            if room == 0 {
+                break;
+            }
+            let declarations = (report.status == Status::Drifted)
+                .then(|| Declarations::load(Path::new(&report.stack.dir)));
+            let locate = |resource: &driftlog::drift::DriftedResource| {
+                let found = declarations.as_ref()?.locate(
+                    resource.module_address.as_deref(),
+                    &resource.mode,
+                    &resource.resource_type,
+                    &resource.name,
+                )?;
+                let file = found.file.canonicalize().ok()?;
+                let relative = file.strip_prefix(workspace.as_ref()?).ok()?;
+                Some((relative.to_string_lossy().into_owned(), found.line))
+            };
+            annotations.extend(actions::drift_annotations(report, &locate, room));
+        }
+        annotations
     }
 }
 

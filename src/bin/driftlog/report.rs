@@ -1,29 +1,54 @@
-//! `driftlog report`: saved JSON reports, for workflows that scan in one job and report in
-//! another.
+//! `driftlog report`: saved JSON reports, for workflows that scan in one job (or in many
+//! parallel jobs) and report in another.
 
-use std::path::PathBuf;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use driftlog::drift::{ScanReport, SCHEMA_VERSION};
+use driftlog::drift::combined::{AnyReport, CombinedReport};
+use driftlog::drift::SCHEMA_VERSION;
+use driftlog::github::Publication;
+use driftlog::report::{self, Format};
+
+use crate::scan::FormatArg;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Post a saved JSON report (`driftlog scan --output report.json`) to GitHub: the pull
-    /// request comment, job summary, outputs, status or drift issue, as a scan would.
+    /// request comment, job summary, outputs, status or drift issues, as a scan would.
     ///
     /// Exits like the scan did: 0 clean, 2 drift, 1 failed scan or error.
     Post(PostArgs),
+    /// Combine the JSON reports of parallel jobs (`--shard K/N`) into one report, print it,
+    /// and post it to GitHub as one comment (in Actions, or with --repo).
+    ///
+    /// Exits with the worst result: 1 if any stack failed, else 2 if any drifted, else 0.
+    Merge(MergeArgs),
 }
 
 #[derive(Debug, clap::Args)]
 pub struct PostArgs {
-    /// The JSON report.
+    /// The JSON report (one stack's or a combined one).
     pub report: PathBuf,
 
-    /// The stack directory, to point annotations at the declarations (default: none).
-    #[arg(long, value_name = "DIR")]
-    pub stack_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub github: crate::github::GithubArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// The partial JSON reports.
+    #[arg(required = true)]
+    pub reports: Vec<PathBuf>,
+
+    /// Format on standard output.
+    #[arg(long, value_enum, default_value_t = FormatArg::Terminal)]
+    pub format: FormatArg,
+
+    /// Also write the merged report to FILE (JSON for `.json`, markdown for `.md`).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 
     #[command(flatten)]
     pub github: crate::github::GithubArgs,
@@ -32,26 +57,72 @@ pub struct PostArgs {
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Post(args) => post(args),
+        Command::Merge(args) => merge(args),
     }
 }
 
 fn post(args: PostArgs) -> anyhow::Result<ExitCode> {
     let reporting = args.github.resolve()?;
-    let text = std::fs::read_to_string(&args.report)
-        .with_context(|| format!("reading the report {}", args.report.display()))?;
-    let report: ScanReport = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{} is not a driftlog JSON report (make one with `driftlog scan --output report.json`)",
-            args.report.display()
+    let report = read_report(&args.report)?;
+    let (publication, code) = match &report {
+        AnyReport::Single(single) => (Publication::Single(single), single.status.exit_code()),
+        AnyReport::Combined(combined) => {
+            (Publication::Combined(combined), combined.status.exit_code())
+        }
+    };
+    reporting.report(publication, Some(&args.report))?;
+    Ok(ExitCode::from(code))
+}
+
+fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
+    let reporting = args.github.resolve()?;
+    let partials = args
+        .reports
+        .iter()
+        .map(|path| read_report(path))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let merged = CombinedReport::merge(partials)?;
+    let format = args.format.into();
+    let mut stdout = std::io::stdout().lock();
+    let printed = stdout
+        .write_all(report::render_combined(&merged, format, false).as_bytes())
+        .and_then(|()| stdout.flush());
+    match printed {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other.context("writing the merged report to standard output")?,
+    }
+    let mut json_path = None;
+    if let Some(path) = &args.output {
+        let file_format = crate::scan::format_for_file(path, format);
+        std::fs::write(path, report::render_combined(&merged, file_format, false))
+            .with_context(|| format!("writing the merged report to {}", path.display()))?;
+        json_path = (file_format == Format::Json).then_some(path.as_path());
+    }
+    reporting.report(Publication::Combined(&merged), json_path)?;
+    Ok(ExitCode::from(merged.status.exit_code()))
+}
+
+fn read_report(path: &Path) -> anyhow::Result<AnyReport> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the report {}", path.display()))?;
+    let report: AnyReport = serde_json::from_str(&text).map_err(|err| {
+        anyhow::anyhow!(
+            "{} is not a driftlog JSON report ({err}); make one with `driftlog scan --output \
+             report.json`",
+            path.display()
         )
     })?;
-    if report.schema_version != SCHEMA_VERSION {
+    let versions: Vec<u32> = match &report {
+        AnyReport::Single(single) => vec![single.schema_version],
+        AnyReport::Combined(combined) => std::iter::once(combined.schema_version)
+            .chain(combined.stacks.iter().map(|s| s.schema_version))
+            .collect(),
+    };
+    if let Some(version) = versions.into_iter().find(|v| *v != SCHEMA_VERSION) {
         anyhow::bail!(
-            "{} has report schema version {}, this driftlog reads version {SCHEMA_VERSION}",
-            args.report.display(),
-            report.schema_version
+            "{} has report schema version {version}; this driftlog reads version {SCHEMA_VERSION}",
+            path.display()
         );
     }
-    reporting.report(&report, args.stack_dir.as_deref(), Some(&args.report))?;
-    Ok(ExitCode::from(report.status.exit_code()))
+    Ok(report)
 }

@@ -11,6 +11,7 @@ use driftlog::audit::sshsig::SigningKey;
 use driftlog::audit::store::DEFAULT_BRANCH;
 use driftlog::audit::sync::RemoteChoice;
 use driftlog::drift::{AuditRef, Status};
+use driftlog::github::Publication;
 use driftlog::report::{self, Format};
 use driftlog::scan::{self, ScanOptions};
 use driftlog::terraform::PlanInputs;
@@ -105,6 +106,25 @@ pub enum FormatArg {
     Markdown,
 }
 
+impl From<FormatArg> for Format {
+    fn from(format: FormatArg) -> Format {
+        match format {
+            FormatArg::Terminal => Format::Terminal,
+            FormatArg::Json => Format::Json,
+            FormatArg::Markdown => Format::Markdown,
+        }
+    }
+}
+
+/// The format of an `--output` file: by extension, else the standard output's.
+pub fn format_for_file(path: &Path, fallback: Format) -> Format {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("json") => Format::Json,
+        Some("md" | "markdown") => Format::Markdown,
+        _ => fallback,
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorArg {
     Auto,
@@ -116,11 +136,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // A bad key fails before terraform runs, not after a long scan.
     let audit = audit_options(&args)?;
     let reporting = args.github.resolve()?;
-    let format = match args.format {
-        FormatArg::Terminal => Format::Terminal,
-        FormatArg::Json => Format::Json,
-        FormatArg::Markdown => Format::Markdown,
-    };
+    let format = Format::from(args.format);
     let color = match args.color {
         ColorArg::Always => true,
         ColorArg::Never => false,
@@ -173,11 +189,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let mut report_json = None;
     if let Some(path) = &args.output {
-        let file_format = match path.extension().and_then(|e| e.to_str()) {
-            Some("json") => Format::Json,
-            Some("md" | "markdown") => Format::Markdown,
-            _ => format,
-        };
+        let file_format = format_for_file(path, format);
         std::fs::write(path, report::render(&report, file_format, false))
             .with_context(|| format!("writing the report to {}", path.display()))?;
         report_json = (file_format == Format::Json).then_some(path.as_path());
@@ -188,7 +200,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     // GitHub hears about the scan even when recording failed: the drift is real either way.
-    let reported = reporting.report(&report, Some(&options.dir), report_json);
+    let reported = reporting.report(Publication::Single(&report), report_json);
     match recorded {
         None => {}
         Some(Ok(outcome)) => {
