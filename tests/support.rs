@@ -209,6 +209,31 @@ impl Stack {
         command.output().expect("run terraform")
     }
 
+    /// Runs terraform in `dir` (a stack below the root).
+    pub fn terraform_in(&self, dir: &Path, args: &[&str]) -> Output {
+        let mut command = Command::new(tools().bin_dir.join("terraform"));
+        command.args(args).current_dir(dir);
+        terraform_env(&mut command);
+        command.output().expect("run terraform")
+    }
+
+    /// `terraform init` + `apply` in `dir`, asserting both succeed.
+    pub fn apply_in(&self, dir: &Path) {
+        for args in [
+            &["init", "-input=false", "-no-color"][..],
+            &["apply", "-auto-approve", "-input=false", "-no-color"][..],
+        ] {
+            let out = self.terraform_in(dir, args);
+            assert!(
+                out.status.success(),
+                "terraform {args:?} in {} failed:\n{}\n{}",
+                dir.display(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+
     /// `terraform init` + `apply`, asserting both succeed.
     pub fn apply(&self, extra: &[&str]) -> &Self {
         for args in [

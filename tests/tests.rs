@@ -28,5 +28,12 @@ mod github;
 /// The GitHub Action's install and scan steps, run as a runner would run them.
 mod action;
 
+/// Workflow linting: actionlint and the action metadata schema over every workflow and
+/// action.yml; third-party actions pinned by SHA.
+mod workflows;
+
+/// Many stacks: discovery, config, parallel scans, ignore rules, shards and merge.
+mod stacks;
+
 /// Pushing the audit branch: concurrent writers, rejected pushes, the spool.
 mod sync;
