@@ -373,6 +373,33 @@ impl ModuleDir {
     }
 }
 
+/// The local modules (`source = "./x"`, `"../x"`) the configuration in `dir` calls: each
+/// source joined to the empty path and lexically cleaned, so relative to `dir` (`modules/net`,
+/// `../shared`, or the empty path for `./`), sorted and deduplicated. Only `dir` itself is
+/// read, as [`Declarations::load`] reads a module (override files may change a source); the
+/// modules are not followed. What cannot be read or parsed is skipped and described in the
+/// second element, one sentence each, naming the file.
+pub fn local_module_calls(dir: &Path) -> (Vec<PathBuf>, Vec<String>) {
+    let mut declarations = Declarations {
+        root: dir.to_path_buf(),
+        ..Declarations::default()
+    };
+    let here = Path::new("");
+    let mut calls: Vec<PathBuf> = declarations
+        .read_dir(here)
+        .map(|module| {
+            module
+                .calls
+                .values()
+                .filter_map(|call| local_source(here, call.source.as_deref()?))
+                .collect()
+        })
+        .unwrap_or_default();
+    calls.sort();
+    calls.dedup();
+    (calls, declarations.warnings)
+}
+
 /// The configuration files of a directory as `(name, is_override)`, primary files first, each
 /// group by name (terraform's merge order), and whether JSON configuration was left out.
 fn config_files(dir: &Path) -> io::Result<(Vec<(String, bool)>, bool)> {
