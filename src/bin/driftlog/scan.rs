@@ -6,11 +6,18 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::ValueEnum;
-use driftlog::audit::recorder::{self, AuditOptions};
+use std::time::SystemTime;
+
+use driftlog::audit::recorder::{self, AuditOptions, RecordError};
 use driftlog::audit::sshsig::SigningKey;
 use driftlog::audit::store::DEFAULT_BRANCH;
+use driftlog::audit::sync::Outcome;
 use driftlog::audit::sync::RemoteChoice;
+use driftlog::batch::{self, StackJob};
+use driftlog::config::{self, Config, StackSpec};
+use driftlog::drift::combined::CombinedReport;
 use driftlog::drift::{AuditRef, Status};
+use driftlog::drift::{Ignored, ScanReport};
 use driftlog::github::Publication;
 use driftlog::report::{self, Format};
 use driftlog::scan::{self, ScanOptions};
@@ -20,9 +27,23 @@ use crate::progress;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Directory of the root module to scan.
-    #[arg(default_value = ".")]
-    pub dir: PathBuf,
+    /// Directories of root modules to scan. One directory gives that stack's report; none
+    /// scans the stacks of `.driftlog.toml` (or those discovered in the repository), several
+    /// scan those, each giving one combined report.
+    #[arg(value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+
+    /// The configuration file (default: `.driftlog.toml` at the repository root).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Scan at most N stacks at a time (default: the number of CPUs).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// Scan only shard K of N of the stacks (a stable share, for fan-out across CI jobs).
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<(usize, usize)>,
 
     /// Terraform binary to run (a name on PATH or a path); `tofu` works too.
     #[arg(
@@ -145,97 +166,370 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
-    let options = ScanOptions {
-        dir: args.dir,
-        terraform_bin: args.terraform_bin.into_os_string(),
-        init: args.init,
-        workspace: args.workspace,
-        init_gate: None,
-        inputs: PlanInputs {
-            vars: args.vars,
-            extra_args: args.plan_args,
-            var_files: args
-                .var_files
-                .into_iter()
-                .map(|f| resolve_from_cwd(&f))
-                .collect(),
+    let root = repository_root();
+    let config = match (args.dirs.len(), &args.config) {
+        // One directory without --config: rules still come from the repository's file.
+        (1, None) => Config::load(&root, None).map(|mut c| {
+            c.stacks.clear();
+            c
+        }),
+        _ => Config::load(&root, args.config.as_deref()),
+    }
+    .map_err(anyhow::Error::new)?;
+    for warning in &config.warnings {
+        eprintln!("driftlog: warning: {warning}");
+    }
+    let setup = Setup {
+        audit,
+        reporting,
+        format,
+        color,
+        rules: Rules {
+            config: &config,
+            today: humantime::format_rfc3339_seconds(SystemTime::now()).to_string()[..10]
+                .to_owned(),
         },
     };
+    match args.dirs.as_slice() {
+        [dir] => {
+            if args.shard.is_some() {
+                anyhow::bail!("--shard splits many stacks; it cannot be used with one DIR");
+            }
+            let options = scan_options(&args, dir.clone(), None, &[], &[]);
+            run_single(&args, &setup, options)
+        }
+        dirs => {
+            let specs: Vec<StackSpec> = if dirs.is_empty() {
+                config.stacks.clone()
+            } else {
+                dirs.iter().map(|d| StackSpec::at(d.clone())).collect()
+            };
+            let specs = match args.shard {
+                Some((k, n)) => config::shard(&specs, k, n),
+                None => specs,
+            };
+            run_many(&args, &setup, &specs)
+        }
+    }
+}
 
+/// What every scan of this run shares.
+struct Setup<'a> {
+    audit: Option<AuditOptions>,
+    reporting: crate::github::Reporting,
+    format: Format,
+    color: bool,
+    rules: Rules<'a>,
+}
+
+/// The configuration's ignore rules, as of today.
+struct Rules<'a> {
+    config: &'a Config,
+    today: String,
+}
+
+impl Rules<'_> {
+    /// Marks what the rules ignore in `report`, a scan of the stack at `stack_path`.
+    fn apply(&self, report: &mut ScanReport, stack_path: &str) {
+        if self.config.ignore.is_empty() {
+            return;
+        }
+        let file = self
+            .config
+            .file
+            .as_deref()
+            .map(|f| {
+                f.strip_prefix(&self.config.root)
+                    .unwrap_or(f)
+                    .display()
+                    .to_string()
+            })
+            .unwrap_or_else(|| config::FILE_NAME.to_owned());
+        report.apply_ignores(|resource, change| {
+            let rule = self.config.ignore.iter().find(|rule| {
+                rule.applies(
+                    &self.today,
+                    stack_path,
+                    &resource.address,
+                    change.map(|c| c.path.as_str()),
+                )
+            })?;
+            Some(Ignored {
+                rule: format!("{file}:{}", rule.line),
+                reason: rule.reason.clone(),
+                expires: rule.expires.clone(),
+            })
+        });
+    }
+}
+
+/// The repository holding the working directory (its work tree), else the directory itself.
+fn repository_root() -> PathBuf {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    git2::Repository::discover(&cwd)
+        .ok()
+        .and_then(|repo| repo.workdir().map(Path::to_path_buf))
+        .unwrap_or(cwd)
+}
+
+/// A stack's path relative to the repository root, as ignore rules name stacks.
+fn stack_path(root: &Path, dir: &Path) -> String {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    match dir.strip_prefix(&root) {
+        Ok(relative) if relative.as_os_str().is_empty() => ".".to_owned(),
+        Ok(relative) => relative.display().to_string(),
+        Err(_) => dir.display().to_string(),
+    }
+}
+
+fn scan_options(
+    args: &Args,
+    dir: PathBuf,
+    workspace: Option<String>,
+    vars: &[(String, String)],
+    var_files: &[PathBuf],
+) -> ScanOptions {
+    let mut all_vars: Vec<String> = vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    all_vars.extend(args.vars.iter().cloned());
+    let mut all_var_files: Vec<PathBuf> = var_files.to_vec();
+    all_var_files.extend(args.var_files.iter().map(|f| resolve_from_cwd(f)));
+    ScanOptions {
+        dir,
+        terraform_bin: args.terraform_bin.clone().into_os_string(),
+        init: args.init,
+        workspace: workspace.or_else(|| args.workspace.clone()),
+        init_gate: None,
+        inputs: PlanInputs {
+            vars: all_vars,
+            extra_args: args.plan_args.clone(),
+            var_files: all_var_files,
+        },
+    }
+}
+
+fn run_single(args: &Args, setup: &Setup<'_>, options: ScanOptions) -> anyhow::Result<ExitCode> {
     let spinner = progress::Spinner::new(!args.quiet);
     let mut report = scan::scan(&options, &mut |p| spinner.update(p));
     spinner.finish();
-    let recorded = audit
+    setup.rules.apply(
+        &mut report,
+        &stack_path(&setup.rules.config.root, &options.dir),
+    );
+    let recorded = setup
+        .audit
         .as_ref()
-        .map(|audit| recorder::record_scan(&report, &options.dir, audit));
-    if let Some(Ok(outcome)) = &recorded {
-        report.audit = Some(AuditRef {
-            branch: args.audit_branch.clone(),
-            seq: outcome.head.seq,
-            record_sha256: outcome.head.record_sha256.clone(),
-            commit: outcome.head.commit.clone(),
-            checkpoint: outcome.checkpoint_line().to_owned(),
-        });
-    }
+        .map(|audit| record(&mut report, &options.dir, audit));
 
+    print(
+        &report::render(&report, setup.format, setup.color),
+        args.output.as_deref(),
+        |file_format| report::render(&report, file_format, false),
+        setup.format,
+    )?;
+    if report.status == Status::Failed && setup.format != Format::Terminal {
+        if let Some(failure) = &report.failure {
+            eprintln!("driftlog: error: {}", failure.message);
+        }
+    }
+    let report_json = json_output(args.output.as_deref(), setup.format);
+    // GitHub hears about the scan even when recording failed: the drift is real either way.
+    let reported = setup
+        .reporting
+        .report(Publication::Single(&report), report_json);
+    finish(
+        &args.audit_branch,
+        recorded.into_iter().collect(),
+        reported,
+        report.status.exit_code(),
+    )
+}
+
+fn run_many(args: &Args, setup: &Setup<'_>, specs: &[StackSpec]) -> anyhow::Result<ExitCode> {
+    if specs.is_empty() {
+        anyhow::bail!(
+            "no stacks to scan: no directory given, none in the configuration, and no root \
+             module found under {}",
+            setup.rules.config.root.display()
+        );
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let root = &setup.rules.config.root;
+    // Terraform does not lock a shared plugin cache: with one, inits take turns.
+    let init_gate = std::env::var_os("TF_PLUGIN_CACHE_DIR")
+        .filter(|v| !v.is_empty())
+        .map(|_| std::sync::Arc::new(std::sync::Mutex::new(())));
+    let jobs: Vec<StackJob> = specs
+        .iter()
+        .map(|spec| {
+            // Paths relative to where driftlog runs read naturally in reports and comments.
+            let absolute = root.join(&spec.path);
+            let dir = match absolute.strip_prefix(&cwd) {
+                Ok(relative) if relative.as_os_str().is_empty() => PathBuf::from("."),
+                Ok(relative) => relative.to_path_buf(),
+                Err(_) if spec.path.is_relative() && args.dirs.is_empty() => absolute,
+                Err(_) => spec.path.clone(),
+            };
+            let mut options = scan_options(
+                args,
+                dir,
+                spec.workspace.clone(),
+                &spec.vars,
+                &spec.var_files,
+            );
+            options.init_gate = init_gate.clone();
+            StackJob {
+                name: spec.name.clone(),
+                options,
+            }
+        })
+        .collect();
+    let concurrency = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(std::num::NonZeroUsize::get)
+            .unwrap_or(1)
+    });
+    let progress = progress::StackProgress::new(jobs.len(), args.quiet);
+    // Appends to the audit branch take turns; scans do not wait for them.
+    let recording = std::sync::Mutex::new(Vec::new());
+    let reports = batch::scan_all(
+        &jobs,
+        concurrency,
+        &|event| progress.event(event),
+        &|index, report| {
+            let dir = &jobs[index].options.dir;
+            setup.rules.apply(report, &stack_path(root, dir));
+            if let Some(audit) = &setup.audit {
+                let mut outcomes = recording.lock().unwrap_or_else(|p| p.into_inner());
+                outcomes.push(record(report, dir, audit));
+            }
+        },
+    );
+    progress.finish();
+    let recorded = recording.into_inner().unwrap_or_else(|p| p.into_inner());
+    let combined = CombinedReport::of(reports)?;
+    print(
+        &report::render_combined(&combined, setup.format, setup.color),
+        args.output.as_deref(),
+        |file_format| report::render_combined(&combined, file_format, false),
+        setup.format,
+    )?;
+    for stack in combined
+        .stacks
+        .iter()
+        .filter(|s| s.status == Status::Failed)
+    {
+        if let Some(failure) = &stack.failure {
+            eprintln!("driftlog: error: {}: {}", stack.stack.dir, failure.message);
+        }
+    }
+    let report_json = json_output(args.output.as_deref(), setup.format);
+    let reported = setup
+        .reporting
+        .report(Publication::Combined(&combined), report_json);
+    finish(
+        &args.audit_branch,
+        recorded,
+        reported,
+        combined.status.exit_code(),
+    )
+}
+
+/// Appends `report` to the audit log and notes where it landed in the report itself.
+fn record(
+    report: &mut ScanReport,
+    dir: &Path,
+    audit: &AuditOptions,
+) -> Result<Outcome, RecordError> {
+    let outcome = recorder::record_scan(report, dir, audit)?;
+    report.audit = Some(AuditRef {
+        branch: audit.branch.clone(),
+        seq: outcome.head.seq,
+        record_sha256: outcome.head.record_sha256.clone(),
+        commit: outcome.head.commit.clone(),
+        checkpoint: outcome.checkpoint_line().to_owned(),
+    });
+    Ok(outcome)
+}
+
+/// Prints the report, and writes it to `output` in the format its extension asks for.
+fn print(
+    text: &str,
+    output: Option<&Path>,
+    render_as: impl Fn(Format) -> String,
+    format: Format,
+) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     let printed = stdout
-        .write_all(report::render(&report, format, color).as_bytes())
+        .write_all(text.as_bytes())
         .and_then(|()| stdout.flush());
     match printed {
         // A reader that stopped early (`| head`) must not turn drift into success.
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
         other => other.context("writing the report to standard output")?,
     }
-    let mut report_json = None;
-    if let Some(path) = &args.output {
-        let file_format = format_for_file(path, format);
-        std::fs::write(path, report::render(&report, file_format, false))
+    if let Some(path) = output {
+        std::fs::write(path, render_as(format_for_file(path, format)))
             .with_context(|| format!("writing the report to {}", path.display()))?;
-        report_json = (file_format == Format::Json).then_some(path.as_path());
     }
-    if report.status == Status::Failed && format != Format::Terminal {
-        if let Some(failure) = &report.failure {
-            eprintln!("driftlog: error: {}", failure.message);
+    Ok(())
+}
+
+/// The `--output` file when it holds the JSON report.
+fn json_output(output: Option<&Path>, format: Format) -> Option<&Path> {
+    output.filter(|path| format_for_file(path, format) == Format::Json)
+}
+
+/// Says where each record landed, and decides the exit code: a record that could not be
+/// written fails the run, after everything else was done.
+fn finish(
+    branch: &str,
+    recorded: Vec<Result<Outcome, RecordError>>,
+    reported: anyhow::Result<()>,
+    code: u8,
+) -> anyhow::Result<ExitCode> {
+    let mut not_recorded = Vec::new();
+    for outcome in recorded {
+        match outcome {
+            Ok(outcome) => {
+                for warning in &outcome.warnings {
+                    eprintln!("driftlog: warning: {warning}");
+                }
+                let head = &outcome.head;
+                let place = match &outcome.remote {
+                    Some(remote) => format!("pushed to {remote}"),
+                    None => "local only: the repository has no remote".to_owned(),
+                };
+                eprintln!(
+                    "driftlog: recorded as audit record {} (sha256:{}) on {branch} ({place}), \
+                     Merkle root {}",
+                    head.seq, head.record_sha256, head.merkle_root
+                );
+                if outcome.from_spool() > 0 {
+                    eprintln!(
+                        "driftlog: also pushed {} earlier record(s) from the spool",
+                        outcome.from_spool()
+                    );
+                }
+                eprintln!("{}", outcome.checkpoint_line());
+            }
+            Err(err) => not_recorded.push(err),
         }
     }
-    // GitHub hears about the scan even when recording failed: the drift is real either way.
-    let reported = reporting.report(Publication::Single(&report), report_json);
-    match recorded {
-        None => {}
-        Some(Ok(outcome)) => {
-            for warning in &outcome.warnings {
-                eprintln!("driftlog: warning: {warning}");
-            }
-            let head = &outcome.head;
-            let place = match &outcome.remote {
-                Some(remote) => format!("pushed to {remote}"),
-                None => "local only: the repository has no remote".to_owned(),
-            };
-            eprintln!(
-                "driftlog: recorded as audit record {} (sha256:{}) on {} ({place}), Merkle root {}",
-                head.seq, head.record_sha256, args.audit_branch, head.merkle_root
-            );
-            if outcome.from_spool() > 0 {
-                eprintln!(
-                    "driftlog: also pushed {} earlier record(s) from the spool",
-                    outcome.from_spool()
-                );
-            }
-            eprintln!("{}", outcome.checkpoint_line());
+    if let Some(first) = not_recorded.first() {
+        if let Err(github) = &reported {
+            eprintln!("driftlog: error: {github:#}");
+        }
+        for err in &not_recorded[1..] {
+            eprintln!("driftlog: error: the scan was NOT recorded in the audit log: {err}");
         }
         // The report is out; the missing record must still fail the job.
-        Some(Err(err)) => {
-            if let Err(github) = reported {
-                eprintln!("driftlog: error: {github:#}");
-            }
-            return Err(
-                anyhow::Error::new(err).context("the scan was NOT recorded in the audit log")
-            );
-        }
+        return Err(
+            anyhow::anyhow!("{first}").context("the scan was NOT recorded in the audit log")
+        );
     }
     reported?;
-    Ok(ExitCode::from(report.status.exit_code()))
+    Ok(ExitCode::from(code))
 }
 
 /// The audit settings, with the signing key loaded; `None` when recording is off.
@@ -266,6 +560,10 @@ fn audit_options(args: &Args) -> anyhow::Result<Option<AuditOptions>> {
             .clone()
             .map_or(RemoteChoice::Default, RemoteChoice::Named),
     }))
+}
+
+fn parse_shard(text: &str) -> Result<(usize, usize), String> {
+    config::parse_shard(text)
 }
 
 /// `--var-file` paths are relative to where driftlog runs, not to the stack directory.
