@@ -49,7 +49,10 @@ fn repository() -> Stack {
         "stacks/broken/main.tf".into(),
         format!("{PROVIDER}\nresource \"filestate_object\" \"x\" {{\n  nme = \"typo\"\n}}\n"),
     ));
-    let refs: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
     let repo = Stack::new(&refs);
     for name in NAMES {
         repo.apply_in(&repo.root.join("stacks").join(name));
@@ -74,9 +77,20 @@ fn driftlog(repo: &Stack, args: &[&str]) -> Run {
     repo.driftlog_in(&repo.root, args)
 }
 
+/// The combined report on stdout, which must conform to its published schema.
 fn json(run: &Run) -> Value {
-    serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", run.stdout, run.stderr))
+    let report: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", run.stdout, run.stderr));
+    if report.get("stacks").is_some() && report.get("include").is_none() {
+        let schema = jsonschema::validator_for(&driftlog::drift::combined::json_schema())
+            .expect("the published schema is valid");
+        let errors: Vec<String> = schema.iter_errors(&report).map(|e| e.to_string()).collect();
+        assert!(
+            errors.is_empty(),
+            "breaks docs/combined-report.schema.json: {errors:#?}"
+        );
+    }
+    report
 }
 
 fn stack<'a>(report: &'a Value, dir: &str) -> &'a Value {
@@ -86,12 +100,14 @@ fn stack<'a>(report: &'a Value, dir: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no stack {dir} in {report:#}"))
 }
 
-/// Drops what differs between two scans of the same state: timings.
-fn without_timings(mut report: Value) -> Value {
+/// Drops what differs between two scans of the same state: timings, and the hashes of
+/// terraform's output (which carries timestamps).
+fn without_run_specifics(mut report: Value) -> Value {
     if let Some(stacks) = report["stacks"].as_array_mut() {
         for stack in stacks {
             stack["started_at"] = Value::Null;
             stack["duration_ms"] = Value::Null;
+            stack["evidence"] = Value::Null;
         }
     }
     report
@@ -100,9 +116,18 @@ fn without_timings(mut report: Value) -> Value {
 #[test]
 fn discovered_stacks_are_scanned_in_parallel_and_a_broken_one_fails_alone() {
     let repo = repository();
-    edit(&repo, "charlie", "charlie", |o| o["description"] = json!("edited by hand"));
-    let run = driftlog(&repo, &["scan", "--no-audit", "-j", "3", "--format", "json"]);
-    assert_eq!(run.code, 1, "a failed stack makes the worst exit code: {}", run.stderr);
+    edit(&repo, "charlie", "charlie", |o| {
+        o["description"] = json!("edited by hand")
+    });
+    let run = driftlog(
+        &repo,
+        &["scan", "--no-audit", "-j", "3", "--format", "json"],
+    );
+    assert_eq!(
+        run.code, 1,
+        "a failed stack makes the worst exit code: {}",
+        run.stderr
+    );
     let report = json(&run);
     let dirs: Vec<&str> = report["stacks"]
         .as_array()
@@ -128,7 +153,12 @@ fn discovered_stacks_are_scanned_in_parallel_and_a_broken_one_fails_alone() {
         stack(&report, "stacks/charlie")["resources"][0]["address"],
         "filestate_object.main"
     );
-    for clean in ["stacks/alpha", "stacks/bravo", "stacks/delta", "stacks/echo"] {
+    for clean in [
+        "stacks/alpha",
+        "stacks/bravo",
+        "stacks/delta",
+        "stacks/echo",
+    ] {
         assert_eq!(stack(&report, clean)["status"], "clean", "{clean}");
     }
     assert_eq!(report["summary"]["stacks"], 6);
@@ -137,8 +167,15 @@ fn discovered_stacks_are_scanned_in_parallel_and_a_broken_one_fails_alone() {
     assert_eq!(report["status"], "failed");
 
     std::fs::remove_dir_all(repo.root.join("stacks/broken")).expect("remove broken");
-    let run = driftlog(&repo, &["scan", "--no-audit", "-j", "2", "--format", "json"]);
-    assert_eq!(run.code, 2, "without the broken stack, drift is the worst: {}", run.stderr);
+    let run = driftlog(
+        &repo,
+        &["scan", "--no-audit", "-j", "2", "--format", "json"],
+    );
+    assert_eq!(
+        run.code, 2,
+        "without the broken stack, drift is the worst: {}",
+        run.stderr
+    );
     assert!(repo.leftover_temp_files().is_empty());
 }
 
@@ -147,7 +184,9 @@ fn ignore_rules_keep_drift_out_of_the_exit_code_but_in_the_report_until_they_exp
     let repo = repository();
     std::fs::remove_dir_all(repo.root.join("stacks/broken")).expect("remove broken");
     for name in NAMES {
-        edit(&repo, name, name, |o| o["tags"]["LastScanned"] = json!("tuesday"));
+        edit(&repo, name, name, |o| {
+            o["tags"]["LastScanned"] = json!("tuesday")
+        });
     }
     let config = |expires: &str| {
         format!(
@@ -164,14 +203,25 @@ fn ignore_rules_keep_drift_out_of_the_exit_code_but_in_the_report_until_they_exp
     assert_eq!(charlie["summary"]["ignored"], 1);
     let ignored = &charlie["resources"][0]["ignored"];
     assert_eq!(ignored["reason"], "the scanner stamps it");
-    assert_eq!(ignored["rule"], ".driftlog.toml:4", "the rule is named by file and line");
+    assert_eq!(
+        ignored["rule"], ".driftlog.toml:4",
+        "the rule is named by file and line"
+    );
 
     let markdown = driftlog(&repo, &["scan", "--no-audit", "--format", "markdown"]);
-    assert!(markdown.stdout.contains("Ignored by rules"), "{}", markdown.stdout);
+    assert!(
+        markdown.stdout.contains("Ignored by rules"),
+        "{}",
+        markdown.stdout
+    );
 
     std::fs::write(repo.root.join(".driftlog.toml"), config("2020-01-31")).expect("write");
     let run = driftlog(&repo, &["scan", "--no-audit", "--format", "json"]);
-    assert_eq!(run.code, 2, "an expired rule no longer applies: {}", run.stderr);
+    assert_eq!(
+        run.code, 2,
+        "an expired rule no longer applies: {}",
+        run.stderr
+    );
     assert_eq!(json(&run)["summary"]["drifted_resources"], 5);
 }
 
@@ -192,7 +242,9 @@ fn config_errors_name_the_file_line_and_key() {
 #[test]
 fn matrix_and_shards_cover_every_stack_once_and_merge_equals_one_scan() {
     let repo = repository();
-    edit(&repo, "delta", "delta", |o| o["description"] = json!("edited by hand"));
+    edit(&repo, "delta", "delta", |o| {
+        o["description"] = json!("edited by hand")
+    });
     let matrix = driftlog(&repo, &["stacks", "--format", "matrix"]);
     assert_eq!(matrix.code, 0, "{}", matrix.stderr);
     let matrix = json(&matrix);
@@ -204,7 +256,10 @@ fn matrix_and_shards_cover_every_stack_once_and_merge_equals_one_scan() {
         .collect();
     assert_eq!(listed.len(), 6, "{matrix:#}");
 
-    let full = driftlog(&repo, &["scan", "--no-audit", "-j", "2", "--format", "json"]);
+    let full = driftlog(
+        &repo,
+        &["scan", "--no-audit", "-j", "2", "--format", "json"],
+    );
     assert_eq!(full.code, 1, "{}", full.stderr);
 
     let mut parts = Vec::new();
@@ -225,9 +280,18 @@ fn matrix_and_shards_cover_every_stack_once_and_merge_equals_one_scan() {
                 part.to_str().expect("utf-8"),
             ],
         );
-        assert!(run.code == 0 || run.code == 1 || run.code == 2, "{}", run.stderr);
+        assert!(
+            run.code == 0 || run.code == 1 || run.code == 2,
+            "{}",
+            run.stderr
+        );
         for stack in json(&run)["stacks"].as_array().expect("stacks") {
-            covered.push(stack["stack"]["dir"].as_str().unwrap_or_default().to_owned());
+            covered.push(
+                stack["stack"]["dir"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
         }
         parts.push(part);
     }
@@ -241,8 +305,8 @@ fn matrix_and_shards_cover_every_stack_once_and_merge_equals_one_scan() {
     let merged = driftlog(&repo, &args);
     assert_eq!(merged.code, 1, "the worst result: {}", merged.stderr);
     assert_eq!(
-        without_timings(json(&merged)),
-        without_timings(json(&full)),
+        without_run_specifics(json(&merged)),
+        without_run_specifics(json(&full)),
         "merging the shards equals one full scan"
     );
     for part in &parts {
@@ -257,16 +321,83 @@ fn matrix_and_shards_cover_every_stack_once_and_merge_equals_one_scan() {
         &["report", "merge", "--format", "json", full_path, full_path],
     );
     assert_eq!(twice.code, 1);
-    assert!(twice.stderr.contains("more than one report"), "{}", twice.stderr);
+    assert!(
+        twice.stderr.contains("more than one report"),
+        "{}",
+        twice.stderr
+    );
     std::fs::remove_file(full_path).expect("remove");
 }
 
 #[test]
 fn a_single_directory_keeps_the_single_stack_report() {
     let repo = repository();
-    let run = driftlog(&repo, &["scan", "--no-audit", "stacks/alpha", "--format", "json"]);
+    let run = driftlog(
+        &repo,
+        &["scan", "--no-audit", "stacks/alpha", "--format", "json"],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report = run.json();
     assert_eq!(report["stack"]["dir"], "stacks/alpha");
     assert!(Path::new(&repo.root.join("stacks/alpha/main.tf")).exists());
+}
+
+#[test]
+fn every_stack_of_a_parallel_scan_gets_its_own_signed_record() {
+    use driftlog::audit::sshsig::{allowed_signers_line, SigningKey};
+
+    let repo = repository();
+    std::fs::remove_dir_all(repo.root.join("stacks/broken")).expect("remove broken");
+    let root = &repo.root;
+    std::fs::write(
+        root.join(".gitignore"),
+        ".terraform/\nstore/\n*.tfstate*\nkey\n",
+    )
+    .expect("write");
+    crate::support::git(root, &["init", "-q", "-b", "main"]);
+    crate::support::git(root, &["config", "user.name", "CI"]);
+    crate::support::git(root, &["config", "user.email", "ci@example.com"]);
+    crate::support::git(root, &["add", "."]);
+    crate::support::git(root, &["commit", "-q", "-m", "stacks"]);
+    let key = SigningKey::generate().expect("key");
+    std::fs::write(root.join("key"), key.to_openssh("ci").expect("encode")).expect("write");
+    edit(&repo, "echo", "echo", |o| {
+        o["description"] = json!("edited by hand")
+    });
+
+    let run = driftlog(
+        &repo,
+        &[
+            "scan",
+            "-j",
+            "3",
+            "--signing-key",
+            "key",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let report = json(&run);
+    let mut seqs: Vec<u64> = report["stacks"]
+        .as_array()
+        .expect("stacks")
+        .iter()
+        .map(|s| s["audit"]["seq"].as_u64().expect("each stack was recorded"))
+        .collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, [0, 1, 2, 3, 4], "one record per stack, chained");
+
+    std::fs::write(
+        root.join("allowed_signers"),
+        allowed_signers_line("ci", &key),
+    )
+    .expect("write");
+    let verify = driftlog(&repo, &["verify", "--allowed-signers", "allowed_signers"]);
+    assert_eq!(verify.code, 0, "{}{}", verify.stdout, verify.stderr);
+    assert!(
+        verify.stdout.contains("5 records verified, 0 problems"),
+        "{}",
+        verify.stdout
+    );
 }

@@ -198,10 +198,11 @@ pub fn render_combined(report: &CombinedReport, budget: &Budget, frame: &Frame) 
     }
     let _ = writeln!(tail, "{}", facts.join(" · "));
 
+    // Clean stacks get a section only to list the drift their rules ignored.
     let sections: Vec<&ScanReport> = report
         .stacks
         .iter()
-        .filter(|s| s.status != Status::Clean)
+        .filter(|s| s.status != Status::Clean || s.summary.ignored > 0)
         .collect();
     let mut used = Size::of(&head).add(Size::of(&tail));
     let mut body = String::new();

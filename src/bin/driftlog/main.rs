@@ -6,6 +6,7 @@ mod log;
 mod progress;
 mod report;
 mod scan;
+mod stacks;
 mod verify;
 
 use std::process::ExitCode;
@@ -35,6 +36,8 @@ enum Command {
     Verify(verify::Args),
     /// List audit records.
     Log(log::Args),
+    /// List the stacks a scan without DIR covers (`--format matrix` for CI fan-out).
+    Stacks(stacks::Args),
     /// Work with saved JSON reports.
     #[command(subcommand)]
     Report(report::Command),
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::run(args),
         Command::Log(args) => log::run(args),
         Command::Report(command) => report::run(command),
+        Command::Stacks(args) => stacks::run(args),
     };
     match outcome {
         Ok(code) => code,

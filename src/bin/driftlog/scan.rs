@@ -264,7 +264,7 @@ impl Rules<'_> {
 }
 
 /// The repository holding the working directory (its work tree), else the directory itself.
-fn repository_root() -> PathBuf {
+pub fn repository_root() -> PathBuf {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     git2::Repository::discover(&cwd)
         .ok()
