@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The action's scan step: `driftlog scan` in each stack, with the action's inputs (INPUT_*
-# variables, set by action.yml) as flags. driftlog itself writes the job summary, annotations,
-# comment, status and issue; this script adds up the step outputs over all stacks, verifies the
-# audit branch, and exits non-zero on a failed scan, or on drift when fail-on-drift is true.
+# The action's scan step: one `driftlog scan` over the stacks, with the action's inputs
+# (INPUT_* variables, set by action.yml) as flags, or `driftlog report merge` of shard jobs'
+# reports. driftlog itself writes the job summary, step outputs and annotations, and posts the
+# comment, status and issues; this script then verifies the audit branch and exits non-zero on
+# a failed scan, or on drift when fail-on-drift is true.
 set -uo pipefail
 
 driftlog=${DRIFTLOG:-driftlog}
@@ -13,95 +14,87 @@ truthy() {
   esac
 }
 error() { echo "::error title=driftlog::$*" >&2; }
+# One entry per non-empty line, spaces around it trimmed.
+lines() {
+  local line
+  while IFS= read -r line || [[ -n "$line" ]]; do
+    line="${line#"${line%%[![:space:]]*}"}"
+    line="${line%"${line##*[![:space:]]}"}"
+    [[ -n "$line" && "$line" != \#* ]] && printf '%s\n' "$line"
+  done <<<"$1"
+}
 
-audit_branch=${INPUT_AUDIT_BRANCH:-driftlog/audit}
-args=(--terraform-bin "${INPUT_TERRAFORM_BIN:-terraform}" --audit-branch "$audit_branch" --quiet)
-truthy "${INPUT_INIT:-true}" && args+=(--init)
-truthy "${INPUT_COMMENT:-true}" || args+=(--no-comment)
-truthy "${INPUT_FAIL_ON_DRIFT:-false}" && args+=(--fail-on-drift)
-[[ -n "${INPUT_CONFIG:-}" ]] && args+=(--config "$INPUT_CONFIG")
-audit=false
-if truthy "${INPUT_AUDIT:-true}"; then
-  audit=true
-  if [[ -z "${INPUT_SIGNING_KEY:-}" ]]; then
-    error "audit is on but the signing-key input is empty: pass the key from a secret (\`driftlog keygen\` makes one), or set audit: false"
-    exit 1
-  fi
-  export DRIFTLOG_SIGNING_KEY="$INPUT_SIGNING_KEY"
-else
-  args+=(--no-audit)
-fi
 export GITHUB_TOKEN="${INPUT_GITHUB_TOKEN:-${GITHUB_TOKEN:-}}"
-
 reports="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/driftlog-reports"
 mkdir -p "$reports"
-drift=false
-drifted=0
-failed=0
-report=""
-audit_head=""
-scanned=0
 
-while IFS= read -r stack || [[ -n "$stack" ]]; do
-  stack="${stack#"${stack%%[![:space:]]*}"}"
-  stack="${stack%"${stack##*[![:space:]]}"}"
-  [[ -z "$stack" || "$stack" == \#* ]] && continue
-  scanned=$((scanned + 1))
-  name=$(printf '%s' "$stack" | tr -c 'A-Za-z0-9._-' '_')
-  json="$reports/$name.json"
-  outputs=$(mktemp "$reports/outputs.XXXXXX")
-  echo "::group::driftlog scan $stack"
-  # driftlog's own outputs go to a scratch file: the action's outputs cover every stack.
-  GITHUB_OUTPUT="$outputs" "$driftlog" scan "$stack" "${args[@]}" --output "$json"
+post=()
+truthy "${INPUT_COMMENT:-true}" || post+=(--no-comment)
+truthy "${INPUT_FAIL_ON_DRIFT:-false}" && post+=(--fail-on-drift)
+
+if [[ -n "${INPUT_MERGE:-}" ]]; then
+  files=()
+  while IFS= read -r pattern; do
+    # Globs expand here; a pattern matching nothing stays as is and driftlog names it.
+    # shellcheck disable=SC2206
+    matched=($pattern)
+    files+=("${matched[@]}")
+  done < <(lines "$INPUT_MERGE")
+  if ((${#files[@]} == 0)); then
+    error "the merge input names no report"
+    exit 1
+  fi
+  "$driftlog" report merge "${files[@]}" "${post[@]}" --output "$reports/merged.json"
   code=$?
-  echo "::endgroup::"
-  while IFS='=' read -r key value; do
-    case "$key" in
-    drift) [[ "$value" == true ]] && drift=true ;;
-    drifted-resources) [[ "$value" =~ ^[0-9]+$ ]] && drifted=$((drifted + value)) ;;
-    audit-head) [[ -n "$value" ]] && audit_head="$value" ;;
-    esac
-  done <"$outputs"
-  rm -f "$outputs"
-  [[ -f "$json" ]] && report="$json"
-  case "$code" in
-  0 | 2) ;;
-  *)
-    error "scanning $stack failed (exit $code); see the log above"
-    failed=$((failed + 1))
-    ;;
-  esac
-done <<<"${INPUT_STACKS:-.}"
-
-if ((scanned == 0)); then
-  error "the stacks input names no directory"
-  failed=1
-fi
-
-if [[ "$audit" == true && -n "$audit_head" ]]; then
-  signers=${INPUT_ALLOWED_SIGNERS:-.driftlog/allowed_signers}
-  if [[ -f "$signers" ]]; then
-    if ! "$driftlog" verify --branch "$audit_branch" --allowed-signers "$signers"; then
-      error "the audit branch $audit_branch does not verify against $signers"
-      failed=$((failed + 1))
+else
+  audit_branch=${INPUT_AUDIT_BRANCH:-driftlog/audit}
+  args=(--terraform-bin "${INPUT_TERRAFORM_BIN:-terraform}" --audit-branch "$audit_branch" --quiet)
+  truthy "${INPUT_INIT:-true}" && args+=(--init)
+  [[ -n "${INPUT_CONFIG:-}" ]] && args+=(--config "$INPUT_CONFIG")
+  [[ -n "${INPUT_JOBS:-}" ]] && args+=(--jobs "$INPUT_JOBS")
+  if [[ -n "${INPUT_SHARD:-}" ]]; then
+    # The job that merges the shards posts the one comment, status and issues.
+    args+=(--shard "$INPUT_SHARD" --no-comment --no-status --no-issue)
+  fi
+  if truthy "${INPUT_AUDIT:-true}"; then
+    if [[ -z "${INPUT_SIGNING_KEY:-}" ]]; then
+      error "audit is on but the signing-key input is empty: pass the key from a secret (\`driftlog keygen\` makes one), or set audit: false"
+      exit 1
     fi
+    export DRIFTLOG_SIGNING_KEY="$INPUT_SIGNING_KEY"
   else
-    echo "::notice title=driftlog::no allowed signers file at $signers, so the audit branch was not verified here; commit one (driftlog keygen prints its line)"
+    args+=(--no-audit)
+  fi
+  mapfile -t stacks < <(lines "${INPUT_STACKS-.}")
+  name=all
+  [[ -n "${INPUT_SHARD:-}" ]] && name="shard-${INPUT_SHARD/\//-of-}"
+  "$driftlog" scan "${stacks[@]}" "${args[@]}" "${post[@]}" --output "$reports/$name.json"
+  code=$?
+
+  signers=${INPUT_ALLOWED_SIGNERS:-.driftlog/allowed_signers}
+  if truthy "${INPUT_AUDIT:-true}" && git rev-parse --verify --quiet "refs/heads/$audit_branch" >/dev/null; then
+    if [[ -f "$signers" ]]; then
+      if ! "$driftlog" verify --branch "$audit_branch" --allowed-signers "$signers"; then
+        error "the audit branch $audit_branch does not verify against $signers"
+        code=1
+      fi
+    else
+      echo "::notice title=driftlog::no allowed signers file at $signers, so the audit branch was not verified here; commit one (driftlog keygen prints its line)"
+    fi
   fi
 fi
 
-{
-  echo "drift=$drift"
-  echo "drifted-resources=$drifted"
-  echo "report=$report"
-  echo "audit-head=$audit_head"
-} >>"${GITHUB_OUTPUT:-/dev/stdout}"
-
-if ((failed > 0)); then
+case "$code" in
+0) exit 0 ;;
+2)
+  if truthy "${INPUT_FAIL_ON_DRIFT:-false}"; then
+    error "drift found and fail-on-drift is true"
+    exit 2
+  fi
+  exit 0
+  ;;
+*)
+  error "driftlog failed (exit $code); see the log above"
   exit 1
-fi
-if [[ "$drift" == true ]] && truthy "${INPUT_FAIL_ON_DRIFT:-false}"; then
-  error "drift found in $drifted resource(s) and fail-on-drift is true"
-  exit 2
-fi
-exit 0
+  ;;
+esac

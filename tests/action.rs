@@ -158,7 +158,7 @@ fn the_entrypoint_scans_records_comments_and_sets_outputs() {
 
     assert_eq!(checkout.output("drift").as_deref(), Some("true"));
     assert_eq!(checkout.output("drifted-resources").as_deref(), Some("1"));
-    let report = checkout.output("report").expect("report output");
+    let report = checkout.output("report-json").expect("report output");
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).expect("read report"))
             .expect("JSON report");
@@ -215,19 +215,73 @@ fn several_stacks_add_up_and_a_broken_one_fails_the_step() {
     let run = checkout.entrypoint(&[
         ("INPUT_STACKS", ".\n\n  broken  \n"),
         ("INPUT_AUDIT", "false"),
+        ("INPUT_JOBS", "2"),
     ]);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert!(
-        run.stderr.contains("scanning broken failed"),
+        run.stderr.contains("driftlog: error: broken:"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("::error title=driftlog::driftlog failed"),
         "{}",
         run.stderr
     );
     assert_eq!(checkout.output("drifted-resources").as_deref(), Some("2"));
+    assert_eq!(checkout.output("drift").as_deref(), Some("true"));
     let comments = checkout.fake.comments(REPO, PR);
-    assert_eq!(comments.len(), 2, "one comment per stack");
-    assert!(comments
-        .iter()
-        .any(|c| c.body.contains("Drift scan failed")));
+    assert_eq!(comments.len(), 1, "one combined comment for the stacks");
+    let body = &comments[0].body;
+    assert!(body.contains("| `.` | ⚠️ drifted | 2 |"), "{body}");
+    assert!(body.contains("| `broken` | ❌ failed |"), "{body}");
+}
+
+#[test]
+fn shard_jobs_stay_quiet_and_the_merge_job_posts_one_comment() {
+    let other =
+        format!("{PROVIDER}\nresource \"filestate_object\" \"o\" {{\n  name = \"other\"\n}}\n");
+    let checkout = Checkout::new(&[("other/main.tf", other.as_str())]);
+    checkout.stack.apply_in(&checkout.stack.root.join("other"));
+    checkout.stack.edit("web", |web| web["size"] = json!(9));
+    let temp = checkout.file("runner-temp");
+    for shard in ["1/2", "2/2"] {
+        let run = checkout.entrypoint(&[
+            ("INPUT_STACKS", ".\nother"),
+            ("INPUT_SHARD", shard),
+            ("INPUT_AUDIT", "false"),
+        ]);
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    }
+    assert!(
+        checkout.fake.comments(REPO, PR).is_empty(),
+        "shards do not comment"
+    );
+    assert!(
+        checkout.fake.check_runs(REPO).is_empty(),
+        "nor set the check"
+    );
+    let pattern = format!("{}/driftlog-reports/shard-*.json", temp.display());
+    let run = checkout.entrypoint(&[("INPUT_MERGE", pattern.as_str())]);
+    assert_eq!(
+        run.code, 0,
+        "drift without fail-on-drift: {}{}",
+        run.stdout, run.stderr
+    );
+    let comments = checkout.fake.comments(REPO, PR);
+    assert_eq!(comments.len(), 1);
+    assert!(
+        comments[0].body.contains("| `.` | ⚠️ drifted |"),
+        "{}",
+        comments[0].body
+    );
+    assert!(
+        comments[0].body.contains("| `other` | ✅ clean |"),
+        "{}",
+        comments[0].body
+    );
+    assert_eq!(checkout.fake.check_runs(REPO).len(), 1);
 }
 
 #[test]
