@@ -21,13 +21,19 @@ pub struct Discovery {
 /// The root modules under `root`: directories holding `*.tf` or `*.tofu` files, except
 /// hidden directories (`.git`, `.terraform`, ...) and everything below them, and except
 /// directories that another such directory calls as a local module (`source = "./x"` or
-/// `"../x"`, relative to the caller). Symbolic links to directories are not followed.
-/// Sorted by path, component by component; the root itself is `.`.
+/// `"../x"`, relative to the caller). When `root` is a git work tree, directories git
+/// ignores (build output, vendored copies) are skipped too. Symbolic links to directories
+/// are not followed. Sorted by path, component by component; the root itself is `.`.
 ///
 /// Fails only when `root` itself cannot be listed; other unreadable directories and files
 /// are [`Discovery::warnings`].
 pub fn discover(root: &Path) -> Result<Discovery, ConfigError> {
-    let (dirs, mut warnings) = config_dirs(root)?;
+    // Only the repository whose work tree is `root`: an enclosing repository's ignore rules
+    // are written for other paths.
+    let repo = git2::Repository::open(root)
+        .ok()
+        .filter(|repo| repo.workdir().is_some());
+    let (dirs, mut warnings) = config_dirs(root, repo.as_ref())?;
     let found: BTreeSet<&PathBuf> = dirs.iter().collect();
     let mut called = BTreeSet::new();
     for dir in &dirs {
@@ -51,7 +57,10 @@ pub fn discover(root: &Path) -> Result<Discovery, ConfigError> {
 
 /// Every directory under `root` (relative, the root being the empty path) that holds
 /// configuration files, sorted.
-fn config_dirs(root: &Path) -> Result<(Vec<PathBuf>, Vec<String>), ConfigError> {
+fn config_dirs(
+    root: &Path,
+    repo: Option<&git2::Repository>,
+) -> Result<(Vec<PathBuf>, Vec<String>), ConfigError> {
     let mut dirs = Vec::new();
     let mut warnings = Vec::new();
     let mut pending = vec![PathBuf::new()];
@@ -73,7 +82,12 @@ fn config_dirs(root: &Path) -> Result<(Vec<PathBuf>, Vec<String>), ConfigError> 
         if has_config {
             dirs.push(rel.clone());
         }
-        pending.extend(subdirs.into_iter().map(|name| rel.join(name)));
+        pending.extend(
+            subdirs
+                .into_iter()
+                .map(|name| rel.join(name))
+                .filter(|sub| !repo.is_some_and(|repo| repo.is_path_ignored(sub).unwrap_or(false))),
+        );
     }
     dirs.sort();
     Ok((dirs, warnings))
@@ -191,6 +205,28 @@ mod tests {
         assert_eq!(discovery.stacks[2].name, "infra/prod");
         // Deterministic.
         assert_eq!(discover(root).expect("discover"), discovery);
+    }
+
+    #[test]
+    fn skips_what_git_ignores() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        git2::Repository::init(root).expect("git init");
+        write(root, ".gitignore", "/target\nvendor/\n");
+        write(root, "infra/prod/main.tf", "resource \"a\" \"b\" {}\n");
+        write(
+            root,
+            "target/copy/infra/main.tf",
+            "resource \"a\" \"b\" {}\n",
+        );
+        write(root, "infra/vendor/x/main.tf", "resource \"a\" \"b\" {}\n");
+        // A file named like an ignored directory pattern does not hide a directory.
+        write(root, "targets/main.tf", "resource \"a\" \"b\" {}\n");
+        let discovery = discover(root).expect("discover");
+        assert_eq!(paths(&discovery), vec!["infra/prod", "targets"]);
+        // Below the repository root, the enclosing repository's rules are not applied.
+        let below = discover(&root.join("target")).expect("discover");
+        assert_eq!(paths(&below), vec!["copy/infra"]);
     }
 
     #[test]
