@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine: installs what it needs, then lints and tests.
-# Safe to run twice.
+# The whole test suite on a fresh machine: installs what it needs, then lints and tests:
+# cargo's tests, then the container image (tests/container/run.sh, podman). Safe to run twice.
+# Closes with the totals of both, also when something failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +12,12 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --workspace 2>&1 | tee "$log"
-# cargo prints one result line per test binary, the last of which is often an empty doctest
-# run: close with the totals.
-awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed\n", passed, failed }' "$log"
+status=0
+cargo test --workspace 2>&1 | tee "$log" || status=1
+bash tests/container/run.sh 2>&1 | tee -a "$log" || status=1
+# cargo prints one result line per test binary (the last often an empty doctest run), the
+# container test one "N passed, N failed" line: close with the sum.
+awk '/^test result:/ { passed += $4; failed += $6 }
+     /^[0-9]+ passed, [0-9]+ failed$/ { passed += $1; failed += $3 }
+     END { printf "%d passed, %d failed\n", passed, failed }' "$log"
+exit "$status"

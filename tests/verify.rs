@@ -919,3 +919,52 @@ mod log {
         assert_eq!(none.stdout.trim(), "[]");
     }
 }
+
+/// A checkout owned by another user (a mounted volume, another CI user): git's ownership
+/// check must come out as that, with the safe.directory fix, not as "not a repository".
+#[test]
+fn a_repository_owned_by_another_user_is_named_as_such() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = dir.path().join("checkout");
+    std::fs::create_dir(&repo).expect("mkdir");
+    git(&repo, &["init", "-q"]);
+    for entry in walk(&repo) {
+        std::os::unix::fs::lchown(&entry, Some(4242), Some(4242))
+            .expect("chown to uid 4242: this test needs root, as the suite runs in CI");
+    }
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).expect("mkdir home");
+    for args in [&["verify"][..], &["log"][..]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_driftlog"))
+            .args(args)
+            .current_dir(&repo)
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", &home)
+            .output()
+            .expect("run driftlog");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("belongs to another user")
+                && stderr.contains("safe.directory")
+                && !stderr.contains("not inside a git repository"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+fn walk(root: &Path) -> Vec<PathBuf> {
+    let mut found = vec![root.to_owned()];
+    let mut index = 0;
+    while index < found.len() {
+        if found[index].is_dir() && !found[index].is_symlink() {
+            let children: Vec<PathBuf> = std::fs::read_dir(&found[index])
+                .expect("read dir")
+                .map(|entry| entry.expect("entry").path())
+                .collect();
+            found.extend(children);
+        }
+        index += 1;
+    }
+    found
+}

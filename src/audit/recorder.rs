@@ -28,6 +28,8 @@ pub enum RecordError {
          PATH, or --no-audit to scan without recording"
     )]
     NotARepository(PathBuf),
+    #[error("{0}, so the scan cannot be recorded")]
+    Open(super::OpenRepositoryError),
     #[error("the repository at {0} has no working tree to place the stack in")]
     Bare(PathBuf),
     #[error(transparent)]
@@ -44,8 +46,10 @@ pub fn record_scan(
     options: &AuditOptions,
 ) -> Result<Outcome, RecordError> {
     let start = options.repo.as_deref().unwrap_or(stack_dir);
-    let repo = git2::Repository::discover(start)
-        .map_err(|_| RecordError::NotARepository(start.to_owned()))?;
+    let repo = super::discover_repository(start).map_err(|err| match err {
+        super::OpenRepositoryError::NotFound(path) => RecordError::NotARepository(path),
+        other => RecordError::Open(other),
+    })?;
     let workdir = repo
         .workdir()
         .ok_or_else(|| RecordError::Bare(repo.path().to_owned()))?

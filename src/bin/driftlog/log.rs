@@ -61,8 +61,7 @@ pub enum FormatArg {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let repo = Repository::discover(&args.repo)
-        .with_context(|| format!("{} is not inside a git repository", args.repo.display()))?;
+    let repo = driftlog::audit::discover_repository(&args.repo)?;
     let refname = format!("refs/heads/{}", args.branch);
     let tip = repo.refname_to_id(&refname).map_err(|_| {
         anyhow::anyhow!(

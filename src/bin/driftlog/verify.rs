@@ -64,8 +64,7 @@ struct JsonOutput<'a> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let repo = git2::Repository::discover(&args.repo)
-        .with_context(|| format!("{} is not inside a git repository", args.repo.display()))?;
+    let repo = driftlog::audit::discover_repository(&args.repo)?;
     let (allowed, source) = allowed_signers(&repo, &args)?;
     let report = match verify::verify_log(&repo, &args.branch, &allowed, &args.checkpoints) {
         Ok(report) => report,
