@@ -596,6 +596,7 @@ mod tests {
             provider: "registry.terraform.io/hashicorp/aws".into(),
             action: Action::Update,
             changes,
+            identifiers: Default::default(),
             ignored: None,
         }
     }

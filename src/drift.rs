@@ -9,6 +9,8 @@ pub mod analysis;
 pub mod combined;
 pub mod path;
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -73,6 +75,9 @@ pub struct Evidence {
     /// Of the `show -json` document of the plan; only when there was drift (else show is
     /// not run).
     pub show_json_sha256: Option<String>,
+    /// Of the whole `apply -json` stream (apply records only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apply_stream_sha256: Option<String>,
 }
 
 impl ScanReport {
@@ -222,6 +227,10 @@ pub struct DriftedResource {
     pub action: Action,
     /// Changed leaf attributes, sorted by path. Unchanged attributes are never listed.
     pub changes: Vec<AttributeChange>,
+    /// The resource's identifiers in its last known state (`id`, `arn`, `name`,
+    /// `self_link`; never a sensitive one), to find it in cloud audit events.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub identifiers: BTreeMap<String, String>,
     /// Set when ignore rules cover the whole drift of this resource: it is still reported
     /// and recorded, but does not count as drift.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -404,6 +413,7 @@ mod tests {
                     ignored: None,
                 })
                 .collect(),
+            identifiers: Default::default(),
             ignored: None,
         }
     }

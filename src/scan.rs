@@ -219,6 +219,7 @@ fn drifted_resources(
                 provider: String::new(),
                 action: Action::from_terraform(&[notice.action.as_str()]),
                 changes: Vec::new(),
+                identifiers: Default::default(),
                 ignored: None,
             },
         })
@@ -238,6 +239,13 @@ pub fn analyse_show_json(json: &[u8]) -> Result<Vec<DriftedResource>, MalformedS
 
 fn drifted_resource(entry: &ResourceDriftEntry) -> DriftedResource {
     let actions: Vec<&str> = entry.change.actions.iter().map(String::as_str).collect();
+    let sides = Sides {
+        before: &entry.change.before,
+        after: &entry.change.after,
+        before_sensitive: &entry.change.before_sensitive,
+        after_sensitive: &entry.change.after_sensitive,
+        after_unknown: &entry.change.after_unknown,
+    };
     DriftedResource {
         address: entry.address.clone(),
         module_address: entry.module_address.clone(),
@@ -247,13 +255,8 @@ fn drifted_resource(entry: &ResourceDriftEntry) -> DriftedResource {
         index: entry.index.clone(),
         provider: entry.provider_name.clone(),
         action: Action::from_terraform(&actions),
-        changes: analysis::attribute_changes(&Sides {
-            before: &entry.change.before,
-            after: &entry.change.after,
-            before_sensitive: &entry.change.before_sensitive,
-            after_sensitive: &entry.change.after_sensitive,
-            after_unknown: &entry.change.after_unknown,
-        }),
+        changes: analysis::attribute_changes(&sides),
+        identifiers: analysis::identifiers(&sides),
         ignored: None,
     }
 }

@@ -99,6 +99,7 @@ impl Scan {
                     after: AttrValue::Known(json!("dev")),
                     ignored: None,
                 }],
+                identifiers: Default::default(),
                 ignored: None,
             })
             .collect();

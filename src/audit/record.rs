@@ -1,5 +1,5 @@
-//! One audit record: a scan, who ran it and where, and what it found, chained to the
-//! record before it.
+//! One audit record: a scan (what drifted) or an apply (what terraform changed), who ran it
+//! and where, chained to the record before it.
 //!
 //! Records are stored as canonical JSON (RFC 8785), so the bytes, and with them the SHA-256
 //! that the next record's `prev` and the commit message name, are fixed by the content. They
@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::context::RunContext;
-use crate::drift::{DriftedResource, Evidence, Failure, OutputChange, ScanReport, Status};
+use crate::drift::{Action, DriftedResource, Evidence, Failure, OutputChange, ScanReport, Status};
 
 /// Bump on any change a verifier or reader of old records must know about.
 pub const RECORD_SCHEMA_VERSION: u32 = 1;
@@ -36,6 +36,78 @@ pub struct StackRef {
 #[serde(rename_all = "snake_case")]
 pub enum RecordKind {
     Scan,
+    Apply,
+}
+
+/// A record's outcome. Scans use the scan statuses; a successful apply is `applied`. The
+/// names are those of [`Status`], so records written before applies existed read the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordResult {
+    Clean,
+    Drifted,
+    Failed,
+    Applied,
+}
+
+impl RecordResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordResult::Clean => "clean",
+            RecordResult::Drifted => "drifted",
+            RecordResult::Failed => "failed",
+            RecordResult::Applied => "applied",
+        }
+    }
+}
+
+impl From<Status> for RecordResult {
+    fn from(status: Status) -> Self {
+        match status {
+            Status::Clean => RecordResult::Clean,
+            Status::Drifted => RecordResult::Drifted,
+            Status::Failed => RecordResult::Failed,
+        }
+    }
+}
+
+/// What an apply changed, from terraform's `apply -json` stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ApplyOutcome {
+    /// terraform's exit code (absent when it was stopped by a signal).
+    pub exit_code: Option<i32>,
+    /// Every resource terraform started to change, in the order it finished (or failed).
+    pub changes: Vec<AppliedChange>,
+    /// terraform's own count (`change_summary`), when it got that far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<ApplySummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AppliedChange {
+    pub address: String,
+    pub action: Action,
+    /// Whether terraform finished the change.
+    pub outcome: ChangeOutcome,
+    /// The resource's id after the change (`apply_complete`'s `id_key`=`id_value`), when
+    /// terraform names one: an identifier to match cloud audit events with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeOutcome {
+    Complete,
+    Errored,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ApplySummary {
+    pub add: u64,
+    pub change: u64,
+    pub import: u64,
+    pub remove: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -52,14 +124,19 @@ pub struct Record {
     pub context: RunContext,
     pub stack: StackRef,
     pub terraform_version: Option<String>,
-    pub result: Status,
-    /// Drifted resources with their changed attributes, secrets redacted.
+    pub result: RecordResult,
+    /// Drifted resources with their changed attributes, secrets redacted (scans; empty for
+    /// applies).
     pub resources: Vec<DriftedResource>,
     pub output_changes: Vec<OutputChange>,
     pub failure: Option<Failure>,
     pub evidence: Evidence,
     /// `SHA256:...` fingerprint of the key that signs this record and its commit.
     pub signing_key: String,
+    /// Applies only: what terraform changed. Absent from scan records, whose bytes are
+    /// therefore what they were before applies were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apply: Option<ApplyOutcome>,
 }
 
 /// Where in the chain a new record goes.
@@ -99,12 +176,52 @@ impl Record {
             context,
             stack,
             terraform_version: report.terraform_version.clone(),
-            result: report.status,
+            result: report.status.into(),
             resources: report.resources.clone(),
             output_changes: report.output_changes.clone(),
             failure: report.failure.clone(),
             evidence: report.evidence.clone(),
             signing_key,
+            apply: None,
+        }
+    }
+
+    /// The record of an apply of `stack`: `failure` set when it failed, `evidence` the hash
+    /// of terraform's JSON stream.
+    #[allow(clippy::too_many_arguments)]
+    pub fn of_apply(
+        applied: ApplyOutcome,
+        failure: Option<Failure>,
+        terraform_version: Option<String>,
+        evidence: Evidence,
+        stack: StackRef,
+        context: RunContext,
+        log: LogId,
+        position: ChainPosition,
+        signing_key: String,
+        time: String,
+    ) -> Record {
+        Record {
+            schema_version: RECORD_SCHEMA_VERSION,
+            log,
+            seq: position.seq,
+            prev: position.prev,
+            time,
+            kind: RecordKind::Apply,
+            context,
+            stack,
+            terraform_version,
+            result: if failure.is_some() {
+                RecordResult::Failed
+            } else {
+                RecordResult::Applied
+            },
+            resources: Vec::new(),
+            output_changes: Vec::new(),
+            failure,
+            evidence,
+            signing_key,
+            apply: Some(applied),
         }
     }
 

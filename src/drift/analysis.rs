@@ -34,6 +34,33 @@ pub fn attribute_changes(sides: &Sides<'_>) -> Vec<AttributeChange> {
     differ.changes
 }
 
+/// The top-level attributes that name a resource in its provider's own records (cloud audit
+/// logs): AWS `id`/`arn`, the common `name`, Google's `self_link`.
+pub const IDENTIFIER_ATTRIBUTES: [&str; 4] = ["arn", "id", "name", "self_link"];
+
+/// The resource's identifiers: each of [`IDENTIFIER_ATTRIBUTES`] that is a non-empty string
+/// and not sensitive on that side, from the state before the drift, else after it.
+pub fn identifiers(sides: &Sides<'_>) -> std::collections::BTreeMap<String, String> {
+    let mut found = std::collections::BTreeMap::new();
+    for key in IDENTIFIER_ATTRIBUTES {
+        let candidates = [
+            (sides.before, sides.before_sensitive),
+            (sides.after, sides.after_sensitive),
+        ];
+        let value = candidates.iter().find_map(|(values, mask)| {
+            let hidden = mask == &&Value::Bool(true) || mask.get(key) == Some(&Value::Bool(true));
+            match values.get(key) {
+                Some(Value::String(text)) if !hidden && !text.is_empty() => Some(text.clone()),
+                _ => None,
+            }
+        });
+        if let Some(value) = value {
+            found.insert(key.to_owned(), value);
+        }
+    }
+    found
+}
+
 /// Terraform does not distinguish a null attribute from a missing one.
 fn present(value: &Value) -> Option<&Value> {
     (!value.is_null()).then_some(value)

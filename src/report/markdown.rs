@@ -590,6 +590,7 @@ mod tests {
                         ignored: None,
                     })
                     .collect(),
+                identifiers: Default::default(),
                 ignored: None,
             })
             .collect();
