@@ -4,6 +4,7 @@
 pub mod canonical;
 pub mod merkle;
 pub mod note;
+pub mod reader;
 pub mod record;
 pub mod recorder;
 pub mod sshsig;

@@ -59,6 +59,14 @@ pub enum StoreError {
     Sign(String),
 }
 
+/// The seq and record hash an audit commit's first line names.
+pub fn message_record(summary: &str) -> Option<(u64, &str)> {
+    let (seq, sha256) = summary
+        .strip_prefix(MESSAGE_PREFIX)?
+        .split_once(" sha256:")?;
+    Some((seq.parse().ok()?, sha256))
+}
+
 /// Where a record lives in the tree: directories, then the file name.
 pub fn record_path(seq: u64) -> [String; 3] {
     [

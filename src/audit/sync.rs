@@ -46,9 +46,7 @@ use serde::{Deserialize, Serialize};
 
 use super::record::{ChainPosition, Record};
 use super::sshsig::SigningKey;
-use super::store::{
-    self, Appended, AuditStore, Committer, StoreError, MESSAGE_PREFIX, RECORDS_DIR,
-};
+use super::store::{self, Appended, AuditStore, Committer, StoreError, RECORDS_DIR};
 
 /// The remote used when none is named, if the repository has it.
 pub const DEFAULT_REMOTE: &str = "origin";
@@ -1279,11 +1277,7 @@ struct CommitRecord {
 
 fn commit_record(repo: &Repository, oid: Oid) -> Option<CommitRecord> {
     let commit = repo.find_commit(oid).ok()?;
-    let (seq, sha256) = commit
-        .summary()?
-        .strip_prefix(MESSAGE_PREFIX)?
-        .split_once(" sha256:")?;
-    let seq: u64 = seq.parse().ok()?;
+    let (seq, sha256) = store::message_record(commit.summary()?)?;
     let [a, b, file] = store::record_path(seq);
     let path: PathBuf = [RECORDS_DIR, &a, &b, &file].iter().collect();
     let bytes = blob_at(repo, &commit, &path)?;
