@@ -32,7 +32,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-pub use discovery::{discover, Discovery};
+pub use discovery::{discover, inside, Discovery};
 pub use ignore::IgnoreRule;
 
 /// The configuration file's name at the repository root.

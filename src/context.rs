@@ -56,6 +56,47 @@ pub struct Local {
 }
 
 impl RunContext {
+    /// Who ran it, for a person: `alice via GitHub Actions (drift nightly) for PR #7`, or
+    /// `Alice <alice@example.com> on build-3`.
+    pub fn who(&self) -> String {
+        match self {
+            RunContext::GithubActions(actions) => {
+                let actor = actions.actor.as_deref().unwrap_or("unknown actor");
+                let mut text = format!("{actor} via GitHub Actions");
+                if let Some(workflow) = &actions.workflow {
+                    text.push_str(&format!(" ({workflow})"));
+                }
+                if let Some(number) = actions.pull_request {
+                    text.push_str(&format!(" for PR #{number}"));
+                }
+                text
+            }
+            RunContext::Local(local) => {
+                let mut text = local
+                    .user_name
+                    .clone()
+                    .unwrap_or_else(|| "unknown user".to_owned());
+                if let Some(email) = &local.user_email {
+                    text.push_str(&format!(" <{email}>"));
+                }
+                if let Some(host) = &local.host {
+                    text.push_str(&format!(" on {host}"));
+                }
+                text
+            }
+        }
+    }
+
+    /// The CI run: its URL when the environment names one, else its id.
+    pub fn run(&self) -> Option<String> {
+        match self {
+            RunContext::GithubActions(actions) => {
+                actions.run_url().or_else(|| actions.run_id.clone())
+            }
+            RunContext::Local(_) => None,
+        }
+    }
+
     /// Reads the context of this process.
     pub fn detect(repo: Option<&Path>) -> RunContext {
         let env: HashMap<String, String> = std::env::vars().collect();

@@ -7,6 +7,7 @@
 
 pub mod analysis;
 pub mod combined;
+pub mod explanation;
 pub mod path;
 
 use std::collections::BTreeMap;
@@ -51,6 +52,10 @@ pub struct ScanReport {
     /// of the record itself; absent when the scan was not recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit: Option<AuditRef>,
+    /// What the audit log says about each drifted resource (when the scan was recorded and
+    /// the log knows something). Derived after recording, never part of the record.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub explanations: Vec<explanation::Explanation>,
 }
 
 /// Where a scan sits in the audit log: what a pull-request comment shows so the thread
@@ -98,6 +103,7 @@ impl ScanReport {
             failure: None,
             evidence: Evidence::default(),
             audit: None,
+            explanations: Vec::new(),
         }
     }
 }

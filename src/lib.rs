@@ -11,6 +11,8 @@ pub mod batch;
 pub mod config;
 pub mod context;
 pub mod drift;
+pub mod events;
+pub mod explain;
 pub mod github;
 pub mod interrupt;
 pub mod report;

@@ -5,6 +5,7 @@
 //! caller shows progress), drains stderr on its own thread so neither pipe can fill up and
 //! deadlock, and puts the purpose of each command into its errors.
 
+pub mod apply;
 pub mod config;
 pub mod show;
 pub mod stream;
@@ -389,28 +390,7 @@ impl Terraform {
         purpose: &'static str,
         on_event: &mut dyn FnMut(&StreamEvent),
     ) -> Result<String, TerraformError> {
-        let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
-        let Some(stdout) = child.stdout.take() else {
-            return Ok(hex(digest.finish().as_ref()));
-        };
-        let mut reader = BufReader::new(stdout);
-        let mut line = Vec::new();
-        let mut number = 0;
-        loop {
-            line.clear();
-            let read = reader
-                .read_until(b'\n', &mut line)
-                .map_err(|source| TerraformError::Io { purpose, source })?;
-            if read == 0 {
-                return Ok(hex(digest.finish().as_ref()));
-            }
-            digest.update(&line);
-            number += 1;
-            let text = String::from_utf8_lossy(&line);
-            let text = text.trim();
-            if text.is_empty() {
-                continue;
-            }
+        read_lines(child, purpose, &mut |number, text| {
             match stream::parse_line(text) {
                 Ok(event) => on_event(&event),
                 Err(stream::NotJson) => {
@@ -422,7 +402,8 @@ impl Terraform {
                     })
                 }
             }
-        }
+            Ok(())
+        })
     }
 
     /// `terraform show -json PLAN`, reduced to its drift entries, with the SHA-256 of the
@@ -450,6 +431,39 @@ impl Terraform {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads a child's stdout line by line as it arrives, handing each non-empty line (trimmed,
+/// with its 1-based number) to `on_line`, until the end or `on_line`'s first error; returns
+/// the SHA-256 of every byte read.
+fn read_lines(
+    child: &mut Child,
+    purpose: &'static str,
+    on_line: &mut dyn FnMut(usize, &str) -> Result<(), TerraformError>,
+) -> Result<String, TerraformError> {
+    let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
+    let Some(stdout) = child.stdout.take() else {
+        return Ok(hex(digest.finish().as_ref()));
+    };
+    let mut reader = BufReader::new(stdout);
+    let mut line = Vec::new();
+    let mut number = 0;
+    loop {
+        line.clear();
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|source| TerraformError::Io { purpose, source })?;
+        if read == 0 {
+            return Ok(hex(digest.finish().as_ref()));
+        }
+        digest.update(&line);
+        number += 1;
+        let text = String::from_utf8_lossy(&line);
+        let text = text.trim();
+        if !text.is_empty() {
+            on_line(number, text)?;
+        }
+    }
 }
 
 fn drain_stderr(child: &mut Child) -> JoinHandle<String> {

@@ -52,6 +52,7 @@ fn recorded_report() -> ScanReport {
         failure: None,
         evidence: Default::default(),
         audit: None,
+        explanations: Vec::new(),
     }
 }
 

@@ -19,6 +19,9 @@ mod signing;
 /// The audit log: key generation and the signed, hash-chained branch.
 mod audit;
 
+/// `driftlog apply`: applies recorded with what they changed, refused when unrecordable.
+mod apply;
+
 /// `driftlog verify` and `driftlog log`: tampering of every kind is detected.
 mod verify;
 
@@ -37,3 +40,6 @@ mod stacks;
 
 /// Pushing the audit branch: concurrent writers, rejected pushes, the spool.
 mod sync;
+
+/// history and explain over a log of real applies and scans, with CloudTrail events.
+mod explain;

@@ -123,6 +123,7 @@ impl Scan {
             }),
             evidence: Evidence::default(),
             audit: None,
+            explanations: Vec::new(),
         };
         Record::of_scan(
             &report,

@@ -89,7 +89,7 @@ pub struct AppliedChange {
     pub action: Action,
     /// Whether terraform finished the change.
     pub outcome: ChangeOutcome,
-    /// The resource's id after the change (`apply_complete`'s `id_key`=`id_value`), when
+    /// The resource's id after the change (`apply_complete`'s `id_value`), when
     /// terraform names one: an identifier to match cloud audit events with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,

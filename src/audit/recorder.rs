@@ -1,15 +1,20 @@
-//! Recording a scan: finds the repository that holds the stack, names the log and the
-//! stack in it, and appends the scan's record to the audit branch.
+//! Recording a run: finds the repository that holds the stack, names the log and the stack
+//! in it, and appends the record of a scan or an apply to the audit branch.
+//!
+//! A scan is located and recorded in one call ([`record_scan`]). An apply changes
+//! infrastructure, so everything its record needs is checked first ([`RecordTarget::locate`],
+//! before terraform runs), and [`record_apply`] then only writes.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::record::{LogId, Record, StackRef};
+use super::record::{ApplyOutcome, ChainPosition, LogId, Record, StackRef};
 use super::sshsig::SigningKey;
 use super::store::{AuditStore, Committer, StoreError};
 use super::sync::{self, Auth, Outcome, RemoteChoice, SyncError, SyncOptions};
 use crate::context::RunContext;
-use crate::drift::ScanReport;
+use crate::drift::{Evidence, Failure, ScanReport};
 
 /// How and where to record.
 pub struct AuditOptions {
@@ -21,21 +26,181 @@ pub struct AuditOptions {
     pub remote: RemoteChoice,
 }
 
+/// What is being recorded, for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    Scan,
+    Apply,
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Subject::Scan => "scan",
+            Subject::Apply => "apply",
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
     #[error(
-        "{0} is not inside a git repository, so the scan cannot be recorded; pass --audit-repo \
-         PATH, or --no-audit to scan without recording"
+        "{} is not inside a git repository, so the {subject} cannot be recorded; pass \
+         --audit-repo PATH, or --no-audit to {subject} without recording",
+        path.display()
     )]
-    NotARepository(PathBuf),
-    #[error("{0}, so the scan cannot be recorded")]
-    Open(super::OpenRepositoryError),
+    NotARepository { path: PathBuf, subject: Subject },
+    #[error("{source}, so the {subject} cannot be recorded")]
+    Open {
+        source: super::OpenRepositoryError,
+        subject: Subject,
+    },
     #[error("the repository at {0} has no working tree to place the stack in")]
     Bare(PathBuf),
+    #[error("{0:?} is not a valid branch name for the audit log")]
+    InvalidBranch(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Sync(#[from] SyncError),
+}
+
+/// Where the record of a stack goes: the repository, the log, and the stack's place in it,
+/// with who and where the run happened.
+#[derive(Debug, Clone)]
+pub struct RecordTarget {
+    workdir: PathBuf,
+    context: RunContext,
+    log: LogId,
+    stack: StackRef,
+    committer: Committer,
+}
+
+impl RecordTarget {
+    /// Finds the repository holding `stack_dir` (or `options.repo`) and names the log and
+    /// the stack (`workspace` of it) in it.
+    pub fn locate(
+        stack_dir: &Path,
+        workspace: &str,
+        options: &AuditOptions,
+        subject: Subject,
+    ) -> Result<RecordTarget, RecordError> {
+        let start = options.repo.as_deref().unwrap_or(stack_dir);
+        let repo = super::discover_repository(start).map_err(|err| match err {
+            super::OpenRepositoryError::NotFound(path) => {
+                RecordError::NotARepository { path, subject }
+            }
+            source => RecordError::Open { source, subject },
+        })?;
+        let workdir = repo
+            .workdir()
+            .ok_or_else(|| RecordError::Bare(repo.path().to_owned()))?
+            .to_owned();
+        let context = RunContext::detect(Some(&workdir));
+        let log = LogId {
+            repository: repository_id(&repo, &context),
+            branch: options.branch.clone(),
+        };
+        let stack = StackRef {
+            path: stack_path(&workdir, stack_dir),
+            workspace: workspace.to_owned(),
+        };
+        Ok(RecordTarget {
+            committer: committer(&repo),
+            workdir,
+            context,
+            log,
+            stack,
+        })
+    }
+
+    /// Checks, without writing anything, what appending will need: a valid branch name,
+    /// the branch not checked out, the remote to push to, a readable tip.
+    pub fn check(&self, options: &AuditOptions) -> Result<(), RecordError> {
+        let refname = format!("refs/heads/{}", options.branch);
+        if !git2::Reference::is_valid_name(&refname) {
+            return Err(RecordError::InvalidBranch(options.branch.clone()));
+        }
+        let store = self.store()?;
+        let repo = store.repository();
+        let checked_out = repo
+            .find_reference("HEAD")
+            .ok()
+            .and_then(|head| head.symbolic_target().map(str::to_owned))
+            .is_some_and(|target| target == refname);
+        if checked_out {
+            return Err(SyncError::CheckedOut {
+                branch: options.branch.clone(),
+            }
+            .into());
+        }
+        if let RemoteChoice::Named(name) = &options.remote {
+            if repo.find_remote(name).is_err() {
+                return Err(SyncError::NoSuchRemote { name: name.clone() }.into());
+            }
+        }
+        store.head()?;
+        Ok(())
+    }
+
+    /// The stack as records name it.
+    pub fn stack(&self) -> &StackRef {
+        &self.stack
+    }
+
+    /// The log records go to.
+    pub fn log(&self) -> &LogId {
+        &self.log
+    }
+
+    fn store(&self) -> Result<AuditStore, RecordError> {
+        Ok(AuditStore::open(
+            &self.workdir,
+            &self.log.branch,
+            &checkpoint_origin(&self.log),
+        )?)
+    }
+
+    /// Appends the record `build` makes from the common parts (stack, context, log,
+    /// position, key fingerprint, time) and pushes it, replaying records earlier runs could
+    /// not push.
+    fn append(
+        &self,
+        options: &AuditOptions,
+        build: &dyn Fn(Common, ChainPosition) -> Record,
+    ) -> Result<Outcome, RecordError> {
+        let store = self.store()?;
+        let common = Common {
+            stack: self.stack.clone(),
+            context: self.context.clone(),
+            log: self.log.clone(),
+            signing_key: options.key.fingerprint(),
+            time: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        };
+        let build = |position| build(common.clone(), position);
+        let sync_options = SyncOptions {
+            remote: options.remote.clone(),
+            auth: Auth::from_env(),
+            ..SyncOptions::default()
+        };
+        Ok(sync::record(
+            &store,
+            &build,
+            &options.key,
+            &self.committer,
+            &sync_options,
+        )?)
+    }
+}
+
+/// What every record of one run shares.
+#[derive(Clone)]
+struct Common {
+    stack: StackRef,
+    context: RunContext,
+    log: LogId,
+    signing_key: String,
+    time: String,
 }
 
 /// Appends the record of `report` (a scan of `stack_dir`) to the audit branch and pushes
@@ -45,54 +210,56 @@ pub fn record_scan(
     stack_dir: &Path,
     options: &AuditOptions,
 ) -> Result<Outcome, RecordError> {
-    let start = options.repo.as_deref().unwrap_or(stack_dir);
-    let repo = super::discover_repository(start).map_err(|err| match err {
-        super::OpenRepositoryError::NotFound(path) => RecordError::NotARepository(path),
-        other => RecordError::Open(other),
-    })?;
-    let workdir = repo
-        .workdir()
-        .ok_or_else(|| RecordError::Bare(repo.path().to_owned()))?
-        .to_owned();
-    let context = RunContext::detect(Some(&workdir));
-    let log = LogId {
-        repository: repository_id(&repo, &context),
-        branch: options.branch.clone(),
-    };
-    let origin = checkpoint_origin(&log);
-    let stack = StackRef {
-        path: stack_path(&workdir, stack_dir),
-        workspace: report.stack.workspace.clone(),
-    };
-    let committer = committer(&repo);
-    drop(repo);
-
-    let store = AuditStore::open(&workdir, &options.branch, &origin)?;
-    let time = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let fingerprint = options.key.fingerprint();
-    let build = |position| {
+    let target = RecordTarget::locate(stack_dir, &report.stack.workspace, options, Subject::Scan)?;
+    target.append(options, &|common, position| {
         Record::of_scan(
             report,
-            stack.clone(),
-            context.clone(),
-            log.clone(),
+            common.stack,
+            common.context,
+            common.log,
             position,
-            fingerprint.clone(),
-            time.clone(),
+            common.signing_key,
+            common.time,
         )
+    })
+}
+
+/// What an apply did, as its record keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppliedRun {
+    pub outcome: ApplyOutcome,
+    /// Set when the apply failed or was interrupted.
+    pub failure: Option<Failure>,
+    pub terraform_version: Option<String>,
+    /// SHA-256 of terraform's whole `apply -json` stream.
+    pub stream_sha256: String,
+}
+
+/// Appends the record of an apply to the audit branch of `target` (located and checked
+/// before the apply ran) and pushes it, replaying records earlier runs could not push.
+pub fn record_apply(
+    target: &RecordTarget,
+    applied: &AppliedRun,
+    options: &AuditOptions,
+) -> Result<Outcome, RecordError> {
+    let evidence = Evidence {
+        apply_stream_sha256: Some(applied.stream_sha256.clone()),
+        ..Evidence::default()
     };
-    let sync_options = SyncOptions {
-        remote: options.remote.clone(),
-        auth: Auth::from_env(),
-        ..SyncOptions::default()
-    };
-    Ok(sync::record(
-        &store,
-        &build,
-        &options.key,
-        &committer,
-        &sync_options,
-    )?)
+    target.append(options, &|common, position| {
+        Record::of_apply(
+            applied.outcome.clone(),
+            applied.failure.clone(),
+            applied.terraform_version.clone(),
+            evidence.clone(),
+            common.stack,
+            common.context,
+            common.log,
+            position,
+            common.signing_key,
+            common.time,
+        )
+    })
 }
 
 /// The repository's stable name: `host/owner/name` on GitHub, else its `origin` remote's

@@ -290,7 +290,7 @@ pub enum SyncError {
     #[error("writing the audit spool {}: {source}", path.display())]
     Spool { path: PathBuf, source: io::Error },
     #[error(
-        "{failure}; {spooled} audit record(s), this scan's included, wait in the spool {} and \
+        "{failure}; {spooled} audit record(s), this run's included, wait in the spool {} and \
          are written first by the next run",
         spool.display()
     )]
@@ -491,7 +491,7 @@ impl Session<'_> {
                 head = Some(appended);
             }
         }
-        let head = head.ok_or_else(|| self.local("this scan's record left the spool unwritten"))?;
+        let head = head.ok_or_else(|| self.local("this run's record left the spool unwritten"))?;
         Ok(Outcome {
             remote: None,
             records,
@@ -791,7 +791,7 @@ impl Session<'_> {
             self.remove_entry(&entry.name);
         }
         let _ = self.spool.clear_inflight();
-        let head = head.ok_or_else(|| self.local("this scan's record is on no commit"))?;
+        let head = head.ok_or_else(|| self.local("this run's record is on no commit"))?;
         let head = self.store.appended_at(head).map_err(|e| {
             self.local(format!(
                 "the commit {head} does not hold a readable audit record: {e}"

@@ -118,7 +118,7 @@ fn scan_dir(dir: &Path) -> io::Result<(Vec<std::ffi::OsString>, bool)> {
 }
 
 /// `path` lexically cleaned, or `None` if it leaves the root.
-pub(super) fn inside(path: &Path) -> Option<PathBuf> {
+pub fn inside(path: &Path) -> Option<PathBuf> {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {

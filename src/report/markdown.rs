@@ -105,7 +105,9 @@ pub fn render_framed(report: &ScanReport, budget: &Budget, frame: &Frame) -> Str
     let tail = tail(report, frame);
     let counted = || report.resources.iter().filter(|r| r.counts());
     let rows: Vec<String> = counted().map(table_row).collect();
-    let diffs: Vec<String> = counted().map(diff_section).collect();
+    let diffs: Vec<String> = counted()
+        .map(|resource| diff_section(resource, explanation_line(report, resource)))
+        .collect();
     let fixed = Size::of(&head).add(Size::of(&tail));
     let table_head = if rows.is_empty() {
         String::new()
@@ -382,7 +384,19 @@ fn table_row(resource: &DriftedResource) -> String {
     )
 }
 
-fn diff_section(resource: &DriftedResource) -> String {
+/// What the audit log says of how `resource` drifted, as one line, when it says anything.
+fn explanation_line(report: &ScanReport, resource: &DriftedResource) -> Option<String> {
+    let explanation = report
+        .explanations
+        .iter()
+        .find(|e| e.address == resource.address)?;
+    Some(super::explanation::one_line(
+        explanation,
+        report.audit.as_ref().map(|a| a.seq),
+    ))
+}
+
+fn diff_section(resource: &DriftedResource, explanation: Option<String>) -> String {
     let changes: Vec<&AttributeChange> = resource.counted_changes().collect();
     let sensitive = resource.sensitive_changes();
     let mut counts = plural(changes.len() - sensitive, "attribute");
@@ -420,8 +434,11 @@ fn diff_section(resource: &DriftedResource) -> String {
         (true, false) => sensitive_lines,
         (false, _) => format!("{}{sensitive_lines}", fenced("diff", &diff)),
     };
+    let history = explanation
+        .map(|line| format!("<sub>History: {}</sub>\n\n", html_escape(&line)))
+        .unwrap_or_default();
     format!(
-        "<details><summary><code>{}</code>: {counts}</summary>\n\n{body}</details>\n\n",
+        "<details><summary><code>{}</code>: {counts}</summary>\n\n{body}</details>\n\n{history}",
         html_escape(&resource.address)
     )
 }
@@ -611,6 +628,7 @@ mod tests {
             failure: None,
             evidence: Default::default(),
             audit: None,
+            explanations: Vec::new(),
         }
     }
 

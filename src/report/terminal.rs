@@ -80,6 +80,19 @@ pub fn render(report: &ScanReport, color: bool) -> String {
             palette.paint(BOLD, &resource.address),
             palette.paint(DIM, &format!("({})", resource.action.describe()))
         );
+        if let Some(explanation) = report
+            .explanations
+            .iter()
+            .find(|e| e.address == resource.address)
+        {
+            let line =
+                super::explanation::one_line(explanation, report.audit.as_ref().map(|a| a.seq));
+            let _ = writeln!(
+                out,
+                "      {}",
+                palette.paint(DIM, &format!("history: {line}"))
+            );
+        }
         if resource.action == Action::Delete {
             continue;
         }

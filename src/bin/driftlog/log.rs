@@ -6,9 +6,10 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use clap::ValueEnum;
-use driftlog::audit::record::Record;
+use driftlog::audit::record::{ApplyOutcome, ChangeOutcome, Record};
 use driftlog::audit::store::{DEFAULT_BRANCH, RECORDS_DIR};
 use driftlog::context::RunContext;
+use driftlog::drift::Action;
 use git2::{ObjectType, Repository, Tree};
 
 use crate::verify::write_stdout;
@@ -33,8 +34,9 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub stack: Option<String>,
 
-    /// Only records in which ADDRESS drifted: a resource address, or a module address
-    /// (`module.net`) for everything in it. The listed addresses are filtered the same way.
+    /// Only records in which ADDRESS drifted or an apply changed it: a resource address, or
+    /// a module address (`module.net`) for everything in it. The listed addresses are
+    /// filtered the same way.
     #[arg(long, value_name = "ADDRESS")]
     pub resource: Option<String>,
 
@@ -101,11 +103,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             continue;
         }
         if let Some(address) = &args.resource {
-            if !record
-                .resources
-                .iter()
-                .any(|r| address_matches(&r.address, address))
-            {
+            if !addresses(&record).any(|a| address_matches(a, address)) {
                 continue;
             }
         }
@@ -204,10 +202,11 @@ fn line(record: &Record, resource: Option<&str>) -> String {
         .map(|r| r.address.as_str())
         .filter(|a| resource.is_none_or(|wanted| address_matches(a, wanted)))
         .collect();
-    let drifted = match (record.resources.len(), resource) {
-        (0, _) => "no drift".to_owned(),
-        (n, None) => format!("{n} drifted: {}", addresses.join(", ")),
-        (n, Some(_)) => format!("{n} drifted, matching: {}", addresses.join(", ")),
+    let drifted = match (&record.apply, record.resources.len(), resource) {
+        (Some(apply), ..) => applied(apply, resource),
+        (None, 0, _) => "no drift".to_owned(),
+        (None, n, None) => format!("{n} drifted: {}", addresses.join(", ")),
+        (None, n, Some(_)) => format!("{n} drifted, matching: {}", addresses.join(", ")),
     };
     format!(
         "{:>6}  {}  {} ({})  {}  {}  by {}",
@@ -219,6 +218,59 @@ fn line(record: &Record, resource: Option<&str>) -> String {
         drifted,
         who(&record.context)
     )
+}
+
+/// The addresses a record is about: what drifted, or what its apply changed.
+fn addresses(record: &Record) -> impl Iterator<Item = &str> {
+    let applied = record.apply.iter().flat_map(|a| &a.changes);
+    record
+        .resources
+        .iter()
+        .map(|r| r.address.as_str())
+        .chain(applied.map(|c| c.address.as_str()))
+}
+
+/// `applied 3 changes: +1 ~1 -1`; a failed apply says what completed and what errored.
+fn applied(apply: &ApplyOutcome, resource: Option<&str>) -> String {
+    let completed: Vec<Action> = apply
+        .changes
+        .iter()
+        .filter(|c| c.outcome == ChangeOutcome::Complete)
+        .map(|c| c.action)
+        .collect();
+    let errored = apply.changes.len() - completed.len();
+    let count = |action: Action| completed.iter().filter(|a| **a == action).count();
+    let counts: Vec<String> = [
+        ("+", Action::Create),
+        ("~", Action::Update),
+        ("-/+", Action::Replace),
+        ("-", Action::Delete),
+        ("*", Action::Unknown),
+    ]
+    .iter()
+    .filter_map(|(symbol, action)| Some((symbol, count(*action))).filter(|(_, n)| *n > 0))
+    .map(|(symbol, n)| format!("{symbol}{n}"))
+    .collect();
+    let plural = |n: usize| if n == 1 { "change" } else { "changes" };
+    let mut text = match (completed.len(), apply.exit_code) {
+        (0, Some(0)) => "applied no changes".to_owned(),
+        (n, Some(0)) => format!("applied {n} {}: {}", plural(n), counts.join(" ")),
+        (0, _) => "apply: no change completed".to_owned(),
+        (n, _) => format!("apply: {n} {} completed: {}", plural(n), counts.join(" ")),
+    };
+    if errored > 0 {
+        text.push_str(&format!(", {errored} errored"));
+    }
+    if let Some(wanted) = resource {
+        let matching: Vec<&str> = apply
+            .changes
+            .iter()
+            .map(|c| c.address.as_str())
+            .filter(|a| address_matches(a, wanted))
+            .collect();
+        text.push_str(&format!(", matching: {}", matching.join(", ")));
+    }
+    text
 }
 
 fn who(context: &RunContext) -> String {

@@ -1,6 +1,10 @@
 //! The driftlog command line: parses arguments, runs the library, maps outcomes to exit codes.
 
+mod apply;
+mod audit_args;
+mod explain;
 mod github;
+mod history;
 mod keygen;
 mod log;
 mod progress;
@@ -30,12 +34,21 @@ enum Command {
     ///
     /// Exit codes mirror `terraform plan -detailed-exitcode`: 0 clean, 2 drift, 1 error.
     Scan(Box<scan::Args>),
+    /// Run `terraform apply` in a stack and record what it changed in the audit log.
+    ///
+    /// Exits with terraform's exit code (0 applied, 1 failed), or 1 when the record could not
+    /// be written.
+    Apply(Box<apply::Args>),
     /// Create an Ed25519 signing key for the audit log.
     Keygen(keygen::Args),
     /// Check the audit branch: chain, signatures, checkpoints.
     Verify(verify::Args),
     /// List audit records.
     Log(log::Args),
+    /// One resource's timeline in the audit log: every scan and apply that touched it.
+    History(history::Args),
+    /// When and how the latest drift happened: its window, what ran in it, what changed.
+    Explain(explain::Args),
     /// List the stacks a scan without DIR covers (`--format matrix` for CI fan-out).
     Stacks(stacks::Args),
     /// Work with saved JSON reports.
@@ -51,11 +64,14 @@ fn main() -> ExitCode {
     let _ = ctrlc::set_handler(driftlog::interrupt::request);
     let outcome = match cli.command {
         Command::Scan(args) => scan::run(*args),
+        Command::Apply(args) => apply::run(*args),
         Command::Keygen(args) => keygen::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Log(args) => log::run(args),
         Command::Report(command) => report::run(command),
         Command::Stacks(args) => stacks::run(args),
+        Command::History(args) => history::run(args),
+        Command::Explain(args) => explain::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -8,11 +8,8 @@ use anyhow::Context;
 use clap::ValueEnum;
 use std::time::SystemTime;
 
-use driftlog::audit::recorder::{self, AuditOptions, RecordError};
-use driftlog::audit::sshsig::SigningKey;
-use driftlog::audit::store::DEFAULT_BRANCH;
+use driftlog::audit::recorder::{self, AuditOptions, RecordError, Subject};
 use driftlog::audit::sync::Outcome;
-use driftlog::audit::sync::RemoteChoice;
 use driftlog::batch::{self, StackJob};
 use driftlog::config::{self, Config, StackSpec};
 use driftlog::drift::combined::CombinedReport;
@@ -23,6 +20,7 @@ use driftlog::report::{self, Format};
 use driftlog::scan::{self, ScanOptions};
 use driftlog::terraform::PlanInputs;
 
+use crate::audit_args::{print_recorded, AuditArgs};
 use crate::progress;
 
 #[derive(Debug, clap::Args)]
@@ -86,31 +84,17 @@ pub struct Args {
     #[arg(long, short)]
     pub quiet: bool,
 
-    /// Do not record this scan in the audit log.
-    #[arg(
-        long,
-        env = "DRIFTLOG_NO_AUDIT",
-        value_parser = clap::builder::FalseyValueParser::new()
-    )]
-    pub no_audit: bool,
+    #[command(flatten)]
+    pub audit: AuditArgs,
 
-    /// The audit log's branch.
-    #[arg(long, default_value = DEFAULT_BRANCH, value_name = "NAME")]
-    pub audit_branch: String,
+    /// Cloud audit events (CloudTrail, Google Cloud audit logs; see `driftlog explain`) to
+    /// explain recorded drift with. Repeatable.
+    #[arg(long = "events", value_name = "FILE")]
+    pub events: Vec<PathBuf>,
 
-    /// The git repository that keeps the audit log (default: the one holding DIR).
-    #[arg(long, value_name = "PATH")]
-    pub audit_repo: Option<PathBuf>,
-
-    /// The remote the audit branch is pushed to (default: `origin`, when there is one).
+    /// The branch whose commits explanations list (default: origin/HEAD, main, master).
     #[arg(long, value_name = "NAME")]
-    pub audit_remote: Option<String>,
-
-    /// OpenSSH Ed25519 private key that signs audit records (`driftlog keygen` makes one).
-    /// Without it, DRIFTLOG_SIGNING_KEY may hold the key text itself (for CI secrets). One of
-    /// them is required unless --no-audit.
-    #[arg(long, value_name = "FILE")]
-    pub signing_key: Option<PathBuf>,
+    pub main_branch: Option<String>,
 
     #[command(flatten)]
     pub github: crate::github::GithubArgs,
@@ -155,7 +139,7 @@ pub enum ColorArg {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // A bad key fails before terraform runs, not after a long scan.
-    let audit = audit_options(&args)?;
+    let audit = args.audit.options(Subject::Scan)?;
     let reporting = args.github.resolve()?;
     let format = Format::from(args.format);
     let color = match args.color {
@@ -181,6 +165,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let setup = Setup {
         audit,
+        events: crate::explain::load_events(&args.events)?,
         reporting,
         format,
         color,
@@ -216,6 +201,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// What every scan of this run shares.
 struct Setup<'a> {
     audit: Option<AuditOptions>,
+    events: Option<driftlog::events::EventLog>,
     reporting: crate::github::Reporting,
     format: Format,
     color: bool,
@@ -320,6 +306,7 @@ fn run_single(args: &Args, setup: &Setup<'_>, options: ScanOptions) -> anyhow::R
         .audit
         .as_ref()
         .map(|audit| record(&mut report, &options.dir, audit));
+    explain_recorded(&mut [&mut report], args, &setup);
 
     print(
         &report::render(&report, setup.format, setup.color),
@@ -338,7 +325,7 @@ fn run_single(args: &Args, setup: &Setup<'_>, options: ScanOptions) -> anyhow::R
         .reporting
         .report(Publication::Single(&report), report_json);
     finish(
-        &args.audit_branch,
+        &args.audit.audit_branch,
         recorded.into_iter().collect(),
         reported,
         report.status.exit_code(),
@@ -407,6 +394,8 @@ fn run_many(args: &Args, setup: &Setup<'_>, specs: &[StackSpec]) -> anyhow::Resu
     );
     progress.finish();
     let recorded = recording.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut reports = reports;
+    explain_recorded(&mut reports.iter_mut().collect::<Vec<_>>(), args, &setup);
     let combined = CombinedReport::of(reports)?;
     print(
         &report::render_combined(&combined, setup.format, setup.color),
@@ -428,11 +417,62 @@ fn run_many(args: &Args, setup: &Setup<'_>, specs: &[StackSpec]) -> anyhow::Resu
         .reporting
         .report(Publication::Combined(&combined), report_json);
     finish(
-        &args.audit_branch,
+        &args.audit.audit_branch,
         recorded,
         reported,
         combined.status.exit_code(),
     )
+}
+
+/// Explains the drift of each recorded report from the audit log (with the main branch's
+/// commits, and the cloud events when given), for the comment and the summary. The log
+/// is read once for all of them; what cannot be read leaves the reports unexplained.
+fn explain_recorded(reports: &mut [&mut ScanReport], args: &Args, setup: &Setup<'_>) {
+    let Some(audit) = &setup.audit else { return };
+    if !reports
+        .iter()
+        .any(|r| r.audit.is_some() && !r.resources.is_empty())
+    {
+        return;
+    }
+    let start = audit.repo.clone().unwrap_or_else(repository_root);
+    let log = match driftlog::audit::discover_repository(&start)
+        .map_err(anyhow::Error::new)
+        .and_then(|repo| {
+            let entries = driftlog::audit::reader::read_log(&repo, &audit.branch)?;
+            Ok((repo, entries))
+        }) {
+        Ok((repo, entries)) => (repo, driftlog::explain::Log::new(entries)),
+        Err(err) => {
+            eprintln!("driftlog: warning: drift left unexplained: {err:#}");
+            return;
+        }
+    };
+    let (repo, log) = log;
+    let mut explanations = Vec::new();
+    let mut counts = Vec::new();
+    for report in reports.iter() {
+        let found = report
+            .audit
+            .as_ref()
+            .and_then(|audit| log.position(audit.seq))
+            .map(|index| log.explain_scan(index, &[]))
+            .unwrap_or_default();
+        counts.push(found.len());
+        explanations.extend(found);
+    }
+    let root = repo.workdir().map(Path::to_path_buf).unwrap_or(start);
+    crate::explain::attach_sources(
+        &mut explanations,
+        &repo,
+        &root,
+        args.main_branch.as_deref(),
+        setup.events.as_ref(),
+    );
+    let mut explanations = explanations.into_iter();
+    for (report, count) in reports.iter_mut().zip(counts) {
+        report.explanations = explanations.by_ref().take(count).collect();
+    }
 }
 
 /// Appends `report` to the audit log and notes where it landed in the report itself.
@@ -491,28 +531,7 @@ fn finish(
     let mut not_recorded = Vec::new();
     for outcome in recorded {
         match outcome {
-            Ok(outcome) => {
-                for warning in &outcome.warnings {
-                    eprintln!("driftlog: warning: {warning}");
-                }
-                let head = &outcome.head;
-                let place = match &outcome.remote {
-                    Some(remote) => format!("pushed to {remote}"),
-                    None => "local only: the repository has no remote".to_owned(),
-                };
-                eprintln!(
-                    "driftlog: recorded as audit record {} (sha256:{}) on {branch} ({place}), \
-                     Merkle root {}",
-                    head.seq, head.record_sha256, head.merkle_root
-                );
-                if outcome.from_spool() > 0 {
-                    eprintln!(
-                        "driftlog: also pushed {} earlier record(s) from the spool",
-                        outcome.from_spool()
-                    );
-                }
-                eprintln!("{}", outcome.checkpoint_line());
-            }
+            Ok(outcome) => print_recorded(branch, &outcome),
             Err(err) => not_recorded.push(err),
         }
     }
@@ -530,36 +549,6 @@ fn finish(
     }
     reported?;
     Ok(ExitCode::from(code))
-}
-
-/// The audit settings, with the signing key loaded; `None` when recording is off.
-fn audit_options(args: &Args) -> anyhow::Result<Option<AuditOptions>> {
-    if args.no_audit {
-        return Ok(None);
-    }
-    let key_text = match (&args.signing_key, std::env::var("DRIFTLOG_SIGNING_KEY")) {
-        (Some(path), _) => std::fs::read_to_string(path)
-            .with_context(|| format!("reading the signing key {}", path.display()))?,
-        (None, Ok(text)) if !text.trim().is_empty() => text,
-        (None, _) => anyhow::bail!(
-            "no signing key for the audit log: pass --signing-key FILE or put the key in \
-             DRIFTLOG_SIGNING_KEY (`driftlog keygen` makes one), or scan without recording with \
-             --no-audit"
-        ),
-    };
-    let key = SigningKey::from_openssh(&key_text).context(match &args.signing_key {
-        Some(path) => format!("the signing key {} cannot be used", path.display()),
-        None => "the signing key in DRIFTLOG_SIGNING_KEY cannot be used".to_owned(),
-    })?;
-    Ok(Some(AuditOptions {
-        repo: args.audit_repo.clone(),
-        branch: args.audit_branch.clone(),
-        key,
-        remote: args
-            .audit_remote
-            .clone()
-            .map_or(RemoteChoice::Default, RemoteChoice::Named),
-    }))
 }
 
 fn parse_shard(text: &str) -> Result<(usize, usize), String> {

@@ -1,0 +1,95 @@
+//! The audit-log flags `scan` and `apply` share, and how a recorded run is announced.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use driftlog::audit::recorder::{AuditOptions, Subject};
+use driftlog::audit::sshsig::SigningKey;
+use driftlog::audit::store::DEFAULT_BRANCH;
+use driftlog::audit::sync::{Outcome, RemoteChoice};
+
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// Do not record this run in the audit log.
+    #[arg(
+        long,
+        env = "DRIFTLOG_NO_AUDIT",
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
+    pub no_audit: bool,
+
+    /// The audit log's branch.
+    #[arg(long, default_value = DEFAULT_BRANCH, value_name = "NAME")]
+    pub audit_branch: String,
+
+    /// The git repository that keeps the audit log (default: the one holding DIR).
+    #[arg(long, value_name = "PATH")]
+    pub audit_repo: Option<PathBuf>,
+
+    /// The remote the audit branch is pushed to (default: `origin`, when there is one).
+    #[arg(long, value_name = "NAME")]
+    pub audit_remote: Option<String>,
+
+    /// OpenSSH Ed25519 private key that signs audit records (`driftlog keygen` makes one).
+    /// Without it, DRIFTLOG_SIGNING_KEY may hold the key text itself (for CI secrets). One of
+    /// them is required unless --no-audit.
+    #[arg(long, value_name = "FILE")]
+    pub signing_key: Option<PathBuf>,
+}
+
+impl AuditArgs {
+    /// The audit settings, with the signing key loaded; `None` when recording is off.
+    pub fn options(&self, subject: Subject) -> anyhow::Result<Option<AuditOptions>> {
+        if self.no_audit {
+            return Ok(None);
+        }
+        let key_text = match (&self.signing_key, std::env::var("DRIFTLOG_SIGNING_KEY")) {
+            (Some(path), _) => std::fs::read_to_string(path)
+                .with_context(|| format!("reading the signing key {}", path.display()))?,
+            (None, Ok(text)) if !text.trim().is_empty() => text,
+            (None, _) => anyhow::bail!(
+                "no signing key for the audit log: pass --signing-key FILE or put the key in \
+                 DRIFTLOG_SIGNING_KEY (`driftlog keygen` makes one), or {subject} without \
+                 recording with --no-audit"
+            ),
+        };
+        let key = SigningKey::from_openssh(&key_text).context(match &self.signing_key {
+            Some(path) => format!("the signing key {} cannot be used", path.display()),
+            None => "the signing key in DRIFTLOG_SIGNING_KEY cannot be used".to_owned(),
+        })?;
+        Ok(Some(AuditOptions {
+            repo: self.audit_repo.clone(),
+            branch: self.audit_branch.clone(),
+            key,
+            remote: self
+                .audit_remote
+                .clone()
+                .map_or(RemoteChoice::Default, RemoteChoice::Named),
+        }))
+    }
+}
+
+/// Says where a record landed (on standard error): its seq and hash, whether it was pushed,
+/// records pushed along from the spool, and the checkpoint line to keep.
+pub fn print_recorded(branch: &str, outcome: &Outcome) {
+    for warning in &outcome.warnings {
+        eprintln!("driftlog: warning: {warning}");
+    }
+    let head = &outcome.head;
+    let place = match &outcome.remote {
+        Some(remote) => format!("pushed to {remote}"),
+        None => "local only: the repository has no remote".to_owned(),
+    };
+    eprintln!(
+        "driftlog: recorded as audit record {} (sha256:{}) on {branch} ({place}), Merkle root {}",
+        head.seq, head.record_sha256, head.merkle_root
+    );
+    if outcome.from_spool() > 0 {
+        eprintln!(
+            "driftlog: also pushed {} earlier record(s) from the spool",
+            outcome.from_spool()
+        );
+    }
+    eprintln!("{}", outcome.checkpoint_line());
+}

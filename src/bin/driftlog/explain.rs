@@ -1,0 +1,147 @@
+//! `driftlog explain`: for each resource drifted in the latest scan, when the drift
+//! happened, what ran around it, and what changed.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::ValueEnum;
+use driftlog::audit::reader::read_log;
+use driftlog::audit::store::DEFAULT_BRANCH;
+use driftlog::drift::explanation::Explanation;
+use driftlog::explain::commits::CommitHistory;
+use driftlog::explain::{self, Log};
+use driftlog::report::explanation;
+
+use crate::verify::write_stdout;
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "For each resource drifted in the latest completed scan of each stack: \
+                        the window in which the drift happened (the last record where it was \
+                        clean or applied, and the first scan that saw it drifted), the applies \
+                        recorded in that window (who, which run), the commits of the main \
+                        branch that touched the stack's files in it, cloud audit events naming \
+                        the resource in it (--events), and each attribute's before and after. \
+                        Every statement names its record, commit or event; what the evidence \
+                        does not show is reported as unknown."
+)]
+pub struct Args {
+    /// Only these resource addresses (default: every drifted resource).
+    pub addresses: Vec<String>,
+
+    /// Only the stack at PATH (relative to the repository root, as recorded).
+    #[arg(long, value_name = "PATH")]
+    pub stack: Option<String>,
+
+    /// Cloud audit events to match: AWS CloudTrail log files (`{"Records": [...]}`, `.gz`
+    /// too), `aws cloudtrail lookup-events` output, or Google Cloud audit log entries
+    /// (`gcloud logging read --format=json`). Repeatable.
+    #[arg(long = "events", value_name = "FILE")]
+    pub events: Vec<PathBuf>,
+
+    /// The branch whose commits are matched against the windows (default: origin/HEAD,
+    /// main, master).
+    #[arg(long, value_name = "NAME")]
+    pub main_branch: Option<String>,
+
+    /// The git repository holding the audit branch (or any directory inside it).
+    #[arg(long, default_value = ".", value_name = "PATH")]
+    pub repo: PathBuf,
+
+    /// The audit branch.
+    #[arg(long, default_value = DEFAULT_BRANCH, value_name = "NAME")]
+    pub branch: String,
+
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Text,
+    Json,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // Bad event files fail before anything is read from git.
+    let events = load_events(&args.events)?;
+    let repo = driftlog::audit::discover_repository(&args.repo)?;
+    let log = Log::new(read_log(&repo, &args.branch)?);
+    let mut explanations = Vec::new();
+    let mut clean = Vec::new();
+    for stack in log.stacks_at(args.stack.as_deref())? {
+        let Ok(latest) = log.latest_scan(&stack) else {
+            continue;
+        };
+        let found = log.explain_scan(latest, &args.addresses);
+        if found.is_empty() {
+            clean.push(stack.display());
+        }
+        explanations.extend(found);
+    }
+    let root = repo
+        .workdir()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| args.repo.clone());
+    attach_sources(
+        &mut explanations,
+        &repo,
+        &root,
+        args.main_branch.as_deref(),
+        events.as_ref(),
+    );
+
+    let output = match args.format {
+        FormatArg::Json => serde_json::to_string_pretty(&explanations)? + "\n",
+        FormatArg::Text if explanations.is_empty() => {
+            let what = if args.addresses.is_empty() {
+                "nothing".to_owned()
+            } else {
+                args.addresses.join(", ")
+            };
+            format!(
+                "{what} drifted in the latest scan of {}\n",
+                if clean.is_empty() {
+                    "any stack".to_owned()
+                } else {
+                    clean.join(", ")
+                }
+            )
+        }
+        FormatArg::Text => explanation::text(&explanations),
+    };
+    write_stdout(&output)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Adds the main branch's commits and, when given, the cloud events. Git history that
+/// cannot be read leaves the commits unknown, with a warning: the log's own evidence stands.
+pub fn attach_sources(
+    explanations: &mut [Explanation],
+    repo: &git2::Repository,
+    root: &Path,
+    main_branch: Option<&str>,
+    events: Option<&driftlog::events::EventLog>,
+) {
+    if explanations.is_empty() {
+        return;
+    }
+    let since = explain::earliest_window_start(explanations);
+    match CommitHistory::load(repo, main_branch, since) {
+        Ok(history) => explain::attach_commits(explanations, &history, root),
+        Err(err) => eprintln!("driftlog: warning: commits left unknown: {err}"),
+    }
+    if let Some(events) = events {
+        explain::events::attach_events(explanations, events);
+    }
+}
+
+pub fn load_events(paths: &[PathBuf]) -> anyhow::Result<Option<driftlog::events::EventLog>> {
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    driftlog::events::EventLog::load(paths)
+        .map(Some)
+        .context("reading the cloud audit events")
+}

@@ -1,0 +1,78 @@
+//! `driftlog history ADDRESS`: one resource's timeline across the audit log.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::ValueEnum;
+use driftlog::audit::reader::read_log;
+use driftlog::audit::store::DEFAULT_BRANCH;
+use driftlog::explain::Log;
+use driftlog::report::explanation::history_text;
+
+use crate::verify::write_stdout;
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Lists every scan of the resource's stack (clean, drifted, ignored, or \
+                        unknown when the scan failed) and every apply that changed it, newest \
+                        first, with who ran it, the run, and each drift's before and after. \
+                        Clean scans list no resources, so a resource's stacks are those whose \
+                        records name it; --stack names one directly."
+)]
+pub struct Args {
+    /// The resource address, e.g. `module.net.aws_subnet.private[1]`.
+    pub address: String,
+
+    /// Only the stack at PATH (relative to the repository root, as recorded).
+    #[arg(long, value_name = "PATH")]
+    pub stack: Option<String>,
+
+    /// The git repository holding the audit branch (or any directory inside it).
+    #[arg(long, default_value = ".", value_name = "PATH")]
+    pub repo: PathBuf,
+
+    /// The audit branch.
+    #[arg(long, default_value = DEFAULT_BRANCH, value_name = "NAME")]
+    pub branch: String,
+
+    /// At most N entries (the newest).
+    #[arg(long, short = 'n', value_name = "N")]
+    pub limit: Option<usize>,
+
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Text,
+    Json,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let repo = driftlog::audit::discover_repository(&args.repo)?;
+    let log = Log::new(read_log(&repo, &args.branch)?);
+    let stacks = match &args.stack {
+        Some(path) => Some(log.stacks_at(Some(path))?),
+        None => None,
+    };
+    let mut entries = log.history(&args.address, stacks.as_deref());
+    if let Some(limit) = args.limit {
+        entries.truncate(limit);
+    }
+    if entries.is_empty() {
+        anyhow::bail!(
+            "no record of {} names {}: it never drifted or was applied in the log ({} records); \
+             pass --stack PATH to list the scans of its stack",
+            args.branch,
+            args.address,
+            log.len()
+        );
+    }
+    let output = match args.format {
+        FormatArg::Json => serde_json::to_string_pretty(&entries)? + "\n",
+        FormatArg::Text => history_text(&args.address, &entries),
+    };
+    write_stdout(&output)?;
+    Ok(ExitCode::SUCCESS)
+}

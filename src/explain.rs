@@ -1,0 +1,472 @@
+//! Reading the audit log for how a drift came about: a resource's timeline (`history`), and
+//! for each resource drifted in a scan the window in which the drift happened, what ran in
+//! it, and (from further evidence) the commits and cloud audit events inside it (`explain`).
+//!
+//! Every statement names the record, commit or event it comes from; what the evidence does
+//! not show is left unknown. The log is read once into [`Log`], indexed by stack; each
+//! further source is matched against the windows in one pass of its own.
+
+pub mod commits;
+pub mod events;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::audit::reader::LogEntry;
+use crate::audit::record::{ChangeOutcome, RecordKind, RecordResult};
+use crate::drift::explanation::{ChangeHistory, Explanation, RecordRef};
+use crate::drift::{AttributeChange, DriftedResource};
+use commits::CommitHistory;
+
+/// A stack as records name it: path relative to the repository root, and workspace.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct StackKey {
+    pub path: String,
+    pub workspace: String,
+}
+
+impl StackKey {
+    /// `infra/prod` or `infra/prod (staging)`.
+    pub fn display(&self) -> String {
+        if self.workspace == "default" {
+            self.path.clone()
+        } else {
+            format!("{} ({})", self.path, self.workspace)
+        }
+    }
+}
+
+/// The audit log, read once, with each stack's records in order.
+pub struct Log {
+    entries: Vec<LogEntry>,
+    by_stack: BTreeMap<StackKey, Vec<usize>>,
+}
+
+/// What a record says of one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceStatus {
+    /// A scan saw it drifted.
+    Drifted,
+    /// A scan saw it drifted, and an ignore rule covered the drift.
+    Ignored,
+    /// A scan that completed did not see it drifted.
+    Clean,
+    /// A scan that failed: nothing known.
+    ScanFailed,
+    /// An apply finished changing it.
+    Applied,
+    /// An apply started changing it and failed.
+    ApplyFailed,
+}
+
+impl ResourceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceStatus::Drifted => "drifted",
+            ResourceStatus::Ignored => "ignored",
+            ResourceStatus::Clean => "clean",
+            ResourceStatus::ScanFailed => "unknown (scan failed)",
+            ResourceStatus::Applied => "applied",
+            ResourceStatus::ApplyFailed => "apply failed",
+        }
+    }
+}
+
+/// One record in a resource's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryEntry {
+    pub stack: StackKey,
+    #[serde(flatten)]
+    pub record: RecordRef,
+    pub status: ResourceStatus,
+    /// The drift's action (`update`, `delete`) or the apply's.
+    pub action: Option<String>,
+    /// For drift: the changed attributes, before and after.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<AttributeChange>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExplainError {
+    #[error("the audit log has no record of stack {0}")]
+    UnknownStack(String),
+    #[error("the audit log has no completed scan of {0}")]
+    NoScan(String),
+}
+
+impl Log {
+    pub fn new(mut entries: Vec<LogEntry>) -> Log {
+        entries.sort_by_key(|e| e.record.seq);
+        let mut by_stack: BTreeMap<StackKey, Vec<usize>> = BTreeMap::new();
+        for (index, entry) in entries.iter().enumerate() {
+            by_stack.entry(stack_key(entry)).or_default().push(index);
+        }
+        Log { entries, by_stack }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn stacks(&self) -> impl Iterator<Item = &StackKey> {
+        self.by_stack.keys()
+    }
+
+    /// The stacks whose path is `path` (any workspace), or all when `None`.
+    pub fn stacks_at(&self, path: Option<&str>) -> Result<Vec<StackKey>, ExplainError> {
+        let wanted = path.map(normalize_stack);
+        let found: Vec<StackKey> = self
+            .by_stack
+            .keys()
+            .filter(|key| {
+                wanted
+                    .as_deref()
+                    .is_none_or(|w| normalize_stack(&key.path) == w)
+            })
+            .cloned()
+            .collect();
+        match (found.is_empty(), path) {
+            (true, Some(path)) => Err(ExplainError::UnknownStack(path.to_owned())),
+            _ => Ok(found),
+        }
+    }
+
+    /// The index of the record with `seq`.
+    pub fn position(&self, seq: u64) -> Option<usize> {
+        self.entries
+            .binary_search_by_key(&seq, |e| e.record.seq)
+            .ok()
+    }
+
+    /// The newest scan of `stack` that completed (clean or drifted).
+    pub fn latest_scan(&self, stack: &StackKey) -> Result<usize, ExplainError> {
+        self.by_stack
+            .get(stack)
+            .and_then(|indices| {
+                indices.iter().rev().copied().find(|&i| {
+                    let record = &self.entries[i].record;
+                    record.kind == RecordKind::Scan && record.result != RecordResult::Failed
+                })
+            })
+            .ok_or_else(|| ExplainError::NoScan(stack.display()))
+    }
+
+    /// Every record of the stacks holding `address` (or of `stacks`, when given) that
+    /// touched it: each completed or failed scan, and each apply that changed it. Newest
+    /// first.
+    pub fn history(&self, address: &str, stacks: Option<&[StackKey]>) -> Vec<HistoryEntry> {
+        let keys: Vec<&StackKey> = match stacks {
+            Some(stacks) => stacks.iter().collect(),
+            None => self
+                .by_stack
+                .iter()
+                .filter(|(_, indices)| indices.iter().any(|&i| mentions(&self.entries[i], address)))
+                .map(|(key, _)| key)
+                .collect(),
+        };
+        let mut timeline = Vec::new();
+        for key in keys {
+            for &index in self.by_stack.get(key).into_iter().flatten() {
+                let entry = &self.entries[index];
+                let Some((status, action)) = status_of(entry, address) else {
+                    continue;
+                };
+                let changes = drifted(entry, address)
+                    .map(|r| r.changes.clone())
+                    .unwrap_or_default();
+                timeline.push(HistoryEntry {
+                    stack: key.clone(),
+                    record: record_ref(entry, address),
+                    status,
+                    action,
+                    changes,
+                });
+            }
+        }
+        timeline.sort_by_key(|entry| std::cmp::Reverse(entry.record.seq));
+        timeline
+    }
+
+    /// For each resource drifted in the scan at `index` (only `addresses`, when not empty):
+    /// the window of its drift and what the log says ran in it. Commits and events are left
+    /// unknown: [`attach_commits`] and [`attach_events`] add them.
+    pub fn explain_scan(&self, index: usize, addresses: &[String]) -> Vec<Explanation> {
+        let latest = &self.entries[index];
+        let key = stack_key(latest);
+        let Some(indices) = self.by_stack.get(&key) else {
+            return Vec::new();
+        };
+        let before: Vec<&LogEntry> = indices
+            .iter()
+            .copied()
+            .filter(|&i| self.entries[i].record.seq < latest.record.seq)
+            .map(|i| &self.entries[i])
+            .collect();
+        latest
+            .record
+            .resources
+            .iter()
+            .filter(|r| addresses.is_empty() || addresses.iter().any(|a| a == &r.address))
+            .map(|resource| explain_resource(&key, latest, &before, resource))
+            .collect()
+    }
+}
+
+/// Walks back from the latest scan through the stack's earlier records.
+fn explain_resource(
+    key: &StackKey,
+    latest: &LogEntry,
+    before: &[&LogEntry],
+    resource: &DriftedResource,
+) -> Explanation {
+    let address = resource.address.as_str();
+    let mut first_seen = latest;
+    let mut last_clean = None;
+    let mut applies = Vec::new();
+    let mut failed_scans = Vec::new();
+    let mut identifiers: BTreeSet<String> = resource.identifiers.values().cloned().collect();
+    for entry in before.iter().rev() {
+        match status_of(entry, address) {
+            Some((ResourceStatus::ScanFailed, _)) => failed_scans.push(record_ref(entry, address)),
+            Some((ResourceStatus::Drifted | ResourceStatus::Ignored, _)) => {
+                if let Some(drift) = drifted(entry, address) {
+                    identifiers.extend(drift.identifiers.values().cloned());
+                }
+                first_seen = entry;
+            }
+            Some((ResourceStatus::Clean | ResourceStatus::Applied, _)) => {
+                identifiers.extend(applied_id(entry, address));
+                last_clean = Some(*entry);
+                break;
+            }
+            Some((ResourceStatus::ApplyFailed, _)) | None => {
+                if entry.record.kind == RecordKind::Apply {
+                    identifiers.extend(applied_id(entry, address));
+                    applies.push(record_ref(entry, address));
+                }
+            }
+        }
+    }
+    applies.reverse();
+    failed_scans.reverse();
+    let changes = resource
+        .changes
+        .iter()
+        .map(|change| change_history(latest, before, address, change))
+        .collect();
+    Explanation {
+        address: address.to_owned(),
+        stack: key.path.clone(),
+        workspace: key.workspace.clone(),
+        first_seen: record_ref(first_seen, address),
+        last_clean: last_clean.map(|entry| record_ref(entry, address)),
+        applies,
+        failed_scans,
+        commits: None,
+        events: None,
+        changes,
+        identifiers: identifiers.into_iter().collect(),
+    }
+}
+
+/// Since when `change` has had its current value: the unbroken run of scans seeing it.
+fn change_history(
+    latest: &LogEntry,
+    before: &[&LogEntry],
+    address: &str,
+    change: &AttributeChange,
+) -> ChangeHistory {
+    let mut first_seen = latest.record.seq;
+    let mut since_after = None;
+    for entry in before.iter().rev() {
+        match status_of(entry, address) {
+            Some((ResourceStatus::ScanFailed, _)) => continue,
+            Some((ResourceStatus::Drifted | ResourceStatus::Ignored, _)) => {
+                let same = drifted(entry, address)
+                    .and_then(|r| r.changes.iter().find(|c| c.path == change.path))
+                    .is_some_and(|earlier| earlier.after == change.after);
+                if same {
+                    first_seen = entry.record.seq;
+                    continue;
+                }
+                since_after = Some(entry.record.seq);
+                break;
+            }
+            Some((ResourceStatus::Clean | ResourceStatus::Applied, _)) => {
+                since_after = Some(entry.record.seq);
+                break;
+            }
+            Some((ResourceStatus::ApplyFailed, _)) | None => continue,
+        }
+    }
+    ChangeHistory {
+        change: change.clone(),
+        first_seen,
+        since_after,
+        value_hidden: change.is_sensitive(),
+    }
+}
+
+/// Adds the commits of `history` inside each window that touched the stack's directory or a
+/// local module it calls (read from the configuration under `repo_root`).
+pub fn attach_commits(explanations: &mut [Explanation], history: &CommitHistory, repo_root: &Path) {
+    let mut dirs_by_stack: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    for explanation in explanations.iter_mut() {
+        let dirs = dirs_by_stack
+            .entry(explanation.stack.clone())
+            .or_insert_with(|| stack_dirs(repo_root, &explanation.stack));
+        let until = parse_time(&explanation.first_seen.time);
+        let after = explanation
+            .last_clean
+            .as_ref()
+            .and_then(|r| parse_time(&r.time));
+        explanation.commits = until.map(|until| history.touching(dirs, after, until));
+    }
+}
+
+/// The earliest start of any window (for how far back to read git history); `None` when a
+/// window has no start, or there are none.
+pub fn earliest_window_start(explanations: &[Explanation]) -> Option<SystemTime> {
+    let mut earliest: Option<SystemTime> = None;
+    for explanation in explanations {
+        let start = explanation
+            .last_clean
+            .as_ref()
+            .and_then(|r| parse_time(&r.time))?;
+        earliest = Some(earliest.map_or(start, |e| e.min(start)));
+    }
+    earliest
+}
+
+/// The stack directory and, transitively, the local modules it calls.
+fn stack_dirs(repo_root: &Path, stack: &str) -> Vec<PathBuf> {
+    let mut dirs = vec![PathBuf::from(stack)];
+    let mut index = 0;
+    while index < dirs.len() {
+        let (calls, _) =
+            crate::terraform::config::local_module_calls(&repo_root.join(&dirs[index]));
+        for call in calls {
+            if let Some(dir) = crate::config::inside(&dirs[index].join(call)) {
+                if !dirs.contains(&dir) {
+                    dirs.push(dir);
+                }
+            }
+        }
+        index += 1;
+    }
+    dirs
+}
+
+fn stack_key(entry: &LogEntry) -> StackKey {
+    StackKey {
+        path: normalize_stack(&entry.record.stack.path),
+        workspace: entry.record.stack.workspace.clone(),
+    }
+}
+
+/// `infra/prod`, `./infra/prod/` and `infra//prod` are the same stack; the root is `.`.
+pub fn normalize_stack(path: &str) -> String {
+    let parts: Vec<&str> = path
+        .split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .collect();
+    if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    }
+}
+
+fn drifted<'a>(entry: &'a LogEntry, address: &str) -> Option<&'a DriftedResource> {
+    entry.record.resources.iter().find(|r| r.address == address)
+}
+
+fn mentions(entry: &LogEntry, address: &str) -> bool {
+    drifted(entry, address).is_some()
+        || entry
+            .record
+            .apply
+            .as_ref()
+            .is_some_and(|apply| apply.changes.iter().any(|c| c.address == address))
+}
+
+fn applied_id(entry: &LogEntry, address: &str) -> Option<String> {
+    entry
+        .record
+        .apply
+        .as_ref()?
+        .changes
+        .iter()
+        .filter(|c| c.address == address)
+        .find_map(|c| c.id.clone())
+}
+
+/// What `entry` says of `address`; `None` for an apply that did not touch it.
+fn status_of(entry: &LogEntry, address: &str) -> Option<(ResourceStatus, Option<String>)> {
+    let record = &entry.record;
+    match record.kind {
+        RecordKind::Scan => Some(if record.result == RecordResult::Failed {
+            (ResourceStatus::ScanFailed, None)
+        } else {
+            match drifted(entry, address) {
+                Some(r) if r.counts() => (ResourceStatus::Drifted, Some(action_name(&r.action))),
+                Some(r) => (ResourceStatus::Ignored, Some(action_name(&r.action))),
+                None => (ResourceStatus::Clean, None),
+            }
+        }),
+        RecordKind::Apply => {
+            let change = record
+                .apply
+                .as_ref()?
+                .changes
+                .iter()
+                .find(|c| c.address == address)?;
+            let status = match change.outcome {
+                ChangeOutcome::Complete => ResourceStatus::Applied,
+                ChangeOutcome::Errored => ResourceStatus::ApplyFailed,
+            };
+            Some((status, Some(action_name(&change.action))))
+        }
+    }
+}
+
+fn action_name(action: &crate::drift::Action) -> String {
+    serde_json::to_value(action)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| format!("{action:?}").to_lowercase())
+}
+
+fn record_ref(entry: &LogEntry, address: &str) -> RecordRef {
+    let record = &entry.record;
+    RecordRef {
+        seq: record.seq,
+        commit: entry.commit.clone(),
+        time: record.time.clone(),
+        kind: match record.kind {
+            RecordKind::Scan => "scan",
+            RecordKind::Apply => "apply",
+        }
+        .to_owned(),
+        result: record.result.as_str().to_owned(),
+        who: record.context.who(),
+        run: record.context.run(),
+        applied: match status_of(entry, address) {
+            Some((ResourceStatus::Applied, action)) => action,
+            Some((ResourceStatus::ApplyFailed, action)) => action.map(|a| format!("{a} (failed)")),
+            _ => None,
+        },
+    }
+}
+
+pub fn parse_time(text: &str) -> Option<SystemTime> {
+    humantime::parse_rfc3339_weak(text.trim_end_matches(['Z', 'z'])).ok()
+}
