@@ -470,3 +470,15 @@ fn record_ref(entry: &LogEntry, address: &str) -> RecordRef {
 pub fn parse_time(text: &str) -> Option<SystemTime> {
     humantime::parse_rfc3339_weak(text.trim_end_matches(['Z', 'z'])).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stacks_are_compared_by_their_path_components() {
+        assert_eq!(normalize_stack("./infra//prod/"), "infra/prod");
+        assert_eq!(normalize_stack("."), ".");
+        assert_eq!(normalize_stack(""), ".");
+    }
+}

@@ -1,16 +1,16 @@
 //! `driftlog log`: lists the audit records on the branch's tip, newest first.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use clap::ValueEnum;
+use driftlog::audit::reader::record_files;
 use driftlog::audit::record::{ApplyOutcome, ChangeOutcome, Record};
-use driftlog::audit::store::{DEFAULT_BRANCH, RECORDS_DIR};
-use driftlog::context::RunContext;
+use driftlog::audit::store::DEFAULT_BRANCH;
 use driftlog::drift::Action;
-use git2::{ObjectType, Repository, Tree};
+use driftlog::explain::normalize_stack;
 
 use crate::verify::write_stdout;
 
@@ -76,7 +76,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .find_commit(tip)
         .and_then(|commit| commit.tree())
         .with_context(|| format!("reading the tip of {}", args.branch))?;
-    let files = record_files(&repo, &tree).context("listing the records")?;
+    let mut files = record_files(&repo, &tree).context("listing the records")?;
+    files.reverse();
 
     let stack = args.stack.as_deref().map(normalize_stack);
     let mut shown = Vec::new();
@@ -143,53 +144,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The record files of a tree, newest first, as (path, blob id).
-fn record_files(
-    repo: &Repository,
-    tree: &Tree<'_>,
-) -> Result<Vec<(String, git2::Oid)>, git2::Error> {
-    let Some(records) = tree.get_name(RECORDS_DIR) else {
-        return Ok(Vec::new());
-    };
-    let mut files = Vec::new();
-    // Shard and file names are zero-padded numbers, so reverse name order is newest first.
-    let records = repo.find_tree(records.id())?;
-    for millions in subtrees(repo, &records)?.iter().rev() {
-        for thousands in subtrees(repo, &millions.1)?.iter().rev() {
-            let mut shard: Vec<(String, git2::Oid)> = thousands
-                .1
-                .iter()
-                .filter(|e| e.kind() == Some(ObjectType::Blob))
-                .filter_map(|e| {
-                    let name = e.name()?;
-                    name.ends_with(".json").then(|| {
-                        (
-                            format!("{RECORDS_DIR}/{}/{}/{name}", millions.0, thousands.0),
-                            e.id(),
-                        )
-                    })
-                })
-                .collect();
-            shard.reverse();
-            files.extend(shard);
-        }
-    }
-    Ok(files)
-}
-
-fn subtrees<'r>(
-    repo: &'r Repository,
-    tree: &Tree<'_>,
-) -> Result<Vec<(String, Tree<'r>)>, git2::Error> {
-    tree.iter()
-        .filter(|e| e.kind() == Some(ObjectType::Tree))
-        .map(|e| {
-            let name = String::from_utf8_lossy(e.name_bytes()).into_owned();
-            Ok((name, repo.find_tree(e.id())?))
-        })
-        .collect()
-}
-
 /// `seq  time  stack (workspace)  result  drifted  by who`.
 fn line(record: &Record, resource: Option<&str>) -> String {
     let mut result = record.result.as_str().to_owned();
@@ -216,7 +170,10 @@ fn line(record: &Record, resource: Option<&str>) -> String {
         record.stack.workspace,
         result,
         drifted,
-        who(&record.context)
+        match record.context.run() {
+            Some(run) => format!("{} {run}", record.context.who()),
+            None => record.context.who(),
+        }
     )
 }
 
@@ -271,54 +228,6 @@ fn applied(apply: &ApplyOutcome, resource: Option<&str>) -> String {
         text.push_str(&format!(", matching: {}", matching.join(", ")));
     }
     text
-}
-
-fn who(context: &RunContext) -> String {
-    match context {
-        RunContext::GithubActions(actions) => {
-            let actor = actions.actor.as_deref().unwrap_or("unknown actor");
-            let mut text = format!("{actor} via GitHub Actions");
-            if let Some(workflow) = &actions.workflow {
-                text.push_str(&format!(" ({workflow})"));
-            }
-            if let Some(number) = actions.pull_request {
-                text.push_str(&format!(" for PR #{number}"));
-            }
-            if let Some(url) = actions.run_url() {
-                text.push_str(&format!(" {url}"));
-            }
-            text
-        }
-        RunContext::Local(local) => {
-            let mut text = local
-                .user_name
-                .clone()
-                .unwrap_or_else(|| "unknown user".to_owned());
-            if let Some(email) = &local.user_email {
-                text.push_str(&format!(" <{email}>"));
-            }
-            if let Some(host) = &local.host {
-                text.push_str(&format!(" on {host}"));
-            }
-            text
-        }
-    }
-}
-
-/// `infra/prod`, `./infra/prod/` and `infra//prod` are the same stack; the root is `.`.
-fn normalize_stack(path: &str) -> String {
-    let parts: Vec<&str> = Path::new(path)
-        .components()
-        .filter_map(|c| match c {
-            std::path::Component::Normal(part) => part.to_str(),
-            _ => None,
-        })
-        .collect();
-    if parts.is_empty() {
-        ".".to_owned()
-    } else {
-        parts.join("/")
-    }
 }
 
 /// Whether `address` is `wanted` or inside it (`module.net` holds `module.net.aws_subnet.a`;
@@ -387,12 +296,5 @@ mod tests {
         assert!(address_matches("aws_subnet.a", "aws_subnet.a"));
         assert!(!address_matches("aws_subnet.ab", "aws_subnet.a"));
         assert!(!address_matches("module.network.x.y", "module.net"));
-    }
-
-    #[test]
-    fn stacks_are_compared_by_their_path_components() {
-        assert_eq!(normalize_stack("./infra//prod/"), "infra/prod");
-        assert_eq!(normalize_stack("."), ".");
-        assert_eq!(normalize_stack(""), ".");
     }
 }

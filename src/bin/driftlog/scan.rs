@@ -306,7 +306,7 @@ fn run_single(args: &Args, setup: &Setup<'_>, options: ScanOptions) -> anyhow::R
         .audit
         .as_ref()
         .map(|audit| record(&mut report, &options.dir, audit));
-    explain_recorded(&mut [&mut report], args, &setup);
+    explain_recorded(&mut [&mut report], args, setup);
 
     print(
         &report::render(&report, setup.format, setup.color),
@@ -395,7 +395,7 @@ fn run_many(args: &Args, setup: &Setup<'_>, specs: &[StackSpec]) -> anyhow::Resu
     progress.finish();
     let recorded = recording.into_inner().unwrap_or_else(|p| p.into_inner());
     let mut reports = reports;
-    explain_recorded(&mut reports.iter_mut().collect::<Vec<_>>(), args, &setup);
+    explain_recorded(&mut reports.iter_mut().collect::<Vec<_>>(), args, setup);
     let combined = CombinedReport::of(reports)?;
     print(
         &report::render_combined(&combined, setup.format, setup.color),
