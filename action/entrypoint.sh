@@ -52,6 +52,9 @@ else
   truthy "${INPUT_INIT:-true}" && args+=(--init)
   [[ -n "${INPUT_CONFIG:-}" ]] && args+=(--config "$INPUT_CONFIG")
   [[ -n "${INPUT_JOBS:-}" ]] && args+=(--jobs "$INPUT_JOBS")
+  while IFS= read -r events; do
+    args+=(--events "$events")
+  done < <(lines "${INPUT_EVENTS:-}")
   if [[ -n "${INPUT_SHARD:-}" ]]; then
     # The job that merges the shards posts the one comment, status and issues.
     args+=(--shard "$INPUT_SHARD" --no-comment --no-status --no-issue)
