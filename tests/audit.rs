@@ -348,22 +348,7 @@ mod scan {
     fn recorded_stack() -> (Stack, std::path::PathBuf, SigningKey) {
         let stack = Stack::rich();
         stack.apply(&[]);
-        let root = &stack.root;
-        git(root, &["init", "-q", "-b", "main"]);
-        git(root, &["config", "user.name", "Platform CI"]);
-        git(root, &["config", "user.email", "ci@example.com"]);
-        std::fs::write(
-            root.join(".gitignore"),
-            ".terraform/\nstore/\n*.tfstate*\nkeys/\n",
-        )
-        .expect("write");
-        git(root, &["add", "."]);
-        git(root, &["commit", "-q", "-m", "stack"]);
-        let key = SigningKey::generate().expect("key");
-        let keys = root.join("keys");
-        std::fs::create_dir_all(&keys).expect("mkdir");
-        let key_file = keys.join("signing_key");
-        std::fs::write(&key_file, key.to_openssh("ci").expect("encode")).expect("write key");
+        let (key_file, key) = stack.commit_to_git(&[]);
         (stack, key_file, key)
     }
 

@@ -18,30 +18,14 @@ struct Scenario {
 impl Scenario {
     fn new() -> Scenario {
         let stack = Stack::rich();
-        let root = &stack.root;
         let init = stack.terraform(&["init", "-input=false", "-no-color"]);
         assert!(
             init.status.success(),
             "{}",
             String::from_utf8_lossy(&init.stderr)
         );
-        git(root, &["init", "-q", "-b", "main"]);
-        git(root, &["config", "user.name", "Platform CI"]);
-        git(root, &["config", "user.email", "ci@example.com"]);
-        std::fs::write(
-            root.join(".gitignore"),
-            ".terraform/\nstore/\n*.tfstate*\nkeys/\nevents/\n",
-        )
-        .expect("write");
-        git(root, &["add", "."]);
-        git(root, &["commit", "-q", "-m", "stack"]);
-        std::fs::create_dir_all(root.join("keys")).expect("mkdir keys");
-        let keygen = stack.driftlog_in(root, &["keygen", "--output", "keys/signing_key"]);
-        assert_eq!(keygen.code, 0, "{}", keygen.stderr);
-        Scenario {
-            key: root.join("keys/signing_key"),
-            stack,
-        }
+        let (key, _) = stack.commit_to_git(&["events/"]);
+        Scenario { key, stack }
     }
 
     fn driftlog(&self, args: &[&str]) -> Run {

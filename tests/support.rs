@@ -255,6 +255,33 @@ impl Stack {
         self
     }
 
+    /// Makes the stack's directory a git repository on `main` holding one commit of its
+    /// configuration (terraform's files, the provider's store, `keys/` and `ignored` left
+    /// out), and writes a fresh signing key to `keys/signing_key`.
+    pub fn commit_to_git(
+        &self,
+        ignored: &[&str],
+    ) -> (PathBuf, driftlog::audit::sshsig::SigningKey) {
+        let root = &self.root;
+        git(root, &["init", "-q", "-b", "main"]);
+        git(root, &["config", "user.name", "Platform CI"]);
+        git(root, &["config", "user.email", "ci@example.com"]);
+        let mut ignore = String::from(".terraform/\nstore/\n*.tfstate*\nkeys/\n");
+        for pattern in ignored {
+            ignore.push_str(pattern);
+            ignore.push('\n');
+        }
+        std::fs::write(root.join(".gitignore"), ignore).expect("write .gitignore");
+        git(root, &["add", "."]);
+        git(root, &["commit", "-q", "-m", "stack"]);
+        let key = driftlog::audit::sshsig::SigningKey::generate().expect("key");
+        let keys = root.join("keys");
+        std::fs::create_dir_all(&keys).expect("mkdir keys");
+        let key_file = keys.join("signing_key");
+        std::fs::write(&key_file, key.to_openssh("ci").expect("encode")).expect("write key");
+        (key_file, key)
+    }
+
     /// The file the test provider reads an object's real state from.
     pub fn object_file(&self, name: &str) -> PathBuf {
         self.root.join("store").join(format!("{name}.json"))

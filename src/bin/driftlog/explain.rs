@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::ValueEnum;
 use driftlog::audit::reader::read_log;
-use driftlog::audit::store::DEFAULT_BRANCH;
 use driftlog::drift::explanation::Explanation;
 use driftlog::explain::commits::CommitHistory;
 use driftlog::explain::{self, Log};
@@ -45,13 +44,8 @@ pub struct Args {
     #[arg(long, value_name = "NAME")]
     pub main_branch: Option<String>,
 
-    /// The git repository holding the audit branch (or any directory inside it).
-    #[arg(long, default_value = ".", value_name = "PATH")]
-    pub repo: PathBuf,
-
-    /// The audit branch.
-    #[arg(long, default_value = DEFAULT_BRANCH, value_name = "NAME")]
-    pub branch: String,
+    #[command(flatten)]
+    pub log: crate::log_location::LogLocation,
 
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
@@ -66,8 +60,8 @@ pub enum FormatArg {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Bad event files fail before anything is read from git.
     let events = load_events(&args.events)?;
-    let repo = driftlog::audit::discover_repository(&args.repo)?;
-    let log = Log::new(read_log(&repo, &args.branch)?);
+    let repo = driftlog::audit::discover_repository(&args.log.repo)?;
+    let log = Log::new(read_log(&repo, &args.log.branch)?);
     let mut explanations = Vec::new();
     let mut clean = Vec::new();
     for stack in log.stacks_at(args.stack.as_deref())? {
@@ -83,7 +77,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let root = repo
         .workdir()
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| args.repo.clone());
+        .unwrap_or_else(|| args.log.repo.clone());
     attach_sources(
         &mut explanations,
         &repo,

@@ -1,11 +1,9 @@
 //! `driftlog history ADDRESS`: one resource's timeline across the audit log.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::ValueEnum;
 use driftlog::audit::reader::read_log;
-use driftlog::audit::store::DEFAULT_BRANCH;
 use driftlog::explain::Log;
 use driftlog::report::explanation::history_text;
 
@@ -27,13 +25,8 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub stack: Option<String>,
 
-    /// The git repository holding the audit branch (or any directory inside it).
-    #[arg(long, default_value = ".", value_name = "PATH")]
-    pub repo: PathBuf,
-
-    /// The audit branch.
-    #[arg(long, default_value = DEFAULT_BRANCH, value_name = "NAME")]
-    pub branch: String,
+    #[command(flatten)]
+    pub log: crate::log_location::LogLocation,
 
     /// At most N entries (the newest).
     #[arg(long, short = 'n', value_name = "N")]
@@ -50,8 +43,8 @@ pub enum FormatArg {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let repo = driftlog::audit::discover_repository(&args.repo)?;
-    let log = Log::new(read_log(&repo, &args.branch)?);
+    let repo = driftlog::audit::discover_repository(&args.log.repo)?;
+    let log = Log::new(read_log(&repo, &args.log.branch)?);
     let stacks = match &args.stack {
         Some(path) => Some(log.stacks_at(Some(path))?),
         None => None,
@@ -64,7 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         anyhow::bail!(
             "no record of {} names {}: it never drifted or was applied in the log ({} records); \
              pass --stack PATH to list the scans of its stack",
-            args.branch,
+            args.log.branch,
             args.address,
             log.len()
         );

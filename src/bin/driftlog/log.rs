@@ -1,6 +1,5 @@
 //! `driftlog log`: lists the audit records on the branch's tip, newest first.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
@@ -8,7 +7,6 @@ use anyhow::Context;
 use clap::ValueEnum;
 use driftlog::audit::reader::record_files;
 use driftlog::audit::record::{ApplyOutcome, ChangeOutcome, Record};
-use driftlog::audit::store::DEFAULT_BRANCH;
 use driftlog::drift::Action;
 use driftlog::explain::normalize_stack;
 
@@ -22,13 +20,8 @@ use crate::verify::write_stdout;
                   that."
 )]
 pub struct Args {
-    /// The git repository holding the audit branch (or any directory inside it).
-    #[arg(long, default_value = ".", value_name = "PATH")]
-    pub repo: PathBuf,
-
-    /// The audit branch.
-    #[arg(long, default_value = DEFAULT_BRANCH, value_name = "NAME")]
-    pub branch: String,
+    #[command(flatten)]
+    pub log: crate::log_location::LogLocation,
 
     /// Only records of the stack at PATH (relative to the repository root, as recorded).
     #[arg(long, value_name = "PATH")]
@@ -63,19 +56,19 @@ pub enum FormatArg {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let repo = driftlog::audit::discover_repository(&args.repo)?;
-    let refname = format!("refs/heads/{}", args.branch);
+    let repo = driftlog::audit::discover_repository(&args.log.repo)?;
+    let refname = format!("refs/heads/{}", args.log.branch);
     let tip = repo.refname_to_id(&refname).map_err(|_| {
         anyhow::anyhow!(
             "there is no branch {0} in the repository (to read a remote's log, git fetch origin \
              {0}:{0})",
-            args.branch
+            args.log.branch
         )
     })?;
     let tree = repo
         .find_commit(tip)
         .and_then(|commit| commit.tree())
-        .with_context(|| format!("reading the tip of {}", args.branch))?;
+        .with_context(|| format!("reading the tip of {}", args.log.branch))?;
     let mut files = record_files(&repo, &tree).context("listing the records")?;
     files.reverse();
 

@@ -7,6 +7,7 @@ mod github;
 mod history;
 mod keygen;
 mod log;
+mod log_location;
 mod progress;
 mod report;
 mod scan;

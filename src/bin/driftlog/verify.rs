@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::ValueEnum;
 use driftlog::audit::sshsig::AllowedSigners;
-use driftlog::audit::store::DEFAULT_BRANCH;
 use driftlog::audit::verify::{self, Problem, Report, VerifyError, UNDETECTABLE};
 use serde::Serialize;
 
@@ -23,13 +22,8 @@ const ALLOWED_SIGNERS_PATH: &str = ".driftlog/allowed_signers";
                   wrong, 1 otherwise."
 )]
 pub struct Args {
-    /// The git repository holding the audit branch (or any directory inside it).
-    #[arg(long, default_value = ".", value_name = "PATH")]
-    pub repo: PathBuf,
-
-    /// The audit branch.
-    #[arg(long, default_value = DEFAULT_BRANCH, value_name = "NAME")]
-    pub branch: String,
+    #[command(flatten)]
+    pub log: crate::log_location::LogLocation,
 
     /// The OpenSSH allowed signers file listing the keys trusted to write the log. Default:
     /// `.driftlog/allowed_signers` as committed at HEAD, else the working tree's copy.
@@ -64,20 +58,20 @@ struct JsonOutput<'a> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let repo = driftlog::audit::discover_repository(&args.repo)?;
+    let repo = driftlog::audit::discover_repository(&args.log.repo)?;
     let (allowed, source) = allowed_signers(&repo, &args)?;
-    let report = match verify::verify_log(&repo, &args.branch, &allowed, &args.checkpoints) {
+    let report = match verify::verify_log(&repo, &args.log.branch, &allowed, &args.checkpoints) {
         Ok(report) => report,
         Err(err @ VerifyError::NoBranch { .. }) if !args.checkpoints.is_empty() => {
             anyhow::bail!(
                 "{err}, but the checkpoints you gave show it had records: it was deleted, or not \
                  fetched (git fetch origin {0}:{0})",
-                args.branch
+                args.log.branch
             )
         }
         Err(err @ VerifyError::NoBranch { .. }) => anyhow::bail!(
             "{err}: nothing to verify (to verify a remote's log, git fetch origin {0}:{0})",
-            args.branch
+            args.log.branch
         ),
         Err(err) => return Err(err.into()),
     };
@@ -182,7 +176,7 @@ fn allowed_signers(
                 .with_context(|| format!("reading the allowed signers {}", path.display()))?,
             format!("{} (--allowed-signers)", path.display()),
         ),
-        None => match committed_allowed_signers(repo, &args.branch)? {
+        None => match committed_allowed_signers(repo, &args.log.branch)? {
             Some(found) => found,
             None => working_tree_allowed_signers(repo)?,
         },
