@@ -5,13 +5,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::ValueEnum;
 use driftlog::audit::reader::read_log;
 use driftlog::drift::explanation::Explanation;
 use driftlog::explain::commits::CommitHistory;
 use driftlog::explain::{self, Log};
 use driftlog::report::explanation;
 
+use crate::log_location::FormatArg;
 use crate::verify::write_stdout;
 
 #[derive(Debug, clap::Args)]
@@ -49,12 +49,6 @@ pub struct Args {
 
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    Text,
-    Json,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {

@@ -2,11 +2,11 @@
 
 use std::process::ExitCode;
 
-use clap::ValueEnum;
 use driftlog::audit::reader::read_log;
 use driftlog::explain::Log;
 use driftlog::report::explanation::history_text;
 
+use crate::log_location::FormatArg;
 use crate::verify::write_stdout;
 
 #[derive(Debug, clap::Args)]
@@ -34,12 +34,6 @@ pub struct Args {
 
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    Text,
-    Json,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {

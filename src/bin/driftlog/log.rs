@@ -4,12 +4,12 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
-use clap::ValueEnum;
 use driftlog::audit::reader::record_files;
 use driftlog::audit::record::{ApplyOutcome, ChangeOutcome, Record};
 use driftlog::drift::Action;
 use driftlog::explain::normalize_stack;
 
+use crate::log_location::FormatArg;
 use crate::verify::write_stdout;
 
 #[derive(Debug, clap::Args)]
@@ -47,12 +47,6 @@ pub struct Args {
     /// their resources.
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    Text,
-    Json,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {

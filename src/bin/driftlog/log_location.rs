@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use clap::ValueEnum;
 use driftlog::audit::store::DEFAULT_BRANCH;
 
 #[derive(Debug, clap::Args)]
@@ -14,4 +15,11 @@ pub struct LogLocation {
     /// The audit branch.
     #[arg(long, default_value = DEFAULT_BRANCH, value_name = "NAME")]
     pub branch: String,
+}
+
+/// `--format` of the commands that read the log: for people, or for tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Text,
+    Json,
 }

@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::ValueEnum;
 use driftlog::audit::sshsig::AllowedSigners;
 use driftlog::audit::verify::{self, Problem, Report, VerifyError, UNDETECTABLE};
 use serde::Serialize;
+
+use crate::log_location::FormatArg;
 
 /// Where the trust root lives on the main branch, relative to the repository root.
 const ALLOWED_SIGNERS_PATH: &str = ".driftlog/allowed_signers";
@@ -39,12 +40,6 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    Text,
-    Json,
 }
 
 /// The `--format json` document: the report, plus where the trust came from.
