@@ -368,6 +368,27 @@ fn malformed_event_files_are_a_clear_error() {
         assert!(run.stderr.contains(name), "{name}: {}", run.stderr);
         assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     }
+    // Nothing scanned yet: said plainly, not an error; an address no record names is one.
+    let nothing = s.driftlog(&["explain"]);
+    assert_eq!(nothing.code, 0, "{}", nothing.stderr);
+    assert!(
+        nothing.stdout.contains("no stack has a completed scan"),
+        "{}",
+        nothing.stdout
+    );
+    let unknown = s.driftlog(&["history", "filestate_object.nope"]);
+    assert_eq!(unknown.code, 1);
+    assert!(
+        unknown.stderr.contains("filestate_object.nope"),
+        "{}",
+        unknown.stderr
+    );
+    let applied = s.driftlog(&["history", "filestate_object.web", "--format", "json"]);
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let entries: Value = serde_json::from_str(&applied.stdout).expect("JSON");
+    assert_eq!(entries[0]["status"], "applied");
+    assert_eq!(entries[0]["action"], "create");
+
     let missing = s.driftlog(&["explain", "--events", "no-such-file.json"]);
     assert_eq!(missing.code, 1);
     assert!(

@@ -83,19 +83,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let output = match args.format {
         FormatArg::Json => serde_json::to_string_pretty(&explanations)? + "\n",
         FormatArg::Text if explanations.is_empty() => {
-            let what = if args.addresses.is_empty() {
-                "nothing".to_owned()
+            let scanned = if clean.is_empty() {
+                "no stack has a completed scan in the log".to_owned()
             } else {
-                args.addresses.join(", ")
+                format!("the latest scan of {}", clean.join(", "))
             };
-            format!(
-                "{what} drifted in the latest scan of {}\n",
-                if clean.is_empty() {
-                    "any stack".to_owned()
-                } else {
-                    clean.join(", ")
-                }
-            )
+            if args.addresses.is_empty() {
+                format!("No drift in {scanned}\n")
+            } else {
+                format!("Not drifted in {scanned}: {}\n", args.addresses.join(", "))
+            }
         }
         FormatArg::Text => explanation::text(&explanations),
     };
