@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs driftlog's main job on a built-in example: applies a demo stack with the filestate test
-# provider, drifts it the way people and automation do, and scans it. Safe to run twice.
+# provider (recorded), scans it clean, drifts it the way people and automation do, scans it
+# again, and explains the drift from the audit log and a CloudTrail file. Safe to run twice.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -24,16 +25,23 @@ cd "$demo"
 git init -q -b main .
 git config user.name "driftlog demo"
 git config user.email "demo@example.com"
-printf '.terraform/\nstore/\n*.tfstate*\n.terraform.lock.hcl\nkeys/\nreport.*\n' > .gitignore
+printf '.terraform/\nstore/\n*.tfstate*\n.terraform.lock.hcl\nkeys/\nreport.*\ncloudtrail.json\n' > .gitignore
 mkdir -p keys .driftlog
 "$driftlog" keygen --output keys/signing_key --principal demo@example.com > .driftlog/allowed_signers 2>/dev/null
 git add .gitignore .driftlog infra
 git commit -q -m "demo stack"
 cd "$demo/infra/prod"
 
-echo "==> terraform init && terraform apply (demo stack, 10 resources)"
+echo "==> terraform init, then driftlog apply (terraform apply, recorded in the audit log)"
 terraform init -input=false -no-color >/dev/null
-terraform apply -auto-approve -input=false -no-color >/dev/null
+cd "$demo"
+"$driftlog" apply infra/prod --signing-key keys/signing_key -- -auto-approve -no-color | tail -n 3
+
+echo "==> driftlog scan: clean"
+"$driftlog" scan infra/prod --signing-key keys/signing_key --quiet
+# CloudTrail times have one-second resolution: the console edit comes a second later.
+sleep 1
+cd "$demo/infra/prod"
 
 echo "==> drifting it out of band: a console edit, an autoscaler, a rotated password, a manual delete"
 python3 - <<'PY'
@@ -53,12 +61,36 @@ edit("worker-1", lambda o: o.update(size=5))
 edit("db-main", lambda o: o.update(secret="demo-password-after"))
 edit("bucket-audit-trail", lambda o: o["tags"].update(purpose="temporary"))
 (store / "subnet-1.json").unlink()
+
+# What AWS CloudTrail would have logged for the console edit (and for unrelated calls).
+import datetime
+now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def event(event_id, name, group, read_only=False):
+    return {
+        "eventVersion": "1.09",
+        "userIdentity": {
+            "type": "AssumedRole",
+            "arn": "arn:aws:sts::123456789012:assumed-role/ops-admin/alice",
+            "sessionContext": {"sessionIssuer": {"type": "Role", "userName": "ops-admin",
+                               "arn": "arn:aws:iam::123456789012:role/ops-admin"}},
+        },
+        "eventTime": now, "eventSource": "ec2.amazonaws.com", "eventName": name,
+        "awsRegion": "eu-west-1", "sourceIPAddress": "203.0.113.7",
+        "userAgent": "AWS Internal", "requestParameters": {"groupId": group},
+        "eventID": event_id, "readOnly": read_only, "eventType": "AwsApiCall",
+    }
+trail = {"Records": [
+    event("3f2a9c1e-demo", "ModifySecurityGroupRules", "web-sg"),
+    event("77b1d0aa-demo", "DescribeSecurityGroups", "web-sg", read_only=True),
+    event("0c5e44f2-demo", "ModifySecurityGroupRules", "sg-elsewhere"),
+]}
+pathlib.Path("../../cloudtrail.json").write_text(json.dumps(trail, indent=2))
 PY
 
 echo "==> driftlog scan (recorded in the audit branch driftlog/audit)"
 set +e
 cd "$demo"
-"$driftlog" scan infra/prod --signing-key keys/signing_key --output "$demo/report.json"
+"$driftlog" scan infra/prod --signing-key keys/signing_key --events cloudtrail.json --output "$demo/report.json"
 code=$?
 "$driftlog" scan infra/prod --quiet --no-audit --format markdown --output "$demo/report.md" >/dev/null
 set -e
@@ -70,6 +102,11 @@ echo
 echo "==> driftlog verify (chain, signatures, Merkle checkpoints) and driftlog log"
 "$driftlog" verify
 "$driftlog" log
+echo
+echo "==> driftlog explain filestate_object.web_sg --events cloudtrail.json"
+"$driftlog" explain filestate_object.web_sg --events cloudtrail.json
+echo "==> driftlog history filestate_object.web_sg"
+"$driftlog" history filestate_object.web_sg
 echo
 echo "driftlog exited with $code (0 clean, 2 drift, 1 error)."
 echo "JSON report: $demo/report.json"
