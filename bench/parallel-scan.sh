@@ -3,23 +3,12 @@
 # -j 1 and with -j 2 (these machines have 2 cores), the speed-up, and how close it comes to
 # the ideal of 2. Prints numbers measured in this run; asserts nothing.
 set -euo pipefail
-repo="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$repo"
+# shellcheck source=bench/common.sh
+source "$(dirname "$0")/common.sh"
 stacks="${BENCH_STACKS:-24}"
 runs="${BENCH_RUNS:-5}"
-target="${CARGO_TARGET_DIR:-$repo/target}"
 
-bash scripts/setup-test-env.sh >/dev/null
-command -v bc >/dev/null || { apt-get update -qq && apt-get install -y -qq bc >/dev/null; }
-# shellcheck source=/dev/null
-source "$target/driftlog-tools/env"
-cargo build --quiet --release --bin driftlog
-driftlog="$target/release/driftlog"
-
-work="$target/bench/parallel-scan"
-rm -rf "$work"
-mkdir -p "$work"
-cd "$work"
+bench_setup parallel-scan
 # Its own repository, so discovery finds these stacks and nothing of driftlog's own.
 git init -q .
 echo "building $stacks stacks of 5 resources each..."
@@ -49,26 +38,6 @@ for i in $(seq -w 1 3 "$stacks"); do
   sed -i 's/"stack [0-9]*"/"edited by hand"/' "stacks/s$i/store/s$i-0.json"
 done
 
-now() { date +%s.%N; }
-# Median wall time of RUNS runs; exit codes 0 and 2 both count as success here.
-median_time() {
-  local times=()
-  for _ in $(seq "$runs"); do
-    local t0 t1 code
-    t0=$(now)
-    set +e
-    "$@" >/dev/null 2>&1
-    code=$?
-    set -e
-    t1=$(now)
-    if ((code != 0 && code != 2)); then
-      echo "command failed (exit $code): $*" >&2
-      exit 1
-    fi
-    times+=("$(echo "$t1 - $t0" | bc)")
-  done
-  printf '%s\n' "${times[@]}" | sort -n | sed -n "$(((runs + 1) / 2))p"
-}
 
 serial=$(median_time "$driftlog" scan --no-audit --quiet -j 1 --format json)
 parallel=$(median_time "$driftlog" scan --no-audit --quiet -j 2 --format json)

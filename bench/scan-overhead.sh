@@ -3,23 +3,12 @@
 # resources, clean and with 10 % drifted, and driftlog's show-JSON throughput against jq.
 # Prints ratios measured in this run; asserts nothing.
 set -euo pipefail
-repo="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$repo"
+# shellcheck source=bench/common.sh
+source "$(dirname "$0")/common.sh"
 resources="${BENCH_RESOURCES:-2000}"
 runs="${BENCH_RUNS:-3}"
-target="${CARGO_TARGET_DIR:-$repo/target}"
 
-bash scripts/setup-test-env.sh >/dev/null
-command -v bc >/dev/null || { apt-get update -qq && apt-get install -y -qq bc >/dev/null; }
-# shellcheck source=/dev/null
-source "$target/driftlog-tools/env"
-cargo build --quiet --release --bin driftlog
-driftlog="$target/release/driftlog"
-
-work="$target/bench/scan-overhead"
-rm -rf "$work"
-mkdir -p "$work"
-cd "$work"
+bench_setup scan-overhead
 cat > main.tf <<TF
 terraform {
   required_providers {
@@ -43,32 +32,12 @@ resource "filestate_object" "r" {
   }
 }
 TF
-now() { date +%s.%N; }
 echo "building a stack of $resources resources..."
 terraform init -input=false -no-color >/dev/null
 start=$(now)
 terraform apply -auto-approve -input=false -no-color -parallelism=20 >/dev/null
 echo "apply: $(echo "$(now) - $start" | bc) s"
 
-# Median wall time of RUNS runs of a command; exit codes 0 and 2 are both success here.
-median_time() {
-  local times=()
-  for _ in $(seq "$runs"); do
-    local t0 t1
-    t0=$(now)
-    set +e
-    "$@" >/dev/null 2>&1
-    local code=$?
-    set -e
-    t1=$(now)
-    if [ "$code" -ne 0 ] && [ "$code" -ne 2 ]; then
-      echo "benchmark command failed ($code): $*" >&2
-      exit 1
-    fi
-    times+=("$(echo "$t1 - $t0" | bc)")
-  done
-  printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
-}
 bare() { terraform plan -refresh-only -json -input=false -detailed-exitcode -out=bare.tfplan; }
 scan() { "$driftlog" scan . --format json --quiet --no-audit; }
 

@@ -295,6 +295,18 @@ impl Action {
         }
     }
 
+    /// The name in JSON reports and records: `update`, `delete`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Update => "update",
+            Action::Delete => "delete",
+            Action::Create => "create",
+            Action::Replace => "replace",
+            Action::Read => "read",
+            Action::Unknown => "unknown",
+        }
+    }
+
     /// Past tense, as a reviewer reads it: "updated", "deleted".
     pub fn describe(self) -> &'static str {
         match self {

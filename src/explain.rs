@@ -176,15 +176,16 @@ impl Log {
         for key in keys {
             for &index in self.by_stack.get(key).into_iter().flatten() {
                 let entry = &self.entries[index];
-                let Some((status, action)) = status_of(entry, address) else {
+                let Some(said) = status_of(entry, address) else {
                     continue;
                 };
+                let (status, action) = said.clone();
                 let changes = drifted(entry, address)
                     .map(|r| r.changes.clone())
                     .unwrap_or_default();
                 timeline.push(HistoryEntry {
                     stack: key.clone(),
-                    record: record_ref(entry, address),
+                    record: record_ref_with(entry, Some(said)),
                     status,
                     action,
                     changes,
@@ -234,23 +235,24 @@ fn explain_resource(
     let mut failed_scans = Vec::new();
     let mut identifiers: BTreeSet<String> = resource.identifiers.values().cloned().collect();
     for entry in before.iter().rev() {
-        match status_of(entry, address) {
-            Some((ResourceStatus::ScanFailed, _)) => failed_scans.push(record_ref(entry, address)),
-            Some((ResourceStatus::Drifted | ResourceStatus::Ignored, _)) => {
+        let said = status_of(entry, address);
+        match said.as_ref().map(|(status, _)| *status) {
+            Some(ResourceStatus::ScanFailed) => failed_scans.push(record_ref_with(entry, said)),
+            Some(ResourceStatus::Drifted | ResourceStatus::Ignored) => {
                 if let Some(drift) = drifted(entry, address) {
                     identifiers.extend(drift.identifiers.values().cloned());
                 }
                 first_seen = entry;
             }
-            Some((ResourceStatus::Clean | ResourceStatus::Applied, _)) => {
+            Some(ResourceStatus::Clean | ResourceStatus::Applied) => {
                 identifiers.extend(applied_id(entry, address));
                 last_clean = Some(*entry);
                 break;
             }
-            Some((ResourceStatus::ApplyFailed, _)) | None => {
+            Some(ResourceStatus::ApplyFailed) | None => {
                 if entry.record.kind == RecordKind::Apply {
                     identifiers.extend(applied_id(entry, address));
-                    applies.push(record_ref(entry, address));
+                    applies.push(record_ref_with(entry, said));
                 }
             }
         }
@@ -417,8 +419,10 @@ fn status_of(entry: &LogEntry, address: &str) -> Option<(ResourceStatus, Option<
             (ResourceStatus::ScanFailed, None)
         } else {
             match drifted(entry, address) {
-                Some(r) if r.counts() => (ResourceStatus::Drifted, Some(action_name(&r.action))),
-                Some(r) => (ResourceStatus::Ignored, Some(action_name(&r.action))),
+                Some(r) if r.counts() => {
+                    (ResourceStatus::Drifted, Some(r.action.as_str().to_owned()))
+                }
+                Some(r) => (ResourceStatus::Ignored, Some(r.action.as_str().to_owned())),
                 None => (ResourceStatus::Clean, None),
             }
         }),
@@ -433,19 +437,20 @@ fn status_of(entry: &LogEntry, address: &str) -> Option<(ResourceStatus, Option<
                 ChangeOutcome::Complete => ResourceStatus::Applied,
                 ChangeOutcome::Errored => ResourceStatus::ApplyFailed,
             };
-            Some((status, Some(action_name(&change.action))))
+            Some((status, Some(change.action.as_str().to_owned())))
         }
     }
 }
 
-fn action_name(action: &crate::drift::Action) -> String {
-    serde_json::to_value(action)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_else(|| format!("{action:?}").to_lowercase())
+fn record_ref(entry: &LogEntry, address: &str) -> RecordRef {
+    record_ref_with(entry, status_of(entry, address))
 }
 
-fn record_ref(entry: &LogEntry, address: &str) -> RecordRef {
+/// A record as a source, with what it says of the resource already worked out.
+fn record_ref_with(
+    entry: &LogEntry,
+    status: Option<(ResourceStatus, Option<String>)>,
+) -> RecordRef {
     let record = &entry.record;
     RecordRef {
         seq: record.seq,
@@ -459,7 +464,7 @@ fn record_ref(entry: &LogEntry, address: &str) -> RecordRef {
         result: record.result.as_str().to_owned(),
         who: record.context.who(),
         run: record.context.run(),
-        applied: match status_of(entry, address) {
+        applied: match status {
             Some((ResourceStatus::Applied, action)) => action,
             Some((ResourceStatus::ApplyFailed, action)) => action.map(|a| format!("{a} (failed)")),
             _ => None,

@@ -154,7 +154,17 @@ pub fn human_duration(ms: u64) -> String {
 
 /// "2026-11-24 10:00 UTC" from RFC 3339 UTC; other text is shown as it is.
 pub fn human_time(rfc3339: &str) -> String {
-    match (rfc3339.get(..10), rfc3339.get(10..11), rfc3339.get(11..16)) {
+    human_time_to(rfc3339, 16)
+}
+
+/// "2026-11-24 10:00:07 UTC", where times seconds apart are compared.
+pub fn human_time_seconds(rfc3339: &str) -> String {
+    human_time_to(rfc3339, 19)
+}
+
+/// The date and the time of day up to byte `end` of the RFC 3339 text.
+fn human_time_to(rfc3339: &str, end: usize) -> String {
+    match (rfc3339.get(..10), rfc3339.get(10..11), rfc3339.get(11..end)) {
         (Some(date), Some("T"), Some(time)) if rfc3339.ends_with('Z') => {
             format!("{date} {time} UTC")
         }

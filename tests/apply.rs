@@ -511,20 +511,7 @@ fn an_interrupted_apply_stops_gracefully_and_is_recorded_as_failed() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("start driftlog");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !marks.join("started").exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "fake terraform never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    let kill = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
-    let out = child.wait_with_output().expect("wait for driftlog");
+    let out = crate::support::interrupt_once_started(child, &marks);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert_eq!(

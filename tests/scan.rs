@@ -707,21 +707,7 @@ fn an_interrupt_stops_terraform_gracefully_and_removes_temp_files() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("start driftlog");
-    // Wait (bounded) until terraform is running, so the signal hits a scan in progress.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !marks.join("started").exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "fake terraform never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    let kill = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
-    let out = child.wait_with_output().expect("wait for driftlog");
+    let out = crate::support::interrupt_once_started(child, &marks);
     assert_eq!(
         out.status.code(),
         Some(1),

@@ -417,3 +417,23 @@ pub fn sha256(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// Sends `child` (driftlog running a fake terraform) one SIGINT once the fake has written
+/// `MARKS/started` (waiting at most 30 s), so the signal hits a run in progress, then
+/// collects its output.
+pub fn interrupt_once_started(child: std::process::Child, marks: &Path) -> Output {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !marks.join("started").exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "fake terraform never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    child.wait_with_output().expect("wait for driftlog")
+}

@@ -71,6 +71,17 @@ impl From<Status> for RecordResult {
     }
 }
 
+/// An apply as a record needs it: what terraform changed, and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedRun {
+    pub outcome: ApplyOutcome,
+    /// Set when the apply failed or was interrupted.
+    pub failure: Option<Failure>,
+    pub terraform_version: Option<String>,
+    /// SHA-256 of terraform's whole `apply -json` stream.
+    pub stream_sha256: String,
+}
+
 /// What an apply changed, from terraform's `apply -json` stream.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ApplyOutcome {
@@ -167,33 +178,65 @@ impl Record {
         time: String,
     ) -> Record {
         Record {
-            schema_version: RECORD_SCHEMA_VERSION,
-            log,
-            seq: position.seq,
-            prev: position.prev,
-            time,
-            kind: RecordKind::Scan,
-            context,
-            stack,
             terraform_version: report.terraform_version.clone(),
-            result: report.status.into(),
             resources: report.resources.clone(),
             output_changes: report.output_changes.clone(),
             failure: report.failure.clone(),
             evidence: report.evidence.clone(),
-            signing_key,
-            apply: None,
+            ..Record::empty(
+                RecordKind::Scan,
+                report.status.into(),
+                stack,
+                context,
+                log,
+                position,
+                signing_key,
+                time,
+            )
         }
     }
 
-    /// The record of an apply of `stack`: `failure` set when it failed, `evidence` the hash
-    /// of terraform's JSON stream.
-    #[allow(clippy::too_many_arguments)]
+    /// The record of an apply: `failed` when `applied.failure` is set, else `applied`.
     pub fn of_apply(
-        applied: ApplyOutcome,
-        failure: Option<Failure>,
-        terraform_version: Option<String>,
-        evidence: Evidence,
+        applied: &AppliedRun,
+        stack: StackRef,
+        context: RunContext,
+        log: LogId,
+        position: ChainPosition,
+        signing_key: String,
+        time: String,
+    ) -> Record {
+        let result = if applied.failure.is_some() {
+            RecordResult::Failed
+        } else {
+            RecordResult::Applied
+        };
+        Record {
+            terraform_version: applied.terraform_version.clone(),
+            failure: applied.failure.clone(),
+            evidence: Evidence {
+                apply_stream_sha256: Some(applied.stream_sha256.clone()),
+                ..Evidence::default()
+            },
+            apply: Some(applied.outcome.clone()),
+            ..Record::empty(
+                RecordKind::Apply,
+                result,
+                stack,
+                context,
+                log,
+                position,
+                signing_key,
+                time,
+            )
+        }
+    }
+
+    /// A record of `kind` saying nothing yet beyond who, where and when.
+    #[allow(clippy::too_many_arguments)]
+    fn empty(
+        kind: RecordKind,
+        result: RecordResult,
         stack: StackRef,
         context: RunContext,
         log: LogId,
@@ -207,21 +250,17 @@ impl Record {
             seq: position.seq,
             prev: position.prev,
             time,
-            kind: RecordKind::Apply,
+            kind,
             context,
             stack,
-            terraform_version,
-            result: if failure.is_some() {
-                RecordResult::Failed
-            } else {
-                RecordResult::Applied
-            },
+            terraform_version: None,
+            result,
             resources: Vec::new(),
             output_changes: Vec::new(),
-            failure,
-            evidence,
+            failure: None,
+            evidence: Evidence::default(),
             signing_key,
-            apply: Some(applied),
+            apply: None,
         }
     }
 

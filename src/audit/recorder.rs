@@ -9,12 +9,13 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::record::{ApplyOutcome, ChainPosition, LogId, Record, StackRef};
+pub use super::record::AppliedRun;
+use super::record::{ChainPosition, LogId, Record, StackRef};
 use super::sshsig::SigningKey;
 use super::store::{AuditStore, Committer, StoreError};
 use super::sync::{self, Auth, Outcome, RemoteChoice, SyncError, SyncOptions};
 use crate::context::RunContext;
-use crate::drift::{Evidence, Failure, ScanReport};
+use crate::drift::ScanReport;
 
 /// How and where to record.
 pub struct AuditOptions {
@@ -224,17 +225,6 @@ pub fn record_scan(
     })
 }
 
-/// What an apply did, as its record keeps it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AppliedRun {
-    pub outcome: ApplyOutcome,
-    /// Set when the apply failed or was interrupted.
-    pub failure: Option<Failure>,
-    pub terraform_version: Option<String>,
-    /// SHA-256 of terraform's whole `apply -json` stream.
-    pub stream_sha256: String,
-}
-
 /// Appends the record of an apply to the audit branch of `target` (located and checked
 /// before the apply ran) and pushes it, replaying records earlier runs could not push.
 pub fn record_apply(
@@ -242,16 +232,9 @@ pub fn record_apply(
     applied: &AppliedRun,
     options: &AuditOptions,
 ) -> Result<Outcome, RecordError> {
-    let evidence = Evidence {
-        apply_stream_sha256: Some(applied.stream_sha256.clone()),
-        ..Evidence::default()
-    };
     target.append(options, &|common, position| {
         Record::of_apply(
-            applied.outcome.clone(),
-            applied.failure.clone(),
-            applied.terraform_version.clone(),
-            evidence.clone(),
+            applied,
             common.stack,
             common.context,
             common.log,

@@ -3,17 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{display_value, human_time, plural};
-
-/// "2026-11-24 10:00:07 UTC": explanations compare times seconds apart.
-fn when(rfc3339: &str) -> String {
-    match (rfc3339.get(..10), rfc3339.get(10..11), rfc3339.get(11..19)) {
-        (Some(date), Some("T"), Some(time)) if rfc3339.ends_with('Z') => {
-            format!("{date} {time} UTC")
-        }
-        _ => rfc3339.to_owned(),
-    }
-}
+use super::{display_value, human_time, human_time_seconds, plural};
 use crate::drift::explanation::{CommitRef, EventRef, Explanation, RecordRef};
 use crate::explain::HistoryEntry;
 
@@ -91,7 +81,7 @@ pub fn text(explanations: &[Explanation]) -> String {
         let _ = writeln!(
             out,
             "  first seen drifted  {}  {}",
-            when(&e.first_seen.time),
+            human_time_seconds(&e.first_seen.time),
             record_line(&e.first_seen)
         );
         match &e.last_clean {
@@ -104,14 +94,14 @@ pub fn text(explanations: &[Explanation]) -> String {
                 let _ = writeln!(
                     out,
                     "  {label:<18}  {}  {}",
-                    when(&clean.time),
+                    human_time_seconds(&clean.time),
                     record_line(clean)
                 );
                 let _ = writeln!(
                     out,
                     "  so it drifted between {} and {}",
-                    when(&clean.time),
-                    when(&e.first_seen.time)
+                    human_time_seconds(&clean.time),
+                    human_time_seconds(&e.first_seen.time)
                 );
             }
             None => {
@@ -127,14 +117,19 @@ pub fn text(explanations: &[Explanation]) -> String {
         } else {
             let _ = writeln!(out, "  applies in between");
             for apply in &e.applies {
-                let _ = writeln!(out, "    {}  {}", when(&apply.time), record_line(apply));
+                let _ = writeln!(
+                    out,
+                    "    {}  {}",
+                    human_time_seconds(&apply.time),
+                    record_line(apply)
+                );
             }
         }
         for failed in &e.failed_scans {
             let _ = writeln!(
                 out,
                 "  scan failed         {}  record {} (saw nothing)",
-                when(&failed.time),
+                human_time_seconds(&failed.time),
                 failed.seq
             );
         }
@@ -154,7 +149,7 @@ pub fn text(explanations: &[Explanation]) -> String {
                     let _ = writeln!(
                         out,
                         "    {}  {}  {}: {}",
-                        when(&commit.time),
+                        human_time_seconds(&commit.time),
                         &commit.sha[..commit.sha.len().min(12)],
                         commit.author,
                         commit.summary
@@ -225,8 +220,8 @@ pub fn history_text(address: &str, entries: &[HistoryEntry]) -> String {
             let _ = writeln!(
                 out,
                 "  {} .. {}  records {}..{}  {}  {} ({} records)",
-                when(&oldest.record.time),
-                when(&entry.record.time),
+                human_time_seconds(&oldest.record.time),
+                human_time_seconds(&entry.record.time),
                 oldest.record.seq,
                 entry.record.seq,
                 entry.stack.display(),
@@ -244,7 +239,7 @@ pub fn history_text(address: &str, entries: &[HistoryEntry]) -> String {
         let _ = writeln!(
             out,
             "  {}  record {:<6} {}  {}: {}{action}  by {}{}",
-            when(&entry.record.time),
+            human_time_seconds(&entry.record.time),
             entry.record.seq,
             entry.stack.display(),
             entry.record.kind,
@@ -298,7 +293,7 @@ fn commit_short(commit: &CommitRef) -> String {
         "{} by {} at {}",
         &commit.sha[..commit.sha.len().min(7)],
         commit.author,
-        when(&commit.time)
+        human_time_seconds(&commit.time)
     )
 }
 
@@ -307,7 +302,7 @@ fn event_short(event: &EventRef) -> String {
         "{} by {} at {} (event {})",
         event.action,
         event.actor,
-        when(&event.time),
+        human_time_seconds(&event.time),
         event.id
     )
 }
@@ -315,7 +310,7 @@ fn event_short(event: &EventRef) -> String {
 fn event_long(event: &EventRef) -> String {
     let mut text = format!(
         "{}  {} ({}) by {}",
-        when(&event.time),
+        human_time_seconds(&event.time),
         event.action,
         event.service,
         event.actor
