@@ -192,6 +192,47 @@ fn the_entrypoint_scans_records_comments_and_sets_outputs() {
 }
 
 #[test]
+fn the_events_input_explains_drift_in_the_comment_with_cloud_audit_events() {
+    let checkout = Checkout::new(&[]);
+    checkout.stack.edit("web", |web| web["size"] = json!(9));
+    // A console call a minute before the scan, as CloudTrail logs it.
+    let when = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    let trail = json!({ "Records": [{
+        "eventVersion": "1.09",
+        "userIdentity": { "type": "IAMUser", "userName": "bob",
+                          "arn": "arn:aws:iam::123456789012:user/bob" },
+        "eventTime": humantime::format_rfc3339_seconds(when).to_string(),
+        "eventSource": "ec2.amazonaws.com",
+        "eventName": "ModifyInstanceAttribute",
+        "sourceIPAddress": "198.51.100.4",
+        "requestParameters": { "instanceId": "web" },
+        "eventID": "ev-console",
+        "readOnly": false
+    }]});
+    let events = checkout.file("cloudtrail.json");
+    std::fs::write(&events, trail.to_string()).expect("write events");
+    let run = checkout.entrypoint(&[
+        ("INPUT_STACKS", "."),
+        ("INPUT_EVENTS", events.to_str().expect("utf-8")),
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let comments = checkout.fake.comments(REPO, PR);
+    assert_eq!(comments.len(), 1);
+    assert!(
+        comments[0]
+            .body
+            .contains("ModifyInstanceAttribute by bob at"),
+        "{}",
+        comments[0].body
+    );
+    assert!(
+        comments[0].body.contains("ev-console"),
+        "{}",
+        comments[0].body
+    );
+}
+
+#[test]
 fn drift_without_fail_on_drift_passes_the_step_and_comment_off_posts_no_comment() {
     let checkout = Checkout::new(&[]);
     checkout.stack.edit("web", |web| web["size"] = json!(9));

@@ -343,6 +343,18 @@ fn history_and_explain_find_the_window_what_ran_in_it_and_the_matching_events() 
         assert!(line.contains(expected), "{expected:?} in {line}");
     }
 
+    // The terminal report gives each resource the same line.
+    let terminal = s.driftlog(&["scan", ".", "--signing-key", key, "--color", "never"]);
+    assert_eq!(terminal.code, 2, "{}", terminal.stderr);
+    assert!(
+        terminal
+            .stdout
+            .lines()
+            .any(|l| l.contains("history: first seen") && l.contains("(record 3)")),
+        "{}",
+        terminal.stdout
+    );
+
     let text = s.driftlog(&["history", "filestate_object.web"]);
     assert!(
         text.stdout.contains("apply: applied (create)") && text.stdout.contains("\"staging\""),
