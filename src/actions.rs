@@ -587,6 +587,8 @@ mod tests {
 
     fn resource(i: usize, changes: Vec<AttributeChange>) -> DriftedResource {
         DriftedResource {
+            previous_address: None,
+            class: Default::default(),
             address: format!("aws_security_group.web{i}"),
             module_address: None,
             mode: "managed".into(),
@@ -603,6 +605,7 @@ mod tests {
 
     fn change(path: &str, before: AttrValue, after: AttrValue) -> AttributeChange {
         AttributeChange {
+            class: Default::default(),
             path: path.into(),
             before,
             after,
@@ -619,7 +622,7 @@ mod tests {
             "2026-01-01T00:00:00Z".into(),
         );
         report.status = Status::Drifted;
-        report.summary = Summary::of(resources.len(), &resources, &[]);
+        report.summary = Summary::of(resources.len(), &resources, &[], &[]);
         report.resources = resources;
         report
     }

@@ -77,6 +77,9 @@ pub struct Config {
     pub stacks: Vec<StackSpec>,
     /// In the file's order.
     pub ignore: Vec<IgnoreRule>,
+    /// `[drift] count_unmanaged`: count drift of attributes the configuration does not set
+    /// (computed by the provider). Off by default: apply would leave them alone.
+    pub count_unmanaged: bool,
     /// From discovery: what could not be read (see [`Discovery::warnings`]).
     pub warnings: Vec<String>,
 }
@@ -123,6 +126,7 @@ impl Config {
                 root: root.to_path_buf(),
                 stacks: discovery.stacks,
                 ignore: Vec::new(),
+                count_unmanaged: false,
                 warnings: discovery.warnings,
             });
         };
@@ -210,6 +214,10 @@ impl Config {
             root: root.to_path_buf(),
             stacks,
             ignore,
+            count_unmanaged: raw
+                .drift
+                .and_then(|drift| drift.count_unmanaged)
+                .unwrap_or(false),
             warnings,
         })
     }
@@ -250,7 +258,10 @@ pub fn parse_shard(text: &str) -> Result<(usize, usize), String> {
 }
 
 /// The keys each table allows, in the order error messages list them.
-const TOP_KEYS: &[&str] = &["stacks", "ignore"];
+const TOP_KEYS: &[&str] = &["stacks", "ignore", "drift"];
+/// Top-level keys that hold a list of tables (`[[stacks]]`), not one table (`[drift]`).
+const LIST_KEYS: &[&str] = &["stacks", "ignore"];
+const DRIFT_KEYS: &[&str] = &["count_unmanaged"];
 const STACK_KEYS: &[&str] = &["path", "name", "workspace", "var_files", "vars"];
 const IGNORE_KEYS: &[&str] = &["resource", "attribute", "stack", "expires", "reason"];
 
@@ -261,6 +272,13 @@ struct RawFile {
     stacks: Vec<Spanned<RawStack>>,
     #[serde(default)]
     ignore: Vec<Spanned<RawIgnore>>,
+    drift: Option<RawDrift>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDrift {
+    count_unmanaged: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -323,14 +341,18 @@ impl Document<'_> {
         let keys = error_keys(err).unwrap_or_else(|| self.key_on_line(line));
         let message = err.message().trim_end();
         let (table, key) = match keys.split_first() {
-            Some((first, rest)) if TOP_KEYS.contains(&first.as_str()) => {
+            Some((first, rest)) if LIST_KEYS.contains(&first.as_str()) => {
                 (format!("[[{first}]]"), rest.first().cloned())
+            }
+            Some((first, rest)) if TOP_KEYS.contains(&first.as_str()) => {
+                (format!("[{first}]"), rest.first().cloned())
             }
             _ => ("the top level".to_owned(), keys.first().cloned()),
         };
         let allowed = match table.as_str() {
             "[[stacks]]" => STACK_KEYS,
             "[[ignore]]" => IGNORE_KEYS,
+            "[drift]" => DRIFT_KEYS,
             _ => TOP_KEYS,
         };
         let message = if let Some(unknown) = quoted_after(message, "unknown field ") {
@@ -353,7 +375,7 @@ impl Document<'_> {
                 }
                 (Some(key), _) => format!("`{key}` in {table}: {message}"),
                 // `[stacks]` or `stacks = {...}`: a table where a list of tables belongs.
-                (None, 1) if TOP_KEYS.contains(&keys[0].as_str()) => format!(
+                (None, 1) if LIST_KEYS.contains(&keys[0].as_str()) => format!(
                     "`{0}`: {message} (write each entry as a [[{0}]] table)",
                     keys[0]
                 ),

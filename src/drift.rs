@@ -16,7 +16,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Bump on any change that could break a consumer of the JSON report.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The JSON Schema of [`ScanReport`], as committed in `docs/scan-report.schema.json`.
 pub fn json_schema() -> serde_json::Value {
@@ -31,14 +31,19 @@ pub fn json_schema() -> serde_json::Value {
 pub struct ScanReport {
     pub schema_version: u32,
     pub stack: Stack,
-    /// The version the `version` stream message announced; absent when terraform never started.
-    pub terraform_version: Option<String>,
+    /// The tool and version the `version` stream message announced; absent when it never
+    /// started.
+    pub tool: Option<Tool>,
     pub status: Status,
     /// RFC 3339 UTC time the scan started.
     pub started_at: String,
     pub duration_ms: u64,
     pub summary: Summary,
     pub resources: Vec<DriftedResource>,
+    /// What the refresh reported that is a refactor in code, not a change of a real object
+    /// (a `moved` block). Never counted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refactors: Vec<Refactor>,
     /// Root module outputs whose value changed; not drift of real infrastructure.
     pub output_changes: Vec<OutputChange>,
     /// Warnings and errors terraform reported.
@@ -77,9 +82,14 @@ pub struct AuditRef {
 pub struct Evidence {
     /// Of the whole `plan -refresh-only -json` stream.
     pub plan_stream_sha256: Option<String>,
-    /// Of the `show -json` document of the plan; only when there was drift (else show is
-    /// not run).
+    /// Of the `show -json` document driftlog read the drifted values from: the classifying
+    /// plan's, or the refresh-only plan's when no classifying plan ran. Only when there was
+    /// drift (else show is not run).
     pub show_json_sha256: Option<String>,
+    /// Of the whole stream of the plan that asked terraform which drift the configuration
+    /// manages (a normal plan targeted at the drifted resources); only when there was drift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classify_plan_stream_sha256: Option<String>,
     /// Of the whole `apply -json` stream (apply records only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply_stream_sha256: Option<String>,
@@ -92,12 +102,13 @@ impl ScanReport {
         ScanReport {
             schema_version: SCHEMA_VERSION,
             stack,
-            terraform_version: None,
+            tool: None,
             status: Status::Failed,
             started_at,
             duration_ms: 0,
             summary: Summary::default(),
             resources: Vec::new(),
+            refactors: Vec::new(),
             output_changes: Vec::new(),
             diagnostics: Vec::new(),
             failure: None,
@@ -106,6 +117,46 @@ impl ScanReport {
             explanations: Vec::new(),
         }
     }
+}
+
+/// Which infrastructure-as-code tool ran, as its own `version` message names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Tool {
+    pub name: ToolName,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolName {
+    Terraform,
+    Opentofu,
+}
+
+impl ToolName {
+    /// The product name, as its makers write it.
+    pub fn display(self) -> &'static str {
+        match self {
+            ToolName::Terraform => "Terraform",
+            ToolName::Opentofu => "OpenTofu",
+        }
+    }
+}
+
+impl std::fmt::Display for Tool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.name.display(), self.version)
+    }
+}
+
+/// A `resource_drift` entry that is a change in code, not in the cloud.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Refactor {
+    pub address: String,
+    /// The address in the last applied state (for a move).
+    pub previous_address: Option<String>,
+    /// terraform's action: `move`, or whatever else it reports that changes no real object.
+    pub action: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -146,21 +197,26 @@ impl Status {
 pub struct Summary {
     /// Resource instances terraform refreshed: a clean scan that checked nothing is suspect.
     pub checked: usize,
-    /// Drifted resources that count: those no ignore rule fully covers.
+    /// Drifted resources that count: those with managed drift no ignore rule covers.
     pub drifted: usize,
     pub updated: usize,
     pub deleted: usize,
     pub other: usize,
     pub output_changes: usize,
-    /// Drifted resources whose whole drift ignore rules cover.
+    /// Resources the refresh saw change whose drift does not count: ignored by the
+    /// configuration (`ignore_changes`) or by rules, or not managed by the configuration.
     #[serde(default)]
     pub ignored: usize,
+    /// Refactors in code (moves) the refresh reported; never drift.
+    #[serde(default)]
+    pub refactors: usize,
 }
 
 impl Summary {
     pub fn of(
         checked: usize,
         resources: &[DriftedResource],
+        refactors: &[Refactor],
         output_changes: &[OutputChange],
     ) -> Self {
         let counted: Vec<&DriftedResource> = resources.iter().filter(|r| r.counts()).collect();
@@ -175,6 +231,7 @@ impl Summary {
             other: counted.len() - updated - deleted,
             output_changes: output_changes.len(),
             ignored: resources.len() - counted.len(),
+            refactors: refactors.len(),
         }
     }
 }
@@ -182,36 +239,46 @@ impl Summary {
 impl ScanReport {
     /// Marks the drift `rule_for` ignores, then recounts: a scan whose every drift is ignored
     /// is clean. `rule_for` is asked for the resource as a whole (no change given), then for
-    /// each change.
+    /// each change that still counts: drift the configuration already leaves alone keeps the
+    /// configuration's reason.
     pub fn apply_ignores(
         &mut self,
         rule_for: impl Fn(&DriftedResource, Option<&AttributeChange>) -> Option<Ignored>,
     ) {
         for resource in &mut self.resources {
-            resource.ignored = rule_for(resource, None);
+            if resource.ignored.is_none() {
+                resource.ignored = rule_for(resource, None);
+            }
             if resource.ignored.is_some() {
                 continue;
             }
             let marks: Vec<Option<Ignored>> = resource
                 .changes
                 .iter()
-                .map(|change| rule_for(resource, Some(change)))
+                .map(|change| match &change.ignored {
+                    Some(mark) => Some(mark.clone()),
+                    None => rule_for(resource, Some(change)),
+                })
                 .collect();
             for (change, mark) in resource.changes.iter_mut().zip(marks) {
                 change.ignored = mark;
             }
-            // A resource whose every changed attribute is ignored did not drift in any way
-            // that counts; a deletion or a change without attributes needs a whole-resource rule.
-            if resource.action != Action::Delete
-                && !resource.changes.is_empty()
-                && resource.changes.iter().all(|c| c.ignored.is_some())
-            {
-                resource.ignored = resource.changes.first().and_then(|c| c.ignored.clone());
-            }
         }
-        self.summary = Summary::of(self.summary.checked, &self.resources, &self.output_changes);
-        if self.status == Status::Drifted && self.summary.drifted == 0 {
-            self.status = Status::Clean;
+        self.recount();
+    }
+
+    /// Recomputes the summary and the status from what counts.
+    pub fn recount(&mut self) {
+        self.summary = Summary::of(
+            self.summary.checked,
+            &self.resources,
+            &self.refactors,
+            &self.output_changes,
+        );
+        match self.status {
+            Status::Drifted if self.summary.drifted == 0 => self.status = Status::Clean,
+            Status::Clean if self.summary.drifted > 0 => self.status = Status::Drifted,
+            _ => {}
         }
     }
 }
@@ -231,14 +298,22 @@ pub struct DriftedResource {
     pub index: Option<serde_json::Value>,
     pub provider: String,
     pub action: Action,
+    /// Where a `moved` block says the resource was before (it moved and drifted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_address: Option<String>,
+    /// Whether the configuration manages what drifted: `managed` when any change is managed
+    /// (or the resource was deleted and apply would create it again).
+    #[serde(default)]
+    pub class: DriftClass,
     /// Changed leaf attributes, sorted by path. Unchanged attributes are never listed.
     pub changes: Vec<AttributeChange>,
     /// The resource's identifiers in its last known state (`id`, `arn`, `name`,
-    /// `self_link`; never a sensitive one), to find it in cloud audit events.
+    /// `self_link`, and `identity.*` from terraform's resource identity; never a sensitive
+    /// one), to find it in cloud audit events.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub identifiers: BTreeMap<String, String>,
-    /// Set when ignore rules cover the whole drift of this resource: it is still reported
-    /// and recorded, but does not count as drift.
+    /// Set when the whole resource does not count (a whole-resource ignore rule, or the
+    /// configuration no longer manages it): it is still reported and recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ignored: Option<Ignored>,
 }
@@ -248,9 +323,13 @@ impl DriftedResource {
         self.counted_changes().filter(|c| c.is_sensitive()).count()
     }
 
-    /// Whether this resource's drift counts (no rule ignores all of it).
+    /// Whether this resource's drift counts: nothing set aside the resource as a whole, and
+    /// it was deleted, or some changed attribute counts (a change without attributes counts).
     pub fn counts(&self) -> bool {
         self.ignored.is_none()
+            && (self.action == Action::Delete
+                || self.changes.is_empty()
+                || self.changes.iter().any(|c| c.ignored.is_none()))
     }
 
     /// The changes no rule ignores.
@@ -259,11 +338,38 @@ impl DriftedResource {
     }
 }
 
-/// The ignore rule that covers a drift, kept beside it so the audit log shows why it did
-/// not count.
+/// Whether the configuration manages a drifted attribute: terraform's own answer (what the
+/// next apply would do), not a guess from the code.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftClass {
+    /// The configuration defines it: the next apply would set it back.
+    #[default]
+    Managed,
+    /// `lifecycle { ignore_changes }` says the configuration does not manage it.
+    IgnoredByConfiguration,
+    /// The configuration does not set it (computed by the provider, or no longer in the
+    /// configuration): apply leaves it alone.
+    Unmanaged,
+}
+
+impl DriftClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DriftClass::Managed => "managed",
+            DriftClass::IgnoredByConfiguration => "ignored_by_configuration",
+            DriftClass::Unmanaged => "unmanaged",
+        }
+    }
+}
+
+/// Why a drift does not count, kept beside it so the audit log shows why: an ignore rule,
+/// or the configuration itself (`ignore_changes`, an attribute it does not set).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Ignored {
-    /// Which rule, as the configuration names it (`.driftlog.toml:12`).
+    /// What decided it: the rule as the configuration names it (`.driftlog.toml:12`), the
+    /// `ignore_changes` declaration (`main.tf:12`), or `terraform plan` for drift the
+    /// configuration does not set.
     pub rule: String,
     pub reason: String,
     /// The last day (UTC) the rule applies, when it has one.
@@ -327,7 +433,11 @@ pub struct AttributeChange {
     pub path: String,
     pub before: AttrValue,
     pub after: AttrValue,
-    /// Set when an ignore rule covers this change.
+    /// Whether the configuration manages this attribute.
+    #[serde(default)]
+    pub class: DriftClass,
+    /// Set when this change does not count: an ignore rule, or the configuration (see
+    /// `class`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ignored: Option<Ignored>,
 }
@@ -414,6 +524,8 @@ mod tests {
 
     fn resource(address: &str, action: Action, paths: &[&str]) -> DriftedResource {
         DriftedResource {
+            previous_address: None,
+            class: Default::default(),
             address: address.into(),
             module_address: None,
             mode: "managed".into(),
@@ -425,6 +537,7 @@ mod tests {
             changes: paths
                 .iter()
                 .map(|path| AttributeChange {
+                    class: Default::default(),
                     path: (*path).into(),
                     before: AttrValue::Known(json!(1)),
                     after: AttrValue::Known(json!(2)),
@@ -445,7 +558,7 @@ mod tests {
             "2026-11-24T00:00:00Z".into(),
         );
         report.status = Status::Drifted;
-        report.summary = Summary::of(10, &resources, &[]);
+        report.summary = Summary::of(10, &resources, &[], &[]);
         report.resources = resources;
         report
     }

@@ -6,7 +6,7 @@ pub mod markdown;
 pub mod terminal;
 
 use crate::drift::combined::CombinedReport;
-use crate::drift::{AttrValue, ScanReport};
+use crate::drift::{AttrValue, DriftClass, ScanReport, ToolName};
 
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,16 +66,47 @@ pub fn json(report: &ScanReport) -> String {
     out
 }
 
-/// One ignored drift, as every format lists it: the resource, the ignored attribute paths
-/// (empty: the whole resource) and the rule's reason.
+/// Why a drift does not count, as the reports group it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SetAside {
+    /// `lifecycle { ignore_changes }`: the configuration says it does not manage it.
+    Configuration,
+    /// The configuration does not set it: changed outside Terraform, but apply leaves it.
+    Unmanaged,
+    /// A `.driftlog.toml` ignore rule.
+    Rule,
+}
+
+impl SetAside {
+    /// The heading every format lists these drifts under.
+    pub fn heading(self) -> &'static str {
+        match self {
+            SetAside::Configuration => "Ignored by the configuration (lifecycle.ignore_changes)",
+            SetAside::Unmanaged => "Changed outside Terraform, not managed by the configuration",
+            SetAside::Rule => "Ignored by rules",
+        }
+    }
+
+    fn of(class: DriftClass) -> SetAside {
+        match class {
+            DriftClass::IgnoredByConfiguration => SetAside::Configuration,
+            DriftClass::Unmanaged => SetAside::Unmanaged,
+            DriftClass::Managed => SetAside::Rule,
+        }
+    }
+}
+
+/// One drift that does not count, as every format lists it: the resource, the attribute
+/// paths (empty: the whole resource), why, and what decided it.
 pub struct IgnoredEntry<'a> {
     pub address: &'a str,
     pub paths: Vec<&'a str>,
     pub rule: &'a crate::drift::Ignored,
+    pub kind: SetAside,
 }
 
-/// The drift ignore rules covered, resource by resource: fully ignored resources and the
-/// ignored attributes of resources that still count.
+/// The drift that does not count, resource by resource: resources set aside whole, and the
+/// attributes set aside of the others; sorted by kind, then as the report lists resources.
 pub fn ignored_entries(report: &ScanReport) -> Vec<IgnoredEntry<'_>> {
     let mut entries = Vec::new();
     for resource in &report.resources {
@@ -85,6 +116,7 @@ pub fn ignored_entries(report: &ScanReport) -> Vec<IgnoredEntry<'_>> {
                 address: &resource.address,
                 paths,
                 rule,
+                kind: SetAside::of(resource.class),
             });
             continue;
         }
@@ -93,18 +125,33 @@ pub fn ignored_entries(report: &ScanReport) -> Vec<IgnoredEntry<'_>> {
             let Some(rule) = &change.ignored else {
                 continue;
             };
-            match by_rule.iter_mut().find(|e| e.rule == rule) {
+            let kind = SetAside::of(change.class);
+            match by_rule
+                .iter_mut()
+                .find(|e| e.rule == rule && e.kind == kind)
+            {
                 Some(entry) => entry.paths.push(&change.path),
                 None => by_rule.push(IgnoredEntry {
                     address: &resource.address,
                     paths: vec![&change.path],
                     rule,
+                    kind,
                 }),
             }
         }
         entries.extend(by_rule);
     }
+    entries.sort_by_key(|entry| entry.kind);
     entries
+}
+
+/// The tool's name for the report's prose: "Terraform" unless the report says otherwise.
+pub fn tool_name(report: &ScanReport) -> &'static str {
+    report
+        .tool
+        .as_ref()
+        .map_or(ToolName::Terraform, |tool| tool.name)
+        .display()
 }
 
 /// Marker shown instead of a sensitive value, in every format.

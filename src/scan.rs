@@ -1,21 +1,33 @@
-//! One scan of one stack: run terraform, then build the redacted drift model.
+//! One scan of one stack: run terraform, then build the redacted, classified drift model.
+//!
+//! A refresh-only plan finds what changed outside terraform. Only when it found a change of
+//! a real object does a second, normal plan run, targeted at what drifted, to learn which of
+//! it the configuration manages ([`classify`]). Moves are refactors, never drift.
 //!
 //! A scan always ends in a [`ScanReport`]: when terraform cannot tell whether the stack
 //! drifted, the report says `failed` and why, so callers (and later the audit log) keep a
 //! record of failed scans too.
 
+pub mod classify;
+
 use std::collections::HashMap;
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
 use crate::drift::analysis::{self, Sides};
 use crate::drift::{
-    Action, Diagnostic, DriftedResource, Failure, ScanReport, Stack, Status, Summary,
+    Action, Diagnostic, DriftClass, DriftedResource, Failure, Refactor, ScanReport, Severity,
+    Stack, Status, Summary,
 };
-use crate::terraform::show::{MalformedShow, ResourceDriftEntry};
+use crate::terraform::config::Declarations;
+use crate::terraform::show::{MalformedShow, PlanDocument, ResourceDriftEntry};
 use crate::terraform::stream::{DriftNotice, StreamEvent};
-use crate::terraform::{self, PlanInputs, Terraform, TerraformError};
+use crate::terraform::{self, PlanInputs, PlanMode, PlanRun, Terraform, TerraformError};
+
+/// Beyond this many drifted resources the classifying plan is not targeted: a plan of the
+/// whole stack costs about as much, and command lines stay short.
+const MAX_TARGETS: usize = 1000;
 
 /// What to scan and how.
 #[derive(Debug, Clone)]
@@ -28,6 +40,9 @@ pub struct ScanOptions {
     /// Held while `terraform init` runs: parallel scans that share a plugin cache must not
     /// install into it at the same time (terraform does not lock it).
     pub init_gate: Option<std::sync::Arc<std::sync::Mutex<()>>>,
+    /// Count drift of attributes the configuration does not set (`.driftlog.toml`
+    /// `[drift] count_unmanaged`); off by default: apply would not touch them.
+    pub count_unmanaged: bool,
 }
 
 /// Where a scan is, for a progress display.
@@ -38,6 +53,8 @@ pub enum Progress<'a> {
     RefreshStarted { address: &'a str },
     RefreshCompleted { address: &'a str, refreshed: usize },
     Drift { address: &'a str },
+    /// The normal plan that tells which drift the configuration manages.
+    Classifying { drifted: usize },
     ReadingPlan { drifted: usize },
 }
 
@@ -101,6 +118,7 @@ pub fn scan(options: &ScanOptions, progress: &mut dyn FnMut(Progress<'_>)) -> Sc
     report.summary = Summary::of(
         report.summary.checked,
         &report.resources,
+        &report.refactors,
         &report.output_changes,
     );
     report.duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -130,14 +148,14 @@ fn run(
         .prefix("driftlog-plan-")
         .tempdir()
         .map_err(ScanError::TempDir)?;
-    let plan_file = plan_dir.path().join("refresh.tfplan");
+    let plan_file = plan_dir.path().join(REFRESH_PLAN);
 
     progress(Progress::Planning);
     // Kept from the stream as it goes, so a plan that fails later still reports them.
     let mut version = None;
     let mut refreshed = 0;
-    let plan = terraform.plan_refresh_only(&options.inputs, &plan_file, &mut |event| match event {
-        StreamEvent::Version { terraform } => version = Some(terraform.clone()),
+    let plan = terraform.plan(&PlanMode::RefreshOnly, &options.inputs, &plan_file, &mut |event| match event {
+        StreamEvent::Version(tool) => version = Some(tool.clone()),
         StreamEvent::RefreshStart { address } => progress(Progress::RefreshStarted { address }),
         StreamEvent::RefreshComplete { address } => {
             refreshed += 1;
@@ -148,29 +166,160 @@ fn run(
         }),
         _ => {}
     });
-    report.terraform_version = version;
+    report.tool = version;
     report.summary.checked = refreshed;
     let plan = plan?;
     report.evidence.plan_stream_sha256 = Some(plan.stream_sha256.clone());
-    report.output_changes = plan.output_changes;
-    report.diagnostics = plan.diagnostics;
+    report.output_changes = plan.output_changes.clone();
+    report.diagnostics = plan.diagnostics.clone();
 
     // Drift is what the resource_drift messages say. The exit code also signals output-only
-    // changes, and some OpenTofu versions never return 2.
-    if !plan.drift.is_empty() {
-        progress(Progress::ReadingPlan {
-            drifted: plan.drift.len(),
-        });
-        let (entries, show_sha256) = terraform.show_resource_drift(&plan_file)?;
-        report.evidence.show_json_sha256 = Some(show_sha256);
-        report.resources = drifted_resources(&plan.drift, &entries);
+    // changes and moves, and some OpenTofu versions never return 2.
+    let (changed, refactors): (Vec<&DriftNotice>, Vec<&DriftNotice>) =
+        plan.drift.iter().partition(|notice| notice.is_object_change());
+    report.refactors = refactors
+        .iter()
+        .map(|notice| Refactor {
+            address: notice.address.clone(),
+            previous_address: notice.previous_address.clone(),
+            action: notice.action.clone(),
+        })
+        .collect();
+    report.refactors.sort_by(|a, b| a.address.cmp(&b.address));
+    if !changed.is_empty() {
+        report.resources =
+            classified_drift(options, terraform, &plan, plan_dir.path(), report, progress)?;
     }
-    report.status = if report.resources.is_empty() {
-        Status::Clean
-    } else {
-        Status::Drifted
-    };
+    report.status = Status::Drifted;
+    report.recount();
     Ok(())
+}
+
+/// The drifted resources, classified by a normal plan of them; when that plan cannot run,
+/// the refresh-only plan's values with every change counted, and a warning saying so.
+fn classified_drift(
+    options: &ScanOptions,
+    terraform: &Terraform,
+    refresh: &PlanRun,
+    plan_dir: &Path,
+    report: &mut ScanReport,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<Vec<DriftedResource>, ScanError> {
+    let changed = refresh.drift.iter().filter(|n| n.is_object_change()).count();
+    progress(Progress::Classifying { drifted: changed });
+    match classify_plan(options, terraform, refresh, plan_dir) {
+        Ok((document, stream_sha256, show_sha256)) => {
+            report.evidence.classify_plan_stream_sha256 = Some(stream_sha256);
+            report.evidence.show_json_sha256 = Some(show_sha256);
+            let declarations = declarations(&options.dir);
+            let classifier = classify::Classifier {
+                plan: &document,
+                declarations: &declarations,
+                stack_dir: &options.dir,
+                count_unmanaged: options.count_unmanaged,
+            };
+            let mut resources = drifted_resources(&refresh.drift, &document.resource_drift);
+            for resource in &mut resources {
+                classifier.classify(resource);
+            }
+            Ok(resources)
+        }
+        Err(ClassifyError::Interrupted(err)) => Err(err.into()),
+        Err(ClassifyError::Failed(err)) => {
+            report.diagnostics.push(Diagnostic {
+                severity: Severity::Warning,
+                summary: "driftlog could not ask terraform which drift the configuration \
+                          manages; all of it is counted"
+                    .to_owned(),
+                detail: err.to_string(),
+                address: None,
+                location: None,
+            });
+            progress(Progress::ReadingPlan { drifted: changed });
+            let (entries, show_sha256) =
+                terraform.show_resource_drift(&plan_dir.join(REFRESH_PLAN))?;
+            report.evidence.show_json_sha256 = Some(show_sha256);
+            Ok(drifted_resources(&refresh.drift, &entries))
+        }
+    }
+}
+
+const REFRESH_PLAN: &str = "refresh.tfplan";
+const CLASSIFY_PLAN: &str = "classify.tfplan";
+
+enum ClassifyError {
+    /// A stop was asked for: the scan ends.
+    Interrupted(TerraformError),
+    /// The drift is still real; only its classification is missing.
+    Failed(TerraformError),
+}
+
+impl From<TerraformError> for ClassifyError {
+    fn from(err: TerraformError) -> Self {
+        match err {
+            TerraformError::Interrupted { .. } => ClassifyError::Interrupted(err),
+            err => ClassifyError::Failed(err),
+        }
+    }
+}
+
+/// The normal plan of the drifted resources, shown: its document, the SHA-256 of its stream
+/// and of the document. Targeted first; if terraform refuses the targeted plan, once more
+/// for the whole stack.
+fn classify_plan(
+    options: &ScanOptions,
+    terraform: &Terraform,
+    refresh: &PlanRun,
+    plan_dir: &Path,
+) -> Result<(PlanDocument, String, String), ClassifyError> {
+    let plan_file = plan_dir.join(CLASSIFY_PLAN);
+    let targets = targets(&refresh.drift);
+    let targeted = !targets.is_empty();
+    let mut run = terraform.plan(
+        &PlanMode::Classify { targets },
+        &options.inputs,
+        &plan_file,
+        &mut |_| {},
+    );
+    if targeted && matches!(&run, Err(err) if err.kind() != "interrupted") {
+        run = terraform.plan(
+            &PlanMode::Classify {
+                targets: Vec::new(),
+            },
+            &options.inputs,
+            &plan_file,
+            &mut |_| {},
+        );
+    }
+    let run = run?;
+    let (document, show_sha256) = terraform.show_plan(&plan_file)?;
+    Ok((document, run.stream_sha256, show_sha256))
+}
+
+/// Every drifted address and both ends of every move: terraform refuses a targeted plan
+/// that leaves out an instance a `moved` block moves. Empty (the whole stack) when there
+/// are too many.
+fn targets(notices: &[DriftNotice]) -> Vec<String> {
+    let mut targets: Vec<String> = notices
+        .iter()
+        .flat_map(|notice| std::iter::once(&notice.address).chain(&notice.previous_address))
+        .cloned()
+        .collect();
+    targets.sort();
+    targets.dedup();
+    if targets.len() > MAX_TARGETS {
+        targets.clear();
+    }
+    targets
+}
+
+/// The configuration's declarations, for naming where `ignore_changes` is written; with
+/// terraform's data directory where `TF_DATA_DIR` puts it.
+fn declarations(dir: &Path) -> Declarations {
+    match std::env::var_os("TF_DATA_DIR") {
+        Some(data_dir) => Declarations::load_with_data_dir(dir, Path::new(&data_dir)),
+        None => Declarations::load(dir),
+    }
 }
 
 fn check_stack_dir(dir: &std::path::Path) -> Result<(), ScanError> {
@@ -207,6 +356,7 @@ fn drifted_resources(
         entries.iter().map(|e| (e.address.as_str(), e)).collect();
     let mut resources: Vec<DriftedResource> = notices
         .iter()
+        .filter(|notice| notice.is_object_change())
         .map(|notice| match by_address.get(notice.address.as_str()) {
             Some(entry) => drifted_resource(entry),
             None => DriftedResource {
@@ -218,6 +368,8 @@ fn drifted_resources(
                 index: None,
                 provider: String::new(),
                 action: Action::from_terraform(&[notice.action.as_str()]),
+                previous_address: notice.previous_address.clone(),
+                class: DriftClass::Managed,
                 changes: Vec::new(),
                 identifiers: Default::default(),
                 ignored: None,
@@ -239,12 +391,18 @@ pub fn analyse_show_json(json: &[u8]) -> Result<Vec<DriftedResource>, MalformedS
 
 fn drifted_resource(entry: &ResourceDriftEntry) -> DriftedResource {
     let actions: Vec<&str> = entry.change.actions.iter().map(String::as_str).collect();
+    let identity = if entry.change.before_identity.is_null() {
+        &entry.change.after_identity
+    } else {
+        &entry.change.before_identity
+    };
     let sides = Sides {
         before: &entry.change.before,
         after: &entry.change.after,
         before_sensitive: &entry.change.before_sensitive,
         after_sensitive: &entry.change.after_sensitive,
         after_unknown: &entry.change.after_unknown,
+        identity,
     };
     DriftedResource {
         address: entry.address.clone(),
@@ -255,6 +413,8 @@ fn drifted_resource(entry: &ResourceDriftEntry) -> DriftedResource {
         index: entry.index.clone(),
         provider: entry.provider_name.clone(),
         action: Action::from_terraform(&actions),
+        previous_address: entry.previous_address.clone(),
+        class: DriftClass::Managed,
         changes: analysis::attribute_changes(&sides),
         identifiers: analysis::identifiers(&sides),
         ignored: None,

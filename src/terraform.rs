@@ -19,7 +19,7 @@ use std::thread::JoinHandle;
 
 use crate::drift::{Diagnostic, OutputChange, Severity};
 use crate::interrupt::{self, Registration};
-use show::{MalformedShow, ResourceDriftEntry};
+use show::{MalformedShow, PlanDocument, ResourceDriftEntry};
 use stream::{DriftNotice, StreamEvent};
 
 /// How much of stderr to keep for error messages: the end is where the reason is.
@@ -130,7 +130,28 @@ pub struct PlanInputs {
     pub extra_args: Vec<String>,
 }
 
-/// What the streamed `plan -refresh-only -json` said.
+/// Which plan to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanMode {
+    /// `-refresh-only`: what changed outside terraform.
+    RefreshOnly,
+    /// A normal plan, to learn what apply would do to the drifted resources; targeted at
+    /// these addresses (all resources when empty).
+    Classify { targets: Vec<String> },
+}
+
+impl PlanMode {
+    fn purpose(&self) -> &'static str {
+        match self {
+            PlanMode::RefreshOnly => "terraform plan -refresh-only",
+            PlanMode::Classify { .. } => {
+                "terraform plan (to learn which drift the configuration manages)"
+            }
+        }
+    }
+}
+
+/// What a streamed `plan -json` said.
 #[derive(Debug, Clone, Default)]
 pub struct PlanRun {
     pub exit_code: i32,
@@ -299,28 +320,31 @@ impl Terraform {
         Ok(output)
     }
 
-    /// Runs `terraform plan -refresh-only -json -detailed-exitcode -out=PLAN`, handing each
+    /// Runs `terraform plan [-refresh-only] -json -detailed-exitcode -out=PLAN`, handing each
     /// stream event to `on_event` as it arrives.
-    pub fn plan_refresh_only(
+    pub fn plan(
         &self,
+        mode: &PlanMode,
         inputs: &PlanInputs,
         plan_file: &Path,
         on_event: &mut dyn FnMut(&StreamEvent),
     ) -> Result<PlanRun, TerraformError> {
-        const PURPOSE: &str = "terraform plan -refresh-only";
+        let purpose = mode.purpose();
         let mut out_flag = OsString::from("-out=");
         out_flag.push(plan_file);
-        let mut args: Vec<OsString> = [
-            "plan",
-            "-refresh-only",
-            "-json",
-            "-input=false",
-            "-detailed-exitcode",
-        ]
-        .iter()
-        .map(OsString::from)
-        .collect();
+        let mut args: Vec<OsString> = vec![OsString::from("plan")];
+        if *mode == PlanMode::RefreshOnly {
+            args.push(OsString::from("-refresh-only"));
+        }
+        args.extend(
+            ["-json", "-input=false", "-detailed-exitcode"]
+                .iter()
+                .map(OsString::from),
+        );
         args.push(out_flag);
+        if let PlanMode::Classify { targets } = mode {
+            args.extend(targets.iter().map(|target| OsString::from(format!("-target={target}"))));
+        }
         for var in &inputs.vars {
             args.push(OsString::from("-var"));
             args.push(OsString::from(var));
@@ -334,11 +358,11 @@ impl Terraform {
         let args: Vec<&OsStr> = args.iter().map(OsString::as_os_str).collect();
         let mut command = self.command(&args);
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let (mut child, registration) = self.spawn(command, PURPOSE)?;
+        let (mut child, registration) = self.spawn(command, purpose)?;
         let stderr = drain_stderr(&mut child);
 
         let mut run = PlanRun::default();
-        let streamed = self.read_stream(&mut child, PURPOSE, &mut |event| {
+        let streamed = self.read_stream(&mut child, purpose, &mut |event| {
             match event {
                 StreamEvent::ResourceDrift(notice) => run.drift.push(notice.clone()),
                 StreamEvent::Outputs(changes) => run.output_changes = changes.clone(),
@@ -359,14 +383,13 @@ impl Terraform {
                 return Err(err);
             }
         };
-        let status = child.wait().map_err(|source| TerraformError::Io {
-            purpose: PURPOSE,
-            source,
-        })?;
+        let status = child
+            .wait()
+            .map_err(|source| TerraformError::Io { purpose, source })?;
         drop(registration);
         let stderr = stderr.join().unwrap_or_default();
         if interrupt::requested() {
-            return Err(TerraformError::Interrupted { purpose: PURPOSE });
+            return Err(TerraformError::Interrupted { purpose });
         }
         match status.code() {
             Some(code @ (0 | 2)) => {
@@ -375,7 +398,7 @@ impl Terraform {
                 Ok(run)
             }
             _ => Err(TerraformError::Failed {
-                purpose: PURPOSE,
+                purpose,
                 status: describe_status(status),
                 diagnostics: run.diagnostics,
                 stderr,
@@ -415,6 +438,14 @@ impl Terraform {
         let json = self.show_json(plan_file)?;
         let sha256 = hex(ring::digest::digest(&ring::digest::SHA256, &json).as_ref());
         Ok((show::parse_resource_drift(&json)?, sha256))
+    }
+
+    /// `terraform show -json PLAN` of a normal plan: drift, planned changes and what the
+    /// configuration sets, with the SHA-256 of the whole document.
+    pub fn show_plan(&self, plan_file: &Path) -> Result<(PlanDocument, String), TerraformError> {
+        let json = self.show_json(plan_file)?;
+        let sha256 = hex(ring::digest::digest(&ring::digest::SHA256, &json).as_ref());
+        Ok((show::parse_plan(&json)?, sha256))
     }
 
     /// The raw bytes of `terraform show -json PLAN`.

@@ -41,12 +41,13 @@ fn recorded_report() -> ScanReport {
             dir: "recorded".into(),
             workspace: "default".into(),
         },
-        terraform_version: Some("1.15.5".into()),
+        tool: Some(driftlog::drift::Tool { name: driftlog::drift::ToolName::Terraform, version: "1.15.5".into() }),
         status: Status::Drifted,
         started_at: "2026-11-24T00:00:00Z".into(),
         duration_ms: 1,
-        summary: Summary::of(10, &resources, &[]),
+        summary: Summary::of(10, &resources, &[], &[]),
         resources,
+        refactors: Vec::new(),
         output_changes: vec![],
         diagnostics: vec![],
         failure: None,
@@ -72,9 +73,10 @@ fn clean_stream_has_a_version_and_no_drift() {
     let events = events("clean.plan.jsonl");
     assert_eq!(
         events[0],
-        StreamEvent::Version {
-            terraform: "1.15.5".into()
-        }
+        StreamEvent::Version(driftlog::drift::Tool {
+            name: driftlog::drift::ToolName::Terraform,
+            version: "1.15.5".into()
+        })
     );
     assert!(!events
         .iter()

@@ -208,7 +208,7 @@ impl Drop for Daemon {
 fn report() -> ScanReport {
     ScanReport {
         status: Status::Clean,
-        terraform_version: Some("1.15.5".into()),
+        tool: Some(driftlog::drift::Tool { name: driftlog::drift::ToolName::Terraform, version: "1.15.5".into() }),
         ..ScanReport::new(
             Stack {
                 dir: ".".into(),

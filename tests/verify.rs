@@ -85,6 +85,8 @@ impl Scan {
             .drifted
             .iter()
             .map(|address| DriftedResource {
+                previous_address: None,
+                class: Default::default(),
                 address: (*address).to_owned(),
                 module_address: None,
                 mode: "managed".into(),
@@ -94,6 +96,7 @@ impl Scan {
                 provider: "registry.terraform.io/hashicorp/aws".into(),
                 action: Action::Update,
                 changes: vec![AttributeChange {
+                    class: Default::default(),
                     path: "tags.env".into(),
                     before: AttrValue::Known(json!("prod")),
                     after: AttrValue::Known(json!("dev")),
@@ -109,12 +112,13 @@ impl Scan {
                 dir: ".".into(),
                 workspace: "default".into(),
             },
-            terraform_version: Some("1.15.5".into()),
+            tool: Some(driftlog::drift::Tool { name: driftlog::drift::ToolName::Terraform, version: "1.15.5".into() }),
             status: self.status,
             started_at: self.time.into(),
             duration_ms: 10,
-            summary: Summary::of(3, &resources, &[]),
+            summary: Summary::of(3, &resources, &[], &[]),
             resources,
+            refactors: Vec::new(),
             output_changes: vec![],
             diagnostics: vec![],
             failure: (self.status == Status::Failed).then(|| Failure {

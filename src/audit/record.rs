@@ -9,10 +9,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::context::RunContext;
-use crate::drift::{Action, DriftedResource, Evidence, Failure, OutputChange, ScanReport, Status};
+use crate::drift::{
+    Action, DriftedResource, Evidence, Failure, OutputChange, Refactor, ScanReport, Status, Tool,
+    ToolName,
+};
 
 /// Bump on any change a verifier or reader of old records must know about.
-pub const RECORD_SCHEMA_VERSION: u32 = 1;
+pub const RECORD_SCHEMA_VERSION: u32 = 2;
 
 /// `prev` of the first record.
 pub const GENESIS_PREV: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -77,7 +80,7 @@ pub struct AppliedRun {
     pub outcome: ApplyOutcome,
     /// Set when the apply failed or was interrupted.
     pub failure: Option<Failure>,
-    pub terraform_version: Option<String>,
+    pub tool: Option<Tool>,
     /// SHA-256 of terraform's whole `apply -json` stream.
     pub stream_sha256: String,
 }
@@ -134,11 +137,19 @@ pub struct Record {
     pub kind: RecordKind,
     pub context: RunContext,
     pub stack: StackRef,
+    /// Which tool ran (schema 2 on); absent when it never started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<Tool>,
+    /// Schema 1 records name only terraform's version; read through [`Record::tool`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terraform_version: Option<String>,
     pub result: RecordResult,
     /// Drifted resources with their changed attributes, secrets redacted (scans; empty for
     /// applies).
     pub resources: Vec<DriftedResource>,
+    /// Moves the refresh reported (scans, schema 2 on): refactors in code, never drift.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refactors: Vec<Refactor>,
     pub output_changes: Vec<OutputChange>,
     pub failure: Option<Failure>,
     pub evidence: Evidence,
@@ -167,6 +178,16 @@ impl ChainPosition {
 }
 
 impl Record {
+    /// The tool that ran: schema 2 names it, schema 1 records only terraform's version.
+    pub fn tool(&self) -> Option<Tool> {
+        self.tool.clone().or_else(|| {
+            self.terraform_version.clone().map(|version| Tool {
+                name: ToolName::Terraform,
+                version,
+            })
+        })
+    }
+
     /// The record of a scan, at `position` in `log`.
     pub fn of_scan(
         report: &ScanReport,
@@ -178,8 +199,9 @@ impl Record {
         time: String,
     ) -> Record {
         Record {
-            terraform_version: report.terraform_version.clone(),
+            tool: report.tool.clone(),
             resources: report.resources.clone(),
+            refactors: report.refactors.clone(),
             output_changes: report.output_changes.clone(),
             failure: report.failure.clone(),
             evidence: report.evidence.clone(),
@@ -212,7 +234,7 @@ impl Record {
             RecordResult::Applied
         };
         Record {
-            terraform_version: applied.terraform_version.clone(),
+            tool: applied.tool.clone(),
             failure: applied.failure.clone(),
             evidence: Evidence {
                 apply_stream_sha256: Some(applied.stream_sha256.clone()),
@@ -253,9 +275,11 @@ impl Record {
             kind,
             context,
             stack,
+            tool: None,
             terraform_version: None,
             result,
             resources: Vec::new(),
+            refactors: Vec::new(),
             output_changes: Vec::new(),
             failure: None,
             evidence: Evidence::default(),

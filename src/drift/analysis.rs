@@ -9,13 +9,16 @@ use serde_json::Value;
 use super::path::{self, Segment};
 use super::{AttrValue, AttributeChange};
 
-/// The five parallel trees terraform gives for one change.
+/// The five parallel trees terraform gives for one change, and the resource identity.
 pub struct Sides<'a> {
     pub before: &'a Value,
     pub after: &'a Value,
     pub before_sensitive: &'a Value,
     pub after_sensitive: &'a Value,
     pub after_unknown: &'a Value,
+    /// Terraform 1.12+ resource identity (`before_identity`, else `after_identity`); null
+    /// when the provider has none.
+    pub identity: &'a Value,
 }
 
 /// Lists every leaf attribute that differs, in document order (keys sorted, indices ascending).
@@ -39,7 +42,9 @@ pub fn attribute_changes(sides: &Sides<'_>) -> Vec<AttributeChange> {
 pub const IDENTIFIER_ATTRIBUTES: [&str; 4] = ["arn", "id", "name", "self_link"];
 
 /// The resource's identifiers: each of [`IDENTIFIER_ATTRIBUTES`] that is a non-empty string
-/// and not sensitive on that side, from the state before the drift, else after it.
+/// and not sensitive on that side, from the state before the drift, else after it; and each
+/// string of the resource identity as `identity.<key>` (identity schemas have no sensitive
+/// attributes).
 pub fn identifiers(sides: &Sides<'_>) -> std::collections::BTreeMap<String, String> {
     let mut found = std::collections::BTreeMap::new();
     for key in IDENTIFIER_ATTRIBUTES {
@@ -58,7 +63,60 @@ pub fn identifiers(sides: &Sides<'_>) -> std::collections::BTreeMap<String, Stri
             found.insert(key.to_owned(), value);
         }
     }
+    if let Some(identity) = sides.identity.as_object() {
+        for (key, value) in identity {
+            if let Some(text) = value.as_str().filter(|text| !text.is_empty()) {
+                found.insert(format!("identity.{key}"), text.to_owned());
+            }
+        }
+    }
     found
+}
+
+/// What a normal plan's change of a resource would do to one of its attributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Management {
+    /// Apply would give it another value than it has now: the configuration's.
+    SetBack,
+    /// Apply would keep the real value.
+    LeftAlone,
+    /// The value is known only after apply: the provider recomputes it.
+    Recomputed,
+}
+
+/// The `before`/`after`/`after_unknown` trees of a planned change (`resource_changes[]`):
+/// `before` is the refreshed, real object, `after` what apply would make of it.
+pub struct Planned<'a> {
+    pub before: &'a Value,
+    pub after: &'a Value,
+    pub after_unknown: &'a Value,
+}
+
+/// What apply would do to the attribute at `path`. Raw values are only compared here,
+/// never kept.
+pub fn management(planned: &Planned<'_>, path: &[Segment<'_>]) -> Management {
+    let mut unknown = Some(planned.after_unknown);
+    for segment in path {
+        if is_set(unknown) {
+            break;
+        }
+        unknown = unknown.and_then(|mask| child(mask, segment));
+    }
+    if is_set(unknown) {
+        return Management::Recomputed;
+    }
+    if lookup(planned.before, path) == lookup(planned.after, path) {
+        Management::LeftAlone
+    } else {
+        Management::SetBack
+    }
+}
+
+/// The value at `path`, with null the same as missing (terraform does not tell them apart).
+fn lookup<'v>(root: &'v Value, path: &[Segment<'_>]) -> Option<&'v Value> {
+    path.iter()
+        .try_fold(root, |value, segment| child(value, segment))
+        .and_then(present)
 }
 
 /// Terraform does not distinguish a null attribute from a missing one.
@@ -162,6 +220,7 @@ impl<'a> Differ<'a> {
             path: path::render(&self.segments),
             before,
             after,
+            class: super::DriftClass::Managed,
             ignored: None,
         });
     }
@@ -208,6 +267,7 @@ mod tests {
             before_sensitive: &bs,
             after_sensitive: &a_s,
             after_unknown: &json!({}),
+            identity: &Value::Null,
         })
         .into_iter()
         .map(|c| (c.path, c.before, c.after))
@@ -330,6 +390,7 @@ mod tests {
             before_sensitive: &json!({}),
             after_sensitive: &json!({}),
             after_unknown: &json!({"arn": true}),
+            identity: &Value::Null,
         });
         assert_eq!(got[0].after, AttrValue::Unknown);
         assert_eq!(got[0].before, k(json!("a")));
@@ -350,5 +411,53 @@ mod tests {
                 ("b".into(), k(json!("1")), k(json!(1)))
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod management_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn verdict(before: Value, after: Value, unknown: Value, path: &[Segment<'_>]) -> Management {
+        management(
+            &Planned {
+                before: &before,
+                after: &after,
+                after_unknown: &unknown,
+            },
+            path,
+        )
+    }
+
+    #[test]
+    fn apply_setting_a_value_back_leaving_it_or_recomputing_it() {
+        use Segment::{Index, Key};
+        let real = json!({"tags": {"env": "staging"}, "status": "stopped", "rule": [{"port": 22}], "d": "x"});
+        let planned = json!({"tags": {"env": "prod"}, "status": "stopped", "rule": [{"port": 22}], "d": null});
+        let unknown = json!({"revision": true, "rule": [{}], "tags": {}});
+        let at = |path: &[Segment<'_>]| verdict(real.clone(), planned.clone(), unknown.clone(), path);
+        assert_eq!(at(&[Key("tags"), Key("env")]), Management::SetBack);
+        assert_eq!(at(&[Key("status")]), Management::LeftAlone);
+        assert_eq!(at(&[Key("rule"), Index(0), Key("port")]), Management::LeftAlone);
+        assert_eq!(at(&[Key("revision")]), Management::Recomputed);
+        assert_eq!(at(&[Key("d")]), Management::SetBack, "the configuration unsets it");
+        let whole = verdict(real.clone(), planned, json!({"tags": true}), &[Key("tags"), Key("env")]);
+        assert_eq!(whole, Management::Recomputed, "an unknown container covers its leaves");
+    }
+
+    #[test]
+    fn identity_strings_become_identifiers() {
+        let before = json!({"id": "b-1", "secret": "s"});
+        let found = identifiers(&Sides {
+            before: &before,
+            after: &before,
+            before_sensitive: &json!({"secret": true}),
+            after_sensitive: &json!({"secret": true}),
+            after_unknown: &json!({}),
+            identity: &json!({"bucket": "logs", "region": "eu-west-1", "count": 3, "empty": ""}),
+        });
+        let keys: Vec<&str> = found.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["id", "identity.bucket", "identity.region"]);
     }
 }

@@ -8,7 +8,10 @@
 
 use std::fmt::Write as _;
 
-use super::{display_value, human_duration, human_time, ignored_entries, plural, shorten};
+use super::{
+    display_value, human_duration, human_time, ignored_entries, plural, shorten, tool_name,
+    IgnoredEntry, SetAside,
+};
 use crate::drift::combined::CombinedReport;
 use crate::drift::{
     Action, AttrValue, AttributeChange, DriftedResource, ScanReport, Severity, Status,
@@ -191,7 +194,7 @@ pub fn render_combined(report: &CombinedReport, budget: &Budget, frame: &Frame) 
     let mut facts = vec![plural(summary.stacks, "stack")];
     if summary.ignored_resources > 0 {
         facts.push(format!(
-            "{} ignored by rules",
+            "{} changed in ways that do not count",
             plural(summary.ignored_resources, "resource")
         ));
     }
@@ -200,11 +203,11 @@ pub fn render_combined(report: &CombinedReport, budget: &Budget, frame: &Frame) 
     }
     let _ = writeln!(tail, "{}", facts.join(" · "));
 
-    // Clean stacks get a section only to list the drift their rules ignored.
+    // Clean stacks get a section only to list the drift that does not count and the moves.
     let sections: Vec<&ScanReport> = report
         .stacks
         .iter()
-        .filter(|s| s.status != Status::Clean || s.summary.ignored > 0)
+        .filter(|s| s.status != Status::Clean || s.summary.ignored + s.summary.refactors > 0)
         .collect();
     let mut used = Size::of(&head).add(Size::of(&tail));
     let mut body = String::new();
@@ -313,11 +316,21 @@ fn head(report: &ScanReport, frame: &Frame) -> String {
         }
         Status::Clean => {
             let _ = writeln!(out, "### ✅ No drift in {stack}\n");
-            let _ = writeln!(
-                out,
-                "Real infrastructure matches the Terraform state ({} checked).\n",
-                plural(report.summary.checked, "resource")
-            );
+            if report.summary.ignored + report.summary.refactors > 0 {
+                let _ = writeln!(
+                    out,
+                    "Nothing the configuration manages changed ({} checked); what changed \
+                     otherwise is listed below and does not count.\n",
+                    plural(report.summary.checked, "resource")
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "Real infrastructure matches the {} state ({} checked).\n",
+                    tool_name(report),
+                    plural(report.summary.checked, "resource")
+                );
+            }
             if report.summary.checked == 0 {
                 out.push_str(NOTHING_CHECKED);
                 out.push_str("\n\n");
@@ -326,8 +339,9 @@ fn head(report: &ScanReport, frame: &Frame) -> String {
         Status::Drifted => {
             let _ = writeln!(
                 out,
-                "### ⚠️ Drift in {stack}: {} changed outside Terraform\n",
-                plural(report.summary.drifted, "resource")
+                "### ⚠️ Drift in {stack}: {} changed outside {}\n",
+                plural(report.summary.drifted, "resource"),
+                tool_name(report)
             );
             out.push_str(
                 "Applying this configuration would also overwrite these out-of-band changes.",
@@ -469,14 +483,14 @@ fn tail(report: &ScanReport, frame: &Frame) -> String {
         .map(|d| shorten(&d.to_string(), 1000))
         .collect();
     if !errors.is_empty() && report.status == Status::Failed {
-        out.push_str("Terraform's errors:\n\n");
+        let _ = write!(out, "{}'s errors:\n\n", tool_name(report));
         out.push_str(&fenced("text", &errors.join("\n")));
         out.push('\n');
     }
     out.push_str("---\n");
     let mut facts = Vec::new();
-    if let Some(version) = &report.terraform_version {
-        facts.push(format!("Terraform {version}"));
+    if let Some(tool) = &report.tool {
+        facts.push(tool.to_string());
     }
     facts.push(format!("scanned in {}", human_duration(report.duration_ms)));
     facts.push(format!("at {}", human_time(&report.started_at)));
@@ -500,23 +514,58 @@ fn tail(report: &ScanReport, frame: &Frame) -> String {
     out
 }
 
-/// Drift that ignore rules cover, collapsed: listed so nobody wonders, not counted.
+/// Drift that does not count, collapsed by why: listed so nobody wonders, not counted. Then
+/// the moves, which are not drift at all.
 fn ignored_section(report: &ScanReport) -> String {
     let entries = ignored_entries(report);
-    if entries.is_empty() {
-        return String::new();
+    let mut out = String::new();
+    for kind in [SetAside::Configuration, SetAside::Unmanaged, SetAside::Rule] {
+        let of_kind: Vec<&IgnoredEntry<'_>> = entries.iter().filter(|e| e.kind == kind).collect();
+        if !of_kind.is_empty() {
+            out.push_str(&set_aside_table(kind, &of_kind));
+        }
     }
+    if !report.refactors.is_empty() {
+        let moves: Vec<String> = report
+            .refactors
+            .iter()
+            .take(IGNORED_LISTED)
+            .map(|refactor| match &refactor.previous_address {
+                Some(previous) => format!(
+                    "{} → {}",
+                    code_span(&shorten(previous, MAX_PATH_CHARS)),
+                    code_span(&shorten(&refactor.address, MAX_PATH_CHARS))
+                ),
+                None => code_span(&shorten(&refactor.address, MAX_PATH_CHARS)),
+            })
+            .collect();
+        let more = report.refactors.len().saturating_sub(IGNORED_LISTED);
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "Moved in code (a refactor, not drift): {}{more}.\n",
+            moves.join(", ")
+        );
+    }
+    out
+}
+
+fn set_aside_table(kind: SetAside, entries: &[&IgnoredEntry<'_>]) -> String {
+    let resources: std::collections::BTreeSet<&str> = entries.iter().map(|e| e.address).collect();
+    let why = match kind {
+        SetAside::Configuration => "declared at",
+        SetAside::Unmanaged => "why apply leaves it",
+        SetAside::Rule => "rule",
+    };
     let mut out = format!(
-        "<details><summary>Ignored by rules: {} (recorded in the audit log, not counted)</summary>\n\n\
-         | resource | attributes | rule |\n|---|---|---|\n",
-        plural(
-            entries
-                .iter()
-                .map(|e| e.address)
-                .collect::<std::collections::BTreeSet<_>>()
-                .len(),
-            "resource"
-        )
+        "<details><summary>{}: {} (recorded in the audit log, not counted)</summary>\n\n\
+         | resource | attributes | {why} |\n|---|---|---|\n",
+        kind.heading(),
+        plural(resources.len(), "resource")
     );
     for entry in entries.iter().take(IGNORED_LISTED) {
         let paths = if entry.paths.is_empty() {
@@ -524,11 +573,19 @@ fn ignored_section(report: &ScanReport) -> String {
         } else {
             shorten(&entry.paths.join(", "), 200)
         };
-        let mut rule = format!("{} ({}", shorten(&entry.rule.reason, 200), entry.rule.rule);
-        if let Some(expires) = &entry.rule.expires {
-            let _ = write!(rule, ", until {expires}");
-        }
-        rule.push(')');
+        let rule = match kind {
+            SetAside::Configuration => code_span(&entry.rule.rule),
+            SetAside::Unmanaged => shorten(&entry.rule.reason, 200),
+            SetAside::Rule => {
+                let mut rule =
+                    format!("{} ({}", shorten(&entry.rule.reason, 200), entry.rule.rule);
+                if let Some(expires) = &entry.rule.expires {
+                    let _ = write!(rule, ", until {expires}");
+                }
+                rule.push(')');
+                rule
+            }
+        };
         let _ = writeln!(
             out,
             "| {} | {} | {} |",
@@ -591,6 +648,8 @@ mod tests {
     fn report(resources: usize, attributes: usize, value_len: usize) -> ScanReport {
         let resources: Vec<DriftedResource> = (0..resources)
             .map(|i| DriftedResource {
+                previous_address: None,
+                class: Default::default(),
                 address: format!("module.m.aws_thing.x[\"clé {i}\"]"),
                 module_address: Some("module.m".into()),
                 mode: "managed".into(),
@@ -601,6 +660,7 @@ mod tests {
                 action: Action::Update,
                 changes: (0..attributes)
                     .map(|a| AttributeChange {
+                        class: Default::default(),
                         path: format!("tags.k{a}"),
                         before: AttrValue::Known(json!("é".repeat(value_len))),
                         after: AttrValue::Known(json!("🌈".repeat(value_len))),
@@ -617,12 +677,13 @@ mod tests {
                 dir: "infra/prod".into(),
                 workspace: "default".into(),
             },
-            terraform_version: Some("1.15.5".into()),
+            tool: Some(crate::drift::Tool { name: crate::drift::ToolName::Terraform, version: "1.15.5".into() }),
             status: Status::Drifted,
             started_at: "2026-11-24T00:00:00Z".into(),
             duration_ms: 1200,
-            summary: Summary::of(resources.len(), &resources, &[]),
+            summary: Summary::of(resources.len(), &resources, &[], &[]),
             resources,
+            refactors: Vec::new(),
             output_changes: Vec::new(),
             diagnostics: Vec::new(),
             failure: None,

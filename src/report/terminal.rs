@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Style};
 
-use super::{display_value, human_duration, plural};
+use super::{display_value, human_duration, plural, tool_name, SetAside};
 use crate::drift::{Action, AttrValue, ScanReport, Severity, Status};
 
 struct Palette {
@@ -51,9 +51,10 @@ pub fn render(report: &ScanReport, color: bool) -> String {
         Status::Drifted => {
             let _ = writeln!(
                 out,
-                "{} {stack}: {} changed outside Terraform",
+                "{} {stack}: {} changed outside {}",
                 palette.paint(YELLOW.bold(), "Drift in"),
-                plural(report.summary.drifted, "resource")
+                plural(report.summary.drifted, "resource"),
+                tool_name(report)
             );
         }
         Status::Failed => {
@@ -115,29 +116,34 @@ pub fn render(report: &ScanReport, color: bool) -> String {
         }
     }
     let ignored = super::ignored_entries(report);
-    if !ignored.is_empty() {
-        let _ = writeln!(
-            out,
-            "  {}",
-            palette.paint(DIM, "Ignored by rules (recorded, not counted):")
-        );
-        for entry in &ignored {
-            let what = if entry.paths.is_empty() {
-                "whole resource".to_owned()
-            } else {
-                entry.paths.join(", ")
+    let mut heading = None;
+    for entry in &ignored {
+        if heading != Some(entry.kind) {
+            heading = Some(entry.kind);
+            let text = format!("{} (recorded, not counted):", entry.kind.heading());
+            let _ = writeln!(out, "  {}", palette.paint(DIM, &text));
+        }
+        let what = if entry.paths.is_empty() {
+            "whole resource".to_owned()
+        } else {
+            entry.paths.join(", ")
+        };
+        let why = match entry.kind {
+            SetAside::Configuration => format!("declared at {}", entry.rule.rule),
+            SetAside::Unmanaged => entry.rule.reason.clone(),
+            SetAside::Rule => format!("{} ({})", entry.rule.reason, entry.rule.rule),
+        };
+        let line = format!("{} {what}: {why}", entry.address);
+        let _ = writeln!(out, "    {}", palette.paint(DIM, &line));
+    }
+    if !report.refactors.is_empty() {
+        let _ = writeln!(out, "  {}", palette.paint(DIM, "Moved in code (not drift):"));
+        for refactor in &report.refactors {
+            let line = match &refactor.previous_address {
+                Some(previous) => format!("{previous} -> {}", refactor.address),
+                None => format!("{} ({})", refactor.address, refactor.action),
             };
-            let _ = writeln!(
-                out,
-                "    {}",
-                palette.paint(
-                    DIM,
-                    &format!(
-                        "{} {what}: {} ({})",
-                        entry.address, entry.rule.reason, entry.rule.rule
-                    )
-                )
-            );
+            let _ = writeln!(out, "    {}", palette.paint(DIM, &line));
         }
     }
     if !report.output_changes.is_empty() {
@@ -163,8 +169,8 @@ pub fn render(report: &ScanReport, color: bool) -> String {
         }
     }
     let mut facts = Vec::new();
-    if let Some(version) = &report.terraform_version {
-        facts.push(format!("Terraform {version}"));
+    if let Some(tool) = &report.tool {
+        facts.push(tool.to_string());
     }
     facts.push(format!("scanned in {}", human_duration(report.duration_ms)));
     let _ = writeln!(out, "{}", palette.paint(DIM, &facts.join(" · ")));

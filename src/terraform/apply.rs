@@ -185,7 +185,7 @@ pub struct ApplyRun {
     /// The changes terraform reported, its exit code and summary.
     pub outcome: ApplyOutcome,
     /// From the `version` message.
-    pub terraform_version: Option<String>,
+    pub tool: Option<crate::drift::Tool>,
     /// SHA-256 of terraform's whole `-json` output, as evidence of what it said.
     pub stream_sha256: String,
     /// Every diagnostic, errors and warnings.
@@ -318,7 +318,10 @@ impl ApplyStream {
         let action = hook["action"].as_str().unwrap_or_default();
         match message["type"].as_str().unwrap_or_default() {
             "version" => {
-                self.run.terraform_version = message["terraform"].as_str().map(str::to_owned);
+                if let Ok(super::stream::StreamEvent::Version(tool)) = super::stream::parse_line(line)
+                {
+                    self.run.tool = Some(tool);
+                }
             }
             "apply_start" => {
                 if let Some(action) = changing_action(action) {
@@ -566,7 +569,10 @@ mod tests {
         ];
         let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
         let (run, shown) = read(&lines);
-        assert_eq!(run.terraform_version.as_deref(), Some("1.15.5"));
+        assert_eq!(
+            run.tool.as_ref().map(|t| t.to_string()).as_deref(),
+            Some("Terraform 1.15.5")
+        );
         let changes: Vec<(&str, Action, ChangeOutcome, Option<&str>)> = run
             .outcome
             .changes

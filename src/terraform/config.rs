@@ -3,7 +3,11 @@
 //!
 //! Best effort: files it cannot read or parse are skipped with a warning, and a resource it
 //! cannot find is simply not located.
+//!
+//! It also reads each resource's `lifecycle { ignore_changes }`, so drift terraform is told
+//! to ignore can be reported as such.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::io;
 use std::ops::Range;
@@ -11,6 +15,10 @@ use std::path::{Component, Path, PathBuf};
 
 use hcl_edit::structure::{Block, Body};
 use hcl_edit::Span as _;
+
+mod ignore;
+
+pub use ignore::{IgnoreChanges, IgnoreStep};
 
 /// More module directories than any real configuration has; bounds the walk if symlinks make
 /// the tree of local module paths endless.
@@ -45,7 +53,7 @@ pub struct Declarations {
 #[derive(Debug, Clone)]
 struct ModuleDir {
     /// `(block keyword, type, name)`, e.g. `("resource", "aws_s3_bucket", "logs")`.
-    resources: HashMap<(String, String, String), Declared>,
+    resources: HashMap<(String, String, String), Resource>,
     /// Ordered so the walk, and so the warnings, are the same on every run.
     calls: BTreeMap<String, ModuleCall>,
     /// False when some configuration file here was not read (unreadable, unparsable or JSON):
@@ -57,6 +65,16 @@ struct ModuleDir {
 struct Declared {
     file: PathBuf,
     line: u32,
+}
+
+#[derive(Debug, Clone)]
+struct Resource {
+    at: Declared,
+    /// Whether a primary file declares it: override files amend only such resources (one
+    /// overriding nothing is terraform's error).
+    in_primary: bool,
+    /// Always `None` for data sources.
+    ignore_changes: Option<IgnoreChanges>,
 }
 
 #[derive(Debug, Clone)]
@@ -120,7 +138,7 @@ impl Declarations {
                 break;
             }
             seen.insert(rel.clone());
-            let Some(dir) = declarations.read_dir(&rel) else {
+            let Some(dir) = declarations.read_dir(&rel, true) else {
                 continue;
             };
             queue.extend(
@@ -156,22 +174,43 @@ impl Declarations {
             "data" => "data",
             _ => return None,
         };
+        let module = self.resolve(module_address)?;
+        match module
+            .dir
+            .and_then(|dir| dir.resource(keyword, resource_type, name))
+        {
+            Some(resource) => Some(resource.at.location(true)),
+            None => module.fallback.map(|call| call.at.location(false)),
+        }
+    }
+
+    /// The resource's `lifecycle { ignore_changes }`, override files applied; `None` when it
+    /// has none or the resource is not found. Arguments as for [`locate`](Self::locate), for
+    /// managed resources only: data sources have no lifecycle to ignore changes with.
+    pub fn ignore_changes(
+        &self,
+        module_address: Option<&str>,
+        resource_type: &str,
+        name: &str,
+    ) -> Option<&IgnoreChanges> {
+        self.resolve(module_address)?
+            .dir?
+            .resource("resource", resource_type, name)?
+            .ignore_changes
+            .as_ref()
+    }
+
+    /// Follows a module address (`None` for the root module) through the module calls to the
+    /// module's directory; `None` if it is not a module address.
+    fn resolve(&self, module_address: Option<&str>) -> Option<Resolved<'_>> {
         let calls = module_address.map_or(Some(Vec::new()), module_call_names)?;
         let mut rel = PathBuf::new();
         let mut key = String::new();
         let mut enclosing: Option<&ModuleCall> = None;
-        // Falls back to the enclosing call only where the miss may be our blind spot.
-        let fallback = |enclosing: Option<&ModuleCall>, dir: Option<&ModuleDir>| {
-            if dir.is_some_and(|dir| dir.complete) {
-                None
-            } else {
-                enclosing.map(|call| call.at.location(false))
-            }
-        };
         for call_name in calls {
             let dir = self.dirs.get(&rel);
             let Some(call) = dir.and_then(|dir| dir.calls.get(call_name)) else {
-                return fallback(enclosing, dir);
+                return Some(Resolved::new(None, enclosing, dir));
             };
             if !key.is_empty() {
                 key.push('.');
@@ -188,19 +227,11 @@ impl Declarations {
             };
             match next {
                 Some(next) => rel = next,
-                None => return Some(call.at.location(false)),
+                None => return Some(Resolved::new(None, enclosing, None)),
             }
         }
         let dir = self.dirs.get(&rel);
-        let wanted = (
-            keyword.to_owned(),
-            resource_type.to_owned(),
-            name.to_owned(),
-        );
-        match dir.and_then(|dir| dir.resources.get(&wanted)) {
-            Some(declared) => Some(declared.location(true)),
-            None => fallback(enclosing, dir),
-        }
+        Some(Resolved::new(dir, enclosing, dir))
     }
 
     fn read_manifest(&mut self, path: &Path) {
@@ -242,7 +273,8 @@ impl Declarations {
     }
 
     /// The declarations in one module directory; `None` (with a warning) if it cannot be listed.
-    fn read_dir(&mut self, rel: &Path) -> Option<ModuleDir> {
+    /// `lifecycles`: whether to read `ignore_changes` too, and warn about what is wrong in it.
+    fn read_dir(&mut self, rel: &Path, lifecycles: bool) -> Option<ModuleDir> {
         let path = self.dir_path(rel);
         let (files, has_json) = match config_files(&path) {
             Ok(found) => found,
@@ -276,7 +308,13 @@ impl Declarations {
             // dropping it changes no line number.
             let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
             match hcl_edit::parser::parse_body(text) {
-                Ok(body) => dir.add(&body, &file, &LineIndex::new(text), is_override),
+                Ok(body) => dir.add(
+                    &body,
+                    &file,
+                    &LineIndex::new(text),
+                    is_override,
+                    lifecycles.then_some(&mut self.warnings),
+                ),
                 Err(err) => {
                     self.warnings.push(format!(
                         "{}: skipped, not valid HCL (line {}, column {}: {})",
@@ -293,6 +331,33 @@ impl Declarations {
     }
 }
 
+/// Where a module address leads.
+struct Resolved<'a> {
+    /// The module's directory, if the address leads to one that was read.
+    dir: Option<&'a ModuleDir>,
+    /// What to point at instead when what is sought is not in `dir`: the innermost call on the
+    /// way, unless the walk ended in a directory read completely, where a miss is a true miss
+    /// rather than our blind spot.
+    fallback: Option<&'a ModuleCall>,
+}
+
+impl<'a> Resolved<'a> {
+    /// `ended` is the directory where the walk ended, `None` if it was not read or the module
+    /// could not be followed to one.
+    fn new(
+        dir: Option<&'a ModuleDir>,
+        enclosing: Option<&'a ModuleCall>,
+        ended: Option<&ModuleDir>,
+    ) -> Resolved<'a> {
+        let fallback = if ended.is_some_and(|ended| ended.complete) {
+            None
+        } else {
+            enclosing
+        };
+        Resolved { dir, fallback }
+    }
+}
+
 impl Declared {
     fn location(&self, exact: bool) -> SourceLocation {
         SourceLocation {
@@ -304,23 +369,47 @@ impl Declared {
 }
 
 impl ModuleDir {
-    fn add(&mut self, body: &Body, file: &Path, lines: &LineIndex, is_override: bool) {
+    /// `lifecycle_warnings`: where problems in `ignore_changes` go; `None` to not read
+    /// lifecycles at all.
+    fn add(
+        &mut self,
+        body: &Body,
+        file: &Path,
+        lines: &LineIndex,
+        is_override: bool,
+        mut lifecycle_warnings: Option<&mut Vec<String>>,
+    ) {
         let declared = |block: &Block| {
             Some(Declared {
                 file: file.to_path_buf(),
                 line: lines.line_of(block.span()?),
             })
         };
+        let resource = |block: &Block, ignore_changes: Option<IgnoreChanges>| {
+            Some(Resource {
+                at: declared(block)?,
+                in_primary: !is_override,
+                ignore_changes,
+            })
+        };
         for block in body.blocks() {
             match (block.ident.as_str(), block.labels.as_slice()) {
-                (keyword @ ("resource" | "data"), [resource_type, name]) => {
-                    self.add_resource(keyword, resource_type, name, declared(block));
+                ("resource", [resource_type, name]) => {
+                    let ignore_changes = lifecycle_warnings
+                        .as_deref_mut()
+                        .and_then(|warnings| ignore::of_resource(block, file, lines, warnings));
+                    let found = resource(block, ignore_changes);
+                    self.add_resource("resource", resource_type, name, found);
+                }
+                ("data", [resource_type, name]) => {
+                    self.add_resource("data", resource_type, name, resource(block, None));
                 }
                 // Data sources scoped to a check block are addressed like any other.
                 ("check", [_]) => {
                     for nested in block.body.get_blocks("data") {
                         if let [resource_type, name] = nested.labels.as_slice() {
-                            self.add_resource("data", resource_type, name, declared(nested));
+                            let found = resource(nested, None);
+                            self.add_resource("data", resource_type, name, found);
                         }
                     }
                 }
@@ -353,23 +442,47 @@ impl ModuleDir {
     }
 
     /// The first declaration wins: primary files are added before override files, whose
-    /// blocks only amend those.
+    /// blocks only amend those, and only their lifecycle is of interest here.
     fn add_resource(
         &mut self,
         keyword: &str,
         resource_type: &str,
         name: &str,
-        declared: Option<Declared>,
+        found: Option<Resource>,
     ) {
-        if let Some(declared) = declared {
-            self.resources
-                .entry((
-                    keyword.to_owned(),
-                    resource_type.to_owned(),
-                    name.to_owned(),
-                ))
-                .or_insert(declared);
+        let Some(found) = found else {
+            return;
+        };
+        let key = (
+            keyword.to_owned(),
+            resource_type.to_owned(),
+            name.to_owned(),
+        );
+        match self.resources.entry(key) {
+            Entry::Occupied(mut entry) => {
+                let resource = entry.get_mut();
+                // A second primary declaration is terraform's error; keep the first.
+                if !found.in_primary && resource.in_primary {
+                    IgnoreChanges::merge(&mut resource.ignore_changes, found.ignore_changes);
+                }
+            }
+            // Overriding nothing is terraform's error: still located, but its lifecycle is
+            // not trusted.
+            Entry::Vacant(entry) => {
+                entry.insert(Resource {
+                    ignore_changes: found.ignore_changes.filter(|_| found.in_primary),
+                    ..found
+                });
+            }
         }
+    }
+
+    fn resource(&self, keyword: &str, resource_type: &str, name: &str) -> Option<&Resource> {
+        self.resources.get(&(
+            keyword.to_owned(),
+            resource_type.to_owned(),
+            name.to_owned(),
+        ))
     }
 }
 
@@ -386,7 +499,7 @@ pub fn local_module_calls(dir: &Path) -> (Vec<PathBuf>, Vec<String>) {
     };
     let here = Path::new("");
     let mut calls: Vec<PathBuf> = declarations
-        .read_dir(here)
+        .read_dir(here, false)
         .map(|module| {
             module
                 .calls
@@ -469,7 +582,7 @@ fn clean(path: &Path) -> PathBuf {
 
 /// The module call names of a module address, instance keys dropped:
 /// `module.a["x.y]z"].module.b[0]` is `["a", "b"]`. `None` if it is not a module address.
-fn module_call_names(address: &str) -> Option<Vec<&str>> {
+pub(crate) fn module_call_names(address: &str) -> Option<Vec<&str>> {
     let mut names = Vec::new();
     let mut rest = address;
     while !rest.is_empty() {
@@ -531,6 +644,7 @@ impl LineIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::drift::path::Segment;
 
     fn write(root: &Path, rel: &str, text: &str) {
         let path = root.join(rel);
@@ -932,6 +1046,286 @@ mod tests {
             declarations.locate(Some("module.m"), "managed", "r", "x"),
             at(root.join("main.tf"), 1, false)
         );
+    }
+
+    fn key(name: &str) -> IgnoreStep {
+        IgnoreStep::Key(name.to_owned())
+    }
+
+    fn ignoring(file: PathBuf, line: u32, paths: Vec<Vec<IgnoreStep>>) -> IgnoreChanges {
+        IgnoreChanges {
+            all: false,
+            paths,
+            at: SourceLocation {
+                file,
+                line,
+                exact: true,
+            },
+        }
+    }
+
+    #[test]
+    fn ignore_changes_of_a_root_resource_points_at_its_own_line() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        write(
+            root,
+            "main.tf",
+            "resource \"aws_instance\" \"web\" {\n  ami = \"x\"\n\n  lifecycle {\n    \
+             create_before_destroy = true\n    ignore_changes = [\n      tags[\"env\"],\n    ]\n  \
+             }\n}\n\nresource \"aws_instance\" \"all\" {\n  lifecycle {\n    ignore_changes = all\n  \
+             }\n}\n",
+        );
+        let declarations = Declarations::load(root);
+        assert_eq!(declarations.warnings(), &[] as &[String]);
+        let main = root.join("main.tf");
+        assert_eq!(
+            declarations.ignore_changes(None, "aws_instance", "web"),
+            Some(&ignoring(
+                main.clone(),
+                6,
+                vec![vec![key("tags"), key("env")]]
+            ))
+        );
+        let all = declarations.ignore_changes(None, "aws_instance", "all");
+        assert_eq!(
+            all,
+            Some(&IgnoreChanges {
+                all: true,
+                paths: Vec::new(),
+                at: SourceLocation {
+                    file: main,
+                    line: 14,
+                    exact: true
+                },
+            })
+        );
+        assert!(all.is_some_and(|all| all.covers(&[Segment::Key("ami")])));
+    }
+
+    #[test]
+    fn ignore_changes_paths_cover_what_is_inside_them() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        write(
+            root,
+            "main.tf",
+            "resource \"aws_security_group\" \"sg\" {\n  lifecycle {\n    \
+             ignore_changes = [rule[0].cidr_blocks]\n  }\n}\n\
+             resource \"aws_instance\" \"dotted\" {\n  lifecycle {\n    \
+             ignore_changes = [tags.env]\n  }\n}\n\
+             resource \"aws_instance\" \"indexed\" {\n  lifecycle {\n    \
+             ignore_changes = [tags[\"env\"]]\n  }\n}\n",
+        );
+        let declarations = Declarations::load(root);
+        assert_eq!(declarations.warnings(), &[] as &[String]);
+        let sg = declarations
+            .ignore_changes(None, "aws_security_group", "sg")
+            .expect("sg ignores changes");
+        use Segment::{Index, Key};
+        assert!(sg.covers(&[Key("rule"), Index(0), Key("cidr_blocks"), Index(1)]));
+        assert!(!sg.covers(&[Key("rule"), Index(1), Key("port")]));
+        assert!(!sg.covers(&[Key("rule")]));
+
+        let dotted = declarations.ignore_changes(None, "aws_instance", "dotted");
+        let indexed = declarations.ignore_changes(None, "aws_instance", "indexed");
+        assert_eq!(
+            dotted.map(|found| &found.paths),
+            indexed.map(|found| &found.paths)
+        );
+        for found in [dotted, indexed] {
+            let found = found.expect("ignores changes");
+            assert!(found.covers(&[Key("tags"), Key("env")]));
+            assert!(!found.covers(&[Key("tags"), Key("Name")]));
+        }
+    }
+
+    #[test]
+    fn ignore_changes_in_local_and_registry_modules() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        write(
+            root,
+            "main.tf",
+            "module \"local\" {\n  source   = \"./modules/local\"\n  for_each = toset([\"a\"])\n}\n\
+             module \"net\" {\n  source = \"terraform-aws-modules/vpc/aws\"\n}\n",
+        );
+        write(
+            root,
+            "modules/local/main.tf",
+            "resource \"r\" \"x\" {\n  lifecycle {\n    ignore_changes = [a]\n  }\n}\n",
+        );
+        write(
+            root,
+            ".terraform/modules/modules.json",
+            r#"{"Modules":[{"Key":"net","Source":"registry.terraform.io/terraform-aws-modules/vpc/aws","Dir":".terraform/modules/net"},
+                {"Key":"net.sub","Source":"./sub","Dir":".terraform/modules/net/sub"}]}"#,
+        );
+        write(
+            root,
+            ".terraform/modules/net/main.tf",
+            "module \"sub\" {\n  source = \"./sub\"\n  count  = 2\n}\n",
+        );
+        write(
+            root,
+            ".terraform/modules/net/sub/main.tf",
+            "\nresource \"aws_subnet\" \"this\" {\n  lifecycle {\n    ignore_changes = [b]\n  }\n}\n",
+        );
+        let declarations = Declarations::load(root);
+        assert_eq!(declarations.warnings(), &[] as &[String]);
+        let local = Some(ignoring(
+            root.join("modules/local").join("main.tf"),
+            3,
+            vec![vec![key("a")]],
+        ));
+        for address in ["module.local", "module.local[\"a\"]"] {
+            assert_eq!(
+                declarations
+                    .ignore_changes(Some(address), "r", "x")
+                    .cloned(),
+                local,
+                "{address}"
+            );
+        }
+        assert_eq!(declarations.ignore_changes(None, "r", "x"), None);
+        assert_eq!(
+            declarations
+                .ignore_changes(Some("module.net.module.sub[1]"), "aws_subnet", "this")
+                .cloned(),
+            Some(ignoring(
+                root.join(".terraform/modules/net/sub/main.tf"),
+                4,
+                vec![vec![key("b")]]
+            ))
+        );
+        assert_eq!(
+            declarations.ignore_changes(Some("module.nope"), "aws_subnet", "this"),
+            None
+        );
+        assert_eq!(
+            declarations.ignore_changes(Some("not an address"), "r", "x"),
+            None
+        );
+    }
+
+    #[test]
+    fn override_files_replace_ignore_changes() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        write(
+            root,
+            "main.tf",
+            "resource \"r\" \"replaced\" {\n  lifecycle {\n    ignore_changes = [a]\n  }\n}\n\
+             resource \"r\" \"kept\" {\n  lifecycle {\n    ignore_changes = [a]\n  }\n}\n\
+             resource \"r\" \"added\" {}\n",
+        );
+        write(
+            root,
+            "override.tf",
+            "resource \"r\" \"replaced\" {\n  lifecycle {\n    ignore_changes = [b]\n  }\n}\n\
+             resource \"r\" \"kept\" {\n  lifecycle {\n    prevent_destroy = true\n  }\n}\n\
+             resource \"r\" \"added\" {\n  lifecycle {\n    ignore_changes = all\n  }\n}\n\
+             resource \"r\" \"orphan\" {\n  lifecycle {\n    ignore_changes = [c]\n  }\n}\n",
+        );
+        write(
+            root,
+            "z_override.tf",
+            "resource \"r\" \"replaced\" {\n  lifecycle {\n    ignore_changes = [\"c\"]\n  }\n}\n",
+        );
+        let declarations = Declarations::load(root);
+        assert_eq!(declarations.warnings(), &[] as &[String]);
+        assert_eq!(
+            declarations.ignore_changes(None, "r", "replaced").cloned(),
+            Some(ignoring(
+                root.join("z_override.tf"),
+                3,
+                vec![vec![key("c")]]
+            ))
+        );
+        assert_eq!(
+            declarations.ignore_changes(None, "r", "kept").cloned(),
+            Some(ignoring(root.join("main.tf"), 8, vec![vec![key("a")]]))
+        );
+        let added = declarations.ignore_changes(None, "r", "added");
+        assert!(added.is_some_and(|added| added.all && added.at.line == 13));
+        assert_eq!(declarations.ignore_changes(None, "r", "orphan"), None);
+        // The declaration stays where the primary file has it.
+        assert_eq!(
+            declarations.locate(None, "managed", "r", "replaced"),
+            at(root.join("main.tf"), 1, true)
+        );
+    }
+
+    #[test]
+    fn no_ignore_changes_is_none() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        write(
+            root,
+            "main.tf",
+            "resource \"r\" \"bare\" {}\n\
+             resource \"r\" \"other_lifecycle\" {\n  lifecycle {\n    prevent_destroy = true\n  }\n}\n\
+             resource \"r\" \"empty\" {\n  lifecycle {\n    ignore_changes = []\n  }\n}\n\
+             data \"r\" \"read\" {\n  lifecycle {\n    postcondition {\n      condition = true\n      \
+             error_message = \"x\"\n    }\n  }\n}\n",
+        );
+        let declarations = Declarations::load(root);
+        assert_eq!(declarations.warnings(), &[] as &[String]);
+        for name in ["bare", "other_lifecycle", "empty", "read", "missing"] {
+            assert_eq!(declarations.ignore_changes(None, "r", name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn unparsable_ignore_changes_element_is_skipped_with_a_warning() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        write(
+            root,
+            "main.tf",
+            "resource \"r\" \"x\" {\n  lifecycle {\n    ignore_changes = [\n      tags,\n      \
+             rule[*].port,\n      lookup(tags, \"a\"),\n    ]\n  }\n}\n",
+        );
+        let declarations = Declarations::load(root);
+        let warnings = declarations.warnings();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        let main = root.join("main.tf");
+        for (warning, line) in warnings.iter().zip([5, 6]) {
+            assert!(
+                warning.starts_with(&format!(
+                    "{}: ignore_changes element skipped (line {line}: ",
+                    main.display()
+                )),
+                "{warnings:?}"
+            );
+        }
+        assert_eq!(
+            declarations.ignore_changes(None, "r", "x").cloned(),
+            Some(ignoring(main, 3, vec![vec![key("tags")]]))
+        );
+        // Only module calls are wanted there: lifecycles are not read.
+        let (calls, warnings) = local_module_calls(root);
+        assert_eq!((calls, warnings), (Vec::new(), Vec::new()));
+    }
+
+    #[test]
+    fn for_each_resources_share_their_declaration_s_ignore_changes() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        write(
+            root,
+            "main.tf",
+            "resource \"aws_s3_bucket\" \"b\" {\n  for_each = toset([\"a\", \"b\"])\n  \
+             bucket   = each.key\n  lifecycle {\n    ignore_changes = [tags]\n  }\n}\n",
+        );
+        let declarations = Declarations::load(root);
+        // `aws_s3_bucket.b["a"]` and `aws_s3_bucket.b["b"]` are looked up by type and name.
+        let found = declarations.ignore_changes(None, "aws_s3_bucket", "b");
+        assert_eq!(
+            found.cloned(),
+            Some(ignoring(root.join("main.tf"), 5, vec![vec![key("tags")]]))
+        );
+        assert!(found.is_some_and(|found| found.covers(&[Segment::Key("tags"), Segment::Key("x")])));
     }
 
     #[test]

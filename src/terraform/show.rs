@@ -1,4 +1,7 @@
-//! The `resource_drift` part of `terraform show -json <plan>`.
+//! What driftlog reads of `terraform show -json <plan>`: the drift entries, and for a normal
+//! plan what apply would do to each resource and which attributes the configuration sets.
+
+use std::collections::{BTreeSet, HashMap};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -8,6 +11,9 @@ use serde_json::Value;
 #[derive(Debug, Clone, Deserialize)]
 pub struct ResourceDriftEntry {
     pub address: String,
+    /// Set when a `moved` block changed the address since the last apply.
+    #[serde(default)]
+    pub previous_address: Option<String>,
     #[serde(default)]
     pub module_address: Option<String>,
     #[serde(default)]
@@ -20,6 +26,25 @@ pub struct ResourceDriftEntry {
     pub index: Option<Value>,
     #[serde(default)]
     pub provider_name: String,
+    pub change: RawChange,
+}
+
+/// A `resource_changes[]` entry (or a `deferred_changes[].resource_change`): what applying
+/// the configuration would do to one resource instance. Values raw, as in the drift entries.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PlannedChangeEntry {
+    pub address: String,
+    #[serde(default)]
+    pub module_address: Option<String>,
+    #[serde(default)]
+    pub mode: String,
+    #[serde(rename = "type", default)]
+    pub resource_type: String,
+    #[serde(default)]
+    pub name: String,
+    /// Set for a change to a deposed object, not the current one.
+    #[serde(default)]
+    pub deposed: Option<String>,
     pub change: RawChange,
 }
 
@@ -36,12 +61,98 @@ pub struct RawChange {
     pub after_sensitive: Value,
     #[serde(default)]
     pub after_unknown: Value,
+    /// Terraform 1.12+: the resource identity (never sensitive), when the provider has one.
+    #[serde(default)]
+    pub before_identity: Value,
+    #[serde(default)]
+    pub after_identity: Value,
+}
+
+/// The parts of a plan document driftlog uses.
+#[derive(Debug, Clone, Default)]
+pub struct PlanDocument {
+    pub resource_drift: Vec<ResourceDriftEntry>,
+    /// Current objects only (changes to deposed objects are left out), by address.
+    pub planned: HashMap<String, PlannedChangeEntry>,
+    /// Changes terraform deferred to a later plan, by address.
+    pub deferred: HashMap<String, PlannedChangeEntry>,
+    configured: HashMap<ConfigKey, BTreeSet<String>>,
+}
+
+/// A resource block: the module call names on the way to it, its type and name.
+type ConfigKey = (Vec<String>, String, String);
+
+impl PlanDocument {
+    /// The top-level arguments and nested block types the configuration writes for the
+    /// resource block that `module_address`, `resource_type` and `name` instantiate (from
+    /// the plan's `configuration` section); `None` when the block is not in it.
+    pub fn configured(
+        &self,
+        module_address: Option<&str>,
+        resource_type: &str,
+        name: &str,
+    ) -> Option<&BTreeSet<String>> {
+        let calls = match module_address {
+            None => Vec::new(),
+            Some(address) => super::config::module_call_names(address)?
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        };
+        self.configured
+            .get(&(calls, resource_type.to_owned(), name.to_owned()))
+    }
 }
 
 #[derive(Deserialize)]
 struct ShowDocument {
     #[serde(default)]
     resource_drift: Vec<ResourceDriftEntry>,
+    #[serde(default)]
+    resource_changes: Vec<PlannedChangeEntry>,
+    #[serde(default)]
+    deferred_changes: Vec<DeferredChange>,
+    #[serde(default)]
+    configuration: Option<Configuration>,
+}
+
+#[derive(Deserialize)]
+struct DeferredChange {
+    resource_change: PlannedChangeEntry,
+}
+
+#[derive(Deserialize)]
+struct Configuration {
+    #[serde(default)]
+    root_module: Option<ConfigModule>,
+}
+
+#[derive(Deserialize)]
+struct ConfigModule {
+    #[serde(default)]
+    resources: Vec<ConfigResource>,
+    #[serde(default)]
+    module_calls: HashMap<String, ConfigModuleCall>,
+}
+
+#[derive(Deserialize)]
+struct ConfigModuleCall {
+    #[serde(default)]
+    module: Option<ConfigModule>,
+}
+
+#[derive(Deserialize)]
+struct ConfigResource {
+    #[serde(default)]
+    mode: String,
+    #[serde(rename = "type", default)]
+    resource_type: String,
+    #[serde(default)]
+    name: String,
+    /// Keyed by argument or nested block type; the values (which may quote secrets) are
+    /// never built.
+    #[serde(default)]
+    expressions: HashMap<String, serde::de::IgnoredAny>,
 }
 
 /// Where a show document stopped making sense. Deliberately carries no text from the
@@ -57,18 +168,66 @@ pub struct MalformedShow {
 /// Reads the drift entries of a plan's JSON representation. Other members are skipped
 /// without being built, which keeps this fast on plans of thousands of resources.
 pub fn parse_resource_drift(json: &[u8]) -> Result<Vec<ResourceDriftEntry>, MalformedShow> {
-    serde_json::from_slice::<ShowDocument>(json)
-        .map(|doc| doc.resource_drift)
-        .map_err(|err| MalformedShow {
-            category: match err.classify() {
-                serde_json::error::Category::Io => "read",
-                serde_json::error::Category::Syntax => "syntax",
-                serde_json::error::Category::Data => "structure",
-                serde_json::error::Category::Eof => "unexpected end of document",
-            },
-            line: err.line(),
-            column: err.column(),
-        })
+    parse_plan(json).map(|doc| doc.resource_drift)
+}
+
+/// Reads what driftlog uses of a plan's JSON representation: drift entries, planned and
+/// deferred changes, and which arguments each resource block sets.
+pub fn parse_plan(json: &[u8]) -> Result<PlanDocument, MalformedShow> {
+    let doc = serde_json::from_slice::<ShowDocument>(json).map_err(|err| MalformedShow {
+        category: match err.classify() {
+            serde_json::error::Category::Io => "read",
+            serde_json::error::Category::Syntax => "syntax",
+            serde_json::error::Category::Data => "structure",
+            serde_json::error::Category::Eof => "unexpected end of document",
+        },
+        line: err.line(),
+        column: err.column(),
+    })?;
+    let current = |entry: &PlannedChangeEntry| entry.deposed.is_none();
+    let mut configured = HashMap::new();
+    if let Some(module) = doc.configuration.and_then(|c| c.root_module) {
+        collect_configured(module, &mut Vec::new(), &mut configured);
+    }
+    Ok(PlanDocument {
+        resource_drift: doc.resource_drift,
+        planned: doc
+            .resource_changes
+            .into_iter()
+            .filter(current)
+            .map(|entry| (entry.address.clone(), entry))
+            .collect(),
+        deferred: doc
+            .deferred_changes
+            .into_iter()
+            .map(|deferred| deferred.resource_change)
+            .filter(current)
+            .map(|entry| (entry.address.clone(), entry))
+            .collect(),
+        configured,
+    })
+}
+
+fn collect_configured(
+    module: ConfigModule,
+    calls: &mut Vec<String>,
+    into: &mut HashMap<ConfigKey, BTreeSet<String>>,
+) {
+    for resource in module.resources {
+        if resource.mode == "managed" {
+            into.insert(
+                (calls.clone(), resource.resource_type, resource.name),
+                resource.expressions.into_keys().collect(),
+            );
+        }
+    }
+    for (name, call) in module.module_calls {
+        if let Some(module) = call.module {
+            calls.push(name);
+            collect_configured(module, calls, into);
+            calls.pop();
+        }
+    }
 }
 
 #[cfg(test)]
@@ -90,5 +249,40 @@ mod tests {
     fn a_plan_without_drift_has_no_entries() {
         let parsed = parse_resource_drift(br#"{"format_version":"1.2","planned_values":{}}"#);
         assert!(parsed.map(|e| e.is_empty()).unwrap_or(false));
+    }
+
+    #[test]
+    fn planned_deferred_and_configured_are_read() {
+        let doc = br#"{
+          "resource_changes": [
+            {"address": "a.x", "mode": "managed", "type": "a", "name": "x",
+             "change": {"actions": ["update"], "before": {"v": 1}, "after": {"v": 2}}},
+            {"address": "a.x", "deposed": "00000001",
+             "change": {"actions": ["delete"], "before": {"v": 0}, "after": null}}
+          ],
+          "deferred_changes": [
+            {"reason": "resource_config_unknown",
+             "resource_change": {"address": "a.y", "change": {"actions": ["update"]}}}
+          ],
+          "configuration": {"root_module": {
+            "resources": [{"address": "a.x", "mode": "managed", "type": "a", "name": "x",
+                           "expressions": {"v": {"constant_value": "hunter2"}, "rule": [{}]}}],
+            "module_calls": {"net": {"module": {"resources": [
+              {"address": "a.z", "mode": "managed", "type": "a", "name": "z", "expressions": {}}
+            ]}}}
+          }}
+        }"#;
+        let Ok(plan) = parse_plan(doc) else {
+            panic!("parses")
+        };
+        assert_eq!(plan.planned.len(), 1);
+        assert_eq!(plan.planned["a.x"].change.after["v"], 2, "the current object");
+        assert!(plan.deferred.contains_key("a.y"));
+        let root = plan.configured(None, "a", "x").cloned().unwrap_or_default();
+        assert_eq!(root.into_iter().collect::<Vec<_>>(), ["rule", "v"]);
+        assert!(plan
+            .configured(Some("module.net[\"k\"]"), "a", "z")
+            .is_some_and(BTreeSet::is_empty));
+        assert!(plan.configured(Some("module.other"), "a", "z").is_none());
     }
 }

@@ -2,12 +2,12 @@
 
 use serde_json::Value;
 
-use crate::drift::{Diagnostic, OutputChange, Severity};
+use crate::drift::{Diagnostic, OutputChange, Severity, Tool, ToolName};
 
 /// The messages driftlog acts on; everything else is [`StreamEvent::Other`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamEvent {
-    Version { terraform: String },
+    Version(Tool),
     RefreshStart { address: String },
     RefreshComplete { address: String },
     ResourceDrift(DriftNotice),
@@ -21,7 +21,17 @@ pub enum StreamEvent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DriftNotice {
     pub address: String,
+    /// `update`, `delete`, or `move` (a `moved` block: a refactor, no real object changed).
     pub action: String,
+    /// The address in the last applied state, when a `moved` block changed it.
+    pub previous_address: Option<String>,
+}
+
+impl DriftNotice {
+    /// Whether the real object changed, rather than only its address in code.
+    pub fn is_object_change(&self) -> bool {
+        matches!(self.action.as_str(), "update" | "delete" | "create" | "replace")
+    }
 }
 
 /// Why a line could not be read as a stream message.
@@ -38,9 +48,7 @@ pub fn parse_line(line: &str) -> Result<StreamEvent, NotJson> {
     let text = |value: &Value| value.as_str().unwrap_or_default().to_owned();
     let hook_address = || text(&message["hook"]["resource"]["addr"]);
     Ok(match message["type"].as_str().unwrap_or_default() {
-        "version" => StreamEvent::Version {
-            terraform: text(&message["terraform"]),
-        },
+        "version" => StreamEvent::Version(tool(&message)),
         "refresh_start" => StreamEvent::RefreshStart {
             address: hook_address(),
         },
@@ -50,12 +58,41 @@ pub fn parse_line(line: &str) -> Result<StreamEvent, NotJson> {
         "resource_drift" => StreamEvent::ResourceDrift(DriftNotice {
             address: text(&message["change"]["resource"]["addr"]),
             action: text(&message["change"]["action"]),
+            previous_address: message["change"]["previous_resource"]["addr"]
+                .as_str()
+                .map(str::to_owned),
         }),
         "outputs" => StreamEvent::Outputs(output_changes(&message["outputs"])),
         "change_summary" => StreamEvent::ChangeSummary,
         "diagnostic" => StreamEvent::Diagnostic(diagnostic(&message["diagnostic"])),
         _ => StreamEvent::Other,
     })
+}
+
+/// Terraform names itself under `terraform`; OpenTofu under `tofu` (its
+/// `internal/command/views/json_view.go`), with the product in `@message`.
+fn tool(message: &Value) -> Tool {
+    let version = |key: &str| message[key].as_str().map(str::to_owned);
+    match (version("tofu"), version("terraform")) {
+        (Some(version), _) => Tool {
+            name: ToolName::Opentofu,
+            version,
+        },
+        (None, Some(version)) => Tool {
+            name: ToolName::Terraform,
+            version,
+        },
+        (None, None) => {
+            let text = message["@message"].as_str().unwrap_or_default();
+            let name = if text.starts_with("OpenTofu") {
+                ToolName::Opentofu
+            } else {
+                ToolName::Terraform
+            };
+            let version = text.rsplit(' ').next().unwrap_or_default().to_owned();
+            Tool { name, version }
+        }
+    }
 }
 
 fn output_changes(outputs: &Value) -> Vec<OutputChange> {
@@ -108,18 +145,26 @@ mod tests {
         let version = r#"{"@level":"info","@message":"Terraform 1.15.5","terraform":"1.15.5","type":"version","ui":"1.2"}"#;
         assert_eq!(
             parse_line(version),
-            Ok(StreamEvent::Version {
-                terraform: "1.15.5".into()
-            })
+            Ok(StreamEvent::Version(Tool {
+                name: ToolName::Terraform,
+                version: "1.15.5".into()
+            }))
         );
         let drift = r#"{"change":{"resource":{"addr":"a.b[\"k\"]","module":""},"action":"delete"},"type":"resource_drift"}"#;
         assert_eq!(
             parse_line(drift),
             Ok(StreamEvent::ResourceDrift(DriftNotice {
                 address: "a.b[\"k\"]".into(),
-                action: "delete".into()
+                action: "delete".into(),
+                previous_address: None,
             }))
         );
+        let moved = r#"{"change":{"resource":{"addr":"a.new"},"previous_resource":{"addr":"a.old"},"action":"move"},"type":"resource_drift"}"#;
+        let Ok(StreamEvent::ResourceDrift(notice)) = parse_line(moved) else {
+            panic!("not a drift notice")
+        };
+        assert_eq!(notice.previous_address.as_deref(), Some("a.old"));
+        assert!(!notice.is_object_change());
         let diag = r#"{"@level":"error","diagnostic":{"severity":"error","summary":"Bad","detail":"Worse","address":"x.y","range":{"filename":"main.tf","start":{"line":3}}},"type":"diagnostic"}"#;
         let StreamEvent::Diagnostic(d) = parse_line(diag).unwrap_or(StreamEvent::Other) else {
             panic!("not a diagnostic")
@@ -134,6 +179,28 @@ mod tests {
                 action: "update".into(),
                 sensitive: false
             }]))
+        );
+    }
+
+    #[test]
+    fn opentofu_names_itself_under_tofu() {
+        // The shape of OpenTofu's version message, written from its source
+        // (internal/command/views/json_view.go), not recorded: no OpenTofu binary runs here.
+        let tofu = r#"{"@level":"info","@message":"OpenTofu 1.11.2","@module":"tofu.ui","tofu":"1.11.2","type":"version","ui":"1.2"}"#;
+        assert_eq!(
+            parse_line(tofu),
+            Ok(StreamEvent::Version(Tool {
+                name: ToolName::Opentofu,
+                version: "1.11.2".into()
+            }))
+        );
+        let bare = r#"{"@message":"OpenTofu 1.12.0","type":"version"}"#;
+        assert_eq!(
+            parse_line(bare),
+            Ok(StreamEvent::Version(Tool {
+                name: ToolName::Opentofu,
+                version: "1.12.0".into()
+            }))
         );
     }
 

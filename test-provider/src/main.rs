@@ -18,12 +18,15 @@
 //!     port = 22           # required number
 //!     cidr_blocks = ["10.0.0.0/8"]
 //!   }
-//! }                       # computed: id (= name)
+//!   region = "eu"         # optional and computed: "local" when unset
+//! }                       # computed only: id (= name), status ("active" on create),
+//!                         # revision (1 on create, +1 per update; planned unknown, like an etag)
 //! ```
 //!
 //! `store/web.json` holds the same keys, `null` (or absent) when unset, `"rule": []` without
 //! blocks: `{"name": "web", "description": "...", "size": 3, "enabled": true, "secret": "...",
-//! "tags": {"env": "prod"}, "rule": [{"port": 22, "cidr_blocks": ["10.0.0.0/8"]}]}`.
+//! "tags": {"env": "prod"}, "rule": [{"port": 22, "cidr_blocks": ["10.0.0.0/8"]}],
+//! "status": "active", "revision": 1, "region": "local"}`.
 //! Unknown keys are an error, so a typo in a test cannot go unnoticed.
 
 mod object;

@@ -26,6 +26,12 @@ pub struct ObjectState {
     secret: Value<String>,
     tags: Value<BTreeMap<String, Value<String>>>,
     rule: Value<Vec<RuleState>>,
+    /// Computed only: the provider sets it, the configuration cannot (like an instance state).
+    status: Value<String>,
+    /// Computed only and planned unknown whenever the object changes (like an etag).
+    revision: Value<Number>,
+    /// Optional and computed: `"local"` unless the configuration sets it.
+    region: Value<String>,
 }
 
 /// One `rule { port = .. cidr_blocks = [..] }` block.
@@ -47,6 +53,9 @@ struct ObjectFile {
     secret: Option<String>,
     tags: Option<BTreeMap<String, Option<String>>>,
     rule: Option<Vec<RuleFile>>,
+    status: Option<String>,
+    revision: Option<Number>,
+    region: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -57,8 +66,8 @@ struct RuleFile {
 }
 
 impl ObjectFile {
-    /// Create and Update only get wholly known planned values (this resource never plans an
-    /// unknown of its own), so mapping unknown to `None` loses nothing.
+    /// Create and Update resolve the one unknown this resource plans (`revision`) before
+    /// writing, so mapping unknown to `None` loses nothing.
     fn from_state(state: &ObjectState) -> Self {
         fn known<T: Clone>(value: &Value<T>) -> Option<T> {
             value.as_ref_option().cloned()
@@ -88,6 +97,9 @@ impl ObjectFile {
                     })
                     .collect(),
             ),
+            status: known(&state.status),
+            revision: known(&state.revision),
+            region: known(&state.region),
         }
     }
 
@@ -119,8 +131,20 @@ impl ObjectFile {
                     })
                     .collect(),
             ),
+            status: self.status.into(),
+            revision: self.revision.into(),
+            region: self.region.into(),
         }
     }
+}
+
+/// What the object holds apart from `revision`, which counts writes of it.
+fn content(state: &ObjectState) -> serde_json::Value {
+    let mut value = serde_json::to_value(ObjectFile::from_state(state)).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        object.remove("revision");
+    }
+    value
 }
 
 /// Names become file names, so they must not be able to leave the store directory.
@@ -204,7 +228,7 @@ impl Resource for ObjectResource {
     type ProviderMetaState<'a> = ValueEmpty;
 
     fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
-        use AttributeConstraint::{Computed, Optional, Required};
+        use AttributeConstraint::{Computed, Optional, OptionalComputed, Required};
         let rule = Block {
             description: "A firewall-like rule, to exercise nested blocks".into(),
             attributes: map! {
@@ -248,6 +272,14 @@ impl Resource for ObjectResource {
                         sensitive: true,
                         ..string_attr(Optional, "A sensitive string")
                     },
+                    "status" => string_attr(Computed, "Set by the provider: \"active\" on create"),
+                    "revision" => Attribute {
+                        attr_type: AttributeType::Number,
+                        description: "Set by the provider: 1 on create, +1 on every update".into(),
+                        constraint: Computed,
+                        ..Default::default()
+                    },
+                    "region" => string_attr(OptionalComputed, "\"local\" unless set"),
                     "tags" => Attribute {
                         attr_type: AttributeType::Map(AttributeType::String.into()),
                         description: "String tags".into(),
@@ -313,6 +345,11 @@ impl Resource for ObjectResource {
     ) -> Option<(ObjectState, ValueEmpty)> {
         let mut state = proposed_state;
         state.id = state.name.clone();
+        state.status = Value::Value("active".to_owned());
+        state.revision = Value::Value(Number::from(1));
+        if state.region.is_null() {
+            state.region = Value::Value("local".to_owned());
+        }
         Some((state, ValueEmpty::default()))
     }
 
@@ -327,6 +364,12 @@ impl Resource for ObjectResource {
     ) -> Option<(ObjectState, ValueEmpty, Vec<AttributePath>)> {
         let mut state = proposed_state;
         state.id = state.name.clone();
+        // Terraform proposes the prior value for computed attributes the configuration leaves
+        // unset, so `status` and an unset `region` stay as they are. `revision` changes with
+        // every write, as an etag does: unknown whenever anything else is planned to change.
+        if content(&state) != content(&prior_state) {
+            state.revision = Value::Unknown;
+        }
         // The name is the file name: another name is another object.
         let replace = if state.name != prior_state.name {
             vec![AttributePath::new("name")]
@@ -374,15 +417,20 @@ impl Resource for ObjectResource {
     async fn update<'a>(
         &self,
         diags: &mut Diagnostics,
-        _prior_state: ObjectState,
+        prior_state: ObjectState,
         planned_state: ObjectState,
         _config_state: ObjectState,
         planned_private_state: ValueEmpty,
         _provider_meta_state: ValueEmpty,
     ) -> Option<(ObjectState, ValueEmpty)> {
-        let path = self.path(diags, &planned_state)?;
-        self.write(diags, &path, &planned_state)?;
-        Some((planned_state, planned_private_state))
+        let mut state = planned_state;
+        if !state.revision.is_value() {
+            let prior = prior_state.revision.as_ref_option().and_then(Number::as_u64);
+            state.revision = Value::Value(Number::from(prior.unwrap_or(0) + 1));
+        }
+        let path = self.path(diags, &state)?;
+        self.write(diags, &path, &state)?;
+        Some((state, planned_private_state))
     }
 
     async fn destroy<'a>(

@@ -125,7 +125,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let applied = AppliedRun {
         failure,
-        terraform_version: run.terraform_version.clone(),
+        tool: run.tool.clone(),
         stream_sha256: run.stream_sha256.clone(),
         outcome: run.outcome,
     };

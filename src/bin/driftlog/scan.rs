@@ -180,7 +180,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if args.shard.is_some() {
                 anyhow::bail!("--shard splits many stacks; it cannot be used with one DIR");
             }
-            let options = scan_options(&args, dir.clone(), None, &[], &[]);
+            let mut options = scan_options(&args, dir.clone(), None, &[], &[]);
+            options.count_unmanaged = config.count_unmanaged;
             run_single(&args, &setup, options)
         }
         dirs => {
@@ -286,6 +287,7 @@ fn scan_options(
         init: args.init,
         workspace: workspace.or_else(|| args.workspace.clone()),
         init_gate: None,
+        count_unmanaged: false,
         inputs: PlanInputs {
             vars: all_vars,
             extra_args: args.plan_args.clone(),
@@ -314,7 +316,9 @@ fn run_single(args: &Args, setup: &Setup<'_>, options: ScanOptions) -> anyhow::R
         |file_format| report::render(&report, file_format, false),
         setup.format,
     )?;
-    if report.status == Status::Failed && setup.format != Format::Terminal {
+    // Also on standard error when standard output is not what the user is looking at.
+    let on_screen = setup.format == Format::Terminal && std::io::stdout().is_terminal();
+    if report.status == Status::Failed && !on_screen {
         if let Some(failure) = &report.failure {
             eprintln!("driftlog: error: {}", failure.message);
         }
@@ -365,6 +369,7 @@ fn run_many(args: &Args, setup: &Setup<'_>, specs: &[StackSpec]) -> anyhow::Resu
                 &spec.var_files,
             );
             options.init_gate = init_gate.clone();
+            options.count_unmanaged = setup.rules.config.count_unmanaged;
             StackJob {
                 name: spec.name.clone(),
                 options,
