@@ -50,12 +50,23 @@ pub struct ScanOptions {
 pub enum Progress<'a> {
     Initializing,
     Planning,
-    RefreshStarted { address: &'a str },
-    RefreshCompleted { address: &'a str, refreshed: usize },
-    Drift { address: &'a str },
+    RefreshStarted {
+        address: &'a str,
+    },
+    RefreshCompleted {
+        address: &'a str,
+        refreshed: usize,
+    },
+    Drift {
+        address: &'a str,
+    },
     /// The normal plan that tells which drift the configuration manages.
-    Classifying { drifted: usize },
-    ReadingPlan { drifted: usize },
+    Classifying {
+        drifted: usize,
+    },
+    ReadingPlan {
+        drifted: usize,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -154,18 +165,23 @@ fn run(
     // Kept from the stream as it goes, so a plan that fails later still reports them.
     let mut version = None;
     let mut refreshed = 0;
-    let plan = terraform.plan(&PlanMode::RefreshOnly, &options.inputs, &plan_file, &mut |event| match event {
-        StreamEvent::Version(tool) => version = Some(tool.clone()),
-        StreamEvent::RefreshStart { address } => progress(Progress::RefreshStarted { address }),
-        StreamEvent::RefreshComplete { address } => {
-            refreshed += 1;
-            progress(Progress::RefreshCompleted { address, refreshed });
-        }
-        StreamEvent::ResourceDrift(notice) => progress(Progress::Drift {
-            address: &notice.address,
-        }),
-        _ => {}
-    });
+    let plan = terraform.plan(
+        &PlanMode::RefreshOnly,
+        &options.inputs,
+        &plan_file,
+        &mut |event| match event {
+            StreamEvent::Version(tool) => version = Some(tool.clone()),
+            StreamEvent::RefreshStart { address } => progress(Progress::RefreshStarted { address }),
+            StreamEvent::RefreshComplete { address } => {
+                refreshed += 1;
+                progress(Progress::RefreshCompleted { address, refreshed });
+            }
+            StreamEvent::ResourceDrift(notice) => progress(Progress::Drift {
+                address: &notice.address,
+            }),
+            _ => {}
+        },
+    );
     report.tool = version;
     report.summary.checked = refreshed;
     let plan = plan?;
@@ -175,8 +191,10 @@ fn run(
 
     // Drift is what the resource_drift messages say. The exit code also signals output-only
     // changes and moves, and some OpenTofu versions never return 2.
-    let (changed, refactors): (Vec<&DriftNotice>, Vec<&DriftNotice>) =
-        plan.drift.iter().partition(|notice| notice.is_object_change());
+    let (changed, refactors): (Vec<&DriftNotice>, Vec<&DriftNotice>) = plan
+        .drift
+        .iter()
+        .partition(|notice| notice.is_object_change());
     report.refactors = refactors
         .iter()
         .map(|notice| Refactor {
@@ -205,24 +223,23 @@ fn classified_drift(
     report: &mut ScanReport,
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<Vec<DriftedResource>, ScanError> {
-    let changed = refresh.drift.iter().filter(|n| n.is_object_change()).count();
+    let changed = refresh
+        .drift
+        .iter()
+        .filter(|n| n.is_object_change())
+        .count();
     progress(Progress::Classifying { drifted: changed });
     match classify_plan(options, terraform, refresh, plan_dir) {
         Ok((document, stream_sha256, show_sha256)) => {
             report.evidence.classify_plan_stream_sha256 = Some(stream_sha256);
             report.evidence.show_json_sha256 = Some(show_sha256);
-            let declarations = declarations(&options.dir);
             let classifier = classify::Classifier {
                 plan: &document,
-                declarations: &declarations,
+                declarations: &declarations(&options.dir),
                 stack_dir: &options.dir,
                 count_unmanaged: options.count_unmanaged,
             };
-            let mut resources = drifted_resources(&refresh.drift, &document.resource_drift);
-            for resource in &mut resources {
-                classifier.classify(resource);
-            }
-            Ok(resources)
+            Ok(classified_resources(&refresh.drift, &classifier))
         }
         Err(ClassifyError::Interrupted(err)) => Err(err.into()),
         Err(ClassifyError::Failed(err)) => {
@@ -378,6 +395,19 @@ fn drifted_resources(
         .collect();
     resources.sort_by(|a, b| a.address.cmp(&b.address));
     resources.dedup_by(|a, b| a.address == b.address);
+    resources
+}
+
+/// The drifted resources the refresh-only plan's `notices` name, with the values and the
+/// classes of `classifier`'s normal plan.
+pub fn classified_resources(
+    notices: &[DriftNotice],
+    classifier: &classify::Classifier<'_>,
+) -> Vec<DriftedResource> {
+    let mut resources = drifted_resources(notices, &classifier.plan.resource_drift);
+    for resource in &mut resources {
+        classifier.classify(resource);
+    }
     resources
 }
 

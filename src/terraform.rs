@@ -343,7 +343,11 @@ impl Terraform {
         );
         args.push(out_flag);
         if let PlanMode::Classify { targets } = mode {
-            args.extend(targets.iter().map(|target| OsString::from(format!("-target={target}"))));
+            args.extend(
+                targets
+                    .iter()
+                    .map(|target| OsString::from(format!("-target={target}"))),
+            );
         }
         for var in &inputs.vars {
             args.push(OsString::from("-var"));

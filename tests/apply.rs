@@ -205,7 +205,14 @@ fn applies_are_recorded_with_every_change_and_the_branch_verifies() {
     assert_eq!(record["kind"], "apply");
     assert_eq!(record["result"], "applied");
     assert_eq!(record["failure"], Value::Null);
-    assert_eq!(record["terraform_version"], "1.15.5");
+    assert_eq!(
+        record["tool"],
+        json!({"name": "terraform", "version": "1.15.5"})
+    );
+    assert!(
+        record.get("terraform_version").is_none(),
+        "schema 2 names the tool"
+    );
     assert_eq!(
         record["stack"],
         json!({"path": ".", "workspace": "default"})
@@ -523,7 +530,7 @@ fn an_interrupted_apply_stops_gracefully_and_is_recorded_as_failed() {
     let record = repo.record(0);
     assert_eq!(record["result"], "failed");
     assert_eq!(record["failure"]["kind"], "interrupted");
-    assert_eq!(record["terraform_version"], "9.9.9");
+    assert_eq!(record["tool"]["version"], "9.9.9");
     assert_eq!(
         change(&record, "x.done"),
         (&json!("create"), &json!("complete"), &json!("x.done-id"))

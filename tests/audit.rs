@@ -136,7 +136,10 @@ mod store {
     fn report(status: Status) -> ScanReport {
         ScanReport {
             status,
-            tool: Some(driftlog::drift::Tool { name: driftlog::drift::ToolName::Terraform, version: "1.15.5".into() }),
+            tool: Some(driftlog::drift::Tool {
+                name: driftlog::drift::ToolName::Terraform,
+                version: "1.15.5".into(),
+            }),
             ..ScanReport::new(
                 Stack {
                     dir: ".".into(),

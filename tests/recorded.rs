@@ -41,7 +41,10 @@ fn recorded_report() -> ScanReport {
             dir: "recorded".into(),
             workspace: "default".into(),
         },
-        tool: Some(driftlog::drift::Tool { name: driftlog::drift::ToolName::Terraform, version: "1.15.5".into() }),
+        tool: Some(driftlog::drift::Tool {
+            name: driftlog::drift::ToolName::Terraform,
+            version: "1.15.5".into(),
+        }),
         status: Status::Drifted,
         started_at: "2026-11-24T00:00:00Z".into(),
         duration_ms: 1,

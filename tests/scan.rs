@@ -11,7 +11,7 @@ fn clean_stack_exits_0_with_an_empty_report() {
     let run = stack.scan(&["--format", "json"]);
     assert_eq!(run.code, 0, "stderr: {}", run.stderr);
     let report = run.json();
-    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["schema_version"], 2);
     let stream_hash = report["evidence"]["plan_stream_sha256"]
         .as_str()
         .unwrap_or_default();
@@ -26,7 +26,10 @@ fn clean_stack_exits_0_with_an_empty_report() {
         "no show without drift"
     );
     assert_eq!(report["status"], "clean");
-    assert_eq!(report["terraform_version"], "1.15.5");
+    assert_eq!(
+        report["tool"],
+        json!({"name": "terraform", "version": "1.15.5"})
+    );
     assert_eq!(report["stack"]["workspace"], "default");
     assert_eq!(report["resources"], json!([]));
     assert_eq!(report["summary"]["drifted"], 0);
@@ -289,7 +292,7 @@ fn a_broken_configuration_fails_with_terraforms_diagnostics() {
     assert_eq!(report["status"], "failed");
     assert_eq!(report["failure"]["kind"], "plan_failed");
     assert_eq!(
-        report["terraform_version"], "1.15.5",
+        report["tool"]["version"], "1.15.5",
         "known even though the plan failed"
     );
     let diagnostic = &report["diagnostics"][0];

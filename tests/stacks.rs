@@ -201,7 +201,11 @@ fn ignore_rules_keep_drift_out_of_the_exit_code_but_in_the_report_until_they_exp
     let charlie = stack(&report, "stacks/charlie");
     assert_eq!(charlie["status"], "clean");
     assert_eq!(charlie["summary"]["ignored"], 1);
-    let ignored = &charlie["resources"][0]["ignored"];
+    assert!(
+        charlie["resources"][0]["ignored"].is_null(),
+        "not set aside whole"
+    );
+    let ignored = &charlie["resources"][0]["changes"][0]["ignored"];
     assert_eq!(ignored["reason"], "the scanner stamps it");
     assert_eq!(
         ignored["rule"], ".driftlog.toml:4",

@@ -208,7 +208,10 @@ impl Drop for Daemon {
 fn report() -> ScanReport {
     ScanReport {
         status: Status::Clean,
-        tool: Some(driftlog::drift::Tool { name: driftlog::drift::ToolName::Terraform, version: "1.15.5".into() }),
+        tool: Some(driftlog::drift::Tool {
+            name: driftlog::drift::ToolName::Terraform,
+            version: "1.15.5".into(),
+        }),
         ..ScanReport::new(
             Stack {
                 dir: ".".into(),

@@ -13,6 +13,13 @@ mod scan;
 /// Parser and differ on JSON recorded from real terraform runs.
 mod recorded;
 
+/// Drift that counts: moves, `ignore_changes`, computed attributes, with real terraform.
+mod classes;
+
+/// Documents written from Terraform's and OpenTofu's source (OpenTofu cannot run here; nor
+/// can identities, write-only attributes, deferrals or ephemeral resources).
+mod written;
+
 /// Audit signatures against the standard verifiers: `ssh-keygen -Y verify`, `git verify-commit`.
 mod signing;
 

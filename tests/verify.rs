@@ -112,7 +112,10 @@ impl Scan {
                 dir: ".".into(),
                 workspace: "default".into(),
             },
-            tool: Some(driftlog::drift::Tool { name: driftlog::drift::ToolName::Terraform, version: "1.15.5".into() }),
+            tool: Some(driftlog::drift::Tool {
+                name: driftlog::drift::ToolName::Terraform,
+                version: "1.15.5".into(),
+            }),
             status: self.status,
             started_at: self.time.into(),
             duration_ms: 10,

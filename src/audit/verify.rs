@@ -1181,7 +1181,10 @@ mod tests {
     fn record(key: &SigningKey, branch: &str, position: ChainPosition) -> Record {
         let report = ScanReport {
             status: Status::Clean,
-            tool: Some(crate::drift::Tool { name: crate::drift::ToolName::Terraform, version: "1.15.5".into() }),
+            tool: Some(crate::drift::Tool {
+                name: crate::drift::ToolName::Terraform,
+                version: "1.15.5".into(),
+            }),
             ..ScanReport::new(
                 Stack {
                     dir: ".".into(),

@@ -209,8 +209,28 @@ fn unknown_key_names_file_line_and_key() {
     assert_eq!((line, column), (2, 1));
     assert_eq!(
         message,
-        "unknown key `stack` at the top level (expected stacks, ignore)"
+        "unknown key `stack` at the top level (expected stacks, ignore, drift)"
     );
+}
+
+#[test]
+fn drift_table_sets_whether_unmanaged_drift_counts() {
+    let dir = repo();
+    let root = dir.path();
+    let counted = parse(root, "[drift]\ncount_unmanaged = true\n").expect("valid");
+    assert!(counted.count_unmanaged);
+    let default = parse(root, "[drift]\n").expect("valid");
+    assert!(!default.count_unmanaged, "off unless asked for");
+    let (line, _, _, message) = invalid(root, "[drift]\ncount_unmanged = true\n");
+    assert_eq!(line, 2);
+    assert_eq!(
+        message,
+        "unknown key `count_unmanged` in [drift] (expected count_unmanaged)"
+    );
+    let (line, _, key, message) = invalid(root, "[drift]\ncount_unmanaged = \"yes\"\n");
+    assert_eq!(line, 2);
+    assert_eq!(key.as_deref(), Some("drift.count_unmanaged"));
+    assert!(message.contains("count_unmanaged"), "{message}");
 }
 
 #[test]

@@ -63,14 +63,20 @@ pub fn identifiers(sides: &Sides<'_>) -> std::collections::BTreeMap<String, Stri
             found.insert(key.to_owned(), value);
         }
     }
-    if let Some(identity) = sides.identity.as_object() {
+    add_identity(sides.identity, &mut found);
+    found
+}
+
+/// Adds each non-empty string of a resource identity (Terraform 1.12+) as `identity.<key>`.
+/// Identity schemas have no sensitive attributes.
+pub fn add_identity(identity: &Value, into: &mut std::collections::BTreeMap<String, String>) {
+    if let Some(identity) = identity.as_object() {
         for (key, value) in identity {
             if let Some(text) = value.as_str().filter(|text| !text.is_empty()) {
-                found.insert(format!("identity.{key}"), text.to_owned());
+                into.insert(format!("identity.{key}"), text.to_owned());
             }
         }
     }
-    found
 }
 
 /// What a normal plan's change of a resource would do to one of its attributes.
@@ -436,14 +442,31 @@ mod management_tests {
         let real = json!({"tags": {"env": "staging"}, "status": "stopped", "rule": [{"port": 22}], "d": "x"});
         let planned = json!({"tags": {"env": "prod"}, "status": "stopped", "rule": [{"port": 22}], "d": null});
         let unknown = json!({"revision": true, "rule": [{}], "tags": {}});
-        let at = |path: &[Segment<'_>]| verdict(real.clone(), planned.clone(), unknown.clone(), path);
+        let at =
+            |path: &[Segment<'_>]| verdict(real.clone(), planned.clone(), unknown.clone(), path);
         assert_eq!(at(&[Key("tags"), Key("env")]), Management::SetBack);
         assert_eq!(at(&[Key("status")]), Management::LeftAlone);
-        assert_eq!(at(&[Key("rule"), Index(0), Key("port")]), Management::LeftAlone);
+        assert_eq!(
+            at(&[Key("rule"), Index(0), Key("port")]),
+            Management::LeftAlone
+        );
         assert_eq!(at(&[Key("revision")]), Management::Recomputed);
-        assert_eq!(at(&[Key("d")]), Management::SetBack, "the configuration unsets it");
-        let whole = verdict(real.clone(), planned, json!({"tags": true}), &[Key("tags"), Key("env")]);
-        assert_eq!(whole, Management::Recomputed, "an unknown container covers its leaves");
+        assert_eq!(
+            at(&[Key("d")]),
+            Management::SetBack,
+            "the configuration unsets it"
+        );
+        let whole = verdict(
+            real.clone(),
+            planned,
+            json!({"tags": true}),
+            &[Key("tags"), Key("env")],
+        );
+        assert_eq!(
+            whole,
+            Management::Recomputed,
+            "an unknown container covers its leaves"
+        );
     }
 
     #[test]

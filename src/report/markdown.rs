@@ -577,8 +577,7 @@ fn set_aside_table(kind: SetAside, entries: &[&IgnoredEntry<'_>]) -> String {
             SetAside::Configuration => code_span(&entry.rule.rule),
             SetAside::Unmanaged => shorten(&entry.rule.reason, 200),
             SetAside::Rule => {
-                let mut rule =
-                    format!("{} ({}", shorten(&entry.rule.reason, 200), entry.rule.rule);
+                let mut rule = format!("{} ({}", shorten(&entry.rule.reason, 200), entry.rule.rule);
                 if let Some(expires) = &entry.rule.expires {
                     let _ = write!(rule, ", until {expires}");
                 }
@@ -677,7 +676,10 @@ mod tests {
                 dir: "infra/prod".into(),
                 workspace: "default".into(),
             },
-            tool: Some(crate::drift::Tool { name: crate::drift::ToolName::Terraform, version: "1.15.5".into() }),
+            tool: Some(crate::drift::Tool {
+                name: crate::drift::ToolName::Terraform,
+                version: "1.15.5".into(),
+            }),
             status: Status::Drifted,
             started_at: "2026-11-24T00:00:00Z".into(),
             duration_ms: 1200,

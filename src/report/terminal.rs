@@ -137,7 +137,11 @@ pub fn render(report: &ScanReport, color: bool) -> String {
         let _ = writeln!(out, "    {}", palette.paint(DIM, &line));
     }
     if !report.refactors.is_empty() {
-        let _ = writeln!(out, "  {}", palette.paint(DIM, "Moved in code (not drift):"));
+        let _ = writeln!(
+            out,
+            "  {}",
+            palette.paint(DIM, "Moved in code (not drift):")
+        );
         for refactor in &report.refactors {
             let line = match &refactor.previous_address {
                 Some(previous) => format!("{previous} -> {}", refactor.address),

@@ -53,6 +53,16 @@ impl Classifier<'_> {
             // Terraform plans nothing for it: no resource block defines it any more.
             return self.set_aside(resource, "no longer in the configuration");
         };
+        // Terraform puts a resource's identity in its planned change, not its drift entry.
+        for identity in [
+            &planned.change.before_identity,
+            &planned.change.after_identity,
+        ] {
+            if !identity.is_null() {
+                analysis::add_identity(identity, &mut resource.identifiers);
+                break;
+            }
+        }
         let actions: Vec<&str> = planned.change.actions.iter().map(String::as_str).collect();
         match actions.as_slice() {
             ["forget"] => {

@@ -318,7 +318,8 @@ impl ApplyStream {
         let action = hook["action"].as_str().unwrap_or_default();
         match message["type"].as_str().unwrap_or_default() {
             "version" => {
-                if let Ok(super::stream::StreamEvent::Version(tool)) = super::stream::parse_line(line)
+                if let Ok(super::stream::StreamEvent::Version(tool)) =
+                    super::stream::parse_line(line)
                 {
                     self.run.tool = Some(tool);
                 }

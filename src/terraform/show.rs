@@ -276,7 +276,10 @@ mod tests {
             panic!("parses")
         };
         assert_eq!(plan.planned.len(), 1);
-        assert_eq!(plan.planned["a.x"].change.after["v"], 2, "the current object");
+        assert_eq!(
+            plan.planned["a.x"].change.after["v"], 2,
+            "the current object"
+        );
         assert!(plan.deferred.contains_key("a.y"));
         let root = plan.configured(None, "a", "x").cloned().unwrap_or_default();
         assert_eq!(root.into_iter().collect::<Vec<_>>(), ["rule", "v"]);

@@ -30,7 +30,10 @@ pub struct DriftNotice {
 impl DriftNotice {
     /// Whether the real object changed, rather than only its address in code.
     pub fn is_object_change(&self) -> bool {
-        matches!(self.action.as_str(), "update" | "delete" | "create" | "replace")
+        matches!(
+            self.action.as_str(),
+            "update" | "delete" | "create" | "replace"
+        )
     }
 }
 

@@ -425,7 +425,10 @@ impl Resource for ObjectResource {
     ) -> Option<(ObjectState, ValueEmpty)> {
         let mut state = planned_state;
         if !state.revision.is_value() {
-            let prior = prior_state.revision.as_ref_option().and_then(Number::as_u64);
+            let prior = prior_state
+                .revision
+                .as_ref_option()
+                .and_then(Number::as_u64);
             state.revision = Value::Value(Number::from(prior.unwrap_or(0) + 1));
         }
         let path = self.path(diags, &state)?;

@@ -38,7 +38,9 @@ impl Spinner {
             }
             Progress::Drift { address } => format!("drift: {address}"),
             Progress::Classifying { drifted } => {
-                format!("terraform plan: which drift of {drifted} resources the configuration manages")
+                format!(
+                    "terraform plan: which drift of {drifted} resources the configuration manages"
+                )
             }
             Progress::ReadingPlan { drifted } => {
                 format!("reading values of {drifted} drifted resources")

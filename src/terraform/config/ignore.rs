@@ -34,7 +34,8 @@ pub struct IgnoreChanges {
 
 impl IgnoreChanges {
     /// Whether a changed attribute at `path` is covered: `all`, or one listed path is a prefix
-    /// of `path` (ignoring an attribute ignores everything inside it).
+    /// of `path` (ignoring an attribute ignores everything inside it). A number step and a key
+    /// of its decimal digits match, as paths into maps and lists are written either way.
     pub fn covers(&self, path: &[Segment<'_>]) -> bool {
         self.all
             || self.paths.iter().any(|ignored| {
@@ -67,8 +68,7 @@ impl IgnoreStep {
             (IgnoreStep::Index(index), Segment::Index(other)) => {
                 u64::try_from(*other).is_ok_and(|other| other == *index)
             }
-            // Paths into maps and lists are written either way (`tags[0]`, `rule["0"]`), and
-            // terraform writes numbers without leading zeros.
+            // Terraform writes numbers without leading zeros.
             (IgnoreStep::Index(index), Segment::Key(key)) => *key == index.to_string(),
             (IgnoreStep::Key(key), Segment::Index(index)) => *key == index.to_string(),
         }
@@ -78,6 +78,7 @@ impl IgnoreStep {
 const NOT_STATIC: &str = "only attribute names and constant indexes are allowed";
 const SPLAT: &str = "splat expressions are not allowed";
 const BAD_INDEX: &str = "an index must be a string or a whole number";
+const QUOTED_LEGACY_INDEX: &str = "a quoted reference cannot index with `.0`, only with `[0]`";
 const WILDCARD: &str =
     "terraform no longer accepts the [\"*\"] wildcard, only `ignore_changes = all`";
 
@@ -194,7 +195,7 @@ fn step(operator: &TraversalOperator, quoted: bool) -> Result<IgnoreStep, &'stat
     match operator {
         TraversalOperator::GetAttr(name) => Ok(IgnoreStep::Key(name.as_str().to_owned())),
         TraversalOperator::LegacyIndex(index) if !quoted => Ok(IgnoreStep::Index(*index.value())),
-        TraversalOperator::LegacyIndex(_) => Err(NOT_STATIC),
+        TraversalOperator::LegacyIndex(_) => Err(QUOTED_LEGACY_INDEX),
         TraversalOperator::Index(Expression::String(key)) => {
             Ok(IgnoreStep::Key(key.value().clone()))
         }
@@ -329,6 +330,7 @@ mod tests {
         );
         assert!(warnings[0].contains(SPLAT), "{warnings:#?}");
         assert!(warnings[3].contains(BAD_INDEX), "{warnings:#?}");
+        assert!(warnings[6].contains(QUOTED_LEGACY_INDEX), "{warnings:#?}");
         assert!(
             warnings[5].contains("line 5") && warnings[5].contains(WILDCARD),
             "{warnings:#?}"
