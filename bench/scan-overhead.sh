@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Measures driftlog against bare terraform on one stack of BENCH_RESOURCES (default 2000)
-# resources, clean and with 10 % drifted, and driftlog's show-JSON throughput against jq.
+# resources, clean and with 10 % drifted (and, drifted, what classifying the drift costs), and
+# driftlog's show-JSON throughput against jq.
 # Prints ratios measured in this run; asserts nothing.
 set -euo pipefail
 # shellcheck source=bench/common.sh
@@ -61,6 +62,14 @@ for i in range(0, int(sys.argv[1]), 10):
     path.write_text(json.dumps(obj))
 PY
 compare "drifted"
+# What a drifted scan cost before classification: the refresh-only plan and its show. The
+# rest of driftlog's time on a drifted stack is the targeted normal plan that classifies.
+bare_show() { bare && terraform show -json bare.tfplan >/dev/null; }
+plan_show_s=$(median_time bare_show)
+scan_s=$(median_time scan)
+printf 'drifted  plan -refresh-only + show: %6.2f s   driftlog scan: %6.2f s   classification adds %.2f s (%.0f %% of the bare plan)\n' \
+  "$plan_show_s" "$scan_s" "$(echo "$scan_s - $plan_show_s" | bc -l)" \
+  "$(echo "($scan_s - $plan_show_s) * 100 / $(median_time bare)" | bc -l)"
 scan >/dev/null 2>&1 || true
 drifted=$("$driftlog" scan . --format json --quiet --no-audit | jq '.summary.drifted' || true)
 echo "drifted resources found: $drifted of $resources"
