@@ -43,7 +43,13 @@ echo "==> driftlog scan: clean"
 sleep 1
 cd "$demo/infra/prod"
 
-echo "==> drifting it out of band: a console edit, an autoscaler, a rotated password, a manual delete"
+echo "==> a refactor in code: filestate_object.db renamed to database (a moved block), committed"
+sed -i 's/resource "filestate_object" "db"/resource "filestate_object" "database"/' main.tf
+printf '\nmoved {\n  from = filestate_object.db\n  to   = filestate_object.database\n}\n' >> main.tf
+(cd "$demo" && git commit -q -am "rename db to database")
+
+echo "==> drifting it out of band: a console edit, an autoscaler (under ignore_changes), a"
+echo "    health check (a computed status), a rotated password, a manual delete"
 python3 - <<'PY'
 import json, pathlib
 store = pathlib.Path("store")
@@ -58,6 +64,7 @@ def open_ssh(o):
     o["tags"]["edited-by"] = "console"
 edit("web-sg", open_ssh)
 edit("worker-1", lambda o: o.update(size=5))
+edit("worker-2", lambda o: o.update(status="degraded"))
 edit("db-main", lambda o: o.update(secret="demo-password-after"))
 edit("bucket-audit-trail", lambda o: o["tags"].update(purpose="temporary"))
 (store / "subnet-1.json").unlink()

@@ -248,7 +248,7 @@ fn classified_drift(
                 summary: "driftlog could not ask terraform which drift the configuration \
                           manages; all of it is counted"
                     .to_owned(),
-                detail: err.to_string(),
+                detail: err.brief(),
                 address: None,
                 location: None,
             });

@@ -94,6 +94,26 @@ impl TerraformError {
         }
     }
 
+    /// The failure without terraform's raw output (its stderr may carry `TF_LOG` lines and
+    /// values): the command's purpose and terraform's own error diagnostics.
+    pub fn brief(&self) -> String {
+        match self {
+            TerraformError::Failed {
+                purpose,
+                status,
+                diagnostics,
+                ..
+            } => format!(
+                "{purpose} failed ({status}){}",
+                describe_failure(diagnostics, "")
+            ),
+            TerraformError::NotJson { purpose, line, .. } => {
+                format!("{purpose}: line {line} of terraform's output is not JSON")
+            }
+            other => other.to_string(),
+        }
+    }
+
     /// The diagnostics terraform gave for the failure, if any.
     pub fn diagnostics(&self) -> &[Diagnostic] {
         match self {

@@ -200,3 +200,92 @@ fn the_published_schema_accepts_reports_and_rejects_malformed_ones() {
     json["status"] = json!("weird");
     assert!(!validator.is_valid(&json));
 }
+
+/// The drift of the recorded classes scenario, classified as a scan does: the refresh-only
+/// stream's notices and the targeted normal plan's document, with the stack's HCL.
+fn recorded_classes() -> (
+    Vec<driftlog::terraform::stream::DriftNotice>,
+    Vec<DriftedResource>,
+) {
+    use driftlog::scan::classify::Classifier;
+    let notices: Vec<_> = events("classes.plan.jsonl")
+        .into_iter()
+        .filter_map(|event| match event {
+            StreamEvent::ResourceDrift(notice) => Some(notice),
+            _ => None,
+        })
+        .collect();
+    let plan =
+        driftlog::terraform::show::parse_plan(recorded("classes-classify.show.json").as_bytes())
+            .expect("recorded plan document parses");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/recorded/classes-config");
+    let declarations = driftlog::terraform::config::Declarations::load(&dir);
+    let classifier = Classifier {
+        plan: &plan,
+        declarations: &declarations,
+        stack_dir: &dir,
+        count_unmanaged: false,
+    };
+    let resources = driftlog::scan::classified_resources(&notices, &classifier);
+    (notices, resources)
+}
+
+#[test]
+fn recorded_refresh_reports_a_move_as_drift_and_driftlog_does_not() {
+    let (notices, resources) = recorded_classes();
+    let moved = notices
+        .iter()
+        .find(|n| n.action == "move")
+        .expect("terraform streams the move as resource_drift");
+    assert_eq!(moved.address, "filestate_object.renamed");
+    assert_eq!(
+        moved.previous_address.as_deref(),
+        Some("filestate_object.old")
+    );
+    assert!(resources
+        .iter()
+        .all(|r| r.address != "filestate_object.renamed"));
+    assert_eq!(resources.len(), 4, "web, quiet, pinned, gone");
+}
+
+#[test]
+fn recorded_normal_plan_classifies_every_drifted_attribute() {
+    let (_, resources) = recorded_classes();
+    let class = |address: &str, path: &str| {
+        let change = find(&resources, address)
+            .changes
+            .iter()
+            .find(|c| c.path == path)
+            .unwrap_or_else(|| panic!("{address} {path}"));
+        (
+            change.class.as_str(),
+            change.ignored.as_ref().map(|i| i.rule.as_str()),
+        )
+    };
+    assert_eq!(class("filestate_object.web", "tags.env"), ("managed", None));
+    for computed in ["status", "revision", "region"] {
+        assert_eq!(
+            class("filestate_object.web", computed),
+            ("unmanaged", Some("terraform plan")),
+            "{computed}"
+        );
+    }
+    assert_eq!(
+        class("filestate_object.pinned", "region"),
+        ("managed", None)
+    );
+    for ignored in ["tags.env", "description"] {
+        assert_eq!(
+            class("filestate_object.quiet", ignored),
+            ("ignored_by_configuration", Some("main.tf:20"))
+        );
+    }
+    let gone = find(&resources, "filestate_object.gone");
+    assert_eq!(gone.action, Action::Delete);
+    assert!(gone.counts());
+    assert!(!find(&resources, "filestate_object.quiet").counts());
+    // The recorded documents hold the secret raw; nothing built from them does.
+    assert!(recorded("classes-classify.show.json").contains("s3cr3t-classes"));
+    assert!(!format!("{resources:?}").contains("s3cr3t-classes"));
+}

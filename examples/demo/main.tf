@@ -37,6 +37,10 @@ resource "filestate_object" "worker" {
   name  = "worker-${count.index}"
   size  = 2
   tags  = { role = "worker" }
+  # The autoscaler owns the size: its changes are not drift.
+  lifecycle {
+    ignore_changes = [size]
+  }
 }
 
 resource "filestate_object" "bucket" {

@@ -193,3 +193,106 @@ fn resource_class(changes: &[AttributeChange]) -> DriftClass {
         DriftClass::Unmanaged
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drift::AttrValue;
+    use crate::terraform::show::parse_plan;
+
+    fn drifted(address: &str, action: Action, paths: &[&str]) -> DriftedResource {
+        DriftedResource {
+            address: address.into(),
+            module_address: None,
+            mode: "managed".into(),
+            resource_type: "a".into(),
+            name: address.trim_start_matches("a.").into(),
+            index: None,
+            provider: "p".into(),
+            action,
+            previous_address: None,
+            class: DriftClass::Managed,
+            changes: paths
+                .iter()
+                .map(|path| AttributeChange {
+                    path: (*path).into(),
+                    before: AttrValue::Known(serde_json::json!(1)),
+                    after: AttrValue::Known(serde_json::json!(2)),
+                    class: DriftClass::Managed,
+                    ignored: None,
+                })
+                .collect(),
+            identifiers: Default::default(),
+            ignored: None,
+        }
+    }
+
+    fn classify(plan: &str, resource: &mut DriftedResource, count_unmanaged: bool) {
+        let plan = parse_plan(plan.as_bytes()).unwrap_or_default();
+        let declarations = Declarations::default();
+        Classifier {
+            plan: &plan,
+            declarations: &declarations,
+            stack_dir: Path::new("."),
+            count_unmanaged,
+        }
+        .classify(resource);
+    }
+
+    #[test]
+    fn resources_the_configuration_no_longer_defines_are_set_aside_whole() {
+        // Not planned at all (removed from the code and gone), planned for destruction.
+        for plan in [
+            r#"{"resource_changes": []}"#,
+            r#"{"resource_changes": [{"address": "a.x", "change": {"actions": ["delete"],
+                "before": {"v": 2}, "after": null}}]}"#,
+        ] {
+            for action in [Action::Update, Action::Delete] {
+                let mut resource = drifted("a.x", action, &["v"]);
+                classify(plan, &mut resource, false);
+                assert_eq!(resource.class, DriftClass::Unmanaged, "{plan}");
+                assert!(!resource.counts(), "{plan}");
+                assert!(resource
+                    .changes
+                    .iter()
+                    .all(|c| c.class == DriftClass::Unmanaged));
+            }
+        }
+    }
+
+    #[test]
+    fn a_deleted_resource_counts_when_apply_creates_it_again() {
+        let plan = r#"{"resource_changes": [{"address": "a.x", "change": {"actions": ["create"],
+            "before": null, "after": {"v": 1}}}]}"#;
+        let mut resource = drifted("a.x", Action::Delete, &["v"]);
+        classify(plan, &mut resource, false);
+        assert_eq!(resource.class, DriftClass::Managed);
+        assert!(resource.counts());
+    }
+
+    #[test]
+    fn counting_unmanaged_drift_keeps_its_class_but_counts_it() {
+        let plan = r#"{"resource_changes": [{"address": "a.x", "change": {"actions": ["no-op"],
+            "before": {"v": 2}, "after": {"v": 2}}}]}"#;
+        let mut resource = drifted("a.x", Action::Update, &["v"]);
+        classify(plan, &mut resource, true);
+        assert_eq!(resource.changes[0].class, DriftClass::Unmanaged);
+        assert!(resource.counts());
+        let mut resource = drifted("a.x", Action::Update, &["v"]);
+        classify(plan, &mut resource, false);
+        assert!(!resource.counts());
+    }
+
+    #[test]
+    fn a_recomputed_value_counts_only_where_the_configuration_sets_it() {
+        let plan = r#"{"resource_changes": [{"address": "a.x", "type": "a", "name": "x",
+            "change": {"actions": ["update"], "before": {"v": 2, "w": 2}, "after": {},
+                       "after_unknown": {"v": true, "w": true}}}],
+            "configuration": {"root_module": {"resources": [{"mode": "managed", "type": "a",
+                "name": "x", "expressions": {"v": {"references": ["a.y.id"]}}}]}}}"#;
+        let mut resource = drifted("a.x", Action::Update, &["v", "w"]);
+        classify(plan, &mut resource, false);
+        assert_eq!(resource.changes[0].class, DriftClass::Managed);
+        assert_eq!(resource.changes[1].class, DriftClass::Unmanaged);
+    }
+}

@@ -28,11 +28,13 @@ pub struct DriftNotice {
 }
 
 impl DriftNotice {
-    /// Whether the real object changed, rather than only its address in code.
+    /// Whether the real object changed, rather than only its address or management in code
+    /// (`move`, `noop`, `remove` as the stream names `forget`). An action terraform adds later
+    /// counts as a change until driftlog knows better: unknown drift is never hidden.
     pub fn is_object_change(&self) -> bool {
-        matches!(
+        !matches!(
             self.action.as_str(),
-            "update" | "delete" | "create" | "replace"
+            "move" | "noop" | "no-op" | "remove" | "forget"
         )
     }
 }
