@@ -134,6 +134,11 @@ fn a_move_plus_real_drift_elsewhere_counts_only_the_drift() {
         managed()
     );
     assert_eq!(comment_count(&stack), 2);
+    let terminal = stack.scan(&[]).stdout;
+    assert!(
+        terminal.contains("filestate_object.now (updated; moved from filestate_object.was)"),
+        "{terminal}"
+    );
 }
 
 /// `keyed` is a for_each with `ignore_changes = [tags["env"]]` on line 16 of main.tf; `all`

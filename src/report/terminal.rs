@@ -74,12 +74,16 @@ pub fn render(report: &ScanReport, color: bool) -> String {
             Action::Create => ("+", GREEN),
             _ => ("~", YELLOW),
         };
+        let how = match &resource.previous_address {
+            Some(previous) => format!("({}; moved from {previous})", resource.action.describe()),
+            None => format!("({})", resource.action.describe()),
+        };
         let _ = writeln!(
             out,
             "  {} {} {}",
             palette.paint(style, sign),
             palette.paint(BOLD, &resource.address),
-            palette.paint(DIM, &format!("({})", resource.action.describe()))
+            palette.paint(DIM, &how)
         );
         if let Some(explanation) = report
             .explanations
