@@ -82,14 +82,19 @@ pub struct AuditRef {
 pub struct Evidence {
     /// Of the whole `plan -refresh-only -json` stream.
     pub plan_stream_sha256: Option<String>,
-    /// Of the `show -json` document driftlog read the drifted values from: the classifying
-    /// plan's, or the refresh-only plan's when no classifying plan ran. Only when there was
-    /// drift (else show is not run).
+    /// Of the refresh-only plan's `show -json` document; only when there was drift (else
+    /// show is not run).
     pub show_json_sha256: Option<String>,
-    /// Of the whole stream of the plan that asked terraform which drift the configuration
-    /// manages (a normal plan targeted at the drifted resources); only when there was drift.
+    /// Of `terraform providers schema -json`, when it classified the drift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_schema_sha256: Option<String>,
+    /// Of the whole stream of the normal plan (targeted at the drifted resources) that
+    /// classified the drift, when the schema could not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classify_plan_stream_sha256: Option<String>,
+    /// Of that plan's `show -json` document, which the drifted values were then read from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classify_show_json_sha256: Option<String>,
     /// Of the whole `apply -json` stream (apply records only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply_stream_sha256: Option<String>,

@@ -213,8 +213,9 @@ fn run(
     Ok(())
 }
 
-/// The drifted resources, classified by a normal plan of them; when that plan cannot run,
-/// the refresh-only plan's values with every change counted, and a warning saying so.
+/// The drifted resources, classified: from the provider schema when it can tell, else
+/// from a normal plan of them; when neither can run, every change counts and a warning says
+/// why. See [`classify`] for why in this order.
 fn classified_drift(
     options: &ScanOptions,
     terraform: &Terraform,
@@ -228,35 +229,60 @@ fn classified_drift(
         .iter()
         .filter(|n| n.is_object_change())
         .count();
+    progress(Progress::ReadingPlan { drifted: changed });
+    let (refreshed, show_sha256) = terraform.show_plan(&plan_dir.join(REFRESH_PLAN))?;
+    report.evidence.show_json_sha256 = Some(show_sha256);
+    let declarations = declarations(&options.dir);
+    let schema_error = match terraform.providers_schema() {
+        Ok((schemas, sha256)) => {
+            report.evidence.provider_schema_sha256 = Some(sha256);
+            let by_schema = classify::Classifier {
+                plan: &refreshed,
+                schemas: Some(&schemas),
+                declarations: &declarations,
+                stack_dir: &options.dir,
+                count_unmanaged: options.count_unmanaged,
+            };
+            if let Some(resources) = classified_resources(&refresh.drift, &by_schema) {
+                return Ok(resources);
+            }
+            None
+        }
+        Err(TerraformError::Interrupted { purpose }) => {
+            return Err(TerraformError::Interrupted { purpose }.into())
+        }
+        Err(err) => Some(err),
+    };
     progress(Progress::Classifying { drifted: changed });
     match classify_plan(options, terraform, refresh, plan_dir) {
         Ok((document, stream_sha256, show_sha256)) => {
             report.evidence.classify_plan_stream_sha256 = Some(stream_sha256);
-            report.evidence.show_json_sha256 = Some(show_sha256);
-            let classifier = classify::Classifier {
+            report.evidence.classify_show_json_sha256 = Some(show_sha256);
+            let by_plan = classify::Classifier {
                 plan: &document,
-                declarations: &declarations(&options.dir),
+                schemas: None,
+                declarations: &declarations,
                 stack_dir: &options.dir,
                 count_unmanaged: options.count_unmanaged,
             };
-            Ok(classified_resources(&refresh.drift, &classifier))
+            Ok(classified_resources(&refresh.drift, &by_plan).unwrap_or_default())
         }
         Err(ClassifyError::Interrupted(err)) => Err(err.into()),
         Err(ClassifyError::Failed(err)) => {
+            let mut detail = err.brief();
+            if let Some(schema_error) = schema_error {
+                detail = format!("{}\n{detail}", schema_error.brief());
+            }
             report.diagnostics.push(Diagnostic {
                 severity: Severity::Warning,
                 summary: "driftlog could not ask terraform which drift the configuration \
                           manages; all of it is counted"
                     .to_owned(),
-                detail: err.brief(),
+                detail,
                 address: None,
                 location: None,
             });
-            progress(Progress::ReadingPlan { drifted: changed });
-            let (entries, show_sha256) =
-                terraform.show_resource_drift(&plan_dir.join(REFRESH_PLAN))?;
-            report.evidence.show_json_sha256 = Some(show_sha256);
-            Ok(drifted_resources(&refresh.drift, &entries))
+            Ok(drifted_resources(&refresh.drift, &refreshed.resource_drift))
         }
     }
 }
@@ -398,17 +424,19 @@ fn drifted_resources(
     resources
 }
 
-/// The drifted resources the refresh-only plan's `notices` name, with the values and the
-/// classes of `classifier`'s normal plan.
+/// The drifted resources the refresh-only plan's `notices` name, with the values of
+/// `classifier`'s document, classified; `None` when the schema cannot classify all of them.
 pub fn classified_resources(
     notices: &[DriftNotice],
     classifier: &classify::Classifier<'_>,
-) -> Vec<DriftedResource> {
+) -> Option<Vec<DriftedResource>> {
     let mut resources = drifted_resources(notices, &classifier.plan.resource_drift);
     for resource in &mut resources {
-        classifier.classify(resource);
+        if classifier.classify(resource) == classify::Decided::NeedsPlan {
+            return None;
+        }
     }
-    resources
+    Some(resources)
 }
 
 /// Reads a `terraform show -json` document and analyses each drift entry in it.

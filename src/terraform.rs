@@ -7,6 +7,7 @@
 
 pub mod apply;
 pub mod config;
+pub mod schema;
 pub mod show;
 pub mod stream;
 
@@ -470,6 +471,20 @@ impl Terraform {
         let json = self.show_json(plan_file)?;
         let sha256 = hex(ring::digest::digest(&ring::digest::SHA256, &json).as_ref());
         Ok((show::parse_plan(&json)?, sha256))
+    }
+
+    /// `terraform providers schema -json`: which attributes of each resource type the
+    /// configuration can set, with the SHA-256 of the document.
+    pub fn providers_schema(&self) -> Result<(schema::ProviderSchemas, String), TerraformError> {
+        const PURPOSE: &str = "read the provider schemas (terraform providers schema -json)";
+        let command = self.command(&[
+            OsStr::new("providers"),
+            OsStr::new("schema"),
+            OsStr::new("-json"),
+        ]);
+        let json = self.stdout_of(command, PURPOSE)?;
+        let sha256 = hex(ring::digest::digest(&ring::digest::SHA256, &json).as_ref());
+        Ok((schema::ProviderSchemas::parse(&json)?, sha256))
     }
 
     /// The raw bytes of `terraform show -json PLAN`.

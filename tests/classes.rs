@@ -23,7 +23,13 @@ fn managed() -> (String, Option<String>) {
     ("managed".to_owned(), None)
 }
 
+/// Unmanaged, as the provider schema tells (no second plan needed).
 fn unmanaged() -> (String, Option<String>) {
+    ("unmanaged".to_owned(), Some("provider schema".to_owned()))
+}
+
+/// Unmanaged, as only a normal plan can tell.
+fn unmanaged_by_plan() -> (String, Option<String>) {
     ("unmanaged".to_owned(), Some("terraform plan".to_owned()))
 }
 
@@ -292,15 +298,14 @@ fn computed_and_optional_computed_drift_counts_only_where_the_configuration_sets
     assert!(
         markdown.contains(
             "Changed outside Terraform, not managed by the configuration: 1 resource"
-        ) && markdown.contains("| `filestate_object.web` | `region, status` | not set by the configuration")
-            && markdown.contains("| `filestate_object.web` | `revision` | not set by the configuration: the provider recomputes it"),
+        ) && markdown.contains("| `filestate_object.web` | `revision, status` | computed by the provider: the configuration cannot set it |")
+            && markdown.contains("| `filestate_object.web` | `region` | not set by the configuration"),
         "{markdown}"
     );
     let terminal = stack.scan(&[]).stdout;
     assert!(
         terminal.contains("Changed outside Terraform, not managed by the configuration")
-            && terminal
-                .contains("filestate_object.web region, status: not set by the configuration"),
+            && terminal.contains("filestate_object.web revision, status: computed by the provider"),
         "{terminal}"
     );
 
@@ -321,6 +326,43 @@ fn computed_and_optional_computed_drift_counts_only_where_the_configuration_sets
         "counted"
     );
     assert_eq!(report["summary"]["ignored"], 0);
+}
+
+/// What the schema cannot tell: an optional and computed argument set by an expression. Its
+/// value may be null (apply keeps the real value) or not (apply sets it back): the normal
+/// plan decides, targeted at what drifted.
+#[test]
+fn an_argument_set_by_an_expression_is_decided_by_a_normal_plan() {
+    let config = format!(
+        "{PROVIDER}variable \"region\" {{\n  type    = string\n  default = null\n}}\n\
+         locals {{\n  region = \"eu\"\n}}\n{}{}{}",
+        object("maybe", "maybe", "  region = var.region\n"),
+        object("surely", "surely", "  region = local.region\n"),
+        object("bystander", "bystander", ""),
+    );
+    let stack = Stack::new(&[("main.tf", &config)]);
+    stack.apply(&[]);
+    stack.edit("maybe", |o| o["region"] = json!("us"));
+    stack.edit("surely", |o| o["region"] = json!("us"));
+    let (run, report) = scan_json(&stack);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        class_of(&report, "filestate_object.maybe", "region"),
+        unmanaged_by_plan(),
+        "null: apply keeps the real value"
+    );
+    assert_eq!(
+        class_of(&report, "filestate_object.surely", "region"),
+        managed()
+    );
+    assert_eq!(report["summary"]["drifted"], 1);
+    assert!(
+        report["evidence"]["classify_plan_stream_sha256"]
+            .as_str()
+            .is_some_and(|h| h.len() == 64),
+        "the plan that decided is evidence: {report:#}"
+    );
+    assert_eq!(comment_count(&stack), 1);
 }
 
 #[test]
@@ -403,10 +445,14 @@ fn every_kind_of_change_in_one_stack() {
     );
     assert_eq!(comment_count(&stack), 2);
     assert!(
-        report["evidence"]["classify_plan_stream_sha256"]
+        report["evidence"]["provider_schema_sha256"]
             .as_str()
             .is_some_and(|h| h.len() == 64),
-        "the classifying plan is evidence too"
+        "the schema that classified is evidence too: {report:#}"
+    );
+    assert!(
+        report["evidence"]["classify_plan_stream_sha256"].is_null(),
+        "the schema decided everything: no second plan"
     );
     for format in ["terminal", "markdown", "json"] {
         let run = stack.scan(&["--format", format]);
@@ -441,10 +487,12 @@ fn when_terraform_cannot_classify_all_drift_counts_and_a_warning_says_why() {
     ]);
     stack.apply(&[]);
     stack.edit("keyed-a", |o| o["tags"]["env"] = json!("staging"));
-    // A normal plan that fails (a provider error at plan time, say); refresh-only works.
+    // The schema cannot be read and a normal plan fails (a provider error at plan time,
+    // say); refresh-only works.
     let wrapper = stack.fake_terraform(
         "normal-plan-fails",
-        "#!/bin/sh\nif [ \"$1\" = plan ] && [ \"$2\" != -refresh-only ]; then \
+        "#!/bin/sh\nif [ \"$1\" = providers ]; then echo 'TF_LOG noise s3cr3t-log' >&2; exit 1; fi\n\
+         if [ \"$1\" = plan ] && [ \"$2\" != -refresh-only ]; then \
          echo '{\"type\":\"diagnostic\",\"diagnostic\":{\"severity\":\"error\",\"summary\":\"provider exploded\"}}'; \
          exit 1; fi\nexec terraform \"$@\"\n",
     );
@@ -468,8 +516,12 @@ fn when_terraform_cannot_classify_all_drift_counts_and_a_warning_says_why() {
     assert!(
         warning["detail"]
             .as_str()
-            .is_some_and(|s| s.contains("provider exploded")),
+            .is_some_and(|s| s.contains("provider exploded") && s.contains("provider schemas")),
         "{warning:#}"
+    );
+    assert!(
+        !run.stdout.contains("s3cr3t-log"),
+        "terraform's raw stderr never reaches the report"
     );
     assert!(report["evidence"]["show_json_sha256"].is_string());
     assert!(stack.leftover_temp_files().is_empty());

@@ -201,9 +201,12 @@ fn the_published_schema_accepts_reports_and_rejects_malformed_ones() {
     assert!(!validator.is_valid(&json));
 }
 
-/// The drift of the recorded classes scenario, classified as a scan does: the refresh-only
-/// stream's notices and the targeted normal plan's document, with the stack's HCL.
-fn recorded_classes() -> (
+/// The drift of the recorded classes scenario, classified as a scan does from the refresh-only
+/// stream's notices and, with the stack's HCL, either the provider schemas and the refresh-only
+/// plan's document, or the targeted normal plan's document.
+fn recorded_classes(
+    by_schema: bool,
+) -> (
     Vec<driftlog::terraform::stream::DriftNotice>,
     Vec<DriftedResource>,
 ) {
@@ -215,25 +218,35 @@ fn recorded_classes() -> (
             _ => None,
         })
         .collect();
-    let plan =
-        driftlog::terraform::show::parse_plan(recorded("classes-classify.show.json").as_bytes())
-            .expect("recorded plan document parses");
+    let document = if by_schema {
+        "classes.show.json"
+    } else {
+        "classes-classify.show.json"
+    };
+    let plan = driftlog::terraform::show::parse_plan(recorded(document).as_bytes())
+        .expect("recorded plan document parses");
+    let schemas = driftlog::terraform::schema::ProviderSchemas::parse(
+        recorded("classes-providers-schema.json").as_bytes(),
+    )
+    .expect("recorded schema parses");
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/recorded/classes-config");
     let declarations = driftlog::terraform::config::Declarations::load(&dir);
     let classifier = Classifier {
         plan: &plan,
+        schemas: by_schema.then_some(&schemas),
         declarations: &declarations,
         stack_dir: &dir,
         count_unmanaged: false,
     };
-    let resources = driftlog::scan::classified_resources(&notices, &classifier);
+    let resources = driftlog::scan::classified_resources(&notices, &classifier)
+        .expect("the schema decides every change of this scenario");
     (notices, resources)
 }
 
 #[test]
 fn recorded_refresh_reports_a_move_as_drift_and_driftlog_does_not() {
-    let (notices, resources) = recorded_classes();
+    let (notices, resources) = recorded_classes(true);
     let moved = notices
         .iter()
         .find(|n| n.action == "move")
@@ -250,8 +263,14 @@ fn recorded_refresh_reports_a_move_as_drift_and_driftlog_does_not() {
 }
 
 #[test]
-fn recorded_normal_plan_classifies_every_drifted_attribute() {
-    let (_, resources) = recorded_classes();
+fn recorded_schema_and_normal_plan_classify_every_drifted_attribute_alike() {
+    for (by_schema, rule) in [(true, "provider schema"), (false, "terraform plan")] {
+        classes_of_the_recorded_drift(by_schema, rule);
+    }
+}
+
+fn classes_of_the_recorded_drift(by_schema: bool, rule: &str) {
+    let (_, resources) = recorded_classes(by_schema);
     let class = |address: &str, path: &str| {
         let change = find(&resources, address)
             .changes
@@ -267,8 +286,8 @@ fn recorded_normal_plan_classifies_every_drifted_attribute() {
     for computed in ["status", "revision", "region"] {
         assert_eq!(
             class("filestate_object.web", computed),
-            ("unmanaged", Some("terraform plan")),
-            "{computed}"
+            ("unmanaged", Some(rule)),
+            "{computed} (by schema: {by_schema})"
         );
     }
     assert_eq!(

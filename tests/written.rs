@@ -46,11 +46,13 @@ fn classified(name: &str) -> Vec<DriftedResource> {
     let declarations = Declarations::default();
     let classifier = Classifier {
         plan: &plan,
+        schemas: None,
         declarations: &declarations,
         stack_dir: Path::new("."),
         count_unmanaged: false,
     };
     driftlog::scan::classified_resources(&notices(&plan), &classifier)
+        .expect("a plan always decides")
 }
 
 fn class(resource: &DriftedResource, path: &str) -> &'static str {
@@ -62,75 +64,100 @@ fn class(resource: &DriftedResource, path: &str) -> &'static str {
         .unwrap_or_else(|| panic!("no change at {path}: {resource:#?}"))
 }
 
+/// A stand-in `tofu` that replays what OpenTofu prints for each command and notes the
+/// arguments it was given; `providers schema` fails unless `with_schema`.
+fn fake_tofu(stack: &Stack, with_schema: bool) -> (String, PathBuf) {
+    let dir = fixture("opentofu");
+    let args_log = stack.root.join(format!("tofu-args-{with_schema}"));
+    let schema = if with_schema {
+        format!("cat '{}/providers-schema.json'", dir.display())
+    } else {
+        "echo 'no schema here' >&2; exit 1".to_owned()
+    };
+    let tofu = stack.fake_terraform(
+        &format!("tofu-{with_schema}"),
+        &format!(
+            "#!/bin/sh\necho \"$*\" >> '{log}'\ncase \"$1 $2\" in\n\
+             'plan -refresh-only') cat '{dir}/refresh.plan.jsonl'; exit 2 ;;\n\
+             'plan '*) cat '{dir}/classify.plan.jsonl'; exit 2 ;;\n\
+             'show -json') cat '{dir}/classify.show.json' ;;\n\
+             'providers schema') {schema} ;;\n\
+             *) echo \"unexpected: $*\" >&2; exit 1 ;;\nesac\n",
+            log = args_log.display(),
+            dir = dir.display()
+        ),
+    );
+    (tofu, args_log)
+}
+
+fn class_at(resource: &Value, path: &str) -> (Value, Value) {
+    resource["changes"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["path"] == path))
+        .map(|c| (c["class"].clone(), c["ignored"]["rule"].clone()))
+        .unwrap_or_else(|| panic!("no {path}: {resource:#}"))
+}
+
 #[test]
 fn opentofu_is_read_classified_and_named() {
     let stack = Stack::new(&[(
         "main.tf",
         &String::from_utf8_lossy(&read("opentofu/main.tf")),
     )]);
-    let dir = fixture("opentofu");
-    let args_log = stack.root.join("tofu-args");
-    // Replays what OpenTofu prints for each command, and notes the arguments it was given.
-    let tofu = stack.fake_terraform(
-        "tofu",
-        &format!(
-            "#!/bin/sh\necho \"$*\" >> '{log}'\ncase \"$1 $2\" in\n\
-             'plan -refresh-only') cat '{dir}/refresh.plan.jsonl'; exit 2 ;;\n\
-             'plan '*) cat '{dir}/classify.plan.jsonl'; exit 2 ;;\n\
-             'show -json') cat '{dir}/classify.show.json' ;;\n\
-             *) echo \"unexpected: $*\" >&2; exit 1 ;;\nesac\n",
-            log = args_log.display(),
-            dir = dir.display()
-        ),
-    );
-    let run = stack.scan_json_with(&tofu);
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    let report = run.json();
-    assert_eq!(
-        report["tool"],
-        json!({"name": "opentofu", "version": "1.11.2"})
-    );
-    let web = resource(&report, "filestate_object.web");
-    let class_at = |resource: &Value, path: &str| {
-        resource["changes"]
-            .as_array()
-            .and_then(|cs| cs.iter().find(|c| c["path"] == path))
-            .map(|c| (c["class"].clone(), c["ignored"]["rule"].clone()))
-            .unwrap_or_else(|| panic!("no {path}: {resource:#}"))
-    };
-    assert_eq!(class_at(web, "tags.env"), (json!("managed"), Value::Null));
-    assert_eq!(
-        class_at(web, "status"),
-        (json!("unmanaged"), json!("terraform plan"))
-    );
-    let quiet = resource(&report, "filestate_object.quiet");
-    assert_eq!(
-        class_at(quiet, "description"),
-        (json!("ignored_by_configuration"), json!("main.tf:29"))
-    );
-    assert_eq!(
-        resource(&report, "filestate_object.gone")["class"],
-        "managed"
-    );
-    assert_eq!(
-        report["refactors"],
-        json!([{"address": "filestate_object.renamed",
-                "previous_address": "filestate_object.old", "action": "move"}])
-    );
-    assert_eq!(report["summary"]["drifted"], 2, "web and gone");
-
-    let args = std::fs::read_to_string(&args_log).unwrap_or_default();
-    let classify = args
-        .lines()
-        .find(|line| line.starts_with("plan ") && !line.contains("-refresh-only"))
-        .unwrap_or_else(|| panic!("no classifying plan ran: {args}"));
-    for target in ["web", "quiet", "gone", "renamed", "old"] {
-        assert!(
-            classify.contains(&format!("-target=filestate_object.{target}")),
-            "both ends of a move and every drifted resource are targeted: {classify}"
+    for with_schema in [true, false] {
+        let (tofu, args_log) = fake_tofu(&stack, with_schema);
+        let run = stack.scan_json_with(&tofu);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        let report = run.json();
+        assert_eq!(
+            report["tool"],
+            json!({"name": "opentofu", "version": "1.11.2"})
         );
+        let web = resource(&report, "filestate_object.web");
+        let decided_by = if with_schema {
+            "provider schema"
+        } else {
+            "terraform plan"
+        };
+        assert_eq!(class_at(web, "tags.env"), (json!("managed"), Value::Null));
+        assert_eq!(
+            class_at(web, "status"),
+            (json!("unmanaged"), json!(decided_by))
+        );
+        let quiet = resource(&report, "filestate_object.quiet");
+        assert_eq!(
+            class_at(quiet, "description"),
+            (json!("ignored_by_configuration"), json!("main.tf:29"))
+        );
+        assert_eq!(
+            resource(&report, "filestate_object.gone")["class"],
+            "managed"
+        );
+        assert_eq!(
+            report["refactors"],
+            json!([{"address": "filestate_object.renamed",
+                    "previous_address": "filestate_object.old", "action": "move"}])
+        );
+        assert_eq!(report["summary"]["drifted"], 2, "web and gone");
+
+        let args = std::fs::read_to_string(&args_log).unwrap_or_default();
+        let classify = args
+            .lines()
+            .find(|line| line.starts_with("plan ") && !line.contains("-refresh-only"));
+        if with_schema {
+            assert_eq!(classify, None, "the schema decided: no second plan");
+            continue;
+        }
+        let classify = classify.unwrap_or_else(|| panic!("no classifying plan ran: {args}"));
+        for target in ["web", "quiet", "gone", "renamed", "old"] {
+            assert!(
+                classify.contains(&format!("-target=filestate_object.{target}")),
+                "both ends of a move and every drifted resource are targeted: {classify}"
+            );
+        }
     }
 
+    let (tofu, _) = fake_tofu(&stack, true);
     let terminal = stack.scan(&["--terraform-bin", &tofu]);
     assert!(
         terminal.stdout.contains("OpenTofu 1.11.2 · scanned in")
@@ -144,7 +171,13 @@ fn opentofu_is_read_classified_and_named() {
         "{}",
         markdown.stdout
     );
-    for out in [&run.stdout, &terminal.stdout, &markdown.stdout, &run.stderr] {
+    let json = stack.scan_json_with(&tofu);
+    for out in [
+        &json.stdout,
+        &terminal.stdout,
+        &markdown.stdout,
+        &json.stderr,
+    ] {
         assert!(!out.contains("hunter2-web"), "the secret leaked");
     }
 }

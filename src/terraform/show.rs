@@ -1,7 +1,7 @@
 //! What driftlog reads of `terraform show -json <plan>`: the drift entries, and for a normal
 //! plan what apply would do to each resource and which attributes the configuration sets.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -76,7 +76,22 @@ pub struct PlanDocument {
     pub planned: HashMap<String, PlannedChangeEntry>,
     /// Changes terraform deferred to a later plan, by address.
     pub deferred: HashMap<String, PlannedChangeEntry>,
-    configured: HashMap<ConfigKey, BTreeSet<String>>,
+    configured: HashMap<ConfigKey, BTreeMap<String, Argument>>,
+    /// Resource identities (Terraform 1.12+) in the plan's prior state, by address.
+    identities: HashMap<String, Value>,
+}
+
+/// How the configuration writes one argument of a resource block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Argument {
+    /// A literal that is not null.
+    Constant,
+    /// `= null`: as if unset.
+    Null,
+    /// An expression (references, functions): its value is known only to terraform.
+    Expression,
+    /// A nested block (or several).
+    Block,
 }
 
 /// A resource block: the module call names on the way to it, its type and name.
@@ -91,7 +106,7 @@ impl PlanDocument {
         module_address: Option<&str>,
         resource_type: &str,
         name: &str,
-    ) -> Option<&BTreeSet<String>> {
+    ) -> Option<&BTreeMap<String, Argument>> {
         let calls = match module_address {
             None => Vec::new(),
             Some(address) => super::config::module_call_names(address)?
@@ -101,6 +116,17 @@ impl PlanDocument {
         };
         self.configured
             .get(&(calls, resource_type.to_owned(), name.to_owned()))
+    }
+
+    /// Whether the document has a `configuration` section with any resource in it.
+    pub fn has_configuration(&self) -> bool {
+        !self.configured.is_empty()
+    }
+
+    /// The resource's identity in the plan's prior state (a refresh-only plan's refreshed
+    /// state), when its provider has one.
+    pub fn identity(&self, address: &str) -> Option<&Value> {
+        self.identities.get(address)
     }
 }
 
@@ -114,6 +140,37 @@ struct ShowDocument {
     deferred_changes: Vec<DeferredChange>,
     #[serde(default)]
     configuration: Option<Configuration>,
+    #[serde(default)]
+    prior_state: Option<PriorState>,
+}
+
+#[derive(Deserialize)]
+struct PriorState {
+    #[serde(default)]
+    values: Option<StateValues>,
+}
+
+#[derive(Deserialize)]
+struct StateValues {
+    #[serde(default)]
+    root_module: Option<StateModule>,
+}
+
+/// Only addresses and identities are built; attribute values are skipped.
+#[derive(Deserialize)]
+struct StateModule {
+    #[serde(default)]
+    resources: Vec<StateResource>,
+    #[serde(default)]
+    child_modules: Vec<StateModule>,
+}
+
+#[derive(Deserialize)]
+struct StateResource {
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    identity: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -149,10 +206,19 @@ struct ConfigResource {
     resource_type: String,
     #[serde(default)]
     name: String,
-    /// Keyed by argument or nested block type; the values (which may quote secrets) are
-    /// never built.
+    /// Keyed by argument or nested block type. Values may quote secrets: only their shape
+    /// is kept.
     #[serde(default)]
-    expressions: HashMap<String, serde::de::IgnoredAny>,
+    expressions: HashMap<String, Value>,
+}
+
+fn argument(expression: &Value) -> Argument {
+    match expression.get("constant_value") {
+        _ if expression.is_array() => Argument::Block,
+        Some(Value::Null) => Argument::Null,
+        Some(_) => Argument::Constant,
+        None => Argument::Expression,
+    }
 }
 
 /// Where a show document stopped making sense. Deliberately carries no text from the
@@ -174,23 +240,23 @@ pub fn parse_resource_drift(json: &[u8]) -> Result<Vec<ResourceDriftEntry>, Malf
 /// Reads what driftlog uses of a plan's JSON representation: drift entries, planned and
 /// deferred changes, and which arguments each resource block sets.
 pub fn parse_plan(json: &[u8]) -> Result<PlanDocument, MalformedShow> {
-    let doc = serde_json::from_slice::<ShowDocument>(json).map_err(|err| MalformedShow {
-        category: match err.classify() {
-            serde_json::error::Category::Io => "read",
-            serde_json::error::Category::Syntax => "syntax",
-            serde_json::error::Category::Data => "structure",
-            serde_json::error::Category::Eof => "unexpected end of document",
-        },
-        line: err.line(),
-        column: err.column(),
-    })?;
+    let doc = serde_json::from_slice::<ShowDocument>(json).map_err(malformed)?;
     let current = |entry: &PlannedChangeEntry| entry.deposed.is_none();
     let mut configured = HashMap::new();
     if let Some(module) = doc.configuration.and_then(|c| c.root_module) {
         collect_configured(module, &mut Vec::new(), &mut configured);
     }
+    let mut identities = HashMap::new();
+    if let Some(module) = doc
+        .prior_state
+        .and_then(|s| s.values)
+        .and_then(|v| v.root_module)
+    {
+        collect_identities(module, &mut identities);
+    }
     Ok(PlanDocument {
         resource_drift: doc.resource_drift,
+        identities,
         planned: doc
             .resource_changes
             .into_iter()
@@ -208,16 +274,46 @@ pub fn parse_plan(json: &[u8]) -> Result<PlanDocument, MalformedShow> {
     })
 }
 
+fn collect_identities(module: StateModule, into: &mut HashMap<String, Value>) {
+    for resource in module.resources {
+        if let Some(identity) = resource.identity.filter(|i| !i.is_null()) {
+            into.insert(resource.address, identity);
+        }
+    }
+    for child in module.child_modules {
+        collect_identities(child, into);
+    }
+}
+
+/// Where a document stopped making sense, without quoting it.
+pub(crate) fn malformed(err: serde_json::Error) -> MalformedShow {
+    MalformedShow {
+        category: match err.classify() {
+            serde_json::error::Category::Io => "read",
+            serde_json::error::Category::Syntax => "syntax",
+            serde_json::error::Category::Data => "structure",
+            serde_json::error::Category::Eof => "unexpected end of document",
+        },
+        line: err.line(),
+        column: err.column(),
+    }
+}
+
 fn collect_configured(
     module: ConfigModule,
     calls: &mut Vec<String>,
-    into: &mut HashMap<ConfigKey, BTreeSet<String>>,
+    into: &mut HashMap<ConfigKey, BTreeMap<String, Argument>>,
 ) {
     for resource in module.resources {
         if resource.mode == "managed" {
+            let arguments = resource
+                .expressions
+                .iter()
+                .map(|(name, expression)| (name.clone(), argument(expression)))
+                .collect();
             into.insert(
                 (calls.clone(), resource.resource_type, resource.name),
-                resource.expressions.into_keys().collect(),
+                arguments,
             );
         }
     }
@@ -282,10 +378,16 @@ mod tests {
         );
         assert!(plan.deferred.contains_key("a.y"));
         let root = plan.configured(None, "a", "x").cloned().unwrap_or_default();
-        assert_eq!(root.into_iter().collect::<Vec<_>>(), ["rule", "v"]);
+        assert_eq!(
+            root.into_iter().collect::<Vec<_>>(),
+            [
+                ("rule".to_owned(), Argument::Block),
+                ("v".to_owned(), Argument::Constant)
+            ]
+        );
         assert!(plan
             .configured(Some("module.net[\"k\"]"), "a", "z")
-            .is_some_and(BTreeSet::is_empty));
+            .is_some_and(BTreeMap::is_empty));
         assert!(plan.configured(Some("module.other"), "a", "z").is_none());
     }
 }
