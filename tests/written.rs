@@ -222,15 +222,38 @@ fn resource_identity_from_the_planned_change_becomes_identifiers() {
             .map(String::as_str),
         Some("111122223333")
     );
-    // A refresh-only plan carries no identity in its drift entries: nothing is invented.
+    // A refresh-only plan has the identity in its prior state only: classified by schema,
+    // the drift gets it from there.
     let plan = document("terraform-1.12-identity.show.json");
-    let drift = driftlog::scan::analyse_show_json(&read("terraform-1.12-identity.show.json"))
-        .unwrap_or_default();
-    assert_eq!(plan.resource_drift.len(), 1);
-    assert!(drift[0]
-        .identifiers
-        .keys()
-        .all(|k| !k.starts_with("identity.")));
+    let schemas = driftlog::terraform::schema::ProviderSchemas::parse(
+        br#"{"provider_schemas": {"registry.terraform.io/hashicorp/aws": {"resource_schemas": {
+          "aws_s3_bucket": {"block": {"attributes": {
+            "bucket": {"type": "string", "optional": true, "computed": true},
+            "tags": {"type": ["map", "string"], "optional": true},
+            "tags_all": {"type": ["map", "string"], "optional": true, "computed": true}}}}}}}}"#,
+    )
+    .expect("schema");
+    let declarations = Declarations::default();
+    let classifier = Classifier {
+        plan: &plan,
+        schemas: Some(&schemas),
+        declarations: &declarations,
+        stack_dir: Path::new("."),
+        count_unmanaged: false,
+    };
+    let resources = driftlog::scan::classified_resources(&notices(&plan), &classifier)
+        .expect("the schema decides");
+    let logs = &resources[0];
+    assert_eq!(class(logs, "tags.env"), "managed");
+    assert_eq!(
+        class(logs, "tags_all.env"),
+        "unmanaged",
+        "not written by the configuration"
+    );
+    assert_eq!(
+        logs.identifiers.get("identity.bucket").map(String::as_str),
+        Some("acme-logs-prod")
+    );
 }
 
 #[test]
