@@ -340,7 +340,9 @@ pub fn drift_annotations(
             };
             let mut annotations: Vec<Annotation> = resources[..shown]
                 .iter()
-                .map(|resource| resource_annotation(resource, &stack, locate))
+                .map(|resource| {
+                    resource_annotation(resource, &stack, crate::report::tool_name(report), locate)
+                })
                 .collect();
             let rest = resources.len() - shown;
             if rest > 0 {
@@ -369,6 +371,7 @@ pub fn drift_annotations(
 fn resource_annotation(
     resource: &DriftedResource,
     stack: &str,
+    tool: &str,
     locate: &dyn Fn(&DriftedResource) -> Option<(String, u32)>,
 ) -> Annotation {
     let (file, line) = match locate(resource) {
@@ -377,7 +380,7 @@ fn resource_annotation(
         None => (None, None),
     };
     let mut message = format!(
-        "{} outside Terraform in stack {stack}",
+        "{} outside {tool} in stack {stack}",
         resource.action.describe()
     );
     if resource.action == Action::Delete {
