@@ -85,7 +85,7 @@ pub struct Evidence {
     /// Of the refresh-only plan's `show -json` document; only when there was drift (else
     /// show is not run).
     pub show_json_sha256: Option<String>,
-    /// Of `terraform providers schema -json`, when it classified the drift.
+    /// Of `terraform providers schema -json`, when it was read to classify the drift.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_schema_sha256: Option<String>,
     /// Of the whole stream of the normal plan (targeted at the drifted resources) that
@@ -343,8 +343,8 @@ impl DriftedResource {
     }
 }
 
-/// Whether the configuration manages a drifted attribute: terraform's own answer (what the
-/// next apply would do), not a guess from the code.
+/// Whether the configuration manages a drifted attribute: terraform's answer (its provider
+/// schema and configuration, or what the next apply would do), not a guess from the code.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DriftClass {
@@ -365,6 +365,22 @@ impl DriftClass {
             DriftClass::IgnoredByConfiguration => "ignored_by_configuration",
             DriftClass::Unmanaged => "unmanaged",
         }
+    }
+}
+
+impl Ignored {
+    /// `rule` when a normal plan showed that apply leaves the value alone.
+    pub const BY_PLAN: &'static str = "terraform plan";
+    /// `rule` when the provider schema showed the configuration does not set it.
+    pub const BY_SCHEMA: &'static str = "provider schema";
+    /// `reason` for drift under `lifecycle { ignore_changes }`.
+    pub const IGNORE_CHANGES: &'static str = "lifecycle.ignore_changes in the configuration";
+
+    /// Whether the configuration, not a `.driftlog.toml` rule, set this drift aside.
+    pub fn by_configuration(&self) -> bool {
+        self.rule == Self::BY_PLAN
+            || self.rule == Self::BY_SCHEMA
+            || self.reason == Self::IGNORE_CHANGES
     }
 }
 

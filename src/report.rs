@@ -87,8 +87,10 @@ impl SetAside {
         }
     }
 
-    fn of(class: DriftClass) -> SetAside {
+    /// A `.driftlog.toml` rule is listed as one whatever the class of what it covers.
+    fn of(class: DriftClass, mark: &crate::drift::Ignored) -> SetAside {
         match class {
+            _ if !mark.by_configuration() => SetAside::Rule,
             DriftClass::IgnoredByConfiguration => SetAside::Configuration,
             DriftClass::Unmanaged => SetAside::Unmanaged,
             DriftClass::Managed => SetAside::Rule,
@@ -116,7 +118,7 @@ pub fn ignored_entries(report: &ScanReport) -> Vec<IgnoredEntry<'_>> {
                 address: &resource.address,
                 paths,
                 rule,
-                kind: SetAside::of(resource.class),
+                kind: SetAside::of(resource.class, rule),
             });
             continue;
         }
@@ -125,7 +127,7 @@ pub fn ignored_entries(report: &ScanReport) -> Vec<IgnoredEntry<'_>> {
             let Some(rule) = &change.ignored else {
                 continue;
             };
-            let kind = SetAside::of(change.class);
+            let kind = SetAside::of(change.class, rule);
             match by_rule
                 .iter_mut()
                 .find(|e| e.rule == rule && e.kind == kind)

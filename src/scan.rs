@@ -1,8 +1,9 @@
 //! One scan of one stack: run terraform, then build the redacted, classified drift model.
 //!
 //! A refresh-only plan finds what changed outside terraform. Only when it found a change of
-//! a real object does a second, normal plan run, targeted at what drifted, to learn which of
-//! it the configuration manages ([`classify`]). Moves are refactors, never drift.
+//! a real object does driftlog ask which of it the configuration manages ([`classify`]):
+//! the provider schema first, and a second, normal plan targeted at what drifted where the
+//! schema cannot tell. Moves are refactors, never drift.
 //!
 //! A scan always ends in a [`ScanReport`]: when terraform cannot tell whether the stack
 //! drifted, the report says `failed` and why, so callers (and later the audit log) keep a
@@ -232,7 +233,11 @@ fn classified_drift(
     progress(Progress::ReadingPlan { drifted: changed });
     let (refreshed, show_sha256) = terraform.show_plan(&plan_dir.join(REFRESH_PLAN))?;
     report.evidence.show_json_sha256 = Some(show_sha256);
-    let declarations = declarations(&options.dir);
+    let opentofu = report
+        .tool
+        .as_ref()
+        .is_some_and(|tool| tool.name == crate::drift::ToolName::Opentofu);
+    let declarations = declarations(&options.dir, !opentofu);
     let schema_error = match terraform.providers_schema() {
         Ok((schemas, sha256)) => {
             report.evidence.provider_schema_sha256 = Some(sha256);
@@ -356,13 +361,11 @@ fn targets(notices: &[DriftNotice]) -> Vec<String> {
     targets
 }
 
-/// The configuration's declarations, for naming where `ignore_changes` is written; with
-/// terraform's data directory where `TF_DATA_DIR` puts it.
-fn declarations(dir: &Path) -> Declarations {
-    match std::env::var_os("TF_DATA_DIR") {
-        Some(data_dir) => Declarations::load_with_data_dir(dir, Path::new(&data_dir)),
-        None => Declarations::load(dir),
-    }
+/// The configuration's declarations, as the tool that runs reads them, for
+/// `ignore_changes`; with terraform's data directory where `TF_DATA_DIR` puts it.
+fn declarations(dir: &Path, terraform_only: bool) -> Declarations {
+    let data_dir = std::env::var_os("TF_DATA_DIR").unwrap_or_else(|| ".terraform".into());
+    Declarations::load_for(dir, Path::new(&data_dir), terraform_only)
 }
 
 fn check_stack_dir(dir: &std::path::Path) -> Result<(), ScanError> {

@@ -220,6 +220,11 @@ fn ignore_changes_with_index_keys_all_in_a_module_and_on_for_each_instances() {
         "ignored_by_configuration"
     );
     assert_eq!(comment_count(&stack), 0);
+    assert!(
+        report["evidence"]["classify_plan_stream_sha256"].is_null()
+            && report["evidence"]["provider_schema_sha256"].is_string(),
+        "the schema and the HCL decided: no second plan: {report:#}"
+    );
 
     // Another key of the same tags is managed: the other instance drifts for real.
     stack.edit("keyed-b", |o| o["tags"]["team"] = json!("data"));
@@ -253,16 +258,30 @@ fn computed_and_optional_computed_drift_counts_only_where_the_configuration_sets
     );
     let stack = Stack::new(&[("main.tf", &config)]);
     stack.apply(&[]);
-    // A health check, the provider's own counter, and a region nobody configured.
+    // A region nobody configured: the schema and the configuration say so, no plan needed.
+    stack.edit("web", |o| o["region"] = json!("us"));
+    let (run, report) = scan_json(&stack);
+    assert_eq!(run.code, 0, "{report:#}");
+    assert_eq!(
+        class_of(&report, "filestate_object.web", "region"),
+        unmanaged()
+    );
+    assert!(report["evidence"]["classify_plan_stream_sha256"].is_null());
+
+    // A health check and the provider's own counter.
     stack.edit("web", |o| {
         o["status"] = json!("stopped");
         o["revision"] = json!(9);
-        o["region"] = json!("us");
     });
     let (run, report) = scan_json(&stack);
     assert_eq!(run.code, 0, "apply would leave all of it alone: {report:#}");
+    // A computed-only attribute needs the plan (the provider could derive it from a managed
+    // one), and then the plan decides the whole stack.
     for path in ["status", "revision", "region"] {
-        assert_eq!(class_of(&report, "filestate_object.web", path), unmanaged());
+        assert_eq!(
+            class_of(&report, "filestate_object.web", path),
+            unmanaged_by_plan()
+        );
     }
     assert_eq!(
         resource(&report, "filestate_object.web")["class"],
@@ -290,7 +309,7 @@ fn computed_and_optional_computed_drift_counts_only_where_the_configuration_sets
     );
     assert_eq!(
         class_of(&report, "filestate_object.web", "revision"),
-        unmanaged()
+        unmanaged_by_plan()
     );
     assert_eq!(report["summary"]["drifted"], 2);
     assert_eq!(comment_count(&stack), 2);
@@ -298,14 +317,15 @@ fn computed_and_optional_computed_drift_counts_only_where_the_configuration_sets
     assert!(
         markdown.contains(
             "Changed outside Terraform, not managed by the configuration: 1 resource"
-        ) && markdown.contains("| `filestate_object.web` | `revision, status` | computed by the provider: the configuration cannot set it |")
-            && markdown.contains("| `filestate_object.web` | `region` | not set by the configuration"),
+        ) && markdown.contains("| `filestate_object.web` | `region, status` | not set by the configuration")
+            && markdown.contains("| `filestate_object.web` | `revision` | not set by the configuration: the provider recomputes it"),
         "{markdown}"
     );
     let terminal = stack.scan(&[]).stdout;
     assert!(
         terminal.contains("Changed outside Terraform, not managed by the configuration")
-            && terminal.contains("filestate_object.web revision, status: computed by the provider"),
+            && terminal
+                .contains("filestate_object.web region, status: not set by the configuration"),
         "{terminal}"
     );
 
@@ -433,7 +453,7 @@ fn every_kind_of_change_in_one_stack() {
     );
     assert_eq!(
         class_of(&report, "filestate_object.web", "status"),
-        unmanaged()
+        unmanaged_by_plan()
     );
     assert_eq!(
         class_of(&report, "filestate_object.keyed[\"a\"]", "tags.env"),
@@ -451,8 +471,10 @@ fn every_kind_of_change_in_one_stack() {
         "the schema that classified is evidence too: {report:#}"
     );
     assert!(
-        report["evidence"]["classify_plan_stream_sha256"].is_null(),
-        "the schema decided everything: no second plan"
+        report["evidence"]["classify_plan_stream_sha256"]
+            .as_str()
+            .is_some_and(|h| h.len() == 64),
+        "web's computed status needed the plan"
     );
     for format in ["terminal", "markdown", "json"] {
         let run = stack.scan(&["--format", format]);

@@ -114,15 +114,16 @@ fn opentofu_is_read_classified_and_named() {
             json!({"name": "opentofu", "version": "1.11.2"})
         );
         let web = resource(&report, "filestate_object.web");
-        let decided_by = if with_schema {
-            "provider schema"
-        } else {
-            "terraform plan"
-        };
         assert_eq!(class_at(web, "tags.env"), (json!("managed"), Value::Null));
+        // Computed only: with or without a schema, the plan says apply leaves it.
         assert_eq!(
             class_at(web, "status"),
-            (json!("unmanaged"), json!(decided_by))
+            (json!("unmanaged"), json!("terraform plan"))
+        );
+        assert_eq!(
+            report["evidence"]["provider_schema_sha256"].is_string(),
+            with_schema,
+            "{report:#}"
         );
         let quiet = resource(&report, "filestate_object.quiet");
         assert_eq!(
@@ -143,12 +144,8 @@ fn opentofu_is_read_classified_and_named() {
         let args = std::fs::read_to_string(&args_log).unwrap_or_default();
         let classify = args
             .lines()
-            .find(|line| line.starts_with("plan ") && !line.contains("-refresh-only"));
-        if with_schema {
-            assert_eq!(classify, None, "the schema decided: no second plan");
-            continue;
-        }
-        let classify = classify.unwrap_or_else(|| panic!("no classifying plan ran: {args}"));
+            .find(|line| line.starts_with("plan ") && !line.contains("-refresh-only"))
+            .unwrap_or_else(|| panic!("no classifying plan ran: {args}"));
         for target in ["web", "quiet", "gone", "renamed", "old"] {
             assert!(
                 classify.contains(&format!("-target=filestate_object.{target}")),
@@ -222,38 +219,14 @@ fn resource_identity_from_the_planned_change_becomes_identifiers() {
             .map(String::as_str),
         Some("111122223333")
     );
-    // A refresh-only plan has the identity in its prior state only: classified by schema,
-    // the drift gets it from there.
+    // A refresh-only plan has the identity in its prior state only, where the schema path
+    // takes it from.
     let plan = document("terraform-1.12-identity.show.json");
-    let schemas = driftlog::terraform::schema::ProviderSchemas::parse(
-        br#"{"provider_schemas": {"registry.terraform.io/hashicorp/aws": {"resource_schemas": {
-          "aws_s3_bucket": {"block": {"attributes": {
-            "bucket": {"type": "string", "optional": true, "computed": true},
-            "tags": {"type": ["map", "string"], "optional": true},
-            "tags_all": {"type": ["map", "string"], "optional": true, "computed": true}}}}}}}}"#,
-    )
-    .expect("schema");
-    let declarations = Declarations::default();
-    let classifier = Classifier {
-        plan: &plan,
-        schemas: Some(&schemas),
-        declarations: &declarations,
-        stack_dir: Path::new("."),
-        count_unmanaged: false,
-    };
-    let resources = driftlog::scan::classified_resources(&notices(&plan), &classifier)
-        .expect("the schema decides");
-    let logs = &resources[0];
-    assert_eq!(class(logs, "tags.env"), "managed");
-    assert_eq!(
-        class(logs, "tags_all.env"),
-        "unmanaged",
-        "not written by the configuration"
-    );
-    assert_eq!(
-        logs.identifiers.get("identity.bucket").map(String::as_str),
-        Some("acme-logs-prod")
-    );
+    let identity = plan
+        .identity("aws_s3_bucket.logs")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(identity["bucket"], "acme-logs-prod");
 }
 
 #[test]

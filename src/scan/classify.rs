@@ -2,31 +2,32 @@
 //!
 //! A refresh-only plan reports every change a refresh sees, and so cries wolf on a renamed
 //! resource, on an attribute under `lifecycle { ignore_changes }` and on a value only the
-//! provider sets. Two of terraform's answers tell them apart, and driftlog takes the cheaper
-//! one wherever it is exact:
+//! provider sets. Two of terraform's answers tell them apart; driftlog takes the cheaper one
+//! where it is enough, and never lets a guess hide drift:
 //!
-//! 1. **The provider schema** (`terraform providers schema -json`, one provider start, run
+//! 1. **The provider schema** (`terraform providers schema -json`, one provider start, read
 //!    only when the refresh found a changed object) with the `configuration` section of the
-//!    refresh-only plan `show` already read: an attribute only the provider can set
-//!    (computed, not optional) is not managed; an optional and computed one is managed when
-//!    the configuration writes a literal for it and not when it leaves it out or writes
-//!    `null`; an optional or required one the configuration defines (its value, or none),
-//!    so the next apply sets it back. `ignore_changes` comes from the HCL, where Terraform
-//!    reads it from.
+//!    refresh-only plan's `show`, already read: an argument the configuration can set and
+//!    writes (or leaves unset, which apply restores) is managed; an optional and computed
+//!    string, number or bool it leaves out or sets to `null` is not. `ignore_changes` comes
+//!    from the HCL, where terraform reads it from.
 //! 2. **A normal plan** targeted at the drifted resources (and both ends of every move,
-//!    which terraform requires), when the schema cannot decide: an optional and computed
-//!    argument set by an expression (it may evaluate to null), a path the schema does not
-//!    describe, a missing schema. What apply would do is then the answer: an attribute it
-//!    would set back is managed, one it keeps is not. It also catches what no schema shows
-//!    (a provider that takes two spellings of a policy for one).
+//!    which terraform requires) for everything else: computed-only attributes (the provider
+//!    may derive them from managed ones and set them back, as AWS does `tags_all`), optional
+//!    and computed arguments set by an expression (it may be null) or holding collections
+//!    (dynamic blocks are missing from the configuration section), blocks the code does not
+//!    write, paths the schema lacks, resources without a block. What apply would do is the
+//!    answer: set back is managed, kept is not, recomputed counts where the code writes it.
 //!
+//! Where the schema decides, a provider that takes two spellings of one value for the same
+//! (a reordered policy) is not asked: that drift counts, as the refresh reported it.
 //! Measured on 2,000 resources (`bench/scan-overhead.sh`): the schema costs about 0.3 s, the
-//! targeted plan about 5 s, nearly all of it terraform loading the whole state, however few
+//! targeted plan about 5 s, nearly all of it terraform loading the whole state however few
 //! resources are targeted. A clean stack runs neither. The plan's `relevant_attributes`
 //! answers another question (which drift a planned change depends on).
 //!
-//! The HCL never decides whether drift counts beyond `ignore_changes`; where it is declared
-//! is named in the record (`main.tf:12`).
+//! Beyond `ignore_changes`, the HCL decides nothing; where it is declared is named in the
+//! record (`main.tf:12`).
 
 use std::path::Path;
 
@@ -37,14 +38,6 @@ use crate::terraform::config::Declarations;
 use crate::terraform::schema::{Found, ProviderSchemas};
 use crate::terraform::show::{Argument, PlanDocument, PlannedChangeEntry};
 
-/// `Ignored.rule` for drift a normal plan says the configuration does not manage.
-pub const PLAN_RULE: &str = "terraform plan";
-/// `Ignored.rule` for drift the provider schema says the configuration does not set.
-pub const SCHEMA_RULE: &str = "provider schema";
-/// `Ignored.reason` for drift under `lifecycle { ignore_changes }`.
-pub const IGNORE_CHANGES_REASON: &str = "lifecycle.ignore_changes in the configuration";
-
-const COMPUTED: &str = "computed by the provider: the configuration cannot set it";
 const NOT_SET: &str = "not set by the configuration (computed by the provider): apply leaves \
                        it alone";
 const GONE: &str = "no longer in the configuration";
@@ -75,6 +68,11 @@ pub enum Decided {
 impl Classifier<'_> {
     /// Sets each change's class and marks what does not count.
     pub fn classify(&self, resource: &mut DriftedResource) -> Decided {
+        if resource.resource_type.is_empty() {
+            // Terraform named a drift it gave no values for: nothing to ask about, so it
+            // counts as it is.
+            return Decided::Yes;
+        }
         match self.schemas {
             Some(schemas) => self.by_schema(schemas, resource),
             None => {
@@ -90,12 +88,10 @@ impl Classifier<'_> {
             &resource.resource_type,
             &resource.name,
         );
+        // No resource block for it: gone from the code, or a block driftlog failed to match.
+        // Only a plan tells which; setting drift aside on a guess could hide it.
         let Some(configured) = configured else {
-            if !self.plan.has_configuration() {
-                return Decided::NeedsPlan;
-            }
-            self.set_aside(resource, GONE);
-            return Decided::Yes;
+            return Decided::NeedsPlan;
         };
         if let Some(identity) = self.plan.identity(&resource.address) {
             analysis::add_identity(identity, &mut resource.identifiers);
@@ -123,23 +119,8 @@ impl Classifier<'_> {
                 Some(Segment::Key(key)) => configured.get(*key).copied(),
                 _ => None,
             };
-            let verdict = match schema.find(&segments) {
-                None => return Decided::NeedsPlan,
-                Some(Found::Block) => Verdict::Managed,
-                Some(Found::Attribute { flags, top_level }) => {
-                    match (flags.computed, flags.optional || flags.required) {
-                        (true, false) => Verdict::Unmanaged(COMPUTED),
-                        (true, true) if !top_level => return Decided::NeedsPlan,
-                        (true, true) => match argument {
-                            None | Some(Argument::Null) => Verdict::Unmanaged(NOT_SET),
-                            Some(Argument::Constant) => Verdict::Managed,
-                            Some(Argument::Expression | Argument::Block) => {
-                                return Decided::NeedsPlan
-                            }
-                        },
-                        (false, _) => Verdict::Managed,
-                    }
-                }
+            let Some(verdict) = by_schema(schema.find(&segments), argument) else {
+                return Decided::NeedsPlan;
             };
             verdicts.push(verdict);
         }
@@ -253,7 +234,7 @@ impl Classifier<'_> {
                 change.class = DriftClass::IgnoredByConfiguration;
                 change.ignored = Some(Ignored {
                     rule,
-                    reason: IGNORE_CHANGES_REASON.to_owned(),
+                    reason: Ignored::IGNORE_CHANGES.to_owned(),
                     expires: None,
                 });
             }
@@ -280,15 +261,45 @@ impl Classifier<'_> {
     /// Why a drift does not count, naming which of terraform's answers said so.
     fn mark(&self, reason: &str) -> Ignored {
         let rule = if self.schemas.is_some() {
-            SCHEMA_RULE
+            Ignored::BY_SCHEMA
         } else {
-            PLAN_RULE
+            Ignored::BY_PLAN
         };
         Ignored {
             rule: rule.to_owned(),
             reason: reason.to_owned(),
             expires: None,
         }
+    }
+}
+
+/// What the schema and the configuration say of one change, when that is enough: `None`
+/// when only a plan can tell.
+fn by_schema(found: Option<Found>, argument: Option<Argument>) -> Option<Verdict> {
+    let written = argument.is_some();
+    match found? {
+        // Blocks the code writes define their content; unwritten ones may be dynamic blocks
+        // (the configuration section leaves those out) or optional and computed.
+        Found::Block => written.then_some(Verdict::Managed),
+        Found::Attribute {
+            top_level: false, ..
+        } if !written => None,
+        Found::Attribute {
+            flags,
+            top_level,
+            primitive,
+        } => match (flags.computed, flags.optional || flags.required) {
+            // The provider may plan it back with what it derives from (`tags_all`).
+            (true, false) => None,
+            (true, true) if !top_level || !primitive => None,
+            (true, true) => match argument {
+                None | Some(Argument::Null) => Some(Verdict::Unmanaged(NOT_SET)),
+                Some(Argument::Constant) => Some(Verdict::Managed),
+                Some(Argument::Expression | Argument::Block) => None,
+            },
+            // The configuration defines it (its value, or none): apply sets it back.
+            (false, _) => Some(Verdict::Managed),
+        },
     }
 }
 
@@ -509,7 +520,11 @@ mod schema_tests {
     fn the_schema_decides_what_it_can_and_leaves_the_rest_to_a_plan() {
         use DriftClass::{Managed, Unmanaged};
         let decided = |class| (Decided::Yes, class);
-        assert_eq!(decide("{}", "id"), decided(Unmanaged), "computed only");
+        assert_eq!(
+            decide("{}", "id").0,
+            Decided::NeedsPlan,
+            "computed only: the provider may derive it from managed attributes"
+        );
         assert_eq!(
             decide("{}", "size"),
             decided(Managed),

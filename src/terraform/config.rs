@@ -48,6 +48,8 @@ pub struct Declarations {
     /// for the root module).
     dirs: HashMap<PathBuf, ModuleDir>,
     warnings: Vec<String>,
+    /// Terraform itself, which never reads `*.tofu` files (OpenTofu prefers them).
+    terraform_only: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -113,8 +115,15 @@ impl Declarations {
     /// [`load`](Self::load) with terraform's data directory elsewhere (`TF_DATA_DIR`, which
     /// terraform resolves against `root`, as this does).
     pub fn load_with_data_dir(root: &Path, data_dir: &Path) -> Declarations {
+        Declarations::load_for(root, data_dir, false)
+    }
+
+    /// [`load_with_data_dir`](Self::load_with_data_dir) as the tool that runs reads it:
+    /// with `terraform_only`, `*.tofu` files are left out, as Terraform leaves them out.
+    pub fn load_for(root: &Path, data_dir: &Path, terraform_only: bool) -> Declarations {
         let mut declarations = Declarations {
             root: root.to_path_buf(),
+            terraform_only,
             ..Declarations::default()
         };
         declarations.read_manifest(&root.join(data_dir).join("modules").join("modules.json"));
@@ -276,7 +285,7 @@ impl Declarations {
     /// `lifecycles`: whether to read `ignore_changes` too, and warn about what is wrong in it.
     fn read_dir(&mut self, rel: &Path, lifecycles: bool) -> Option<ModuleDir> {
         let path = self.dir_path(rel);
-        let (files, has_json) = match config_files(&path) {
+        let (files, has_json) = match config_files(&path, self.terraform_only) {
             Ok(found) => found,
             Err(err) => {
                 self.warnings.push(format!(
@@ -515,7 +524,7 @@ pub fn local_module_calls(dir: &Path) -> (Vec<PathBuf>, Vec<String>) {
 
 /// The configuration files of a directory as `(name, is_override)`, primary files first, each
 /// group by name (terraform's merge order), and whether JSON configuration was left out.
-fn config_files(dir: &Path) -> io::Result<(Vec<(String, bool)>, bool)> {
+fn config_files(dir: &Path, terraform_only: bool) -> io::Result<(Vec<(String, bool)>, bool)> {
     let mut names = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
@@ -524,6 +533,9 @@ fn config_files(dir: &Path) -> io::Result<(Vec<(String, bool)>, bool)> {
         };
         // Follows symlinks: a linked file is configuration too.
         if is_ignored(&name) || !entry.path().is_file() {
+            continue;
+        }
+        if terraform_only && (name.ends_with(".tofu") || name.ends_with(".tofu.json")) {
             continue;
         }
         names.push(name);

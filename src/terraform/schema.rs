@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::drift::path::Segment;
 
@@ -22,8 +23,13 @@ pub struct Flags {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Found {
     /// The attribute the path is in; `top_level` when it is an argument of the resource
-    /// block itself (not inside a nested block or nested attribute).
-    Attribute { flags: Flags, top_level: bool },
+    /// block itself (not inside a nested block or nested attribute); `primitive` when it
+    /// holds a string, number or bool (not a collection, an object or a dynamic value).
+    Attribute {
+        flags: Flags,
+        top_level: bool,
+        primitive: bool,
+    },
     /// The path names a nested block (or one of its elements) as a whole.
     Block,
 }
@@ -40,6 +46,8 @@ pub struct Block {
 struct Attribute {
     #[serde(flatten)]
     flags: Flags,
+    #[serde(rename = "type", default)]
+    value_type: Option<Value>,
     /// Protocol 6 nested attributes: an object (or list, set, map of objects) of attributes.
     #[serde(default)]
     nested_type: Option<NestedType>,
@@ -135,9 +143,15 @@ impl Block {
 
 impl Attribute {
     fn find(&self, path: &[Segment<'_>], top_level: bool) -> Option<Found> {
+        let primitive = self.nested_type.is_none()
+            && matches!(
+                self.value_type.as_ref().and_then(Value::as_str),
+                Some("string" | "number" | "bool")
+            );
         let here = Found::Attribute {
             flags: self.flags,
             top_level,
+            primitive,
         };
         let Some(nested) = &self.nested_type else {
             // A primitive, list, map or object type: the whole value is this attribute's.
@@ -187,9 +201,25 @@ mod tests {
             .cloned()
             .unwrap_or_default();
         let flags = |path: &[Segment<'_>]| match thing.find(path) {
-            Some(Found::Attribute { flags, top_level }) => Some((flags, top_level)),
+            Some(Found::Attribute {
+                flags, top_level, ..
+            }) => Some((flags, top_level)),
             _ => None,
         };
+        assert!(matches!(
+            thing.find(&[Key("region")]),
+            Some(Found::Attribute {
+                primitive: true,
+                ..
+            })
+        ));
+        assert!(matches!(
+            thing.find(&[Key("tags"), Key("env")]),
+            Some(Found::Attribute {
+                primitive: false,
+                ..
+            })
+        ));
         let computed = Flags {
             computed: true,
             ..Flags::default()

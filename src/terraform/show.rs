@@ -118,11 +118,6 @@ impl PlanDocument {
             .get(&(calls, resource_type.to_owned(), name.to_owned()))
     }
 
-    /// Whether the document has a `configuration` section with any resource in it.
-    pub fn has_configuration(&self) -> bool {
-        !self.configured.is_empty()
-    }
-
     /// The resource's identity in the plan's prior state (a refresh-only plan's refreshed
     /// state), when its provider has one.
     pub fn identity(&self, address: &str) -> Option<&Value> {
@@ -215,6 +210,8 @@ struct ConfigResource {
 fn argument(expression: &Value) -> Argument {
     match expression.get("constant_value") {
         _ if expression.is_array() => Argument::Block,
+        // JSON configuration gives a template both its text and its references.
+        _ if expression.get("references").is_some() => Argument::Expression,
         Some(Value::Null) => Argument::Null,
         Some(_) => Argument::Constant,
         None => Argument::Expression,

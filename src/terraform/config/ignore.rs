@@ -68,9 +68,11 @@ impl IgnoreStep {
             (IgnoreStep::Index(index), Segment::Index(other)) => {
                 u64::try_from(*other).is_ok_and(|other| other == *index)
             }
-            // Terraform writes numbers without leading zeros.
-            (IgnoreStep::Index(index), Segment::Key(key)) => *key == index.to_string(),
-            (IgnoreStep::Key(key), Segment::Index(index)) => *key == index.to_string(),
+            // Terraform does not cross them either: a number step into a map (`tags[10]`)
+            // ignores nothing. Erring here could only hide drift.
+            (IgnoreStep::Index(_), Segment::Key(_)) | (IgnoreStep::Key(_), Segment::Index(_)) => {
+                false
+            }
         }
     }
 }
@@ -279,15 +281,15 @@ mod tests {
     }
 
     #[test]
-    fn numbers_and_digit_keys_match_either_way() {
+    fn numbers_match_indexes_and_names_match_keys_only() {
         use Segment as S;
+        // Terraform's `tags[10]` on a map ignores nothing: driftlog must not ignore more.
         let by_index = ignoring(vec![vec![key("tags"), Index(10)]]);
-        assert!(by_index.covers(&[S::Key("tags"), S::Key("10")]));
+        assert!(!by_index.covers(&[S::Key("tags"), S::Key("10")]));
         assert!(by_index.covers(&[S::Key("tags"), S::Index(10)]));
-        assert!(!by_index.covers(&[S::Key("tags"), S::Key("010")]));
         let by_key = ignoring(vec![vec![key("rule"), key("2")]]);
-        assert!(by_key.covers(&[S::Key("rule"), S::Index(2), S::Key("port")]));
-        assert!(!by_key.covers(&[S::Key("rule"), S::Index(3)]));
+        assert!(!by_key.covers(&[S::Key("rule"), S::Index(2), S::Key("port")]));
+        assert!(by_key.covers(&[S::Key("rule"), S::Key("2")]));
     }
 
     #[test]

@@ -383,6 +383,30 @@ fn tofu_files_hide_their_tf_twins_and_editor_files_are_ignored() {
 }
 
 #[test]
+fn terraform_itself_never_reads_tofu_files() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    write(root, "main.tf", "resource \"r\" \"x\" {}\n");
+    write(
+        root,
+        "main.tofu",
+        "resource \"r\" \"x\" {\n  lifecycle {\n    ignore_changes = all\n  }\n}\n",
+    );
+    let for_tofu = Declarations::load_for(root, Path::new(".terraform"), false);
+    assert!(for_tofu.ignore_changes(None, "r", "x").is_some_and(|i| i.all));
+    let for_terraform = Declarations::load_for(root, Path::new(".terraform"), true);
+    assert_eq!(
+        for_terraform.ignore_changes(None, "r", "x"),
+        None,
+        "terraform manages what only a .tofu file ignores"
+    );
+    assert_eq!(
+        for_terraform.locate(None, "managed", "r", "x"),
+        at(root.join("main.tf"), 1, true)
+    );
+}
+
+#[test]
 fn missing_module_dir_and_bad_manifest_are_warnings() {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path();
