@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures driftlog against bare terraform on one stack of BENCH_RESOURCES (default 2000)
-# resources, clean and with 10 % drifted (and, drifted, what classifying the drift costs), and
-# driftlog's show-JSON throughput against jq.
+# resources, clean and with 10 % drifted (and, drifted, what classifying the drift costs; then
+# with computed-only drift too, which takes the targeted normal plan), and driftlog's show-JSON
+# throughput against jq.
 # Prints ratios measured in this run; asserts nothing.
 set -euo pipefail
 # shellcheck source=bench/common.sh
@@ -73,6 +74,18 @@ printf 'drifted  plan -refresh-only + show: %6.2f s   driftlog scan: %6.2f s   c
 scan >/dev/null 2>&1 || true
 drifted=$("$driftlog" scan . --format json --quiet --no-audit | jq '.summary.drifted' || true)
 echo "drifted resources found: $drifted of $resources"
+
+# The same drift plus a computed-only attribute on each drifted resource: the provider schema
+# cannot say whether apply would set it back, so the targeted normal plan classifies.
+python3 - "$resources" <<'PY'
+import json, pathlib, sys
+for i in range(0, int(sys.argv[1]), 10):
+    path = pathlib.Path("store") / f"r-{i}.json"
+    obj = json.loads(path.read_text())
+    obj["status"] = "stopped"
+    path.write_text(json.dumps(obj))
+PY
+compare "computed"
 
 terraform show -json bare.tfplan > show.json
 # A larger document from the same real entries: 50 copies of each, under distinct addresses.
