@@ -393,7 +393,9 @@ fn terraform_itself_never_reads_tofu_files() {
         "resource \"r\" \"x\" {\n  lifecycle {\n    ignore_changes = all\n  }\n}\n",
     );
     let for_tofu = Declarations::load_for(root, Path::new(".terraform"), false);
-    assert!(for_tofu.ignore_changes(None, "r", "x").is_some_and(|i| i.all));
+    assert!(for_tofu
+        .ignore_changes(None, "r", "x")
+        .is_some_and(|i| i.all));
     let for_terraform = Declarations::load_for(root, Path::new(".terraform"), true);
     assert_eq!(
         for_terraform.ignore_changes(None, "r", "x"),
