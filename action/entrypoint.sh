@@ -24,7 +24,9 @@ lines() {
   done <<<"$1"
 }
 
-export GITHUB_TOKEN="${INPUT_GITHUB_TOKEN:-${GITHUB_TOKEN:-}}"
+# driftlog reads the token (INPUT_GITHUB_TOKEN) and the key (DRIFTLOG_SIGNING_KEY) and takes
+# both out of its environment before terraform starts: no provider or local-exec sees them.
+# Nothing here exports them anywhere else.
 reports="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/driftlog-reports"
 mkdir -p "$reports"
 

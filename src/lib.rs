@@ -17,4 +17,5 @@ pub mod github;
 pub mod interrupt;
 pub mod report;
 pub mod scan;
+pub mod secrets;
 pub mod terraform;

@@ -236,6 +236,10 @@ impl Terraform {
         if let Some(workspace) = &self.workspace {
             command.env("TF_WORKSPACE", workspace);
         }
+        // Every provider plugin and `local-exec` inherits terraform's environment.
+        for name in crate::secrets::variables() {
+            command.env_remove(name);
+        }
         command
     }
 

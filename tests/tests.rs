@@ -16,6 +16,9 @@ mod recorded;
 /// Drift that counts: moves, `ignore_changes`, computed attributes, with real terraform.
 mod classes;
 
+/// driftlog's key and tokens never reach terraform, its providers or `local-exec`.
+mod secrets;
+
 /// Documents written from Terraform's and OpenTofu's source (OpenTofu cannot run here; nor
 /// can identities, write-only attributes, deferrals or ephemeral resources).
 mod written;

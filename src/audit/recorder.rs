@@ -25,6 +25,8 @@ pub struct AuditOptions {
     pub key: SigningKey,
     /// Where to push the branch (default: `origin` when the repository has it).
     pub remote: RemoteChoice,
+    /// Credentials for the push beyond git's own configuration.
+    pub auth: Auth,
 }
 
 /// What is being recorded, for messages.
@@ -181,7 +183,7 @@ impl RecordTarget {
         let build = |position| build(common.clone(), position);
         let sync_options = SyncOptions {
             remote: options.remote.clone(),
-            auth: Auth::from_env(),
+            auth: options.auth.clone(),
             ..SyncOptions::default()
         };
         Ok(sync::record(

@@ -128,16 +128,6 @@ impl fmt::Debug for Auth {
 }
 
 impl Auth {
-    /// `GITHUB_TOKEN`, offered to `GITHUB_SERVER_URL` (default `https://github.com`).
-    pub fn from_env() -> Auth {
-        let non_empty = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let server = non_empty("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into());
-        match non_empty("GITHUB_TOKEN") {
-            Some(token) => Auth::github_token(token.trim(), &server),
-            None => Auth::none(),
-        }
-    }
-
     /// Only what git's configuration provides: credential helpers, `http.<url>.extraheader`,
     /// the SSH agent.
     pub fn none() -> Auth {

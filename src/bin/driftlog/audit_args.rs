@@ -7,7 +7,7 @@ use anyhow::Context;
 use driftlog::audit::recorder::{AuditOptions, Subject};
 use driftlog::audit::sshsig::SigningKey;
 use driftlog::audit::store::DEFAULT_BRANCH;
-use driftlog::audit::sync::{Outcome, RemoteChoice};
+use driftlog::audit::sync::{Auth, Outcome, RemoteChoice};
 
 #[derive(Debug, clap::Args)]
 pub struct AuditArgs {
@@ -32,7 +32,8 @@ pub struct AuditArgs {
     pub audit_remote: Option<String>,
 
     /// OpenSSH Ed25519 private key that signs audit records (`driftlog keygen` makes one).
-    /// Without it, DRIFTLOG_SIGNING_KEY may hold the key text itself (for CI secrets). One of
+    /// Without it, DRIFTLOG_SIGNING_KEY may hold the key text itself (for CI secrets; driftlog
+    /// takes it out of its environment, so terraform and its providers never see it). One of
     /// them is required unless --no-audit.
     #[arg(long, value_name = "FILE")]
     pub signing_key: Option<PathBuf>,
@@ -44,11 +45,11 @@ impl AuditArgs {
         if self.no_audit {
             return Ok(None);
         }
-        let key_text = match (&self.signing_key, std::env::var("DRIFTLOG_SIGNING_KEY")) {
+        let key_text = match (&self.signing_key, &crate::secrets::get().signing_key) {
             (Some(path), _) => std::fs::read_to_string(path)
                 .with_context(|| format!("reading the signing key {}", path.display()))?,
-            (None, Ok(text)) if !text.trim().is_empty() => text,
-            (None, _) => anyhow::bail!(
+            (None, Some(text)) => text.clone(),
+            (None, None) => anyhow::bail!(
                 "no signing key for the audit log: pass --signing-key FILE or put the key in \
                  DRIFTLOG_SIGNING_KEY (`driftlog keygen` makes one), or {subject} without \
                  recording with --no-audit"
@@ -66,7 +67,23 @@ impl AuditArgs {
                 .audit_remote
                 .clone()
                 .map_or(RemoteChoice::Default, RemoteChoice::Named),
+            auth: push_auth(),
         }))
+    }
+}
+
+/// The token offered when pushing the audit branch: driftlog's own, else the workflow's
+/// `GITHUB_TOKEN`; only to `GITHUB_SERVER_URL` (default `https://github.com`).
+fn push_auth() -> Auth {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let server = var("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into());
+    match crate::secrets::get()
+        .github_token
+        .clone()
+        .or_else(|| var("GITHUB_TOKEN"))
+    {
+        Some(token) => Auth::github_token(token.trim(), &server),
+        None => Auth::none(),
     }
 }
 

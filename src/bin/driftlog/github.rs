@@ -15,14 +15,11 @@ use driftlog::terraform::config::Declarations;
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "GitHub")]
 pub struct GithubArgs {
-    /// Token for the GitHub API. In Actions pass `${{ github.token }}`; it needs
-    /// pull-requests, issues and statuses (or checks) write permission.
-    #[arg(
-        long,
-        env = "GITHUB_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
+    /// Token for the GitHub API (default: DRIFTLOG_GITHUB_TOKEN, else GITHUB_TOKEN). In
+    /// Actions pass `${{ github.token }}`; it needs pull-requests, issues and statuses (or
+    /// checks) write permission. DRIFTLOG_GITHUB_TOKEN is taken out of driftlog's environment,
+    /// so terraform's providers never see it.
+    #[arg(long, value_name = "TOKEN")]
     pub github_token: Option<String>,
 
     /// Repository to report to (default in Actions: GITHUB_REPOSITORY). Outside Actions,
@@ -112,7 +109,12 @@ impl GithubArgs {
                 .map_err(|err| anyhow::anyhow!("GITHUB_REPOSITORY: {err}"))?,
             (None, false) => None,
         };
-        let token = self.github_token.clone().filter(|t| !t.trim().is_empty());
+        let token = self
+            .github_token
+            .clone()
+            .or_else(|| crate::secrets::get().github_token.clone())
+            .or_else(|| var("GITHUB_TOKEN"))
+            .filter(|t| !t.trim().is_empty());
         let mut skipped = None;
         let api = match (repo, token) {
             (Some(repo), Some(token)) => {

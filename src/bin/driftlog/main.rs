@@ -11,6 +11,7 @@ mod log_location;
 mod progress;
 mod report;
 mod scan;
+mod secrets;
 mod stacks;
 mod verify;
 
@@ -58,6 +59,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Before anything else, above all before any thread or child process exists.
+    secrets::take_from_environment();
     let cli = Cli::parse();
     // Without a handler, Ctrl-C would kill driftlog before it removes its temp files, and
     // leave terraform (in its own process group) running. If the handler cannot be set, the
