@@ -90,9 +90,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// A hostile branch can hold any number of broken commits: the text names the first of
+/// their problems and counts the rest (`--format json` lists them all).
+const PROBLEM_LINES: usize = 100;
+
 fn text(report: &Report, source: &str) -> String {
     let mut lines = vec![format!("allowed signers: {source}")];
-    lines.extend(report.problems.iter().map(describe));
+    lines.extend(report.problems.iter().take(PROBLEM_LINES).map(describe));
+    if report.problems.len() > PROBLEM_LINES {
+        lines.push(format!(
+            "…and {} more problems (--format json lists them all)",
+            report.problems.len() - PROBLEM_LINES
+        ));
+    }
     let plural = |n: u64, one: &str, many: &str| {
         if n == 1 {
             format!("{n} {one}")
@@ -124,6 +134,10 @@ fn text(report: &Report, source: &str) -> String {
             head.merkle_root
         ));
         lines.push(match &head.checkpoint_line {
+            // A checkpoint of a log with problems would vouch for them later.
+            Some(_) if !report.is_intact() => {
+                "checkpoint: none to keep while the log has problems".to_owned()
+            }
             Some(line) => format!("checkpoint (keep it to verify later): {line}"),
             None => "checkpoint: none (the tip's checkpoint did not verify or does not match the \
                      records)"
@@ -241,4 +255,44 @@ fn working_tree_allowed_signers(repo: &git2::Repository) -> anyhow::Result<(Stri
             path.display()
         ),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use driftlog::audit::verify::{LogHead, Problem, Report};
+
+    fn report(problems: usize) -> Report {
+        Report {
+            branch: "driftlog/audit".into(),
+            origin: None,
+            records: 3,
+            commits: 3,
+            head: Some(LogHead {
+                commit: "0123456789abcdef".into(),
+                seq: 2,
+                record_sha256: "ab".into(),
+                merkle_root: "cd".into(),
+                checkpoint_line: Some("driftlog-checkpoint v1 x 3 root sig".into()),
+            }),
+            checkpoints_matched: 0,
+            problems: (0..problems)
+                .map(|n| Problem {
+                    commit: None,
+                    seq: Some(n as u64),
+                    what: "junk".into(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn problems_are_capped_and_a_broken_log_offers_no_checkpoint() {
+        let text = super::text(&report(250), "test");
+        assert_eq!(text.matches(": junk").count(), super::PROBLEM_LINES);
+        assert!(text.contains("…and 150 more problems"), "{text}");
+        assert!(text.contains("250 problems"), "{text}");
+        assert!(!text.contains("keep it"), "{text}");
+        let intact = super::text(&report(0), "test");
+        assert!(intact.contains("checkpoint (keep it to verify later): driftlog-checkpoint"));
+    }
 }
