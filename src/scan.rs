@@ -19,7 +19,7 @@ use std::time::{Instant, SystemTime};
 use crate::drift::analysis::{self, Sides};
 use crate::drift::{
     Action, Diagnostic, DriftClass, DriftedResource, Failure, Refactor, ScanReport, Severity,
-    Stack, Status, Summary,
+    Stack, Status,
 };
 use crate::terraform::config::Declarations;
 use crate::terraform::show::{MalformedShow, PlanDocument, ResourceDriftEntry};
@@ -127,12 +127,8 @@ pub fn scan(options: &ScanOptions, progress: &mut dyn FnMut(Progress<'_>)) -> Sc
             message: err.to_string(),
         });
     }
-    report.summary = Summary::of(
-        report.summary.checked,
-        &report.resources,
-        &report.refactors,
-        &report.output_changes,
-    );
+    // Settles clean or drifted from what counts; a failed scan stays failed.
+    report.recount();
     report.duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
     report
 }
@@ -206,11 +202,15 @@ fn run(
         .collect();
     report.refactors.sort_by(|a, b| a.address.cmp(&b.address));
     if !changed.is_empty() {
-        report.resources =
-            classified_drift(options, terraform, &plan, plan_dir.path(), report, progress)?;
+        let drift = Drift {
+            refresh: &plan,
+            changed: changed.len(),
+            plan_dir: plan_dir.path(),
+        };
+        report.resources = classified_drift(options, terraform, &drift, report, progress)?;
     }
+    // Until `recount` (in `scan`) finds that nothing counts.
     report.status = Status::Drifted;
-    report.recount();
     Ok(())
 }
 
@@ -220,16 +220,15 @@ fn run(
 fn classified_drift(
     options: &ScanOptions,
     terraform: &Terraform,
-    refresh: &PlanRun,
-    plan_dir: &Path,
+    drift: &Drift<'_>,
     report: &mut ScanReport,
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<Vec<DriftedResource>, ScanError> {
-    let changed = refresh
-        .drift
-        .iter()
-        .filter(|n| n.is_object_change())
-        .count();
+    let Drift {
+        refresh,
+        changed,
+        plan_dir,
+    } = *drift;
     progress(Progress::ReadingPlan { drifted: changed });
     let (refreshed, show_sha256) = terraform.show_plan(&plan_dir.join(REFRESH_PLAN))?;
     report.evidence.show_json_sha256 = Some(show_sha256);
@@ -253,9 +252,7 @@ fn classified_drift(
             }
             None
         }
-        Err(TerraformError::Interrupted { purpose }) => {
-            return Err(TerraformError::Interrupted { purpose }.into())
-        }
+        Err(err @ TerraformError::Interrupted { .. }) => return Err(err.into()),
         Err(err) => Some(err),
     };
     progress(Progress::Classifying { drifted: changed });
@@ -290,6 +287,16 @@ fn classified_drift(
             Ok(drifted_resources(&refresh.drift, &refreshed.resource_drift))
         }
     }
+}
+
+/// What the refresh-only plan found, for classifying it.
+#[derive(Clone, Copy)]
+struct Drift<'a> {
+    refresh: &'a PlanRun,
+    /// How many of its notices are changes of real objects (not moves).
+    changed: usize,
+    /// Where its plan file is, and the classifying plan's goes.
+    plan_dir: &'a Path,
 }
 
 const REFRESH_PLAN: &str = "refresh.tfplan";
@@ -329,7 +336,7 @@ fn classify_plan(
         &plan_file,
         &mut |_| {},
     );
-    if targeted && matches!(&run, Err(err) if err.kind() != "interrupted") {
+    if targeted && matches!(&run, Err(err) if !matches!(err, TerraformError::Interrupted { .. })) {
         run = terraform.plan(
             &PlanMode::Classify {
                 targets: Vec::new(),
@@ -452,18 +459,12 @@ pub fn analyse_show_json(json: &[u8]) -> Result<Vec<DriftedResource>, MalformedS
 
 fn drifted_resource(entry: &ResourceDriftEntry) -> DriftedResource {
     let actions: Vec<&str> = entry.change.actions.iter().map(String::as_str).collect();
-    let identity = if entry.change.before_identity.is_null() {
-        &entry.change.after_identity
-    } else {
-        &entry.change.before_identity
-    };
     let sides = Sides {
         before: &entry.change.before,
         after: &entry.change.after,
         before_sensitive: &entry.change.before_sensitive,
         after_sensitive: &entry.change.after_sensitive,
         after_unknown: &entry.change.after_unknown,
-        identity,
     };
     DriftedResource {
         address: entry.address.clone(),

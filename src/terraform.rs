@@ -20,7 +20,7 @@ use std::thread::JoinHandle;
 
 use crate::drift::{Diagnostic, OutputChange, Severity};
 use crate::interrupt::{self, Registration};
-use show::{MalformedShow, PlanDocument, ResourceDriftEntry};
+use show::{MalformedShow, PlanDocument};
 use stream::{DriftNotice, StreamEvent};
 
 /// How much of stderr to keep for error messages: the end is where the reason is.
@@ -458,22 +458,11 @@ impl Terraform {
         })
     }
 
-    /// `terraform show -json PLAN`, reduced to its drift entries, with the SHA-256 of the
-    /// whole document.
-    pub fn show_resource_drift(
-        &self,
-        plan_file: &Path,
-    ) -> Result<(Vec<ResourceDriftEntry>, String), TerraformError> {
-        let json = self.show_json(plan_file)?;
-        let sha256 = hex(ring::digest::digest(&ring::digest::SHA256, &json).as_ref());
-        Ok((show::parse_resource_drift(&json)?, sha256))
-    }
-
     /// `terraform show -json PLAN` of a normal plan: drift, planned changes and what the
     /// configuration sets, with the SHA-256 of the whole document.
     pub fn show_plan(&self, plan_file: &Path) -> Result<(PlanDocument, String), TerraformError> {
         let json = self.show_json(plan_file)?;
-        let sha256 = hex(ring::digest::digest(&ring::digest::SHA256, &json).as_ref());
+        let sha256 = sha256_hex(&json);
         Ok((show::parse_plan(&json)?, sha256))
     }
 
@@ -487,7 +476,7 @@ impl Terraform {
             OsStr::new("-json"),
         ]);
         let json = self.stdout_of(command, PURPOSE)?;
-        let sha256 = hex(ring::digest::digest(&ring::digest::SHA256, &json).as_ref());
+        let sha256 = sha256_hex(&json);
         Ok((schema::ProviderSchemas::parse(&json)?, sha256))
     }
 
@@ -501,6 +490,11 @@ impl Terraform {
         ]);
         self.stdout_of(command, PURPOSE)
     }
+}
+
+/// SHA-256 of a document terraform wrote, as the evidence names it.
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
 }
 
 fn hex(bytes: &[u8]) -> String {

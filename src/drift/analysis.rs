@@ -9,16 +9,13 @@ use serde_json::Value;
 use super::path::{self, Segment};
 use super::{AttrValue, AttributeChange};
 
-/// The five parallel trees terraform gives for one change, and the resource identity.
+/// The five parallel trees terraform gives for one change.
 pub struct Sides<'a> {
     pub before: &'a Value,
     pub after: &'a Value,
     pub before_sensitive: &'a Value,
     pub after_sensitive: &'a Value,
     pub after_unknown: &'a Value,
-    /// Terraform 1.12+ resource identity (`before_identity`, else `after_identity`); null
-    /// when the provider has none.
-    pub identity: &'a Value,
 }
 
 /// Lists every leaf attribute that differs, in document order (keys sorted, indices ascending).
@@ -42,9 +39,8 @@ pub fn attribute_changes(sides: &Sides<'_>) -> Vec<AttributeChange> {
 pub const IDENTIFIER_ATTRIBUTES: [&str; 4] = ["arn", "id", "name", "self_link"];
 
 /// The resource's identifiers: each of [`IDENTIFIER_ATTRIBUTES`] that is a non-empty string
-/// and not sensitive on that side, from the state before the drift, else after it; and each
-/// string of the resource identity as `identity.<key>` (identity schemas have no sensitive
-/// attributes).
+/// and not sensitive on that side, from the state before the drift, else after it. Terraform
+/// gives drift entries no identity: classification adds it ([`add_identity`]).
 pub fn identifiers(sides: &Sides<'_>) -> std::collections::BTreeMap<String, String> {
     let mut found = std::collections::BTreeMap::new();
     for key in IDENTIFIER_ATTRIBUTES {
@@ -63,7 +59,6 @@ pub fn identifiers(sides: &Sides<'_>) -> std::collections::BTreeMap<String, Stri
             found.insert(key.to_owned(), value);
         }
     }
-    add_identity(sides.identity, &mut found);
     found
 }
 
@@ -273,7 +268,6 @@ mod tests {
             before_sensitive: &bs,
             after_sensitive: &a_s,
             after_unknown: &json!({}),
-            identity: &Value::Null,
         })
         .into_iter()
         .map(|c| (c.path, c.before, c.after))
@@ -396,7 +390,6 @@ mod tests {
             before_sensitive: &json!({}),
             after_sensitive: &json!({}),
             after_unknown: &json!({"arn": true}),
-            identity: &Value::Null,
         });
         assert_eq!(got[0].after, AttrValue::Unknown);
         assert_eq!(got[0].before, k(json!("a")));
@@ -471,15 +464,11 @@ mod management_tests {
 
     #[test]
     fn identity_strings_become_identifiers() {
-        let before = json!({"id": "b-1", "secret": "s"});
-        let found = identifiers(&Sides {
-            before: &before,
-            after: &before,
-            before_sensitive: &json!({"secret": true}),
-            after_sensitive: &json!({"secret": true}),
-            after_unknown: &json!({}),
-            identity: &json!({"bucket": "logs", "region": "eu-west-1", "count": 3, "empty": ""}),
-        });
+        let mut found = std::collections::BTreeMap::from([("id".to_owned(), "b-1".to_owned())]);
+        add_identity(
+            &json!({"bucket": "logs", "region": "eu-west-1", "count": 3, "empty": ""}),
+            &mut found,
+        );
         let keys: Vec<&str> = found.keys().map(String::as_str).collect();
         assert_eq!(keys, ["id", "identity.bucket", "identity.region"]);
     }

@@ -29,6 +29,7 @@
 //! Beyond `ignore_changes`, the HCL decides nothing; where it is declared is named in the
 //! record (`main.tf:12`).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::drift::analysis::{self, Management, Planned};
@@ -104,31 +105,14 @@ impl Classifier<'_> {
             return Decided::NeedsPlan;
         };
         let ignore_changes = self.ignore_changes(resource);
-        let mut verdicts = Vec::with_capacity(resource.changes.len());
-        for change in &resource.changes {
-            let Some(segments) = path::parse(&change.path) else {
-                return Decided::NeedsPlan;
-            };
-            let segments: Vec<Segment<'_>> =
-                segments.iter().map(path::SegmentBuf::as_segment).collect();
-            if let Some(rule) = ignore_changes.covering(&segments) {
-                verdicts.push(Verdict::IgnoredAt(rule));
-                continue;
-            }
-            let argument = match segments.first() {
-                Some(Segment::Key(key)) => configured.get(*key).copied(),
-                _ => None,
-            };
-            let Some(verdict) = by_schema(schema.find(&segments), argument) else {
-                return Decided::NeedsPlan;
-            };
-            verdicts.push(verdict);
-        }
-        for (change, verdict) in resource.changes.iter_mut().zip(verdicts) {
-            self.apply(change, verdict);
-        }
-        resource.class = resource_class(&resource.changes);
-        Decided::Yes
+        self.decide_changes(
+            resource,
+            Some(configured),
+            |segments, argument| match ignore_changes.covering(segments) {
+                Some(rule) => Some(Verdict::IgnoredAt(rule)),
+                None => schema_verdict(schema.find(segments), argument),
+            },
+        )
     }
 
     fn by_plan(&self, resource: &mut DriftedResource) {
@@ -142,14 +126,14 @@ impl Classifier<'_> {
             return self.set_aside(resource, GONE);
         };
         // Terraform puts a resource's identity in its planned change, not its drift entry.
-        for identity in [
+        let identity = [
             &planned.change.before_identity,
             &planned.change.after_identity,
-        ] {
-            if !identity.is_null() {
-                analysis::add_identity(identity, &mut resource.identifiers);
-                break;
-            }
+        ]
+        .into_iter()
+        .find(|identity| !identity.is_null());
+        if let Some(identity) = identity {
+            analysis::add_identity(identity, &mut resource.identifiers);
         }
         let actions: Vec<&str> = planned.change.actions.iter().map(String::as_str).collect();
         match actions.as_slice() {
@@ -181,39 +165,60 @@ impl Classifier<'_> {
             &resource.name,
         );
         let ignore_changes = self.ignore_changes(resource);
+        self.decide_changes(resource, configured, |segments, argument| {
+            let sets_top = argument.is_some();
+            Some(
+                match analysis::management(&planned_values(planned), segments) {
+                    Management::SetBack => Verdict::Managed,
+                    Management::Recomputed if sets_top => Verdict::Managed,
+                    Management::Recomputed => Verdict::Unmanaged(
+                        "not set by the configuration: the provider recomputes it on apply",
+                    ),
+                    Management::LeftAlone => match ignore_changes.covering(segments) {
+                        Some(rule) => Verdict::IgnoredAt(rule),
+                        None if sets_top => Verdict::Unmanaged(
+                            "apply leaves it as it is: the provider takes the real value for the \
+                         configuration's",
+                        ),
+                        None => Verdict::Unmanaged(NOT_SET),
+                    },
+                },
+            )
+        });
+    }
+
+    /// Decides every change with `decide`, given its path and how the code writes the
+    /// top-level argument it is in, then marks them all; `NeedsPlan` as soon as one cannot be
+    /// decided, leaving the resource as it was.
+    fn decide_changes(
+        &self,
+        resource: &mut DriftedResource,
+        configured: Option<&BTreeMap<String, Argument>>,
+        decide: impl Fn(&[Segment<'_>], Option<Argument>) -> Option<Verdict>,
+    ) -> Decided {
         let mut verdicts = Vec::with_capacity(resource.changes.len());
         for change in &resource.changes {
-            let Some(segments) = path::parse(&change.path) else {
-                verdicts.push(Verdict::Managed); // Only paths driftlog rendered reach here.
+            // Only paths driftlog rendered reach here; one it cannot read back counts.
+            let Some(owned) = path::parse(&change.path) else {
+                verdicts.push(Verdict::Managed);
                 continue;
             };
             let segments: Vec<Segment<'_>> =
-                segments.iter().map(path::SegmentBuf::as_segment).collect();
-            let sets_top = match segments.first() {
-                Some(Segment::Key(key)) => configured.is_some_and(|set| set.contains_key(*key)),
-                _ => false,
+                owned.iter().map(path::SegmentBuf::as_segment).collect();
+            let argument = match (segments.first(), configured) {
+                (Some(Segment::Key(key)), Some(configured)) => configured.get(*key).copied(),
+                _ => None,
             };
-            let verdict = match analysis::management(&planned_values(planned), &segments) {
-                Management::SetBack => Verdict::Managed,
-                Management::Recomputed if sets_top => Verdict::Managed,
-                Management::Recomputed => Verdict::Unmanaged(
-                    "not set by the configuration: the provider recomputes it on apply",
-                ),
-                Management::LeftAlone => match ignore_changes.covering(&segments) {
-                    Some(rule) => Verdict::IgnoredAt(rule),
-                    None if sets_top => Verdict::Unmanaged(
-                        "apply leaves it as it is: the provider takes the real value for the \
-                         configuration's",
-                    ),
-                    None => Verdict::Unmanaged(NOT_SET),
-                },
-            };
-            verdicts.push(verdict);
+            match decide(&segments, argument) {
+                Some(verdict) => verdicts.push(verdict),
+                None => return Decided::NeedsPlan,
+            }
         }
         for (change, verdict) in resource.changes.iter_mut().zip(verdicts) {
             self.apply(change, verdict);
         }
         resource.class = resource_class(&resource.changes);
+        Decided::Yes
     }
 
     fn ignore_changes(&self, resource: &DriftedResource) -> IgnoreChanges<'_> {
@@ -275,7 +280,7 @@ impl Classifier<'_> {
 
 /// What the schema and the configuration say of one change, when that is enough: `None`
 /// when only a plan can tell.
-fn by_schema(found: Option<Found>, argument: Option<Argument>) -> Option<Verdict> {
+fn schema_verdict(found: Option<Found>, argument: Option<Argument>) -> Option<Verdict> {
     let written = argument.is_some();
     match found? {
         // Blocks the code writes define their content; unwritten ones may be dynamic blocks

@@ -318,11 +318,7 @@ impl ApplyStream {
         let action = hook["action"].as_str().unwrap_or_default();
         match message["type"].as_str().unwrap_or_default() {
             "version" => {
-                if let Ok(super::stream::StreamEvent::Version(tool)) =
-                    super::stream::parse_line(line)
-                {
-                    self.run.tool = Some(tool);
-                }
+                self.run.tool = Some(super::stream::tool(&message));
             }
             "apply_start" => {
                 if let Some(action) = changing_action(action) {

@@ -76,7 +76,7 @@ pub fn parse_line(line: &str) -> Result<StreamEvent, NotJson> {
 
 /// Terraform names itself under `terraform`; OpenTofu under `tofu` (its
 /// `internal/command/views/json_view.go`), with the product in `@message`.
-fn tool(message: &Value) -> Tool {
+pub(crate) fn tool(message: &Value) -> Tool {
     let version = |key: &str| message[key].as_str().map(str::to_owned);
     match (version("tofu"), version("terraform")) {
         (Some(version), _) => Tool {

@@ -77,11 +77,7 @@ impl AuditArgs {
 fn push_auth() -> Auth {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let server = var("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into());
-    match crate::secrets::get()
-        .github_token
-        .clone()
-        .or_else(|| var("GITHUB_TOKEN"))
-    {
+    match crate::secrets::github_token() {
         Some(token) => Auth::github_token(token.trim(), &server),
         None => Auth::none(),
     }

@@ -112,9 +112,8 @@ impl GithubArgs {
         let token = self
             .github_token
             .clone()
-            .or_else(|| crate::secrets::get().github_token.clone())
-            .or_else(|| var("GITHUB_TOKEN"))
-            .filter(|t| !t.trim().is_empty());
+            .filter(|t| !t.trim().is_empty())
+            .or_else(crate::secrets::github_token);
         let mut skipped = None;
         let api = match (repo, token) {
             (Some(repo), Some(token)) => {

@@ -180,8 +180,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if args.shard.is_some() {
                 anyhow::bail!("--shard splits many stacks; it cannot be used with one DIR");
             }
-            let mut options = scan_options(&args, dir.clone(), None, &[], &[]);
-            options.count_unmanaged = config.count_unmanaged;
+            let options = scan_options(&args, &config, dir.clone(), None, &[], &[]);
             run_single(&args, &setup, options)
         }
         dirs => {
@@ -272,6 +271,7 @@ fn stack_path(root: &Path, dir: &Path) -> String {
 
 fn scan_options(
     args: &Args,
+    config: &Config,
     dir: PathBuf,
     workspace: Option<String>,
     vars: &[(String, String)],
@@ -287,7 +287,7 @@ fn scan_options(
         init: args.init,
         workspace: workspace.or_else(|| args.workspace.clone()),
         init_gate: None,
-        count_unmanaged: false,
+        count_unmanaged: config.count_unmanaged,
         inputs: PlanInputs {
             vars: all_vars,
             extra_args: args.plan_args.clone(),
@@ -363,13 +363,13 @@ fn run_many(args: &Args, setup: &Setup<'_>, specs: &[StackSpec]) -> anyhow::Resu
             };
             let mut options = scan_options(
                 args,
+                setup.rules.config,
                 dir,
                 spec.workspace.clone(),
                 &spec.vars,
                 &spec.var_files,
             );
             options.init_gate = init_gate.clone();
-            options.count_unmanaged = setup.rules.config.count_unmanaged;
             StackJob {
                 name: spec.name.clone(),
                 options,

@@ -35,3 +35,12 @@ pub fn take_from_environment() {
 pub fn get() -> &'static Secrets {
     SECRETS.get_or_init(Secrets::default)
 }
+
+/// The token driftlog talks to GitHub with: its own, else the workflow's `GITHUB_TOKEN`.
+pub fn github_token() -> Option<String> {
+    get()
+        .github_token
+        .clone()
+        .or_else(|| std::env::var("GITHUB_TOKEN").ok())
+        .filter(|token| !token.trim().is_empty())
+}
