@@ -565,3 +565,61 @@ fn a_failed_scan_in_terminal_format_also_says_why_on_standard_error() {
         run.stderr
     );
 }
+
+/// Ctrl-C while the classifying plan runs: terraform is asked once to stop, the scan ends as
+/// interrupted (not as drift it half classified), and both plan files are gone.
+#[test]
+fn an_interrupt_during_the_classifying_plan_stops_it_and_removes_the_plans() {
+    let stack = Stack::new(&[(
+        "main.tf",
+        &format!(
+            "{PROVIDER}{}",
+            object("web", "web", "  secret = \"s3cr3t-in-plan\"\n")
+        ),
+    )]);
+    stack.apply(&[]);
+    // Computed-only drift: only the normal plan can classify it.
+    stack.edit("web", |o| o["status"] = json!("stopped"));
+    let marks = stack.root.join("marks");
+    std::fs::create_dir_all(&marks).expect("mkdir");
+    let wrapper = stack.fake_terraform(
+        "slow-normal-plan",
+        "#!/bin/bash\nif [ \"$1\" = plan ] && [ \"$2\" != -refresh-only ]; then\n\
+         trap 'echo once >> \"$MARKS/interrupted\"; exit 1' INT\n\
+         : > \"$MARKS/started\"\nwhile true; do sleep 0.05; done\nfi\n\
+         exec terraform \"$@\"\n",
+    );
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_driftlog"));
+    command
+        .args([
+            "scan",
+            stack.root.to_str().unwrap_or_default(),
+            "--no-audit",
+        ])
+        .args(["--format", "json", "--terraform-bin", &wrapper])
+        .env("TMPDIR", &stack.tmp)
+        .env("MARKS", &marks)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    crate::support::terraform_env(&mut command);
+    let child = command.spawn().expect("start driftlog");
+    let out = crate::support::interrupt_once_started(child, &marks);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("a report when interrupted");
+    assert_eq!(report["status"], "failed");
+    assert_eq!(report["failure"]["kind"], "interrupted");
+    assert_eq!(
+        std::fs::read_to_string(marks.join("interrupted")).unwrap_or_default(),
+        "once\n",
+        "terraform gets exactly one SIGINT"
+    );
+    assert!(
+        stack.leftover_temp_files().is_empty(),
+        "the plan files (raw secrets) are removed on interrupt"
+    );
+}

@@ -45,7 +45,8 @@ pub fn path_with_tools() -> OsString {
     std::env::join_paths(paths).expect("PATH entries are valid")
 }
 
-fn terraform_env(command: &mut Command) {
+/// The environment every test runs terraform and driftlog in: the test tools first on PATH.
+pub fn terraform_env(command: &mut Command) {
     command
         .env("PATH", path_with_tools())
         .env("TF_CLI_CONFIG_FILE", &tools().cli_config)
