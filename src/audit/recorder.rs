@@ -62,6 +62,17 @@ pub enum RecordError {
     Bare(PathBuf),
     #[error("{0:?} is not a valid branch name for the audit log")]
     InvalidBranch(String),
+    #[error(
+        "the audit branch {branch} holds the log of {log}, but this repository is {repository}: \
+         it was copied from another log, and nothing is appended to it. Delete the local branch \
+         (git branch -D {branch}) to start this repository's own log, or record to another with \
+         --audit-branch"
+    )]
+    ForeignLog {
+        branch: String,
+        log: String,
+        repository: String,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -100,8 +111,25 @@ impl RecordTarget {
             .ok_or_else(|| RecordError::Bare(repo.path().to_owned()))?
             .to_owned();
         let context = RunContext::detect(Some(&workdir));
+        let identity = repository_identity(&repo, &context);
+        let existing = AuditStore::open(&workdir, &options.branch, "")
+            .and_then(|store| store.log_id())
+            .unwrap_or(None);
+        let repository = match (existing, identity) {
+            (Some(log), Some(identity)) if !same_repository(&log.repository, &identity) => {
+                return Err(RecordError::ForeignLog {
+                    branch: options.branch.clone(),
+                    log: log.repository,
+                    repository: identity,
+                })
+            }
+            // The id the first record fixed, wherever this clone lives.
+            (Some(log), _) => log.repository,
+            (None, Some(identity)) => identity,
+            (None, None) => local_log_id(),
+        };
         let log = LogId {
-            repository: repository_id(&repo, &context),
+            repository,
             branch: options.branch.clone(),
         };
         let stack = StackRef {
@@ -247,34 +275,47 @@ pub fn record_apply(
     })
 }
 
-/// The repository's stable name: `host/owner/name` on GitHub, else its `origin` remote's
-/// URL without scheme or credentials, else its local path.
-fn repository_id(repo: &git2::Repository, context: &RunContext) -> String {
+/// This repository's identity, as a log names it: `host/owner/name` on GitHub, else its
+/// `origin` remote's URL without scheme, credentials or `.git`; `None` for a repository with
+/// neither (its log then keeps the random id its first record fixed).
+pub fn repository_identity(repo: &git2::Repository, context: &RunContext) -> Option<String> {
     if let RunContext::GithubActions(actions) = context {
         if let Some(repository) = &actions.repository {
             let server = actions
                 .server_url
                 .as_deref()
                 .unwrap_or("https://github.com");
-            return format!(
+            return Some(format!(
                 "{}/{repository}",
                 strip_scheme(server).trim_end_matches('/')
-            );
+            ));
         }
     }
-    if let Some(url) = repo
-        .find_remote("origin")
+    repo.find_remote("origin")
         .ok()
         .and_then(|remote| remote.url().map(str::to_owned))
-    {
-        return strip_scheme(&url).trim_end_matches(".git").to_owned();
-    }
-    repo.workdir()
-        .unwrap_or_else(|| repo.path())
-        .display()
-        .to_string()
-        .trim_end_matches('/')
-        .to_owned()
+        .map(|url| strip_scheme(&url).trim_end_matches(".git").to_owned())
+}
+
+/// Whether two repository ids name one repository: without case (GitHub's owner and name
+/// are case-insensitive), a trailing slash or `.git`.
+pub fn same_repository(a: &str, b: &str) -> bool {
+    let normal = |s: &str| {
+        s.trim_end_matches('/')
+            .trim_end_matches(".git")
+            .to_ascii_lowercase()
+    };
+    normal(a) == normal(b)
+}
+
+/// The id of a log in a repository with no remote: random, so it names this log and no
+/// other, and fixed by the first record so a moved clone keeps it.
+fn local_log_id() -> String {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 16];
+    // An all-zero id on the (never seen) failure of the system RNG is still one log's id.
+    let _ = ring::rand::SystemRandom::new().fill(&mut bytes);
+    format!("local/{}", super::store::hex(&bytes))
 }
 
 /// `https://user:token@host/x` -> `host/x`; `git@host:x` -> `host/x`.

@@ -26,7 +26,7 @@ use git2::{ErrorCode, FileMode, Oid, Repository, Signature, Tree};
 use super::canonical;
 use super::merkle::{self, CompactRange};
 use super::note::{self, Checkpoint, NoteSigner, SignerError};
-use super::record::{ChainPosition, Record};
+use super::record::{ChainPosition, LogId, Record};
 use super::sshsig::SigningKey;
 
 pub const DEFAULT_BRANCH: &str = "driftlog/audit";
@@ -52,6 +52,15 @@ pub enum StoreError {
         branch: String,
         commit: String,
         problem: String,
+    },
+    #[error(
+        "the audit branch {branch} holds the log of {log}, not of {record}: it was copied from \
+         another log, and nothing is appended to it"
+    )]
+    ForeignLog {
+        branch: String,
+        log: String,
+        record: String,
     },
     #[error("encoding the record: {0}")]
     Encode(String),
@@ -83,6 +92,8 @@ pub struct Head {
     pub seq: u64,
     pub record_sha256: String,
     pub frontier: CompactRange,
+    /// The log the record names; `None` if the record cannot be read as one.
+    pub log: Option<LogId>,
 }
 
 impl Head {
@@ -159,6 +170,17 @@ impl AuditStore {
         }
     }
 
+    /// The log id the branch's records carry (its tip's; verify checks they all agree), or
+    /// `None` when the branch does not exist yet.
+    pub fn log_id(&self) -> Result<Option<LogId>, StoreError> {
+        let Some(head) = self.head()? else {
+            return Ok(None);
+        };
+        Ok(head.log.map(Some).ok_or_else(|| {
+            self.damaged(head.commit, format!("record {} names no log", head.seq))
+        })?)
+    }
+
     /// What an append that wrote `commit` returned: its record and the checkpoint there.
     pub fn appended_at(&self, commit: Oid) -> Result<Appended, StoreError> {
         let head = self.head_at(commit)?;
@@ -193,11 +215,16 @@ impl AuditStore {
         let record = self
             .blob_at(&tree, &[RECORDS_DIR, &a, &b, &file])?
             .ok_or_else(|| self.damaged(commit, format!("record {seq} is missing")))?;
+        #[derive(serde::Deserialize)]
+        struct Named {
+            log: LogId,
+        }
         Ok(Head {
             commit,
             seq,
             record_sha256: sha256_hex(&record),
             frontier,
+            log: serde_json::from_slice::<Named>(&record).ok().map(|n| n.log),
         })
     }
 
@@ -224,6 +251,15 @@ impl AuditStore {
             .as_ref()
             .map_or_else(ChainPosition::genesis, Head::next_position);
         let record = build(position);
+        if let Some(log) = head.as_ref().and_then(|h| h.log.as_ref()) {
+            if *log != record.log {
+                return Err(StoreError::ForeignLog {
+                    branch: self.branch.clone(),
+                    log: log.repository.clone(),
+                    record: record.log.repository.clone(),
+                });
+            }
+        }
         let bytes = encode(&record)?;
         let record_sha256 = sha256_hex(&bytes);
         let record_signature = key

@@ -91,16 +91,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// A hostile branch can hold any number of broken commits: the text names the first of
-/// their problems and counts the rest (`--format json` lists them all).
+/// their problems and counts the rest (`--format json` lists the first thousand).
 const PROBLEM_LINES: usize = 100;
 
 fn text(report: &Report, source: &str) -> String {
     let mut lines = vec![format!("allowed signers: {source}")];
     lines.extend(report.problems.iter().take(PROBLEM_LINES).map(describe));
-    if report.problems.len() > PROBLEM_LINES {
+    if report.problems_total > PROBLEM_LINES as u64 {
         lines.push(format!(
-            "…and {} more problems (--format json lists them all)",
-            report.problems.len() - PROBLEM_LINES
+            "…and {} more problems (--format json lists the first {})",
+            report.problems_total - PROBLEM_LINES as u64,
+            verify::MAX_PROBLEMS
         ));
     }
     let plural = |n: u64, one: &str, many: &str| {
@@ -114,7 +115,7 @@ fn text(report: &Report, source: &str) -> String {
         "{}: {} verified, {} ({})",
         report.branch,
         plural(report.records, "record", "records"),
-        plural(report.problems.len() as u64, "problem", "problems"),
+        plural(report.problems_total, "problem", "problems"),
         [
             plural(report.commits, "commit", "commits"),
             plural(
@@ -275,6 +276,10 @@ mod tests {
                 checkpoint_line: Some("driftlog-checkpoint v1 x 3 root sig".into()),
             }),
             checkpoints_matched: 0,
+            log_repository: None,
+            signers: Vec::new(),
+            since: None,
+            problems_total: problems as u64,
             problems: (0..problems)
                 .map(|n| Problem {
                     commit: None,

@@ -1,0 +1,246 @@
+//! Verifying an audit branch: walks it from its first commit to its tip and checks everything
+//! [`super::store`] promises about it, then checks checkpoints remembered from earlier.
+//!
+//! Every commit, oldest first:
+//!
+//! - history: one root commit, then exactly one parent each (a merge is a problem; only first
+//!   parents are followed);
+//! - tree: compared with the parent's, the commit adds exactly one record and its `.sig` and
+//!   changes `checkpoint/note` and `checkpoint/frontier.json` (the root commit also adds
+//!   `README.md`); any other added, changed or deleted file is a problem;
+//! - record: canonical JSON, a [`Record`], stored under its own `seq`, seqs 0, 1, 2, ... without
+//!   gaps or repeats, `prev` the SHA-256 of the previous record's bytes, `log.branch` this
+//!   branch, its detached signature (namespace `driftlog`) by an allowed key, `signing_key` that
+//!   key;
+//! - commit: its message names the record's seq and SHA-256, and it is SSH-signed (namespace
+//!   `git`) by an allowed key, the record's `signing_key`;
+//! - checkpoint: the note opens with an allowed Ed25519 key under the log's origin, the origin is
+//!   the record's log, its size is the number of records so far and its root the RFC 6962 root
+//!   recomputed over their bytes; `frontier.json` is the recomputed compact range.
+//!
+//! Then every checkpoint the caller kept (from pull-request comments, CI logs): it must be
+//! signed by an allowed key for this log, no larger than the log, and its root must be the
+//! recomputed root at its size. This is what catches a history rewritten or truncated by
+//! someone who holds an allowed key, which the walk alone cannot.
+//!
+//! The walk reads every object once and keeps a compact range, so it is O(n) in the number of
+//! records (plus the bounded size of a record shard's tree per commit). It never re-serializes
+//! a record: hashes and signatures are checked over the stored bytes.
+//!
+//! # What verification cannot detect
+//!
+//! - A rewrite by a holder of an allowed key: they can re-sign a whole new history, and the
+//!   branch then verifies. Only checkpoints given to [`verify_log`] pin history, and only up to
+//!   the largest of them: records after it can still be rewritten or dropped.
+//! - Truncation to a shorter, intact history (a reset branch), and deletion of the whole
+//!   branch, unless a checkpoint larger than what is left is given.
+//! - Records never written: a scan that was not recorded leaves no trace.
+//! - A wrong trust root: whoever can change the allowed signers file that verification is given
+//!   (e.g. `.driftlog/allowed_signers` on the main branch) can make any key trusted.
+//! - Time: `valid-after`/`valid-before` in the allowed signers are checked at the commit's own
+//!   time, as `git verify-commit` does, and that time is claimed by the signer; checkpoint notes
+//!   carry no time, so their keys' validity windows are not checked at all.
+//! - Whether the records tell the truth: a signature shows who wrote a record, not that the scan
+//!   it describes happened that way.
+
+use git2::{ErrorCode, Oid, Repository};
+use serde::Serialize;
+
+use super::sshsig::AllowedSigners;
+use walk::Walk;
+
+/// One line for people, of what [`verify_log`] cannot detect (the module docs say more).
+pub const UNDETECTABLE: &str = "Verification cannot detect a history rewritten by a holder of an \
+     allowed key after the largest checkpoint given (or at all, without one), a branch reset or \
+     deleted when no larger checkpoint is given, scans that were never recorded, or a changed \
+     allowed signers file.";
+
+/// Why verification could not even start. Everything found on the way is a [`Problem`].
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("there is no branch {branch} in the repository")]
+    NoBranch { branch: String },
+    #[error("reading the branch {branch}: {source}")]
+    Git {
+        branch: String,
+        #[source]
+        source: git2::Error,
+    },
+}
+
+/// Something wrong with the log, where it was found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// The commit (full hex id), when the problem belongs to one.
+    pub commit: Option<String>,
+    /// The record's seq, when the problem belongs to one.
+    pub seq: Option<u64>,
+    pub what: String,
+}
+
+/// The newest record and the tree head over all records, as recomputed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogHead {
+    pub commit: String,
+    pub seq: u64,
+    pub record_sha256: String,
+    /// Hex RFC 6962 root over every record's bytes, recomputed.
+    pub merkle_root: String,
+    /// The tip's signed checkpoint in its one-line form, when it verified and matched the
+    /// recomputed tree: keep it to check later that history was not rewritten.
+    pub checkpoint_line: Option<String>,
+}
+
+/// Everything verification found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub branch: String,
+    /// The log's checkpoint origin, from its newest verified checkpoint.
+    pub origin: Option<String>,
+    pub records: u64,
+    pub commits: u64,
+    pub head: Option<LogHead>,
+    /// Given checkpoints that verified and matched the log.
+    pub checkpoints_matched: usize,
+    /// The log's id as its first record fixed it (`repository` of [`LogId`]).
+    pub log_repository: Option<String>,
+    /// Who signed the records checked, in order of first appearance.
+    pub signers: Vec<SignerCount>,
+    /// With [`VerifyOptions::since`]: the size of the checkpoint the walk started from (the
+    /// records before it were proven unchanged through it, not re-read).
+    pub since: Option<u64>,
+    /// The first problems found, at most [`MAX_PROBLEMS`]; `problems_total` counts them all.
+    pub problems: Vec<Problem>,
+    pub problems_total: u64,
+}
+
+/// One signer of records: its principal in the allowed signers and key fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignerCount {
+    pub principal: String,
+    pub fingerprint: String,
+    pub records: u64,
+}
+
+/// A hostile branch can hold any number of broken commits: the report keeps the first
+/// problems and counts the rest, so memory stays bounded.
+pub const MAX_PROBLEMS: usize = 1000;
+
+/// What to verify against.
+#[derive(Debug, Clone, Copy)]
+pub struct VerifyOptions<'a> {
+    /// The trusted keys (the trust root).
+    pub allowed: &'a AllowedSigners,
+    /// Signed checkpoints kept from earlier (one-line `driftlog-checkpoint v1 ...` or notes):
+    /// the log must still hold exactly the history each commits to.
+    pub checkpoints: &'a [String],
+    /// A checkpoint to start from: the log is proven consistent with it (its frontier
+    /// at that size hashes to the checkpoint's root) and only the records after it are read.
+    pub since: Option<&'a str>,
+    /// This repository's identity ([`crate::audit::recorder::repository_identity`]): the
+    /// log's id must be it, or the log was copied from another repository.
+    pub repository: Option<&'a str>,
+}
+
+impl Report {
+    /// Whether nothing was found wrong.
+    pub fn is_intact(&self) -> bool {
+        self.problems_total == 0
+    }
+}
+
+/// Verifies the audit branch `branch` of `repo` against the trusted `allowed` signers and the
+/// signed `checkpoints` given (one-line `driftlog-checkpoint v1 ...` or full signed notes).
+pub fn verify_log(
+    repo: &Repository,
+    branch: &str,
+    allowed: &AllowedSigners,
+    checkpoints: &[String],
+) -> Result<Report, VerifyError> {
+    verify(
+        repo,
+        branch,
+        &VerifyOptions {
+            allowed,
+            checkpoints,
+            since: None,
+            repository: None,
+        },
+    )
+}
+
+/// Verifies the audit branch `branch` of `repo` as `options` say.
+pub fn verify(
+    repo: &Repository,
+    branch: &str,
+    options: &VerifyOptions<'_>,
+) -> Result<Report, VerifyError> {
+    let VerifyOptions {
+        allowed,
+        checkpoints,
+        ..
+    } = *options;
+    let branch = branch.strip_prefix("refs/heads/").unwrap_or(branch);
+    let git_error = |source| VerifyError::Git {
+        branch: branch.to_owned(),
+        source,
+    };
+    let tip = match repo.refname_to_id(&format!("refs/heads/{branch}")) {
+        Ok(oid) => oid,
+        Err(err) if err.code() == ErrorCode::NotFound => {
+            return Err(VerifyError::NoBranch {
+                branch: branch.to_owned(),
+            })
+        }
+        Err(err) => return Err(git_error(err)),
+    };
+    repo.find_commit(tip).map_err(git_error)?;
+    let odb = repo.odb().map_err(git_error)?;
+
+    let mut walk = Walk::new(repo, odb, branch, allowed, options.repository);
+    match first_parent_chain(repo, tip) {
+        Ok(chain) => {
+            for (index, oid) in chain.iter().enumerate() {
+                walk.commit(*oid, index == 0);
+            }
+        }
+        Err(Incomplete { commit, reason }) => walk.problem(Some(commit), None, reason),
+    }
+    for (index, text) in checkpoints.iter().enumerate() {
+        walk.given_checkpoint(index + 1, text);
+    }
+    Ok(walk.finish())
+}
+
+struct Incomplete {
+    commit: Oid,
+    reason: String,
+}
+
+/// The branch's first-parent history, oldest first.
+fn first_parent_chain(repo: &Repository, tip: Oid) -> Result<Vec<Oid>, Incomplete> {
+    let mut chain = Vec::new();
+    let mut next = Some(tip);
+    while let Some(oid) = next {
+        let commit = repo.find_commit(oid).map_err(|err| Incomplete {
+            commit: chain.last().copied().unwrap_or(oid),
+            reason: if err.code() == ErrorCode::NotFound {
+                "the history before this commit is missing from the repository (a shallow \
+                 clone? fetch the whole branch), so the log cannot be checked from its start"
+                    .to_owned()
+            } else {
+                format!("cannot read the parent commit {oid}: {err}")
+            },
+        })?;
+        chain.push(oid);
+        next = commit.parent_ids().next();
+    }
+    chain.reverse();
+    Ok(chain)
+}
+
+mod tree;
+mod walk;
+
+#[cfg(test)]
+mod tests;

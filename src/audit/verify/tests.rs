@@ -1,0 +1,373 @@
+use super::tree::*;
+use super::*;
+use crate::audit::note;
+use crate::audit::record::{ChainPosition, StackRef};
+use crate::audit::record::{LogId, Record};
+use crate::audit::sshsig::DRIFTLOG_NAMESPACE;
+use crate::audit::sshsig::{allowed_signers_line, SigningKey};
+use crate::audit::store::{Appended, AuditStore, Committer};
+use crate::context::{Local, RunContext};
+use crate::drift::{ScanReport, Stack, Status};
+
+const BRANCH: &str = "driftlog/audit";
+const ORIGIN: &str = "example.com/acme/infra/driftlog/audit";
+
+struct Log {
+    dir: tempfile::TempDir,
+    key: SigningKey,
+    allowed: AllowedSigners,
+    appended: Vec<Appended>,
+}
+
+fn record(key: &SigningKey, branch: &str, position: ChainPosition) -> Record {
+    let report = ScanReport {
+        status: Status::Clean,
+        tool: Some(crate::drift::Tool {
+            name: crate::drift::ToolName::Terraform,
+            version: "1.15.5".into(),
+        }),
+        ..ScanReport::new(
+            Stack {
+                dir: ".".into(),
+                workspace: "default".into(),
+            },
+            "2026-11-24T00:00:00Z".into(),
+        )
+    };
+    Record::of_scan(
+        &report,
+        StackRef {
+            path: "infra/prod".into(),
+            workspace: "default".into(),
+        },
+        RunContext::Local(Local::default()),
+        LogId {
+            repository: "example.com/acme/infra".into(),
+            branch: branch.into(),
+        },
+        position,
+        key.fingerprint(),
+        "2026-11-24T00:00:00Z".into(),
+    )
+}
+
+impl Log {
+    /// `n` records on `branch` (whose records name `record_branch`) under `origin`.
+    fn build(n: usize, branch: &str, record_branch: &str, origin: &str) -> Log {
+        let dir = tempfile::tempdir().expect("temp dir");
+        git2::Repository::init(dir.path()).expect("init");
+        let key = SigningKey::generate().expect("key");
+        let allowed = AllowedSigners::parse(&allowed_signers_line("ci", &key)).expect("parse");
+        let store = AuditStore::open(dir.path(), branch, origin).expect("open");
+        let committer = Committer {
+            name: "ci".into(),
+            email: "ci@example.com".into(),
+        };
+        let build = |position| record(&key, record_branch, position);
+        let appended = (0..n)
+            .map(|i| {
+                store
+                    .append(&build, &key, &committer, 1_790_000_000 + i as i64)
+                    .expect("append")
+            })
+            .collect();
+        Log {
+            dir,
+            key,
+            allowed,
+            appended,
+        }
+    }
+
+    fn new(n: usize) -> Log {
+        Log::build(n, BRANCH, BRANCH, ORIGIN)
+    }
+
+    fn repo(&self) -> Repository {
+        Repository::open(self.dir.path()).expect("open")
+    }
+
+    fn verify(&self, checkpoints: &[String]) -> Report {
+        verify_log(&self.repo(), BRANCH, &self.allowed, checkpoints).expect("verify")
+    }
+
+    /// Replaces the tip commit by one whose tree has `edits` applied (`None` deletes),
+    /// signed by `key` like the store signs.
+    fn replace_tip(&self, edits: &[(&str, Option<&[u8]>)], key: &SigningKey) {
+        let repo = self.repo();
+        let refname = format!("refs/heads/{BRANCH}");
+        let tip = repo
+            .find_reference(&refname)
+            .and_then(|r| r.peel_to_commit())
+            .expect("tip");
+        let mut tree = tip.tree().expect("tree").id();
+        for (path, content) in edits {
+            let parts: Vec<&str> = path.split('/').collect();
+            tree = edit_tree(&repo, Some(tree), &parts, *content);
+        }
+        let tree = repo.find_tree(tree).expect("tree");
+        let parents: Vec<git2::Commit<'_>> = tip.parents().collect();
+        let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
+        let buffer = repo
+            .commit_create_buffer(
+                &tip.author(),
+                &tip.committer(),
+                tip.message().expect("utf-8"),
+                &tree,
+                &parents,
+            )
+            .expect("buffer");
+        let content = buffer.as_str().expect("utf-8");
+        let signature = key.sign_git_commit(content).expect("sign");
+        let commit = repo
+            .commit_signed(content, &signature, Some("gpgsig"))
+            .expect("commit");
+        repo.reference(&refname, commit, true, "tamper")
+            .expect("move");
+    }
+
+    fn tip_file(&self, path: &str) -> Vec<u8> {
+        let repo = self.repo();
+        let tree = repo
+            .revparse_single(&format!("{BRANCH}^{{tree}}"))
+            .and_then(|o| o.peel_to_tree())
+            .expect("tree");
+        let entry = tree.get_path(std::path::Path::new(path)).expect(path);
+        let blob = repo.find_blob(entry.id()).expect("blob");
+        blob.content().to_vec()
+    }
+}
+
+fn edit_tree(repo: &Repository, base: Option<Oid>, path: &[&str], content: Option<&[u8]>) -> Oid {
+    let base = base.map(|oid| repo.find_tree(oid).expect("tree"));
+    let mut builder = repo.treebuilder(base.as_ref()).expect("builder");
+    match path {
+        [name] => match content {
+            Some(bytes) => {
+                let blob = repo.blob(bytes).expect("blob");
+                builder.insert(name, blob, 0o100644).expect("insert");
+            }
+            None => builder.remove(name).expect("remove"),
+        },
+        [dir, rest @ ..] => {
+            let existing = base
+                .as_ref()
+                .and_then(|t| t.get_name(dir))
+                .map(|entry| entry.id());
+            let subtree = edit_tree(repo, existing, rest, content);
+            builder.insert(dir, subtree, 0o040000).expect("insert");
+        }
+        [] => unreachable!("a path has a name"),
+    }
+    builder.write().expect("write tree")
+}
+
+fn whats(report: &Report) -> String {
+    report
+        .problems
+        .iter()
+        .map(|p| format!("{:?} {}\n", p.seq, p.what))
+        .collect()
+}
+
+#[test]
+fn record_paths_are_only_where_the_store_puts_them() {
+    assert_eq!(record_seq("records/000000/000/000000000007.json"), Some(7));
+    assert_eq!(
+        record_seq("records/000001/002/000001002003.json"),
+        Some(1_002_003)
+    );
+    assert_eq!(record_seq("records/000000/001/000000000007.json"), None);
+    assert_eq!(record_seq("records/000000/000/7.json"), None);
+    assert_eq!(record_seq("records/000000/000/000000000007.json.sig"), None);
+    assert_eq!(record_seq("elsewhere/000000/000/000000000007.json"), None);
+}
+
+#[test]
+fn tree_order_puts_a_directory_after_a_file_named_like_it_with_a_dot() {
+    let entry = |name: &'static str, is_tree| Entry {
+        name: name.as_bytes(),
+        id: Oid::zero(),
+        mode: if is_tree { TREE_MODE } else { REGULAR_FILE },
+    };
+    // "a.json" < "a/" because '.' < '/', while "a" < "a.json" for two files.
+    assert_eq!(
+        git_order(&entry("a.json", false), &entry("a", true)),
+        std::cmp::Ordering::Less
+    );
+    assert_eq!(
+        git_order(&entry("a", false), &entry("a.json", false)),
+        std::cmp::Ordering::Less
+    );
+}
+
+#[test]
+fn raw_trees_must_be_sorted_without_repeats() {
+    let entry = |mode: &str, name: &str| {
+        let mut raw = format!("{mode} {name}\0").into_bytes();
+        raw.extend_from_slice(&[7; 20]);
+        raw
+    };
+    let sorted = [entry("100644", "a.json"), entry("40000", "a")].concat();
+    let names: Vec<&[u8]> = parse_entries(&sorted, None)
+        .expect("sorted")
+        .iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(names, [&b"a.json"[..], b"a"]);
+    let last = last_entry(&sorted).expect("parses").expect("an entry");
+    assert!(last.is_tree());
+    // The fast path's tail must come after the old tree's last entry.
+    assert!(parse_entries(&entry("100644", "a.json"), Some(last)).is_err());
+
+    let repeated = [entry("100644", "b"), entry("100644", "b")].concat();
+    assert!(parse_entries(&repeated, None)
+        .expect_err("repeated")
+        .contains("b is out of order or repeated"));
+    let unsorted = [entry("100644", "b"), entry("100644", "a")].concat();
+    assert!(parse_entries(&unsorted, None).is_err());
+    assert!(parse_entries(b"100644 a\0short", None).is_err());
+    assert!(parse_entries(&entry("10x644", "a"), None).is_err());
+}
+
+#[test]
+fn an_intact_log_verifies_and_reports_its_head() {
+    let log = Log::new(3);
+    let report = log.verify(&[]);
+    assert!(report.is_intact(), "{}", whats(&report));
+    assert_eq!((report.records, report.commits), (3, 3));
+    assert_eq!(report.origin.as_deref(), Some(ORIGIN));
+    let head = report.head.expect("a head");
+    let last = &log.appended[2];
+    assert_eq!(head.seq, 2);
+    assert_eq!(head.commit, last.commit);
+    assert_eq!(head.record_sha256, last.record_sha256);
+    assert_eq!(head.merkle_root, last.merkle_root);
+    assert_eq!(
+        head.checkpoint_line.as_deref(),
+        Some(last.checkpoint_line.as_str())
+    );
+}
+
+#[test]
+fn given_checkpoints_match_as_lines_and_as_notes() {
+    let log = Log::new(3);
+    let line = log.appended[1].checkpoint_line.clone();
+    let note = note::checkpoint_from_line(&line).expect("note");
+    let report = log.verify(&[line, note]);
+    assert!(report.is_intact(), "{}", whats(&report));
+    assert_eq!(report.checkpoints_matched, 2);
+
+    let report = log.verify(&["driftlog-checkpoint v1 nonsense".to_owned()]);
+    assert!(
+        whats(&report).contains("checkpoint 1 you gave: malformed"),
+        "{}",
+        whats(&report)
+    );
+}
+
+#[test]
+fn a_missing_branch_cannot_be_verified() {
+    let log = Log::new(1);
+    let result = verify_log(&log.repo(), "nope", &log.allowed, &[]);
+    assert!(
+        matches!(result, Err(VerifyError::NoBranch { .. })),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn a_record_copied_from_another_branch_is_a_problem() {
+    let log = Log::build(1, BRANCH, "elsewhere/audit", ORIGIN);
+    let report = log.verify(&[]);
+    let problems = whats(&report);
+    assert!(
+        problems.contains("the record belongs to the branch \"elsewhere/audit\""),
+        "{problems}"
+    );
+}
+
+#[test]
+fn a_checkpoint_for_another_log_is_a_problem() {
+    let log = Log::build(1, BRANCH, BRANCH, "example.com/other/driftlog/audit");
+    let report = log.verify(&[]);
+    assert!(
+        whats(&report)
+            .contains("checkpoint/note is for the log \"example.com/other/driftlog/audit\""),
+        "{}",
+        whats(&report)
+    );
+}
+
+#[test]
+fn a_forged_frontier_is_a_problem() {
+    let log = Log::new(3);
+    log.replace_tip(
+        &[(
+            "checkpoint/frontier.json",
+            Some(br#"{"hashes":[],"size":0}"#),
+        )],
+        &log.key,
+    );
+    let report = log.verify(&[]);
+    assert_eq!(report.problems.len(), 1, "{}", whats(&report));
+    assert!(
+        whats(&report).contains("checkpoint/frontier.json is not the recomputed compact range"),
+        "{}",
+        whats(&report)
+    );
+}
+
+#[test]
+fn a_checkpoint_signed_by_an_unknown_key_is_a_problem() {
+    let log = Log::new(2);
+    let stranger = Log::new(2);
+    let note = stranger.tip_file("checkpoint/note");
+    log.replace_tip(&[("checkpoint/note", Some(&note))], &log.key);
+    let report = log.verify(&[]);
+    assert!(
+        whats(&report).contains(
+            "checkpoint/note is not a checkpoint signed by an allowed key: the note has no \
+             valid signature by a known key"
+        ),
+        "{}",
+        whats(&report)
+    );
+    assert_eq!(report.head.and_then(|h| h.checkpoint_line), None);
+}
+
+#[test]
+fn a_re_serialized_record_is_not_canonical() {
+    let log = Log::new(1);
+    let path = "records/000000/000/000000000000.json";
+    let value: serde_json::Value = serde_json::from_slice(&log.tip_file(path)).expect("record");
+    let pretty = serde_json::to_vec_pretty(&value).expect("pretty");
+    let signature = log.key.sign(DRIFTLOG_NAMESPACE, &pretty).expect("sign");
+    log.replace_tip(
+        &[
+            (path, Some(&pretty)),
+            (&format!("{path}.sig"), Some(signature.as_bytes())),
+        ],
+        &log.key,
+    );
+    let problems = whats(&log.verify(&[]));
+    assert!(problems.contains("is not canonical JSON"), "{problems}");
+}
+
+#[test]
+fn the_readme_may_only_be_added_by_the_first_commit() {
+    let log = Log::new(2);
+    log.replace_tip(
+        &[("README.md", Some(b"edited\n")), ("checkpoint/note", None)],
+        &log.key,
+    );
+    let problems = whats(&log.verify(&[]));
+    assert!(
+        problems.contains("also changes README.md, deletes checkpoint/note"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("checkpoint/note is missing"),
+        "{problems}"
+    );
+}
