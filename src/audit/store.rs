@@ -176,9 +176,9 @@ impl AuditStore {
         let Some(head) = self.head()? else {
             return Ok(None);
         };
-        Ok(head.log.map(Some).ok_or_else(|| {
+        head.log.map(Some).ok_or_else(|| {
             self.damaged(head.commit, format!("record {} names no log", head.seq))
-        })?)
+        })
     }
 
     /// What an append that wrote `commit` returned: its record and the checkpoint there.
