@@ -455,7 +455,7 @@ fn record_ref_with(
     RecordRef {
         seq: record.seq,
         commit: entry.commit.clone(),
-        time: record.time.clone(),
+        time: record.made_at().to_owned(),
         kind: match record.kind {
             RecordKind::Scan => "scan",
             RecordKind::Apply => "apply",

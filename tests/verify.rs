@@ -210,7 +210,12 @@ impl Log {
             name: "driftlog".into(),
             email: "driftlog@example.com".into(),
         };
-        let time = 1_790_000_000 + self.appended.len() as i64;
+        // The commit's time is the scan's, as when driftlog records right after a scan.
+        let time = humantime::parse_rfc3339(scan.time)
+            .expect("scan time")
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs() as i64;
         let appended = self
             .store()
             .append(&build, key, &committer, time)

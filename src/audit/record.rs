@@ -15,7 +15,15 @@ use crate::drift::{
 };
 
 /// Bump on any change a verifier or reader of old records must know about.
-pub const RECORD_SCHEMA_VERSION: u32 = 2;
+pub const RECORD_SCHEMA_VERSION: u32 = 3;
+
+/// From this schema on, `time` is when the record joined the log (its commit's time, never
+/// earlier than the record before it), which is what makes times in a log only move forward.
+pub const LOG_TIME_SCHEMA: u32 = 3;
+
+/// A record that waited longer than this between being made and joining the log (it was
+/// spooled) keeps the time it was made in `made`.
+pub const MADE_SLACK_SECONDS: u64 = 60;
 
 /// `prev` of the first record.
 pub const GENESIS_PREV: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -132,8 +140,13 @@ pub struct Record {
     pub seq: u64,
     /// SHA-256 (hex) of the previous record's exact bytes; [`GENESIS_PREV`] for seq 0.
     pub prev: String,
-    /// RFC 3339 UTC time the record was made.
+    /// RFC 3339 UTC time: when the record joined the log (schema 3 on; its commit has the same
+    /// time), before that when it was made.
     pub time: String,
+    /// When the record was made, if it waited in the spool for more than a minute before it
+    /// joined the log (schema 3 on). Read through [`Record::made_at`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made: Option<String>,
     pub kind: RecordKind,
     pub context: RunContext,
     pub stack: StackRef,
@@ -272,6 +285,7 @@ impl Record {
             seq: position.seq,
             prev: position.prev,
             time,
+            made: None,
             kind,
             context,
             stack,
@@ -285,6 +299,29 @@ impl Record {
             evidence: Evidence::default(),
             signing_key,
             apply: None,
+        }
+    }
+
+    /// When the scan or apply this record describes happened.
+    pub fn made_at(&self) -> &str {
+        self.made.as_deref().unwrap_or(&self.time)
+    }
+
+    /// The record as it joins the log at `time` (RFC 3339, seconds): `time` becomes that, and
+    /// the time it was made moves to `made` if that was more than a minute earlier.
+    pub fn joined_at(&self, time: &str) -> Record {
+        let seconds = |t: &str| humantime::parse_rfc3339_weak(t).ok();
+        let made = self.made_at().to_owned();
+        let waited = match (seconds(&made), seconds(time)) {
+            (Some(made), Some(joined)) => joined
+                .duration_since(made)
+                .is_ok_and(|d| d.as_secs() > MADE_SLACK_SECONDS),
+            _ => made != time,
+        };
+        Record {
+            time: time.to_owned(),
+            made: waited.then_some(made),
+            ..self.clone()
         }
     }
 

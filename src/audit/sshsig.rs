@@ -326,6 +326,9 @@ pub struct VerifiedSignature {
     /// The principal that was asked for, or, when none was, the principals field of the
     /// first allowed signers line that accepts the key (as written, patterns included).
     pub principal: String,
+    /// The Ed25519 public key, to check its validity at another time
+    /// ([`AllowedSigners::authorize_at`]).
+    pub key: [u8; 32],
 }
 
 /// Verifies an armored SSHSIG signature over `message` the way
@@ -395,6 +398,7 @@ pub fn verify_at(
         .map(|principal| VerifiedSignature {
             fingerprint: fingerprint.clone(),
             principal,
+            key: public.0,
         })
         .map_err(|refusal| refusal.into_error(fingerprint, namespace, principal))
 }
@@ -477,6 +481,20 @@ impl AllowedSigners {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// Whether a key whose signature already verified may sign in `namespace` at `time` (any
+    /// principal): a record's own time, checked after the record is read. Returns the principal.
+    pub fn authorize_at(
+        &self,
+        key: &[u8; 32],
+        namespace: &str,
+        time: SystemTime,
+    ) -> Result<String, VerifyError> {
+        self.authorize(key, namespace, None, unix_seconds(time))
+            .map_err(|refusal| {
+                refusal.into_error(fingerprint_of_blob(&ed25519_blob(key)), namespace, None)
+            })
     }
 
     /// The principal to report if some line accepts the Ed25519 `key` for `principal` (or

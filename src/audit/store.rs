@@ -94,6 +94,8 @@ pub struct Head {
     pub frontier: CompactRange,
     /// The log the record names; `None` if the record cannot be read as one.
     pub log: Option<LogId>,
+    /// The later of the commit's time and the record's, in Unix seconds.
+    pub time_unix: i64,
 }
 
 impl Head {
@@ -218,13 +220,22 @@ impl AuditStore {
         #[derive(serde::Deserialize)]
         struct Named {
             log: LogId,
+            time: String,
         }
+        let named = serde_json::from_slice::<Named>(&record).ok();
+        let record_time = named
+            .as_ref()
+            .and_then(|n| humantime::parse_rfc3339_weak(&n.time).ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let commit_time = self.repo.find_commit(commit)?.time().seconds();
         Ok(Head {
             commit,
             seq,
             record_sha256: sha256_hex(&record),
             frontier,
-            log: serde_json::from_slice::<Named>(&record).ok().map(|n| n.log),
+            log: named.map(|n| n.log),
+            time_unix: commit_time.max(record_time),
         })
     }
 
@@ -250,7 +261,13 @@ impl AuditStore {
         let position = head
             .as_ref()
             .map_or_else(ChainPosition::genesis, Head::next_position);
-        let record = build(position);
+        // Times in a log only move forward: never before the record or commit before it.
+        let time_unix = head.as_ref().map_or(time_unix, |h| time_unix.max(h.time_unix));
+        let log_time = humantime::format_rfc3339_seconds(
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(time_unix).unwrap_or(0)),
+        )
+        .to_string();
+        let record = build(position).joined_at(&log_time);
         if let Some(log) = head.as_ref().and_then(|h| h.log.as_ref()) {
             if *log != record.log {
                 return Err(StoreError::ForeignLog {

@@ -1283,8 +1283,8 @@ fn blob_at(repo: &Repository, commit: &git2::Commit<'_>, path: &Path) -> Option<
     Some(repo.find_blob(entry.id()).ok()?.content().to_vec())
 }
 
-/// Whether `found` is `record` placed at `found`'s position: the same bytes once `seq` and
-/// `prev` match.
+/// Whether `found` is `record` placed at `found`'s position: the same bytes once `seq`,
+/// `prev` and the time it joined the log match.
 fn same_record(record: &Record, found: &CommitRecord) -> bool {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(&found.bytes) else {
         return false;
@@ -1292,11 +1292,15 @@ fn same_record(record: &Record, found: &CommitRecord) -> bool {
     let Some(prev) = value.get("prev").and_then(serde_json::Value::as_str) else {
         return false;
     };
+    let Some(time) = value.get("time").and_then(serde_json::Value::as_str) else {
+        return false;
+    };
     let position = ChainPosition {
         seq: found.seq,
         prev: prev.to_owned(),
     };
-    store::encode(&record.rebased(position)).is_ok_and(|bytes| bytes == found.bytes)
+    // The store sets the time a record joins the log; the rest must be the same bytes.
+    store::encode(&record.rebased(position).joined_at(time)).is_ok_and(|bytes| bytes == found.bytes)
 }
 
 /// A spooled record.

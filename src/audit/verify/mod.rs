@@ -47,6 +47,7 @@ use git2::{ErrorCode, Oid, Repository};
 use serde::Serialize;
 
 use super::sshsig::AllowedSigners;
+use read::Reader;
 use walk::Walk;
 
 /// One line for people, of what [`verify_log`] cannot detect (the module docs say more).
@@ -197,17 +198,21 @@ pub fn verify(
     repo.find_commit(tip).map_err(git_error)?;
     let odb = repo.odb().map_err(git_error)?;
 
-    let mut walk = Walk::new(repo, odb, branch, allowed, options.repository);
-    match first_parent_chain(repo, tip) {
-        Ok(chain) => {
-            for (index, oid) in chain.iter().enumerate() {
-                walk.commit(*oid, index == 0);
-            }
-        }
-        Err(Incomplete { commit, reason }) => walk.problem(Some(commit), None, reason),
+    let mut walk = Walk::new(repo, Reader::new(odb), branch, allowed, options.repository);
+    let incremental = options.since.and_then(|since| walk.start_from(since, tip));
+    match &incremental {
+        Some(after) => walk.commits(after, false),
+        None => match first_parent_chain(repo, tip) {
+            Ok(chain) => walk.commits(&chain, true),
+            Err(Incomplete { commit, reason }) => walk.problem(Some(commit), None, reason),
+        },
     }
     for (index, text) in checkpoints.iter().enumerate() {
         walk.given_checkpoint(index + 1, text);
+    }
+    if let (Some(since), None) = (options.since, &incremental) {
+        // Walked in full: the checkpoint is then checked like any other kept one.
+        walk.given_checkpoint(checkpoints.len() + 1, since);
     }
     Ok(walk.finish())
 }
@@ -239,8 +244,12 @@ fn first_parent_chain(repo: &Repository, tip: Oid) -> Result<Vec<Oid>, Incomplet
     Ok(chain)
 }
 
+mod check;
+mod read;
 mod tree;
 mod walk;
+
+pub use read::{MAX_RECORD_BYTES, MAX_TREE_DEPTH};
 
 #[cfg(test)]
 mod tests;

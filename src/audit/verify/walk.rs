@@ -1,25 +1,32 @@
 //! The branch walk: every commit, oldest first, checked against what the store writes.
+//!
+//! In batches: the commits' objects are read one after another ([`super::read`], each tree
+//! diffed against its parent's), their signatures and records are checked on every core
+//! ([`super::check`]), and then each commit is concluded in order: seqs, the hash chain, one
+//! log id, times, the recomputed Merkle tree against its checkpoint.
 
 use std::collections::HashMap;
-use std::rc::Rc;
-use std::time::{Duration, SystemTime};
 
-use git2::{ErrorCode, ObjectType, Odb, Oid, Repository};
+use git2::{ErrorCode, Oid, Repository};
 
-use super::tree::{
-    classify, describe_unexpected, display, git_order, join, last_entry, parse_entries, removed,
-    short_hash, AddedRecord, Change, ChangeKind, Entry,
-};
+use super::check::{self, unix_time, CommitChecked, CommitFiles, RecordChecked, RecordFiles};
+use super::read::{Reader, MAX_RECORD_BYTES, MAX_SMALL_FILE_BYTES};
+use super::tree::{classify, describe_unexpected, short_hash};
 use super::{LogHead, Problem, Report, SignerCount, MAX_PROBLEMS};
-use crate::audit::canonical;
-use crate::audit::merkle::{self, CompactRange, Hash};
+use crate::audit::merkle::{CompactRange, Hash};
 use crate::audit::note::{self, Checkpoint, NoteVerifier};
-use crate::audit::record::{LogId, Record, GENESIS_PREV};
+use crate::audit::record::{LogId, Record, GENESIS_PREV, LOG_TIME_SCHEMA};
 use crate::audit::recorder::{checkpoint_origin, same_repository};
-use crate::audit::sshsig::{self, AllowedSigners, DRIFTLOG_NAMESPACE, GIT_NAMESPACE};
+use crate::audit::sshsig::{AllowedSigners, VerifiedSignature, DRIFTLOG_NAMESPACE};
 use crate::audit::store::{
-    hex, sha256_hex, CHECKPOINT_DIR, FRONTIER_FILE, MESSAGE_PREFIX, NOTE_FILE,
+    hex, message_record, CHECKPOINT_DIR, FRONTIER_FILE, MESSAGE_PREFIX, NOTE_FILE,
 };
+
+/// How far a record's time and its commit's may differ (the store writes them equal).
+pub const TIME_BOUND_SECONDS: i64 = 300;
+/// Commits read ahead and checked together, bounded in count and in bytes.
+const BATCH_COMMITS: usize = 512;
+const BATCH_BYTES: usize = 64 << 20;
 
 /// What is known of a record once read.
 struct RecordSeen {
@@ -29,26 +36,33 @@ struct RecordSeen {
     log: Option<LogId>,
 }
 
+/// The order-dependent facts of the last record: what the next must not go back on.
+#[derive(Clone, Copy)]
+struct Clock {
+    schema: u32,
+    record_time: i64,
+    commit_time: i64,
+}
+
 pub(super) struct Walk<'r, 'a> {
     repo: &'r Repository,
     branch: &'a str,
     allowed: &'a AllowedSigners,
     /// Allowed Ed25519 keys that may sign in the driftlog namespace: the checkpoint signers.
     note_keys: Vec<[u8; 32]>,
-    verifiers: HashMap<String, Result<Vec<NoteVerifier>, String>>,
-    odb: Odb<'r>,
-    /// Raw trees read for this commit and for its parent: each tree an append rewrites is
-    /// read once, as the child's, and reused as the parent's.
-    trees: HashMap<Oid, Rc<[u8]>>,
-    parent_trees: HashMap<Oid, Rc<[u8]>>,
+    verifiers: HashMap<String, Vec<NoteVerifier>>,
+    reader: Reader<'r>,
     parent_tree: Option<Oid>,
     /// The previous record in history order: its seq and SHA-256.
     last: Option<(u64, String)>,
     max_seq: Option<u64>,
+    clock: Option<Clock>,
     range: CompactRange,
-    /// `roots[i]` is the recomputed root over the first `i + 1` records.
+    /// Records before the walk started (`--since`): proven through a checkpoint, not read.
+    offset: u64,
+    /// `roots[i]` is the recomputed root over the first `offset + i + 1` records.
     roots: Vec<Hash>,
-    /// The commit that added each record, in history order.
+    /// The commit that added each record read, in history order.
     record_commits: Vec<Oid>,
     /// False after a checkpoint disagreed with the recomputed tree, until one agrees again:
     /// a missing record makes every later checkpoint disagree, and one problem says so.
@@ -65,6 +79,8 @@ pub(super) struct Walk<'r, 'a> {
     /// The log's id, as its first record (or the first record read) fixed it.
     log_id: Option<LogId>,
     signers: Vec<SignerCount>,
+    since: Option<u64>,
+    since_root: Option<Hash>,
     problems: Vec<Problem>,
     problems_total: u64,
 }
@@ -72,7 +88,7 @@ pub(super) struct Walk<'r, 'a> {
 impl<'r, 'a> Walk<'r, 'a> {
     pub(super) fn new(
         repo: &'r Repository,
-        odb: Odb<'r>,
+        reader: Reader<'r>,
         branch: &'a str,
         allowed: &'a AllowedSigners,
         repository: Option<&'a str>,
@@ -93,13 +109,13 @@ impl<'r, 'a> Walk<'r, 'a> {
             allowed,
             note_keys,
             verifiers: HashMap::new(),
-            odb,
-            trees: HashMap::new(),
-            parent_trees: HashMap::new(),
+            reader,
             parent_tree: None,
             last: None,
             max_seq: None,
+            clock: None,
             range: CompactRange::new(),
+            offset: 0,
             roots: Vec::new(),
             record_commits: Vec::new(),
             tree_in_sync: true,
@@ -111,6 +127,8 @@ impl<'r, 'a> Walk<'r, 'a> {
             repository,
             log_id: None,
             signers: Vec::new(),
+            since: None,
+            since_root: None,
             problems: Vec::new(),
             problems_total: 0,
         }
@@ -133,65 +151,185 @@ impl<'r, 'a> Walk<'r, 'a> {
         });
     }
 
-    pub(super) fn commit(&mut self, oid: Oid, is_root: bool) {
-        self.commits += 1;
-        let commit = match self.repo.find_commit(oid) {
+    /// Walks `chain` (oldest first; its first commit is the root when `from_root`).
+    pub(super) fn commits(&mut self, chain: &[Oid], from_root: bool) {
+        let mut next = 0;
+        while next < chain.len() {
+            let mut batch = Vec::new();
+            let mut bytes = 0;
+            while next < chain.len() && batch.len() < BATCH_COMMITS && bytes < BATCH_BYTES {
+                let files = self.read_commit(chain[next], from_root && next == 0);
+                bytes += files.weight();
+                batch.push(files);
+                next += 1;
+            }
+            let checked = check::check_all(&batch, self.allowed);
+            for (files, checked) in batch.iter().zip(checked) {
+                self.conclude(files, checked);
+            }
+        }
+    }
+
+    /// Reads one commit, bounded, diffing its tree against the previous commit's.
+    fn read_commit(&mut self, oid: Oid, is_root: bool) -> CommitFiles {
+        let mut files = CommitFiles {
+            oid,
+            parents: 0,
+            time: 0,
+            first_line: Vec::new(),
+            signature: Err(String::new()),
+            tree: Oid::zero(),
+            problems: Vec::new(),
+            adds_records: false,
+            seq: None,
+            records: Vec::new(),
+            note: Err(String::new()),
+            frontier: Err(String::new()),
+        };
+        let commit = match self
+            .reader
+            .commit_size_ok(oid)
+            .and_then(|()| self.repo.find_commit(oid).map_err(|e| e.to_string()))
+        {
             Ok(commit) => commit,
             Err(err) => {
-                self.problem(Some(oid), None, format!("cannot read the commit: {err}"));
-                return;
+                files.problems.push((None, format!("cannot read the commit: {err}")));
+                files.signature = Err("the commit was not read".into());
+                files.note = Err("the commit was not read".into());
+                return files;
             }
         };
-        if commit.parent_count() > 1 {
+        files.parents = commit.parent_count();
+        files.time = commit.time().seconds();
+        files.first_line = commit
+            .message_bytes()
+            .split(|b| *b == b'\n')
+            .next()
+            .unwrap_or_default()
+            .to_vec();
+        files.signature = match self.repo.extract_signature(&oid, Some("gpgsig")) {
+            Ok((signature, signed)) => signature
+                .as_str()
+                .map(|armored| (armored.to_owned(), signed.to_vec()))
+                .ok_or_else(|| "the commit signature is refused: it is not text".to_owned()),
+            Err(err) if err.code() == ErrorCode::NotFound => {
+                Err("the commit is not signed".to_owned())
+            }
+            Err(err) => Err(format!("cannot read the commit's signature: {err}")),
+        };
+        files.tree = commit.tree_id();
+
+        self.reader.next_commit();
+        let parent_tree = self.parent_tree.replace(files.tree);
+        let mut changes = Vec::new();
+        let diffed = self.reader.tree(files.tree).and_then(|new| {
+            let old = parent_tree.map(|old| self.reader.tree(old)).transpose()?;
+            self.reader.diff(old.as_deref(), &new, "", &mut changes)
+        });
+        if let Err(err) = diffed {
+            files.problems.push((None, err));
+        }
+        let (added, unexpected) = classify(&changes, is_root);
+        files.adds_records = !added.is_empty();
+        files.seq = added
+            .last()
+            .map(|r| r.seq_in_path)
+            .or_else(|| self.max_seq.map(|s| s + 1));
+        if !unexpected.is_empty() {
+            files
+                .problems
+                .push((files.seq, describe_unexpected(&unexpected)));
+        }
+        for record in added {
+            let read = |oid: Oid, limit| {
+                self.reader
+                    .blob(oid, limit)
+                    .map_err(|err| format!("cannot read {}: {err}", record.path))
+            };
+            files.records.push(RecordFiles {
+                bytes: read(record.blob, MAX_RECORD_BYTES),
+                signature: record.signature.map(|sig| read(sig, MAX_SMALL_FILE_BYTES)),
+                path: record.path,
+                seq_in_path: record.seq_in_path,
+            });
+        }
+        let note_path = format!("{CHECKPOINT_DIR}/{NOTE_FILE}");
+        files.note = self
+            .reader
+            .blob_at(files.tree, &note_path)
+            .and_then(|bytes| {
+                String::from_utf8(bytes).map_err(|_| format!("{note_path} is not text"))
+            })
+            .map(|signed| {
+                let origin = signed.split('\n').next().unwrap_or_default().to_owned();
+                let verifiers = self.verifiers(&origin);
+                (signed, verifiers)
+            });
+        files.frontier = self
+            .reader
+            .blob_at(files.tree, &format!("{CHECKPOINT_DIR}/{FRONTIER_FILE}"));
+        files
+    }
+
+    /// Trusted checkpoint verifiers under the key name `origin` (none if it is not a name).
+    fn verifiers(&mut self, origin: &str) -> Vec<NoteVerifier> {
+        let keys = &self.note_keys;
+        self.verifiers
+            .entry(origin.to_owned())
+            .or_insert_with(|| {
+                keys.iter()
+                    .filter_map(|key| NoteVerifier::new(origin, *key).ok())
+                    .collect()
+            })
+            .clone()
+    }
+
+    /// Opens a signed checkpoint with the allowed keys, under the origin it names.
+    fn open(&mut self, signed: &str) -> Result<Checkpoint, String> {
+        let origin = signed.split('\n').next().unwrap_or_default();
+        let verifiers = self.verifiers(origin);
+        if verifiers.is_empty() {
+            return Err(
+                "the allowed signers have no Ed25519 key for the driftlog namespace".to_owned(),
+            );
+        }
+        note::open_checkpoint(signed, &verifiers)
+            .map(|opened| opened.checkpoint)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Everything about one commit that depends on the log before it.
+    fn conclude(&mut self, files: &CommitFiles, checked: CommitChecked) {
+        let oid = files.oid;
+        self.commits += 1;
+        if files.parents > 1 {
             self.problem(
                 Some(oid),
                 None,
                 format!(
                     "is a merge commit ({} parents): the audit branch must be one line of \
                      commits; only the first parent was followed",
-                    commit.parent_count()
+                    files.parents
                 ),
             );
         }
-        let commit_time = SystemTime::UNIX_EPOCH
-            + Duration::from_secs(u64::try_from(commit.time().seconds()).unwrap_or(0));
-
-        std::mem::swap(&mut self.parent_trees, &mut self.trees);
-        self.trees.clear();
-        let tree = commit.tree_id();
-        let parent_tree = self.parent_tree.take();
-        let mut changes = Vec::new();
-        let diffed = self.tree(tree).and_then(|new| {
-            let old = parent_tree.map(|old| self.tree(old)).transpose()?;
-            self.diff(old.as_deref(), &new, "", &mut changes)
-        });
-        if let Err(err) = diffed {
-            self.problem(Some(oid), None, err);
+        for (seq, what) in &files.problems {
+            self.problem(Some(oid), *seq, what.clone());
         }
-        let (added, unexpected) = classify(&changes, is_root);
-        let commit_seq = added
-            .last()
-            .map(|r| r.seq_in_path)
-            .or_else(|| self.max_seq.map(|s| s + 1));
-        if !unexpected.is_empty() {
-            self.problem(Some(oid), commit_seq, describe_unexpected(&unexpected));
-        }
-
         let mut seen = Vec::new();
-        for record in &added {
-            if let Some(record) = self.record(oid, record, commit_time) {
+        for (record, result) in files.records.iter().zip(checked.records) {
+            if let Some(record) = self.record(files, record, result) {
                 seen.push(record);
             }
         }
-        let seq = seen.last().map(|r| r.seq).or(commit_seq);
+        let seq = seen.last().map(|r| r.seq).or(files.seq);
         match seen.as_slice() {
-            [] if added.is_empty() => self.problem(
+            [] if !files.adds_records => self.problem(
                 Some(oid),
                 seq,
                 "adds no record: every audit commit adds exactly one",
             ),
-            [] => {}
-            [_] => {}
+            [] | [_] => {}
             several => self.problem(
                 Some(oid),
                 seq,
@@ -202,169 +340,52 @@ impl<'r, 'a> Walk<'r, 'a> {
             ),
         }
         if let Some(last) = seen.last() {
-            self.check_message(oid, &commit, last);
+            self.check_message(oid, &files.first_line, last);
         }
-        self.check_commit_signature(oid, commit_time, &seen);
-        let note = self.check_checkpoint(oid, tree, &seen, seq);
+        self.check_commit_signature(oid, &checked.signature, &seen, seq);
+        let note = self.check_checkpoint(files, checked.note, &seen, seq);
         self.tip = Some((oid, note));
-        self.parent_tree = Some(tree);
     }
 
-    /// A raw tree, from this commit's or the parent's trees when already read.
-    fn tree(&mut self, oid: Oid) -> Result<Rc<[u8]>, String> {
-        if let Some(raw) = self.trees.get(&oid) {
-            return Ok(Rc::clone(raw));
-        }
-        let raw = match self.parent_trees.get(&oid) {
-            Some(raw) => Rc::clone(raw),
-            None => {
-                let object = self
-                    .odb
-                    .read(oid)
-                    .map_err(|err| format!("cannot read the tree {oid}: {err}"))?;
-                if object.kind() != ObjectType::Tree {
-                    return Err(format!("{oid} is a {}, not a tree", object.kind()));
-                }
-                Rc::from(object.data())
-            }
-        };
-        self.trees.insert(oid, Rc::clone(&raw));
-        Ok(raw)
-    }
-
-    /// The blob at `path` in the tree `root`, through the cached trees.
-    fn blob_at(&mut self, root: Oid, path: &str) -> Result<Vec<u8>, String> {
-        let mut id = root;
-        let mut parts = path.split('/').peekable();
-        while let Some(name) = parts.next() {
-            let raw = self.tree(id)?;
-            let entries = parse_entries(&raw, None).map_err(|e| format!("{path}: {e}"))?;
-            let entry = entries
-                .iter()
-                .find(|e| e.name == name.as_bytes() && e.is_tree() == parts.peek().is_some());
-            id = entry.ok_or_else(|| format!("{path} is missing"))?.id;
-        }
-        self.blob(id)
-            .map_err(|err| format!("cannot read {path}: {err}"))
-    }
-
-    /// The files that differ between the raw trees `old` and `new`, descending only into
-    /// subtrees whose ids differ: an append touches a handful of trees however long the log
-    /// is. When `new` is `old` plus entries at its end, as when a record joins its shard, only
-    /// those entries are parsed.
-    fn diff(
+    /// Concludes one added record and extends the chain and the tree with it.
+    fn record(
         &mut self,
-        old: Option<&[u8]>,
-        new: &[u8],
-        prefix: &str,
-        out: &mut Vec<Change>,
-    ) -> Result<(), String> {
-        let malformed = |e: String| format!("the tree {} is malformed: {e}", display(prefix));
-        let old = old.unwrap_or_default();
-        if let Some(tail) = new.strip_prefix(old) {
-            let last = last_entry(old).map_err(malformed)?;
-            for entry in parse_entries(tail, last).map_err(malformed)? {
-                self.added(&entry, prefix, out)?;
-            }
-            return Ok(());
-        }
-        let old_entries = parse_entries(old, None).map_err(malformed)?;
-        let new_entries = parse_entries(new, None).map_err(malformed)?;
-        let (mut i, mut j) = (0, 0);
-        loop {
-            let (a, b) = match (old_entries.get(i), new_entries.get(j)) {
-                (None, None) => break,
-                (Some(a), None) => (Some(a), None),
-                (None, Some(b)) => (None, Some(b)),
-                (Some(a), Some(b)) => match git_order(a, b) {
-                    std::cmp::Ordering::Less => (Some(a), None),
-                    std::cmp::Ordering::Greater => (None, Some(b)),
-                    std::cmp::Ordering::Equal => (Some(a), Some(b)),
-                },
-            };
-            match (a, b) {
-                (Some(a), None) => removed(a, prefix, out),
-                (None, Some(b)) => self.added(b, prefix, out)?,
-                (Some(a), Some(b)) if a.id != b.id || a.mode != b.mode => {
-                    let path = join(prefix, b.name);
-                    match (a.is_tree(), b.is_tree()) {
-                        (true, true) => {
-                            let (old_tree, new_tree) = (self.tree(a.id)?, self.tree(b.id)?);
-                            self.diff(Some(&old_tree), &new_tree, &path, out)?;
-                        }
-                        (false, false) => out.push(Change {
-                            path,
-                            kind: ChangeKind::Modified,
-                            new: Some((b.id, b.mode)),
-                        }),
-                        _ => {
-                            removed(a, prefix, out);
-                            self.added(b, prefix, out)?;
-                        }
-                    }
-                }
-                _ => {}
-            }
-            i += usize::from(a.is_some());
-            j += usize::from(b.is_some());
-        }
-        Ok(())
-    }
-
-    fn added(
-        &mut self,
-        entry: &Entry<'_>,
-        prefix: &str,
-        out: &mut Vec<Change>,
-    ) -> Result<(), String> {
-        let path = join(prefix, entry.name);
-        if entry.is_tree() {
-            let tree = self.tree(entry.id)?;
-            self.diff(None, &tree, &path, out)
-        } else {
-            out.push(Change {
-                path,
-                kind: ChangeKind::Added,
-                new: Some((entry.id, entry.mode)),
-            });
-            Ok(())
-        }
-    }
-
-    fn blob(&self, oid: Oid) -> Result<Vec<u8>, git2::Error> {
-        Ok(self.repo.find_blob(oid)?.content().to_vec())
-    }
-
-    /// Checks one added record and extends the chain and the tree with it.
-    fn record(&mut self, commit: Oid, added: &AddedRecord, time: SystemTime) -> Option<RecordSeen> {
-        let bytes = match self.blob(added.blob) {
-            Ok(bytes) => bytes,
-            Err(err) => {
-                self.problem(
-                    Some(commit),
-                    Some(added.seq_in_path),
-                    format!("cannot read {}: {err}", added.path),
-                );
-                return None;
-            }
+        commit: &CommitFiles,
+        files: &RecordFiles,
+        checked: Option<RecordChecked>,
+    ) -> Option<RecordSeen> {
+        let oid = commit.oid;
+        let Some(checked) = checked else {
+            let what = files.bytes.as_ref().err().cloned().unwrap_or_default();
+            self.problem(Some(oid), Some(files.seq_in_path), what);
+            return None;
         };
-        let sha256 = sha256_hex(&bytes);
-        let path = &added.path;
+        let path = &files.path;
         let mut problems: Vec<String> = Vec::new();
-        if !canonical::is_canonical(&bytes) {
+        match &checked.signature {
+            None => problems.push(format!(
+                "{path} has no detached signature ({path}.sig): not read further"
+            )),
+            Some(Err(err)) => problems.push(format!(
+                "the record's signature ({path}.sig) is refused: {err}; not read further"
+            )),
+            Some(Ok(_)) => {}
+        }
+        let record = match checked.record {
+            Some(Ok(record)) => Some(record),
+            Some(Err(err)) => {
+                problems.push(format!("{path} is not a driftlog record: {err}"));
+                None
+            }
+            None => None,
+        };
+        if checked.signature.as_ref().is_some_and(|s| s.is_ok()) && !checked.canonical {
             problems.push(format!(
                 "{path} is not canonical JSON (RFC 8785): driftlog did not write these bytes"
             ));
         }
-        let record = match serde_json::from_slice::<Record>(&bytes) {
-            Ok(record) => Some(record),
-            Err(err) => {
-                problems.push(format!("{path} is not a driftlog record: {err}"));
-                None
-            }
-        };
-        let seq = record.as_ref().map_or(added.seq_in_path, |r| r.seq);
-        if seq != added.seq_in_path {
+        let seq = record.as_ref().map_or(files.seq_in_path, |r| r.seq);
+        if seq != files.seq_in_path {
             problems.push(format!(
                 "{path} holds record seq {seq}: it was moved or renamed"
             ));
@@ -398,91 +419,146 @@ impl<'r, 'a> Walk<'r, 'a> {
                     short_hash(expected_prev)
                 ));
             }
-            match &self.log_id {
-                None => {
-                    if let Some(expected) = self.repository {
-                        if !same_repository(&record.log.repository, expected) {
-                            problems.push(format!(
-                                "the log belongs to the repository {:?}, not this one ({expected:?}): \
-                                 it was copied from another log",
-                                record.log.repository
-                            ));
-                        }
-                    }
-                    self.log_id = Some(record.log.clone());
+            self.check_log_id(record, &mut problems);
+            self.check_time(record, commit.time, &checked.signature, &mut problems);
+            if let Some(Ok(signer)) = &checked.signature {
+                self.count_signer(signer);
+                if record.signing_key != signer.fingerprint {
+                    problems.push(format!(
+                        "the record names signing_key {}, but {} signed it",
+                        record.signing_key, signer.fingerprint
+                    ));
                 }
-                Some(log) if log.repository != record.log.repository => problems.push(format!(
-                    "the record belongs to the log of {:?}, but the log's first record fixed \
-                     {:?}: it was copied from another log",
-                    record.log.repository, log.repository
-                )),
-                Some(_) => {}
             }
-            if record.log.branch != self.branch {
-                problems.push(format!(
-                    "the record belongs to the branch {:?}, not {:?}: it was copied from \
-                     another log",
-                    record.log.branch, self.branch
-                ));
-            }
-        }
-        match added.signature {
-            None => problems.push(format!("{path} has no detached signature ({path}.sig)")),
-            Some(signature) => match self.blob(signature) {
-                Err(err) => problems.push(format!("cannot read {path}.sig: {err}")),
-                Ok(armored) => {
-                    let verified = std::str::from_utf8(&armored)
-                        .map_err(|_| "the signature is not text".to_owned())
-                        .and_then(|armored| {
-                            sshsig::verify_at(
-                                armored,
-                                DRIFTLOG_NAMESPACE,
-                                &bytes,
-                                self.allowed,
-                                None,
-                                time,
-                            )
-                            .map_err(|e| e.to_string())
-                        });
-                    match verified {
-                        Err(err) => problems.push(format!(
-                            "the record's signature ({path}.sig) is refused: {err}"
-                        )),
-                        Ok(signer) => {
-                            self.count_signer(&signer);
-                            if let Some(record) = record.as_ref() {
-                                if record.signing_key != signer.fingerprint {
-                                    problems.push(format!(
-                                        "the record names signing_key {}, but {} signed it",
-                                        record.signing_key, signer.fingerprint
-                                    ));
-                                }
-                            }
-                        }
-                    }
-                }
-            },
         }
         for what in problems {
-            self.problem(Some(commit), Some(seq), what);
+            self.problem(Some(oid), Some(seq), what);
         }
 
-        if self.range.append(merkle::leaf_hash(&bytes)).is_err() {
-            self.problem(Some(commit), Some(seq), "the Merkle tree is full");
+        if self.range.append(checked.leaf).is_err() {
+            self.problem(Some(oid), Some(seq), "the Merkle tree is full");
         }
         self.roots.push(self.range.root());
-        self.record_commits.push(commit);
-        self.last = Some((seq, sha256.clone()));
+        self.record_commits.push(oid);
+        self.last = Some((seq, checked.sha256.clone()));
         self.max_seq = Some(self.max_seq.map_or(seq, |max| max.max(seq)));
         Some(RecordSeen {
             seq,
-            sha256,
+            sha256: checked.sha256,
             signing_key: record.as_ref().map(|r| r.signing_key.clone()),
             log: record.map(|r| r.log),
         })
     }
 
-    fn count_signer(&mut self, signer: &sshsig::VerifiedSignature) {
+    /// One log, one id: the first record fixes it, and it must be this repository's.
+    fn check_log_id(&mut self, record: &Record, problems: &mut Vec<String>) {
+        match &self.log_id {
+            None => {
+                if let Some(expected) = self.repository {
+                    if !same_repository(&record.log.repository, expected) {
+                        problems.push(format!(
+                            "the log belongs to the repository {:?}, not this one \
+                             ({expected:?}): it was copied from another log",
+                            record.log.repository
+                        ));
+                    }
+                }
+                self.log_id = Some(record.log.clone());
+            }
+            Some(log) if log.repository != record.log.repository => problems.push(format!(
+                "the record belongs to the log of {:?}, but the log's first record fixed {:?}: \
+                 it was copied from another log",
+                record.log.repository, log.repository
+            )),
+            Some(_) => {}
+        }
+        if record.log.branch != self.branch {
+            problems.push(format!(
+                "the record belongs to the branch {:?}, not {:?}: it was copied from another log",
+                record.log.branch, self.branch
+            ));
+        }
+    }
+
+    /// Time only moves forward (from schema 3 on, when the writer guarantees it): the record's
+    /// time agrees with its commit's, neither goes back, and the signing key was valid then.
+    fn check_time(
+        &mut self,
+        record: &Record,
+        commit_time: i64,
+        signature: &Option<Result<VerifiedSignature, String>>,
+        problems: &mut Vec<String>,
+    ) {
+        let previous = self.clock;
+        if let Some(previous) = previous {
+            if record.schema_version < previous.schema {
+                problems.push(format!(
+                    "the record has schema {} after a record of schema {}: records cannot go \
+                     back to an older format",
+                    record.schema_version, previous.schema
+                ));
+            }
+        }
+        if record.schema_version < LOG_TIME_SCHEMA {
+            self.clock = Some(Clock {
+                schema: record.schema_version,
+                record_time: i64::MIN,
+                commit_time: i64::MIN,
+            });
+            return;
+        }
+        let Some(record_time) = humantime::parse_rfc3339(&record.time)
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .and_then(|d| i64::try_from(d.as_secs()).ok())
+        else {
+            problems.push(format!(
+                "the record's time {:?} is not an RFC 3339 UTC time",
+                record.time
+            ));
+            return;
+        };
+        let apart = (record_time - commit_time).abs();
+        if apart > TIME_BOUND_SECONDS {
+            problems.push(format!(
+                "the record's time {} and its commit's differ by {apart} s, more than \
+                 {TIME_BOUND_SECONDS} s",
+                record.time
+            ));
+        }
+        if let Some(previous) = previous.filter(|p| p.schema >= LOG_TIME_SCHEMA) {
+            if record_time < previous.record_time {
+                problems.push(format!(
+                    "the record's time {} is {} s before the previous record's: times in a log \
+                     only move forward",
+                    record.time,
+                    previous.record_time - record_time
+                ));
+            }
+            if commit_time < previous.commit_time {
+                problems.push(format!(
+                    "the commit's time is {} s before the previous commit's: times in a log \
+                     only move forward",
+                    previous.commit_time - commit_time
+                ));
+            }
+        }
+        if let Some(Ok(signer)) = signature {
+            if let Err(err) =
+                self.allowed
+                    .authorize_at(&signer.key, DRIFTLOG_NAMESPACE, unix_time(record_time))
+            {
+                problems.push(format!("at the record's time {}: {err}", record.time));
+            }
+        }
+        self.clock = Some(Clock {
+            schema: record.schema_version,
+            record_time: previous.map_or(record_time, |p| p.record_time.max(record_time)),
+            commit_time: previous.map_or(commit_time, |p| p.commit_time.max(commit_time)),
+        });
+    }
+
+    fn count_signer(&mut self, signer: &VerifiedSignature) {
         match self
             .signers
             .iter_mut()
@@ -497,10 +573,8 @@ impl<'r, 'a> Walk<'r, 'a> {
         }
     }
 
-    fn check_message(&mut self, oid: Oid, commit: &git2::Commit<'_>, record: &RecordSeen) {
+    fn check_message(&mut self, oid: Oid, first: &[u8], record: &RecordSeen) {
         let expected = format!("{MESSAGE_PREFIX}{} sha256:{}", record.seq, record.sha256);
-        let message = commit.message_bytes();
-        let first = message.split(|b| *b == b'\n').next().unwrap_or_default();
         if first != expected.as_bytes() {
             self.problem(
                 Some(oid),
@@ -514,36 +588,15 @@ impl<'r, 'a> Walk<'r, 'a> {
         }
     }
 
-    fn check_commit_signature(&mut self, oid: Oid, time: SystemTime, records: &[RecordSeen]) {
-        let seq = records.last().map(|r| r.seq);
-        let (signature, signed) = match self.repo.extract_signature(&oid, Some("gpgsig")) {
-            Ok(found) => found,
-            Err(err) if err.code() == ErrorCode::NotFound => {
-                self.problem(Some(oid), seq, "the commit is not signed");
-                return;
-            }
-            Err(err) => {
-                self.problem(
-                    Some(oid),
-                    seq,
-                    format!("cannot read the commit's signature: {err}"),
-                );
-                return;
-            }
-        };
-        let verified = signature
-            .as_str()
-            .ok_or_else(|| "it is not text".to_owned())
-            .and_then(|armored| {
-                sshsig::verify_at(armored, GIT_NAMESPACE, &signed, self.allowed, None, time)
-                    .map_err(|e| e.to_string())
-            });
+    fn check_commit_signature(
+        &mut self,
+        oid: Oid,
+        verified: &Result<VerifiedSignature, String>,
+        records: &[RecordSeen],
+        seq: Option<u64>,
+    ) {
         match verified {
-            Err(err) => self.problem(
-                Some(oid),
-                seq,
-                format!("the commit signature is refused: {err}"),
-            ),
+            Err(err) => self.problem(Some(oid), seq, err.clone()),
             Ok(signer) => {
                 for record in records {
                     match &record.signing_key {
@@ -563,55 +616,25 @@ impl<'r, 'a> Walk<'r, 'a> {
         }
     }
 
-    /// Trusted checkpoint verifiers under the key name `origin`.
-    fn verifiers(&mut self, origin: &str) -> Result<Vec<NoteVerifier>, String> {
-        let keys = &self.note_keys;
-        self.verifiers
-            .entry(origin.to_owned())
-            .or_insert_with(|| {
-                if keys.is_empty() {
-                    return Err("the allowed signers have no Ed25519 key for the driftlog \
-                                namespace"
-                        .to_owned());
-                }
-                keys.iter()
-                    .map(|key| NoteVerifier::new(origin, *key).map_err(|e| e.to_string()))
-                    .collect()
-            })
-            .clone()
-    }
-
-    /// Opens a signed checkpoint with the allowed keys, under the origin it names.
-    fn open(&mut self, signed: &str) -> Result<Checkpoint, String> {
-        let origin = signed.split('\n').next().unwrap_or_default();
-        let verifiers = self.verifiers(origin)?;
-        note::open_checkpoint(signed, &verifiers)
-            .map(|opened| opened.checkpoint)
-            .map_err(|e| e.to_string())
-    }
-
     /// Checks the commit's checkpoint note and frontier; returns the note if it verified and
     /// matched the recomputed tree.
     fn check_checkpoint(
         &mut self,
-        oid: Oid,
-        tree: Oid,
+        files: &CommitFiles,
+        opened: Result<Checkpoint, String>,
         records: &[RecordSeen],
         seq: Option<u64>,
     ) -> Option<String> {
+        let oid = files.oid;
         let note_path = format!("{CHECKPOINT_DIR}/{NOTE_FILE}");
-        let signed = match self.blob_at(tree, &note_path) {
-            Ok(bytes) => String::from_utf8(bytes).ok(),
+        let signed = match &files.note {
+            Ok((signed, _)) => signed.clone(),
             Err(err) => {
-                self.problem(Some(oid), seq, err);
+                self.problem(Some(oid), seq, err.clone());
                 return None;
             }
         };
-        let Some(signed) = signed else {
-            self.problem(Some(oid), seq, format!("{note_path} is not text"));
-            return None;
-        };
-        let checkpoint = match self.open(&signed) {
+        let checkpoint = match opened {
             Ok(checkpoint) => checkpoint,
             Err(err) => {
                 self.problem(
@@ -662,9 +685,9 @@ impl<'r, 'a> Walk<'r, 'a> {
                 short_hash(&hex(&self.range.root()))
             ))
         } else {
-            match self.blob_at(tree, &frontier_path) {
-                Err(err) => Some(err),
-                Ok(bytes) => match serde_json::from_slice::<CompactRange>(&bytes) {
+            match &files.frontier {
+                Err(err) => Some(err.clone()),
+                Ok(bytes) => match serde_json::from_slice::<CompactRange>(bytes) {
                     Err(err) => Some(format!("{frontier_path} is malformed: {err}")),
                     Ok(frontier) if frontier != self.range => Some(format!(
                         "{frontier_path} is not the recomputed compact range over the records"
@@ -690,29 +713,146 @@ impl<'r, 'a> Walk<'r, 'a> {
         }
     }
 
-    /// Checks one checkpoint given by the caller (`number` counts from 1, for messages).
-    pub(super) fn given_checkpoint(&mut self, number: usize, text: &str) {
-        let trimmed = text.trim();
-        let signed = if trimmed.starts_with("driftlog-checkpoint") {
-            match note::checkpoint_from_line(trimmed) {
-                Ok(signed) => signed,
-                Err(err) => {
-                    self.problem(None, None, format!("checkpoint {number} you gave: {err}"));
-                    return;
+    /// Incremental verification: finds the commit that holds record `size - 1` of the
+    /// checkpoint `since` and proves the branch consistent with it there (that commit signed
+    /// by an allowed key, its frontier the compact range of exactly that size and root, so
+    /// every later tree extends the checkpoint's). Returns the commits after it, oldest
+    /// first, with the walk's state set as if it had read everything before; `None` (with a
+    /// problem said) when the branch is not consistent with it or it is not for this log.
+    pub(super) fn start_from(&mut self, since: &str, tip: Oid) -> Option<Vec<Oid>> {
+        let checkpoint = match self.parse_given(since) {
+            Ok((checkpoint, _)) => checkpoint,
+            Err(err) => {
+                self.problem(None, None, format!("the --since checkpoint {err}"));
+                return None;
+            }
+        };
+        let size = checkpoint.size;
+        let base_seq = size.checked_sub(1)?;
+        let mut after = Vec::new();
+        let mut next = Some(tip);
+        let base = loop {
+            let Some(oid) = next else {
+                self.problem(
+                    None,
+                    Some(base_seq),
+                    format!(
+                        "the --since checkpoint has {size} records, but no commit of the branch \
+                         adds record {base_seq}: records were removed or the history rewritten"
+                    ),
+                );
+                return None;
+            };
+            let commit = self
+                .reader
+                .commit_size_ok(oid)
+                .ok()
+                .and_then(|()| self.repo.find_commit(oid).ok())?;
+            match commit.summary().and_then(message_record) {
+                Some((seq, _)) if seq == base_seq => break commit,
+                Some((seq, _)) if seq < base_seq => next = None,
+                _ => {
+                    after.push(oid);
+                    next = commit.parent_ids().next();
                 }
             }
+        };
+        let base_oid = base.id();
+        let files = self.read_commit(base_oid, base.parent_count() == 0);
+        let checked = check::check_all(std::slice::from_ref(&files), self.allowed)
+            .pop()
+            .expect("one commit checked");
+        let frontier = files
+            .frontier
+            .as_ref()
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<CompactRange>(bytes).ok());
+        let record = checked.records.first().and_then(Option::as_ref);
+        let parsed = record.and_then(|r| r.record.as_ref()).and_then(|r| r.as_ref().ok());
+        let inconsistent = match (&checked.signature, &frontier, parsed) {
+            (Err(err), _, _) => Some(err.clone()),
+            (_, None, _) => Some("its checkpoint/frontier.json is missing or malformed".into()),
+            (_, Some(f), _) if f.size() != size || f.root() != checkpoint.root => Some(format!(
+                "its frontier (size {}, root {}) is not the checkpoint's (size {size}, root {}): \
+                 history before record {size} was rewritten",
+                f.size(),
+                short_hash(&hex(&f.root())),
+                short_hash(&hex(&checkpoint.root))
+            )),
+            (_, _, None) => Some(format!("record {base_seq} there does not verify")),
+            (_, _, Some(r)) if r.seq != base_seq => Some(format!(
+                "the record there has seq {}, not {base_seq}",
+                r.seq
+            )),
+            _ => None,
+        };
+        if let Some(why) = inconsistent {
+            self.parent_tree = None;
+            self.problem(
+                Some(base_oid),
+                Some(base_seq),
+                format!(
+                    "the branch is not consistent with the --since checkpoint at size {size}: \
+                     {why}; the whole log was verified instead"
+                ),
+            );
+            return None;
+        }
+        let (record, parsed) = (record?, parsed?);
+        let message = format!("{MESSAGE_PREFIX}{base_seq} sha256:{}", record.sha256);
+        if files.first_line != message.as_bytes() {
+            self.parent_tree = None;
+            self.problem(
+                Some(base_oid),
+                Some(base_seq),
+                "the commit of the --since checkpoint's last record does not name its bytes; the \
+                 whole log was verified instead",
+            );
+            return None;
+        }
+        // What the walk would know having read everything up to here.
+        self.range = frontier?;
+        self.offset = size;
+        self.last = Some((base_seq, record.sha256.clone()));
+        self.max_seq = Some(base_seq);
+        self.parent_tree = Some(files.tree);
+        self.log_id = None;
+        let mut ignored = Vec::new();
+        self.check_log_id(parsed, &mut ignored);
+        self.check_time(parsed, files.time, &record.signature, &mut ignored);
+        for what in ignored {
+            self.problem(Some(base_oid), Some(base_seq), what);
+        }
+        self.origins.push(checkpoint.origin.clone());
+        self.tip = Some((base_oid, files.note.as_ref().ok().map(|(n, _)| n.clone())));
+        self.since = Some(size);
+        self.since_root = Some(checkpoint.root);
+        self.matched += 1;
+        after.reverse();
+        Some(after)
+    }
+
+    /// A checkpoint given by the caller, opened: the one-line form or a pasted note.
+    fn parse_given(&mut self, text: &str) -> Result<(Checkpoint, String), String> {
+        let trimmed = text.trim();
+        let signed = if trimmed.starts_with("driftlog-checkpoint") {
+            note::checkpoint_from_line(trimmed).map_err(|e| format!("is malformed: {e}"))?
         } else {
             // A note pasted from a file may have lost its final newline or gained spaces.
             format!("{}\n", text.trim_end())
         };
-        let checkpoint = match self.open(&signed) {
-            Ok(checkpoint) => checkpoint,
+        let checkpoint = self
+            .open(&signed)
+            .map_err(|err| format!("is not signed by an allowed key: {err}"))?;
+        Ok((checkpoint, signed))
+    }
+
+    /// Checks one checkpoint given by the caller (`number` counts from 1, for messages).
+    pub(super) fn given_checkpoint(&mut self, number: usize, text: &str) {
+        let checkpoint = match self.parse_given(text) {
+            Ok((checkpoint, _)) => checkpoint,
             Err(err) => {
-                self.problem(
-                    None,
-                    None,
-                    format!("checkpoint {number} you gave is not signed by an allowed key: {err}"),
-                );
+                self.problem(None, None, format!("checkpoint {number} you gave {err}"));
                 return;
             }
         };
@@ -729,7 +869,7 @@ impl<'r, 'a> Walk<'r, 'a> {
             );
             return;
         }
-        let records = self.roots.len() as u64;
+        let records = self.offset + self.roots.len() as u64;
         if size > records {
             self.problem(
                 None,
@@ -741,13 +881,32 @@ impl<'r, 'a> Walk<'r, 'a> {
             );
             return;
         }
-        let Some(index) = size.checked_sub(1).and_then(|i| usize::try_from(i).ok()) else {
+        if size == 0 {
             // The empty tree is a prefix of every log.
             self.matched += 1;
             return;
+        }
+        if size < self.offset {
+            self.problem(
+                None,
+                None,
+                format!(
+                    "checkpoint {number} you gave (size {size}) is older than the --since \
+                     checkpoint ({}): verify without --since to check it",
+                    self.offset
+                ),
+            );
+            return;
+        }
+        let index = (size > self.offset)
+            .then(|| usize::try_from(size - 1 - self.offset).ok())
+            .flatten();
+        let root = match index {
+            Some(index) => self.roots.get(index).copied(),
+            None => self.since_root,
         };
-        if self.roots.get(index) != Some(&checkpoint.root) {
-            let commit = self.record_commits.get(index).copied();
+        if root != Some(checkpoint.root) {
+            let commit = index.and_then(|i| self.record_commits.get(i)).copied();
             self.problem(
                 commit,
                 Some(size - 1),
@@ -792,13 +951,13 @@ impl<'r, 'a> Walk<'r, 'a> {
         Report {
             branch: self.branch.to_owned(),
             origin: self.origins.last().cloned(),
-            records: self.roots.len() as u64,
+            records: self.offset + self.roots.len() as u64,
             commits: self.commits,
             head,
             checkpoints_matched: self.matched,
             log_repository: self.log_id.map(|log| log.repository),
             signers: self.signers,
-            since: None,
+            since: self.since,
             problems: self.problems,
             problems_total: self.problems_total,
         }

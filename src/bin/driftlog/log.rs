@@ -97,7 +97,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         if let Some(since) = args.since {
             // A time that does not parse cannot be shown to be recent enough.
-            match humantime::parse_rfc3339_weak(&record.time) {
+            match humantime::parse_rfc3339_weak(record.made_at()) {
                 Ok(time) if time >= since => {}
                 _ => continue,
             }
@@ -152,7 +152,7 @@ fn line(record: &Record, resource: Option<&str>) -> String {
     format!(
         "{:>6}  {}  {} ({})  {}  {}  by {}",
         record.seq,
-        record.time,
+        record.made_at(),
         record.stack.path,
         record.stack.workspace,
         result,

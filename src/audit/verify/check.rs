@@ -1,0 +1,148 @@
+//! What can be checked of a commit without knowing the rest of the log: its signatures, and
+//! its record's bytes (canonical JSON, a [`Record`]). These are most of verification's cost,
+//! so they run on every core, over a batch of commits read beforehand ([`CommitFiles`]); what
+//! depends on the order of the log (seqs, the chain, times, the tree) is decided after, one
+//! commit at a time.
+//!
+//! A record is parsed only once its detached signature verified: bytes nobody trusted wrote
+//! are hashed, never interpreted.
+
+use std::time::{Duration, SystemTime};
+
+use git2::Oid;
+use rayon::prelude::*;
+
+use crate::audit::canonical;
+use crate::audit::merkle::{self, Hash};
+use crate::audit::note::{self, Checkpoint, NoteVerifier};
+use crate::audit::record::Record;
+use crate::audit::sshsig::{self, AllowedSigners, VerifiedSignature};
+use crate::audit::sshsig::{DRIFTLOG_NAMESPACE, GIT_NAMESPACE};
+use crate::audit::store::sha256_hex;
+
+/// A record file a commit adds, as read (bounded) from the object database.
+pub(super) struct RecordFiles {
+    pub(super) path: String,
+    pub(super) seq_in_path: u64,
+    pub(super) bytes: Result<Vec<u8>, String>,
+    /// The detached signature, `None` when the commit does not add one.
+    pub(super) signature: Option<Result<Vec<u8>, String>>,
+}
+
+/// One commit, as read: everything the checks need, so that they need no repository.
+pub(super) struct CommitFiles {
+    pub(super) oid: Oid,
+    pub(super) parents: usize,
+    /// The committer time, Unix seconds.
+    pub(super) time: i64,
+    pub(super) first_line: Vec<u8>,
+    /// The armored signature and the signed content, or why there is none.
+    pub(super) signature: Result<(String, Vec<u8>), String>,
+    pub(super) tree: Oid,
+    /// Problems found while reading, with the seq they belong to.
+    pub(super) problems: Vec<(Option<u64>, String)>,
+    /// Whether the commit adds any record file at all.
+    pub(super) adds_records: bool,
+    /// The seq the commit is about, from its record's path or the position.
+    pub(super) seq: Option<u64>,
+    pub(super) records: Vec<RecordFiles>,
+    /// `checkpoint/note` as text, and the verifiers for the origin it names.
+    pub(super) note: Result<(String, Vec<NoteVerifier>), String>,
+    pub(super) frontier: Result<Vec<u8>, String>,
+}
+
+impl CommitFiles {
+    /// Bytes held, to bound a batch's memory.
+    pub(super) fn weight(&self) -> usize {
+        let record = |r: &RecordFiles| r.bytes.as_ref().map_or(0, Vec::len);
+        self.records.iter().map(record).sum::<usize>() + 4096
+    }
+}
+
+/// A record, checked.
+pub(super) struct RecordChecked {
+    pub(super) sha256: String,
+    pub(super) leaf: Hash,
+    /// The detached signature at the commit's time; `None` when there is none.
+    pub(super) signature: Option<Result<VerifiedSignature, String>>,
+    pub(super) canonical: bool,
+    /// The record, when its signature verified.
+    pub(super) record: Option<Result<Record, String>>,
+}
+
+/// A commit, checked.
+pub(super) struct CommitChecked {
+    /// One per [`CommitFiles::records`] entry; `None` where the bytes could not be read.
+    pub(super) records: Vec<Option<RecordChecked>>,
+    pub(super) signature: Result<VerifiedSignature, String>,
+    pub(super) note: Result<Checkpoint, String>,
+}
+
+/// Checks a batch of commits on every core, in order.
+pub(super) fn check_all(batch: &[CommitFiles], allowed: &AllowedSigners) -> Vec<CommitChecked> {
+    batch.par_iter().map(|files| check(files, allowed)).collect()
+}
+
+fn check(files: &CommitFiles, allowed: &AllowedSigners) -> CommitChecked {
+    let time = unix_time(files.time);
+    let records = files
+        .records
+        .iter()
+        .map(|record| {
+            let bytes = record.bytes.as_ref().ok()?;
+            Some(check_record(record, bytes, allowed, time))
+        })
+        .collect();
+    let signature = files.signature.as_ref().map_err(Clone::clone).and_then(
+        |(armored, signed)| {
+            sshsig::verify_at(armored, GIT_NAMESPACE, signed, allowed, None, time)
+                .map_err(|e| format!("the commit signature is refused: {e}"))
+        },
+    );
+    let note = files
+        .note
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|(signed, verifiers)| {
+            if verifiers.is_empty() {
+                return Err(
+                    "the allowed signers have no Ed25519 key for the driftlog namespace".into(),
+                );
+            }
+            note::open_checkpoint(signed, verifiers)
+                .map(|opened| opened.checkpoint)
+                .map_err(|e| e.to_string())
+        });
+    CommitChecked {
+        records,
+        signature,
+        note,
+    }
+}
+
+fn check_record(
+    files: &RecordFiles,
+    bytes: &[u8],
+    allowed: &AllowedSigners,
+    time: SystemTime,
+) -> RecordChecked {
+    let signature = files.signature.as_ref().map(|armored| {
+        let armored = armored.as_ref().map_err(Clone::clone)?;
+        let armored =
+            std::str::from_utf8(armored).map_err(|_| "the signature is not text".to_owned())?;
+        sshsig::verify_at(armored, DRIFTLOG_NAMESPACE, bytes, allowed, None, time)
+            .map_err(|e| e.to_string())
+    });
+    let trusted = matches!(signature, Some(Ok(_)));
+    RecordChecked {
+        sha256: sha256_hex(bytes),
+        leaf: merkle::leaf_hash(bytes),
+        signature,
+        canonical: trusted && canonical::is_canonical(bytes),
+        record: trusted.then(|| serde_json::from_slice::<Record>(bytes).map_err(|e| e.to_string())),
+    }
+}
+
+pub(super) fn unix_time(seconds: i64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(seconds).unwrap_or(0))
+}
