@@ -1,5 +1,7 @@
 //! Audit log costs: one append at 1,000 and at 50,000 records of history (it should stay
-//! nearly flat: records are sharded), and `verify` throughput on the 50,000-record log.
+//! nearly flat: records are sharded), `verify` throughput on the 50,000-record log (on every
+//! core and on one, as a ratio), and an incremental verify of the last 100 records from the
+//! checkpoint before them.
 //!
 //! `cargo bench --bench audit_log` (set AUDIT_BENCH_RECORDS to change 50,000). Prints
 //! measurements; asserts nothing.
@@ -9,7 +11,7 @@ use std::time::Instant;
 use driftlog::audit::record::{ChainPosition, LogId, Record, StackRef};
 use driftlog::audit::sshsig::{allowed_signers_line, AllowedSigners, SigningKey};
 use driftlog::audit::store::{AuditStore, Committer};
-use driftlog::audit::verify::verify_log;
+use driftlog::audit::verify::{verify, verify_log, VerifyOptions};
 use driftlog::context::{Local, RunContext};
 use driftlog::drift::{ScanReport, Stack, Status};
 
@@ -68,14 +70,23 @@ fn run(total: u64) -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let mut per_append = Vec::new();
     let mut seq = 0u64;
+    let incremental_from = total.saturating_sub(101);
+    let mut since_line = None;
+    let mut append = |seq: u64| -> Result<(), Box<dyn std::error::Error>> {
+        let appended = store.append(&build, &key, &committer, i64::try_from(seq)?)?;
+        if seq == incremental_from {
+            since_line = Some(appended.checkpoint_line);
+        }
+        Ok(())
+    };
     for mark in marks {
         while seq + window < mark {
-            store.append(&build, &key, &committer, i64::try_from(seq)?)?;
+            append(seq)?;
             seq += 1;
         }
         let t = Instant::now();
         for _ in 0..window {
-            store.append(&build, &key, &committer, i64::try_from(seq)?)?;
+            append(seq)?;
             seq += 1;
         }
         let ms = t.elapsed().as_secs_f64() * 1e3 / window as f64;
@@ -92,15 +103,17 @@ fn run(total: u64) -> Result<(), Box<dyn std::error::Error>> {
 
     let allowed = AllowedSigners::parse(&allowed_signers_line("bench", &key))?;
     let repo = store.repository();
+    let path = dir.path().to_owned();
     let time_verify = |label: &str| -> Result<(), Box<dyn std::error::Error>> {
+        let repo = git2::Repository::open(&path)?;
         let t = Instant::now();
-        let report = verify_log(repo, "driftlog/audit", &allowed, &[])?;
+        let report = verify_log(&repo, "driftlog/audit", &allowed, &[])?;
         let seconds = t.elapsed().as_secs_f64();
         println!(
             "verify ({label}): {} records in {seconds:.1} s = {:.0} records/s, {} problems",
             report.records,
             report.records as f64 / seconds,
-            report.problems.len()
+            report.problems_total
         );
         Ok(())
     };
@@ -110,8 +123,44 @@ fn run(total: u64) -> Result<(), Box<dyn std::error::Error>> {
         .args(["repack", "-a", "-d", "-q"])
         .current_dir(dir.path())
         .status()?;
-    if repacked.success() {
-        time_verify("packed, as in a clone")?;
+    if !repacked.success() {
+        return Err("git repack failed".into());
     }
+    let parallel = Instant::now();
+    time_verify("packed, as in a clone, every core")?;
+    let parallel = parallel.elapsed().as_secs_f64();
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
+    let single = Instant::now();
+    one.install(|| time_verify("packed, one core").map_err(|e| e.to_string()))?;
+    let single = single.elapsed().as_secs_f64();
+    println!(
+        "verify speed-up on {} cores: {:.2}x",
+        rayon::current_num_threads(),
+        single / parallel
+    );
+
+    let since = since_line.ok_or("no checkpoint to start from")?;
+    let t = Instant::now();
+    let report = verify(
+        repo,
+        "driftlog/audit",
+        &VerifyOptions {
+            allowed: &allowed,
+            checkpoints: &[],
+            since: Some(&since),
+            repository: None,
+        },
+    )?;
+    let incremental = t.elapsed().as_secs_f64();
+    println!(
+        "verify --since (size {}): {} new records of {} in {:.3} s ({:.0}x faster than the full \
+         walk), {} problems",
+        report.since.unwrap_or(0),
+        report.records - report.since.unwrap_or(0),
+        report.records,
+        incremental,
+        parallel / incremental,
+        report.problems_total
+    );
     Ok(())
 }

@@ -178,9 +178,9 @@ impl AuditStore {
         let Some(head) = self.head()? else {
             return Ok(None);
         };
-        head.log.map(Some).ok_or_else(|| {
-            self.damaged(head.commit, format!("record {} names no log", head.seq))
-        })
+        head.log
+            .map(Some)
+            .ok_or_else(|| self.damaged(head.commit, format!("record {} names no log", head.seq)))
     }
 
     /// What an append that wrote `commit` returned: its record and the checkpoint there.
@@ -262,9 +262,12 @@ impl AuditStore {
             .as_ref()
             .map_or_else(ChainPosition::genesis, Head::next_position);
         // Times in a log only move forward: never before the record or commit before it.
-        let time_unix = head.as_ref().map_or(time_unix, |h| time_unix.max(h.time_unix));
+        let time_unix = head
+            .as_ref()
+            .map_or(time_unix, |h| time_unix.max(h.time_unix));
         let log_time = humantime::format_rfc3339_seconds(
-            std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(time_unix).unwrap_or(0)),
+            std::time::UNIX_EPOCH
+                + std::time::Duration::from_secs(u64::try_from(time_unix).unwrap_or(0)),
         )
         .to_string();
         let record = build(position).joined_at(&log_time);

@@ -80,7 +80,10 @@ pub(super) struct CommitChecked {
 
 /// Checks a batch of commits on every core, in order.
 pub(super) fn check_all(batch: &[CommitFiles], allowed: &AllowedSigners) -> Vec<CommitChecked> {
-    batch.par_iter().map(|files| check(files, allowed)).collect()
+    batch
+        .par_iter()
+        .map(|files| check(files, allowed))
+        .collect()
 }
 
 fn check(files: &CommitFiles, allowed: &AllowedSigners) -> CommitChecked {
@@ -93,12 +96,14 @@ fn check(files: &CommitFiles, allowed: &AllowedSigners) -> CommitChecked {
             Some(check_record(record, bytes, allowed, time))
         })
         .collect();
-    let signature = files.signature.as_ref().map_err(Clone::clone).and_then(
-        |(armored, signed)| {
+    let signature = files
+        .signature
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|(armored, signed)| {
             sshsig::verify_at(armored, GIT_NAMESPACE, signed, allowed, None, time)
                 .map_err(|e| format!("the commit signature is refused: {e}"))
-        },
-    );
+        });
     let note = files
         .note
         .as_ref()

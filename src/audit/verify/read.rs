@@ -221,5 +221,4 @@ impl<'r> Reader<'r> {
         let object = self.odb.read(oid).map_err(|e| e.to_string())?;
         Ok(object.data().to_vec())
     }
-
 }

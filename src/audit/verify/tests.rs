@@ -94,6 +94,11 @@ impl Log {
     /// Replaces the tip commit by one whose tree has `edits` applied (`None` deletes),
     /// signed by `key` like the store signs.
     fn replace_tip(&self, edits: &[(&str, Option<&[u8]>)], key: &SigningKey) {
+        self.replace_tip_at(edits, key, None)
+    }
+
+    /// [`Log::replace_tip`], with the commit's author and committer time set to `time`.
+    fn replace_tip_at(&self, edits: &[(&str, Option<&[u8]>)], key: &SigningKey, time: Option<i64>) {
         let repo = self.repo();
         let refname = format!("refs/heads/{BRANCH}");
         let tip = repo
@@ -108,14 +113,13 @@ impl Log {
         let tree = repo.find_tree(tree).expect("tree");
         let parents: Vec<git2::Commit<'_>> = tip.parents().collect();
         let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
+        let who = match time {
+            Some(time) => git2::Signature::new("ci", "ci@example.com", &git2::Time::new(time, 0))
+                .expect("signature"),
+            None => tip.committer().to_owned(),
+        };
         let buffer = repo
-            .commit_create_buffer(
-                &tip.author(),
-                &tip.committer(),
-                tip.message().expect("utf-8"),
-                &tree,
-                &parents,
-            )
+            .commit_create_buffer(&who, &who, tip.message().expect("utf-8"), &tree, &parents)
             .expect("buffer");
         let content = buffer.as_str().expect("utf-8");
         let signature = key.sign_git_commit(content).expect("sign");
@@ -260,7 +264,7 @@ fn given_checkpoints_match_as_lines_and_as_notes() {
 
     let report = log.verify(&["driftlog-checkpoint v1 nonsense".to_owned()]);
     assert!(
-        whats(&report).contains("checkpoint 1 you gave: malformed"),
+        whats(&report).contains("checkpoint 1 you gave is malformed"),
         "{}",
         whats(&report)
     );
@@ -369,5 +373,266 @@ fn the_readme_may_only_be_added_by_the_first_commit() {
     assert!(
         problems.contains("checkpoint/note is missing"),
         "{problems}"
+    );
+}
+
+fn verify_with<'a>(log: &'a Log, since: Option<&'a str>, repository: Option<&'a str>) -> Report {
+    verify(
+        &log.repo(),
+        BRANCH,
+        &VerifyOptions {
+            allowed: &log.allowed,
+            checkpoints: &[],
+            since,
+            repository,
+        },
+    )
+    .expect("verify")
+}
+
+#[test]
+fn a_log_copied_from_another_repository_is_named_so() {
+    let log = Log::new(2);
+    let report = verify_with(&log, None, Some("example.com/acme/infra"));
+    assert!(report.is_intact(), "{}", whats(&report));
+    assert_eq!(
+        report.log_repository.as_deref(),
+        Some("example.com/acme/infra")
+    );
+    let report = verify_with(&log, None, Some("example.com/other/infra"));
+    assert!(
+        whats(&report).contains("it was copied from another log"),
+        "{}",
+        whats(&report)
+    );
+}
+
+#[test]
+fn signers_are_counted_by_principal_and_key() {
+    let log = Log::new(3);
+    let report = log.verify(&[]);
+    assert_eq!(
+        report.signers,
+        [SignerCount {
+            principal: "ci".into(),
+            fingerprint: log.key.fingerprint(),
+            records: 3
+        }]
+    );
+}
+
+#[test]
+fn a_commit_dated_before_the_previous_one_is_a_problem() {
+    // A retired key signing with a date inside its validity window, after its successor's
+    // records: the time goes back, and that is what gives it away.
+    let log = Log::new(3);
+    log.replace_tip_at(&[], &log.key, Some(1_790_000_000 - 86_400));
+    let report = log.verify(&[]);
+    let problems = whats(&report);
+    assert!(
+        problems.contains("times in a log only move forward"),
+        "{problems}"
+    );
+    assert!(problems.contains("differ by 86402 s"), "{problems}");
+}
+
+#[test]
+fn a_key_outside_its_validity_window_is_refused() {
+    let log = Log::new(2);
+    // Trust the key only until before the first record's time.
+    let line = allowed_signers_line("ci", &log.key).replacen(
+        "namespaces=",
+        "valid-before=\"20260101\",namespaces=",
+        1,
+    );
+    let allowed = AllowedSigners::parse(&line).expect("parse");
+    let report = verify_log(&log.repo(), BRANCH, &allowed, &[]).expect("verify");
+    assert!(!report.is_intact());
+    assert!(
+        whats(&report).contains("is not valid at"),
+        "{}",
+        whats(&report)
+    );
+}
+
+#[test]
+fn an_incremental_verify_reads_only_the_records_after_its_checkpoint() {
+    let log = Log::new(5);
+    let since = log.appended[2].checkpoint_line.clone();
+    let report = verify_with(&log, Some(&since), None);
+    assert!(report.is_intact(), "{}", whats(&report));
+    assert_eq!(report.since, Some(3));
+    assert_eq!((report.records, report.commits), (5, 2));
+    let head = report.head.expect("head");
+    assert_eq!(head.merkle_root, log.appended[4].merkle_root);
+    assert_eq!(
+        head.checkpoint_line.as_deref(),
+        Some(log.appended[4].checkpoint_line.as_str())
+    );
+    // The tip's own checkpoint: nothing new to read.
+    let tip = log.appended[4].checkpoint_line.clone();
+    let report = verify_with(&log, Some(&tip), None);
+    assert!(report.is_intact(), "{}", whats(&report));
+    assert_eq!(report.commits, 0);
+}
+
+#[test]
+fn an_incremental_verify_catches_a_history_rewritten_before_its_checkpoint() {
+    let log = Log::new(4);
+    let since = log.appended[1].checkpoint_line.clone();
+    // Rebuild the whole log from scratch with the same key: every record re-signed, the
+    // tree different from what the checkpoint committed to.
+    let rewritten = Log::build(4, BRANCH, BRANCH, ORIGIN);
+    let repo = log.repo();
+    let other = rewritten.repo();
+    let tip = other
+        .refname_to_id(&format!("refs/heads/{BRANCH}"))
+        .expect("tip");
+    let mut remote = repo
+        .remote_anonymous(other.path().to_str().expect("path"))
+        .expect("remote");
+    remote
+        .fetch(
+            &[format!("+refs/heads/{BRANCH}:refs/heads/{BRANCH}")],
+            None,
+            None,
+        )
+        .expect("fetch");
+    assert_eq!(
+        repo.refname_to_id(&format!("refs/heads/{BRANCH}"))
+            .expect("tip"),
+        tip
+    );
+    let allowed = AllowedSigners::parse(&format!(
+        "{}\n{}",
+        allowed_signers_line("ci", &log.key),
+        allowed_signers_line("ci", &rewritten.key)
+    ))
+    .expect("parse");
+    let report = verify(
+        &repo,
+        BRANCH,
+        &VerifyOptions {
+            allowed: &allowed,
+            checkpoints: &[],
+            since: Some(&since),
+            repository: None,
+        },
+    )
+    .expect("verify");
+    let problems = whats(&report);
+    assert!(
+        problems.contains("not consistent with the --since checkpoint"),
+        "{problems}"
+    );
+    assert!(problems.contains("was rewritten"), "{problems}");
+    assert_eq!(report.since, None, "the whole log was walked instead");
+}
+
+#[test]
+fn an_incremental_verify_catches_a_truncated_log() {
+    let log = Log::new(4);
+    let since = log.appended[3].checkpoint_line.clone();
+    let repo = log.repo();
+    let second = Oid::from_str(&log.appended[1].commit).expect("oid");
+    repo.reference(&format!("refs/heads/{BRANCH}"), second, true, "truncate")
+        .expect("reset");
+    let report = verify_with(&log, Some(&since), None);
+    let problems = whats(&report);
+    assert!(problems.contains("records were removed"), "{problems}");
+}
+
+#[test]
+fn a_tree_nested_twenty_thousand_deep_is_a_problem_not_a_crash() {
+    let log = Log::new(1);
+    let repo = log.repo();
+    let mut id = repo.blob(b"deep").expect("blob");
+    let mut mode = 0o100644;
+    for _ in 0..20_000 {
+        let mut builder = repo.treebuilder(None).expect("builder");
+        builder.insert("d", id, mode).expect("insert");
+        id = builder.write().expect("tree");
+        mode = 0o040000;
+    }
+    let tip = repo
+        .find_reference(&format!("refs/heads/{BRANCH}"))
+        .and_then(|r| r.peel_to_commit())
+        .expect("tip");
+    let mut builder = repo
+        .treebuilder(Some(&tip.tree().expect("tree")))
+        .expect("builder");
+    builder.insert("deep", id, 0o040000).expect("insert");
+    let tree = repo
+        .find_tree(builder.write().expect("tree"))
+        .expect("tree");
+    let buffer = repo
+        .commit_create_buffer(&tip.author(), &tip.committer(), "deep", &tree, &[&tip])
+        .expect("buffer");
+    let content = buffer.as_str().expect("utf-8");
+    let signature = log.key.sign_git_commit(content).expect("sign");
+    let commit = repo
+        .commit_signed(content, &signature, Some("gpgsig"))
+        .expect("commit");
+    repo.reference(&format!("refs/heads/{BRANCH}"), commit, true, "deep")
+        .expect("move");
+    let report = log.verify(&[]);
+    assert!(
+        whats(&report).contains(&format!("nested deeper than {MAX_TREE_DEPTH} directories")),
+        "{}",
+        whats(&report)
+    );
+}
+
+#[test]
+fn an_oversized_record_is_never_read() {
+    let log = Log::new(2);
+    let path = "records/000000/000/000000000001.json";
+    let huge = vec![b' '; MAX_RECORD_BYTES + 1];
+    log.replace_tip(&[(path, Some(&huge))], &log.key);
+    let report = log.verify(&[]);
+    assert!(
+        whats(&report).contains(&format!("over the limit of {MAX_RECORD_BYTES}")),
+        "{}",
+        whats(&report)
+    );
+}
+
+#[test]
+fn a_record_whose_signature_fails_is_not_parsed() {
+    let log = Log::new(2);
+    let path = "records/000000/000/000000000001.json";
+    // Not even JSON: were it parsed, a parse error would be reported too.
+    log.replace_tip(&[(path, Some(b"{not json"))], &log.key);
+    let report = log.verify(&[]);
+    let problems = whats(&report);
+    assert!(problems.contains("signature"), "{problems}");
+    assert!(problems.contains("not read further"), "{problems}");
+    assert!(!problems.contains("is not a driftlog record"), "{problems}");
+}
+
+#[test]
+fn problems_are_capped_but_all_counted() {
+    let log = Log::new(1);
+    let repo = log.repo();
+    let mut parent = repo
+        .find_reference(&format!("refs/heads/{BRANCH}"))
+        .and_then(|r| r.peel_to_commit())
+        .expect("tip");
+    let tree = parent.tree().expect("tree");
+    let who = parent.committer().to_owned();
+    for n in 0..(MAX_PROBLEMS + 50) {
+        let id = repo
+            .commit(None, &who, &who, &format!("junk {n}"), &tree, &[&parent])
+            .expect("commit");
+        parent = repo.find_commit(id).expect("commit");
+    }
+    repo.reference(&format!("refs/heads/{BRANCH}"), parent.id(), true, "junk")
+        .expect("move");
+    let report = log.verify(&[]);
+    assert_eq!(report.problems.len(), MAX_PROBLEMS);
+    assert!(
+        report.problems_total > MAX_PROBLEMS as u64,
+        "{}",
+        report.problems_total
     );
 }

@@ -193,7 +193,9 @@ impl<'r, 'a> Walk<'r, 'a> {
         {
             Ok(commit) => commit,
             Err(err) => {
-                files.problems.push((None, format!("cannot read the commit: {err}")));
+                files
+                    .problems
+                    .push((None, format!("cannot read the commit: {err}")));
                 files.signature = Err("the commit was not read".into());
                 files.note = Err("the commit was not read".into());
                 return files;
@@ -758,6 +760,8 @@ impl<'r, 'a> Walk<'r, 'a> {
             }
         };
         let base_oid = base.id();
+        // Diffed against its parent, the base commit adds just the checkpoint's last record.
+        self.parent_tree = base.parents().next().map(|parent| parent.tree_id());
         let files = self.read_commit(base_oid, base.parent_count() == 0);
         let checked = check::check_all(std::slice::from_ref(&files), self.allowed)
             .pop()
@@ -768,7 +772,9 @@ impl<'r, 'a> Walk<'r, 'a> {
             .ok()
             .and_then(|bytes| serde_json::from_slice::<CompactRange>(bytes).ok());
         let record = checked.records.first().and_then(Option::as_ref);
-        let parsed = record.and_then(|r| r.record.as_ref()).and_then(|r| r.as_ref().ok());
+        let parsed = record
+            .and_then(|r| r.record.as_ref())
+            .and_then(|r| r.as_ref().ok());
         let inconsistent = match (&checked.signature, &frontier, parsed) {
             (Err(err), _, _) => Some(err.clone()),
             (_, None, _) => Some("its checkpoint/frontier.json is missing or malformed".into()),
