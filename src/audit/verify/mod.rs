@@ -16,32 +16,43 @@
 //!   `git`) by an allowed key, the record's `signing_key`;
 //! - checkpoint: the note opens with an allowed Ed25519 key under the log's origin, the origin is
 //!   the record's log, its size is the number of records so far and its root the RFC 6962 root
-//!   recomputed over their bytes; `frontier.json` is the recomputed compact range.
+//!   recomputed over their bytes; `frontier.json` is the recomputed compact range;
+//! - one log: every record carries the id its first record fixed, and that id is this
+//!   repository's (when the caller names it), else the log was copied from another;
+//! - time (records of schema 3 on, which driftlog writes so): a record's time agrees with its
+//!   commit's within [`TIME_BOUND_SECONDS`], neither goes back along the log, and the
+//!   record's key is valid at the record's time; so a retired key cannot append after its
+//!   successor began.
 //!
 //! Then every checkpoint the caller kept (from pull-request comments, CI logs): it must be
 //! signed by an allowed key for this log, no larger than the log, and its root must be the
 //! recomputed root at its size. This is what catches a history rewritten or truncated by
 //! someone who holds an allowed key, which the walk alone cannot.
 //!
-//! The walk reads every object once and keeps a compact range, so it is O(n) in the number of
-//! records (plus the bounded size of a record shard's tree per commit). It never re-serializes
-//! a record: hashes and signatures are checked over the stored bytes.
+//! # Cost, and hostile branches
+//!
+//! Commits are read in batches, each object's size taken from its header before it is loaded
+//! and bounded ([`MAX_RECORD_BYTES`], trees to [`MAX_TREE_DEPTH`] levels), then their
+//! signatures and records are checked on every core; a record is parsed only after its
+//! signature verified. The walk keeps a compact range, so it is O(n) in records, and the
+//! problem list keeps the first [`MAX_PROBLEMS`]. With [`VerifyOptions::since`] it starts from
+//! a checkpoint instead: the commit holding that checkpoint's last record must be signed and
+//! its frontier must be the compact range of the checkpoint's size and root, which makes every
+//! later tree an extension of the checkpoint's (what an RFC 6962 consistency proof shows); then
+//! only the records after it are read, so the cost grows with the new records, not the log. It
+//! never re-serializes a record: hashes and signatures are checked over the stored bytes.
 //!
 //! # What verification cannot detect
 //!
-//! - A rewrite by a holder of an allowed key: they can re-sign a whole new history, and the
-//!   branch then verifies. Only checkpoints given to [`verify_log`] pin history, and only up to
-//!   the largest of them: records after it can still be rewritten or dropped.
-//! - Truncation to a shorter, intact history (a reset branch), and deletion of the whole
-//!   branch, unless a checkpoint larger than what is left is given.
+//! - A rewrite by a holder of an allowed key after the largest checkpoint given (or at all,
+//!   without one), and truncation to a shorter intact history or deletion of the branch unless a
+//!   larger checkpoint is given.
 //! - Records never written: a scan that was not recorded leaves no trace.
-//! - A wrong trust root: whoever can change the allowed signers file that verification is given
-//!   (e.g. `.driftlog/allowed_signers` on the main branch) can make any key trusted.
-//! - Time: `valid-after`/`valid-before` in the allowed signers are checked at the commit's own
-//!   time, as `git verify-commit` does, and that time is claimed by the signer; checkpoint notes
-//!   carry no time, so their keys' validity windows are not checked at all.
+//! - A wrong trust root: the caller chooses the allowed signers (the binary reads them from the
+//!   default branch, not from the history being verified).
 //! - Whether the records tell the truth: a signature shows who wrote a record, not that the scan
-//!   it describes happened that way.
+//!   it describes happened that way. Times are the writer's clock: they can only be held to
+//!   moving forward, not to being right.
 
 use git2::{ErrorCode, Oid, Repository};
 use serde::Serialize;
@@ -53,8 +64,7 @@ use walk::Walk;
 /// One line for people, of what [`verify_log`] cannot detect (the module docs say more).
 pub const UNDETECTABLE: &str = "Verification cannot detect a history rewritten by a holder of an \
      allowed key after the largest checkpoint given (or at all, without one), a branch reset or \
-     deleted when no larger checkpoint is given, scans that were never recorded, or a changed \
-     allowed signers file.";
+     deleted when no larger checkpoint is given, or scans that were never recorded.";
 
 /// Why verification could not even start. Everything found on the way is a [`Problem`].
 #[derive(Debug, thiserror::Error)]
@@ -250,6 +260,7 @@ mod tree;
 mod walk;
 
 pub use read::{MAX_RECORD_BYTES, MAX_TREE_DEPTH};
+pub use walk::TIME_BOUND_SECONDS;
 
 #[cfg(test)]
 mod tests;
