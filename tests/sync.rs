@@ -13,7 +13,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -34,6 +34,7 @@ const ORIGIN: &str = "example.com/acme/infra/driftlog/audit";
 const CHILD_TEST: &str = "sync::child_records_one_scan";
 const CHILD_ENV: &str = "DRIFTLOG_SYNC_CHILD";
 const MARKER_ENV: &str = "DRIFTLOG_SYNC_MARKER";
+const KEY_ENV: &str = "DRIFTLOG_SYNC_TEST_KEY";
 
 fn git_bytes(dir: &Path, args: &[&str]) -> Vec<u8> {
     let out = Command::new("git")
@@ -260,11 +261,29 @@ fn options(remote: RemoteChoice) -> SyncOptions {
     }
 }
 
+/// The signing key of every run in this process, and of the child processes it starts (a
+/// spool only pushes what its own key signed).
+fn test_key() -> &'static SigningKey {
+    static KEY: OnceLock<SigningKey> = OnceLock::new();
+    KEY.get_or_init(|| match std::env::var(KEY_ENV) {
+        Ok(text) => SigningKey::from_openssh(&text).expect("the parent's key"),
+        Err(_) => SigningKey::generate().expect("key"),
+    })
+}
+
 fn record_in(dir: &Path, marker: &str, options: &SyncOptions) -> Result<Outcome, SyncError> {
+    record_with(dir, marker, options, test_key())
+}
+
+fn record_with(
+    dir: &Path,
+    marker: &str,
+    options: &SyncOptions,
+    key: &SigningKey,
+) -> Result<Outcome, SyncError> {
     let store = AuditStore::open(dir, BRANCH, ORIGIN).expect("open store");
-    let key = SigningKey::generate().expect("key");
     let build = |position| scan_record(marker, position);
-    sync::record(&store, &build, &key, &committer(), options)
+    sync::record(&store, &build, key, &committer(), options)
 }
 
 /// HEAD, its branch, the index and the working tree, as git shows them.
@@ -276,11 +295,12 @@ fn work_state(dir: &Path) -> (String, String, String) {
     )
 }
 
-/// The spooled records (`inflight.json` aside: it only exists while a push is unconfirmed).
+/// The spooled records (`inflight.json` aside: it only exists while a push is unconfirmed;
+/// `index.json` too: it lists the records while there are any).
 fn spool_files(clone: &Path) -> Vec<String> {
     spool_dir_files(clone)
         .into_iter()
-        .filter(|name| name != "inflight.json")
+        .filter(|name| name != "inflight.json" && name != "index.json")
         .collect()
 }
 
@@ -894,12 +914,14 @@ fn base64_basic(credentials: &str) -> String {
 /// clone, and waits for all of them to succeed.
 fn run_writers<'a>(writers: impl Iterator<Item = (&'a Path, String)>) {
     let exe = std::env::current_exe().expect("test binary");
+    let key = test_key().to_openssh("sync test").expect("key text");
     let children: Vec<_> = writers
         .map(|(clone, marker)| {
             Command::new(&exe)
                 .args(["--exact", CHILD_TEST, "--nocapture", "--test-threads=1"])
                 .env(CHILD_ENV, clone)
                 .env(MARKER_ENV, marker)
+                .env(KEY_ENV, &key)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
