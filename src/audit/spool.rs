@@ -187,8 +187,8 @@ impl<'k> Spool<'k> {
         if let Err(reason) = &listed {
             let aside = self.set_aside(INDEX_FILE)?;
             warnings.push(format!(
-                "the audit spool's index {} {reason}, so it vouches for no spooled record: \
-                 every entry is refused; it was set aside as {aside}",
+                "the audit spool's index {} was set aside as {aside} and vouches for no \
+                 spooled record (every entry is refused): it {reason}",
                 index_path.display()
             ));
         }
@@ -206,10 +206,12 @@ impl<'k> Spool<'k> {
                     Some(_) => Err("it is not the file driftlog listed in the spool's index \
                                     under this name (replaced)"
                         .to_owned()),
-                    None => Err("the spool's index does not list it: another program put it \
+                    None => Err(
+                        "the spool's index does not list it: another program put it \
                                  there (a copy of an entry already pushed, say), or driftlog \
                                  stopped before listing it"
-                        .to_owned()),
+                            .to_owned(),
+                    ),
                 },
             });
             match verdict {
@@ -251,8 +253,8 @@ impl<'k> Spool<'k> {
             }
             VerifyError::UnknownKey { fingerprint } => format!(
                 "is signed by another key ({fingerprint}), not this run's ({}); if you rotated \
-                 the signing key, push it with the old key (rename it back and run driftlog \
-                 with that key) or remove it",
+                 the signing key, push it with the old key (rename the spool's .refused files \
+                 back and run driftlog with that key) or remove it",
                 self.key.fingerprint()
             ),
             other => format!("was not written by driftlog ({other})"),
@@ -272,8 +274,8 @@ impl<'k> Spool<'k> {
             None,
         )
         .map_err(|err| self.why_not(&err))?;
-        let body: IndexBody = serde_json::from_str(&file.index)
-            .map_err(|err| format!("cannot be read ({err})"))?;
+        let body: IndexBody =
+            serde_json::from_str(&file.index).map_err(|err| format!("cannot be read ({err})"))?;
         Ok(body
             .entries
             .into_iter()
@@ -286,10 +288,12 @@ impl<'k> Spool<'k> {
         let file = match serde_json::from_slice::<EntryFile>(bytes) {
             Ok(file) if file.format == ENTRY_FORMAT => file,
             _ if serde_json::from_slice::<Record>(bytes).is_ok() => {
-                return Err("it is an unsigned record, as driftlog wrote them before spool \
+                return Err(
+                    "it is an unsigned record, as driftlog wrote them before spool \
                             entries were signed, or as anyone can write one: nothing shows who \
                             wrote it or that it is unchanged; check it and remove it"
-                    .to_owned())
+                        .to_owned(),
+                )
             }
             _ => return Err("it is not a driftlog spool entry".to_owned()),
         };
@@ -470,5 +474,127 @@ impl<'k> Spool<'k> {
 
     pub(super) fn dir(&self) -> &Path {
         &self.dir
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::record::{ChainPosition, LogId, StackRef};
+    use crate::audit::sshsig::{allowed_signers_line, DRIFTLOG_NAMESPACE, GIT_NAMESPACE};
+    use crate::context::{Local, RunContext};
+    use crate::drift::{ScanReport, Stack};
+
+    fn record(path: &str) -> Record {
+        let report = ScanReport::new(
+            Stack {
+                dir: ".".into(),
+                workspace: "default".into(),
+            },
+            "2026-11-24T00:00:00Z".into(),
+        );
+        Record::of_scan(
+            &report,
+            StackRef {
+                path: path.into(),
+                workspace: "default".into(),
+            },
+            RunContext::Local(Local::default()),
+            LogId {
+                repository: "example.com/acme/infra".into(),
+                branch: "driftlog/audit".into(),
+            },
+            ChainPosition::genesis(),
+            "SHA256:test".into(),
+            "2026-11-24T00:00:00Z".into(),
+        )
+    }
+
+    fn repo() -> (tempfile::TempDir, Repository) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let repo = Repository::init(dir.path()).expect("init");
+        (dir, repo)
+    }
+
+    #[test]
+    fn an_entry_is_the_canonical_record_signed_in_its_own_namespace() {
+        let (_dir, repo) = repo();
+        let key = SigningKey::generate().expect("key");
+        let spool = Spool::new(&repo, "driftlog/audit", &key);
+        let _lock = spool.lock().expect("lock");
+        let written = record("infra/prod");
+        let name = spool.add(&written).expect("add");
+        let file: EntryFile =
+            serde_json::from_slice(&fs::read(spool.path(&name)).expect("read")).expect("entry");
+        assert_eq!(file.format, ENTRY_FORMAT);
+        assert_eq!(
+            file.record.as_bytes(),
+            store::encode(&written).expect("encode")
+        );
+        // Never valid where driftlog's other signatures are.
+        let allowed =
+            AllowedSigners::parse(&allowed_signers_line("ci", &key)).expect("allowed signers");
+        for namespace in [DRIFTLOG_NAMESPACE, GIT_NAMESPACE] {
+            let err = sshsig::verify(
+                &file.signature,
+                namespace,
+                file.record.as_bytes(),
+                &allowed,
+                None,
+            )
+            .expect_err("another namespace");
+            assert!(matches!(err, VerifyError::WrongNamespace { .. }), "{err}");
+        }
+        let err = sshsig::verify(
+            &file.signature,
+            SPOOL_NAMESPACE,
+            file.record.as_bytes(),
+            &allowed,
+            None,
+        )
+        .expect_err("the usual allowed signers line does not permit the spool's namespace");
+        assert!(
+            matches!(err, VerifyError::NamespaceNotPermitted { .. }),
+            "{err}"
+        );
+
+        // Read back by the next run with the same key: listed, verified, unchanged.
+        let next = Spool::new(&repo, "driftlog/audit", &key);
+        let (entries, warnings) = next.load().expect("load");
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].name, name);
+        assert_eq!(entries[0].record, written);
+        assert_eq!(next.count(), 1);
+
+        // Removing the last entry removes the index too.
+        assert_eq!(next.remove(&name).expect("remove"), None);
+        assert!(!spool.path(INDEX_FILE).exists());
+        assert!(!spool.path(&name).exists());
+    }
+
+    #[test]
+    fn an_entry_moved_under_another_name_is_refused() {
+        let (_dir, repo) = repo();
+        let key = SigningKey::generate().expect("key");
+        let spool = Spool::new(&repo, "driftlog/audit", &key);
+        let _lock = spool.lock().expect("lock");
+        let first = spool.add(&record("a")).expect("add");
+        let second = spool.add(&record("b")).expect("add");
+        // Swapping two validly signed files: each is listed, but with the other's hash.
+        let tmp = spool.path("swap");
+        fs::rename(spool.path(&first), &tmp).expect("rename");
+        fs::rename(spool.path(&second), spool.path(&first)).expect("rename");
+        fs::rename(&tmp, spool.path(&second)).expect("rename");
+        let next = Spool::new(&repo, "driftlog/audit", &key);
+        let (entries, warnings) = next.load().expect("load");
+        assert!(entries.is_empty());
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings.iter().all(|w| w.contains("(replaced)")),
+            "{warnings:?}"
+        );
+        assert_eq!(next.count(), 0);
+        assert!(!spool.path(INDEX_FILE).exists(), "nothing left to list");
     }
 }

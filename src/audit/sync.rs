@@ -4,9 +4,13 @@
 //! The sequence, under an exclusive lock on this repository's spool (so two runs in one clone
 //! take turns):
 //!
-//! 1. The new record is written to the spool first (`<git common dir>/driftlog/spool/<branch>/`,
-//!    one JSON file per record, atomically). From then on every failure leaves it there and
-//!    says so; the next run writes the spool, oldest first, before its own record.
+//! 1. The spool (`<git common dir>/driftlog/spool/<branch>/`, see [`super::spool`]) is read:
+//!    only records this key signed there when they were made, and that its signed index
+//!    lists, are pushed; anything else is set aside and reported. Then the new record is
+//!    written to it, signed, atomically. From then on every failure leaves it there and says
+//!    so; the next run writes the spool, oldest first, before its own record. The run keeps
+//!    its own record (and what it read) in memory: nothing written to the spool while it runs
+//!    is ever signed by it.
 //! 2. Without a remote, the spooled records are appended to the local branch and removed.
 //! 3. With one, each attempt fetches the remote branch, brings the local branch to it
 //!    (fast-forward only), appends every spooled record on top (each rebuilt on the current
@@ -1300,6 +1304,7 @@ fn same_record(record: &Record, found: &CommitRecord) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn backoff_stays_under_the_doubling_ceiling_and_the_cap() {
