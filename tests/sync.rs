@@ -13,7 +13,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -26,16 +26,17 @@ use driftlog::audit::sync::{
 use driftlog::context::{Local, RunContext};
 use driftlog::drift::{ScanReport, Stack, Status};
 
-const BRANCH: &str = "driftlog/audit";
+pub(crate) const BRANCH: &str = "driftlog/audit";
 use crate::support::{git, sha256};
 
-const ORIGIN: &str = "example.com/acme/infra/driftlog/audit";
+pub(crate) const ORIGIN: &str = "example.com/acme/infra/driftlog/audit";
 /// The helper test the concurrency test runs as a child process.
 const CHILD_TEST: &str = "sync::child_records_one_scan";
 const CHILD_ENV: &str = "DRIFTLOG_SYNC_CHILD";
 const MARKER_ENV: &str = "DRIFTLOG_SYNC_MARKER";
+const KEY_ENV: &str = "DRIFTLOG_SYNC_TEST_KEY";
 
-fn git_bytes(dir: &Path, args: &[&str]) -> Vec<u8> {
+pub(crate) fn git_bytes(dir: &Path, args: &[&str]) -> Vec<u8> {
     let out = Command::new("git")
         .args(args)
         .current_dir(dir)
@@ -46,12 +47,12 @@ fn git_bytes(dir: &Path, args: &[&str]) -> Vec<u8> {
 }
 
 /// A bare remote holding a `main` branch, in its own temp dir (the `git daemon` base path).
-struct Remote {
-    dir: tempfile::TempDir,
+pub(crate) struct Remote {
+    pub(crate) dir: tempfile::TempDir,
 }
 
 impl Remote {
-    fn new() -> Remote {
+    pub(crate) fn new() -> Remote {
         let dir = tempfile::tempdir().expect("temp dir");
         let bare = dir.path().join("remote.git");
         git(
@@ -82,7 +83,7 @@ impl Remote {
         Remote { dir }
     }
 
-    fn bare(&self) -> PathBuf {
+    pub(crate) fn bare(&self) -> PathBuf {
         self.dir.path().join("remote.git")
     }
 
@@ -91,7 +92,7 @@ impl Remote {
     }
 
     /// The audit branch's tip in the remote, if any.
-    fn tip(&self) -> Option<String> {
+    pub(crate) fn tip(&self) -> Option<String> {
         let out = Command::new("git")
             .args([
                 "rev-parse",
@@ -107,18 +108,18 @@ impl Remote {
             .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
     }
 
-    fn hook(&self, name: &str, script: &str) {
+    pub(crate) fn hook(&self, name: &str, script: &str) {
         let path = self.bare().join("hooks").join(name);
         std::fs::write(&path, script).expect("write hook");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     }
 
-    fn remove_hook(&self, name: &str) {
+    pub(crate) fn remove_hook(&self, name: &str) {
         std::fs::remove_file(self.bare().join("hooks").join(name)).expect("remove hook");
     }
 
     /// A clone with `origin` at `url`, `main` checked out, a staged and an unstaged change.
-    fn clone_busy(&self, url: &str) -> tempfile::TempDir {
+    pub(crate) fn clone_busy(&self, url: &str) -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("temp dir");
         let root = dir.path();
         git(
@@ -137,7 +138,7 @@ impl Remote {
 
 /// `git daemon` serving a directory over `git://` with pushes enabled: one `git daemon
 /// --inetd` per connection on a port of our own, so parallel tests never collide on ports.
-struct Daemon {
+pub(crate) struct Daemon {
     port: u16,
     stop: Arc<AtomicBool>,
     accept: Option<JoinHandle<()>>,
@@ -145,7 +146,7 @@ struct Daemon {
 }
 
 impl Daemon {
-    fn serve(base: &Path) -> Daemon {
+    pub(crate) fn serve(base: &Path) -> Daemon {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("address").port();
         let stop = Arc::new(AtomicBool::new(false));
@@ -186,7 +187,7 @@ impl Daemon {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("git://127.0.0.1:{}/remote.git", self.port)
     }
 }
@@ -223,7 +224,7 @@ fn report() -> ScanReport {
 }
 
 /// A record whose stack path is `marker`, so each test can tell its records apart.
-fn scan_record(marker: &str, position: ChainPosition) -> Record {
+pub(crate) fn scan_record(marker: &str, position: ChainPosition) -> Record {
     Record::of_scan(
         &report(),
         StackRef {
@@ -245,14 +246,14 @@ fn scan_record(marker: &str, position: ChainPosition) -> Record {
     )
 }
 
-fn committer() -> Committer {
+pub(crate) fn committer() -> Committer {
     Committer {
         name: "driftlog".into(),
         email: "driftlog@example.com".into(),
     }
 }
 
-fn options(remote: RemoteChoice) -> SyncOptions {
+pub(crate) fn options(remote: RemoteChoice) -> SyncOptions {
     SyncOptions {
         remote,
         policy: RetryPolicy::default(),
@@ -260,11 +261,33 @@ fn options(remote: RemoteChoice) -> SyncOptions {
     }
 }
 
-fn record_in(dir: &Path, marker: &str, options: &SyncOptions) -> Result<Outcome, SyncError> {
+/// The signing key of every run in this process, and of the child processes it starts (a
+/// spool only pushes what its own key signed).
+pub(crate) fn test_key() -> &'static SigningKey {
+    static KEY: OnceLock<SigningKey> = OnceLock::new();
+    KEY.get_or_init(|| match std::env::var(KEY_ENV) {
+        Ok(text) => SigningKey::from_openssh(&text).expect("the parent's key"),
+        Err(_) => SigningKey::generate().expect("key"),
+    })
+}
+
+pub(crate) fn record_in(
+    dir: &Path,
+    marker: &str,
+    options: &SyncOptions,
+) -> Result<Outcome, SyncError> {
+    record_with(dir, marker, options, test_key())
+}
+
+pub(crate) fn record_with(
+    dir: &Path,
+    marker: &str,
+    options: &SyncOptions,
+    key: &SigningKey,
+) -> Result<Outcome, SyncError> {
     let store = AuditStore::open(dir, BRANCH, ORIGIN).expect("open store");
-    let key = SigningKey::generate().expect("key");
     let build = |position| scan_record(marker, position);
-    sync::record(&store, &build, &key, &committer(), options)
+    sync::record(&store, &build, key, &committer(), options)
 }
 
 /// HEAD, its branch, the index and the working tree, as git shows them.
@@ -276,16 +299,17 @@ fn work_state(dir: &Path) -> (String, String, String) {
     )
 }
 
-/// The spooled records (`inflight.json` aside: it only exists while a push is unconfirmed).
-fn spool_files(clone: &Path) -> Vec<String> {
+/// The spooled records (`inflight.json` aside: it only exists while a push is unconfirmed;
+/// `index.json` too: it lists the records while there are any).
+pub(crate) fn spool_files(clone: &Path) -> Vec<String> {
     spool_dir_files(clone)
         .into_iter()
-        .filter(|name| name != "inflight.json")
+        .filter(|name| name != "inflight.json" && name != "index.json")
         .collect()
 }
 
 /// Everything in the spool but its lock file.
-fn spool_dir_files(clone: &Path) -> Vec<String> {
+pub(crate) fn spool_dir_files(clone: &Path) -> Vec<String> {
     let dir = clone.join(".git").join("driftlog/spool").join(BRANCH);
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .map(|entries| {
@@ -302,7 +326,7 @@ fn spool_dir_files(clone: &Path) -> Vec<String> {
 /// Checks the branch in `repo` is one linear chain of `expected` records, one per commit:
 /// seq 0.., each `prev` the SHA-256 of the record file before it, each commit naming its
 /// record's hash. Returns the records' stack paths (the markers) in chain order.
-fn verify_chain(repo: &Path, expected: usize) -> Vec<String> {
+pub(crate) fn verify_chain(repo: &Path, expected: usize) -> Vec<String> {
     let commits = git(repo, &["rev-list", "--reverse", "--parents", BRANCH]);
     let commits: Vec<&str> = commits.lines().collect();
     assert_eq!(commits.len(), expected, "one commit per record");
@@ -894,12 +918,14 @@ fn base64_basic(credentials: &str) -> String {
 /// clone, and waits for all of them to succeed.
 fn run_writers<'a>(writers: impl Iterator<Item = (&'a Path, String)>) {
     let exe = std::env::current_exe().expect("test binary");
+    let key = test_key().to_openssh("sync test").expect("key text");
     let children: Vec<_> = writers
         .map(|(clone, marker)| {
             Command::new(&exe)
                 .args(["--exact", CHILD_TEST, "--nocapture", "--test-threads=1"])
                 .env(CHILD_ENV, clone)
                 .env(MARKER_ENV, marker)
+                .env(KEY_ENV, &key)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()

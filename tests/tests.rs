@@ -51,5 +51,8 @@ mod stacks;
 /// Pushing the audit branch: concurrent writers, rejected pushes, the spool.
 mod sync;
 
+/// The spool refuses what driftlog did not sign when it made the record.
+mod spool;
+
 /// history and explain over a log of real applies and scans, with CloudTrail events.
 mod explain;

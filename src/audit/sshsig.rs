@@ -35,6 +35,11 @@ pub const DRIFTLOG_NAMESPACE: &str = "driftlog";
 /// The namespace git uses for SSH-signed commits and tags.
 pub const GIT_NAMESPACE: &str = "git";
 
+/// The namespace of the audit spool's signatures (records not pushed yet, and the spool's
+/// index): never valid as a record's `driftlog` signature or a commit's `git` one, and no
+/// allowed signers line from [`allowed_signers_line`] permits it.
+pub const SPOOL_NAMESPACE: &str = "driftlog-spool";
+
 /// The OpenSSH name of the only key type driftlog signs with.
 const ED25519_KEY_TYPE: &str = "ssh-ed25519";
 

@@ -4,9 +4,13 @@
 //! The sequence, under an exclusive lock on this repository's spool (so two runs in one clone
 //! take turns):
 //!
-//! 1. The new record is written to the spool first (`<git common dir>/driftlog/spool/<branch>/`,
-//!    one JSON file per record, atomically). From then on every failure leaves it there and
-//!    says so; the next run writes the spool, oldest first, before its own record.
+//! 1. The spool (`<git common dir>/driftlog/spool/<branch>/`, see [`super::spool`]) is read:
+//!    only records this key signed there when they were made, and that its signed index
+//!    lists, are pushed; anything else is set aside and reported. Then the new record is
+//!    written to it, signed, atomically. From then on every failure leaves it there and says
+//!    so; the next run writes the spool, oldest first, before its own record. The run keeps
+//!    its own record (and what it read) in memory: nothing written to the spool while it runs
+//!    is ever signed by it.
 //! 2. Without a remote, the spooled records are appended to the local branch and removed.
 //! 3. With one, each attempt fetches the remote branch, brings the local branch to it
 //!    (fast-forward only), appends every spooled record on top (each rebuilt on the current
@@ -32,8 +36,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -42,18 +45,15 @@ use git2::{
     PushOptions, RemoteCallbacks, Repository, Sort,
 };
 use ring::rand::{SecureRandom, SystemRandom};
-use serde::{Deserialize, Serialize};
 
 use super::record::{ChainPosition, Record};
+use super::spool::{Entry, InFlight, InFlightEntry, Spool};
 use super::sshsig::SigningKey;
 use super::store::{self, Appended, AuditStore, Committer, StoreError, RECORDS_DIR};
 
 /// The remote used when none is named, if the repository has it.
 pub const DEFAULT_REMOTE: &str = "origin";
-/// The spool's place inside the git common directory; one subdirectory per branch.
-pub const SPOOL_DIR: &str = "driftlog/spool";
-const INFLIGHT_FILE: &str = "inflight.json";
-const LOCK_FILE: &str = ".lock";
+pub use super::spool::SPOOL_DIR;
 /// Private keys in `~/.ssh` offered when there is no SSH agent, in ssh's order.
 const SSH_KEY_FILES: [&str; 3] = ["id_ed25519", "id_ecdsa", "id_rsa"];
 /// The user name GitHub expects with a token over HTTPS.
@@ -318,15 +318,22 @@ pub fn record(
         return Err(SyncError::CheckedOut { branch });
     }
     let remote = resolve_remote(repo, &options.remote)?;
-    let spool = Spool::new(repo, &branch);
+    let spool = Spool::new(repo, &branch, key);
     let spool_error = |source| SyncError::Spool {
-        path: spool.dir.clone(),
+        path: spool.dir().to_owned(),
         source,
     };
     let _lock = spool.lock().map_err(spool_error)?;
-    let new_entry = spool
-        .add(&build(ChainPosition::genesis()))
-        .map_err(spool_error)?;
+    // What earlier runs left, checked before this run adds anything; files that appear later
+    // are never read by this run.
+    let (mut pending, warnings) = spool.load().map_err(spool_error)?;
+    let record = build(ChainPosition::genesis());
+    let new_entry = spool.add(&record).map_err(spool_error)?;
+    // This run pushes the record it holds, never what the spool file says by then.
+    pending.push(Entry {
+        name: new_entry.clone(),
+        record,
+    });
 
     // From here on the record is durable: every failure leaves it in the spool.
     let mut session = Session {
@@ -338,7 +345,8 @@ pub fn record(
         options,
         spool: &spool,
         new_entry,
-        warnings: Vec::new(),
+        pending,
+        warnings,
         secrets: Vec::new(),
         random: SystemRandom::new(),
     };
@@ -349,7 +357,7 @@ pub fn record(
     result.map_err(|failure| SyncError::NotPushed {
         failure,
         spooled: spool.count(),
-        spool: spool.dir.clone(),
+        spool: spool.dir().to_owned(),
         warnings: session.warnings,
     })
 }
@@ -379,9 +387,12 @@ struct Session<'a> {
     key: &'a SigningKey,
     committer: &'a Committer,
     options: &'a SyncOptions,
-    spool: &'a Spool,
+    spool: &'a Spool<'a>,
     /// This scan's spool file.
     new_entry: String,
+    /// Every record to push, oldest first, this scan's last: read and verified once, under
+    /// the lock, before this scan's record was added.
+    pending: Vec<Entry>,
     warnings: Vec<String>,
     /// Strings never to repeat in messages: the token, extra header values.
     secrets: Vec<String>,
@@ -426,17 +437,6 @@ impl Session<'_> {
         }
     }
 
-    fn pending(&mut self) -> Result<Vec<Entry>, PushFailure> {
-        let (entries, set_aside) = self.spool.entries().map_err(|e| self.local(e))?;
-        for name in set_aside {
-            self.warn(format!(
-                "the spooled audit record {} cannot be read; it was set aside as {name}",
-                self.spool.dir.join(&name).display()
-            ));
-        }
-        Ok(entries)
-    }
-
     /// Appends `record` at the local tip; retried when a writer outside driftlog's lock moved
     /// the branch in between.
     fn append(&self, record: &Record) -> Result<Appended, PushFailure> {
@@ -455,12 +455,14 @@ impl Session<'_> {
     }
 
     fn remove_entry(&mut self, name: &str) {
-        if let Err(err) = self.spool.remove(name) {
-            self.warn(format!(
+        match self.spool.remove(name) {
+            Ok(None) => {}
+            Ok(Some(warning)) => self.warn(warning),
+            Err(err) => self.warn(format!(
                 "the audit record {} was written but its spool file could not be removed \
-                 ({err}); remove it by hand or the next run writes it again",
-                self.spool.dir.join(name).display()
-            ));
+                 ({err}); remove it by hand, or the next run may write it again",
+                self.spool.path(name).display()
+            )),
         }
     }
 
@@ -468,7 +470,7 @@ impl Session<'_> {
     fn write_local(&mut self) -> Result<Outcome, PushFailure> {
         let mut records = Vec::new();
         let mut head = None;
-        for entry in self.pending()? {
+        for entry in std::mem::take(&mut self.pending) {
             let appended = self.append(&entry.record)?;
             self.remove_entry(&entry.name);
             records.push(Landed {
@@ -497,7 +499,7 @@ impl Session<'_> {
         self.secrets.extend(link.secrets.iter().cloned());
         let policy = self.options.policy;
         let attempts = policy.max_attempts.max(1);
-        let mut pending = self.pending()?;
+        let mut pending = std::mem::take(&mut self.pending);
         let mut in_flight = self.spool.read_inflight();
         let mut landed: Vec<Landed> = Vec::new();
         let mut head: Option<Oid> = None;
@@ -1303,172 +1305,10 @@ fn same_record(record: &Record, found: &CommitRecord) -> bool {
     store::encode(&record.rebased(position).joined_at(time)).is_ok_and(|bytes| bytes == found.bytes)
 }
 
-/// A spooled record.
-struct Entry {
-    name: String,
-    record: Record,
-}
-
-/// The last push's commit and which spooled record each of its commits carries.
-#[derive(Debug, Serialize, Deserialize)]
-struct InFlight {
-    commit: String,
-    entries: Vec<InFlightEntry>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct InFlightEntry {
-    file: String,
-    commit: String,
-}
-
-/// Records not yet pushed, one JSON file each (`<20 digits>.json`, in order of arrival),
-/// in the git common directory so every worktree of the clone shares them.
-struct Spool {
-    dir: PathBuf,
-}
-
-impl Spool {
-    fn new(repo: &Repository, branch: &str) -> Spool {
-        Spool {
-            dir: repo.commondir().join(SPOOL_DIR).join(branch),
-        }
-    }
-
-    /// An exclusive lock held until the file is dropped; the kernel releases it if the
-    /// process dies, so a crash never leaves the spool locked.
-    fn lock(&self) -> io::Result<File> {
-        use std::os::fd::AsRawFd;
-        fs::create_dir_all(&self.dir)?;
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(self.dir.join(LOCK_FILE))?;
-        loop {
-            // SAFETY: flock on a file descriptor this function owns for the call's duration.
-            let result = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-            if result == 0 {
-                return Ok(file);
-            }
-            let err = io::Error::last_os_error();
-            if err.kind() != io::ErrorKind::Interrupted {
-                return Err(err);
-            }
-        }
-    }
-
-    fn numbers(&self) -> io::Result<Vec<(u64, String)>> {
-        let mut numbers = Vec::new();
-        for entry in fs::read_dir(&self.dir)? {
-            let name = entry?.file_name().to_string_lossy().into_owned();
-            if let Some(n) = name
-                .strip_suffix(".json")
-                .filter(|stem| stem.len() == 20 && stem.bytes().all(|b| b.is_ascii_digit()))
-                .and_then(|stem| stem.parse::<u64>().ok())
-            {
-                numbers.push((n, name));
-            }
-        }
-        numbers.sort();
-        Ok(numbers)
-    }
-
-    fn count(&self) -> usize {
-        self.numbers().map_or(0, |n| n.len())
-    }
-
-    /// Writes `record` durably (temp file, fsync, rename without replacing, fsync of the
-    /// directory); returns its file name: the time in nanoseconds, or one more than the
-    /// newest entry, so names sort in order of arrival and are not reused once removed.
-    fn add(&self, record: &Record) -> io::Result<String> {
-        let now = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
-        let next = self
-            .numbers()?
-            .last()
-            .map_or(now, |(n, _)| now.max(n.saturating_add(1)));
-        let bytes = serde_json::to_vec_pretty(record).map_err(io::Error::other)?;
-        let name = format!("{next:020}.json");
-        let temp = self.write_temp(&bytes)?;
-        temp.persist_noclobber(self.dir.join(&name))
-            .map_err(|e| e.error)?;
-        self.sync_dir()?;
-        Ok(name)
-    }
-
-    fn write_temp(&self, bytes: &[u8]) -> io::Result<tempfile::NamedTempFile> {
-        let mut temp = tempfile::Builder::new()
-            .prefix(".tmp-")
-            .tempfile_in(&self.dir)?;
-        temp.write_all(bytes)?;
-        temp.as_file().sync_all()?;
-        Ok(temp)
-    }
-
-    fn sync_dir(&self) -> io::Result<()> {
-        File::open(&self.dir)?.sync_all()
-    }
-
-    /// The spooled records, oldest first, and the names unreadable ones were set aside as.
-    fn entries(&self) -> io::Result<(Vec<Entry>, Vec<String>)> {
-        let mut entries = Vec::new();
-        let mut set_aside = Vec::new();
-        for (_, name) in self.numbers()? {
-            let path = self.dir.join(&name);
-            match serde_json::from_slice::<Record>(&fs::read(&path)?) {
-                Ok(record) => entries.push(Entry { name, record }),
-                Err(_) => {
-                    // Kept, not deleted, but out of the way: it would block every run.
-                    let aside = format!("{name}.unreadable");
-                    fs::rename(&path, self.dir.join(&aside))?;
-                    set_aside.push(aside);
-                }
-            }
-        }
-        Ok((entries, set_aside))
-    }
-
-    fn remove(&self, name: &str) -> io::Result<()> {
-        match fs::remove_file(self.dir.join(name)) {
-            Ok(()) => self.sync_dir(),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(err) => Err(err),
-        }
-    }
-
-    /// Pushes not known to have landed or failed; none when the file is unreadable (then
-    /// only the content check of local commits guards against writing a record twice).
-    fn read_inflight(&self) -> Vec<InFlight> {
-        fs::read(self.dir.join(INFLIGHT_FILE))
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .unwrap_or_default()
-    }
-
-    fn write_inflight(&self, flights: &[InFlight]) -> io::Result<()> {
-        if flights.is_empty() {
-            return self.clear_inflight();
-        }
-        let bytes = serde_json::to_vec(flights).map_err(io::Error::other)?;
-        let temp = self.write_temp(&bytes)?;
-        temp.persist(self.dir.join(INFLIGHT_FILE))
-            .map_err(|e| e.error)?;
-        self.sync_dir()
-    }
-
-    fn clear_inflight(&self) -> io::Result<()> {
-        match fs::remove_file(self.dir.join(INFLIGHT_FILE)) {
-            Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
-            _ => Ok(()),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn backoff_stays_under_the_doubling_ceiling_and_the_cap() {

@@ -11,7 +11,7 @@ use driftlog::drift::{Action, Diagnostic, Severity};
 use driftlog::terraform::apply::{ApplyMessage, ApplyRequest};
 use driftlog::terraform::Terraform;
 
-use crate::audit_args::{print_recorded, AuditArgs};
+use crate::audit_args::{print_recorded, print_unpushed_warnings, AuditArgs};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -135,6 +135,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(code))
         }
         Err(err) => {
+            print_unpushed_warnings(&err);
             // terraform's changes are real either way: say exactly which ones went unrecorded.
             eprintln!(
                 "driftlog: terraform apply in {} ({}) {}; these changes were NOT recorded:\n{}",

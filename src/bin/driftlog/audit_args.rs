@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use driftlog::audit::recorder::{AuditOptions, Subject};
+use driftlog::audit::recorder::{AuditOptions, RecordError, Subject};
 use driftlog::audit::sshsig::SigningKey;
 use driftlog::audit::store::DEFAULT_BRANCH;
-use driftlog::audit::sync::{Auth, Outcome, RemoteChoice};
+use driftlog::audit::sync::{Auth, Outcome, RemoteChoice, SyncError};
 
 #[derive(Debug, clap::Args)]
 pub struct AuditArgs {
@@ -105,4 +105,14 @@ pub fn print_recorded(branch: &str, outcome: &Outcome) {
         );
     }
     eprintln!("{}", outcome.checkpoint_line());
+}
+
+/// The warnings of a run whose record was not pushed (spool entries refused or lost, say),
+/// which its error message does not carry.
+pub fn print_unpushed_warnings(err: &RecordError) {
+    if let RecordError::Sync(SyncError::NotPushed { warnings, .. }) = err {
+        for warning in warnings {
+            eprintln!("driftlog: warning: {warning}");
+        }
+    }
 }

@@ -20,7 +20,7 @@ use driftlog::report::{self, Format};
 use driftlog::scan::{self, ScanOptions};
 use driftlog::terraform::PlanInputs;
 
-use crate::audit_args::{print_recorded, AuditArgs};
+use crate::audit_args::{print_recorded, print_unpushed_warnings, AuditArgs};
 use crate::progress;
 
 #[derive(Debug, clap::Args)]
@@ -537,7 +537,10 @@ fn finish(
     for outcome in recorded {
         match outcome {
             Ok(outcome) => print_recorded(branch, &outcome),
-            Err(err) => not_recorded.push(err),
+            Err(err) => {
+                print_unpushed_warnings(&err);
+                not_recorded.push(err)
+            }
         }
     }
     if let Some(first) = not_recorded.first() {
