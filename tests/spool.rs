@@ -392,7 +392,13 @@ fn a_legitimate_spooled_record_lands_on_a_newer_tip_unchanged() {
     let mut expected = signed.clone();
     expected["seq"] = json!(2);
     expected["prev"] = landed["prev"].clone();
-    assert_eq!(landed, expected, "only seq and prev changed");
+    // It joined the log now; the time it was made is kept.
+    expected["time"] = landed["time"].clone();
+    expected["made"] = signed["time"].clone();
+    assert_eq!(
+        landed, expected,
+        "only seq, prev and the time it joined changed"
+    );
     assert_ne!(signed["prev"], landed["prev"]);
     assert_eq!(landed["result"], "drifted");
     assert!(spool_dir_files(ours.path()).is_empty());
