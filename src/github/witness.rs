@@ -123,7 +123,8 @@ fn lines(body: &str, place: &str) -> Vec<Witnessed> {
 mod tests {
     #[test]
     fn lines_are_found_in_code_blocks_once() {
-        let body = "<!-- driftlog:comment id=. -->\n```text\ndriftlog-checkpoint v1 o 3 r k s\n```\n\
+        let body =
+            "<!-- driftlog:comment id=. -->\n```text\ndriftlog-checkpoint v1 o 3 r k s\n```\n\
                     `driftlog-checkpoint v1 o 3 r k s`\ndriftlog-checkpoint v2 o 4 r k s\n";
         let found = super::lines(body, "here");
         assert_eq!(found.len(), 1);

@@ -60,6 +60,12 @@ pub struct Args {
     #[arg(long)]
     pub since_witnessed: bool,
 
+    /// Print the checkpoint --since-witnessed would start from (nothing when there is none)
+    /// and exit without verifying. The action looks it up before its scan updates the
+    /// comment, so the scan's own checkpoint never vouches for the history it was appended to.
+    #[arg(long, conflicts_with_all = ["since", "since_witnessed", "checkpoints"])]
+    pub print_witnessed: bool,
+
     /// This repository's identity, which the log's id must name (default: host/owner/name in
     /// GitHub Actions, else the origin remote's URL without scheme). Set it to verify a mirror.
     #[arg(long, value_name = "ID")]
@@ -131,6 +137,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(id) => Some(id.trim().to_owned()).filter(|id| !id.is_empty()),
         None => repository_identity(&repo, &RunContext::detect(repo.workdir())),
     };
+    if args.print_witnessed {
+        let found = crate::witnessed::newest(
+            &args.witness,
+            repository.as_deref(),
+            &args.log.branch,
+            &allowed,
+        )
+        .unwrap_or_else(|reason| {
+            eprintln!("driftlog: {reason}");
+            None
+        });
+        if let Some(found) = found {
+            eprintln!(
+                "driftlog: GitHub witnessed the checkpoint at size {} ({})",
+                found.size, found.place
+            );
+            write_stdout(&format!("{}\n", found.line))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let since = match (&args.since, args.since_witnessed) {
         (Some(line), _) => Some(Since {
             line: line.trim().to_owned(),
@@ -155,7 +181,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         from: found.place,
                     })
                 }
-                Ok(None) => None,
+                Ok(None) => {
+                    eprintln!("driftlog: verifying the whole log");
+                    None
+                }
                 Err(reason) => {
                     eprintln!("driftlog: {reason}; verifying the whole log");
                     None

@@ -56,8 +56,9 @@ pub fn newest(
 ) -> Result<Option<Found>, String> {
     let env: HashMap<String, String> = std::env::vars().collect();
     let var = |name: &str| env.get(name).filter(|v| !v.trim().is_empty()).cloned();
-    let token = crate::secrets::github_token()
-        .ok_or("no GitHub token (DRIFTLOG_GITHUB_TOKEN or GITHUB_TOKEN) to read witnessed checkpoints")?;
+    let token = crate::secrets::github_token().ok_or(
+        "no GitHub token (DRIFTLOG_GITHUB_TOKEN or GITHUB_TOKEN) to read witnessed checkpoints",
+    )?;
     let repo = match &args.github_repo {
         Some(repo) => repo.clone(),
         None => var("GITHUB_REPOSITORY")
@@ -129,7 +130,7 @@ pub fn newest(
     if best.is_none() {
         eprintln!(
             "driftlog: GitHub shows no checkpoint of this log signed by an allowed key ({} \
-             found, {refused} refused in {repo}); verifying the whole log",
+             found, {refused} refused in {repo})",
             seen.len()
         );
     }
