@@ -2,8 +2,9 @@
 # The action's scan step: one `driftlog scan` over the stacks, with the action's inputs
 # (INPUT_* variables, set by action.yml) as flags, or `driftlog report merge` of shard jobs'
 # reports. driftlog itself writes the job summary, step outputs and annotations, and posts the
-# comment, status and issues; this script then verifies the audit branch and exits non-zero on
-# a failed scan, or on drift when fail-on-drift is true.
+# comment, status and issues; this script then verifies the audit branch against the allowed
+# signers of the repository's default branch (never the pull request's own copy) and exits
+# non-zero on a failed scan, or on drift when fail-on-drift is true.
 set -uo pipefail
 
 driftlog=${DRIFTLOG:-driftlog}
@@ -70,21 +71,53 @@ else
   else
     args+=(--no-audit)
   fi
+  # The trust root comes from the default branch, which the pull request does not control:
+  # fetched here, as actions/checkout fetches only the commit under test.
+  signers=${INPUT_ALLOWED_SIGNERS:-.driftlog/allowed_signers}
+  trust=()
+  trust_error=""
+  witnessed=""
+  if truthy "${INPUT_AUDIT:-true}"; then
+    default=$(git ls-remote --symref origin HEAD 2>/dev/null | sed -n 's|^ref: refs/heads/\(.*\)\tHEAD$|\1|p' | head -n 1)
+    if [[ -z "$default" && -n "${GITHUB_EVENT_PATH:-}" ]] && command -v jq >/dev/null; then
+      default=$(jq -r '.repository.default_branch // empty' "$GITHUB_EVENT_PATH" 2>/dev/null)
+    fi
+    depth=()
+    [[ "$(git rev-parse --is-shallow-repository 2>/dev/null)" == true ]] && depth=(--depth=1)
+    if [[ -z "$default" ]]; then
+      trust_error="cannot tell the repository's default branch (git ls-remote --symref origin HEAD), so the audit branch cannot be verified against its allowed signers"
+    elif ! git fetch --quiet --no-tags "${depth[@]}" origin "+refs/heads/$default:refs/remotes/origin/$default"; then
+      trust_error="cannot fetch the default branch $default to read the allowed signers from"
+    elif ! git cat-file -e "origin/$default:$signers" 2>/dev/null; then
+      echo "::notice title=driftlog::no allowed signers file $signers on the default branch $default, so the audit branch was not verified here; commit one there (driftlog keygen prints its line)"
+    elif [[ "$signers" == .driftlog/allowed_signers ]]; then
+      trust=(--trust-ref "origin/$default")
+    else
+      git show "origin/$default:$signers" >"$reports/allowed_signers" && trust=(--allowed-signers "$reports/allowed_signers")
+    fi
+    if ((${#trust[@]})); then
+      # Looked up before the scan posts: its own comment must not vouch for the history the
+      # new record was appended to.
+      witnessed=$("$driftlog" verify --branch "$audit_branch" "${trust[@]}" --print-witnessed) || witnessed=""
+    fi
+  fi
+
   mapfile -t stacks < <(lines "${INPUT_STACKS-.}")
   name=all
   [[ -n "${INPUT_SHARD:-}" ]] && name="shard-${INPUT_SHARD/\//-of-}"
   "$driftlog" scan "${stacks[@]}" "${args[@]}" "${post[@]}" --output "$reports/$name.json"
   code=$?
 
-  signers=${INPUT_ALLOWED_SIGNERS:-.driftlog/allowed_signers}
-  if truthy "${INPUT_AUDIT:-true}" && git rev-parse --verify --quiet "refs/heads/$audit_branch" >/dev/null; then
-    if [[ -f "$signers" ]]; then
-      if ! "$driftlog" verify --branch "$audit_branch" --allowed-signers "$signers"; then
-        error "the audit branch $audit_branch does not verify against $signers"
-        code=1
-      fi
-    else
-      echo "::notice title=driftlog::no allowed signers file at $signers, so the audit branch was not verified here; commit one (driftlog keygen prints its line)"
+  if [[ -n "$trust_error" ]]; then
+    error "$trust_error"
+    code=1
+  elif ((${#trust[@]})) && git rev-parse --verify --quiet "refs/heads/$audit_branch" >/dev/null; then
+    # From the newest checkpoint GitHub witnessed before this run, else the whole branch.
+    since=()
+    [[ -n "$witnessed" ]] && since=(--since "$witnessed")
+    if ! "$driftlog" verify --branch "$audit_branch" "${trust[@]}" "${since[@]}"; then
+      error "the audit branch $audit_branch does not verify against $signers on the default branch $default"
+      code=1
     fi
   fi
 fi

@@ -1,5 +1,6 @@
 //! Reporting a scan on GitHub through its REST API: the sticky pull-request comment, the
-//! commit status or check run, and the drift issue of scheduled scans.
+//! commit status or check run, and the drift issue of scheduled scans; and reading back the
+//! checkpoints those carry ([`witnessed_checkpoints`]).
 //!
 //! Only this module knows octocrab. Each part is independent: a token that may not comment
 //! (pull requests from forks get a read-only one) still lets the others run, and a
@@ -12,12 +13,14 @@ mod issue;
 mod marker;
 pub mod retry;
 mod status;
+mod witness;
 
 use std::fmt;
 use std::str::FromStr;
 
 pub use client::Client;
 pub use retry::RetryPolicy;
+pub use witness::{witnessed_checkpoints, WitnessQuery, Witnessed};
 
 use crate::drift::combined::CombinedReport;
 use crate::drift::{ScanReport, Status};

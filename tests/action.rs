@@ -61,6 +61,8 @@ impl Checkout {
         git(root, &["commit", "-q", "-m", "infrastructure"]);
         let remote = TempDir::new().expect("remote dir");
         git(remote.path(), &["init", "-q", "--bare"]);
+        // GitHub's default branch: what `git ls-remote --symref origin HEAD` names.
+        git(remote.path(), &["symbolic-ref", "HEAD", "refs/heads/main"]);
         git(
             root,
             &[
@@ -89,7 +91,11 @@ impl Checkout {
         let event = self.file("event.json");
         std::fs::write(
             &event,
-            json!({ "pull_request": { "number": PR, "head": { "sha": HEAD_SHA } } }).to_string(),
+            json!({
+                "pull_request": { "number": PR, "head": { "sha": HEAD_SHA } },
+                "repository": { "full_name": REPO, "default_branch": "main" },
+            })
+            .to_string(),
         )
         .expect("write event");
         let temp = self.file("runner-temp");
@@ -189,6 +195,83 @@ fn the_entrypoint_scans_records_comments_and_sets_outputs() {
     let summary = std::fs::read_to_string(checkout.file("summary.md")).expect("summary");
     assert!(summary.contains("filestate_object.web"));
     assert!(!run.stdout.contains(&checkout.key) && !run.stderr.contains(&checkout.key));
+}
+
+/// Issue 13's attack through the action: a pull request whose branch trusts its author's key
+/// in its own `.driftlog/allowed_signers` and carries a log rewritten with that key. The
+/// action verifies against the default branch's file, so the step fails.
+#[test]
+fn a_pull_request_that_trusts_its_own_key_and_rewrites_the_log_is_refused() {
+    let checkout = Checkout::new(&[]);
+    let root = &checkout.stack.root;
+    let run = checkout.entrypoint(&[("INPUT_STACKS", ".")]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("allowed signers: .driftlog/allowed_signers at origin/main (commit "),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(
+        run.stdout
+            .contains("driftlog/audit: 1 record verified, 0 problems"),
+        "{}",
+        run.stdout
+    );
+
+    // The pull request's branch: the insider's key added to its own trust root...
+    let insider = SigningKey::generate().expect("key");
+    git(root, &["checkout", "-q", "-b", "trust-me"]);
+    let trust_file = root.join(".driftlog/allowed_signers");
+    let mut trusted = std::fs::read_to_string(&trust_file).expect("read");
+    trusted.push_str(&format!(
+        "\n{}\n",
+        allowed_signers_line("insider", &insider)
+    ));
+    std::fs::write(&trust_file, trusted).expect("write");
+    git(root, &["commit", "-q", "-am", "trust the insider"]);
+    // ...and the log replaced by one the insider wrote with that key.
+    git(
+        root,
+        &["push", "-q", "origin", "--delete", "driftlog/audit"],
+    );
+    git(root, &["branch", "-q", "-D", "driftlog/audit"]);
+    let insider_key = insider.to_openssh("insider").expect("encode key");
+    checkout.entrypoint(&[
+        ("INPUT_STACKS", "."),
+        ("INPUT_COMMENT", "false"),
+        ("INPUT_SIGNING_KEY", insider_key.as_str()),
+    ]);
+    let rewritten = git(checkout.remote.path(), &["rev-list", "driftlog/audit"]);
+    assert_eq!(
+        rewritten.lines().count(),
+        1,
+        "the insider's log: {rewritten}"
+    );
+
+    // The pull request's run records with the real key and verifies: refused.
+    let run = checkout.entrypoint(&[("INPUT_STACKS", ".")]);
+    assert_eq!(
+        run.code, 1,
+        "the rewritten log fails the step: {}{}",
+        run.stdout, run.stderr
+    );
+    assert!(
+        run.stdout
+            .contains("allowed signers: .driftlog/allowed_signers at origin/main (commit "),
+        "the trust root is the default branch's: {}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains(
+            "::error title=driftlog::the audit branch driftlog/audit does not verify against \
+             .driftlog/allowed_signers on the default branch main"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains("keep it"), "{}", run.stdout);
 }
 
 #[test]

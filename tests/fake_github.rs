@@ -227,6 +227,27 @@ impl FakeGithub {
         }
     }
 
+    /// Adds one comment with `body` by `author` to issue or pull request `issue` (created as a
+    /// pull request when it does not exist yet).
+    pub fn seed_comment_body(&self, repo: &str, issue: u64, body: &str, author: &str) {
+        let mut state = self.state();
+        let State {
+            repos, counters, ..
+        } = &mut *state;
+        let repo = repos.entry(repo.to_string()).or_default();
+        let rec = repo.ensure_pull(issue, counters);
+        let id = counters.comment_id();
+        let at = counters.now();
+        rec.comments.push(CommentRec {
+            id,
+            body: body.to_string(),
+            author: author.to_string(),
+            created: at,
+            updated: at,
+            updates: 0,
+        });
+    }
+
     /// Opens pull request `number` without comments (it takes its number from the shared
     /// issue/pull request sequence, as on GitHub).
     pub fn seed_pull_request(&self, repo: &str, number: u64) {

@@ -468,16 +468,39 @@ fn an_untampered_log_verifies_with_the_committed_trust_root_and_its_own_checkpoi
     assert!(run.stdout.contains(&last.merkle_root), "{}", run.stdout);
     assert!(run.stdout.contains("cannot detect"), "{}", run.stdout);
 
-    // Without --allowed-signers the trust root is the one committed on main.
+    // Without --allowed-signers the trust root is the one committed on a branch named.
+    let main = git(&log.root(), &["rev-parse", "main"]);
     let run = driftlog(
         &log.root(),
-        &["verify", "--checkpoint", &last.checkpoint_line],
+        &[
+            "verify",
+            "--trust-ref",
+            "main",
+            "--checkpoint",
+            &last.checkpoint_line,
+        ],
     );
     run.assert_intact();
     assert!(
-        run.stdout
-            .contains("allowed signers: .driftlog/allowed_signers as committed at HEAD (main "),
+        run.stdout.contains(&format!(
+            "allowed signers: .driftlog/allowed_signers at main (commit {})",
+            &main[..12]
+        )),
         "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(&format!(
+            "signed by driftlog@ci ({}): 4 records",
+            log.key.fingerprint()
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("in commit {}", &log.appended[3].commit[..12])),
+        "the head line names the last record's commit: {}",
         run.stdout
     );
     assert!(
@@ -981,4 +1004,393 @@ fn walk(root: &Path) -> Vec<PathBuf> {
         index += 1;
     }
     found
+}
+
+/// Gives the log's repository an `origin` (never contacted) whose default branch is `main`,
+/// as `git clone` leaves it: `refs/remotes/origin/HEAD` -> `origin/main`.
+fn set_default_branch(log: &Log) {
+    let root = log.root();
+    git(
+        &root,
+        &[
+            "remote",
+            "add",
+            "origin",
+            "https://example.com/acme/infra.git",
+        ],
+    );
+    git(&root, &["update-ref", "refs/remotes/origin/main", "main"]);
+    git(
+        &root,
+        &[
+            "symbolic-ref",
+            "refs/remotes/origin/HEAD",
+            "refs/remotes/origin/main",
+        ],
+    );
+}
+
+/// `driftlog ARGS` in `dir` with none of the runner's GitHub variables or tokens, plus `env`.
+fn driftlog_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_driftlog"));
+    command.args(args).current_dir(dir);
+    for name in [
+        "GITHUB_ACTIONS",
+        "GITHUB_TOKEN",
+        "DRIFTLOG_GITHUB_TOKEN",
+        "GITHUB_REPOSITORY",
+        "GITHUB_EVENT_PATH",
+        "GITHUB_API_URL",
+        "GITHUB_SERVER_URL",
+        "INPUT_GITHUB_TOKEN",
+    ] {
+        command.env_remove(name);
+    }
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let out = command.output().expect("run driftlog");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The attack of issue 13: a branch adds its author's key to `.driftlog/allowed_signers` and
+/// carries a log written with that key. Checked out, the branch must not vouch for itself.
+#[test]
+fn a_branch_that_trusts_its_own_key_is_refused_against_the_default_branch() {
+    let mut log = Log::with_records(2);
+    set_default_branch(&log);
+    let root = log.root();
+    let main = git(&root, &["rev-parse", "main"]).trim().to_owned();
+
+    let insider = SigningKey::generate().expect("key");
+    git(&root, &["checkout", "-q", "-b", "evil"]);
+    let trust_file = root.join(".driftlog/allowed_signers");
+    let mut trusted = std::fs::read_to_string(&trust_file).expect("read");
+    trusted.push_str(&format!("{}\n", allowed_signers_line("insider", &insider)));
+    std::fs::write(&trust_file, trusted).expect("write");
+    git(&root, &["commit", "-q", "-am", "trust me too"]);
+    let evil = git(&root, &["rev-parse", "evil"]).trim().to_owned();
+    // The log, rewritten from scratch with the insider's key.
+    git(
+        &root,
+        &["update-ref", "-d", &format!("refs/heads/{BRANCH}")],
+    );
+    log.key = insider;
+    log.appended.clear();
+    for _ in 0..3 {
+        log.append(&Scan::drifted(&["aws_s3_bucket.logs"]));
+    }
+
+    let run = driftlog_env(&root, &["verify"], &[]);
+    run.assert_problems(&[&format!(
+        "allowed signers: .driftlog/allowed_signers at origin/main (commit {})",
+        &main[..12]
+    )]);
+    assert!(
+        run.stdout.contains("allowed key") || run.stdout.contains("allowed signer"),
+        "the insider's signatures are refused: {}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("keep it"), "{}", run.stdout);
+
+    let run = driftlog_env(&root, &["verify", "--format", "json"], &[]);
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).expect("JSON report");
+    assert_eq!(report["intact"], false);
+    assert_eq!(report["trust_root"]["path"], ".driftlog/allowed_signers");
+    assert_eq!(report["trust_root"]["ref"], "origin/main");
+    assert_eq!(report["trust_root"]["commit"], main.as_str());
+
+    // The working tree's copy does not count either.
+    std::fs::write(
+        &trust_file,
+        format!("{}\n", allowed_signers_line("insider", &log.key)),
+    )
+    .expect("write");
+    driftlog_env(&root, &["verify"], &[]).assert_problems(&["at origin/main"]);
+
+    // Trusting the branch is a choice made by name, and then the log is the branch's.
+    let run = driftlog_env(&root, &["verify", "--trust-ref", "evil"], &[]);
+    run.assert_intact();
+    assert!(
+        run.stdout.contains(&format!(
+            "allowed signers: .driftlog/allowed_signers at evil (commit {})",
+            &evil[..12]
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(&format!(
+            "signed by insider ({}): 3 records",
+            log.key.fingerprint()
+        )),
+        "{}",
+        run.stdout
+    );
+    let run = driftlog_env(&root, &["verify", "--trust-ref", "no/such-ref"], &[]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr.contains("--trust-ref no/such-ref"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn without_a_default_branch_verify_asks_for_the_trust_root_by_name() {
+    let log = Log::with_records(1);
+    // HEAD (main) has the file, but HEAD is what the verified party controls.
+    let run = driftlog_env(&log.root(), &["verify"], &[]);
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("no default branch")
+            && run.stderr.contains("--trust-ref REF")
+            && run.stderr.contains("--allowed-signers FILE"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+
+    // A default branch without the file says so.
+    let log = Log::with_records(1);
+    set_default_branch(&log);
+    git(&log.root(), &["rm", "-q", ".driftlog/allowed_signers"]);
+    git(&log.root(), &["commit", "-q", "-m", "no trust"]);
+    git(
+        &log.root(),
+        &["update-ref", "refs/remotes/origin/main", "main"],
+    );
+    let run = driftlog_env(&log.root(), &["verify"], &[]);
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("origin/main (commit ")
+            && run.stderr.contains("has no .driftlog/allowed_signers"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_allowed_signer_without_namespaces_is_a_warning() {
+    let log = Log::with_records(1);
+    let line = allowed_signers_line("driftlog@ci", &log.key);
+    assert!(line.contains(" namespaces=\"git,driftlog\" "), "{line}");
+    let everything = log.dir.path().join("everything");
+    std::fs::write(
+        &everything,
+        format!(
+            "# CI\n{}\n",
+            line.replace(" namespaces=\"git,driftlog\"", "")
+        ),
+    )
+    .expect("write");
+    let path = everything.to_str().expect("utf-8");
+
+    let run = driftlog_env(&log.root(), &["verify", "--allowed-signers", path], &[]);
+    run.assert_intact();
+    assert!(
+        run.stderr.contains("warning")
+            && run
+                .stderr
+                .contains("line 2 (driftlog@ci) has no namespaces=")
+            && run.stderr.contains("trusted for every namespace"),
+        "{}",
+        run.stderr
+    );
+    let run = driftlog_env(
+        &log.root(),
+        &["verify", "--allowed-signers", path, "--format", "json"],
+        &[],
+    );
+    run.assert_intact();
+    let report: Value = serde_json::from_str(&run.stdout).expect("JSON report");
+    let warnings = report["warnings"].as_array().expect("warnings");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0]
+        .as_str()
+        .is_some_and(|w| w.contains("no namespaces=")));
+    assert_eq!(report["trust_root"]["ref"], Value::Null);
+
+    // The lines driftlog writes are restricted, so they warn about nothing.
+    let run = log.verify(&["--format", "json"]);
+    run.assert_intact();
+    let report: Value = serde_json::from_str(&run.stdout).expect("JSON report");
+    assert_eq!(report["warnings"], json!([]));
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    let keygen = driftlog_env(
+        log.dir.path(),
+        &["keygen", "--output", "new_key", "--principal", "ci"],
+        &[],
+    );
+    assert_eq!(keygen.code, Some(0), "{}", keygen.stderr);
+    assert!(
+        keygen
+            .stdout
+            .starts_with("ci namespaces=\"git,driftlog\" ssh-ed25519 "),
+        "{}",
+        keygen.stdout
+    );
+}
+
+#[test]
+fn a_log_of_another_repository_is_named_as_copied() {
+    let log = Log::with_records(2);
+    let allowed = log.allowed.to_str().expect("utf-8");
+    // A mirror's log is its source's: --repository names that source.
+    driftlog_env(
+        &log.root(),
+        &[
+            "verify",
+            "--allowed-signers",
+            allowed,
+            "--repository",
+            "example.com/acme/infra",
+        ],
+        &[],
+    )
+    .assert_intact();
+    driftlog_env(
+        &log.root(),
+        &[
+            "verify",
+            "--allowed-signers",
+            allowed,
+            "--repository",
+            "github.com/someone/else",
+        ],
+        &[],
+    )
+    .assert_problems(&["copied from another log"]);
+    // Without the flag, the repository's own origin remote names it.
+    git(
+        &log.root(),
+        &["remote", "add", "origin", "git@github.com:someone/else.git"],
+    );
+    driftlog_env(&log.root(), &["verify", "--allowed-signers", allowed], &[])
+        .assert_problems(&["copied from another log", "\"github.com/someone/else\""]);
+}
+
+/// `--since-witnessed` reads driftlog's comment on the pull request and the drift issues, and
+/// starts from the largest checkpoint of this log that an allowed key signed.
+#[test]
+fn since_witnessed_starts_from_the_checkpoint_in_driftlogs_comment() {
+    use crate::fake_github::{FakeGithub, BOT_LOGIN};
+    const TOKEN: &str = "ghs_witnessTOKEN0123456789";
+    let log = Log::with_records(4);
+    let other = Log::with_records(5);
+    let fake = FakeGithub::start(TOKEN);
+    let comment = |checkpoint: &str| {
+        format!(
+            "<!-- driftlog:comment id=infra/prod -->\n### Drift\n\n```text\n{checkpoint}\n```\n"
+        )
+    };
+    fake.seed_comment_body("acme/infra", 7, "looks good", "alice");
+    fake.seed_comment_body(
+        "acme/infra",
+        7,
+        &comment(&log.appended[2].checkpoint_line),
+        BOT_LOGIN,
+    );
+    // Larger, but not driftlog's: anyone can paste a marker into their own comment.
+    fake.seed_comment_body(
+        "acme/infra",
+        7,
+        &comment(&log.appended[3].checkpoint_line),
+        "mallory",
+    );
+    // Larger, but another key's.
+    fake.seed_comment_body(
+        "acme/infra",
+        7,
+        &comment(&other.appended[4].checkpoint_line),
+        BOT_LOGIN,
+    );
+    fake.seed_issue(
+        "acme/infra",
+        "Drift in infra/prod",
+        &format!(
+            "<!-- driftlog:issue id=infra/prod -->\n```text\n{}\n```\n",
+            log.appended[1].checkpoint_line
+        ),
+        &["drift"],
+        false,
+    );
+    let api = fake.api_url();
+    let allowed = log.allowed.to_str().expect("utf-8");
+    let env = [("GITHUB_TOKEN", TOKEN), ("GITHUB_API_URL", api.as_str())];
+    let args = [
+        "verify",
+        "--allowed-signers",
+        allowed,
+        "--repository",
+        "example.com/acme/infra",
+        "--since-witnessed",
+        "--github-repo",
+        "acme/infra",
+        "--pr",
+        "7",
+    ];
+
+    let run = driftlog_env(&log.root(), &args, &env);
+    run.assert_intact();
+    assert!(
+        run.stderr.contains(
+            "verifying from the checkpoint at size 3 that GitHub witnessed (pull request #7 \
+             comment "
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("is not signed by an allowed key"),
+        "the other log's checkpoint is refused by name: {}",
+        run.stderr
+    );
+    let run = driftlog_env(
+        &log.root(),
+        &[&args[..], &["--format", "json"]].concat(),
+        &env,
+    );
+    run.assert_intact();
+    let report: Value = serde_json::from_str(&run.stdout).expect("JSON report");
+    assert_eq!(
+        report["since_checkpoint"]["line"],
+        log.appended[2].checkpoint_line.as_str()
+    );
+    assert_eq!(report["records"], 4);
+
+    // What the action looks up before its scan posts: the line alone, nothing verified.
+    let print = [
+        &args[..args.len() - 5],
+        &args[args.len() - 4..],
+        &["--print-witnessed"],
+    ]
+    .concat();
+    let run = driftlog_env(&log.root(), &print, &env);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout.trim(), log.appended[2].checkpoint_line);
+
+    // Without a pull request, the drift issue's checkpoint.
+    let run = driftlog_env(&log.root(), &args[..args.len() - 2], &env);
+    run.assert_intact();
+    assert!(
+        run.stderr
+            .contains("checkpoint at size 2 that GitHub witnessed (issue #"),
+        "{}",
+        run.stderr
+    );
+
+    // Without a token, the whole log, and a word about it.
+    let run = driftlog_env(&log.root(), &args, &[("GITHUB_API_URL", api.as_str())]);
+    run.assert_intact();
+    assert!(
+        run.stderr.contains("no GitHub token") && run.stderr.contains("verifying the whole log"),
+        "{}",
+        run.stderr
+    );
 }

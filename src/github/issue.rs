@@ -252,7 +252,7 @@ fn encode_path(text: &str) -> String {
     out
 }
 
-fn encode_query(text: &str) -> String {
+pub(super) fn encode_query(text: &str) -> String {
     encode_path(text)
 }
 

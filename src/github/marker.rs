@@ -22,6 +22,16 @@ pub fn marker(kind: Kind, id: &str) -> String {
     format!("<!-- driftlog:{kind} id={} -->", escape_id(id))
 }
 
+/// Whether `body` carries a marker of `kind`, for any stack.
+pub fn has_marker(body: &str, kind: Kind) -> bool {
+    let prefix = marker(kind, "");
+    let prefix = prefix.trim_end_matches(" -->");
+    body.lines().any(|line| {
+        let line = line.trim_end();
+        line.starts_with(prefix) && line.ends_with(" -->")
+    })
+}
+
 /// Whether `body` is the one `marker` names.
 pub fn is_marked(body: &str, marker: &str) -> bool {
     body.lines().any(|line| line.trim_end() == marker)
@@ -106,6 +116,14 @@ mod tests {
             "<!-- driftlog:comment id=infra/prod-eu -->\n",
             &m
         ));
+    }
+
+    #[test]
+    fn any_stacks_marker_is_found_by_kind() {
+        let body = format!("{}\nbody", marker(Kind::Comment, "infra/prod"));
+        assert!(has_marker(&body, Kind::Comment));
+        assert!(!has_marker(&body, Kind::Issue));
+        assert!(!has_marker("<!-- driftlog:comment id=x", Kind::Comment));
     }
 
     #[test]

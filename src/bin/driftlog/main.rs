@@ -14,6 +14,7 @@ mod scan;
 mod secrets;
 mod stacks;
 mod verify;
+mod witnessed;
 
 use std::process::ExitCode;
 

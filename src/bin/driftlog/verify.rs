@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use driftlog::audit::recorder::repository_identity;
 use driftlog::audit::sshsig::AllowedSigners;
-use driftlog::audit::verify::{self, Problem, Report, VerifyError, UNDETECTABLE};
+use driftlog::audit::verify::{self, Problem, Report, VerifyError, VerifyOptions, UNDETECTABLE};
+use driftlog::context::RunContext;
 use serde::Serialize;
 
 use crate::log_location::FormatArg;
@@ -19,23 +21,58 @@ const ALLOWED_SIGNERS_PATH: &str = ".driftlog/allowed_signers";
     after_help = "Checks the audit branch from its first commit to its tip: one signed commit per \
                   record, the hash chain, every signature against the allowed signers, the signed \
                   checkpoints against the recomputed Merkle tree, and the checkpoints you kept \
-                  (--checkpoint) against the history now on the branch. Exit 0 when nothing is \
-                  wrong, 1 otherwise."
+                  (--checkpoint) against the history now on the branch. The trust root is \
+                  .driftlog/allowed_signers on the default branch (origin/HEAD), never the \
+                  checked-out copy: a pull request cannot trust its own key. Exit 0 when \
+                  nothing is wrong, 1 otherwise."
 )]
 pub struct Args {
     #[command(flatten)]
     pub log: crate::log_location::LogLocation,
 
-    /// The OpenSSH allowed signers file listing the keys trusted to write the log. Default:
-    /// `.driftlog/allowed_signers` as committed at HEAD, else the working tree's copy.
-    #[arg(long, value_name = "FILE")]
+    /// The OpenSSH allowed signers file listing the keys trusted to write the log, instead of
+    /// `.driftlog/allowed_signers` on the default branch.
+    #[arg(long, value_name = "FILE", conflicts_with = "trust_ref")]
     pub allowed_signers: Option<PathBuf>,
+
+    /// Read the trust root, `.driftlog/allowed_signers`, from this commit (any revision git
+    /// understands: `origin/main`, a tag, a commit id). Default: the default branch, what
+    /// `refs/remotes/origin/HEAD` points to. Never HEAD or the working tree, which whoever is
+    /// being verified controls.
+    #[arg(long, value_name = "REF")]
+    pub trust_ref: Option<String>,
 
     /// A signed checkpoint seen earlier (the `driftlog-checkpoint v1 ...` line a scan prints,
     /// or a whole signed note): the log must still contain exactly the history it commits to.
     /// Repeatable.
     #[arg(long = "checkpoint", value_name = "LINE")]
     pub checkpoints: Vec<String>,
+
+    /// Verify incrementally from this checkpoint (a line as for --checkpoint): the log must be
+    /// consistent with it, and only the records after it are read.
+    #[arg(long, value_name = "LINE", conflicts_with = "since_witnessed")]
+    pub since: Option<String>,
+
+    /// Verify incrementally from the newest checkpoint of this log that GitHub witnessed: the
+    /// largest in driftlog's pull-request comments and drift issues that the trust root's keys
+    /// signed. Without one (or without a token, repository or pull request) the whole log is
+    /// walked.
+    #[arg(long)]
+    pub since_witnessed: bool,
+
+    /// Print the checkpoint --since-witnessed would start from (nothing when there is none)
+    /// and exit without verifying. The action looks it up before its scan updates the
+    /// comment, so the scan's own checkpoint never vouches for the history it was appended to.
+    #[arg(long, conflicts_with_all = ["since", "since_witnessed", "checkpoints"])]
+    pub print_witnessed: bool,
+
+    /// This repository's identity, which the log's id must name (default: host/owner/name in
+    /// GitHub Actions, else the origin remote's URL without scheme). Set it to verify a mirror.
+    #[arg(long, value_name = "ID")]
+    pub repository: Option<String>,
+
+    #[command(flatten)]
+    pub witness: crate::witnessed::WitnessArgs,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
@@ -46,16 +83,123 @@ pub struct Args {
 #[derive(Serialize)]
 struct JsonOutput<'a> {
     allowed_signers: &'a str,
+    trust_root: &'a TrustRoot,
     intact: bool,
+    /// The checkpoint the walk started from, and where it came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    since_checkpoint: Option<&'a Since>,
     #[serde(flatten)]
     report: &'a Report,
+    warnings: &'a [String],
     undetectable: &'a str,
+}
+
+/// Where the allowed signers were read.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrustRoot {
+    /// The file: a path in the commit, or on disk for --allowed-signers.
+    pub path: String,
+    /// The revision it was read at (`origin/main`); `None` for --allowed-signers.
+    #[serde(rename = "ref")]
+    pub git_ref: Option<String>,
+    /// The commit it was read at, full hex.
+    pub commit: Option<String>,
+}
+
+impl TrustRoot {
+    fn describe(&self) -> String {
+        match (&self.git_ref, &self.commit) {
+            (Some(git_ref), Some(commit)) => {
+                format!("{} at {git_ref} (commit {})", self.path, short(commit))
+            }
+            _ => format!("{} (--allowed-signers)", self.path),
+        }
+    }
+}
+
+/// The checkpoint an incremental walk starts from.
+#[derive(Debug, Clone, Serialize)]
+struct Since {
+    line: String,
+    /// `--since`, or where GitHub showed it.
+    from: String,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let repo = driftlog::audit::discover_repository(&args.log.repo)?;
-    let (allowed, source) = allowed_signers(&repo, &args)?;
-    let report = match verify::verify_log(&repo, &args.log.branch, &allowed, &args.checkpoints) {
+    let (allowed, trust) = allowed_signers(&repo, &args)?;
+    let source = trust.describe();
+    let warnings = namespace_warnings(&allowed, &source);
+    for warning in &warnings {
+        eprintln!("driftlog: warning: {warning}");
+    }
+    let repository = match &args.repository {
+        Some(id) => Some(id.trim().to_owned()).filter(|id| !id.is_empty()),
+        None => repository_identity(&repo, &RunContext::detect(repo.workdir())),
+    };
+    if args.print_witnessed {
+        let found = crate::witnessed::newest(
+            &args.witness,
+            repository.as_deref(),
+            &args.log.branch,
+            &allowed,
+        )
+        .unwrap_or_else(|reason| {
+            eprintln!("driftlog: {reason}");
+            None
+        });
+        if let Some(found) = found {
+            eprintln!(
+                "driftlog: GitHub witnessed the checkpoint at size {} ({})",
+                found.size, found.place
+            );
+            write_stdout(&format!("{}\n", found.line))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let since = match (&args.since, args.since_witnessed) {
+        (Some(line), _) => Some(Since {
+            line: line.trim().to_owned(),
+            from: "--since".to_owned(),
+        }),
+        (None, true) => {
+            let found = crate::witnessed::newest(
+                &args.witness,
+                repository.as_deref(),
+                &args.log.branch,
+                &allowed,
+            );
+            match found {
+                Ok(Some(found)) => {
+                    eprintln!(
+                        "driftlog: verifying from the checkpoint at size {} that GitHub \
+                         witnessed ({})",
+                        found.size, found.place
+                    );
+                    Some(Since {
+                        line: found.line,
+                        from: found.place,
+                    })
+                }
+                Ok(None) => {
+                    eprintln!("driftlog: verifying the whole log");
+                    None
+                }
+                Err(reason) => {
+                    eprintln!("driftlog: {reason}; verifying the whole log");
+                    None
+                }
+            }
+        }
+        (None, false) => None,
+    };
+    let options = VerifyOptions {
+        allowed: &allowed,
+        checkpoints: &args.checkpoints,
+        since: since.as_ref().map(|since| since.line.as_str()),
+        repository: repository.as_deref(),
+    };
+    let report = match verify::verify(&repo, &args.log.branch, &options) {
         Ok(report) => report,
         Err(err @ VerifyError::NoBranch { .. }) if !args.checkpoints.is_empty() => {
             anyhow::bail!(
@@ -75,8 +219,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         FormatArg::Json => {
             let output = JsonOutput {
                 allowed_signers: &source,
+                trust_root: &trust,
                 intact: report.is_intact(),
+                since_checkpoint: since.as_ref(),
                 report: &report,
+                warnings: &warnings,
                 undetectable: UNDETECTABLE,
             };
             write_stdout(&format!("{}\n", serde_json::to_string_pretty(&output)?))?;
@@ -90,12 +237,37 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// A line without `namespaces=` lets its key sign anything (ssh-keygen's rule): git commits,
+/// records, and any other file someone asks it to sign.
+fn namespace_warnings(allowed: &AllowedSigners, source: &str) -> Vec<String> {
+    allowed
+        .entries()
+        .iter()
+        .filter(|entry| entry.namespaces().is_none())
+        .map(|entry| {
+            format!(
+                "the allowed signers ({source}) line {} ({}) has no namespaces=, so its key is \
+                 trusted for every namespace; restrict it with namespaces=\"git,driftlog\" (as \
+                 `driftlog keygen` writes)",
+                entry.line(),
+                entry.principals()
+            )
+        })
+        .collect()
+}
+
 /// A hostile branch can hold any number of broken commits: the text names the first of
 /// their problems and counts the rest (`--format json` lists the first thousand).
 const PROBLEM_LINES: usize = 100;
 
 fn text(report: &Report, source: &str) -> String {
     let mut lines = vec![format!("allowed signers: {source}")];
+    if let Some(size) = report.since {
+        lines.push(format!(
+            "verified from a checkpoint at size {size}: the records before it are proven \
+             unchanged through it"
+        ));
+    }
     lines.extend(report.problems.iter().take(PROBLEM_LINES).map(describe));
     if report.problems_total > PROBLEM_LINES as u64 {
         lines.push(format!(
@@ -126,6 +298,14 @@ fn text(report: &Report, source: &str) -> String {
         ]
         .join(", ")
     ));
+    for signer in &report.signers {
+        lines.push(format!(
+            "signed by {} ({}): {}",
+            signer.principal,
+            signer.fingerprint,
+            plural(signer.records, "record", "records")
+        ));
+    }
     if let Some(head) = &report.head {
         lines.push(format!(
             "head: record {} sha256:{} in commit {}, Merkle root {}",
@@ -175,87 +355,106 @@ fn short(commit: &str) -> &str {
     commit.get(..12).unwrap_or(commit)
 }
 
-/// The trust root and a description of where it came from.
+/// The trust root and where it came from.
 fn allowed_signers(
     repo: &git2::Repository,
     args: &Args,
-) -> anyhow::Result<(AllowedSigners, String)> {
-    let (text, source) = match &args.allowed_signers {
+) -> anyhow::Result<(AllowedSigners, TrustRoot)> {
+    let (text, trust) = match &args.allowed_signers {
         Some(path) => (
             std::fs::read_to_string(path)
                 .with_context(|| format!("reading the allowed signers {}", path.display()))?,
-            format!("{} (--allowed-signers)", path.display()),
+            TrustRoot {
+                path: path.display().to_string(),
+                git_ref: None,
+                commit: None,
+            },
         ),
-        None => match committed_allowed_signers(repo, &args.log.branch)? {
-            Some(found) => found,
-            None => working_tree_allowed_signers(repo)?,
-        },
+        None => committed_allowed_signers(repo, args.trust_ref.as_deref())?,
     };
+    let source = trust.describe();
     let allowed = AllowedSigners::parse(&text)
         .with_context(|| format!("the allowed signers ({source}) cannot be used"))?;
     anyhow::ensure!(
         !allowed.is_empty(),
         "the allowed signers ({source}) list no key, so nothing could verify"
     );
-    Ok((allowed, source))
+    Ok((allowed, trust))
 }
 
-/// `.driftlog/allowed_signers` in HEAD's commit: the trust root is reviewed and committed on
-/// the main branch, so a copy edited in the working tree does not count when a commit has one.
+/// `.driftlog/allowed_signers` as committed at `trust_ref`, else on the default branch: the
+/// trust root is reviewed and merged there, so neither a branch's own copy (HEAD) nor an
+/// edited working tree can add a key.
 fn committed_allowed_signers(
     repo: &git2::Repository,
-    audit_branch: &str,
-) -> anyhow::Result<Option<(String, String)>> {
-    let Ok(head) = repo.head() else {
-        return Ok(None);
+    trust_ref: Option<&str>,
+) -> anyhow::Result<(String, TrustRoot)> {
+    let (name, object) = match trust_ref {
+        Some(rev) => {
+            let object = repo.revparse_single(rev).with_context(|| {
+                format!("--trust-ref {rev}: no such revision here (fetch it first?)")
+            })?;
+            (rev.to_owned(), object)
+        }
+        None => default_branch(repo)?,
     };
-    // On the audit branch itself the file would come from the very log being checked.
-    if head.shorthand() == Some(audit_branch) {
-        return Ok(None);
-    }
-    let commit = head.peel_to_commit().context("reading HEAD")?;
-    let entry = match commit
-        .tree()
-        .and_then(|tree| tree.get_path(Path::new(ALLOWED_SIGNERS_PATH)))
-    {
-        Ok(entry) => entry,
-        Err(_) => return Ok(None),
-    };
-    let blob = repo
-        .find_blob(entry.id())
-        .with_context(|| format!("reading {ALLOWED_SIGNERS_PATH} at HEAD"))?;
-    let text = String::from_utf8(blob.content().to_vec())
-        .with_context(|| format!("{ALLOWED_SIGNERS_PATH} at HEAD is not text"))?;
+    let commit = object
+        .peel_to_commit()
+        .with_context(|| format!("{name} is not a commit"))?;
     let id = commit.id().to_string();
-    let source = format!(
-        "{ALLOWED_SIGNERS_PATH} as committed at HEAD ({} {})",
-        head.shorthand().unwrap_or("detached"),
-        short(&id)
-    );
-    Ok(Some((text, source)))
-}
-
-fn working_tree_allowed_signers(repo: &git2::Repository) -> anyhow::Result<(String, String)> {
     let missing = || {
         format!(
-            "no allowed signers: HEAD has no {ALLOWED_SIGNERS_PATH}; commit one (the lines \
-             `driftlog keygen` prints) or pass --allowed-signers FILE"
+            "{name} (commit {}) has no {ALLOWED_SIGNERS_PATH}: commit one there (the lines \
+             `driftlog keygen` prints), or name another trust root with --trust-ref REF or \
+             --allowed-signers FILE",
+            short(&id)
         )
     };
-    let workdir = repo.workdir().ok_or_else(|| anyhow::anyhow!(missing()))?;
-    let path = workdir.join(ALLOWED_SIGNERS_PATH);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => anyhow::bail!(missing()),
-        Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
-    };
+    let entry = commit
+        .tree()
+        .and_then(|tree| tree.get_path(Path::new(ALLOWED_SIGNERS_PATH)))
+        .map_err(|_| anyhow::anyhow!(missing()))?;
+    let blob = repo
+        .find_blob(entry.id())
+        .map_err(|_| anyhow::anyhow!(missing()))?;
+    let text = String::from_utf8(blob.content().to_vec())
+        .with_context(|| format!("{ALLOWED_SIGNERS_PATH} at {name} is not text"))?;
     Ok((
         text,
-        format!(
-            "{} from the working tree (not committed at HEAD)",
-            path.display()
-        ),
+        TrustRoot {
+            path: ALLOWED_SIGNERS_PATH.to_owned(),
+            git_ref: Some(name),
+            commit: Some(id),
+        },
     ))
+}
+
+/// The branch `refs/remotes/origin/HEAD` points to (`origin/main`).
+fn default_branch(repo: &git2::Repository) -> anyhow::Result<(String, git2::Object<'_>)> {
+    const ORIGIN_HEAD: &str = "refs/remotes/origin/HEAD";
+    let missing = || {
+        anyhow::anyhow!(
+            "no default branch to read the trust root ({ALLOWED_SIGNERS_PATH}) from: \
+             {ORIGIN_HEAD} is not set (`git remote set-head origin --auto` sets it). Pass \
+             --trust-ref REF (e.g. origin/main) or --allowed-signers FILE; the checked-out \
+             copy is not used, as the branch being verified could trust its own key"
+        )
+    };
+    let head = repo.find_reference(ORIGIN_HEAD).map_err(|_| missing())?;
+    let name = head
+        .symbolic_target()
+        .map(|target| {
+            target
+                .strip_prefix("refs/remotes/")
+                .unwrap_or(target)
+                .to_owned()
+        })
+        .unwrap_or_else(|| "origin/HEAD".to_owned());
+    let object = head
+        .resolve()
+        .and_then(|resolved| resolved.peel(git2::ObjectType::Commit))
+        .map_err(|_| missing())?;
+    Ok((name, object))
 }
 
 #[cfg(test)]
