@@ -1,6 +1,7 @@
 use super::tree::*;
 use super::*;
 use crate::audit::note;
+use crate::audit::store::{CHECKPOINT_DIR, NOTE_FILE};
 use crate::audit::record::{ChainPosition, StackRef};
 use crate::audit::record::{LogId, Record};
 use crate::audit::sshsig::DRIFTLOG_NAMESPACE;
@@ -635,4 +636,50 @@ fn problems_are_capped_but_all_counted() {
         "{}",
         report.problems_total
     );
+}
+
+#[test]
+fn checkpoint_files_must_be_regular_files() {
+    for mode in [0o100755, 0o120000] {
+        let log = Log::new(2);
+        let repo = log.repo();
+        let tip = repo
+            .find_reference(&format!("refs/heads/{BRANCH}"))
+            .and_then(|r| r.peel_to_commit())
+            .expect("tip");
+        let root = tip.tree().expect("tree");
+        let checkpoint = root.get_name(CHECKPOINT_DIR).expect("checkpoint").id();
+        let checkpoint = repo.find_tree(checkpoint).expect("tree");
+        let note = checkpoint.get_name(NOTE_FILE).expect("note").id();
+        let mut inner = repo.treebuilder(Some(&checkpoint)).expect("builder");
+        inner.insert(NOTE_FILE, note, mode).expect("insert");
+        let inner = inner.write().expect("tree");
+        let mut outer = repo.treebuilder(Some(&root)).expect("builder");
+        outer.insert(CHECKPOINT_DIR, inner, 0o040000).expect("insert");
+        let tree = repo.find_tree(outer.write().expect("tree")).expect("tree");
+        let parents: Vec<git2::Commit<'_>> = tip.parents().collect();
+        let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
+        let buffer = repo
+            .commit_create_buffer(
+                &tip.author(),
+                &tip.committer(),
+                tip.message().expect("utf-8"),
+                &tree,
+                &parents,
+            )
+            .expect("buffer");
+        let content = buffer.as_str().expect("utf-8");
+        let signature = log.key.sign_git_commit(content).expect("sign");
+        let commit = repo
+            .commit_signed(content, &signature, Some("gpgsig"))
+            .expect("commit");
+        repo.reference(&format!("refs/heads/{BRANCH}"), commit, true, "mode")
+            .expect("move");
+        let report = log.verify(&[]);
+        assert!(
+            whats(&report).contains(&format!("checkpoint/note with mode {mode:o}")),
+            "{mode:o}: {}",
+            whats(&report)
+        );
+    }
 }

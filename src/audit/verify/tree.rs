@@ -179,11 +179,13 @@ pub(super) fn classify(changes: &[Change], is_root: bool) -> (Vec<AddedRecord>, 
     for change in changes {
         let regular_added = change.kind == ChangeKind::Added
             && change.new.is_some_and(|(_, mode)| mode == REGULAR_FILE);
+        // A symlink or an executable in their place is not what the store writes.
+        let regular = change.new.is_some_and(|(_, mode)| mode == REGULAR_FILE);
         let checkpoint_file = change.path == note_path || change.path == frontier_path;
-        if checkpoint_file && change.kind != ChangeKind::Deleted {
+        if checkpoint_file && change.kind != ChangeKind::Deleted && regular {
             continue;
         }
-        if is_root && change.path == README_FILE && change.kind == ChangeKind::Added {
+        if is_root && change.path == README_FILE && change.kind == ChangeKind::Added && regular {
             continue;
         }
         if regular_added {
@@ -231,7 +233,12 @@ pub(super) fn describe_unexpected(changes: &[&Change]) -> String {
                 ChangeKind::Modified => "changes",
                 ChangeKind::Deleted => "deletes",
             };
-            format!("{verb} {}", c.path)
+            match c.new {
+                Some((_, mode)) if mode != REGULAR_FILE => {
+                    format!("{verb} {} with mode {mode:o}", c.path)
+                }
+                _ => format!("{verb} {}", c.path),
+            }
         })
         .collect();
     if changes.len() > LISTED_CHANGES {
