@@ -1394,3 +1394,194 @@ fn since_witnessed_starts_from_the_checkpoint_in_driftlogs_comment() {
         run.stderr
     );
 }
+
+fn unix(time: &str) -> i64 {
+    humantime::parse_rfc3339(time)
+        .expect("time")
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64
+}
+
+/// An insider holding a retired key appends after its successor's records, backdating the
+/// commit into the old key's validity and re-signing it with git and ssh-keygen.
+#[test]
+fn a_retired_key_cannot_append_after_its_successor_began() {
+    let log = Log::with_records(2);
+    let root = log.root();
+    let old = SigningKey::generate().expect("key");
+    let old_file = write_key(log.dir.path(), "old_key", &old);
+    let retired = allowed_signers_line("driftlog@ci", &old).replacen(
+        "namespaces=",
+        "valid-before=\"20261101\",namespaces=",
+        1,
+    );
+    let current = allowed_signers_line("driftlog@ci", &log.key);
+    std::fs::write(&log.allowed, format!("{retired}\n{current}\n")).expect("write");
+    log.verify(&[]).assert_intact();
+
+    let committer = Committer {
+        name: "driftlog".into(),
+        email: "driftlog@example.com".into(),
+    };
+    let build = |position| Scan::drifted(&["aws_s3_bucket.logs"]).record(&old, position);
+    log.store()
+        .append(&build, &old, &committer, unix("2026-11-25T00:00:00Z"))
+        .expect("append");
+    let tip = git(&root, &["rev-parse", BRANCH]).trim().to_owned();
+    let tree = git(&root, &["rev-parse", &format!("{tip}^{{tree}}")])
+        .trim()
+        .to_owned();
+    let parent = git(&root, &["rev-parse", &format!("{tip}^")])
+        .trim()
+        .to_owned();
+    let message_file = log.dir.path().join("message");
+    std::fs::write(
+        &message_file,
+        git(&root, &["log", "-1", "--format=%B", &tip]),
+    )
+    .expect("write message");
+    let key_config = format!("user.signingkey={}", old_file.display());
+    let date = Path::new("2026-10-01T00:00:00Z");
+    let forged = git_with(
+        &root,
+        &[
+            "-c",
+            "gpg.format=ssh",
+            "-c",
+            &key_config,
+            "commit-tree",
+            &tree,
+            "-p",
+            &parent,
+            "-S",
+            "-F",
+            message_file.to_str().expect("utf-8"),
+        ],
+        &[("GIT_COMMITTER_DATE", date), ("GIT_AUTHOR_DATE", date)],
+    );
+    log.move_branch(forged.trim());
+    // git itself accepts the backdated commit: the key was valid on its claimed date.
+    let allowed_config = format!("gpg.ssh.allowedSignersFile={}", log.allowed.display());
+    git(
+        &root,
+        &["-c", &allowed_config, "verify-commit", forged.trim()],
+    );
+    log.verify(&[])
+        .assert_problems(&["times in a log only move forward", "is not valid at"]);
+}
+
+/// One key trusted by two repositories: A's log fetched into B is named as copied, and B's
+/// next record is refused rather than appended on top of it.
+#[test]
+fn a_log_fetched_from_another_repository_is_neither_verified_nor_extended() {
+    use driftlog::audit::recorder::{record_scan, AuditOptions, RecordError};
+    use driftlog::audit::sync::{Auth, RemoteChoice};
+
+    let key = SigningKey::generate().expect("key");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo_at = |name: &str, url: &str| {
+        let root = dir.path().join(name);
+        std::fs::create_dir_all(&root).expect("mkdir");
+        git(&root, &["init", "-q", "-b", "main"]);
+        git(&root, &["remote", "add", "origin", url]);
+        root
+    };
+    let a = repo_at("a", "https://github.com/acme/a.git");
+    let b = repo_at("b", "https://github.com/acme/b.git");
+    let options = |repo: &Path| AuditOptions {
+        repo: Some(repo.to_owned()),
+        branch: BRANCH.into(),
+        key: SigningKey::from_openssh(&key.to_openssh("k").expect("encode")).expect("decode"),
+        remote: RemoteChoice::LocalOnly,
+        auth: Auth::none(),
+    };
+    let report = ScanReport::new(
+        Stack {
+            dir: ".".into(),
+            workspace: "default".into(),
+        },
+        "2026-11-24T00:00:00Z".into(),
+    );
+    for _ in 0..2 {
+        record_scan(&report, &a, &options(&a)).expect("record in A");
+    }
+    git(
+        &b,
+        &[
+            "fetch",
+            "-q",
+            a.to_str().expect("utf-8"),
+            &format!("{BRANCH}:{BRANCH}"),
+        ],
+    );
+    let allowed = dir.path().join("allowed_signers");
+    std::fs::write(&allowed, allowed_signers_line("ci", &key)).expect("write");
+    let allowed = allowed.to_str().expect("utf-8");
+    driftlog(&a, &["verify", "--allowed-signers", allowed]).assert_intact();
+    driftlog(&b, &["verify", "--allowed-signers", allowed])
+        .assert_problems(&["copied from another log", "github.com/acme/a"]);
+    let refused = record_scan(&report, &b, &options(&b)).expect_err("B's record is refused");
+    assert!(
+        matches!(refused, RecordError::ForeignLog { .. }),
+        "{refused}"
+    );
+    assert!(refused.to_string().contains("copied from another log"));
+    assert_eq!(
+        git(&b, &["rev-list", "--count", BRANCH]).trim(),
+        "2",
+        "nothing was appended to A's log in B"
+    );
+}
+
+/// A repository without a remote names its log by a random id fixed at the first record, so
+/// a clone moved elsewhere keeps appending to the same log.
+#[test]
+fn a_local_log_keeps_its_id_when_the_clone_moves() {
+    use driftlog::audit::recorder::{record_scan, AuditOptions};
+    use driftlog::audit::sync::{Auth, RemoteChoice};
+
+    let key = SigningKey::generate().expect("key");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let first = dir.path().join("first");
+    std::fs::create_dir_all(&first).expect("mkdir");
+    git(&first, &["init", "-q", "-b", "main"]);
+    let options = |repo: &Path| AuditOptions {
+        repo: Some(repo.to_owned()),
+        branch: BRANCH.into(),
+        key: SigningKey::from_openssh(&key.to_openssh("k").expect("encode")).expect("decode"),
+        remote: RemoteChoice::LocalOnly,
+        auth: Auth::none(),
+    };
+    let report = ScanReport::new(
+        Stack {
+            dir: ".".into(),
+            workspace: "default".into(),
+        },
+        "2026-11-24T00:00:00Z".into(),
+    );
+    record_scan(&report, &first, &options(&first)).expect("record");
+    let moved = dir.path().join("moved");
+    std::fs::rename(&first, &moved).expect("move the clone");
+    record_scan(&report, &moved, &options(&moved)).expect("record after the move");
+    let allowed = dir.path().join("allowed_signers");
+    std::fs::write(&allowed, allowed_signers_line("ci", &key)).expect("write");
+    let run = driftlog(
+        &moved,
+        &[
+            "verify",
+            "--allowed-signers",
+            allowed.to_str().expect("utf-8"),
+            "--format",
+            "json",
+        ],
+    );
+    run.assert_intact();
+    let report: Value = serde_json::from_str(&run.stdout).expect("json");
+    let id = report["log_repository"].as_str().expect("log id");
+    assert!(
+        id.starts_with("local/") && id.len() == "local/".len() + 32,
+        "{id}"
+    );
+    assert_eq!(report["records"], 2);
+}

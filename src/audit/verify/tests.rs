@@ -1,12 +1,12 @@
 use super::tree::*;
 use super::*;
 use crate::audit::note;
-use crate::audit::store::{CHECKPOINT_DIR, NOTE_FILE};
 use crate::audit::record::{ChainPosition, StackRef};
 use crate::audit::record::{LogId, Record};
 use crate::audit::sshsig::DRIFTLOG_NAMESPACE;
 use crate::audit::sshsig::{allowed_signers_line, SigningKey};
 use crate::audit::store::{Appended, AuditStore, Committer};
+use crate::audit::store::{CHECKPOINT_DIR, NOTE_FILE};
 use crate::context::{Local, RunContext};
 use crate::drift::{ScanReport, Stack, Status};
 
@@ -655,7 +655,9 @@ fn checkpoint_files_must_be_regular_files() {
         inner.insert(NOTE_FILE, note, mode).expect("insert");
         let inner = inner.write().expect("tree");
         let mut outer = repo.treebuilder(Some(&root)).expect("builder");
-        outer.insert(CHECKPOINT_DIR, inner, 0o040000).expect("insert");
+        outer
+            .insert(CHECKPOINT_DIR, inner, 0o040000)
+            .expect("insert");
         let tree = repo.find_tree(outer.write().expect("tree")).expect("tree");
         let parents: Vec<git2::Commit<'_>> = tip.parents().collect();
         let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
