@@ -3,15 +3,16 @@
 //! core and on one, as a ratio), and an incremental verify of the last 100 records from the
 //! checkpoint before them.
 //!
-//! `cargo bench --bench audit_log` (set AUDIT_BENCH_RECORDS to change 50,000). Prints
-//! measurements; asserts nothing.
+//! `cargo bench --bench audit_log` (set AUDIT_BENCH_RECORDS to change 50,000; set
+//! AUDIT_BENCH_KEEP=1 to keep the repository and its allowed signers, to profile
+//! `driftlog verify` on it). Prints measurements; asserts nothing.
 
 use std::time::Instant;
 
 use driftlog::audit::record::{ChainPosition, LogId, Record, StackRef};
 use driftlog::audit::sshsig::{allowed_signers_line, AllowedSigners, SigningKey};
 use driftlog::audit::store::{AuditStore, Committer};
-use driftlog::audit::verify::{verify, verify_log, VerifyOptions};
+use driftlog::audit::verify::{verify, VerifyOptions};
 use driftlog::context::{Local, RunContext};
 use driftlog::drift::{ScanReport, Stack, Status};
 
@@ -103,11 +104,19 @@ fn run(total: u64) -> Result<(), Box<dyn std::error::Error>> {
 
     let allowed = AllowedSigners::parse(&allowed_signers_line("bench", &key))?;
     let repo = store.repository();
-    let path = dir.path().to_owned();
-    let time_verify = |label: &str| -> Result<(), Box<dyn std::error::Error>> {
-        let repo = git2::Repository::open(&path)?;
+    let time_verify = |label: &str, threads: usize| -> Result<f64, Box<dyn std::error::Error>> {
         let t = Instant::now();
-        let report = verify_log(&repo, "driftlog/audit", &allowed, &[])?;
+        let report = verify(
+            repo,
+            "driftlog/audit",
+            &VerifyOptions {
+                allowed: &allowed,
+                checkpoints: &[],
+                since: None,
+                repository: None,
+                threads,
+            },
+        )?;
         let seconds = t.elapsed().as_secs_f64();
         println!(
             "verify ({label}): {} records in {seconds:.1} s = {:.0} records/s, {} problems",
@@ -115,9 +124,9 @@ fn run(total: u64) -> Result<(), Box<dyn std::error::Error>> {
             report.records as f64 / seconds,
             report.problems_total
         );
-        Ok(())
+        Ok(seconds)
     };
-    time_verify("loose objects, as written")?;
+    time_verify("loose objects, as written", 0)?;
     // A clone (what a reviewer verifies) has its objects packed.
     let repacked = std::process::Command::new("git")
         .args(["repack", "-a", "-d", "-q"])
@@ -126,17 +135,15 @@ fn run(total: u64) -> Result<(), Box<dyn std::error::Error>> {
     if !repacked.success() {
         return Err("git repack failed".into());
     }
-    let parallel = Instant::now();
-    time_verify("packed, as in a clone, every core")?;
-    let parallel = parallel.elapsed().as_secs_f64();
-    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
-    let single = Instant::now();
-    one.install(|| time_verify("packed, one core").map_err(|e| e.to_string()))?;
-    let single = single.elapsed().as_secs_f64();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let rehashing = time_verify("packed, every core, libgit2 re-hashing each object", 0)?;
+    driftlog::audit::verify::skip_rehashing_objects();
+    let parallel = time_verify("packed, every core, as `driftlog verify` reads", 0)?;
+    let single = time_verify("packed, one thread, as `driftlog verify` reads", 1)?;
     println!(
-        "verify speed-up on {} cores: {:.2}x",
-        rayon::current_num_threads(),
-        single / parallel
+        "verify speed-up on {cores} cores: {:.2}x; from not re-hashing objects: {:.2}x",
+        single / parallel,
+        rehashing / parallel
     );
 
     let since = since_line.ok_or("no checkpoint to start from")?;
@@ -149,9 +156,13 @@ fn run(total: u64) -> Result<(), Box<dyn std::error::Error>> {
             checkpoints: &[],
             since: Some(&since),
             repository: None,
+            threads: 0,
         },
     )?;
     let incremental = t.elapsed().as_secs_f64();
+    for problem in report.problems.iter().take(3) {
+        println!("problem: {problem:?}");
+    }
     println!(
         "verify --since (size {}): {} new records of {} in {:.3} s ({:.0}x faster than the full \
          walk), {} problems",
@@ -162,5 +173,10 @@ fn run(total: u64) -> Result<(), Box<dyn std::error::Error>> {
         parallel / incremental,
         report.problems_total
     );
+    if std::env::var_os("AUDIT_BENCH_KEEP").is_some() {
+        let kept = dir.keep();
+        std::fs::write(kept.join("allowed_signers"), allowed_signers_line("bench", &key))?;
+        println!("kept the log in {}", kept.display());
+    }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! What can be checked of a commit without knowing the rest of the log: its signatures, and
-//! its record's bytes (canonical JSON, a [`Record`]). These are most of verification's cost,
-//! so they run on every core, over a batch of commits read beforehand ([`CommitFiles`]); what
+//! its record's bytes (canonical JSON, a [`Record`]). These, with reading the commit, are most
+//! of verification's cost, so they run on every core ([`super::read::read_in_order`]); what
 //! depends on the order of the log (seqs, the chain, times, the tree) is decided after, one
 //! commit at a time.
 //!
@@ -10,7 +10,6 @@
 use std::time::{Duration, SystemTime};
 
 use git2::Oid;
-use rayon::prelude::*;
 
 use crate::audit::canonical;
 use crate::audit::merkle::{self, Hash};
@@ -51,14 +50,6 @@ pub(super) struct CommitFiles {
     pub(super) frontier: Result<Vec<u8>, String>,
 }
 
-impl CommitFiles {
-    /// Bytes held, to bound a batch's memory.
-    pub(super) fn weight(&self) -> usize {
-        let record = |r: &RecordFiles| r.bytes.as_ref().map_or(0, Vec::len);
-        self.records.iter().map(record).sum::<usize>() + 4096
-    }
-}
-
 /// A record, checked.
 pub(super) struct RecordChecked {
     pub(super) sha256: String,
@@ -78,15 +69,8 @@ pub(super) struct CommitChecked {
     pub(super) note: Result<Checkpoint, String>,
 }
 
-/// Checks a batch of commits on every core, in order.
-pub(super) fn check_all(batch: &[CommitFiles], allowed: &AllowedSigners) -> Vec<CommitChecked> {
-    batch
-        .par_iter()
-        .map(|files| check(files, allowed))
-        .collect()
-}
-
-fn check(files: &CommitFiles, allowed: &AllowedSigners) -> CommitChecked {
+/// Checks one commit's signatures and record.
+pub(super) fn check(files: &CommitFiles, allowed: &AllowedSigners) -> CommitChecked {
     let time = unix_time(files.time);
     let records = files
         .records

@@ -58,7 +58,6 @@ use git2::{ErrorCode, Oid, Repository};
 use serde::Serialize;
 
 use super::sshsig::AllowedSigners;
-use read::Reader;
 use walk::Walk;
 
 /// One line for people, of what [`verify_log`] cannot detect (the module docs say more).
@@ -151,6 +150,8 @@ pub struct VerifyOptions<'a> {
     /// This repository's identity ([`crate::audit::recorder::repository_identity`]): the
     /// log's id must be it, or the log was copied from another repository.
     pub repository: Option<&'a str>,
+    /// Threads reading and checking commits; 0 for one per core.
+    pub threads: usize,
 }
 
 impl Report {
@@ -176,8 +177,17 @@ pub fn verify_log(
             checkpoints,
             since: None,
             repository: None,
+            threads: 0,
         },
     )
+}
+
+/// Stops libgit2 from re-hashing every object it reads, for the rest of the process. git
+/// checked each object's hash when it arrived (clone, fetch, push), and on a long log
+/// re-hashing the record shards an append rewrites is most of a verify's cost; `git fsck`
+/// re-checks a repository's store. Process-wide, so the binary chooses it.
+pub fn skip_rehashing_objects() {
+    git2::opts::strict_hash_verification(false);
 }
 
 /// Verifies the audit branch `branch` of `repo` as `options` say.
@@ -206,14 +216,17 @@ pub fn verify(
         Err(err) => return Err(git_error(err)),
     };
     repo.find_commit(tip).map_err(git_error)?;
-    let odb = repo.odb().map_err(git_error)?;
+    let threads = match options.threads {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    };
 
-    let mut walk = Walk::new(repo, Reader::new(odb), branch, allowed, options.repository);
+    let mut walk = Walk::new(repo, branch, allowed, options.repository);
     let incremental = options.since.and_then(|since| walk.start_from(since, tip));
     match &incremental {
-        Some(after) => walk.commits(after, false),
+        Some(after) => walk.commits(after, false, threads),
         None => match first_parent_chain(repo, tip) {
-            Ok(chain) => walk.commits(&chain, true),
+            Ok(chain) => walk.commits(&chain, true, threads),
             Err(Incomplete { commit, reason }) => walk.problem(Some(commit), None, reason),
         },
     }

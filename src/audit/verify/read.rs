@@ -3,13 +3,20 @@
 //! A hostile branch therefore costs at most these limits per commit, never a stack overflow.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::rc::Rc;
+use std::sync::mpsc;
 
-use git2::{ObjectType, Odb, Oid};
+use git2::{ErrorCode, ObjectType, Odb, Oid, Repository};
 
+use super::check::{self, CommitChecked, CommitFiles, RecordFiles};
 use super::tree::{
-    display, git_order, join, last_entry, parse_entries, removed, Change, ChangeKind, Entry,
+    classify, describe_unexpected, display, git_order, join, last_entry, parse_entries, removed,
+    Change, ChangeKind, Entry,
 };
+use crate::audit::note::NoteVerifier;
+use crate::audit::sshsig::AllowedSigners;
+use crate::audit::store::{CHECKPOINT_DIR, FRONTIER_FILE, NOTE_FILE};
 
 /// The largest record file read (records hold the redacted drift model; a scan of thousands
 /// of drifted resources stays far below this).
@@ -25,12 +32,254 @@ pub const MAX_TREE_DEPTH: usize = 8;
 /// An append changes four files (five for the first).
 pub const MAX_CHANGES: usize = 10_000;
 
+/// Commits handed from a worker to the walk at a time: small enough that a worker holds
+/// little ([`MAX_RECORD_BYTES`] each at worst), large enough to keep every core busy.
+const CHUNK_COMMITS: usize = 32;
+
+/// Reads and checks `chain` (oldest first) on `threads` workers, each with its own handle on
+/// the repository at `path`, and hands every commit to `conclude` in chain order. Chunks of
+/// commits go round-robin to the workers, and each worker runs at most one chunk ahead, so
+/// memory stays bounded however long the log is. `parent_tree` is the tree before the
+/// chain's first commit (`None` from the root).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn read_in_order(
+    path: &Path,
+    chain: &[Oid],
+    parent_tree: Option<Oid>,
+    from_root: bool,
+    allowed: &AllowedSigners,
+    note_keys: &[[u8; 32]],
+    threads: usize,
+    mut conclude: impl FnMut(CommitFiles, CommitChecked),
+) -> Result<(), git2::Error> {
+    let chunks: Vec<&[Oid]> = chain.chunks(CHUNK_COMMITS).collect();
+    let threads = threads.clamp(1, chunks.len().max(1));
+    type Chunk = Result<Vec<(CommitFiles, CommitChecked)>, git2::Error>;
+    std::thread::scope(|scope| {
+        let mut receivers = Vec::new();
+        for worker in 0..threads {
+            let (send, receive) = mpsc::sync_channel::<Chunk>(1);
+            receivers.push(receive);
+            let chunks = &chunks;
+            scope.spawn(move || {
+                let repo = match Repository::open(path) {
+                    Ok(repo) => repo,
+                    Err(err) => return drop(send.send(Err(err))),
+                };
+                let mut reader = match CommitReader::new(&repo, note_keys) {
+                    Ok(reader) => reader,
+                    Err(err) => return drop(send.send(Err(err))),
+                };
+                for index in (worker..chunks.len()).step_by(threads) {
+                    let start = index * CHUNK_COMMITS;
+                    let mut parent = match start.checked_sub(1) {
+                        None => parent_tree,
+                        Some(before) => repo.find_commit(chain[before]).ok().map(|c| c.tree_id()),
+                    };
+                    let mut done = Vec::with_capacity(chunks[index].len());
+                    for (offset, oid) in chunks[index].iter().enumerate() {
+                        let is_root = from_root && start + offset == 0;
+                        let files = reader.read_commit(*oid, parent, is_root);
+                        if !files.tree.is_zero() {
+                            parent = Some(files.tree);
+                        }
+                        let checked = check::check(&files, allowed);
+                        done.push((files, checked));
+                    }
+                    if send.send(Ok(done)).is_err() {
+                        return; // The walk stopped.
+                    }
+                }
+            });
+        }
+        for index in 0..chunks.len() {
+            let chunk = receivers[index % threads]
+                .recv()
+                .unwrap_or_else(|_| Err(git2::Error::from_str("a verify worker stopped")))?;
+            for (files, checked) in chunk {
+                conclude(files, checked);
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The verifiers for checkpoints under the key name `origin`: one per allowed key that may
+/// sign in the driftlog namespace (none if `origin` is not a valid key name).
+pub(super) fn note_verifiers(keys: &[[u8; 32]], origin: &str) -> Vec<NoteVerifier> {
+    keys.iter()
+        .filter_map(|key| NoteVerifier::new(origin, *key).ok())
+        .collect()
+}
+
+/// Reads commits, bounded, with checkpoint verifiers at hand: one per thread (libgit2's
+/// handles are not shared between threads).
+pub(super) struct CommitReader<'r> {
+    repo: &'r Repository,
+    reader: Reader<'r>,
+    note_keys: &'r [[u8; 32]],
+    verifiers: HashMap<String, Vec<NoteVerifier>>,
+}
+
+impl<'r> CommitReader<'r> {
+    pub(super) fn new(repo: &'r Repository, note_keys: &'r [[u8; 32]]) -> Result<Self, git2::Error> {
+        Ok(CommitReader {
+            repo,
+            reader: Reader::new(repo.odb()?),
+            note_keys,
+            verifiers: HashMap::new(),
+        })
+    }
+
+    /// Reads one commit, bounded, diffing its tree against `parent_tree` (the previous commit's
+    /// in the walk; `None` for the root).
+    pub(super) fn read_commit(
+        &mut self,
+        oid: Oid,
+        parent_tree: Option<Oid>,
+        is_root: bool,
+    ) -> CommitFiles {
+        let mut files = CommitFiles {
+            oid,
+            parents: 0,
+            time: 0,
+            first_line: Vec::new(),
+            signature: Err(String::new()),
+            tree: Oid::zero(),
+            problems: Vec::new(),
+            adds_records: false,
+            seq: None,
+            records: Vec::new(),
+            note: Err(String::new()),
+            frontier: Err(String::new()),
+        };
+        let commit = match self
+            .reader
+            .commit_size_ok(oid)
+            .and_then(|()| self.repo.find_commit(oid).map_err(|e| e.to_string()))
+        {
+            Ok(commit) => commit,
+            Err(err) => {
+                files
+                    .problems
+                    .push((None, format!("cannot read the commit: {err}")));
+                files.signature = Err("the commit was not read".into());
+                files.note = Err("the commit was not read".into());
+                return files;
+            }
+        };
+        files.parents = commit.parent_count();
+        files.time = commit.time().seconds();
+        files.first_line = commit
+            .message_bytes()
+            .split(|b| *b == b'\n')
+            .next()
+            .unwrap_or_default()
+            .to_vec();
+        files.signature = match self.repo.extract_signature(&oid, Some("gpgsig")) {
+            Ok((signature, signed)) => signature
+                .as_str()
+                .map(|armored| (armored.to_owned(), signed.to_vec()))
+                .ok_or_else(|| "the commit signature is refused: it is not text".to_owned()),
+            Err(err) if err.code() == ErrorCode::NotFound => {
+                Err("the commit is not signed".to_owned())
+            }
+            Err(err) => Err(format!("cannot read the commit's signature: {err}")),
+        };
+        files.tree = commit.tree_id();
+
+        self.reader.next_commit();
+        let mut changes = Vec::new();
+        let diffed = self.reader.diff(parent_tree, files.tree, "", &mut changes);
+        if let Err(err) = diffed {
+            files.problems.push((None, err));
+        }
+        let (added, unexpected) = classify(&changes, is_root);
+        files.adds_records = !added.is_empty();
+        files.seq = added.last().map(|r| r.seq_in_path);
+        if !unexpected.is_empty() {
+            files
+                .problems
+                .push((files.seq, describe_unexpected(&unexpected)));
+        }
+        for record in added {
+            let read = |oid: Oid, limit| {
+                self.reader
+                    .blob(oid, limit)
+                    .map_err(|err| format!("cannot read {}: {err}", record.path))
+            };
+            files.records.push(RecordFiles {
+                bytes: read(record.blob, MAX_RECORD_BYTES),
+                signature: record.signature.map(|sig| read(sig, MAX_SMALL_FILE_BYTES)),
+                path: record.path,
+                seq_in_path: record.seq_in_path,
+            });
+        }
+        let note_path = format!("{CHECKPOINT_DIR}/{NOTE_FILE}");
+        files.note = self
+            .reader
+            .blob_at(files.tree, &note_path)
+            .and_then(|bytes| {
+                String::from_utf8(bytes).map_err(|_| format!("{note_path} is not text"))
+            })
+            .map(|signed| {
+                let origin = signed.split('\n').next().unwrap_or_default().to_owned();
+                let verifiers = self.verifiers(&origin);
+                (signed, verifiers)
+            });
+        files.frontier = self
+            .reader
+            .blob_at(files.tree, &format!("{CHECKPOINT_DIR}/{FRONTIER_FILE}"));
+        files
+    }
+
+    /// Trusted checkpoint verifiers under the key name `origin`, cached.
+    fn verifiers(&mut self, origin: &str) -> Vec<NoteVerifier> {
+        let keys = self.note_keys;
+        self.verifiers
+            .entry(origin.to_owned())
+            .or_insert_with(|| note_verifiers(keys, origin))
+            .clone()
+    }
+}
+
 /// The object database and the raw trees read for the current commit and its parent: each
 /// tree an append rewrites is read once, as the child's, and reused as the parent's.
 pub(super) struct Reader<'r> {
     pub(super) odb: Odb<'r>,
     trees: HashMap<Oid, Rc<[u8]>>,
     parent_trees: HashMap<Oid, Rc<[u8]>>,
+    /// Each tree's last entry, as found when the tree was read as a child: an append extends
+    /// a record shard at its end, and finding where the old shard ended would otherwise parse
+    /// the whole shard again.
+    lasts: HashMap<Oid, Option<LastEntry>>,
+    parent_lasts: HashMap<Oid, Option<LastEntry>>,
+}
+
+/// A tree entry kept beyond the tree's bytes.
+#[derive(Clone)]
+struct LastEntry {
+    name: Vec<u8>,
+    id: Oid,
+    mode: u32,
+}
+
+impl LastEntry {
+    fn of(entry: &Entry<'_>) -> LastEntry {
+        LastEntry {
+            name: entry.name.to_vec(),
+            id: entry.id,
+            mode: entry.mode,
+        }
+    }
+
+    fn entry(&self) -> Entry<'_> {
+        Entry {
+            name: &self.name,
+            id: self.id,
+            mode: self.mode,
+        }
+    }
 }
 
 impl<'r> Reader<'r> {
@@ -39,6 +288,8 @@ impl<'r> Reader<'r> {
             odb,
             trees: HashMap::new(),
             parent_trees: HashMap::new(),
+            lasts: HashMap::new(),
+            parent_lasts: HashMap::new(),
         }
     }
 
@@ -46,6 +297,8 @@ impl<'r> Reader<'r> {
     pub(super) fn next_commit(&mut self) {
         std::mem::swap(&mut self.parent_trees, &mut self.trees);
         self.trees.clear();
+        std::mem::swap(&mut self.parent_lasts, &mut self.lasts);
+        self.lasts.clear();
     }
 
     /// A commit object's raw bytes, if no larger than [`MAX_COMMIT_BYTES`].
@@ -119,8 +372,8 @@ impl<'r> Reader<'r> {
     /// those entries are parsed.
     pub(super) fn diff(
         &mut self,
-        old: Option<&[u8]>,
-        new: &[u8],
+        old: Option<Oid>,
+        new: Oid,
         prefix: &str,
         out: &mut Vec<Change>,
     ) -> Result<(), String> {
@@ -137,14 +390,24 @@ impl<'r> Reader<'r> {
             ));
         }
         let malformed = |e: String| format!("the tree {} is malformed: {e}", display(prefix));
-        let old = old.unwrap_or_default();
-        if let Some(tail) = new.strip_prefix(old) {
-            let last = last_entry(old).map_err(malformed)?;
-            for entry in parse_entries(tail, last).map_err(malformed)? {
-                self.added(&entry, prefix, out)?;
+        let new_raw = self.tree(new)?;
+        let old_raw = old.map(|oid| self.tree(oid)).transpose()?;
+        let old_bytes = old_raw.as_deref().unwrap_or_default();
+        if let Some(tail) = new_raw.strip_prefix(old_bytes) {
+            let last = match old {
+                Some(oid) => self.last_of(oid, old_bytes).map_err(malformed)?,
+                None => None,
+            };
+            let entries = parse_entries(tail, last.as_ref().map(LastEntry::entry))
+                .map_err(malformed)?;
+            let new_last = entries.last().map(LastEntry::of).or_else(|| last.clone());
+            self.lasts.insert(new, new_last);
+            for entry in &entries {
+                self.added(entry, prefix, out)?;
             }
             return Ok(());
         }
+        let (old, new) = (old_bytes, &new_raw[..]);
         let old_entries = parse_entries(old, None).map_err(malformed)?;
         let new_entries = parse_entries(new, None).map_err(malformed)?;
         let (mut i, mut j) = (0, 0);
@@ -165,10 +428,7 @@ impl<'r> Reader<'r> {
                 (Some(a), Some(b)) if a.id != b.id || a.mode != b.mode => {
                     let path = join(prefix, b.name);
                     match (a.is_tree(), b.is_tree()) {
-                        (true, true) => {
-                            let (old_tree, new_tree) = (self.tree(a.id)?, self.tree(b.id)?);
-                            self.diff(Some(&old_tree), &new_tree, &path, out)?;
-                        }
+                        (true, true) => self.diff(Some(a.id), b.id, &path, out)?,
                         (false, false) => out.push(Change {
                             path,
                             kind: ChangeKind::Modified,
@@ -196,8 +456,7 @@ impl<'r> Reader<'r> {
     ) -> Result<(), String> {
         let path = join(prefix, entry.name);
         if entry.is_tree() {
-            let tree = self.tree(entry.id)?;
-            self.diff(None, &tree, &path, out)
+            self.diff(None, entry.id, &path, out)
         } else {
             out.push(Change {
                 path,
@@ -206,6 +465,15 @@ impl<'r> Reader<'r> {
             });
             Ok(())
         }
+    }
+
+    /// The last entry of the tree `oid` (whose bytes are `raw`), remembered from when it was
+    /// read as a child, else found.
+    fn last_of(&mut self, oid: Oid, raw: &[u8]) -> Result<Option<LastEntry>, String> {
+        if let Some(last) = self.lasts.get(&oid).or_else(|| self.parent_lasts.get(&oid)) {
+            return Ok(last.clone());
+        }
+        Ok(last_entry(raw)?.as_ref().map(LastEntry::of))
     }
 
     /// A blob's bytes if it is no larger than `limit`: the size is read from the object's

@@ -386,6 +386,7 @@ fn verify_with<'a>(log: &'a Log, since: Option<&'a str>, repository: Option<&'a 
             checkpoints: &[],
             since,
             repository,
+            threads: 0,
         },
     )
     .expect("verify")
@@ -518,6 +519,7 @@ fn an_incremental_verify_catches_a_history_rewritten_before_its_checkpoint() {
             checkpoints: &[],
             since: Some(&since),
             repository: None,
+            threads: 0,
         },
     )
     .expect("verify");

@@ -7,11 +7,11 @@
 
 use std::collections::HashMap;
 
-use git2::{ErrorCode, Oid, Repository};
+use git2::{Oid, Repository};
 
 use super::check::{self, unix_time, CommitChecked, CommitFiles, RecordChecked, RecordFiles};
-use super::read::{Reader, MAX_RECORD_BYTES, MAX_SMALL_FILE_BYTES};
-use super::tree::{classify, describe_unexpected, short_hash};
+use super::read::{note_verifiers, read_in_order, CommitReader};
+use super::tree::short_hash;
 use super::{LogHead, Problem, Report, SignerCount, MAX_PROBLEMS};
 use crate::audit::merkle::{CompactRange, Hash};
 use crate::audit::note::{self, Checkpoint, NoteVerifier};
@@ -24,9 +24,6 @@ use crate::audit::store::{
 
 /// How far a record's time and its commit's may differ (the store writes them equal).
 pub const TIME_BOUND_SECONDS: i64 = 300;
-/// Commits read ahead and checked together, bounded in count and in bytes.
-const BATCH_COMMITS: usize = 512;
-const BATCH_BYTES: usize = 64 << 20;
 
 /// What is known of a record once read.
 struct RecordSeen {
@@ -51,7 +48,6 @@ pub(super) struct Walk<'r, 'a> {
     /// Allowed Ed25519 keys that may sign in the driftlog namespace: the checkpoint signers.
     note_keys: Vec<[u8; 32]>,
     verifiers: HashMap<String, Vec<NoteVerifier>>,
-    reader: Reader<'r>,
     parent_tree: Option<Oid>,
     /// The previous record in history order: its seq and SHA-256.
     last: Option<(u64, String)>,
@@ -88,7 +84,6 @@ pub(super) struct Walk<'r, 'a> {
 impl<'r, 'a> Walk<'r, 'a> {
     pub(super) fn new(
         repo: &'r Repository,
-        reader: Reader<'r>,
         branch: &'a str,
         allowed: &'a AllowedSigners,
         repository: Option<&'a str>,
@@ -109,7 +104,6 @@ impl<'r, 'a> Walk<'r, 'a> {
             allowed,
             note_keys,
             verifiers: HashMap::new(),
-            reader,
             parent_tree: None,
             last: None,
             max_seq: None,
@@ -151,138 +145,34 @@ impl<'r, 'a> Walk<'r, 'a> {
         });
     }
 
-    /// Walks `chain` (oldest first; its first commit is the root when `from_root`).
-    pub(super) fn commits(&mut self, chain: &[Oid], from_root: bool) {
-        let mut next = 0;
-        while next < chain.len() {
-            let mut batch = Vec::new();
-            let mut bytes = 0;
-            while next < chain.len() && batch.len() < BATCH_COMMITS && bytes < BATCH_BYTES {
-                let files = self.read_commit(chain[next], from_root && next == 0);
-                bytes += files.weight();
-                batch.push(files);
-                next += 1;
-            }
-            let checked = check::check_all(&batch, self.allowed);
-            for (files, checked) in batch.iter().zip(checked) {
-                self.conclude(files, checked);
-            }
+    /// Walks `chain` (oldest first; its first commit is the root when `from_root`), reading
+    /// and checking commits on `threads` workers and concluding them here, in order.
+    pub(super) fn commits(&mut self, chain: &[Oid], from_root: bool, threads: usize) {
+        let path = self.repo.path().to_owned();
+        let (allowed, note_keys) = (self.allowed, std::mem::take(&mut self.note_keys));
+        let parent_tree = self.parent_tree;
+        let read = read_in_order(
+            &path,
+            chain,
+            parent_tree,
+            from_root,
+            allowed,
+            &note_keys,
+            threads,
+            |files, checked| self.conclude(&files, checked),
+        );
+        self.note_keys = note_keys;
+        if let Err(err) = read {
+            self.problem(None, None, format!("reading the branch stopped: {err}"));
         }
     }
 
-    /// Reads one commit, bounded, diffing its tree against the previous commit's.
-    fn read_commit(&mut self, oid: Oid, is_root: bool) -> CommitFiles {
-        let mut files = CommitFiles {
-            oid,
-            parents: 0,
-            time: 0,
-            first_line: Vec::new(),
-            signature: Err(String::new()),
-            tree: Oid::zero(),
-            problems: Vec::new(),
-            adds_records: false,
-            seq: None,
-            records: Vec::new(),
-            note: Err(String::new()),
-            frontier: Err(String::new()),
-        };
-        let commit = match self
-            .reader
-            .commit_size_ok(oid)
-            .and_then(|()| self.repo.find_commit(oid).map_err(|e| e.to_string()))
-        {
-            Ok(commit) => commit,
-            Err(err) => {
-                files
-                    .problems
-                    .push((None, format!("cannot read the commit: {err}")));
-                files.signature = Err("the commit was not read".into());
-                files.note = Err("the commit was not read".into());
-                return files;
-            }
-        };
-        files.parents = commit.parent_count();
-        files.time = commit.time().seconds();
-        files.first_line = commit
-            .message_bytes()
-            .split(|b| *b == b'\n')
-            .next()
-            .unwrap_or_default()
-            .to_vec();
-        files.signature = match self.repo.extract_signature(&oid, Some("gpgsig")) {
-            Ok((signature, signed)) => signature
-                .as_str()
-                .map(|armored| (armored.to_owned(), signed.to_vec()))
-                .ok_or_else(|| "the commit signature is refused: it is not text".to_owned()),
-            Err(err) if err.code() == ErrorCode::NotFound => {
-                Err("the commit is not signed".to_owned())
-            }
-            Err(err) => Err(format!("cannot read the commit's signature: {err}")),
-        };
-        files.tree = commit.tree_id();
-
-        self.reader.next_commit();
-        let parent_tree = self.parent_tree.replace(files.tree);
-        let mut changes = Vec::new();
-        let diffed = self.reader.tree(files.tree).and_then(|new| {
-            let old = parent_tree.map(|old| self.reader.tree(old)).transpose()?;
-            self.reader.diff(old.as_deref(), &new, "", &mut changes)
-        });
-        if let Err(err) = diffed {
-            files.problems.push((None, err));
-        }
-        let (added, unexpected) = classify(&changes, is_root);
-        files.adds_records = !added.is_empty();
-        files.seq = added
-            .last()
-            .map(|r| r.seq_in_path)
-            .or_else(|| self.max_seq.map(|s| s + 1));
-        if !unexpected.is_empty() {
-            files
-                .problems
-                .push((files.seq, describe_unexpected(&unexpected)));
-        }
-        for record in added {
-            let read = |oid: Oid, limit| {
-                self.reader
-                    .blob(oid, limit)
-                    .map_err(|err| format!("cannot read {}: {err}", record.path))
-            };
-            files.records.push(RecordFiles {
-                bytes: read(record.blob, MAX_RECORD_BYTES),
-                signature: record.signature.map(|sig| read(sig, MAX_SMALL_FILE_BYTES)),
-                path: record.path,
-                seq_in_path: record.seq_in_path,
-            });
-        }
-        let note_path = format!("{CHECKPOINT_DIR}/{NOTE_FILE}");
-        files.note = self
-            .reader
-            .blob_at(files.tree, &note_path)
-            .and_then(|bytes| {
-                String::from_utf8(bytes).map_err(|_| format!("{note_path} is not text"))
-            })
-            .map(|signed| {
-                let origin = signed.split('\n').next().unwrap_or_default().to_owned();
-                let verifiers = self.verifiers(&origin);
-                (signed, verifiers)
-            });
-        files.frontier = self
-            .reader
-            .blob_at(files.tree, &format!("{CHECKPOINT_DIR}/{FRONTIER_FILE}"));
-        files
-    }
-
-    /// Trusted checkpoint verifiers under the key name `origin` (none if it is not a name).
+    /// Trusted checkpoint verifiers under the key name `origin`.
     fn verifiers(&mut self, origin: &str) -> Vec<NoteVerifier> {
         let keys = &self.note_keys;
         self.verifiers
             .entry(origin.to_owned())
-            .or_insert_with(|| {
-                keys.iter()
-                    .filter_map(|key| NoteVerifier::new(origin, *key).ok())
-                    .collect()
-            })
+            .or_insert_with(|| note_verifiers(keys, origin))
             .clone()
     }
 
@@ -315,8 +205,9 @@ impl<'r, 'a> Walk<'r, 'a> {
                 ),
             );
         }
+        let position = files.seq.or_else(|| self.max_seq.map(|s| s + 1));
         for (seq, what) in &files.problems {
-            self.problem(Some(oid), *seq, what.clone());
+            self.problem(Some(oid), seq.or(position), what.clone());
         }
         let mut seen = Vec::new();
         for (record, result) in files.records.iter().zip(checked.records) {
@@ -324,7 +215,7 @@ impl<'r, 'a> Walk<'r, 'a> {
                 seen.push(record);
             }
         }
-        let seq = seen.last().map(|r| r.seq).or(files.seq);
+        let seq = seen.last().map(|r| r.seq).or(position);
         match seen.as_slice() {
             [] if !files.adds_records => self.problem(
                 Some(oid),
@@ -745,11 +636,7 @@ impl<'r, 'a> Walk<'r, 'a> {
                 );
                 return None;
             };
-            let commit = self
-                .reader
-                .commit_size_ok(oid)
-                .ok()
-                .and_then(|()| self.repo.find_commit(oid).ok())?;
+            let commit = self.repo.find_commit(oid).ok()?;
             match commit.summary().and_then(message_record) {
                 Some((seq, _)) if seq == base_seq => break commit,
                 Some((seq, _)) if seq < base_seq => next = None,
@@ -761,11 +648,19 @@ impl<'r, 'a> Walk<'r, 'a> {
         };
         let base_oid = base.id();
         // Diffed against its parent, the base commit adds just the checkpoint's last record.
-        self.parent_tree = base.parents().next().map(|parent| parent.tree_id());
-        let files = self.read_commit(base_oid, base.parent_count() == 0);
-        let checked = check::check_all(std::slice::from_ref(&files), self.allowed)
-            .pop()
-            .expect("one commit checked");
+        let parent_tree = base.parents().next().map(|parent| parent.tree_id());
+        let read = CommitReader::new(self.repo, &self.note_keys).map(|mut reader| {
+            let files = reader.read_commit(base_oid, parent_tree, base.parent_count() == 0);
+            let checked = check::check(&files, self.allowed);
+            (files, checked)
+        });
+        let (files, checked) = match read {
+            Ok(read) => read,
+            Err(err) => {
+                self.problem(Some(base_oid), Some(base_seq), format!("cannot read it: {err}"));
+                return None;
+            }
+        };
         let frontier = files
             .frontier
             .as_ref()
@@ -793,7 +688,6 @@ impl<'r, 'a> Walk<'r, 'a> {
             _ => None,
         };
         if let Some(why) = inconsistent {
-            self.parent_tree = None;
             self.problem(
                 Some(base_oid),
                 Some(base_seq),
@@ -807,7 +701,6 @@ impl<'r, 'a> Walk<'r, 'a> {
         let (record, parsed) = (record?, parsed?);
         let message = format!("{MESSAGE_PREFIX}{base_seq} sha256:{}", record.sha256);
         if files.first_line != message.as_bytes() {
-            self.parent_tree = None;
             self.problem(
                 Some(base_oid),
                 Some(base_seq),

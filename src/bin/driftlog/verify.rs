@@ -198,7 +198,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         checkpoints: &args.checkpoints,
         since: since.as_ref().map(|since| since.line.as_str()),
         repository: repository.as_deref(),
+        threads: 0,
     };
+    // This process only verifies; git checked the objects' hashes when they arrived.
+    verify::skip_rehashing_objects();
     let report = match verify::verify(&repo, &args.log.branch, &options) {
         Ok(report) => report,
         Err(err @ VerifyError::NoBranch { .. }) if !args.checkpoints.is_empty() => {
