@@ -107,7 +107,7 @@ git log --oneline driftlog/audit
 git -c gpg.format=ssh -c gpg.ssh.allowedSignersFile=.driftlog/allowed_signers verify-commit driftlog/audit
 echo
 echo "==> driftlog verify (chain, signatures, Merkle checkpoints) and driftlog log"
-"$driftlog" verify
+"$driftlog" verify --trust-ref main   # no remote here: the trust root is main's allowed signers
 "$driftlog" log
 echo
 echo "==> driftlog explain filestate_object.web_sg --events cloudtrail.json"

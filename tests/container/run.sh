@@ -442,7 +442,8 @@ git_host -c gpg.format=ssh -c gpg.ssh.allowedSignersFile="$run/repo/.driftlog/al
     log --format='   %h signature:%G? %s' driftlog/audit >&2 || true
 
 set +e
-podman run "${run_args[@]}" "$IMAGE" verify >"$run/verify.out" 2>&1
+# A repository without a remote has no origin/HEAD: the trust root is named.
+podman run "${run_args[@]}" "$IMAGE" verify --trust-ref main >"$run/verify.out" 2>&1
 verify_rc=$?
 set -e
 note "driftlog verify: exit $verify_rc; $(tail -n 3 "$run/verify.out" | tr '\n' ' ' | cut -c1-300)"
@@ -457,7 +458,7 @@ check "... saying the scan was not recorded" grep -q 'cannot be recorded' "$run/
 check "... and appended no record" \
     [ "$(git_host rev-list --count driftlog/audit 2>/dev/null || echo 0)" = "$records_before" ]
 # The scan's message hides libgit2's reason; verify's shows it (error code Owner).
-out=$(podman run "${run_args[@]}" "${no_safe[@]}" "$IMAGE" verify 2>&1) && rc=0 || rc=$?
+out=$(podman run "${run_args[@]}" "${no_safe[@]}" "$IMAGE" verify --trust-ref main 2>&1) && rc=0 || rc=$?
 note "driftlog verify without it: exit $rc; $out"
 check "driftlog verify without it fails: libgit2 says 'not owned by current user'" \
     grep -q 'not owned by current user' <<<"$out"
