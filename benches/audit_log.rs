@@ -175,7 +175,10 @@ fn run(total: u64) -> Result<(), Box<dyn std::error::Error>> {
     );
     if std::env::var_os("AUDIT_BENCH_KEEP").is_some() {
         let kept = dir.keep();
-        std::fs::write(kept.join("allowed_signers"), allowed_signers_line("bench", &key))?;
+        std::fs::write(
+            kept.join("allowed_signers"),
+            allowed_signers_line("bench", &key),
+        )?;
         println!("kept the log in {}", kept.display());
     }
     Ok(())

@@ -7,6 +7,7 @@
 //! A record is parsed only once its detached signature verified: bytes nobody trusted wrote
 //! are hashed, never interpreted.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use git2::Oid;
@@ -46,7 +47,12 @@ pub(super) struct CommitFiles {
     pub(super) seq: Option<u64>,
     pub(super) records: Vec<RecordFiles>,
     /// `checkpoint/note` as text, and the verifiers for the origin it names.
-    pub(super) note: Result<(String, Vec<NoteVerifier>), String>,
+    pub(super) note: Result<(String, Arc<[NoteVerifier]>), String>,
+    /// Whether the note's signature is checked too: for the tip (its checkpoint is the one
+    /// to keep) and where a walk starts from a checkpoint. Every other note is covered by its
+    /// commit's signature and compared with the recomputed tree; its signature line must
+    /// still name an allowed key.
+    pub(super) verify_note: bool,
     pub(super) frontier: Result<Vec<u8>, String>,
 }
 
@@ -98,9 +104,13 @@ pub(super) fn check(files: &CommitFiles, allowed: &AllowedSigners) -> CommitChec
                     "the allowed signers have no Ed25519 key for the driftlog namespace".into(),
                 );
             }
-            note::open_checkpoint(signed, verifiers)
-                .map(|opened| opened.checkpoint)
-                .map_err(|e| e.to_string())
+            if files.verify_note {
+                note::open_checkpoint(signed, verifiers)
+                    .map(|opened| opened.checkpoint)
+                    .map_err(|e| e.to_string())
+            } else {
+                note::checkpoint_naming_known_key(signed, verifiers).map_err(|e| e.to_string())
+            }
         });
     CommitChecked {
         records,

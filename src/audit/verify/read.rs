@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::rc::Rc;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 
 use git2::{ErrorCode, ObjectType, Odb, Oid, Repository};
 
@@ -61,36 +61,47 @@ pub(super) fn read_in_order(
             let (send, receive) = mpsc::sync_channel::<Chunk>(1);
             receivers.push(receive);
             let chunks = &chunks;
-            scope.spawn(move || {
-                let repo = match Repository::open(path) {
-                    Ok(repo) => repo,
-                    Err(err) => return drop(send.send(Err(err))),
-                };
-                let mut reader = match CommitReader::new(&repo, note_keys) {
-                    Ok(reader) => reader,
-                    Err(err) => return drop(send.send(Err(err))),
-                };
-                for index in (worker..chunks.len()).step_by(threads) {
-                    let start = index * CHUNK_COMMITS;
-                    let mut parent = match start.checked_sub(1) {
-                        None => parent_tree,
-                        Some(before) => repo.find_commit(chain[before]).ok().map(|c| c.tree_id()),
+            let spawned = std::thread::Builder::new()
+                .name(format!("verify-{worker}"))
+                .spawn_scoped(scope, move || {
+                    let repo = match Repository::open(path) {
+                        Ok(repo) => repo,
+                        Err(err) => return drop(send.send(Err(err))),
                     };
-                    let mut done = Vec::with_capacity(chunks[index].len());
-                    for (offset, oid) in chunks[index].iter().enumerate() {
-                        let is_root = from_root && start + offset == 0;
-                        let files = reader.read_commit(*oid, parent, is_root);
-                        if !files.tree.is_zero() {
-                            parent = Some(files.tree);
+                    let mut reader = match CommitReader::new(&repo, note_keys) {
+                        Ok(reader) => reader,
+                        Err(err) => return drop(send.send(Err(err))),
+                    };
+                    for index in (worker..chunks.len()).step_by(threads) {
+                        let start = index * CHUNK_COMMITS;
+                        let mut parent = match start.checked_sub(1) {
+                            None => parent_tree,
+                            Some(before) => {
+                                repo.find_commit(chain[before]).ok().map(|c| c.tree_id())
+                            }
+                        };
+                        let mut done = Vec::with_capacity(chunks[index].len());
+                        for (offset, oid) in chunks[index].iter().enumerate() {
+                            let is_root = from_root && start + offset == 0;
+                            let is_tip = start + offset + 1 == chain.len();
+                            let files = reader.read_commit(*oid, parent, is_root, is_tip);
+                            if !files.tree.is_zero() {
+                                parent = Some(files.tree);
+                            }
+                            let checked = check::check(&files, allowed);
+                            done.push((files, checked));
                         }
-                        let checked = check::check(&files, allowed);
-                        done.push((files, checked));
+                        if send.send(Ok(done)).is_err() {
+                            return; // The walk stopped.
+                        }
                     }
-                    if send.send(Ok(done)).is_err() {
-                        return; // The walk stopped.
-                    }
-                }
-            });
+                });
+            if let Err(err) = spawned {
+                // Without a worker, its chunks never come: stop before waiting for them.
+                return Err(git2::Error::from_str(&format!(
+                    "starting a verify worker: {err}"
+                )));
+            }
         }
         for index in 0..chunks.len() {
             let chunk = receivers[index % threads]
@@ -118,11 +129,14 @@ pub(super) struct CommitReader<'r> {
     repo: &'r Repository,
     reader: Reader<'r>,
     note_keys: &'r [[u8; 32]],
-    verifiers: HashMap<String, Vec<NoteVerifier>>,
+    verifiers: HashMap<String, Arc<[NoteVerifier]>>,
 }
 
 impl<'r> CommitReader<'r> {
-    pub(super) fn new(repo: &'r Repository, note_keys: &'r [[u8; 32]]) -> Result<Self, git2::Error> {
+    pub(super) fn new(
+        repo: &'r Repository,
+        note_keys: &'r [[u8; 32]],
+    ) -> Result<Self, git2::Error> {
         Ok(CommitReader {
             repo,
             reader: Reader::new(repo.odb()?),
@@ -138,6 +152,7 @@ impl<'r> CommitReader<'r> {
         oid: Oid,
         parent_tree: Option<Oid>,
         is_root: bool,
+        verify_note: bool,
     ) -> CommitFiles {
         let mut files = CommitFiles {
             oid,
@@ -151,6 +166,7 @@ impl<'r> CommitReader<'r> {
             seq: None,
             records: Vec::new(),
             note: Err(String::new()),
+            verify_note,
             frontier: Err(String::new()),
         };
         let commit = match self
@@ -234,12 +250,13 @@ impl<'r> CommitReader<'r> {
     }
 
     /// Trusted checkpoint verifiers under the key name `origin`, cached.
-    fn verifiers(&mut self, origin: &str) -> Vec<NoteVerifier> {
+    fn verifiers(&mut self, origin: &str) -> Arc<[NoteVerifier]> {
         let keys = self.note_keys;
-        self.verifiers
-            .entry(origin.to_owned())
-            .or_insert_with(|| note_verifiers(keys, origin))
-            .clone()
+        Arc::clone(
+            self.verifiers
+                .entry(origin.to_owned())
+                .or_insert_with(|| note_verifiers(keys, origin).into()),
+        )
     }
 }
 
@@ -398,8 +415,8 @@ impl<'r> Reader<'r> {
                 Some(oid) => self.last_of(oid, old_bytes).map_err(malformed)?,
                 None => None,
             };
-            let entries = parse_entries(tail, last.as_ref().map(LastEntry::entry))
-                .map_err(malformed)?;
+            let entries =
+                parse_entries(tail, last.as_ref().map(LastEntry::entry)).map_err(malformed)?;
             let new_last = entries.last().map(LastEntry::of).or_else(|| last.clone());
             self.lasts.insert(new, new_last);
             for entry in &entries {

@@ -687,3 +687,28 @@ fn checkpoint_files_must_be_regular_files() {
         );
     }
 }
+
+#[test]
+fn an_earlier_checkpoint_must_name_an_allowed_key_too() {
+    let log = Log::new(2);
+    let stranger = Log::new(2);
+    let note = stranger.tip_file("checkpoint/note");
+    log.replace_tip(&[("checkpoint/note", Some(&note))], &log.key);
+    let store = AuditStore::open(log.dir.path(), BRANCH, ORIGIN).expect("open");
+    let committer = Committer {
+        name: "ci".into(),
+        email: "ci@example.com".into(),
+    };
+    let build = |position| record(&log.key, BRANCH, position);
+    store
+        .append(&build, &log.key, &committer, 1_790_000_100)
+        .expect("append");
+    let report = log.verify(&[]);
+    assert_eq!(report.records, 3);
+    assert!(
+        whats(&report)
+            .contains("Some(1) checkpoint/note is not a checkpoint signed by an allowed key"),
+        "{}",
+        whats(&report)
+    );
+}

@@ -650,14 +650,18 @@ impl<'r, 'a> Walk<'r, 'a> {
         // Diffed against its parent, the base commit adds just the checkpoint's last record.
         let parent_tree = base.parents().next().map(|parent| parent.tree_id());
         let read = CommitReader::new(self.repo, &self.note_keys).map(|mut reader| {
-            let files = reader.read_commit(base_oid, parent_tree, base.parent_count() == 0);
+            let files = reader.read_commit(base_oid, parent_tree, base.parent_count() == 0, true);
             let checked = check::check(&files, self.allowed);
             (files, checked)
         });
         let (files, checked) = match read {
             Ok(read) => read,
             Err(err) => {
-                self.problem(Some(base_oid), Some(base_seq), format!("cannot read it: {err}"));
+                self.problem(
+                    Some(base_oid),
+                    Some(base_seq),
+                    format!("cannot read it: {err}"),
+                );
                 return None;
             }
         };
