@@ -16,6 +16,10 @@ use driftlog::audit::verify::{verify, VerifyOptions};
 use driftlog::context::{Local, RunContext};
 use driftlog::drift::{ScanReport, Stack, Status};
 
+// As in the driftlog binary, so verify is measured as it runs there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ORIGIN: &str = "bench.example/acme/infra/driftlog/audit";
 
 fn main() {

@@ -245,26 +245,62 @@ struct Incomplete {
     reason: String,
 }
 
-/// The branch's first-parent history, oldest first.
+/// The branch's first-parent history, oldest first. Read from the raw commit objects (their
+/// header's first `parent` line), size-checked first: the walk reads every commit in full
+/// later, and this pass is the one part of it that cannot run on every core.
 fn first_parent_chain(repo: &Repository, tip: Oid) -> Result<Vec<Oid>, Incomplete> {
+    let odb = repo.odb().map_err(|err| Incomplete {
+        commit: tip,
+        reason: format!("cannot open the object database: {err}"),
+    })?;
     let mut chain = Vec::new();
     let mut next = Some(tip);
     while let Some(oid) = next {
-        let commit = repo.find_commit(oid).map_err(|err| Incomplete {
+        let incomplete = |reason: String| Incomplete {
             commit: chain.last().copied().unwrap_or(oid),
-            reason: if err.code() == ErrorCode::NotFound {
+            reason,
+        };
+        let header = odb.read_header(oid).map_err(|err| {
+            incomplete(if err.code() == ErrorCode::NotFound {
                 "the history before this commit is missing from the repository (a shallow \
                  clone? fetch the whole branch), so the log cannot be checked from its start"
                     .to_owned()
             } else {
                 format!("cannot read the parent commit {oid}: {err}")
-            },
+            })
         })?;
+        match header {
+            (_, kind) if kind != git2::ObjectType::Commit => {
+                return Err(incomplete(format!(
+                    "the parent {oid} is a {kind}, not a commit"
+                )))
+            }
+            (size, _) if size > read::MAX_COMMIT_BYTES => {
+                return Err(incomplete(format!(
+                    "the commit {oid} is {size} bytes, over the limit of {}: not read",
+                    read::MAX_COMMIT_BYTES
+                )))
+            }
+            _ => {}
+        }
+        let object = odb
+            .read(oid)
+            .map_err(|err| incomplete(format!("cannot read the commit {oid}: {err}")))?;
         chain.push(oid);
-        next = commit.parent_ids().next();
+        next = first_parent(object.data());
     }
     chain.reverse();
     Ok(chain)
+}
+
+/// The first `parent` of a raw commit object: header lines come before the first blank line,
+/// `tree` first, then the parents in order.
+fn first_parent(raw: &[u8]) -> Option<Oid> {
+    raw.split(|b| *b == b'\n')
+        .take_while(|line| !line.is_empty())
+        .find_map(|line| line.strip_prefix(b"parent "))
+        .and_then(|hex| std::str::from_utf8(hex).ok())
+        .and_then(|hex| Oid::from_str(hex).ok())
 }
 
 mod check;

@@ -68,10 +68,11 @@ pub(super) fn read_in_order(
                         Ok(repo) => repo,
                         Err(err) => return drop(send.send(Err(err))),
                     };
-                    let mut reader = match CommitReader::new(&repo, note_keys) {
-                        Ok(reader) => reader,
+                    let odb = match repo.odb() {
+                        Ok(odb) => odb,
                         Err(err) => return drop(send.send(Err(err))),
                     };
+                    let mut reader = CommitReader::new(&repo, &odb, note_keys);
                     for index in (worker..chunks.len()).step_by(threads) {
                         let start = index * CHUNK_COMMITS;
                         let mut parent = match start.checked_sub(1) {
@@ -133,16 +134,13 @@ pub(super) struct CommitReader<'r> {
 }
 
 impl<'r> CommitReader<'r> {
-    pub(super) fn new(
-        repo: &'r Repository,
-        note_keys: &'r [[u8; 32]],
-    ) -> Result<Self, git2::Error> {
-        Ok(CommitReader {
+    pub(super) fn new(repo: &'r Repository, odb: &'r Odb<'r>, note_keys: &'r [[u8; 32]]) -> Self {
+        CommitReader {
             repo,
-            reader: Reader::new(repo.odb()?),
+            reader: Reader::new(odb),
             note_keys,
             verifiers: HashMap::new(),
-        })
+        }
     }
 
     /// Reads one commit, bounded, diffing its tree against `parent_tree` (the previous commit's
@@ -260,12 +258,25 @@ impl<'r> CommitReader<'r> {
     }
 }
 
+/// A tree object as read, shared by the caches without copying its bytes (a record shard is
+/// up to 100 KB, rewritten by every append).
+#[derive(Clone)]
+pub(super) struct RawTree<'r>(Rc<git2::OdbObject<'r>>);
+
+impl std::ops::Deref for RawTree<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.0.data()
+    }
+}
+
 /// The object database and the raw trees read for the current commit and its parent: each
 /// tree an append rewrites is read once, as the child's, and reused as the parent's.
 pub(super) struct Reader<'r> {
-    pub(super) odb: Odb<'r>,
-    trees: HashMap<Oid, Rc<[u8]>>,
-    parent_trees: HashMap<Oid, Rc<[u8]>>,
+    pub(super) odb: &'r Odb<'r>,
+    trees: HashMap<Oid, RawTree<'r>>,
+    parent_trees: HashMap<Oid, RawTree<'r>>,
     /// Each tree's last entry, as found when the tree was read as a child: an append extends
     /// a record shard at its end, and finding where the old shard ended would otherwise parse
     /// the whole shard again.
@@ -300,7 +311,7 @@ impl LastEntry {
 }
 
 impl<'r> Reader<'r> {
-    pub(super) fn new(odb: Odb<'r>) -> Self {
+    pub(super) fn new(odb: &'r Odb<'r>) -> Self {
         Reader {
             odb,
             trees: HashMap::new(),
@@ -336,12 +347,12 @@ impl<'r> Reader<'r> {
     }
 
     /// A raw tree, from this commit's or the parent's trees when already read.
-    pub(super) fn tree(&mut self, oid: Oid) -> Result<Rc<[u8]>, String> {
+    pub(super) fn tree(&mut self, oid: Oid) -> Result<RawTree<'r>, String> {
         if let Some(raw) = self.trees.get(&oid) {
-            return Ok(Rc::clone(raw));
+            return Ok(raw.clone());
         }
         let raw = match self.parent_trees.get(&oid) {
-            Some(raw) => Rc::clone(raw),
+            Some(raw) => raw.clone(),
             None => {
                 let (size, kind) = self
                     .odb
@@ -360,10 +371,10 @@ impl<'r> Reader<'r> {
                     .odb
                     .read(oid)
                     .map_err(|err| format!("cannot read the tree {oid}: {err}"))?;
-                Rc::from(object.data())
+                RawTree(Rc::new(object))
             }
         };
-        self.trees.insert(oid, Rc::clone(&raw));
+        self.trees.insert(oid, raw.clone());
         Ok(raw)
     }
 
