@@ -77,6 +77,7 @@ else
   trust=()
   trust_error=""
   witnessed=""
+  verified=""
   if truthy "${INPUT_AUDIT:-true}"; then
     default=$(git ls-remote --symref origin HEAD 2>/dev/null | sed -n 's|^ref: refs/heads/\(.*\)\tHEAD$|\1|p' | head -n 1)
     if [[ -z "$default" && -n "${GITHUB_EVENT_PATH:-}" ]] && command -v jq >/dev/null; then
@@ -96,9 +97,25 @@ else
       git show "origin/$default:$signers" >"$reports/allowed_signers" && trust=(--allowed-signers "$reports/allowed_signers")
     fi
     if ((${#trust[@]})); then
-      # Looked up before the scan posts: its own comment must not vouch for the history the
-      # new record was appended to.
-      witnessed=$("$driftlog" verify --branch "$audit_branch" "${trust[@]}" --print-witnessed) || witnessed=""
+      # The log as it is, before this run appends to it: fetched (fast-forward only, so a
+      # local record not yet pushed is kept) and verified from the newest checkpoint GitHub
+      # witnessed, else in full. A log that does not verify is not appended to: the scan
+      # still reports drift, unrecorded, and the step fails. So no comment of this run ever
+      # shows a checkpoint over a history that did not verify.
+      git fetch --quiet --no-tags origin "refs/heads/$audit_branch:refs/heads/$audit_branch" 2>/dev/null || true
+      if git rev-parse --verify --quiet "refs/heads/$audit_branch" >/dev/null; then
+        witnessed=$("$driftlog" verify --branch "$audit_branch" "${trust[@]}" --print-witnessed) || witnessed=""
+        since=()
+        [[ -n "$witnessed" ]] && since=(--since "$witnessed")
+        if "$driftlog" verify --branch "$audit_branch" "${trust[@]}" "${since[@]}" >"$reports/verify-before.txt"; then
+          cat "$reports/verify-before.txt"
+          verified=$(sed -n 's/^checkpoint (keep it to verify later): //p' "$reports/verify-before.txt")
+        else
+          cat "$reports/verify-before.txt"
+          trust_error="the audit branch $audit_branch does not verify against $signers on the default branch $default, so this scan was not recorded on it; see the problems above"
+          args+=(--no-audit)
+        fi
+      fi
     fi
   fi
 
@@ -112,9 +129,9 @@ else
     error "$trust_error"
     code=1
   elif ((${#trust[@]})) && git rev-parse --verify --quiet "refs/heads/$audit_branch" >/dev/null; then
-    # From the newest checkpoint GitHub witnessed before this run, else the whole branch.
+    # What this run appended, from the checkpoint verified before it (else the whole branch).
     since=()
-    [[ -n "$witnessed" ]] && since=(--since "$witnessed")
+    [[ -n "$verified" ]] && since=(--since "$verified")
     if ! "$driftlog" verify --branch "$audit_branch" "${trust[@]}" "${since[@]}"; then
       error "the audit branch $audit_branch does not verify against $signers on the default branch $default"
       code=1

@@ -250,7 +250,8 @@ fn a_pull_request_that_trusts_its_own_key_and_rewrites_the_log_is_refused() {
         "the insider's log: {rewritten}"
     );
 
-    // The pull request's run records with the real key and verifies: refused.
+    // The pull request's run, with drift to comment on, verifies before it records: refused.
+    checkout.stack.edit("web", |web| web["size"] = json!(9));
     let run = checkout.entrypoint(&[("INPUT_STACKS", ".")]);
     assert_eq!(
         run.code, 1,
@@ -272,6 +273,18 @@ fn a_pull_request_that_trusts_its_own_key_and_rewrites_the_log_is_refused() {
         run.stderr
     );
     assert!(!run.stdout.contains("keep it"), "{}", run.stdout);
+    // Nothing was appended to the log that did not verify, and this run's comment shows no
+    // checkpoint a later run could start from.
+    let after = git(checkout.remote.path(), &["rev-list", "driftlog/audit"]);
+    assert_eq!(after, rewritten, "the refused log was not extended");
+    let comments = checkout.fake.comments(REPO, PR);
+    assert_eq!(comments.len(), 1, "the drift is still reported");
+    assert!(comments[0].body.contains("filestate_object.web"));
+    assert!(
+        !comments[0].body.contains("driftlog-checkpoint "),
+        "{}",
+        comments[0].body
+    );
 }
 
 #[test]
