@@ -119,16 +119,14 @@ impl Log {
                 .expect("signature"),
             None => tip.committer().to_owned(),
         };
-        let buffer = repo
-            .commit_create_buffer(&who, &who, tip.message().expect("utf-8"), &tree, &parents)
-            .expect("buffer");
-        let content = buffer.as_str().expect("utf-8");
-        let signature = key.sign_git_commit(content).expect("sign");
-        let commit = repo
-            .commit_signed(content, &signature, Some("gpgsig"))
-            .expect("commit");
-        repo.reference(&refname, commit, true, "tamper")
-            .expect("move");
+        commit_and_move(
+            &repo,
+            &tree,
+            &parents,
+            &who,
+            tip.message().expect("utf-8"),
+            key,
+        );
     }
 
     fn tip_file(&self, path: &str) -> Vec<u8> {
@@ -141,6 +139,28 @@ impl Log {
         let blob = repo.find_blob(entry.id()).expect("blob");
         blob.content().to_vec()
     }
+}
+
+/// Commits `tree` on `parents` (signed by `key` as the store signs), as `who` with `message`,
+/// and moves the branch there.
+fn commit_and_move(
+    repo: &Repository,
+    tree: &git2::Tree<'_>,
+    parents: &[&git2::Commit<'_>],
+    who: &git2::Signature<'_>,
+    message: &str,
+    key: &SigningKey,
+) {
+    let buffer = repo
+        .commit_create_buffer(who, who, message, tree, parents)
+        .expect("buffer");
+    let content = buffer.as_str().expect("utf-8");
+    let signature = key.sign_git_commit(content).expect("sign");
+    let commit = repo
+        .commit_signed(content, &signature, Some("gpgsig"))
+        .expect("commit");
+    repo.reference(&format!("refs/heads/{BRANCH}"), commit, true, "tamper")
+        .expect("move");
 }
 
 fn edit_tree(repo: &Repository, base: Option<Oid>, path: &[&str], content: Option<&[u8]>) -> Oid {
@@ -568,16 +588,7 @@ fn a_tree_nested_twenty_thousand_deep_is_a_problem_not_a_crash() {
     let tree = repo
         .find_tree(builder.write().expect("tree"))
         .expect("tree");
-    let buffer = repo
-        .commit_create_buffer(&tip.author(), &tip.committer(), "deep", &tree, &[&tip])
-        .expect("buffer");
-    let content = buffer.as_str().expect("utf-8");
-    let signature = log.key.sign_git_commit(content).expect("sign");
-    let commit = repo
-        .commit_signed(content, &signature, Some("gpgsig"))
-        .expect("commit");
-    repo.reference(&format!("refs/heads/{BRANCH}"), commit, true, "deep")
-        .expect("move");
+    commit_and_move(&repo, &tree, &[&tip], &tip.committer(), "deep", &log.key);
     let report = log.verify(&[]);
     assert!(
         whats(&report).contains(&format!("nested deeper than {MAX_TREE_DEPTH} directories")),
@@ -663,22 +674,8 @@ fn checkpoint_files_must_be_regular_files() {
         let tree = repo.find_tree(outer.write().expect("tree")).expect("tree");
         let parents: Vec<git2::Commit<'_>> = tip.parents().collect();
         let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
-        let buffer = repo
-            .commit_create_buffer(
-                &tip.author(),
-                &tip.committer(),
-                tip.message().expect("utf-8"),
-                &tree,
-                &parents,
-            )
-            .expect("buffer");
-        let content = buffer.as_str().expect("utf-8");
-        let signature = log.key.sign_git_commit(content).expect("sign");
-        let commit = repo
-            .commit_signed(content, &signature, Some("gpgsig"))
-            .expect("commit");
-        repo.reference(&format!("refs/heads/{BRANCH}"), commit, true, "mode")
-            .expect("move");
+        let message = tip.message().expect("utf-8");
+        commit_and_move(&repo, &tree, &parents, &tip.committer(), message, &log.key);
         let report = log.verify(&[]);
         assert!(
             whats(&report).contains(&format!("checkpoint/note with mode {mode:o}")),
