@@ -25,9 +25,15 @@ lines() {
   done <<<"$1"
 }
 
-# driftlog reads the token (INPUT_GITHUB_TOKEN) and the key (DRIFTLOG_SIGNING_KEY) and takes
-# both out of its environment before terraform starts: no provider or local-exec sees them.
-# Nothing here exports them anywhere else.
+# The key and the token live in shell variables from here on, handed to driftlog's own
+# commands only (the key to the scan alone): git, jq and whatever else this script starts never
+# see them, and driftlog takes them out of its environment before terraform starts, so no
+# provider or local-exec does either.
+signing_key=${INPUT_SIGNING_KEY:-}
+github_token=${INPUT_GITHUB_TOKEN:-}
+unset INPUT_SIGNING_KEY INPUT_GITHUB_TOKEN DRIFTLOG_SIGNING_KEY
+driftlog_with_token() { INPUT_GITHUB_TOKEN="$github_token" "$driftlog" "$@"; }
+driftlog_with_key() { INPUT_GITHUB_TOKEN="$github_token" DRIFTLOG_SIGNING_KEY="$signing_key" "$driftlog" "$@"; }
 reports="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/driftlog-reports"
 mkdir -p "$reports"
 
@@ -47,7 +53,7 @@ if [[ -n "${INPUT_MERGE:-}" ]]; then
     error "the merge input names no report"
     exit 1
   fi
-  "$driftlog" report merge "${files[@]}" "${post[@]}" --output "$reports/merged.json"
+  driftlog_with_token report merge "${files[@]}" "${post[@]}" --output "$reports/merged.json"
   code=$?
 else
   audit_branch=${INPUT_AUDIT_BRANCH:-driftlog/audit}
@@ -63,11 +69,10 @@ else
     args+=(--shard "$INPUT_SHARD" --no-comment --no-status --no-issue)
   fi
   if truthy "${INPUT_AUDIT:-true}"; then
-    if [[ -z "${INPUT_SIGNING_KEY:-}" ]]; then
+    if [[ -z "$signing_key" ]]; then
       error "audit is on but the signing-key input is empty: pass the key from a secret (\`driftlog keygen\` makes one), or set audit: false"
       exit 1
     fi
-    export DRIFTLOG_SIGNING_KEY="$INPUT_SIGNING_KEY"
   else
     args+=(--no-audit)
   fi
@@ -104,10 +109,10 @@ else
       # shows a checkpoint over a history that did not verify.
       git fetch --quiet --no-tags origin "refs/heads/$audit_branch:refs/heads/$audit_branch" 2>/dev/null || true
       if git rev-parse --verify --quiet "refs/heads/$audit_branch" >/dev/null; then
-        witnessed=$("$driftlog" verify --branch "$audit_branch" "${trust[@]}" --print-witnessed) || witnessed=""
+        witnessed=$(driftlog_with_token verify --branch "$audit_branch" "${trust[@]}" --print-witnessed) || witnessed=""
         since=()
         [[ -n "$witnessed" ]] && since=(--since "$witnessed")
-        if "$driftlog" verify --branch "$audit_branch" "${trust[@]}" "${since[@]}" >"$reports/verify-before.txt"; then
+        if driftlog_with_token verify --branch "$audit_branch" "${trust[@]}" "${since[@]}" >"$reports/verify-before.txt"; then
           cat "$reports/verify-before.txt"
           verified=$(sed -n 's/^checkpoint (keep it to verify later): //p' "$reports/verify-before.txt")
         else
@@ -122,7 +127,7 @@ else
   mapfile -t stacks < <(lines "${INPUT_STACKS-.}")
   name=all
   [[ -n "${INPUT_SHARD:-}" ]] && name="shard-${INPUT_SHARD/\//-of-}"
-  "$driftlog" scan "${stacks[@]}" "${args[@]}" "${post[@]}" --output "$reports/$name.json"
+  driftlog_with_key scan "${stacks[@]}" "${args[@]}" "${post[@]}" --output "$reports/$name.json"
   code=$?
 
   if [[ -n "$trust_error" ]]; then
@@ -132,7 +137,7 @@ else
     # What this run appended, from the checkpoint verified before it (else the whole branch).
     since=()
     [[ -n "$verified" ]] && since=(--since "$verified")
-    if ! "$driftlog" verify --branch "$audit_branch" "${trust[@]}" "${since[@]}"; then
+    if ! driftlog_with_token verify --branch "$audit_branch" "${trust[@]}" "${since[@]}"; then
       error "the audit branch $audit_branch does not verify against $signers on the default branch $default"
       code=1
     fi

@@ -593,3 +593,49 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     found
 }
+
+/// The entrypoint's own programs (git here, which could run ssh or a credential helper) never
+/// see the signing key or the token: only driftlog gets them, and the record is still made.
+#[test]
+fn the_key_and_the_token_reach_no_program_the_action_starts_but_driftlog() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let checkout = Checkout::new(&[]);
+    checkout.stack.edit("web", |web| web["size"] = json!(9));
+    let spy_bin = checkout.file("spy-bin");
+    std::fs::create_dir_all(&spy_bin).expect("mkdir");
+    let seen = checkout.file("git-environments.log");
+    let real_git = std::process::Command::new("sh")
+        .args(["-c", "command -v git"])
+        .output()
+        .expect("sh");
+    let real_git = String::from_utf8(real_git.stdout).expect("utf-8");
+    let spy = spy_bin.join("git");
+    std::fs::write(
+        &spy,
+        format!(
+            "#!/bin/sh\nenv >> '{}'\nexec '{}' \"$@\"\n",
+            seen.display(),
+            real_git.trim()
+        ),
+    )
+    .expect("write spy");
+    std::fs::set_permissions(&spy, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path = format!(
+        "{}:{}",
+        spy_bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = checkout.entrypoint(&[("INPUT_STACKS", "."), ("PATH", path.as_str())]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        checkout.output("audit-head").is_some(),
+        "driftlog still got the key and recorded: {}{}",
+        run.stdout,
+        run.stderr
+    );
+    let environments = std::fs::read_to_string(&seen).expect("git ran");
+    let key_line = checkout.key.lines().nth(1).expect("a key body line");
+    assert!(!environments.contains(key_line), "git saw the signing key");
+    assert!(!environments.contains(TOKEN), "git saw the token");
+}
