@@ -7,9 +7,10 @@ use std::path::Path;
 use std::rc::Rc;
 use std::sync::{mpsc, Arc};
 
-use git2::{ErrorCode, ObjectType, Odb, Oid, Repository};
+use git2::{ObjectType, Odb, Oid, Repository};
 
 use super::check::{self, CommitChecked, CommitFiles, RecordFiles};
+use super::commit;
 use super::tree::{
     classify, describe_unexpected, display, git_order, join, last_entry, parse_entries, removed,
     Change, ChangeKind, Entry,
@@ -72,14 +73,16 @@ pub(super) fn read_in_order(
                         Ok(odb) => odb,
                         Err(err) => return drop(send.send(Err(err))),
                     };
-                    let mut reader = CommitReader::new(&repo, &odb, note_keys);
+                    let mut reader = CommitReader::new(&odb, note_keys);
                     for index in (worker..chunks.len()).step_by(threads) {
                         let start = index * CHUNK_COMMITS;
                         let mut parent = match start.checked_sub(1) {
                             None => parent_tree,
-                            Some(before) => {
-                                repo.find_commit(chain[before]).ok().map(|c| c.tree_id())
-                            }
+                            Some(before) => odb
+                                .read(chain[before])
+                                .ok()
+                                .and_then(|object| commit::parse(object.data()).ok())
+                                .map(|commit| commit.tree),
                         };
                         let mut done = Vec::with_capacity(chunks[index].len());
                         for (offset, oid) in chunks[index].iter().enumerate() {
@@ -127,16 +130,14 @@ pub(super) fn note_verifiers(keys: &[[u8; 32]], origin: &str) -> Vec<NoteVerifie
 /// Reads commits, bounded, with checkpoint verifiers at hand: one per thread (libgit2's
 /// handles are not shared between threads).
 pub(super) struct CommitReader<'r> {
-    repo: &'r Repository,
     reader: Reader<'r>,
     note_keys: &'r [[u8; 32]],
     verifiers: HashMap<String, Arc<[NoteVerifier]>>,
 }
 
 impl<'r> CommitReader<'r> {
-    pub(super) fn new(repo: &'r Repository, odb: &'r Odb<'r>, note_keys: &'r [[u8; 32]]) -> Self {
+    pub(super) fn new(odb: &'r Odb<'r>, note_keys: &'r [[u8; 32]]) -> Self {
         CommitReader {
-            repo,
             reader: Reader::new(odb),
             note_keys,
             verifiers: HashMap::new(),
@@ -167,11 +168,12 @@ impl<'r> CommitReader<'r> {
             verify_note,
             frontier: Err(String::new()),
         };
-        let commit = match self
+        let commit = self
             .reader
             .commit_size_ok(oid)
-            .and_then(|()| self.repo.find_commit(oid).map_err(|e| e.to_string()))
-        {
+            .and_then(|()| self.reader.odb.read(oid).map_err(|e| e.to_string()))
+            .and_then(|object| commit::parse(object.data()));
+        let commit = match commit {
             Ok(commit) => commit,
             Err(err) => {
                 files
@@ -182,25 +184,13 @@ impl<'r> CommitReader<'r> {
                 return files;
             }
         };
-        files.parents = commit.parent_count();
-        files.time = commit.time().seconds();
-        files.first_line = commit
-            .message_bytes()
-            .split(|b| *b == b'\n')
-            .next()
-            .unwrap_or_default()
-            .to_vec();
-        files.signature = match self.repo.extract_signature(&oid, Some("gpgsig")) {
-            Ok((signature, signed)) => signature
-                .as_str()
-                .map(|armored| (armored.to_owned(), signed.to_vec()))
-                .ok_or_else(|| "the commit signature is refused: it is not text".to_owned()),
-            Err(err) if err.code() == ErrorCode::NotFound => {
-                Err("the commit is not signed".to_owned())
-            }
-            Err(err) => Err(format!("cannot read the commit's signature: {err}")),
-        };
-        files.tree = commit.tree_id();
+        files.parents = commit.parents.len();
+        files.time = commit.time;
+        files.first_line = commit.first_line;
+        files.signature = commit
+            .signature
+            .ok_or_else(|| "the commit is not signed".to_owned());
+        files.tree = commit.tree;
 
         self.reader.next_commit();
         let mut changes = Vec::new();

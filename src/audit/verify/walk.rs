@@ -650,7 +650,7 @@ impl<'r, 'a> Walk<'r, 'a> {
         // Diffed against its parent, the base commit adds just the checkpoint's last record.
         let parent_tree = base.parents().next().map(|parent| parent.tree_id());
         let read = self.repo.odb().map(|odb| {
-            let mut reader = CommitReader::new(self.repo, &odb, &self.note_keys);
+            let mut reader = CommitReader::new(&odb, &self.note_keys);
             let files = reader.read_commit(base_oid, parent_tree, base.parent_count() == 0, true);
             let checked = check::check(&files, self.allowed);
             (files, checked)
