@@ -107,11 +107,13 @@ fn run(total: u64) -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let allowed = AllowedSigners::parse(&allowed_signers_line("bench", &key))?;
-    let repo = store.repository();
+    drop(store);
+    // Each verify opens the repository afresh, as `driftlog verify` does.
     let time_verify = |label: &str, threads: usize| -> Result<f64, Box<dyn std::error::Error>> {
+        let repo = git2::Repository::open(dir.path())?;
         let t = Instant::now();
         let report = verify(
-            repo,
+            &repo,
             "driftlog/audit",
             &VerifyOptions {
                 allowed: &allowed,
@@ -154,9 +156,10 @@ fn run(total: u64) -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let since = since_line.ok_or("no checkpoint to start from")?;
+    let repo = git2::Repository::open(dir.path())?;
     let t = Instant::now();
     let report = verify(
-        repo,
+        &repo,
         "driftlog/audit",
         &VerifyOptions {
             allowed: &allowed,

@@ -193,16 +193,8 @@ mod tests {
         assert_eq!(parsed.time, 1_790_000_123);
         assert_eq!(parsed.first_line, b"driftlog: record 1");
 
-        let unsigned = parse(
-            &repo
-                .odb()
-                .expect("odb")
-                .read(parent.id())
-                .expect("read")
-                .data()
-                .to_vec(),
-        )
-        .expect("parse");
+        let odb = repo.odb().expect("odb");
+        let unsigned = parse(odb.read(parent.id()).expect("read").data()).expect("parse");
         assert_eq!(unsigned.signature, None);
         assert!(unsigned.parents.is_empty());
     }
