@@ -179,9 +179,10 @@ impl<'k> Spool<'k> {
     pub(super) fn load(&self) -> io::Result<(Vec<Entry>, Vec<String>)> {
         let mut warnings = Vec::new();
         let index_path = self.dir.join(INDEX_FILE);
-        let listed: Result<BTreeMap<String, String>, String> = match fs::read(&index_path) {
+        let listed: Result<BTreeMap<String, String>, String> = match read_bounded(&index_path) {
             Ok(bytes) => self.verify_index(&bytes),
             Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+            Err(err) if err.kind() == io::ErrorKind::InvalidData => Err(err.to_string()),
             Err(err) => return Err(err),
         };
         if let Err(reason) = &listed {
@@ -196,7 +197,18 @@ impl<'k> Spool<'k> {
         let mut accepted = BTreeMap::new();
         let mut present = Vec::new();
         for (_, name) in self.numbers()? {
-            let bytes = fs::read(self.dir.join(&name))?;
+            let bytes = match read_bounded(&self.dir.join(&name)) {
+                Ok(bytes) => bytes,
+                Err(err) if err.kind() == io::ErrorKind::InvalidData => {
+                    let aside = self.set_aside(&name)?;
+                    warnings.push(format!(
+                        "the spool entry {} was refused and set aside as {aside}: it {err}",
+                        self.dir.join(&name).display()
+                    ));
+                    continue;
+                }
+                Err(err) => return Err(err),
+            };
             present.push(name.clone());
             let sha256 = sha256_hex(&bytes);
             let verdict = self.verify_entry(&bytes).and_then(|record| match &listed {
@@ -421,9 +433,10 @@ impl<'k> Spool<'k> {
         let path = self.dir.join(name);
         let expected = self.index.borrow_mut().remove(name);
         self.write_index()?;
-        let bytes = match fs::read(&path) {
+        let bytes = match read_bounded(&path) {
             Ok(bytes) => bytes,
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(err) if err.kind() == io::ErrorKind::InvalidData => Vec::new(),
             Err(err) => return Err(err),
         };
         if expected.is_some_and(|hash| hash == sha256_hex(&bytes)) {
@@ -444,7 +457,7 @@ impl<'k> Spool<'k> {
     /// only the content check of local commits guards against writing a record twice).
     /// Unsigned: a note only retires a record the remote is seen to hold, content checked.
     pub(super) fn read_inflight(&self) -> Vec<InFlight> {
-        fs::read(self.dir.join(INFLIGHT_FILE))
+        read_bounded(&self.dir.join(INFLIGHT_FILE))
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default()
@@ -475,6 +488,34 @@ impl<'k> Spool<'k> {
     pub(super) fn dir(&self) -> &Path {
         &self.dir
     }
+}
+
+/// The largest spool file read: an entry holds a record (at most what verify reads, 16 MiB)
+/// as a JSON string, and its signature.
+const MAX_SPOOL_FILE_BYTES: u64 = 64 << 20;
+
+/// A spool file's bytes, if it is a regular file (not a symlink, a FIFO or a device another
+/// process put there) of at most [`MAX_SPOOL_FILE_BYTES`]; anything else is `InvalidData`.
+fn read_bounded(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let invalid = |what: String| io::Error::new(io::ErrorKind::InvalidData, what);
+    if !fs::symlink_metadata(path)?.file_type().is_file() {
+        return Err(invalid("is not a regular file".to_owned()));
+    }
+    let file = File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    let length = file.metadata()?.len();
+    if length > MAX_SPOOL_FILE_BYTES {
+        return Err(invalid(format!(
+            "is {length} bytes, over the limit of {MAX_SPOOL_FILE_BYTES}"
+        )));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(length).unwrap_or(0));
+    file.take(MAX_SPOOL_FILE_BYTES).read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -596,5 +637,23 @@ mod tests {
         );
         assert_eq!(next.count(), 0);
         assert!(!spool.path(INDEX_FILE).exists(), "nothing left to list");
+    }
+
+    #[test]
+    fn a_symlink_in_the_spool_is_refused_not_read() {
+        let (_dir, repo) = repo();
+        let key = SigningKey::generate().expect("key");
+        let spool = Spool::new(&repo, "driftlog/audit", &key);
+        let _lock = spool.lock().expect("lock");
+        spool.add(&record("a")).expect("add");
+        // Read without a bound, this would never end.
+        std::os::unix::fs::symlink("/dev/zero", spool.path("00000000000000000001.json"))
+            .expect("symlink");
+        let (entries, warnings) = spool.load().expect("load");
+        assert_eq!(entries.len(), 1, "the genuine entry is kept");
+        assert!(
+            warnings.iter().any(|w| w.contains("is not a regular file")),
+            "{warnings:?}"
+        );
     }
 }

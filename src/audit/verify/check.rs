@@ -41,8 +41,8 @@ pub(super) struct CommitFiles {
     pub(super) tree: Oid,
     /// Problems found while reading, with the seq they belong to.
     pub(super) problems: Vec<(Option<u64>, String)>,
-    /// Whether the commit adds any record file at all.
-    pub(super) adds_records: bool,
+    /// How many record files the commit adds (only the first is read).
+    pub(super) added_records: usize,
     /// The seq the commit is about, from its record's path or the position.
     pub(super) seq: Option<u64>,
     pub(super) records: Vec<RecordFiles>,

@@ -29,17 +29,27 @@ pub(super) fn parse(raw: &[u8]) -> Result<RawCommit, String> {
     let mut time = None;
     let mut signature: Option<(Vec<u8>, std::ops::Range<usize>)> = None;
     let mut start = 0;
+    // git reads parents only right after the tree: one elsewhere is not a parent to git.
+    let mut past_parents = false;
     while start < header.len() {
         let end = field_end(header, start);
         let field = &header[start..end];
         let (name, value) = split_once(field, b' ').ok_or("a commit header line has no value")?;
         match name {
             b"tree" if tree.is_some() => return Err("the commit names two trees".into()),
-            b"tree" if !parents.is_empty() || start != 0 => {
-                return Err("the commit's tree is not its first header".into())
-            }
+            b"tree" if start != 0 => return Err("the commit's tree is not its first header".into()),
             b"tree" => tree = Some(oid(value)?),
+            b"parent" if past_parents => {
+                return Err("the commit names a parent after its other headers".into())
+            }
             b"parent" => parents.push(oid(value)?),
+            // git leaves every gpgsig* field out of what a signature covers.
+            _ if name.starts_with(b"gpgsig") && name != b"gpgsig" => {
+                return Err(format!(
+                    "the commit carries a {} field",
+                    String::from_utf8_lossy(name)
+                ))
+            }
             b"committer" if time.is_some() => return Err("the commit has two committers".into()),
             b"committer" => time = Some(committer_time(value)?),
             b"gpgsig" if signature.is_some() => {
@@ -58,6 +68,7 @@ pub(super) fn parse(raw: &[u8]) -> Result<RawCommit, String> {
             }
             _ => {}
         }
+        past_parents |= name != b"tree" && name != b"parent";
         start = end;
     }
     let signature = match signature {
@@ -97,17 +108,19 @@ fn field_end(header: &[u8], start: usize) -> usize {
     }
 }
 
-/// `Name <email> 1790000000 +0000` -> 1790000000.
+/// `Name <email> 1790000000 +0000` -> 1790000000, as git reads it: on the field's first
+/// line, after the first `>`, digits only.
 fn committer_time(value: &[u8]) -> Result<i64, String> {
-    let line = value.strip_suffix(b"\n").unwrap_or(value);
+    let line = value.split(|b| *b == b'\n').next().unwrap_or_default();
     let after_email = line
         .iter()
-        .rposition(|b| *b == b'>')
+        .position(|b| *b == b'>')
         .map(|i| &line[i + 1..])
         .ok_or("the committer has no email")?;
     std::str::from_utf8(after_email)
         .ok()
-        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|rest| rest.split(' ').find(|part| !part.is_empty()))
+        .filter(|seconds| seconds.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|seconds| seconds.parse().ok())
         .ok_or_else(|| "the committer has no time".to_owned())
 }
@@ -207,6 +220,16 @@ mod tests {
         assert!(parse(format!("{who}{tree}\nm").as_bytes()).is_err());
         assert!(parse(format!("{tree}{who}{who}\nm").as_bytes()).is_err());
         assert!(parse(format!("{tree}{who}").as_bytes()).is_err());
+        let parent = "parent 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n";
+        assert!(parse(format!("{tree}{who}{parent}\nm").as_bytes()).is_err());
+        assert!(parse(format!("{tree}{parent}{who}\nm").as_bytes()).is_ok());
+        let sha256 = "gpgsig-sha256 x\n";
+        assert!(parse(format!("{tree}{who}{sha256}\nm").as_bytes()).is_err());
+        assert!(parse(format!("{tree}committer c <c@x> +1 +0000\n\nm").as_bytes()).is_err());
+        assert_eq!(
+            parse(format!("{tree}committer c <c@x> 7 +0000 >9\n\nm").as_bytes()).map(|c| c.time),
+            Ok(7)
+        );
         assert!(parse(format!("{tree}\nm").as_bytes()).is_err());
         let sig = "gpgsig -----BEGIN SSH SIGNATURE-----\n abc\n -----END SSH SIGNATURE-----\n";
         assert!(parse(format!("{tree}{who}{sig}{sig}\nm").as_bytes()).is_err());

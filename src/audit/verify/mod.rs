@@ -288,21 +288,13 @@ fn first_parent_chain(repo: &Repository, tip: Oid) -> Result<Vec<Oid>, Incomplet
         let object = odb
             .read(oid)
             .map_err(|err| incomplete(format!("cannot read the commit {oid}: {err}")))?;
+        let parsed = commit::parse(object.data())
+            .map_err(|err| incomplete(format!("the commit {oid} is malformed: {err}")))?;
         chain.push(oid);
-        next = first_parent(object.data());
+        next = parsed.parents.first().copied();
     }
     chain.reverse();
     Ok(chain)
-}
-
-/// The first `parent` of a raw commit object: header lines come before the first blank line,
-/// `tree` first, then the parents in order.
-fn first_parent(raw: &[u8]) -> Option<Oid> {
-    raw.split(|b| *b == b'\n')
-        .take_while(|line| !line.is_empty())
-        .find_map(|line| line.strip_prefix(b"parent "))
-        .and_then(|hex| std::str::from_utf8(hex).ok())
-        .and_then(|hex| Oid::from_str(hex).ok())
 }
 
 mod check;

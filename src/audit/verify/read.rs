@@ -32,6 +32,9 @@ pub const MAX_COMMIT_BYTES: usize = 1 << 20;
 pub const MAX_TREE_DEPTH: usize = 8;
 /// An append changes four files (five for the first).
 pub const MAX_CHANGES: usize = 10_000;
+/// Tree bytes one commit's diff may parse: an append parses a few small trees and the tail
+/// of one shard, so this only stops a commit built to make the diff parse without end.
+pub const MAX_PARSED_TREE_BYTES: usize = 32 << 20;
 
 /// Commits handed from a worker to the walk at a time: small enough that a worker holds
 /// little ([`MAX_RECORD_BYTES`] each at worst), large enough to keep every core busy.
@@ -88,11 +91,17 @@ pub(super) fn read_in_order(
                         for (offset, oid) in chunks[index].iter().enumerate() {
                             let is_root = from_root && start + offset == 0;
                             let is_tip = start + offset + 1 == chain.len();
-                            let files = reader.read_commit(*oid, parent, is_root, is_tip);
+                            let mut files = reader.read_commit(*oid, parent, is_root, is_tip);
                             if !files.tree.is_zero() {
                                 parent = Some(files.tree);
                             }
                             let checked = check::check(&files, allowed);
+                            // Hashed and parsed: the bytes are not kept while the chunk waits.
+                            for record in &mut files.records {
+                                if let Ok(bytes) = &mut record.bytes {
+                                    *bytes = Vec::new();
+                                }
+                            }
                             done.push((files, checked));
                         }
                         if send.send(Ok(done)).is_err() {
@@ -161,7 +170,7 @@ impl<'r> CommitReader<'r> {
             signature: Err(String::new()),
             tree: Oid::zero(),
             problems: Vec::new(),
-            adds_records: false,
+            added_records: 0,
             seq: None,
             records: Vec::new(),
             note: Err(String::new()),
@@ -199,14 +208,17 @@ impl<'r> CommitReader<'r> {
             files.problems.push((None, err));
         }
         let (added, unexpected) = classify(&changes, is_root);
-        files.adds_records = !added.is_empty();
         files.seq = added.last().map(|r| r.seq_in_path);
         if !unexpected.is_empty() {
             files
                 .problems
                 .push((files.seq, describe_unexpected(&unexpected)));
         }
-        for record in added {
+        files.added_records = added.len();
+        // A commit adds one record: a second is a problem, and reading every one of up to
+        // [`MAX_CHANGES`] records (each up to [`MAX_RECORD_BYTES`]) would make memory the
+        // attacker's to choose. Only the first (the lowest seq) is read.
+        for record in added.into_iter().take(1) {
             let read = |oid: Oid, limit| {
                 self.reader
                     .blob(oid, limit)
@@ -235,6 +247,12 @@ impl<'r> CommitReader<'r> {
             .reader
             .blob_at(files.tree, &format!("{CHECKPOINT_DIR}/{FRONTIER_FILE}"));
         files
+    }
+
+    /// `checkpoint/frontier.json` in the tree `tree`.
+    pub(super) fn frontier_at(&mut self, tree: Oid) -> Result<Vec<u8>, String> {
+        self.reader
+            .blob_at(tree, &format!("{CHECKPOINT_DIR}/{FRONTIER_FILE}"))
     }
 
     /// Trusted checkpoint verifiers under the key name `origin`, cached.
@@ -272,6 +290,8 @@ pub(super) struct Reader<'r> {
     /// the whole shard again.
     lasts: HashMap<Oid, Option<LastEntry>>,
     parent_lasts: HashMap<Oid, Option<LastEntry>>,
+    /// Tree bytes parsed for the current commit, against [`MAX_PARSED_TREE_BYTES`].
+    parsed: usize,
 }
 
 /// A tree entry kept beyond the tree's bytes.
@@ -308,6 +328,7 @@ impl<'r> Reader<'r> {
             parent_trees: HashMap::new(),
             lasts: HashMap::new(),
             parent_lasts: HashMap::new(),
+            parsed: 0,
         }
     }
 
@@ -317,6 +338,7 @@ impl<'r> Reader<'r> {
         self.trees.clear();
         std::mem::swap(&mut self.parent_lasts, &mut self.lasts);
         self.lasts.clear();
+        self.parsed = 0;
     }
 
     /// A commit object's raw bytes, if no larger than [`MAX_COMMIT_BYTES`].
@@ -411,6 +433,13 @@ impl<'r> Reader<'r> {
         let new_raw = self.tree(new)?;
         let old_raw = old.map(|oid| self.tree(oid)).transpose()?;
         let old_bytes = old_raw.as_deref().unwrap_or_default();
+        self.parsed += new_raw.len() + old_bytes.len();
+        if self.parsed > MAX_PARSED_TREE_BYTES {
+            return Err(format!(
+                "the commit's trees are more than {MAX_PARSED_TREE_BYTES} bytes to compare: not \
+                 read further"
+            ));
+        }
         if let Some(tail) = new_raw.strip_prefix(old_bytes) {
             let last = match old {
                 Some(oid) => self.last_of(oid, old_bytes).map_err(malformed)?,

@@ -6,7 +6,7 @@ use crate::audit::record::{LogId, Record};
 use crate::audit::sshsig::DRIFTLOG_NAMESPACE;
 use crate::audit::sshsig::{allowed_signers_line, SigningKey};
 use crate::audit::store::{Appended, AuditStore, Committer};
-use crate::audit::store::{CHECKPOINT_DIR, NOTE_FILE};
+use crate::audit::store::{CHECKPOINT_DIR, MESSAGE_PREFIX, NOTE_FILE};
 use crate::context::{Local, RunContext};
 use crate::drift::{ScanReport, Stack, Status};
 
@@ -253,6 +253,11 @@ fn raw_trees_must_be_sorted_without_repeats() {
     assert!(parse_entries(&unsorted, None).is_err());
     assert!(parse_entries(b"100644 a\0short", None).is_err());
     assert!(parse_entries(&entry("10x644", "a"), None).is_err());
+    // Only git's own spellings: `040000` reads as `40000`, so two trees with different ids
+    // could parse alike and a diff could descend between them without end.
+    assert!(parse_entries(&entry("040000", "a"), None).is_err());
+    assert!(parse_entries(&entry("0100644", "a"), None).is_err());
+    assert!(parse_entries(&entry("40000", "a"), None).is_ok());
 }
 
 #[test]
@@ -707,5 +712,65 @@ fn an_earlier_checkpoint_must_name_an_allowed_key_too() {
             .contains("Some(1) checkpoint/note is not a checkpoint signed by an allowed key"),
         "{}",
         whats(&report)
+    );
+}
+
+#[test]
+fn an_incremental_verify_catches_a_replaced_last_record() {
+    // A key holder puts another record in the place of the checkpoint's last one, keeping
+    // the genuine frontier and naming the new bytes in the message.
+    let log = Log::new(3);
+    let since = log.appended[2].checkpoint_line.clone();
+    let repo = log.repo();
+    let tip = repo
+        .find_reference(&format!("refs/heads/{BRANCH}"))
+        .and_then(|r| r.peel_to_commit())
+        .expect("tip");
+    let position = ChainPosition {
+        seq: 2,
+        prev: log.appended[1].record_sha256.clone(),
+    };
+    let other = record(&log.key, BRANCH, position).joined_at("2026-11-24T00:00:09Z");
+    let bytes = crate::audit::store::encode(&other).expect("encode");
+    let signature = log.key.sign(DRIFTLOG_NAMESPACE, &bytes).expect("sign");
+    let path = ["records", "000000", "000", "000000000002.json"];
+    let sig_path = ["records", "000000", "000", "000000000002.json.sig"];
+    let tree = edit_tree(&repo, Some(tip.tree_id()), &path, Some(&bytes));
+    let tree = edit_tree(&repo, Some(tree), &sig_path, Some(signature.as_bytes()));
+    let tree = repo.find_tree(tree).expect("tree");
+    let message = format!(
+        "{MESSAGE_PREFIX}2 sha256:{}",
+        crate::audit::store::sha256_hex(&bytes)
+    );
+    let parents: Vec<git2::Commit<'_>> = tip.parents().collect();
+    let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
+    commit_and_move(&repo, &tree, &parents, &tip.committer(), &message, &log.key);
+    let report = verify_with(&log, Some(&since), None);
+    let problems = whats(&report);
+    assert!(problems.contains("it was replaced"), "{problems}");
+    assert_eq!(report.since, None, "the whole log was walked instead");
+}
+
+#[test]
+fn only_the_first_of_several_added_records_is_read() {
+    let log = Log::new(1);
+    let huge = vec![b'x'; 1 << 20];
+    let edits: Vec<(String, Option<&[u8]>)> = (1..=20)
+        .map(|seq| {
+            (
+                format!("records/000000/000/{seq:012}.json"),
+                Some(&huge[..]),
+            )
+        })
+        .collect();
+    let edits: Vec<(&str, Option<&[u8]>)> = edits.iter().map(|(p, c)| (p.as_str(), *c)).collect();
+    log.replace_tip(&edits, &log.key);
+    let report = log.verify(&[]);
+    let problems = whats(&report);
+    assert!(
+        problems.contains(
+            "adds 21 records: every audit commit adds exactly one (only the first was read)"
+        ),
+        "{problems}"
     );
 }

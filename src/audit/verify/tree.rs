@@ -104,11 +104,16 @@ fn parse_entry(raw: &[u8]) -> Result<(Entry<'_>, &[u8]), String> {
         .iter()
         .position(|b| *b == b' ')
         .ok_or("an entry has no mode")?;
-    let mode = std::str::from_utf8(&raw[..space])
-        .ok()
-        .filter(|digits| !digits.is_empty())
-        .and_then(|digits| u32::from_str_radix(digits, 8).ok())
-        .ok_or("an entry has a malformed mode")?;
+    // Only the spellings git writes: `040000` and `40000` would parse alike, so two trees
+    // with different ids could read the same and make a diff descend without end.
+    let mode = match &raw[..space] {
+        b"40000" => TREE_MODE,
+        b"100644" => REGULAR_FILE,
+        b"100755" => 0o100755,
+        b"120000" => 0o120000,
+        b"160000" => 0o160000,
+        _ => return Err("an entry has a mode git does not write".to_owned()),
+    };
     let after = &raw[space + 1..];
     let nul = after
         .iter()

@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use git2::{Oid, Repository};
 
 use super::check::{self, unix_time, CommitChecked, CommitFiles, RecordChecked, RecordFiles};
-use super::read::{note_verifiers, read_in_order, CommitReader};
+use super::commit::{self, RawCommit};
+use super::read::{note_verifiers, read_in_order, CommitReader, MAX_COMMIT_BYTES};
 use super::tree::short_hash;
 use super::{LogHead, Problem, Report, SignerCount, MAX_PROBLEMS};
 use crate::audit::merkle::{CompactRange, Hash};
@@ -216,19 +217,19 @@ impl<'r, 'a> Walk<'r, 'a> {
             }
         }
         let seq = seen.last().map(|r| r.seq).or(position);
-        match seen.as_slice() {
-            [] if !files.adds_records => self.problem(
+        match files.added_records {
+            0 => self.problem(
                 Some(oid),
                 seq,
                 "adds no record: every audit commit adds exactly one",
             ),
-            [] | [_] => {}
+            1 => {}
             several => self.problem(
                 Some(oid),
                 seq,
                 format!(
-                    "adds {} records: every audit commit adds exactly one",
-                    several.len()
+                    "adds {several} records: every audit commit adds exactly one (only the \
+                     first was read)"
                 ),
             ),
         }
@@ -613,8 +614,8 @@ impl<'r, 'a> Walk<'r, 'a> {
     /// first, with the walk's state set as if it had read everything before; `None` (with a
     /// problem said) when the branch is not consistent with it or it is not for this log.
     pub(super) fn start_from(&mut self, since: &str, tip: Oid) -> Option<Vec<Oid>> {
-        let checkpoint = match self.parse_given(since) {
-            Ok((checkpoint, _)) => checkpoint,
+        let (checkpoint, signed) = match self.parse_given(since) {
+            Ok(opened) => opened,
             Err(err) => {
                 self.problem(None, None, format!("the --since checkpoint {err}"));
                 return None;
@@ -622,9 +623,26 @@ impl<'r, 'a> Walk<'r, 'a> {
         };
         let size = checkpoint.size;
         let base_seq = size.checked_sub(1)?;
+        let odb = match self.repo.odb() {
+            Ok(odb) => odb,
+            Err(err) => {
+                self.problem(None, None, format!("cannot read the branch: {err}"));
+                return None;
+            }
+        };
+        let read_raw = |oid: Oid| -> Result<RawCommit, String> {
+            let (length, kind) = odb.read_header(oid).map_err(|e| e.to_string())?;
+            if kind != git2::ObjectType::Commit || length > MAX_COMMIT_BYTES {
+                return Err(format!(
+                    "{oid} is not a commit of at most {MAX_COMMIT_BYTES} bytes"
+                ));
+            }
+            let object = odb.read(oid).map_err(|e| e.to_string())?;
+            commit::parse(object.data())
+        };
         let mut after = Vec::new();
         let mut next = Some(tip);
-        let base = loop {
+        let (base_oid, base) = loop {
             let Some(oid) = next else {
                 self.problem(
                     None,
@@ -636,36 +654,44 @@ impl<'r, 'a> Walk<'r, 'a> {
                 );
                 return None;
             };
-            let commit = self.repo.find_commit(oid).ok()?;
-            match commit.summary().and_then(message_record) {
-                Some((seq, _)) if seq == base_seq => break commit,
+            let commit = match read_raw(oid) {
+                Ok(commit) => commit,
+                Err(err) => {
+                    self.problem(Some(oid), None, format!("cannot read the commit: {err}"));
+                    return None;
+                }
+            };
+            let summary = std::str::from_utf8(&commit.first_line).ok();
+            match summary.and_then(message_record) {
+                Some((seq, _)) if seq == base_seq => break (oid, commit),
                 Some((seq, _)) if seq < base_seq => next = None,
                 _ => {
                     after.push(oid);
-                    next = commit.parent_ids().next();
+                    next = commit.parents.first().copied();
                 }
             }
         };
-        let base_oid = base.id();
-        // Diffed against its parent, the base commit adds just the checkpoint's last record.
-        let parent_tree = base.parents().next().map(|parent| parent.tree_id());
-        let read = self.repo.odb().map(|odb| {
-            let mut reader = CommitReader::new(&odb, &self.note_keys);
-            let files = reader.read_commit(base_oid, parent_tree, base.parent_count() == 0, true);
-            let checked = check::check(&files, self.allowed);
-            (files, checked)
-        });
-        let (files, checked) = match read {
-            Ok(read) => read,
+        // Diffed against its parent, the base commit adds just the checkpoint's last record;
+        // the parent's frontier plus that record must be the checkpoint's, so the record is
+        // the one the checkpoint committed to, not another put in its place.
+        let parent_tree = match base.parents.first().map(|p| read_raw(*p)).transpose() {
+            Ok(parent) => parent.map(|p| p.tree),
             Err(err) => {
-                self.problem(
-                    Some(base_oid),
-                    Some(base_seq),
-                    format!("cannot read it: {err}"),
-                );
+                self.problem(Some(base_oid), Some(base_seq), format!("its parent: {err}"));
                 return None;
             }
         };
+        let note_keys = self.note_keys.clone();
+        let mut reader = CommitReader::new(&odb, &note_keys);
+        let files = reader.read_commit(base_oid, parent_tree, base.parents.is_empty(), true);
+        let before = match parent_tree {
+            None => Ok(CompactRange::new()),
+            Some(tree) => reader.frontier_at(tree).and_then(|bytes| {
+                serde_json::from_slice::<CompactRange>(&bytes).map_err(|e| e.to_string())
+            }),
+        };
+        drop(reader);
+        let checked = check::check(&files, self.allowed);
         let frontier = files
             .frontier
             .as_ref()
@@ -675,8 +701,19 @@ impl<'r, 'a> Walk<'r, 'a> {
         let parsed = record
             .and_then(|r| r.record.as_ref())
             .and_then(|r| r.as_ref().ok());
+        let extended = match (&before, record) {
+            (Ok(before), Some(record)) if before.size() == base_seq => {
+                let mut extended = before.clone();
+                extended.append(record.leaf).ok().map(|()| extended)
+            }
+            _ => None,
+        };
         let inconsistent = match (&checked.signature, &frontier, parsed) {
             (Err(err), _, _) => Some(err.clone()),
+            _ if !files.problems.is_empty() => Some(files.problems[0].1.clone()),
+            _ if files.added_records != 1 => {
+                Some(format!("it adds {} records, not one", files.added_records))
+            }
             (_, None, _) => Some("its checkpoint/frontier.json is missing or malformed".into()),
             (_, Some(f), _) if f.size() != size || f.root() != checkpoint.root => Some(format!(
                 "its frontier (size {}, root {}) is not the checkpoint's (size {size}, root {}): \
@@ -689,6 +726,10 @@ impl<'r, 'a> Walk<'r, 'a> {
             (_, _, Some(r)) if r.seq != base_seq => Some(format!(
                 "the record there has seq {}, not {base_seq}",
                 r.seq
+            )),
+            (_, Some(f), _) if extended.as_ref() != Some(f) => Some(format!(
+                "record {base_seq} there is not the last record of the checkpoint's tree: it \
+                 was replaced"
             )),
             _ => None,
         };
@@ -728,7 +769,8 @@ impl<'r, 'a> Walk<'r, 'a> {
             self.problem(Some(base_oid), Some(base_seq), what);
         }
         self.origins.push(checkpoint.origin.clone());
-        self.tip = Some((base_oid, files.note.as_ref().ok().map(|(n, _)| n.clone())));
+        // With nothing after it, the checkpoint to keep is the one given, which verified.
+        self.tip = Some((base_oid, Some(signed)));
         self.since = Some(size);
         self.since_root = Some(checkpoint.root);
         self.matched += 1;
