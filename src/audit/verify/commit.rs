@@ -3,7 +3,48 @@
 //! the object database holds, so the fields used are exactly those the signature covers, and
 //! without libgit2's object cache (which costs more than the parse on a long walk).
 
-use git2::Oid;
+use git2::{ErrorCode, ObjectType, Odb, Oid};
+
+use super::read::MAX_COMMIT_BYTES;
+
+/// Why a commit object could not be read.
+#[derive(Debug)]
+pub(super) enum ReadError {
+    /// Not in the repository (a shallow clone's boundary, or a broken one).
+    Missing,
+    Unreadable(String),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Missing => f.write_str("it is missing from the repository"),
+            ReadError::Unreadable(why) => f.write_str(why),
+        }
+    }
+}
+
+/// Reads and parses the commit `oid`, its size and kind taken from the object's header
+/// first, so an oversized object is never loaded.
+pub(super) fn read(odb: &Odb<'_>, oid: Oid) -> Result<RawCommit, ReadError> {
+    let failed = |err: git2::Error| match err.code() {
+        ErrorCode::NotFound => ReadError::Missing,
+        _ => ReadError::Unreadable(err.to_string()),
+    };
+    let (size, kind) = odb.read_header(oid).map_err(failed)?;
+    if kind != ObjectType::Commit {
+        return Err(ReadError::Unreadable(format!(
+            "{oid} is a {kind}, not a commit"
+        )));
+    }
+    if size > MAX_COMMIT_BYTES {
+        return Err(ReadError::Unreadable(format!(
+            "it is {size} bytes, over the limit of {MAX_COMMIT_BYTES}: not read"
+        )));
+    }
+    let object = odb.read(oid).map_err(failed)?;
+    parse(object.data()).map_err(ReadError::Unreadable)
+}
 
 /// What the walk needs of one commit.
 #[derive(Debug, PartialEq, Eq)]

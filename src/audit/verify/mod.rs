@@ -262,34 +262,15 @@ fn first_parent_chain(repo: &Repository, tip: Oid) -> Result<Vec<Oid>, Incomplet
             commit: chain.last().copied().unwrap_or(oid),
             reason,
         };
-        let header = odb.read_header(oid).map_err(|err| {
-            incomplete(if err.code() == ErrorCode::NotFound {
-                "the history before this commit is missing from the repository (a shallow \
-                 clone? fetch the whole branch), so the log cannot be checked from its start"
-                    .to_owned()
-            } else {
-                format!("cannot read the parent commit {oid}: {err}")
+        let parsed = commit::read(&odb, oid).map_err(|err| {
+            incomplete(match err {
+                commit::ReadError::Missing => "the history before this commit is missing from \
+                    the repository (a shallow clone? fetch the whole branch), so the log cannot \
+                    be checked from its start"
+                    .to_owned(),
+                err => format!("cannot read the commit {oid}: {err}"),
             })
         })?;
-        match header {
-            (_, kind) if kind != git2::ObjectType::Commit => {
-                return Err(incomplete(format!(
-                    "the parent {oid} is a {kind}, not a commit"
-                )))
-            }
-            (size, _) if size > read::MAX_COMMIT_BYTES => {
-                return Err(incomplete(format!(
-                    "the commit {oid} is {size} bytes, over the limit of {}: not read",
-                    read::MAX_COMMIT_BYTES
-                )))
-            }
-            _ => {}
-        }
-        let object = odb
-            .read(oid)
-            .map_err(|err| incomplete(format!("cannot read the commit {oid}: {err}")))?;
-        let parsed = commit::parse(object.data())
-            .map_err(|err| incomplete(format!("the commit {oid} is malformed: {err}")))?;
         chain.push(oid);
         next = parsed.parents.first().copied();
     }

@@ -81,11 +81,7 @@ pub(super) fn read_in_order(
                         let start = index * CHUNK_COMMITS;
                         let mut parent = match start.checked_sub(1) {
                             None => parent_tree,
-                            Some(before) => odb
-                                .read(chain[before])
-                                .ok()
-                                .and_then(|object| commit::parse(object.data()).ok())
-                                .map(|commit| commit.tree),
+                            Some(before) => commit::read(&odb, chain[before]).ok().map(|c| c.tree),
                         };
                         let mut done = Vec::with_capacity(chunks[index].len());
                         for (offset, oid) in chunks[index].iter().enumerate() {
@@ -177,12 +173,7 @@ impl<'r> CommitReader<'r> {
             verify_note,
             frontier: Err(String::new()),
         };
-        let commit = self
-            .reader
-            .commit_size_ok(oid)
-            .and_then(|()| self.reader.odb.read(oid).map_err(|e| e.to_string()))
-            .and_then(|object| commit::parse(object.data()));
-        let commit = match commit {
+        let commit = match commit::read(self.reader.odb, oid) {
             Ok(commit) => commit,
             Err(err) => {
                 files
@@ -339,23 +330,6 @@ impl<'r> Reader<'r> {
         std::mem::swap(&mut self.parent_lasts, &mut self.lasts);
         self.lasts.clear();
         self.parsed = 0;
-    }
-
-    /// A commit object's raw bytes, if no larger than [`MAX_COMMIT_BYTES`].
-    pub(super) fn commit_size_ok(&self, oid: Oid) -> Result<(), String> {
-        let (size, kind) = self
-            .odb
-            .read_header(oid)
-            .map_err(|err| format!("cannot read the commit: {err}"))?;
-        if kind != ObjectType::Commit {
-            return Err(format!("{oid} is a {kind}, not a commit"));
-        }
-        if size > MAX_COMMIT_BYTES {
-            return Err(format!(
-                "the commit is {size} bytes, over the limit of {MAX_COMMIT_BYTES}: not read"
-            ));
-        }
-        Ok(())
     }
 
     /// A raw tree, from this commit's or the parent's trees when already read.

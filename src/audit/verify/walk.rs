@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use git2::{Oid, Repository};
 
 use super::check::{self, unix_time, CommitChecked, CommitFiles, RecordChecked, RecordFiles};
-use super::commit::{self, RawCommit};
-use super::read::{note_verifiers, read_in_order, CommitReader, MAX_COMMIT_BYTES};
+use super::commit;
+use super::read::{note_verifiers, read_in_order, CommitReader};
 use super::tree::short_hash;
 use super::{LogHead, Problem, Report, SignerCount, MAX_PROBLEMS};
 use crate::audit::merkle::{CompactRange, Hash};
@@ -630,16 +630,7 @@ impl<'r, 'a> Walk<'r, 'a> {
                 return None;
             }
         };
-        let read_raw = |oid: Oid| -> Result<RawCommit, String> {
-            let (length, kind) = odb.read_header(oid).map_err(|e| e.to_string())?;
-            if kind != git2::ObjectType::Commit || length > MAX_COMMIT_BYTES {
-                return Err(format!(
-                    "{oid} is not a commit of at most {MAX_COMMIT_BYTES} bytes"
-                ));
-            }
-            let object = odb.read(oid).map_err(|e| e.to_string())?;
-            commit::parse(object.data())
-        };
+        let read_raw = |oid: Oid| commit::read(&odb, oid);
         let mut after = Vec::new();
         let mut next = Some(tip);
         let (base_oid, base) = loop {
