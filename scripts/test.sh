@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what it needs, then lints and tests:
-# cargo's tests, then the container image (tests/container/run.sh, podman). Safe to run twice.
+# cargo's tests, the leak scan over what they wrote, then the container image
+# (tests/container/run.sh, podman). Safe to run twice.
 # Closes with the totals of both, also when something failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +14,10 @@ cargo clippy --workspace --all-targets -- -D warnings
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
+# Every output the integration tests capture is searched for the test secrets afterwards.
+rm -rf "${CARGO_TARGET_DIR:-target}/leak-capture"
 cargo test --workspace 2>&1 | tee "$log" || status=1
+cargo test --test integration leaks:: -- --ignored 2>&1 | tee -a "$log" || status=1
 bash tests/container/run.sh 2>&1 | tee -a "$log" || status=1
 # cargo prints one result line per test binary (the last often an empty doctest run), the
 # container test one "N passed, N failed" line: close with the sum.

@@ -5,11 +5,13 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
 fn driftlog(args: &[&str], cwd: &std::path::Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_driftlog"))
+    let out = Command::new(env!("CARGO_BIN_EXE_driftlog"))
         .args(args)
         .current_dir(cwd)
         .output()
-        .expect("run driftlog")
+        .expect("run driftlog");
+    crate::capture::output(args, cwd, &[], &out);
+    out
 }
 
 #[test]
@@ -487,6 +489,8 @@ mod scan {
             .env("TMPDIR", &stack.tmp)
             .env("DRIFTLOG_SIGNING_KEY", &key_text);
         let out = command.output().expect("run driftlog");
+        crate::capture::signing_key(&key_text);
+        crate::capture::output(&[], &stack.root, &[], &out);
         assert_eq!(
             out.status.code(),
             Some(0),

@@ -158,6 +158,7 @@ struct Shared {
 impl FakeGithub {
     /// Starts a fake accepting `token` (as `Bearer <token>` or `token <token>`).
     pub fn start(token: &str) -> FakeGithub {
+        crate::capture::secret(token);
         let server = tiny_http::Server::http("127.0.0.1:0")
             .expect("the fake GitHub binds an ephemeral loopback port");
         let port = server
@@ -440,6 +441,7 @@ fn handle(mut request: tiny_http::Request, shared: &Shared) {
         .map(|h| h.value.as_str().to_string());
     let mut body = Vec::new();
     let body_read = request.as_reader().read_to_end(&mut body).is_ok();
+    crate::capture::bytes("github-request", &body);
     let incoming = Incoming {
         method: &method,
         target: &target,

@@ -343,6 +343,7 @@ impl Stack {
         terraform_env(&mut command);
         command.envs(env.iter().map(|(k, v)| (k, v)));
         let out = command.output().expect("run driftlog");
+        crate::capture::run(args, cwd, env, &out.stdout, &out.stderr);
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -436,5 +437,8 @@ pub fn interrupt_once_started(child: std::process::Child, marks: &Path) -> Outpu
         .status()
         .expect("kill");
     assert!(kill.success());
-    child.wait_with_output().expect("wait for driftlog")
+    let out = child.wait_with_output().expect("wait for driftlog");
+    crate::capture::bytes("stdout", &out.stdout);
+    crate::capture::bytes("stderr", &out.stderr);
+    out
 }

@@ -4,6 +4,12 @@
 /// Toolchain discovery, throwaway stacks, out-of-band drift, and a driftlog runner.
 mod support;
 
+/// What driftlog wrote during the tests, kept for the leak scan.
+mod capture;
+
+/// The leak scan: no test secret in anything driftlog wrote.
+mod leaks;
+
 /// A stateful fake of the GitHub REST API on loopback, and its own tests.
 mod fake_github;
 

@@ -394,6 +394,7 @@ fn driftlog(dir: &Path, args: &[&str]) -> Run {
         .current_dir(dir)
         .output()
         .expect("run driftlog");
+    crate::capture::output(args, dir, &[], &out);
     Run {
         code: out.status.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -1050,6 +1051,11 @@ fn driftlog_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         command.env(name, value);
     }
     let out = command.output().expect("run driftlog");
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    crate::capture::output(args, dir, &env, &out);
     Run {
         code: out.status.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
