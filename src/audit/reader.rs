@@ -8,6 +8,7 @@ use git2::{ErrorCode, ObjectType, Oid, Repository, Tree};
 
 use super::record::Record;
 use super::store::{message_record, RECORDS_DIR};
+use super::verify::read::{MAX_COMMIT_BYTES, MAX_RECORD_BYTES};
 
 /// One record as stored, and where it came from.
 #[derive(Debug, Clone)]
@@ -52,7 +53,19 @@ pub fn read_log(repo: &Repository, branch: &str) -> Result<Vec<LogEntry>, ReadEr
     let commits = commits_by_seq(repo, tip).map_err(git)?;
     let tree = repo.find_commit(tip).and_then(|c| c.tree()).map_err(git)?;
     let mut entries = Vec::new();
+    let odb = repo.odb().map_err(git)?;
     for (path, blob) in record_files(repo, &tree).map_err(git)? {
+        // A hostile branch can hold a record of any size: its header says, before it is read.
+        let (size, _) = odb.read_header(blob).map_err(git)?;
+        if size > MAX_RECORD_BYTES {
+            return Err(ReadError::NotARecord {
+                branch: branch.to_owned(),
+                path,
+                message: format!(
+                    "{size} bytes, more than the {MAX_RECORD_BYTES} a record may hold"
+                ),
+            });
+        }
         let blob = repo.find_blob(blob).map_err(git)?;
         let record: Record =
             serde_json::from_slice(blob.content()).map_err(|err| ReadError::NotARecord {
@@ -77,8 +90,13 @@ fn commits_by_seq(repo: &Repository, tip: Oid) -> Result<HashMap<u64, Oid>, git2
     walk.push(tip)?;
     walk.simplify_first_parent()?;
     let mut found = HashMap::new();
+    let odb = repo.odb()?;
     for oid in walk {
         let oid = oid?;
+        // An oversized commit names no record (verify reports it); its message is not read.
+        if odb.read_header(oid)?.0 > MAX_COMMIT_BYTES {
+            continue;
+        }
         let commit = repo.find_commit(oid)?;
         if let Some((seq, _)) = commit.summary().and_then(message_record) {
             found.entry(seq).or_insert(oid);

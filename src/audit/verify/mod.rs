@@ -280,7 +280,7 @@ fn first_parent_chain(repo: &Repository, tip: Oid) -> Result<Vec<Oid>, Incomplet
 
 mod check;
 mod commit;
-mod read;
+pub(crate) mod read;
 mod tree;
 mod walk;
 

@@ -774,3 +774,19 @@ fn only_the_first_of_several_added_records_is_read() {
         "{problems}"
     );
 }
+
+#[test]
+fn history_and_explain_never_read_an_oversized_record() {
+    let log = Log::new(2);
+    let path = "records/000000/000/000000000001.json";
+    // Still a valid record once parsed: only its size gives it away.
+    let mut padded = log.tip_file(path);
+    padded.resize(MAX_RECORD_BYTES + 1, b' ');
+    log.replace_tip(&[(path, Some(&padded))], &log.key);
+    let err = crate::audit::reader::read_log(&log.repo(), BRANCH).expect_err("refused");
+    assert!(
+        err.to_string()
+            .contains(&format!("more than the {MAX_RECORD_BYTES}")),
+        "{err}"
+    );
+}
