@@ -20,6 +20,8 @@ use std::str::FromStr;
 
 pub use client::Client;
 pub use retry::RetryPolicy;
+#[cfg(test)]
+pub(crate) use status::MAX_CHECK_SUMMARY;
 pub use witness::{witnessed_checkpoints, WitnessQuery, Witnessed};
 
 use crate::drift::combined::CombinedReport;

@@ -19,3 +19,7 @@ pub mod report;
 pub mod scan;
 pub mod secrets;
 pub mod terraform;
+
+/// `docs/limits.md` against the constants it names.
+#[cfg(test)]
+mod limits_doc;

@@ -40,7 +40,7 @@ const ALG_ED25519: u8 = 0x01;
 /// Em dash and space: the start of every signature line.
 const SIG_PREFIX: &str = "\u{2014} ";
 /// Go's note.Open limit; the spec asks verifiers to accept at least 16.
-const MAX_SIGNATURES: usize = 100;
+pub(crate) const MAX_SIGNATURES: usize = 100;
 const LINE_TAG: &str = "driftlog-checkpoint";
 const LINE_VERSION: &str = "v1";
 

@@ -492,7 +492,7 @@ impl<'k> Spool<'k> {
 
 /// The largest spool file read: an entry holds a record (at most what verify reads, 16 MiB)
 /// as a JSON string, and its signature.
-const MAX_SPOOL_FILE_BYTES: u64 = 64 << 20;
+pub(crate) const MAX_SPOOL_FILE_BYTES: u64 = 64 << 20;
 
 /// A spool file's bytes, if it is a regular file (not a symlink, a FIFO or a device another
 /// process put there) of at most [`MAX_SPOOL_FILE_BYTES`]; anything else is `InvalidData`.

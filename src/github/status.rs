@@ -13,7 +13,7 @@ use crate::report::shorten;
 /// GitHub cuts status descriptions at 140 characters.
 const MAX_DESCRIPTION: usize = 140;
 /// A check run's summary is limited to 65,535 characters.
-const MAX_CHECK_SUMMARY: usize = 60_000;
+pub(crate) const MAX_CHECK_SUMMARY: usize = 60_000;
 
 pub(super) fn post(
     client: &Client,

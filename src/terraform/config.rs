@@ -22,7 +22,7 @@ pub use ignore::{IgnoreChanges, IgnoreStep};
 
 /// More module directories than any real configuration has; bounds the walk if symlinks make
 /// the tree of local module paths endless.
-const MAX_MODULE_DIRS: usize = 1000;
+pub(crate) const MAX_MODULE_DIRS: usize = 1000;
 
 /// Where a resource of a drift report is declared.
 #[derive(Debug, Clone, PartialEq, Eq)]
