@@ -109,7 +109,7 @@ impl RunContext {
             return RunContext::Local(local());
         }
         let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
-        let event_payload = var("GITHUB_EVENT_PATH").and_then(|path| std::fs::read(path).ok());
+        let event_payload = var("GITHUB_EVENT_PATH").and_then(|path| read_event_payload(&path));
         RunContext::GithubActions(GithubActions {
             actor: var("GITHUB_ACTOR"),
             repository: var("GITHUB_REPOSITORY"),
@@ -123,6 +123,22 @@ impl RunContext {
             server_url: var("GITHUB_SERVER_URL"),
         })
     }
+}
+
+/// GitHub caps webhook payloads at 25 MB; a larger event file is not GitHub's.
+pub const MAX_EVENT_PAYLOAD_BYTES: u64 = 32 << 20;
+
+/// The event payload the runner wrote to `GITHUB_EVENT_PATH`, if it is readable and no larger
+/// than [`MAX_EVENT_PAYLOAD_BYTES`]; without one, a run has no pull request.
+pub fn read_event_payload(path: impl AsRef<Path>) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut payload = Vec::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(MAX_EVENT_PAYLOAD_BYTES + 1)
+        .read_to_end(&mut payload)
+        .ok()?;
+    (payload.len() as u64 <= MAX_EVENT_PAYLOAD_BYTES).then_some(payload)
 }
 
 /// The pull request an event is about: `pull_request.number` for pull_request events,
@@ -220,6 +236,19 @@ mod tests {
             actions.run_url().as_deref(),
             Some("https://ghe.example.com/acme/infra/actions/runs/8813")
         );
+    }
+
+    #[test]
+    fn an_event_file_larger_than_githubs_cap_is_not_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let event = dir.path().join("event.json");
+        let mut payload = br#"{"pull_request":{"number":42}}"#.to_vec();
+        assert!(read_event_payload(&event).is_none(), "missing");
+        std::fs::write(&event, &payload).expect("write");
+        assert_eq!(read_event_payload(&event), Some(payload.clone()));
+        payload.resize(MAX_EVENT_PAYLOAD_BYTES as usize + 1, b' ');
+        std::fs::write(&event, &payload).expect("write");
+        assert!(read_event_payload(&event).is_none(), "oversized");
     }
 
     #[test]
