@@ -147,18 +147,28 @@ fn the_config_corpus_parses_or_fails_at_a_position() {
     }
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
-
-    #[test]
-    fn fuzz_config(
-        seed in prop::sample::select(corpus()),
-        edits in prop::collection::vec(edit(), 0..8),
-        noise in "(?s).{0,40}",
-        use_noise in any::<bool>(),
-    ) {
-        let dir = repository();
-        let text = if use_noise { noise } else { mutate(&seed.1, &edits) };
-        check(dir.path(), &text)?;
-    }
+/// One repository for every case: parsing only reads it.
+#[test]
+fn fuzz_config() {
+    let dir = repository();
+    let strategy = (
+        prop::sample::select(corpus()),
+        prop::collection::vec(edit(), 0..8),
+        "(?s).{0,40}",
+        any::<bool>(),
+    );
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 256,
+        ..ProptestConfig::default()
+    });
+    runner
+        .run(&strategy, |(seed, edits, noise, use_noise)| {
+            let text = if use_noise {
+                noise
+            } else {
+                mutate(&seed.1, &edits)
+            };
+            check(dir.path(), &text)
+        })
+        .expect("every text gives a config or a positioned error");
 }
