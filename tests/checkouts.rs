@@ -189,3 +189,38 @@ fn a_branch_checked_out_in_a_linked_worktree_is_not_moved_and_the_record_is_spoo
     );
     assert!(spool_files(clone.path()).is_empty());
 }
+
+#[test]
+fn recording_from_a_linked_worktree_leaves_the_branch_checked_out_in_the_main_one() {
+    let remote = Remote::new();
+    let clone = full_clone(&remote);
+    record_in(clone.path(), "first", &options(RemoteChoice::Default)).expect("record");
+    let worktrees = tempfile::tempdir().expect("temp dir");
+    let linked = worktrees.path().join("work");
+    git(
+        clone.path(),
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "work",
+            linked.to_str().expect("utf-8"),
+        ],
+    );
+    git(clone.path(), &["switch", "-q", BRANCH]);
+    let before = worktree_state(clone.path());
+
+    let result = record_in(&linked, "refused", &options(RemoteChoice::Default));
+    expect_checked_out(result, clone.path(), 1);
+    assert_eq!(
+        worktree_state(clone.path()),
+        before,
+        "the main worktree is untouched"
+    );
+    assert_eq!(
+        spool_files(clone.path()).len(),
+        1,
+        "spooled in the common git dir"
+    );
+}
