@@ -7,6 +7,7 @@ pub mod note;
 pub mod reader;
 pub mod record;
 pub mod recorder;
+mod shallow;
 pub mod spool;
 pub mod sshsig;
 pub mod store;

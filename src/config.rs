@@ -665,4 +665,6 @@ fn parse_date(value: &toml::Value) -> Result<String, String> {
 }
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;

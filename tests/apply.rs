@@ -595,3 +595,39 @@ fn an_apply_whose_record_cannot_be_pushed_fails_and_keeps_the_record() {
     let log = repo.stack.driftlog_in(repo.root(), &["log"]);
     assert!(log.stdout.contains("applied no changes"), "{}", log.stdout);
 }
+
+#[test]
+fn an_apply_never_starts_while_a_worktree_has_the_audit_branch_checked_out() {
+    let repo = Repo::new(FIRST);
+    let worktrees = tempfile::tempdir().expect("temp dir");
+    let worktree = worktrees.path().join("audit");
+    let first = repo.apply(&[], &["-auto-approve"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    git(
+        repo.root(),
+        &[
+            "worktree",
+            "add",
+            "-q",
+            worktree.to_str().expect("utf-8"),
+            "driftlog/audit",
+        ],
+    );
+    let tip = git(repo.root(), &["rev-parse", "driftlog/audit"]);
+
+    let refused = repo.apply(&[], &["-auto-approve"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("is checked out in")
+            && refused.stderr.contains(&worktree.display().to_string())
+            && refused.stderr.contains("so it was not started"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stdout.is_empty(),
+        "terraform never ran: {}",
+        refused.stdout
+    );
+    assert_eq!(git(repo.root(), &["rev-parse", "driftlog/audit"]), tip);
+}

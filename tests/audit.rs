@@ -15,6 +15,52 @@ fn driftlog(args: &[&str], cwd: &std::path::Path) -> std::process::Output {
 }
 
 #[test]
+fn keygen_refuses_a_principal_that_would_break_the_allowed_signers_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (principal, why) in [
+        (
+            "ci\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMallory",
+            "control character",
+        ),
+        ("ci\tbot", "control character"),
+        ("ci,other@ci", "comma"),
+        ("ci*", "pattern"),
+        ("\"ci", "double quote"),
+        (" ", "empty"),
+    ] {
+        let out = driftlog(
+            &["keygen", "--output", "key", "--principal", principal],
+            dir.path(),
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{principal:?}: {stderr}");
+        assert!(
+            stderr.contains("--principal") && stderr.contains(why),
+            "{principal:?}: {stderr}"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "no allowed signers line for {principal:?}"
+        );
+        assert!(
+            !dir.path().join("key").exists(),
+            "no key is written for {principal:?}"
+        );
+    }
+    // Inner spaces are quoted, as ssh-keygen reads them.
+    let out = driftlog(
+        &["keygen", "--output", "key", "--principal", "CI bot"],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("\"CI bot\" namespaces="));
+}
+
+#[test]
 fn keygen_writes_a_private_key_only_its_owner_can_read_and_prints_the_allowed_signers_line() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = driftlog(

@@ -405,3 +405,83 @@ fn every_stack_of_a_parallel_scan_gets_its_own_signed_record() {
         verify.stdout
     );
 }
+
+#[test]
+fn an_empty_shard_scans_nothing_and_merges_like_any_other() {
+    let repo = Stack::new(&[
+        ("stacks/a/main.tf", &stack_config("alpha", false)),
+        ("stacks/b/main.tf", &stack_config("bravo", false)),
+    ]);
+    repo.apply_in(&repo.root.join("stacks/a"));
+    let matrix = json(&driftlog(
+        &repo,
+        &["stacks", "--format", "matrix", "--shards", "3"],
+    ));
+    assert_eq!(
+        matrix["shard"],
+        json!(["1/3", "2/3", "3/3"]),
+        "more shards than stacks"
+    );
+
+    let empty_path = repo.tmp.join("shard-3.json");
+    let empty = driftlog(
+        &repo,
+        &[
+            "scan",
+            "--no-audit",
+            "--shard",
+            "3/3",
+            "--output",
+            empty_path.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(empty.code, 0, "{}", empty.stderr);
+    assert!(
+        empty
+            .stderr
+            .contains("shard 3/3 has no stacks (2 stack(s) over 3 shards)"),
+        "{}",
+        empty.stderr
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&empty_path).expect("the shard's report"))
+            .expect("JSON");
+    assert_eq!(report["status"], "clean");
+    assert_eq!(report["summary"]["stacks"], 0, "{report:#}");
+    assert_eq!(report["stacks"], json!([]));
+
+    let first_path = repo.tmp.join("shard-1.json");
+    let first = driftlog(
+        &repo,
+        &[
+            "scan",
+            "--no-audit",
+            "--shard",
+            "1/3",
+            "--format",
+            "json",
+            "--output",
+            first_path.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let merged = driftlog(
+        &repo,
+        &[
+            "report",
+            "merge",
+            "--format",
+            "json",
+            first_path.to_str().expect("utf-8"),
+            empty_path.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(merged.code, 0, "{}", merged.stderr);
+    assert_eq!(json(&merged), json(&first), "an empty shard adds nothing");
+
+    // Without any stack at all, a shard is still an error: there is nothing to share out.
+    let bare = Stack::new(&[("README.md", "no terraform here\n")]);
+    let none = driftlog(&bare, &["scan", "--no-audit", "--shard", "1/2"]);
+    assert_eq!(none.code, 1, "{}", none.stderr);
+    assert!(none.stderr.contains("no stacks to scan"), "{}", none.stderr);
+}

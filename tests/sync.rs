@@ -87,7 +87,7 @@ impl Remote {
         self.dir.path().join("remote.git")
     }
 
-    fn file_url(&self) -> String {
+    pub(crate) fn file_url(&self) -> String {
         format!("file://{}", self.bare().display())
     }
 

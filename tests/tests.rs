@@ -57,6 +57,9 @@ mod stacks;
 /// Pushing the audit branch: concurrent writers, rejected pushes, the spool.
 mod sync;
 
+/// Shallow clones and linked worktrees: recording keeps both intact.
+mod checkouts;
+
 /// The spool refuses what driftlog did not sign when it made the record.
 mod spool;
 

@@ -154,14 +154,11 @@ impl RecordTarget {
         }
         let store = self.store()?;
         let repo = store.repository();
-        let checked_out = repo
-            .find_reference("HEAD")
-            .ok()
-            .and_then(|head| head.symbolic_target().map(str::to_owned))
-            .is_some_and(|target| target == refname);
-        if checked_out {
+        // In any worktree: an apply must not start if its record cannot be appended.
+        if let Some(worktree) = store.checked_out_in()? {
             return Err(SyncError::CheckedOut {
                 branch: options.branch.clone(),
+                worktree,
             }
             .into());
         }

@@ -29,6 +29,9 @@ use ssh_key::private::{Ed25519Keypair, Ed25519PrivateKey, KeypairData};
 use ssh_key::public::{Ed25519PublicKey, KeyData};
 use ssh_key::{Algorithm, HashAlg, LineEnding, PrivateKey, Signature, SshSig};
 
+mod principal;
+pub use principal::{check_principal, InvalidPrincipal};
+
 /// The namespace of driftlog's own signatures (`ssh-keygen -Y verify -n driftlog`).
 pub const DRIFTLOG_NAMESPACE: &str = "driftlog";
 
@@ -310,7 +313,9 @@ impl SigningKey {
 /// driftlog records and git commits, e.g.
 /// `driftlog@ci namespaces="git,driftlog" ssh-ed25519 AAAA...`.
 ///
-/// A principal containing spaces is quoted (ssh-keygen accepts that); it must be one line.
+/// A principal containing spaces is quoted (ssh-keygen accepts that). Check a principal from
+/// outside with [`check_principal`] first: one that fails it does not name exactly itself
+/// on one line.
 pub fn allowed_signers_line(principal: &str, key: &SigningKey) -> String {
     let principal = if principal.contains([' ', '\t']) {
         format!("\"{principal}\"")

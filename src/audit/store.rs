@@ -19,7 +19,7 @@
 //! Records are sharded by thousands and millions so an append rewrites trees of bounded
 //! size, however long the log grows.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use git2::{ErrorCode, FileMode, Oid, Repository, Signature, Tree};
 
@@ -62,6 +62,14 @@ pub enum StoreError {
         log: String,
         record: String,
     },
+    #[error(
+        "the audit branch {branch} is checked out in the worktree {} (see `git worktree \
+         list`); driftlog moves that branch without a working tree, which would leave the \
+         worktree behind its HEAD: switch it to another branch (`git -C {} switch --detach`)",
+        worktree.display(),
+        worktree.display()
+    )]
+    CheckedOut { branch: String, worktree: PathBuf },
     #[error("encoding the record: {0}")]
     Encode(String),
     #[error("signing: {0}")]
@@ -248,8 +256,56 @@ impl AuditStore {
         }
     }
 
+    /// The worktree that has the branch checked out (its HEAD names it), if any: the main
+    /// one of a repository that is not bare, or any linked one (`git worktree add`), whether
+    /// its directory still exists or not, as git counts them.
+    pub fn checked_out_in(&self) -> Result<Option<PathBuf>, StoreError> {
+        let refname = self.refname();
+        let names = |head: &Path| {
+            std::fs::read_to_string(head).is_ok_and(|text| {
+                text.strip_prefix("ref:")
+                    .is_some_and(|target| target.trim() == refname)
+            })
+        };
+        let common = self.repo.commondir();
+        let opened;
+        let main = if self.repo.is_worktree() {
+            opened = Repository::open(common)?;
+            &opened
+        } else {
+            &self.repo
+        };
+        if let Some(workdir) = main.workdir().filter(|_| names(&common.join("HEAD"))) {
+            return Ok(Some(workdir.to_path_buf()));
+        }
+        for name in self.repo.worktrees()?.iter().flatten() {
+            let admin = common.join("worktrees").join(name);
+            if names(&admin.join("HEAD")) {
+                let worktree = self
+                    .repo
+                    .find_worktree(name)
+                    .map(|worktree| worktree.path().to_path_buf())
+                    .unwrap_or(admin);
+                return Ok(Some(worktree));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Fails with [`StoreError::CheckedOut`] when a worktree has the branch checked out:
+    /// moving it would leave that worktree's files and index behind its HEAD.
+    pub fn ensure_not_checked_out(&self) -> Result<(), StoreError> {
+        match self.checked_out_in()? {
+            Some(worktree) => Err(StoreError::CheckedOut {
+                branch: self.branch.clone(),
+                worktree,
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Appends the record `build` makes for the next position, signed with `key`, and moves
-    /// the branch to it if nobody else moved it meanwhile.
+    /// the branch to it if nobody else moved it meanwhile, and no worktree has it checked out.
     pub fn append(
         &self,
         build: &dyn Fn(ChainPosition) -> Record,
@@ -257,6 +313,7 @@ impl AuditStore {
         committer: &Committer,
         time_unix: i64,
     ) -> Result<Appended, StoreError> {
+        self.ensure_not_checked_out()?;
         let head = self.head()?;
         let position = head
             .as_ref()

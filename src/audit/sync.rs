@@ -47,6 +47,7 @@ use git2::{
 use ring::rand::{SecureRandom, SystemRandom};
 
 use super::record::{ChainPosition, Record};
+use super::shallow::ShallowRoots;
 use super::spool::{Entry, InFlight, InFlightEntry, Spool};
 use super::sshsig::SigningKey;
 use super::store::{self, Appended, AuditStore, Committer, StoreError, RECORDS_DIR};
@@ -230,6 +231,8 @@ pub enum PushFailure {
     /// The local branch holds commits the remote lacks that are not spooled records, and the
     /// remote moved on: pushing them would need a force push, dropping them would lose them.
     Diverged { remote: String, local_only: usize },
+    /// A worktree has the audit branch checked out, so it is not moved.
+    CheckedOut { branch: String, worktree: PathBuf },
     /// Writing the local repository failed.
     Local { message: String },
 }
@@ -260,6 +263,14 @@ impl fmt::Display for PushFailure {
                  are not driftlog's unpushed records, and {remote} has moved on; push or drop \
                  them by hand (driftlog never force-pushes)"
             ),
+            PushFailure::CheckedOut { branch, worktree } => write!(
+                f,
+                "{}",
+                StoreError::CheckedOut {
+                    branch: branch.clone(),
+                    worktree: worktree.clone(),
+                }
+            ),
             PushFailure::Local { message } => write!(f, "writing the audit branch: {message}"),
         }
     }
@@ -270,10 +281,11 @@ pub enum SyncError {
     #[error("there is no git remote named {name:?} to push the audit branch to")]
     NoSuchRemote { name: String },
     #[error(
-        "the audit branch {branch} is checked out; driftlog writes it without a working tree, so \
-         check out another branch"
+        "the audit branch {branch} is checked out in {}; driftlog writes it without a working \
+         tree, so check out another branch there",
+        worktree.display()
     )]
-    CheckedOut { branch: String },
+    CheckedOut { branch: String, worktree: PathBuf },
     #[error("git: {0}")]
     Git(#[from] git2::Error),
     /// The record could not be spooled, so nothing was written.
@@ -315,7 +327,10 @@ pub fn record(
         .and_then(|head| head.symbolic_target().map(str::to_owned))
         .is_some_and(|target| target == refname)
     {
-        return Err(SyncError::CheckedOut { branch });
+        return Err(SyncError::CheckedOut {
+            branch,
+            worktree: repo.workdir().unwrap_or(repo.path()).to_owned(),
+        });
     }
     let remote = resolve_remote(repo, &options.remote)?;
     let spool = Spool::new(repo, &branch, key);
@@ -423,6 +438,15 @@ impl Session<'_> {
         }
     }
 
+    fn store_failure(&self, err: StoreError) -> PushFailure {
+        match err {
+            StoreError::CheckedOut { branch, worktree } => {
+                PushFailure::CheckedOut { branch, worktree }
+            }
+            err => self.local(err),
+        }
+    }
+
     fn source_of(&self, entry: &str) -> Source {
         if entry == self.new_entry {
             Source::ThisScan
@@ -449,7 +473,7 @@ impl Session<'_> {
                 .append(&build, self.key, self.committer, unix_now())
             {
                 Err(StoreError::Moved { .. }) if attempts > 0 => continue,
-                result => return result.map_err(|e| self.local(e)),
+                result => return result.map_err(|e| self.store_failure(e)),
             }
         }
     }
@@ -746,6 +770,9 @@ impl Session<'_> {
     /// Moves the local branch from `old` to `new`, only if it still points at `old`.
     fn move_local(&self, old: Option<Oid>, new: Oid) -> Result<(), PushFailure> {
         let message = "driftlog: sync with the remote";
+        self.store
+            .ensure_not_checked_out()
+            .map_err(|e| self.store_failure(e))?;
         let result = match old {
             Some(old) => self
                 .repo
@@ -975,7 +1002,14 @@ impl<'r> Link<'r> {
     /// Fetches the remote branch; its tip, or `None` when the remote has no such branch.
     fn fetch(&self, session: &Session) -> Result<Option<Oid>, Attempt> {
         let fail = |e: &git2::Error| self.transport(session, "fetching from", e);
-        let mut remote = self.repo.find_remote(&self.name).map_err(|e| fail(&e))?;
+        let keep_shallow = |e: io::Error| {
+            Attempt::Fatal(session.local(format!("keeping the shallow clone's roots: {e}")))
+        };
+        let shallow = ShallowRoots::save(self.repo).map_err(keep_shallow)?;
+        let mut remote = shallow
+            .repo(self.repo)
+            .find_remote(&self.name)
+            .map_err(|e| fail(&e))?;
         let config = self.repo.config().map_err(|e| fail(&e))?;
         let tried = Tried::default();
         let headers: Vec<&str> = self.fetch_headers.iter().map(String::as_str).collect();
@@ -990,10 +1024,10 @@ impl<'r> Link<'r> {
             // when the remote has no refs at all, which is undefined behaviour.)
             .prune(git2::FetchPrune::On)
             .custom_headers(&headers);
-        remote
-            .fetch(&[self.refspec_fetch.as_str()], Some(&mut options), None)
-            .map_err(|e| fail(&e))?;
+        let fetched = remote.fetch(&[self.refspec_fetch.as_str()], Some(&mut options), None);
         drop(options);
+        shallow.restore().map_err(keep_shallow)?;
+        fetched.map_err(|e| fail(&e))?;
         match self.repo.refname_to_id(&self.tracking_ref) {
             Ok(tip) => Ok(Some(tip)),
             Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),

@@ -32,17 +32,42 @@ fn components(path: &str) -> impl Iterator<Item = &str> {
         .filter(|component| !component.is_empty() && *component != ".")
 }
 
+/// Components matched like characters in a glob: a `**` stands for any run of components,
+/// anything else for exactly one. One pass with a single resume point (the latest `**`): a
+/// later `**` can absorb whatever an earlier one would have, so going back further never
+/// finds a match this misses. At most `pattern.len() * path.len()` component matches, however
+/// many `**` there are (trying every split, as a plain recursion does, is exponential).
 fn match_components(pattern: &[&str], path: &[&str]) -> bool {
-    match pattern.split_first() {
-        None => path.is_empty(),
-        Some((&"**", rest)) => (0..=path.len()).any(|skip| match_components(rest, &path[skip..])),
-        Some((first, rest)) => match path.split_first() {
-            Some((component, path_rest)) => {
-                WildMatch::new(first).matches(component) && match_components(rest, path_rest)
+    let globs: Vec<Option<WildMatch>> = pattern
+        .iter()
+        .map(|component| (*component != "**").then(|| WildMatch::new(component)))
+        .collect();
+    let (mut at_pattern, mut at_path) = (0, 0);
+    // After the latest `**`: the pattern index following it, and the path index it has
+    // absorbed up to.
+    let mut resume: Option<(usize, usize)> = None;
+    while at_path < path.len() {
+        match globs.get(at_pattern) {
+            Some(None) => {
+                at_pattern += 1;
+                resume = Some((at_pattern, at_path));
             }
-            None => false,
-        },
+            Some(Some(glob)) if glob.matches(path[at_path]) => {
+                at_pattern += 1;
+                at_path += 1;
+            }
+            _ => match resume {
+                // The `**` takes one more component and the rest is tried again after it.
+                Some((after, absorbed)) => {
+                    resume = Some((after, absorbed + 1));
+                    at_pattern = after;
+                    at_path = absorbed + 1;
+                }
+                None => return false,
+            },
+        }
     }
+    globs[at_pattern..].iter().all(Option::is_none)
 }
 
 /// Whether the address glob `pattern` matches the resource instance `address`, or a module
@@ -234,6 +259,88 @@ mod tests {
         assert!(!path_matches("env?", "env10"));
         assert!(path_matches("a[1]", "a[1]"));
         assert!(!path_matches("a[1]", "a1"));
+    }
+
+    /// Many `**` against a long path: once exponential (25 of them took 104 s), now at most
+    /// pattern × path component matches.
+    #[test]
+    fn many_double_stars_against_a_long_path() {
+        let long_path = vec!["a"; 200].join("/");
+        let stars = vec!["**"; 30].join("/");
+        assert!(!path_matches(&format!("{stars}/b"), &long_path));
+        assert!(path_matches(&format!("{stars}/a"), &long_path));
+        assert!(path_matches(&format!("{stars}/a/**/a/{stars}"), &long_path));
+        let alternating = vec!["**/a"; 40].join("/");
+        assert!(path_matches(&alternating, &long_path));
+        assert!(!path_matches(&format!("{alternating}/b"), &long_path));
+        assert!(!path_matches(&vec!["**/a"; 201].join("/"), &long_path));
+        let mut with_end = vec!["a"; 200];
+        with_end.push("end");
+        assert!(path_matches(&format!("{stars}/e*"), &with_end.join("/")));
+    }
+
+    /// `*` and `?` within one component, by trying every split: only for small inputs.
+    fn reference_component(pattern: &[char], text: &[char]) -> bool {
+        match pattern.split_first() {
+            None => text.is_empty(),
+            Some(('*', rest)) => {
+                (0..=text.len()).any(|skip| reference_component(rest, &text[skip..]))
+            }
+            Some((&first, rest)) => match text.split_first() {
+                Some((&c, text_rest)) => {
+                    (first == '?' || first == c) && reference_component(rest, text_rest)
+                }
+                None => false,
+            },
+        }
+    }
+
+    /// Path globs by trying every split at every `**`: only for small inputs.
+    fn reference_path(pattern: &[String], path: &[String]) -> bool {
+        match pattern.split_first() {
+            None => path.is_empty(),
+            Some((first, rest)) if first == "**" => {
+                (0..=path.len()).any(|skip| reference_path(rest, &path[skip..]))
+            }
+            Some((first, rest)) => match path.split_first() {
+                Some((component, path_rest)) => {
+                    let first: Vec<char> = first.chars().collect();
+                    let component: Vec<char> = component.chars().collect();
+                    reference_component(&first, &component) && reference_path(rest, path_rest)
+                }
+                None => false,
+            },
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+        #[test]
+        fn fuzz_glob(
+            pattern in proptest::collection::vec(
+                proptest::sample::select(vec!["**", "*", "a", "b", "?", "a*", "*b", "a?", "*a*", "ab", "", "."]),
+                0..7,
+            ),
+            path in proptest::collection::vec(
+                proptest::sample::select(vec!["a", "b", "ab", "ba", "aab", "", "."]),
+                0..7,
+            ),
+        ) {
+            let pattern_text = pattern.join("/");
+            let path_text = path.join("/");
+            let kept = |parts: &[&str]| -> Vec<String> {
+                parts.iter().filter(|p| !p.is_empty() && **p != ".").map(|p| p.to_string()).collect()
+            };
+            let expected = reference_path(&kept(&pattern), &kept(&path));
+            proptest::prop_assert_eq!(
+                path_matches(&pattern_text, &path_text),
+                expected,
+                "pattern {:?} path {:?}",
+                pattern_text,
+                path_text
+            );
+        }
     }
 
     #[test]

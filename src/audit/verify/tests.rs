@@ -789,4 +789,105 @@ fn history_and_explain_never_read_an_oversized_record() {
             .contains(&format!("more than the {MAX_RECORD_BYTES}")),
         "{err}"
     );
+
+/// Every file in `tests/fuzz-corpus/audit-record/`: hostile record documents.
+fn audit_record_corpus() -> Vec<Vec<u8>> {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-corpus/audit-record");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/fuzz-corpus/audit-record")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty(), "the audit record corpus is empty");
+    paths
+        .iter()
+        .map(|path| std::fs::read(path).expect("corpus file"))
+        .collect()
+}
+
+/// `bytes` as the tip's record, signed by the allowed key (so verify parses it): verify, the
+/// reader, explain and the store's head each answer, with problems or errors, and never panic.
+fn check_record_bytes(log: &Log, original: &[u8], bytes: &[u8]) {
+    const TIP: &str = "records/000000/000/000000000001.json";
+    let signature = log.key.sign(DRIFTLOG_NAMESPACE, bytes).expect("sign");
+    let sig_path = format!("{TIP}.sig");
+    log.replace_tip(
+        &[(TIP, Some(bytes)), (&sig_path, Some(signature.as_bytes()))],
+        &log.key,
+    );
+    let report = log.verify(&[]);
+    assert!(report.problems.len() <= MAX_PROBLEMS);
+    if bytes != original {
+        assert!(
+            !report.is_intact(),
+            "a changed record verified: {:?}",
+            String::from_utf8_lossy(bytes)
+        );
+    }
+    let repo = log.repo();
+    if let Ok(entries) = crate::audit::reader::read_log(&repo, BRANCH) {
+        let explained = crate::explain::Log::new(entries);
+        for index in 0..explained.len() {
+            let _ = explained.explain_scan(index, &[]);
+        }
+    }
+    let store = AuditStore::open(log.dir.path(), BRANCH, ORIGIN).expect("open");
+    let _ = store.head();
+    let _ = store.log_id();
+}
+
+/// Byte edits at positions taken modulo the length.
+fn mutate_bytes(seed: &[u8], edits: &[(u8, usize, u8)]) -> Vec<u8> {
+    let mut bytes = seed.to_vec();
+    for &(kind, at, value) in edits {
+        let len = bytes.len();
+        match kind % 3 {
+            0 if len > 0 => {
+                bytes.remove(at % len);
+            }
+            1 => bytes.insert(at % (len + 1), value),
+            _ if len > 0 => bytes[at % len] = value,
+            _ => {}
+        }
+    }
+    bytes
+}
+
+#[test]
+fn the_audit_record_corpus_is_refused_not_a_crash() {
+    let log = Log::new(2);
+    let original = log.tip_file("records/000000/000/000000000001.json");
+    for bytes in audit_record_corpus() {
+        check_record_bytes(&log, &original, &bytes);
+    }
+}
+
+/// One log for every case: each replaces the same tip, so the cases stay independent.
+#[test]
+fn fuzz_audit_record() {
+    use proptest::prelude::*;
+    let log = Log::new(2);
+    let original = log.tip_file("records/000000/000/000000000001.json");
+    let mut seeds = audit_record_corpus();
+    seeds.push(original.clone());
+    let edit = (
+        0u8..3,
+        any::<usize>(),
+        prop::sample::select(b"{}[]\":,0123456789-.eE\\ntrufalsn\x00\xff\xc3 ".to_vec()),
+    );
+    let strategy = (
+        prop::sample::select(seeds),
+        prop::collection::vec(edit, 0..12),
+    );
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 64,
+        ..ProptestConfig::default()
+    });
+    runner
+        .run(&strategy, |(seed, edits)| {
+            check_record_bytes(&log, &original, &mutate_bytes(&seed, &edits));
+            Ok(())
+        })
+        .expect("every mutated record is refused or read, never a panic");
 }

@@ -206,7 +206,9 @@ impl<'r, 'a> Walk<'r, 'a> {
                 ),
             );
         }
-        let position = files.seq.or_else(|| self.max_seq.map(|s| s + 1));
+        let position = files
+            .seq
+            .or_else(|| self.max_seq.map(|s| s.saturating_add(1)));
         for (seq, what) in &files.problems {
             self.problem(Some(oid), seq.or(position), what.clone());
         }
@@ -284,7 +286,8 @@ impl<'r, 'a> Walk<'r, 'a> {
                 "{path} holds record seq {seq}: it was moved or renamed"
             ));
         }
-        let expected = self.max_seq.map_or(0, |max| max + 1);
+        // A signed record can claim any seq, u64::MAX included.
+        let expected = self.max_seq.map_or(0, |max| max.saturating_add(1));
         if seq > expected {
             let missing = if seq == expected + 1 {
                 format!("record {expected} is missing")
@@ -561,35 +564,36 @@ impl<'r, 'a> Walk<'r, 'a> {
         let frontier_path = format!("{CHECKPOINT_DIR}/{FRONTIER_FILE}");
         let size = self.range.size();
         let added_seq = records.last().map(|r| r.seq);
-        let disagreement = if let Some(added) = added_seq.filter(|s| checkpoint.size != s + 1) {
-            Some(format!(
-                "{note_path} has size {}, but this commit's record is seq {added}",
-                checkpoint.size
-            ))
-        } else if checkpoint.size != size {
-            Some(format!(
-                "{note_path} has size {}, but the branch holds {size} records up to here",
-                checkpoint.size
-            ))
-        } else if checkpoint.root != self.range.root() {
-            Some(format!(
-                "{note_path} has root {}, not the root recomputed over the records ({}): a \
+        let disagreement =
+            if let Some(added) = added_seq.filter(|s| s.checked_add(1) != Some(checkpoint.size)) {
+                Some(format!(
+                    "{note_path} has size {}, but this commit's record is seq {added}",
+                    checkpoint.size
+                ))
+            } else if checkpoint.size != size {
+                Some(format!(
+                    "{note_path} has size {}, but the branch holds {size} records up to here",
+                    checkpoint.size
+                ))
+            } else if checkpoint.root != self.range.root() {
+                Some(format!(
+                    "{note_path} has root {}, not the root recomputed over the records ({}): a \
                  record before it changed",
-                short_hash(&hex(&checkpoint.root)),
-                short_hash(&hex(&self.range.root()))
-            ))
-        } else {
-            match &files.frontier {
-                Err(err) => Some(err.clone()),
-                Ok(bytes) => match serde_json::from_slice::<CompactRange>(bytes) {
-                    Err(err) => Some(format!("{frontier_path} is malformed: {err}")),
-                    Ok(frontier) if frontier != self.range => Some(format!(
-                        "{frontier_path} is not the recomputed compact range over the records"
-                    )),
-                    Ok(_) => None,
-                },
-            }
-        };
+                    short_hash(&hex(&checkpoint.root)),
+                    short_hash(&hex(&self.range.root()))
+                ))
+            } else {
+                match &files.frontier {
+                    Err(err) => Some(err.clone()),
+                    Ok(bytes) => match serde_json::from_slice::<CompactRange>(bytes) {
+                        Err(err) => Some(format!("{frontier_path} is malformed: {err}")),
+                        Ok(frontier) if frontier != self.range => Some(format!(
+                            "{frontier_path} is not the recomputed compact range over the records"
+                        )),
+                        Ok(_) => None,
+                    },
+                }
+            };
         match disagreement {
             None => {
                 self.tree_in_sync = true;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use driftlog::audit::sshsig::{allowed_signers_line, SigningKey};
+use driftlog::audit::sshsig::{allowed_signers_line, check_principal, SigningKey};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -30,6 +30,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // Before any file is written: a bad principal would leave a key without a usable line.
+    check_principal(&args.principal).context("--principal")?;
     let public_path = PathBuf::from(format!("{}.pub", args.output.display()));
     for path in [&args.output, &public_path] {
         anyhow::ensure!(

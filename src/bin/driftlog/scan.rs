@@ -189,11 +189,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             } else {
                 dirs.iter().map(|d| StackSpec::at(d.clone())).collect()
             };
-            let specs = match args.shard {
+            let share = match args.shard {
                 Some((k, n)) => config::shard(&specs, k, n),
-                None => specs,
+                None => specs.clone(),
             };
-            run_many(&args, &setup, &specs)
+            if let (Some((k, n)), true, false) = (args.shard, share.is_empty(), specs.is_empty()) {
+                // More shards than stacks (a fixed matrix over a shrinking repository): this
+                // job's report holds no stack, which `report merge` adds up like any other.
+                eprintln!(
+                    "driftlog: shard {k}/{n} has no stacks ({} stack(s) over {n} shards): \
+                     nothing to scan",
+                    specs.len()
+                );
+            }
+            run_many(
+                &args,
+                &setup,
+                &share,
+                args.shard.is_some() && !specs.is_empty(),
+            )
         }
     }
 }
@@ -336,8 +350,14 @@ fn run_single(args: &Args, setup: &Setup<'_>, options: ScanOptions) -> anyhow::R
     )
 }
 
-fn run_many(args: &Args, setup: &Setup<'_>, specs: &[StackSpec]) -> anyhow::Result<ExitCode> {
-    if specs.is_empty() {
+/// Scans `specs`; none is an error unless `sharded_away` (other shards hold the stacks).
+fn run_many(
+    args: &Args,
+    setup: &Setup<'_>,
+    specs: &[StackSpec],
+    sharded_away: bool,
+) -> anyhow::Result<ExitCode> {
+    if specs.is_empty() && !sharded_away {
         anyhow::bail!(
             "no stacks to scan: no directory given, none in the configuration, and no root \
              module found under {}",
