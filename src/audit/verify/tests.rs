@@ -789,6 +789,7 @@ fn history_and_explain_never_read_an_oversized_record() {
             .contains(&format!("more than the {MAX_RECORD_BYTES}")),
         "{err}"
     );
+}
 
 /// Every file in `tests/fuzz-corpus/audit-record/`: hostile record documents.
 fn audit_record_corpus() -> Vec<Vec<u8>> {
