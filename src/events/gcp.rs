@@ -45,6 +45,7 @@ struct MonitoredResource {
 
 #[derive(Debug, Deserialize)]
 struct Labels {
+    project_id: Option<String>,
     location: Option<String>,
     region: Option<String>,
     zone: Option<String>,
@@ -145,6 +146,7 @@ fn read_entry(raw: &RawValue) -> Result<Option<Draft>, RecordError> {
     let read_only = if permission_types.is_empty() {
         entry
             .log_name
+            .as_deref()
             .is_some_and(|log| log.ends_with("%2Fdata_access") || log.ends_with("/data_access"))
     } else {
         permission_types.iter().all(|kind| kind.ends_with("_READ"))
@@ -165,7 +167,13 @@ fn read_entry(raw: &RawValue) -> Result<Option<Draft>, RecordError> {
             }
         });
 
-    let labels = entry.resource.and_then(|resource| resource.labels);
+    let mut labels = entry.resource.and_then(|resource| resource.labels);
+    let account = (labels.as_mut())
+        .and_then(|l| non_empty(l.project_id.take()))
+        .or_else(|| {
+            let log = entry.log_name.as_deref()?;
+            super::scope::google_project(log).map(str::to_owned)
+        });
     let region = (audit.resource_location)
         .and_then(|location| location.current_locations)
         .and_then(|locations| locations.into_iter().find(|l| !l.is_empty()))
@@ -195,6 +203,7 @@ fn read_entry(raw: &RawValue) -> Result<Option<Draft>, RecordError> {
         id,
         time,
         provider: "gcp",
+        account,
         service,
         action: audit.method_name.unwrap_or_default(),
         actor,
