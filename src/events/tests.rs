@@ -382,3 +382,214 @@ fn json_too_deep_for_serde_is_named_so() {
     let message = error("trail.json", &deep(300));
     assert!(message.contains("not an audit log"), "{message}");
 }
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+
+    /// Small, so the bound is exercised in every run (the real one is 256 MiB).
+    const LIMIT: u64 = 64 * 1024;
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z0-9:/._-]{0,16}",
+            "\\PC{0,12}",
+            Just("arn:aws:ec2:eu-west-1:123456789012:security-group/sg-0abc".to_owned()),
+            Just("arn:é:::".to_owned()),
+            Just("projects/é/zones/ü/instances/✓".to_owned()),
+            Just("sg-0abc".to_owned()),
+        ]
+    }
+
+    fn time() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(json!("2026-11-20T14:00:00Z")),
+            Just(json!("2026-11-20T14:00:00.123456+05:30")),
+            any::<f64>().prop_map(|f| json!(f)),
+            any::<i64>().prop_map(|n| json!(n)),
+            text().prop_map(Value::from),
+        ]
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            text().prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 32, 5, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::from),
+                prop::collection::btree_map(text(), inner, 0..5)
+                    .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn cloudtrail_record() -> impl Strategy<Value = Value> {
+        (
+            (text(), time(), text(), text(), text(), text()),
+            (json_value(), json_value(), prop::collection::vec(text(), 0..3)),
+            (json_value(), any::<bool>()),
+        )
+            .prop_map(
+                |(
+                    (id, time, source, name, region, account),
+                    (request, response, arns),
+                    (identity, read_only),
+                )| {
+                    json!({
+                        "eventVersion": "1.10", "eventID": id, "eventTime": time,
+                        "eventSource": source, "eventName": name, "awsRegion": region,
+                        "recipientAccountId": account, "requestParameters": request,
+                        "responseElements": response, "userIdentity": identity,
+                        "readOnly": read_only,
+                        "resources": arns.into_iter().map(|arn| json!({"ARN": arn})).collect::<Vec<_>>(),
+                    })
+                },
+            )
+    }
+
+    fn gcp_entry() -> impl Strategy<Value = Value> {
+        (
+            (text(), time(), text(), text(), text()),
+            (json_value(), json_value(), any::<i64>()),
+        )
+            .prop_map(|((id, time, project, method, resource), (request, labels, code))| {
+                json!({
+                    "insertId": id, "timestamp": time,
+                    "logName": format!("projects/{project}/logs/cloudaudit.googleapis.com%2Factivity"),
+                    "resource": {"type": "gce_instance", "labels": labels},
+                    "protoPayload": {
+                        "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
+                        "methodName": method, "resourceName": resource,
+                        "serviceName": "compute.googleapis.com", "request": request,
+                        "status": {"code": code},
+                    },
+                })
+            })
+    }
+
+    /// A document holding `records` in one of the shapes event files have.
+    fn document(records: Vec<Value>, shape: u8) -> Vec<u8> {
+        let text = match shape % 4 {
+            0 => json!({ "Records": records }).to_string(),
+            1 => Value::from(records).to_string(),
+            2 => records.iter().map(|r| format!("{r}\n")).collect(),
+            _ => json!({ "Events": records.iter().map(|r| json!({
+                "EventId": r.get("eventID"), "EventTime": r.get("eventTime"),
+                "CloudTrailEvent": r.to_string(),
+            })).collect::<Vec<_>>() })
+            .to_string(),
+        };
+        text.into_bytes()
+    }
+
+    /// Reads `bytes` bounded by [`LIMIT`]; what reads is tidy and can be matched.
+    fn check(bytes: &[u8], queries: &[String]) -> Result<(), TestCaseError> {
+        let mut events = Vec::new();
+        let result = read_file_within(Path::new("fuzz.json"), bytes, &mut events, LIMIT);
+        if bytes.len() as u64 > LIMIT {
+            let too_large = matches!(result, Err(EventsError::TooLarge { .. }));
+            prop_assert!(too_large, "{} bytes read", bytes.len());
+        }
+        let Ok(()) = result else {
+            return Ok(());
+        };
+        for event in &events {
+            prop_assert!(event.identifiers.windows(2).all(|w| w[0] < w[1]));
+            prop_assert!(event.identifiers.iter().all(|i| is_identifier(i)));
+        }
+        let log = EventLog::from_events(events);
+        let mut asked: Vec<&str> = queries.iter().map(String::as_str).collect();
+        asked.extend(
+            log.events()
+                .iter()
+                .flat_map(|e| e.identifiers.iter().map(String::as_str)),
+        );
+        let until = at("2100-01-01T00:00:00Z");
+        for found in log.matching(&asked, None, until) {
+            prop_assert!(found
+                .identifiers
+                .iter()
+                .any(|i| asked.contains(&i.as_str())));
+        }
+        Ok(())
+    }
+
+    fn gzip_bytes(bytes: &[u8]) -> Vec<u8> {
+        super::gzip(bytes)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+        #[test]
+        fn fuzz_event_files(
+            trail in prop::collection::vec(cloudtrail_record(), 0..4),
+            entries in prop::collection::vec(gcp_entry(), 0..4),
+            shape in any::<u8>(),
+            compress in any::<bool>(),
+            cut in any::<prop::sample::Index>(),
+            noise in prop::collection::vec(any::<u8>(), 0..64),
+            queries in prop::collection::vec(text(), 0..4),
+            expansion in 0usize..(2 * LIMIT as usize),
+        ) {
+            for records in [trail, entries] {
+                let plain = document(records, shape);
+                let bytes = if compress { gzip_bytes(&plain) } else { plain };
+                check(&bytes, &queries)?;
+                // Cut anywhere: a torn download or a truncated gzip stream.
+                let cut = cut.index(bytes.len() + 1);
+                check(&bytes[..cut], &queries)?;
+            }
+            check(&noise, &queries)?;
+            check(&gzip_bytes(&noise), &queries)?;
+            // Whitespace around a valid document expands past the bound or not.
+            let mut padded = vec![b' '; expansion];
+            padded.extend_from_slice(br#"{"Records": []}"#);
+            let mut events = Vec::new();
+            let result = read_file_within(Path::new("pad.gz"), &gzip_bytes(&padded), &mut events, LIMIT);
+            prop_assert_eq!(
+                matches!(result, Err(EventsError::TooLarge { .. })),
+                padded.len() as u64 > LIMIT
+            );
+        }
+    }
+
+    #[test]
+    fn the_events_corpus_loads_or_is_refused_without_panic() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-corpus/events");
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .expect("the events corpus")
+            .map(|entry| entry.expect("a corpus entry").path())
+            .collect();
+        paths.sort();
+        assert!(!paths.is_empty());
+        for path in paths {
+            let name = path.display().to_string();
+            let bytes = std::fs::read(&path).expect("a corpus file");
+            let mut events = Vec::new();
+            // Under the small bound, so a bomb of a few kilobytes trips it.
+            let result = read_file_within(&path, &bytes, &mut events, LIMIT)
+                .map(|()| EventLog::from_events(events));
+            // `valid-*` seeds are event files (hostile inside); the rest are refused.
+            let too_large = matches!(result, Err(EventsError::TooLarge { .. }));
+            if name.contains("/valid-") {
+                let log = result.unwrap_or_else(|err| panic!("{name}: {err}"));
+                let until = at("2100-01-01T00:00:00Z");
+                for event in log.events() {
+                    let ids: Vec<&str> = event.identifiers.iter().map(String::as_str).collect();
+                    let _ = log.matching(&ids, None, until);
+                }
+            } else {
+                assert!(result.is_err(), "{name} is hostile and loads");
+            }
+            if name.ends_with("bomb.json.gz") {
+                assert!(too_large, "{name}");
+            }
+        }
+    }
+}
