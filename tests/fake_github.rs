@@ -2450,6 +2450,66 @@ mod tests {
     }
 
     #[test]
+    fn the_token_is_an_installations_until_given_to_a_user() {
+        let fake = FakeGithub::start(TOKEN);
+        let denied = get(&fake, "/user");
+        assert_eq!(denied.status, 403);
+        assert_eq!(
+            denied.json()["message"],
+            "Resource not accessible by integration"
+        );
+        let posted = send(
+            &fake,
+            "POST",
+            &format!("/repos/{REPO}/issues/7/comments"),
+            json!({"body": "by the bot"}),
+        );
+        assert_eq!(posted.json()["user"]["login"], BOT_LOGIN);
+
+        fake.token_of_user("octocat");
+        let me = get(&fake, "/user");
+        assert_eq!(me.status, 200);
+        assert_eq!(me.json()["login"], "octocat");
+        assert_eq!(me.json()["type"], "User");
+        send(
+            &fake,
+            "POST",
+            &format!("/repos/{REPO}/issues/7/comments"),
+            json!({"body": "by octocat"}),
+        );
+        let issue = send(
+            &fake,
+            "POST",
+            &format!("/repos/{REPO}/issues"),
+            json!({"title": "t"}),
+        );
+        assert_eq!(issue.json()["user"]["login"], "octocat");
+        let authors: Vec<String> = fake
+            .comments(REPO, 7)
+            .into_iter()
+            .map(|c| c.author)
+            .collect();
+        assert_eq!(authors, [BOT_LOGIN, "octocat"]);
+        assert_eq!(
+            fake.issues(REPO).last().map(|i| i.author.clone()),
+            Some("octocat".into())
+        );
+    }
+
+    #[test]
+    fn faults_can_echo_the_authorization_header() {
+        let fake = FakeGithub::start(TOKEN);
+        fake.inject(Fault::new("GET", "/user", 500).echoing_authorization());
+        let echoed = get(&fake, "/user");
+        assert_eq!(echoed.status, 500);
+        assert!(
+            echoed.body.contains("Authorization: Bearer ghs_fake_token"),
+            "{}",
+            echoed.body
+        );
+    }
+
+    #[test]
     fn rejects_missing_or_wrong_credentials_and_accepts_both_schemes() {
         let fake = FakeGithub::start(TOKEN);
         fake.seed_comments(REPO, 7, 1, "alice");
