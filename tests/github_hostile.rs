@@ -266,3 +266,48 @@ fn a_newer_driftlogs_report_says_so() {
         assert!(run.stderr.contains("upgrade"), "{}", run.stderr);
     }
 }
+
+#[test]
+fn one_stack_spelled_two_ways_is_one_stack_and_deep_json_is_named_so() {
+    let runner = Runner::pull_request();
+    let mut report = saved_report(&runner);
+    let first = runner.path("a.json");
+    let second = runner.path("b.json");
+    report["stack"]["dir"] = json!("infra");
+    write_json(&first, &report);
+    report["stack"]["dir"] = json!("./infra/");
+    write_json(&second, &report);
+    let paths = [&first, &second].map(|p| p.to_str().expect("utf-8").to_owned());
+    let merge = runner.stack.driftlog_with_env(
+        &runner.stack.root,
+        &["report", "merge", &paths[0], &paths[1], "--no-comment"],
+        &runner.env(),
+    );
+    assert_eq!(merge.code, 1, "{}", merge.stderr);
+    assert!(
+        merge
+            .stderr
+            .contains("stack infra (workspace default) is in more than one report"),
+        "{}",
+        merge.stderr
+    );
+
+    let deep = format!(
+        r#"{{"schema_version": 2, "x": {}{}}}"#,
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    std::fs::write(&first, deep).expect("write");
+    let post = runner.stack.driftlog_with_env(
+        &runner.stack.root,
+        &["report", "post", &paths[0]],
+        &runner.env(),
+    );
+    assert_eq!(post.code, 1, "{}", post.stderr);
+    assert!(
+        post.stderr.contains("nests deeper than 128 levels"),
+        "{}",
+        post.stderr
+    );
+    assert!(!post.stderr.contains("recursion limit"), "{}", post.stderr);
+}

@@ -20,8 +20,10 @@ pub enum SavedReportError {
     #[error("it is not JSON: {0}")]
     Syntax(serde_json::Error),
     #[error(
-        "its JSON nests deeper than {MAX_JSON_NESTING} levels ({0}), deeper than any driftlog \
-         report"
+        "its JSON nests deeper than {MAX_JSON_NESTING} levels (at line {}, column {}), deeper \
+         than any driftlog report",
+        .0.line(),
+        .0.column()
     )]
     TooDeep(serde_json::Error),
     #[error(
