@@ -408,6 +408,25 @@ mod tests {
     }
 
     #[test]
+    fn a_bare_name_matches_only_events_of_the_resources_project() {
+        let entry = |id: &str, project: &str| {
+            format!(
+                r#"{{"protoPayload": {{"@type": "type.googleapis.com/google.cloud.audit.AuditLog",
+                  "serviceName": "compute.googleapis.com", "methodName": "v1.compute.firewalls.patch",
+                  "resourceName": "projects/{project}/global/firewalls/allow-ssh"}},
+                  "insertId": "{id}", "timestamp": "2026-11-20T14:00:00Z",
+                  "logName": "projects/{project}/logs/cloudaudit.googleapis.com%2Factivity"}}"#
+            )
+        };
+        let text = [entry("here", "acme-prod"), entry("elsewhere", "acme-dev")].join("\n");
+        let log = EventLog::from_slice("export.json", text.as_bytes()).expect("entries");
+        assert_eq!(log.events()[0].account.as_deref(), Some("acme-dev"));
+        // The self link places the firewall in acme-prod: its bare name matches only there.
+        assert_eq!(ids(&in_window(&log, &[SELF_LINK, NAME])), ["here"]);
+        assert_eq!(ids(&in_window(&log, &[NAME])), ["elsewhere", "here"]);
+    }
+
+    #[test]
     fn without_permission_types_the_log_says_what_is_read_only() {
         let entry = |log: &str, auth: &str| {
             format!(
