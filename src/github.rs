@@ -19,7 +19,6 @@ mod witness;
 use std::fmt;
 use std::str::FromStr;
 
-pub use author::ACTIONS_BOT_LOGIN;
 pub use client::Client;
 pub use retry::RetryPolicy;
 pub use witness::{witnessed_checkpoints, WitnessQuery, Witnessed};

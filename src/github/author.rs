@@ -14,7 +14,7 @@ use super::client::Client;
 use super::GithubError;
 
 /// The account Actions' `GITHUB_TOKEN` writes as.
-pub const ACTIONS_BOT_LOGIN: &str = "github-actions[bot]";
+const ACTIONS_BOT_LOGIN: &str = "github-actions[bot]";
 
 /// The `user` of a comment or issue, as GitHub returns it.
 #[derive(Debug, Clone, Deserialize)]
