@@ -535,7 +535,7 @@ mod tests {
         }
 
         #[test]
-        fn the_saved_report_corpus_reads_or_is_refused_without_panic() {
+        fn fuzz_saved_report_corpus_reads_or_is_refused_without_panic() {
             for (name, text) in corpus() {
                 let result = read_and_render(&text);
                 // `valid-*` seeds are reports (hostile inside); the rest are no reports.

@@ -560,7 +560,7 @@ mod fuzz {
     }
 
     #[test]
-    fn the_events_corpus_loads_or_is_refused_without_panic() {
+    fn fuzz_event_files_corpus_loads_or_is_refused_without_panic() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-corpus/events");
         let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
             .expect("the events corpus")
