@@ -403,6 +403,50 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_error_loses_the_token_in_its_display_and_debug() {
+        let token = "ghs_s3cr3t_TOKEN_1234";
+        let echo = format!("you sent Authorization: Bearer {token}");
+        let url = format!("https://x-access-token:{token}@ghe.example/api/v3");
+        let errors = [
+            GithubError::from_status("a", http::StatusCode::FORBIDDEN, echo.clone()),
+            GithubError::from_status("a", http::StatusCode::UNAUTHORIZED, echo.clone()),
+            GithubError::from_status("a", http::StatusCode::NOT_FOUND, echo.clone()),
+            GithubError::from_status("a", http::StatusCode::BAD_REQUEST, echo.clone()),
+            GithubError::GaveUp {
+                what: "a".into(),
+                status: 502,
+                message: echo.clone(),
+                attempts: 5,
+            },
+            GithubError::RateLimited {
+                what: echo.clone(),
+                until: echo.clone(),
+            },
+            GithubError::Unreachable {
+                what: "a".into(),
+                api_url: url.clone(),
+                message: echo.clone(),
+                attempts: 5,
+            },
+            GithubError::Decode {
+                what: "a".into(),
+                message: echo.clone(),
+            },
+            GithubError::BadApiUrl {
+                url: url.clone(),
+                message: echo.clone(),
+            },
+            GithubError::Setup(echo.clone()),
+        ];
+        for err in errors {
+            let clean = err.scrubbed(&[token.to_owned()]);
+            let shown = format!("{clean} {clean:?}");
+            assert!(!shown.contains(token), "{shown}");
+            assert!(!shown.contains("s3cr3t"), "{shown}");
+        }
+    }
+
+    #[test]
     fn repository_names_parse() {
         assert_eq!(
             "acme/infra.live".parse::<Repo>(),
