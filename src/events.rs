@@ -9,8 +9,9 @@
 //! CloudTrail log files and `aws cloudtrail lookup-events` output) and `gcp` (Google Cloud
 //! audit log entries). This module knows only how JSON documents hold records (in an array
 //! under a key the adapter names, `{"Records": [...]}`; as a JSON array; one per line) and
-//! what all formats share: times, identifiers, merging, indexing and matching. A new format
-//! (Azure activity logs) is one adapter file and one entry in `ADAPTERS`.
+//! what all formats share: times, identifiers, merging, indexing and matching (a bare name
+//! matches only events of the resource's account and region: the rule is in `events::scope`).
+//! A new format (Azure activity logs) is one adapter file and one entry in `ADAPTERS`.
 //!
 //! Documents are parsed with serde into borrowed spans (`RawValue`) and typed records, never
 //! into `serde_json::Value` trees: while a file is read, memory holds its text and the
@@ -18,6 +19,7 @@
 
 mod cloudtrail;
 mod gcp;
+mod scope;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -31,6 +33,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
+
+use crate::json::{is_too_deep, MAX_JSON_NESTING};
 
 /// One provider audit event, normalized.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -61,6 +65,8 @@ pub struct AuditEvent {
     pub user_agent: Option<String>,
     /// AWS region, Google location or zone.
     pub region: Option<String>,
+    /// Where the call happened: the AWS account (`recipientAccountId`), the Google project.
+    pub account: Option<String>,
     /// The call only read (`Describe*`, `get`): it cannot have changed anything.
     pub read_only: bool,
     /// Why the call failed (CloudTrail `errorCode: errorMessage`, Google's status): a failed
@@ -118,9 +124,25 @@ pub const MIN_IDENTIFIER_LEN: usize = 3;
 /// documents, scripts, certificates in request parameters.
 pub const MAX_IDENTIFIER_LEN: usize = 2048;
 
+/// The most driftlog reads of one event file, after decompression: the file, or what a
+/// `.gz` expands to, is held in memory whole while it is read. Larger logs are split (a
+/// trail writes one file per few minutes and region).
+pub const MAX_EVENT_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
 /// Reading audit log files.
 #[derive(Debug, thiserror::Error)]
 pub enum EventsError {
+    /// The file, or what it decompresses to, is larger than [`MAX_EVENT_FILE_BYTES`].
+    #[error(
+        "{}: {what} more than {limit} bytes, the most driftlog reads of one event file \
+         (MAX_EVENT_FILE_BYTES); split it or filter the events first",
+        path.display()
+    )]
+    TooLarge {
+        path: PathBuf,
+        what: &'static str,
+        limit: u64,
+    },
     /// The file cannot be read.
     #[error("{}: cannot be read: {source}", path.display())]
     Read {
@@ -155,10 +177,7 @@ impl EventLog {
     pub fn load(paths: &[PathBuf]) -> Result<EventLog, EventsError> {
         let mut events = Vec::new();
         for path in paths {
-            let bytes = std::fs::read(path).map_err(|source| EventsError::Read {
-                path: path.clone(),
-                source,
-            })?;
+            let bytes = read_bounded(path)?;
             read_file(path, &bytes, &mut events)?;
         }
         Ok(EventLog::from_events(events))
@@ -212,13 +231,16 @@ impl EventLog {
     /// Events that may have changed the resource with any of `identifiers`: naming one of
     /// them (exact string equality; identifiers shorter than [`MIN_IDENTIFIER_LEN`] are
     /// ignored), not read-only, not failed, at a time in `(after, until]` (`after` `None`:
-    /// unbounded). Sorted by time, then id; each event once.
+    /// unbounded). An event found only by a bare name (no ARN, no `projects/…`) must also be
+    /// of the resource's provider, account and region where both sides know them: see
+    /// `events::scope`. Sorted by time, then id; each event once.
     pub fn matching(
         &self,
         identifiers: &[&str],
         after: Option<SystemTime>,
         until: SystemTime,
     ) -> Vec<&AuditEvent> {
+        let place = scope::Scope::of_resource(identifiers);
         let mut found: Vec<usize> = Vec::new();
         for identifier in identifiers {
             if identifier.len() < MIN_IDENTIFIER_LEN {
@@ -227,11 +249,15 @@ impl EventLog {
             let Some(candidates) = self.index.get(&self.hasher.hash_one(*identifier)) else {
                 continue;
             };
+            // A scoped identifier carries its place; a bare one is checked against ours.
+            let bare = scope::Scope::of_identifier(identifier).is_none();
             found.extend(candidates.iter().copied().filter(|&position| {
-                self.events[position]
+                let event = &self.events[position];
+                event
                     .identifiers
                     .binary_search_by(|known| known.as_str().cmp(identifier))
                     .is_ok()
+                    && (!bare || place.admits(event))
             }));
         }
         found.sort_unstable();
@@ -294,6 +320,7 @@ struct Draft {
     source_ip: Option<String>,
     user_agent: Option<String>,
     region: Option<String>,
+    account: Option<String>,
     read_only: bool,
     error: Option<String>,
     identifiers: Vec<String>,
@@ -502,18 +529,100 @@ fn non_empty(text: Option<String>) -> Option<String> {
 // ---------------------------------------------------------------------------------------
 // Reading a file.
 
+/// The file's bytes, at most [`MAX_EVENT_FILE_BYTES`] of them (read through a limit, so a
+/// file that grows or never ends, like a FIFO, is refused too).
+fn read_bounded(path: &Path) -> Result<Vec<u8>, EventsError> {
+    let failed = |source| EventsError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(failed)?;
+    let too_large = || EventsError::TooLarge {
+        path: path.to_owned(),
+        what: "it holds",
+        limit: MAX_EVENT_FILE_BYTES,
+    };
+    // A regular file says its size: refused before anything is read.
+    let size = file
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    if size.is_some_and(|size| size > MAX_EVENT_FILE_BYTES) {
+        return Err(too_large());
+    }
+    read_capped(file, MAX_EVENT_FILE_BYTES, size)
+        .map_err(failed)?
+        .ok_or_else(too_large)
+}
+
+/// All of `reader` if it holds at most `limit` bytes, else `None` once it has given more.
+/// `expected` (a file's size, gzip's recorded one) is only a hint: room for it, up to
+/// `limit`, is taken at once, so input of the expected size is read without copying. The
+/// buffer grows by doubling but never past `limit`, so memory stays within twice the limit
+/// however much the input holds (a 300 MiB gzip bomb peaks at 280 MB, 480 MB when its
+/// recorded size lies, against 680 MB read whole).
+fn read_capped(
+    mut reader: impl Read,
+    limit: u64,
+    expected: Option<u64>,
+) -> std::io::Result<Option<Vec<u8>>> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let hint = expected.map_or(0, |size| usize::try_from(size).unwrap_or(limit));
+    let mut out: Vec<u8> = Vec::with_capacity(hint.min(limit));
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let read = match reader.read(&mut chunk) {
+            Ok(0) => return Ok(Some(out)),
+            Ok(read) => read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        let len = out.len() + read;
+        if len > limit {
+            return Ok(None);
+        }
+        if out.capacity() < len {
+            let grown = (out.capacity() * 2).clamp(len, limit);
+            out.reserve_exact(grown - out.len());
+        }
+        out.extend_from_slice(&chunk[..read]);
+    }
+}
+
 fn read_file(path: &Path, bytes: &[u8], events: &mut Vec<AuditEvent>) -> Result<(), EventsError> {
+    read_file_within(path, bytes, events, MAX_EVENT_FILE_BYTES)
+}
+
+/// [`read_file`] with `limit` for [`MAX_EVENT_FILE_BYTES`] (tests use a small one).
+fn read_file_within(
+    path: &Path,
+    bytes: &[u8],
+    events: &mut Vec<AuditEvent>,
+    limit: u64,
+) -> Result<(), EventsError> {
     let malformed = |detail: String| EventsError::Malformed {
         path: path.to_owned(),
         detail,
     };
+    let too_large = |what| EventsError::TooLarge {
+        path: path.to_owned(),
+        what,
+        limit,
+    };
+    if bytes.len() as u64 > limit {
+        return Err(too_large("it holds"));
+    }
     let decompressed;
     let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut text = Vec::new();
-        flate2::read::MultiGzDecoder::new(bytes)
-            .read_to_end(&mut text)
-            .map_err(|error| malformed(format!("not a valid gzip file: {error}")))?;
-        decompressed = text;
+        // Read through a limit: a few kilobytes of gzip can expand to gigabytes.
+        // A gzip member ends with its size modulo 2^32: a hint, not trusted.
+        let recorded = bytes
+            .last_chunk::<4>()
+            .map(|size| u64::from(u32::from_le_bytes(*size)));
+        decompressed = read_capped(flate2::read::MultiGzDecoder::new(bytes), limit, recorded)
+            .map_err(|error| malformed(format!("not a valid gzip file: {error}")))?
+            .ok_or_else(|| too_large("it decompresses to"))?;
         &decompressed[..]
     } else {
         bytes
@@ -536,8 +645,14 @@ fn read_file(path: &Path, bytes: &[u8], events: &mut Vec<AuditEvent>) -> Result<
     };
     let documents = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
     for document in documents {
-        let document =
-            document.map_err(|error| malformed(format!("not JSON: {}", placed(&error, (1, 1)))))?;
+        let document = document.map_err(|error| {
+            let kind = if is_too_deep(&error) {
+                ""
+            } else {
+                "not JSON: "
+            };
+            malformed(format!("{kind}{}", placed(&error, (1, 1))))
+        })?;
         reader.document(document)?;
     }
     Ok(())
@@ -671,6 +786,7 @@ impl<'a> FileReader<'a, '_> {
             source_ip: draft.source_ip,
             user_agent: draft.user_agent,
             region: draft.region,
+            account: draft.account,
             read_only: draft.read_only,
             error: draft.error,
             identifiers,
@@ -733,6 +849,16 @@ fn placed(error: &serde_json::Error, start: (usize, usize)) -> String {
     }
     let suffix = format!(" at line {} column {}", error.line(), error.column());
     let message = message.strip_suffix(&suffix).unwrap_or(&message);
+    // Valid JSON may still be too deep for serde_json, which calls that a syntax error.
+    let too_deep = format!(
+        "valid JSON perhaps, but it nests deeper than {MAX_JSON_NESTING} levels, deeper than \
+         any audit log"
+    );
+    let message = if is_too_deep(error) {
+        &too_deep
+    } else {
+        message
+    };
     let (line, column) = if error.line() == 1 {
         (start.0, start.1 + error.column().saturating_sub(1))
     } else {
@@ -742,304 +868,4 @@ fn placed(error: &serde_json::Error, start: (usize, usize)) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A file under `tests/fixtures/events/`.
-    pub(super) fn fixture(name: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/events")
-            .join(name)
-    }
-
-    pub(super) fn load(names: &[&str]) -> EventLog {
-        let paths: Vec<PathBuf> = names.iter().map(|name| fixture(name)).collect();
-        EventLog::load(&paths).expect("fixtures load")
-    }
-
-    pub(super) fn at(text: &str) -> SystemTime {
-        DateTime::parse_from_rfc3339(text)
-            .expect("test time")
-            .into()
-    }
-
-    pub(super) fn ids<'a>(events: &[&'a AuditEvent]) -> Vec<&'a str> {
-        events.iter().map(|event| event.id.as_str()).collect()
-    }
-
-    pub(super) const CLOUDTRAIL: &str =
-        "cloudtrail/123456789012_CloudTrail_eu-west-1_20261120T1420Z_Kx2hGm0bWQ7nKZ8a.json";
-    pub(super) const SG: &str = "sg-0abc123def4567890";
-    const MODIFY: &str = "0b7a8c52-4f1e-4d8a-9c3b-2e6f1a9d7c45";
-    const TAGS: &str = "c6a4e2f0-3d8b-4a1c-9e7f-5b2d8c6a4e93";
-
-    fn error(file: &str, text: &str) -> String {
-        EventLog::from_slice(file, text.as_bytes())
-            .expect_err("not a valid audit log")
-            .to_string()
-    }
-
-    #[test]
-    fn times_take_offsets_fractions_and_epoch_seconds() {
-        let parse = |time: Time| {
-            time.parse()
-                .map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
-        };
-        let text = |text: &str| parse(Time::Text(text.to_owned()));
-        assert_eq!(
-            text("2026-11-20T14:02:11Z"),
-            Ok("2026-11-20T14:02:11Z".to_owned())
-        );
-        assert_eq!(
-            text("2026-11-20T14:02:11+00:00"),
-            Ok("2026-11-20T14:02:11Z".to_owned())
-        );
-        assert_eq!(
-            text("2026-11-20T16:02:11+02:00"),
-            Ok("2026-11-20T14:02:11Z".to_owned())
-        );
-        assert_eq!(
-            text("2026-11-20T06:05:02.305-08:00"),
-            Ok("2026-11-20T14:05:02.305Z".to_owned())
-        );
-        assert_eq!(
-            text("2026-11-20T14:05:02.417392Z"),
-            Ok("2026-11-20T14:05:02.417392Z".to_owned())
-        );
-        let epoch = |seconds: f64| parse(Time::EpochSeconds(seconds));
-        assert_eq!(
-            epoch(1_795_183_331.0),
-            Ok("2026-11-20T14:02:11Z".to_owned())
-        );
-        assert_eq!(
-            epoch(1_795_183_331.5),
-            Ok("2026-11-20T14:02:11.500Z".to_owned())
-        );
-        assert!(epoch(f64::NAN).is_err());
-        assert!(epoch(1e300).is_err());
-        let bad = text("2026-13-40T14:02:11Z").expect_err("no such day");
-        assert!(
-            bad.starts_with("bad time \"2026-13-40T14:02:11Z\""),
-            "{bad}"
-        );
-        assert!(text("yesterday").is_err());
-        assert!(text("2026-11-20 14:02:11").is_err(), "needs an offset");
-    }
-
-    #[test]
-    fn matching_takes_the_window_open_before_and_closed_after() {
-        let log = load(&[CLOUDTRAIL]);
-        let identifiers = [SG];
-        let tags_time = at("2026-11-20T13:41:07Z");
-        let modify_time = at("2026-11-20T14:02:11Z");
-        let window = |after, until| ids(&log.matching(&identifiers, after, until));
-        assert_eq!(window(Some(tags_time), modify_time), [MODIFY]);
-        assert_eq!(
-            window(Some(at("2026-11-20T13:41:06Z")), modify_time),
-            [TAGS, MODIFY]
-        );
-        assert_eq!(
-            window(Some(tags_time), at("2026-11-20T14:02:10Z")),
-            Vec::<&str>::new()
-        );
-        // Unbounded before: the change of the day before too, oldest first.
-        assert_eq!(
-            window(None, modify_time),
-            ["e41f6a28-9d3c-4b7e-8f15-a2c6d0b9e374", TAGS, MODIFY]
-        );
-    }
-
-    #[test]
-    fn matching_lists_an_event_once_and_ignores_short_identifiers() {
-        let log = load(&[CLOUDTRAIL]);
-        let until = at("2026-11-20T15:00:00Z");
-        let arn = "arn:aws:ec2:eu-west-1:123456789012:security-group/sg-0abc123def4567890";
-        let both = log.matching(&[SG, arn, SG], Some(at("2026-11-20T12:00:00Z")), until);
-        assert_eq!(ids(&both), [TAGS, MODIFY]);
-        // "22" is no identifier (and a number in the record); "" and "sg" are too short.
-        assert!(log.matching(&["", "sg", "22"], None, until).is_empty());
-        assert!(
-            log.matching(&["sg-0abc"], None, until).is_empty(),
-            "exact strings only"
-        );
-        assert!(log.matching(&[], None, until).is_empty());
-    }
-
-    #[test]
-    fn several_files_merge_sorted_and_each_event_once() {
-        let single = load(&[CLOUDTRAIL]);
-        let twice = load(&[CLOUDTRAIL, &format!("{CLOUDTRAIL}.gz")]);
-        assert_eq!(twice.len(), single.len());
-        assert!(twice
-            .events()
-            .iter()
-            .all(|event| event.file.ends_with(".json")));
-
-        let merged = load(&[CLOUDTRAIL, "gcp/gcloud-logging-read.json"]);
-        let gcp = load(&["gcp/gcloud-logging-read.json"]);
-        assert_eq!(merged.len(), single.len() + gcp.len());
-        let times: Vec<SystemTime> = merged.events().iter().map(|event| event.at).collect();
-        assert!(
-            times.windows(2).all(|pair| pair[0] <= pair[1]),
-            "sorted by time"
-        );
-        assert!(!merged.is_empty());
-        assert!(EventLog::load(&[]).expect("nothing to read").is_empty());
-    }
-
-    #[test]
-    fn a_missing_file_is_named() {
-        let path = fixture("cloudtrail/no-such-file.json.gz");
-        let error = EventLog::load(std::slice::from_ref(&path)).expect_err("missing");
-        assert!(matches!(error, EventsError::Read { .. }), "{error:?}");
-        let message = error.to_string();
-        assert!(
-            message.starts_with(&format!("{}: cannot be read: ", path.display())),
-            "{message}"
-        );
-    }
-
-    #[test]
-    fn text_that_is_not_json_is_placed() {
-        let message = error(
-            "trail.json",
-            "{\"Records\": [\n  {\"eventID\": \"a\",,}\n]}",
-        );
-        assert_eq!(
-            message,
-            "trail.json: not JSON: key must be a string at line 2, column 19"
-        );
-        let message = error("trail.json", "{\"Records\": [");
-        assert!(
-            message.starts_with("trail.json: not JSON: EOF while parsing"),
-            "{message}"
-        );
-        let message = error("trail.json", "{\"Records\": []} x");
-        assert!(
-            message.starts_with("trail.json: not JSON: expected value at line 1, column 17"),
-            "{message}"
-        );
-        assert_eq!(error("empty.json", " \n"), "empty.json: the file is empty");
-        let message = EventLog::from_slice("latin1.json", b"{\"Records\": [\"\xe9\"]}")
-            .expect_err("not UTF-8")
-            .to_string();
-        assert_eq!(
-            message,
-            "latin1.json: not UTF-8 text: invalid byte at offset 14"
-        );
-        let message = EventLog::from_slice("trail.json.gz", &[0x1f, 0x8b, 8, 0, 1, 2, 3])
-            .expect_err("not gzip")
-            .to_string();
-        assert!(
-            message.starts_with("trail.json.gz: not a valid gzip file: "),
-            "{message}"
-        );
-    }
-
-    #[test]
-    fn json_of_no_known_shape_says_what_is_understood() {
-        for text in [
-            "{\"awsAccountId\": \"123456789012\", \"digestStartTime\": \"2026-11-20T13:00:00Z\"}",
-            "[{\"hello\": \"world\"}]",
-            "[1, 2]",
-            "42",
-            "{\"records\": []}",
-        ] {
-            let error = EventLog::from_slice("digest.json", text.as_bytes()).expect_err(text);
-            assert!(
-                matches!(error, EventsError::UnknownFormat { .. }),
-                "{error:?}"
-            );
-            assert_eq!(
-                error.to_string(),
-                "digest.json: not an audit log this version understands; expected \
-                 a CloudTrail log file `{\"Records\": [...]}`, \
-                 `aws cloudtrail lookup-events` output `{\"Events\": [...]}`, \
-                 or Google Cloud audit log entries \
-                 (`gcloud logging read --format=json`: a JSON array, or one entry per line)"
-            );
-        }
-        // Empty containers are valid, if empty, logs.
-        assert!(EventLog::from_slice("empty.json", b"[]")
-            .expect("empty array")
-            .is_empty());
-        let empty = EventLog::from_slice("empty.json", b"{\"Records\": []}").expect("no records");
-        assert!(empty.is_empty());
-    }
-
-    #[test]
-    fn a_record_of_no_known_format_among_known_ones_is_placed() {
-        let text = "[\n  {\"logName\": \"projects/p/logs/syslog\", \"insertId\": \"abc\"},\n  {\"hello\": 1}\n]";
-        let message = error("mixed.json", text);
-        assert!(
-            message.starts_with(
-                "mixed.json: [1] at line 3, column 3 is not a record of a known format; expected"
-            ),
-            "{message}"
-        );
-        let message = error("trail.json", "{\"Records\": {\"eventID\": \"a\"}}");
-        assert_eq!(
-            message,
-            "trail.json: `Records` at line 1, column 13 is not an array"
-        );
-    }
-
-    #[test]
-    fn an_event_without_its_id_or_time_is_placed() {
-        let text = "{\"Records\": [\n  {\"eventID\": \"a\", \"eventTime\": \"2026-11-20T14:02:11Z\"},\n  {\"eventID\": \"b\"}\n]}";
-        assert_eq!(
-            error("trail.json", text),
-            "trail.json: Records[1] at line 3, column 3: no event time (`eventTime`)"
-        );
-        let text = "{\"Records\": [{\"eventTime\": \"2026-11-20T14:02:11Z\", \"eventID\": \"\"}]}";
-        assert_eq!(
-            error("trail.json", text),
-            "trail.json: Records[0] at line 1, column 14: no event id (`eventID`)"
-        );
-        let text = "{\"Records\": [{\"eventTime\": \"2026-11-20T25:02:11Z\", \"eventID\": \"a\"}]}";
-        let message = error("trail.json", text);
-        assert!(
-            message.starts_with(
-                "trail.json: Records[0] at line 1, column 14: bad time \"2026-11-20T25:02:11Z\": "
-            ),
-            "{message}"
-        );
-    }
-
-    #[test]
-    fn a_record_of_the_wrong_types_is_placed_in_the_file() {
-        let text =
-            "{\"Records\": [\n  {\"eventTime\": \"2026-11-20T14:02:11Z\",\n   \"eventID\": 5}\n]}";
-        assert_eq!(
-            error("trail.json", text),
-            "trail.json: Records[0] at line 2, column 3: invalid type: integer `5`, \
-             expected a string at line 3, column 15"
-        );
-    }
-
-    #[test]
-    fn string_leaves_skip_numbers_type_tags_and_non_identifiers() {
-        let text = r#"{"a": ["sg-1", 22, true, null, {"@type": "type.googleapis.com/x", "b": "10.0.0.0/8"}],
-                       "c": "ab", "\u0064": "escaped-key"}"#;
-        let leaves: StringLeaves = serde_json::from_str(text).expect("any JSON");
-        assert_eq!(leaves.0, ["sg-1", "10.0.0.0/8", "escaped-key"]);
-        let long = format!("\"{}\"", "x".repeat(MAX_IDENTIFIER_LEN + 1));
-        let leaves: StringLeaves = serde_json::from_str(&long).expect("a string");
-        assert!(leaves.0.is_empty());
-    }
-
-    #[test]
-    fn events_serialize_with_snake_case_formats() {
-        let log = load(&[CLOUDTRAIL, "gcp/gcloud-logging-read.json"]);
-        let json = serde_json::to_value(log.events()).expect("serializes");
-        let formats: Vec<&str> = (json.as_array().expect("array").iter())
-            .filter_map(|event| event["format"].as_str())
-            .collect();
-        assert!(formats.contains(&"cloudtrail") && formats.contains(&"gcp_audit_log"));
-        assert!(json[0].get("at").is_none());
-        assert_eq!(
-            EventFormat::GcpAuditLog.to_string(),
-            "Google Cloud audit log"
-        );
-    }
-}
+mod tests;

@@ -7,6 +7,7 @@
 //! permission failure is a warning, never a failed job, so the exit code keeps saying
 //! whether there was drift.
 
+mod author;
 mod client;
 mod comment;
 mod issue;
@@ -27,6 +28,7 @@ pub use witness::{witnessed_checkpoints, WitnessQuery, Witnessed};
 use crate::drift::combined::CombinedReport;
 use crate::drift::{ScanReport, Status};
 use crate::report::markdown::{self, Budget, Frame, RunLink};
+use author::Author;
 
 /// What is posted: one stack's report, or several stacks' as one.
 #[derive(Debug, Clone, Copy)]
@@ -174,21 +176,33 @@ pub fn publish(
         )),
         Err(err) => published.errors.push(err),
     };
-    if options.comment {
-        if let Some(number) = target.pull_request {
+    let comment_on = target.pull_request.filter(|_| options.comment);
+    let keep_issues = options.issue && target.pull_request.is_none();
+    // Only what this token wrote is driftlog's to edit: asked once, when needed.
+    let author = match (comment_on.is_some() || keep_issues).then(|| Author::of_token(&client)) {
+        Some(Ok(author)) => Some(author),
+        Some(Err(err)) => {
+            note(Err(err));
+            None
+        }
+        None => None,
+    };
+    if let Some(author) = &author {
+        if let Some(number) = comment_on {
             note(comment::upsert(
                 &client,
                 target,
                 number,
                 publication,
                 options,
+                author,
             ));
         }
-    }
-    if options.issue && target.pull_request.is_none() {
-        for (index, stack) in publication.stacks().into_iter().enumerate() {
-            let id = options.stack_ids.get(index).unwrap_or(&options.id);
-            note(issue::sync(&client, target, stack, id, options));
+        if keep_issues {
+            for (index, stack) in publication.stacks().into_iter().enumerate() {
+                let id = options.stack_ids.get(index).unwrap_or(&options.id);
+                note(issue::sync(&client, target, stack, id, options, author));
+            }
         }
     }
     if options.status {
@@ -199,6 +213,9 @@ pub fn publish(
                 .push("no commit to set a status on: pass --sha or set GITHUB_SHA".to_owned()),
         }
     }
+    // What was done names URLs GitHub answered with: masked like its errors.
+    published.done = published.done.iter().map(|d| client.scrub(d)).collect();
+    published.warnings = published.warnings.iter().map(|w| client.scrub(w)).collect();
     published
 }
 
@@ -308,6 +325,75 @@ impl GithubError {
         }
     }
 
+    /// The same error with every secret (and URL credentials) masked in its text: servers
+    /// may echo the request, `Authorization` header included, in what they answer.
+    pub(crate) fn scrubbed(self, secrets: &[String]) -> Self {
+        let clean = |text: String| crate::secrets::scrub(&text, secrets);
+        match self {
+            GithubError::Forbidden {
+                what,
+                status,
+                message,
+            } => GithubError::Forbidden {
+                what: clean(what),
+                status,
+                message: clean(message),
+            },
+            GithubError::Unauthorized { what, message } => GithubError::Unauthorized {
+                what: clean(what),
+                message: clean(message),
+            },
+            GithubError::NotFound { what, message } => GithubError::NotFound {
+                what: clean(what),
+                message: clean(message),
+            },
+            GithubError::Rejected {
+                what,
+                status,
+                message,
+            } => GithubError::Rejected {
+                what: clean(what),
+                status,
+                message: clean(message),
+            },
+            GithubError::GaveUp {
+                what,
+                status,
+                message,
+                attempts,
+            } => GithubError::GaveUp {
+                what: clean(what),
+                status,
+                message: clean(message),
+                attempts,
+            },
+            GithubError::RateLimited { what, until } => GithubError::RateLimited {
+                what: clean(what),
+                until: clean(until),
+            },
+            GithubError::Unreachable {
+                what,
+                api_url,
+                message,
+                attempts,
+            } => GithubError::Unreachable {
+                what: clean(what),
+                api_url: clean(api_url),
+                message: clean(message),
+                attempts,
+            },
+            GithubError::Decode { what, message } => GithubError::Decode {
+                what: clean(what),
+                message: clean(message),
+            },
+            GithubError::BadApiUrl { url, message } => GithubError::BadApiUrl {
+                url: clean(url),
+                message: clean(message),
+            },
+            GithubError::Setup(message) => GithubError::Setup(clean(message)),
+        }
+    }
+
     /// The token lacks a permission: worth a warning, not a failed job.
     pub fn is_permission(&self) -> bool {
         matches!(self, GithubError::Forbidden { .. })
@@ -317,6 +403,50 @@ impl GithubError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_error_loses_the_token_in_its_display_and_debug() {
+        let token = "ghs_s3cr3t_TOKEN_1234";
+        let echo = format!("you sent Authorization: Bearer {token}");
+        let url = format!("https://x-access-token:{token}@ghe.example/api/v3");
+        let errors = [
+            GithubError::from_status("a", http::StatusCode::FORBIDDEN, echo.clone()),
+            GithubError::from_status("a", http::StatusCode::UNAUTHORIZED, echo.clone()),
+            GithubError::from_status("a", http::StatusCode::NOT_FOUND, echo.clone()),
+            GithubError::from_status("a", http::StatusCode::BAD_REQUEST, echo.clone()),
+            GithubError::GaveUp {
+                what: "a".into(),
+                status: 502,
+                message: echo.clone(),
+                attempts: 5,
+            },
+            GithubError::RateLimited {
+                what: echo.clone(),
+                until: echo.clone(),
+            },
+            GithubError::Unreachable {
+                what: "a".into(),
+                api_url: url.clone(),
+                message: echo.clone(),
+                attempts: 5,
+            },
+            GithubError::Decode {
+                what: "a".into(),
+                message: echo.clone(),
+            },
+            GithubError::BadApiUrl {
+                url: url.clone(),
+                message: echo.clone(),
+            },
+            GithubError::Setup(echo.clone()),
+        ];
+        for err in errors {
+            let clean = err.scrubbed(&[token.to_owned()]);
+            let shown = format!("{clean} {clean:?}");
+            assert!(!shown.contains(token), "{shown}");
+            assert!(!shown.contains("s3cr3t"), "{shown}");
+        }
+    }
 
     #[test]
     fn repository_names_parse() {

@@ -15,6 +15,7 @@ pub mod events;
 pub mod explain;
 pub mod github;
 pub mod interrupt;
+pub mod json;
 pub mod report;
 pub mod scan;
 pub mod secrets;

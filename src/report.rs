@@ -183,6 +183,15 @@ pub fn shorten(text: &str, max: usize) -> String {
     }
 }
 
+/// The first `count` characters of `text` (all of it when shorter): for shortening ids
+/// such as commit shas, which a saved report may spell with any characters.
+pub fn first_chars(text: &str, count: usize) -> &str {
+    match text.char_indices().nth(count) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
+}
+
 /// "1 resource", "3 resources".
 pub fn plural(count: usize, noun: &str) -> String {
     if count == 1 {
@@ -229,6 +238,13 @@ mod tests {
     fn shorten_cuts_on_character_boundaries() {
         assert_eq!(shorten("héllo", 10), "héllo");
         assert_eq!(shorten("ééééé", 2), "éé… (3 more characters)");
+    }
+
+    #[test]
+    fn first_chars_counts_characters() {
+        assert_eq!(first_chars("ééé", 2), "éé");
+        assert_eq!(first_chars("ab", 5), "ab");
+        assert_eq!(first_chars("", 3), "");
     }
 
     #[test]

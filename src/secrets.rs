@@ -6,6 +6,8 @@
 //! git's credential helpers) can read them; terraform's commands also drop them, in case the
 //! library is driven some other way. A variable the workflow set for its own providers, such
 //! as a `GITHUB_TOKEN` a GitHub provider reads, is not driftlog's to take and stays.
+//!
+//! [`scrub`] masks them (and URL credentials) in whatever driftlog says about a remote.
 
 /// Holds the signing key's OpenSSH text (`DRIFTLOG_SIGNING_KEY`; the action's input arrives
 /// as `INPUT_SIGNING_KEY`).
@@ -19,4 +21,78 @@ pub fn variables() -> impl Iterator<Item = &'static str> {
     SIGNING_KEY_VARIABLES
         .into_iter()
         .chain(GITHUB_TOKEN_VARIABLES)
+}
+
+/// Secrets shorter than this are not masked: replacing every `ab` would garble messages
+/// without hiding anything a real token is made of.
+pub const MIN_SCRUBBED_SECRET_CHARS: usize = 4;
+
+/// `text` with the credentials of every URL in it removed and every one of `secrets` masked
+/// as `***`. The one scrubber for everything driftlog says about a remote: the audit log's
+/// pushes and every GitHub message (servers may echo a request's `Authorization` header).
+pub fn scrub(text: &str, secrets: &[String]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some((scheme, after)) = rest.split_once("://") {
+        out.push_str(scheme);
+        out.push_str("://");
+        let end = after
+            .find(|c: char| c == '/' || c.is_whitespace() || c == '\'' || c == '"')
+            .unwrap_or(after.len());
+        let (authority, tail) = after.split_at(end);
+        out.push_str(
+            authority
+                .rsplit_once('@')
+                .map_or(authority, |(_, host)| host),
+        );
+        rest = tail;
+    }
+    out.push_str(rest);
+    let mut secrets: Vec<&String> = secrets
+        .iter()
+        .filter(|secret| secret.chars().count() >= MIN_SCRUBBED_SECRET_CHARS)
+        .collect();
+    // A secret containing another is masked first, so no part of it survives.
+    secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+    secrets
+        .into_iter()
+        .fold(out, |text, secret| text.replace(secret.as_str(), "***"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_credentials_and_secrets_are_removed() {
+        let secrets = vec!["ghs_s3cr3t123".to_owned()];
+        assert_eq!(
+            scrub(
+                "failed https://x-access-token:ghs_s3cr3t123@github.com/acme/infra: \
+                 Bearer ghs_s3cr3t123",
+                &secrets
+            ),
+            "failed https://github.com/acme/infra: Bearer ***"
+        );
+    }
+
+    #[test]
+    fn longer_secrets_are_masked_before_the_ones_inside_them() {
+        let secrets = vec!["s3cr3t".to_owned(), "xs3cr3tx-more".to_owned()];
+        assert_eq!(scrub("a xs3cr3tx-more b s3cr3t", &secrets), "a *** b ***");
+    }
+
+    #[test]
+    fn non_ascii_text_around_urls_is_kept_whole() {
+        let secrets = vec!["tøken-s3cr3t".to_owned()];
+        assert_eq!(
+            scrub("é://ü:pw@hôst/p tøken-s3cr3t ✓", &secrets),
+            "é://hôst/p *** ✓"
+        );
+    }
+
+    #[test]
+    fn short_values_are_not_secrets() {
+        assert_eq!(scrub("a b c", &["a".to_owned()]), "a b c");
+    }
 }

@@ -19,7 +19,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
-/// The login the fake's token belongs to; everything created through the API is authored by it.
+/// The login an installation token's writes are authored by (the default token of the fake,
+/// like Actions' `GITHUB_TOKEN`); [`FakeGithub::token_of_user`] gives the token to a user.
 pub const BOT_LOGIN: &str = "github-actions[bot]";
 /// github-actions[bot]'s user id on github.com.
 const BOT_ID: u64 = 41_898_282;
@@ -36,6 +37,8 @@ const ENTERPRISE_PREFIX: &str = "/api/v3";
 const RATE_LIMIT: u64 = 5000;
 const DOCS: &str = "https://docs.github.com/rest";
 const WORKERS: usize = 4;
+/// In a fault's body, replaced by the request's `Authorization` header.
+pub const AUTHORIZATION_ECHO: &str = "{authorization}";
 
 /// A queued failure: the next `times` requests whose method matches (`"*"` matches any) and whose
 /// path (without the enterprise prefix and query) contains `path_contains` get this response
@@ -71,6 +74,14 @@ impl Fault {
     pub fn body(mut self, body: impl Into<String>) -> Fault {
         self.body = body.into();
         self
+    }
+
+    /// A body that echoes the request's `Authorization` header back, as some proxies and
+    /// misconfigured servers do: in GitHub's `message`, and raw in another field.
+    pub fn echoing_authorization(self) -> Fault {
+        self.body(format!(
+            r#"{{"message":"bad request: Authorization: {AUTHORIZATION_ECHO}","request":{{"headers":"Authorization: {AUTHORIZATION_ECHO}"}}}}"#
+        ))
     }
 
     pub fn times(mut self, times: usize) -> Fault {
@@ -113,6 +124,8 @@ pub struct Issue {
     pub state_reason: Option<String>,
     pub labels: Vec<String>,
     pub comments: Vec<Comment>,
+    /// Who opened it.
+    pub author: String,
 }
 
 #[derive(Debug, Clone)]
@@ -265,6 +278,19 @@ impl FakeGithub {
         labels: &[&str],
         open: bool,
     ) -> u64 {
+        self.seed_issue_by(repo, title, body, labels, open, BOT_LOGIN)
+    }
+
+    /// Like [`FakeGithub::seed_issue`], opened (and closed) by `author`.
+    pub fn seed_issue_by(
+        &self,
+        repo: &str,
+        title: &str,
+        body: &str,
+        labels: &[&str],
+        open: bool,
+        author: &str,
+    ) -> u64 {
         let mut state = self.state();
         let State {
             repos, counters, ..
@@ -279,11 +305,12 @@ impl FakeGithub {
         let mut rec = IssueRec::new(counters.issue_id(), number, title, now, false);
         rec.body = Some(body.to_string());
         rec.labels = dedup_names(names);
+        rec.author = author.to_string();
         if !open {
             rec.open = false;
             rec.state_reason = Some("completed".into());
             rec.closed_at = Some(now);
-            rec.closed_by = Some(BOT_LOGIN.into());
+            rec.closed_by = Some(author.into());
         }
         repo.issues.insert(number, rec);
         number
@@ -397,6 +424,14 @@ impl FakeGithub {
     }
 
     /// Every request so far, in arrival order.
+    /// Makes the token a user's (a personal access token): `GET /user` answers `login`, and
+    /// everything created through the API from then on is authored by it. Until then the
+    /// token is an installation's: `GET /user` is refused with 403 as for `GITHUB_TOKEN`, and
+    /// writes are authored by [`BOT_LOGIN`].
+    pub fn token_of_user(&self, login: &str) {
+        self.state().user = Some(login.to_string());
+    }
+
     pub fn requests(&self) -> Vec<Logged> {
         self.state().log.clone()
     }
@@ -671,6 +706,7 @@ impl IssueRec {
             state_reason: self.state_reason.clone(),
             labels: self.labels.clone(),
             comments: self.comments.iter().map(CommentRec::public).collect(),
+            author: self.author.clone(),
         }
     }
 
@@ -784,6 +820,8 @@ struct State {
     faults: Vec<Fault>,
     deny_writes: bool,
     deny_check_runs: bool,
+    /// The token's user; `None` for an installation token.
+    user: Option<String>,
     log: Vec<Logged>,
 }
 
@@ -798,6 +836,8 @@ struct Ctx<'a> {
     /// The request path without prefix and query, as sent.
     path: &'a str,
     query: Vec<(String, String)>,
+    /// Who the token writes as.
+    actor: String,
 }
 
 impl Ctx<'_> {
@@ -833,6 +873,7 @@ impl State {
             faults: Vec::new(),
             deny_writes: false,
             deny_check_runs: false,
+            user: None,
             log: Vec::new(),
         }
     }
@@ -871,7 +912,10 @@ impl State {
                 let reason = tiny_http::StatusCode(fault.status).default_reason_phrase();
                 json!({"message": reason, "documentation_url": DOCS}).to_string()
             } else {
-                fault.body.clone()
+                fault.body.replace(
+                    AUTHORIZATION_ECHO,
+                    incoming.authorization.unwrap_or_default(),
+                )
             };
             fault_headers = Some(fault.headers.clone());
             Reply {
@@ -960,6 +1004,24 @@ impl State {
             .split('/')
             .map(|s| percent_decode(s, false))
             .collect();
+        let actor = self.user.clone().unwrap_or_else(|| BOT_LOGIN.to_string());
+        if method == "GET" && segments == ["user"] {
+            let ctx = Ctx {
+                api: format!("{web}{prefix}"),
+                web: web.to_string(),
+                repo: "",
+                path,
+                query: Vec::new(),
+                actor,
+            };
+            return match &self.user {
+                Some(login) => Ok(Reply::json(200, user_json(&ctx, login))),
+                None => Err(Reply::message(
+                    403,
+                    "Resource not accessible by integration",
+                )),
+            };
+        }
         let (Some("repos"), Some(owner), Some(name), Some(rest)) = (
             segments.first().map(String::as_str),
             segments.get(1),
@@ -987,6 +1049,7 @@ impl State {
             repo: &repo_key,
             path,
             query: parse_query(raw_query),
+            actor,
         };
         let State {
             repos,
@@ -1291,7 +1354,7 @@ fn status_json(ctx: &Ctx<'_>, sha: &str, s: &StatusRec) -> Value {
         "context": s.context,
         "created_at": rfc3339(s.created),
         "updated_at": rfc3339(s.created),
-        "creator": user_json(ctx, BOT_LOGIN),
+        "creator": user_json(ctx, &ctx.actor),
     })
 }
 
@@ -1430,7 +1493,7 @@ fn create_comment(
     let comment = CommentRec {
         id: c.comment_id(),
         body: text,
-        author: BOT_LOGIN.into(),
+        author: ctx.actor.clone(),
         created: now,
         updated: now,
         updates: 0,
@@ -1564,6 +1627,7 @@ fn create_issue(
     let number = repo.next_number();
     let now = c.now();
     let mut rec = IssueRec::new(c.issue_id(), number, &title, now, false);
+    rec.author = ctx.actor.clone();
     rec.body = text;
     rec.labels = dedup_names(labels);
     let value = issue_json(ctx, repo, &rec);
@@ -1655,7 +1719,7 @@ fn update_issue(
             if rec.open {
                 rec.open = false;
                 rec.closed_at = Some(now);
-                rec.closed_by = Some(BOT_LOGIN.into());
+                rec.closed_by = Some(ctx.actor.clone());
             }
             rec.state_reason = Some(
                 reason
@@ -2385,6 +2449,66 @@ mod tests {
             bearer(),
             Some(&body.to_string()),
         )
+    }
+
+    #[test]
+    fn the_token_is_an_installations_until_given_to_a_user() {
+        let fake = FakeGithub::start(TOKEN);
+        let denied = get(&fake, "/user");
+        assert_eq!(denied.status, 403);
+        assert_eq!(
+            denied.json()["message"],
+            "Resource not accessible by integration"
+        );
+        let posted = send(
+            &fake,
+            "POST",
+            &format!("/repos/{REPO}/issues/7/comments"),
+            json!({"body": "by the bot"}),
+        );
+        assert_eq!(posted.json()["user"]["login"], BOT_LOGIN);
+
+        fake.token_of_user("octocat");
+        let me = get(&fake, "/user");
+        assert_eq!(me.status, 200);
+        assert_eq!(me.json()["login"], "octocat");
+        assert_eq!(me.json()["type"], "User");
+        send(
+            &fake,
+            "POST",
+            &format!("/repos/{REPO}/issues/7/comments"),
+            json!({"body": "by octocat"}),
+        );
+        let issue = send(
+            &fake,
+            "POST",
+            &format!("/repos/{REPO}/issues"),
+            json!({"title": "t"}),
+        );
+        assert_eq!(issue.json()["user"]["login"], "octocat");
+        let authors: Vec<String> = fake
+            .comments(REPO, 7)
+            .into_iter()
+            .map(|c| c.author)
+            .collect();
+        assert_eq!(authors, [BOT_LOGIN, "octocat"]);
+        assert_eq!(
+            fake.issues(REPO).last().map(|i| i.author.clone()),
+            Some("octocat".into())
+        );
+    }
+
+    #[test]
+    fn faults_can_echo_the_authorization_header() {
+        let fake = FakeGithub::start(TOKEN);
+        fake.inject(Fault::new("GET", "/user", 500).echoing_authorization());
+        let echoed = get(&fake, "/user");
+        assert_eq!(echoed.status, 500);
+        assert!(
+            echoed.body.contains("Authorization: Bearer ghs_fake_token"),
+            "{}",
+            echoed.body
+        );
     }
 
     #[test]

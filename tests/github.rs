@@ -11,23 +11,23 @@ use tempfile::TempDir;
 use crate::fake_github::{FakeGithub, Fault};
 use crate::support::{git, Run, Stack};
 
-const TOKEN: &str = "ghs_fakeTOKENvalue0123456789";
-const REPO: &str = "acme/infra";
-const PR: u64 = 7;
-const HEAD_SHA: &str = "1111111111111111111111111111111111111111";
+pub(crate) const TOKEN: &str = "ghs_fakeTOKENs3cr3t0123456789";
+pub(crate) const REPO: &str = "acme/infra";
+pub(crate) const PR: u64 = 7;
+pub(crate) const HEAD_SHA: &str = "1111111111111111111111111111111111111111";
 const MERGE_SHA: &str = "2222222222222222222222222222222222222222";
 
 /// A GitHub Actions runner around a stack: its environment, event payload and files.
-struct Runner {
-    fake: FakeGithub,
-    stack: Stack,
+pub(crate) struct Runner {
+    pub(crate) fake: FakeGithub,
+    pub(crate) stack: Stack,
     files: TempDir,
     event: Value,
     api_url: String,
 }
 
 impl Runner {
-    fn pull_request() -> Runner {
+    pub(crate) fn pull_request() -> Runner {
         Runner::with_event(json!({
             "action": "synchronize",
             "number": PR,
@@ -35,17 +35,17 @@ impl Runner {
         }))
     }
 
-    fn scheduled() -> Runner {
+    pub(crate) fn scheduled() -> Runner {
         Runner::with_event(json!({ "schedule": "0 3 * * *" }))
     }
 
-    fn with_event(event: Value) -> Runner {
+    pub(crate) fn with_event(event: Value) -> Runner {
         let stack = Stack::rich();
         stack.apply(&[]);
         Runner::around(stack, event)
     }
 
-    fn around(stack: Stack, event: Value) -> Runner {
+    pub(crate) fn around(stack: Stack, event: Value) -> Runner {
         let fake = FakeGithub::start(TOKEN);
         let api_url = fake.api_url();
         Runner {
@@ -57,11 +57,11 @@ impl Runner {
         }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.files.path().join(name)
     }
 
-    fn env(&self) -> Vec<(String, String)> {
+    pub(crate) fn env(&self) -> Vec<(String, String)> {
         let event_path = self.path("event.json");
         std::fs::write(&event_path, self.event.to_string()).expect("write event");
         let event_name = if self.event.get("schedule").is_some() {
@@ -97,7 +97,7 @@ impl Runner {
     }
 
     /// `driftlog scan . ARGS` from the stack's directory, as a workflow step would.
-    fn scan(&self, args: &[&str]) -> Run {
+    pub(crate) fn scan(&self, args: &[&str]) -> Run {
         self.stack.driftlog_with_env(
             &self.stack.root,
             &[&["scan", ".", "--no-audit"][..], args].concat(),
@@ -105,31 +105,31 @@ impl Runner {
         )
     }
 
-    fn drift_web(&self) {
+    pub(crate) fn drift_web(&self) {
         self.stack.edit("web", |web| {
             web["description"] = json!("edited in the console");
         });
     }
 
-    fn undo_drift(&self) {
+    pub(crate) fn undo_drift(&self) {
         self.stack.edit("web", |web| {
             web["description"] = json!("web tier");
         });
     }
 
-    fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         std::fs::read_to_string(self.path("summary.md")).unwrap_or_default()
     }
 
-    fn outputs(&self) -> String {
+    pub(crate) fn outputs(&self) -> String {
         std::fs::read_to_string(self.path("output")).unwrap_or_default()
     }
 
-    fn pr_comments(&self) -> Vec<crate::fake_github::Comment> {
+    pub(crate) fn pr_comments(&self) -> Vec<crate::fake_github::Comment> {
         self.fake.comments(REPO, PR)
     }
 
-    fn driftlog_comments(&self) -> Vec<crate::fake_github::Comment> {
+    pub(crate) fn driftlog_comments(&self) -> Vec<crate::fake_github::Comment> {
         self.pr_comments()
             .into_iter()
             .filter(|c| c.body.contains("<!-- driftlog:comment id=. -->"))

@@ -44,6 +44,10 @@ mod verify;
 /// Reporting on GitHub: comment, issue, status, job summary, outputs, annotations, retries.
 mod github;
 
+/// GitHub and saved reports that cannot be trusted: servers echoing the token, other users'
+/// comments and issues carrying driftlog's marker, non-ASCII where ASCII is expected.
+mod github_hostile;
+
 /// The GitHub Action's install and scan steps, run as a runner would run them.
 mod action;
 

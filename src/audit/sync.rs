@@ -51,6 +51,7 @@ use super::shallow::ShallowRoots;
 use super::spool::{Entry, InFlight, InFlightEntry, Spool};
 use super::sshsig::SigningKey;
 use super::store::{self, Appended, AuditStore, Committer, StoreError, RECORDS_DIR};
+use crate::secrets::scrub;
 
 /// The remote used when none is named, if the repository has it.
 pub const DEFAULT_REMOTE: &str = "origin";
@@ -1261,31 +1262,6 @@ fn url_matches(pattern: &str, url: &str) -> bool {
                 .path
                 .strip_prefix(prefix)
                 .is_some_and(|rest| rest.starts_with('/')))
-}
-
-/// `text` with the credentials of every URL in it removed and every secret masked.
-fn scrub(text: &str, secrets: &[String]) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find("://") {
-        out.push_str(&rest[..i + 3]);
-        rest = &rest[i + 3..];
-        let end = rest
-            .find(|c: char| c == '/' || c.is_whitespace() || c == '\'' || c == '"')
-            .unwrap_or(rest.len());
-        let authority = &rest[..end];
-        out.push_str(
-            authority
-                .rsplit_once('@')
-                .map_or(authority, |(_, host)| host),
-        );
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    secrets
-        .iter()
-        .filter(|secret| secret.len() >= 4)
-        .fold(out, |text, secret| text.replace(secret.as_str(), "***"))
 }
 
 fn unix_now() -> i64 {

@@ -1,10 +1,74 @@
 //! Several stacks in one report: a multi-stack scan, or the merge of the partial reports
-//! that parallel CI jobs wrote.
+//! that parallel CI jobs wrote; and reading saved reports of either shape back
+//! ([`AnyReport::from_json`]), which are input like any other: their schema version is
+//! checked before their shape, and nothing in them can make driftlog panic.
+//!
+//! A stack is known by its directory spelled one way ([`normalize_stack_dir`]): `infra`,
+//! `./infra` and `infra/` are one stack, so two shards that spelled it differently are caught
+//! as a duplicate rather than summed twice.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::{ScanReport, Status, SCHEMA_VERSION};
+use crate::json::{is_too_deep, MAX_JSON_NESTING};
+
+/// Why a saved report cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SavedReportError {
+    #[error("it is not JSON: {0}")]
+    Syntax(serde_json::Error),
+    #[error(
+        "its JSON nests deeper than {MAX_JSON_NESTING} levels (at line {}, column {}), deeper \
+         than any driftlog report",
+        .0.line(),
+        .0.column()
+    )]
+    TooDeep(serde_json::Error),
+    #[error(
+        "it was made by a newer driftlog (schema {found}, this one reads up to \
+         {SCHEMA_VERSION}): upgrade driftlog to read it"
+    )]
+    Newer { found: u64 },
+    #[error(
+        "it has report schema version {found}; this driftlog reads version {SCHEMA_VERSION}: \
+         scan again to make a current one"
+    )]
+    Older { found: u64 },
+    #[error("it has no schema_version, so it is no driftlog report")]
+    Unversioned,
+    #[error("it does not have a report's shape: {0}")]
+    Shape(serde_json::Error),
+}
+
+impl SavedReportError {
+    /// A parse error as what it is: serde_json calls too deep nesting a syntax error.
+    pub fn of_json(err: serde_json::Error) -> SavedReportError {
+        if is_too_deep(&err) {
+            SavedReportError::TooDeep(err)
+        } else if err.is_syntax() || err.is_eof() || err.is_io() {
+            SavedReportError::Syntax(err)
+        } else {
+            SavedReportError::Shape(err)
+        }
+    }
+}
+
+/// The one spelling of a stack directory: no `./` steps, no doubled or trailing `/`, `.` for
+/// the current directory. `..` is kept (only the file system could resolve it).
+pub fn normalize_stack_dir(dir: &str) -> String {
+    let absolute = dir.starts_with('/');
+    let parts: Vec<&str> = dir
+        .split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .collect();
+    match (absolute, parts.is_empty()) {
+        (true, _) => format!("/{}", parts.join("/")),
+        (false, true) => ".".to_owned(),
+        (false, false) => parts.join("/"),
+    }
+}
 
 /// Every stack's report, in a stable order, and their sum.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -39,11 +103,44 @@ pub enum AnyReport {
 }
 
 impl AnyReport {
+    /// Reads a saved report: JSON first, then its schema version (the report's, and each
+    /// stack's in a combined one), and only then its shape, so a newer driftlog's report is
+    /// named as such rather than as a mismatch.
+    pub fn from_json(text: &str) -> Result<AnyReport, SavedReportError> {
+        let value: Value = serde_json::from_str(text).map_err(SavedReportError::of_json)?;
+        let combined = value.get("stacks").is_some();
+        let mut versions = vec![value.get("schema_version")];
+        if let Some(stacks) = value.get("stacks").and_then(Value::as_array) {
+            versions.extend(stacks.iter().map(|stack| stack.get("schema_version")));
+        }
+        for version in versions {
+            check_version(version)?;
+        }
+        // Parsed again from the text, so shape errors name a line and column.
+        let report = if combined {
+            AnyReport::Combined(serde_json::from_str(text).map_err(SavedReportError::of_json)?)
+        } else {
+            AnyReport::Single(serde_json::from_str(text).map_err(SavedReportError::of_json)?)
+        };
+        Ok(report)
+    }
+
     pub fn into_stacks(self) -> Vec<ScanReport> {
         match self {
             AnyReport::Combined(combined) => combined.stacks,
             AnyReport::Single(single) => vec![*single],
         }
+    }
+}
+
+fn check_version(version: Option<&Value>) -> Result<(), SavedReportError> {
+    let version = version.ok_or(SavedReportError::Unversioned)?;
+    let current = u64::from(SCHEMA_VERSION);
+    match version.as_u64() {
+        Some(found) if found > current => Err(SavedReportError::Newer { found }),
+        Some(found) if found < current => Err(SavedReportError::Older { found }),
+        // Current, or no whole number: the shape check names the latter.
+        _ => Ok(()),
     }
 }
 
@@ -62,6 +159,9 @@ impl CombinedReport {
     /// Combines stack reports; the same stack twice is an error, since one of them would
     /// silently win.
     pub fn of(mut stacks: Vec<ScanReport>) -> Result<CombinedReport, DuplicateStack> {
+        for stack in &mut stacks {
+            stack.stack.dir = normalize_stack_dir(&stack.stack.dir);
+        }
         stacks.sort_by(|a, b| {
             (&a.stack.dir, &a.stack.workspace).cmp(&(&b.stack.dir, &b.stack.workspace))
         });
@@ -119,6 +219,7 @@ pub fn json_schema() -> serde_json::Value {
 mod tests {
     use super::*;
     use crate::drift::Stack;
+    use serde_json::json;
 
     fn report(dir: &str, status: Status) -> ScanReport {
         let mut report = ScanReport::new(
@@ -189,6 +290,262 @@ mod tests {
             serde_json::from_str::<AnyReport>(&combined),
             Ok(AnyReport::Combined(_))
         ));
+    }
+
+    #[test]
+    fn saved_reports_are_checked_for_their_version_first() {
+        let mut single = serde_json::to_value(report("a", Status::Clean)).expect("json");
+        single["schema_version"] = json!(SCHEMA_VERSION + 1);
+        // A newer driftlog may have changed the shape too.
+        single["status"] = json!("some-new-status");
+        let err = AnyReport::from_json(&single.to_string()).expect_err("newer");
+        assert!(matches!(err, SavedReportError::Newer { .. }), "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "it was made by a newer driftlog (schema {}, this one reads up to \
+                 {SCHEMA_VERSION}): upgrade driftlog to read it",
+                SCHEMA_VERSION + 1
+            )
+        );
+        let mut combined = serde_json::to_value(
+            CombinedReport::of(vec![report("a", Status::Clean)]).expect("one stack"),
+        )
+        .expect("json");
+        combined["stacks"][0]["schema_version"] = json!(99);
+        assert!(matches!(
+            AnyReport::from_json(&combined.to_string()),
+            Err(SavedReportError::Newer { found: 99 })
+        ));
+        combined["stacks"][0]["schema_version"] = json!(1);
+        assert!(matches!(
+            AnyReport::from_json(&combined.to_string()),
+            Err(SavedReportError::Older { found: 1 })
+        ));
+        assert!(matches!(
+            AnyReport::from_json("{}"),
+            Err(SavedReportError::Unversioned)
+        ));
+        assert!(matches!(
+            AnyReport::from_json("{ not json"),
+            Err(SavedReportError::Syntax(_))
+        ));
+        let current = serde_json::to_string(&report("a", Status::Clean)).expect("json");
+        assert!(matches!(
+            AnyReport::from_json(&current),
+            Ok(AnyReport::Single(_))
+        ));
+    }
+
+    #[test]
+    fn too_deep_json_is_named_so_not_a_syntax_error() {
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let err = AnyReport::from_json(&deep).expect_err("too deep");
+        assert!(matches!(err, SavedReportError::TooDeep(_)), "{err}");
+        assert!(err.to_string().contains("nests deeper than 128"), "{err}");
+        let inside = format!(
+            r#"{{"schema_version": {SCHEMA_VERSION}, "x": {}1{}}}"#,
+            "[".repeat(130),
+            "]".repeat(130)
+        );
+        assert!(matches!(
+            AnyReport::from_json(&inside),
+            Err(SavedReportError::TooDeep(_))
+        ));
+    }
+
+    #[test]
+    fn one_stack_spelled_two_ways_is_one_stack() {
+        for (given, normal) in [
+            ("infra", "infra"),
+            ("./infra", "infra"),
+            ("infra/", "infra"),
+            ("./infra//prod/./", "infra/prod"),
+            (".", "."),
+            ("./", "."),
+            ("", "."),
+            ("/abs//x/", "/abs/x"),
+            ("../up", "../up"),
+        ] {
+            assert_eq!(normalize_stack_dir(given), normal, "{given:?}");
+        }
+        let twice = CombinedReport::merge(vec![
+            AnyReport::Single(Box::new(report("infra", Status::Clean))),
+            AnyReport::Single(Box::new(report("./infra/", Status::Drifted))),
+        ]);
+        assert_eq!(
+            twice,
+            Err(DuplicateStack {
+                dir: "infra".into(),
+                workspace: "default".into()
+            })
+        );
+        let merged = CombinedReport::merge(vec![AnyReport::Single(Box::new(report(
+            "./infra",
+            Status::Clean,
+        )))])
+        .expect("one stack");
+        assert_eq!(merged.stacks[0].stack.dir, "infra");
+    }
+
+    mod fuzz {
+        use super::*;
+        use crate::report::{self, Format};
+        use proptest::prelude::*;
+
+        fn corpus() -> Vec<(String, String)> {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fuzz-corpus/saved-report");
+            let mut files: Vec<_> = std::fs::read_dir(&dir)
+                .expect("the saved-report corpus")
+                .map(|entry| entry.expect("a corpus entry").path())
+                .collect();
+            files.sort();
+            files
+                .into_iter()
+                .map(|path| {
+                    let bytes = std::fs::read(&path).expect("a corpus file");
+                    let name = path.display().to_string();
+                    (name, String::from_utf8_lossy(&bytes).into_owned())
+                })
+                .collect()
+        }
+
+        fn valid_base() -> Value {
+            let (_, text) = corpus()
+                .into_iter()
+                .find(|(name, _)| name.ends_with("valid-drifted.json"))
+                .expect("the valid seed");
+            serde_json::from_str(&text).expect("the valid seed is JSON")
+        }
+
+        /// Reads `text` as `report post` and `report merge` do, and renders whatever reads,
+        /// every way driftlog shows a report. Never panics; what reads is of this schema.
+        fn read_and_render(text: &str) -> Result<(), SavedReportError> {
+            let report = AnyReport::from_json(text)?;
+            let stacks = report.clone().into_stacks();
+            for stack in &stacks {
+                assert_eq!(stack.schema_version, SCHEMA_VERSION);
+                for format in [Format::Terminal, Format::Json, Format::Markdown] {
+                    let _ = report::render(stack, format, true);
+                }
+                let _ = report::explanation::text(&stack.explanations);
+            }
+            if let Ok(merged) = CombinedReport::merge(vec![report]) {
+                for format in [Format::Terminal, Format::Json, Format::Markdown] {
+                    let _ = report::render_combined(&merged, format, false);
+                }
+            }
+            Ok(())
+        }
+
+        fn text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "[a-z0-9./_-]{0,12}",
+                "\\PC{0,16}",
+                Just("éééééééééééééééé✓".to_owned()),
+                Just("日本語".repeat(5)),
+            ]
+        }
+
+        fn json() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                (0u64..6).prop_map(Value::from),
+                text().prop_map(Value::from),
+            ];
+            leaf.prop_recursive(4, 48, 6, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+                    prop::collection::btree_map(
+                        prop_oneof![
+                            text(),
+                            Just("schema_version".to_owned()),
+                            Just("stacks".to_owned())
+                        ],
+                        inner,
+                        0..6
+                    )
+                    .prop_map(|map| Value::Object(map.into_iter().collect())),
+                ]
+            })
+        }
+
+        /// Every leaf of `value`, by a path of keys and indexes.
+        fn leaves(value: &Value, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+            match value {
+                Value::Object(map) => {
+                    for (key, child) in map {
+                        path.push(key.clone());
+                        leaves(child, path, out);
+                        path.pop();
+                    }
+                }
+                Value::Array(items) => {
+                    for (index, child) in items.iter().enumerate() {
+                        path.push(index.to_string());
+                        leaves(child, path, out);
+                        path.pop();
+                    }
+                }
+                _ => out.push(path.clone()),
+            }
+        }
+
+        fn at_path<'v>(value: &'v mut Value, path: &[String]) -> Option<&'v mut Value> {
+            path.iter().try_fold(value, |node, step| match node {
+                Value::Object(map) => map.get_mut(step),
+                Value::Array(items) => items.get_mut(step.parse::<usize>().ok()?),
+                _ => None,
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            #[test]
+            fn fuzz_saved_report(
+                garbage in json(),
+                mutations in prop::collection::vec((any::<prop::sample::Index>(), json()), 1..6),
+                bytes in prop::collection::vec(any::<u8>(), 0..64),
+            ) {
+                // Arbitrary JSON: an error unless it is a report (it never is without a
+                // version of this schema).
+                let result = read_and_render(&garbage.to_string());
+                let versioned = garbage.get("schema_version") == Some(&json!(SCHEMA_VERSION));
+                prop_assert!(result.is_err() || versioned);
+
+                // A valid report with some leaves replaced: read or refused, never a panic.
+                let mut report = valid_base();
+                let mut paths = Vec::new();
+                leaves(&report, &mut Vec::new(), &mut paths);
+                for (index, replacement) in mutations {
+                    let path = index.get(&paths).clone();
+                    if let Some(node) = at_path(&mut report, &path) {
+                        *node = replacement;
+                    }
+                }
+                let _ = read_and_render(&report.to_string());
+
+                // Bytes, as far as they are text.
+                let _ = read_and_render(&String::from_utf8_lossy(&bytes));
+            }
+        }
+
+        #[test]
+        fn fuzz_saved_report_corpus_reads_or_is_refused_without_panic() {
+            for (name, text) in corpus() {
+                let result = read_and_render(&text);
+                // `valid-*` seeds are reports (hostile inside); the rest are no reports.
+                if name.contains("/valid-") {
+                    assert!(result.is_ok(), "{name}: {result:?}");
+                } else {
+                    assert!(result.is_err(), "{name} is hostile and reads");
+                }
+            }
+        }
     }
 
     /// The committed schema is what the types generate; rerun with DRIFTLOG_UPDATE_SCHEMA=1.

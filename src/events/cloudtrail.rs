@@ -49,6 +49,8 @@ struct Record {
     event_source: Option<String>,
     event_name: Option<String>,
     aws_region: Option<String>,
+    /// The account the call was made in (the caller's may be another).
+    recipient_account_id: Option<String>,
     #[serde(rename = "sourceIPAddress")]
     source_ip_address: Option<String>,
     user_agent: Option<String>,
@@ -186,10 +188,14 @@ fn draft(record: Record, names: &Names) -> Result<Draft, RecordError> {
         (Some(code), Some(message)) => Some(format!("{code}: {message}")),
         (code, message) => code.or(message),
     };
+    let account = non_empty(record.recipient_account_id).or_else(|| {
+        (record.user_identity.as_ref()).and_then(|identity| non_empty(identity.account_id.clone()))
+    });
     Ok(Draft {
         id,
         time,
         provider: "aws",
+        account,
         service: record.event_source.unwrap_or_default(),
         action: record.event_name.unwrap_or_default(),
         actor: actor(record.user_identity),
@@ -377,6 +383,7 @@ mod tests {
                     .to_owned(),
             ),
             region: Some("eu-west-1".to_owned()),
+            account: Some("123456789012".to_owned()),
             read_only: false,
             error: None,
             identifiers: [
@@ -531,6 +538,45 @@ mod tests {
             ids(&in_window(&log)),
             ["a3c5e7f9-1b2d-4f6a-8c0e-2d4f6a8c0e13"]
         );
+    }
+
+    /// A record modifying `sg` in `account` and `region`.
+    fn modify_in(id: &str, account: &str, region: &str) -> String {
+        format!(
+            r#"{{"eventVersion":"1.10","eventID":"{id}","eventTime":"2026-11-20T14:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"ModifySecurityGroupRules","awsRegion":"{region}","recipientAccountId":"{account}","requestParameters":{{"groupId":"{SG}"}}}}"#
+        )
+    }
+
+    #[test]
+    fn a_bare_name_matches_only_events_of_the_resources_account_and_region() {
+        let text = [
+            modify_in("same-place", "123456789012", "eu-west-1"),
+            modify_in("other-account", "999999999999", "eu-west-1"),
+            modify_in("other-region", "123456789012", "us-east-1"),
+        ]
+        .join("\n");
+        let log = EventLog::from_slice("records.json", text.as_bytes()).expect("records");
+        let window = |identifiers: &[&str]| {
+            let found = log.matching(identifiers, None, at("2026-11-20T15:00:00Z"));
+            ids(&found)
+                .into_iter()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        // The ARN places the group: its bare id matches only there.
+        assert_eq!(window(&GROUP), ["same-place"]);
+        // Known only by its bare id, it could be any of them.
+        assert_eq!(
+            window(&[SG]),
+            ["other-account", "other-region", "same-place"]
+        );
+        // An event naming the full ARN carries the place itself.
+        let arn = GROUP[1];
+        let named = modify_in("by-arn", "999999999999", "us-east-1").replace(SG, arn);
+        let log = EventLog::from_slice("arn.json", named.as_bytes()).expect("record");
+        let found = log.matching(&[arn], None, at("2026-11-20T15:00:00Z"));
+        assert_eq!(ids(&found), ["by-arn"]);
+        assert_eq!(log.events()[0].account.as_deref(), Some("999999999999"));
     }
 
     #[test]

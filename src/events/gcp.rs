@@ -45,6 +45,7 @@ struct MonitoredResource {
 
 #[derive(Debug, Deserialize)]
 struct Labels {
+    project_id: Option<String>,
     location: Option<String>,
     region: Option<String>,
     zone: Option<String>,
@@ -145,6 +146,7 @@ fn read_entry(raw: &RawValue) -> Result<Option<Draft>, RecordError> {
     let read_only = if permission_types.is_empty() {
         entry
             .log_name
+            .as_deref()
             .is_some_and(|log| log.ends_with("%2Fdata_access") || log.ends_with("/data_access"))
     } else {
         permission_types.iter().all(|kind| kind.ends_with("_READ"))
@@ -165,7 +167,13 @@ fn read_entry(raw: &RawValue) -> Result<Option<Draft>, RecordError> {
             }
         });
 
-    let labels = entry.resource.and_then(|resource| resource.labels);
+    let mut labels = entry.resource.and_then(|resource| resource.labels);
+    let account = (labels.as_mut())
+        .and_then(|l| non_empty(l.project_id.take()))
+        .or_else(|| {
+            let log = entry.log_name.as_deref()?;
+            super::scope::google_project(log).map(str::to_owned)
+        });
     let region = (audit.resource_location)
         .and_then(|location| location.current_locations)
         .and_then(|locations| locations.into_iter().find(|l| !l.is_empty()))
@@ -195,6 +203,7 @@ fn read_entry(raw: &RawValue) -> Result<Option<Draft>, RecordError> {
         id,
         time,
         provider: "gcp",
+        account,
         service,
         action: audit.method_name.unwrap_or_default(),
         actor,
@@ -396,6 +405,25 @@ mod tests {
             assert_eq!(&same, listed);
         }
         assert_eq!(ids(&in_window(&export, &[SELF_LINK])), [PATCH]);
+    }
+
+    #[test]
+    fn a_bare_name_matches_only_events_of_the_resources_project() {
+        let entry = |id: &str, project: &str| {
+            format!(
+                r#"{{"protoPayload": {{"@type": "type.googleapis.com/google.cloud.audit.AuditLog",
+                  "serviceName": "compute.googleapis.com", "methodName": "v1.compute.firewalls.patch",
+                  "resourceName": "projects/{project}/global/firewalls/allow-ssh"}},
+                  "insertId": "{id}", "timestamp": "2026-11-20T14:00:00Z",
+                  "logName": "projects/{project}/logs/cloudaudit.googleapis.com%2Factivity"}}"#
+            )
+        };
+        let text = [entry("here", "acme-prod"), entry("elsewhere", "acme-dev")].join("\n");
+        let log = EventLog::from_slice("export.json", text.as_bytes()).expect("entries");
+        assert_eq!(log.events()[0].account.as_deref(), Some("acme-dev"));
+        // The self link places the firewall in acme-prod: its bare name matches only there.
+        assert_eq!(ids(&in_window(&log, &[SELF_LINK, NAME])), ["here"]);
+        assert_eq!(ids(&in_window(&log, &[NAME])), ["elsewhere", "here"]);
     }
 
     #[test]

@@ -21,14 +21,30 @@ pub struct Client {
     runtime: tokio::runtime::Runtime,
     policy: RetryPolicy,
     api_url: String,
+    /// Masked in every error this client returns.
+    secrets: Vec<String>,
 }
 
 type Response = http::Response<http_body_util::combinators::BoxBody<bytes::Bytes, octocrab::Error>>;
 
 impl Client {
     /// A client for `api_url` (`https://api.github.com`, or a GitHub Enterprise Server's
-    /// `https://HOST/api/v3`) authenticated by `token`.
+    /// `https://HOST/api/v3`) authenticated by `token`. No error it returns, then or later,
+    /// holds the token.
     pub fn new(api_url: &str, token: &str, policy: RetryPolicy) -> Result<Client, GithubError> {
+        let secrets = vec![token.to_owned()];
+        let mut client =
+            Self::connect(api_url, token, policy).map_err(|err| err.scrubbed(&secrets))?;
+        client.secrets = secrets;
+        Ok(client)
+    }
+
+    /// `text` with the token masked, for anything built from what GitHub answered.
+    pub(crate) fn scrub(&self, text: &str) -> String {
+        crate::secrets::scrub(text, &self.secrets)
+    }
+
+    fn connect(api_url: &str, token: &str, policy: RetryPolicy) -> Result<Client, GithubError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -69,6 +85,7 @@ impl Client {
             runtime,
             policy,
             api_url: api_url.trim_end_matches('/').to_owned(),
+            secrets: Vec::new(),
         })
     }
 
@@ -78,6 +95,7 @@ impl Client {
         route: &str,
     ) -> Result<T, GithubError> {
         self.request(what, Method::GET, route, None)
+            .map_err(|err| err.scrubbed(&self.secrets))
     }
 
     pub(crate) fn post<T: DeserializeOwned>(
@@ -87,6 +105,7 @@ impl Client {
         body: &Value,
     ) -> Result<T, GithubError> {
         self.request(what, Method::POST, route, Some(body))
+            .map_err(|err| err.scrubbed(&self.secrets))
     }
 
     pub(crate) fn patch<T: DeserializeOwned>(
@@ -96,11 +115,22 @@ impl Client {
         body: &Value,
     ) -> Result<T, GithubError> {
         self.request(what, Method::PATCH, route, Some(body))
+            .map_err(|err| err.scrubbed(&self.secrets))
     }
 
     /// Walks a paginated list page by page (100 per page) until `visit` returns `Some`;
     /// later pages are not fetched.
     pub(crate) fn find_in_pages<T: DeserializeOwned, R>(
+        &self,
+        what: &str,
+        route: &str,
+        visit: impl FnMut(T) -> Option<R>,
+    ) -> Result<Option<R>, GithubError> {
+        self.walk_pages(what, route, visit)
+            .map_err(|err| err.scrubbed(&self.secrets))
+    }
+
+    fn walk_pages<T: DeserializeOwned, R>(
         &self,
         what: &str,
         route: &str,

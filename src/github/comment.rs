@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
+use super::author::{Author, User};
 use super::client::Client;
 use super::marker::{self, Kind, State};
 use super::Publication;
@@ -18,16 +19,20 @@ struct IssueComment {
     body: Option<String>,
     #[serde(default)]
     html_url: Option<String>,
+    #[serde(default)]
+    user: Option<User>,
 }
 
 /// Creates or updates the stack's comment on pull request `number`. A clean scan with no
 /// earlier comment posts nothing: a comment is news only when there is something to see.
+/// Only a comment `author` wrote is continued; a marked one by anyone else is left alone.
 pub(super) fn upsert(
     client: &Client,
     target: &Target,
     number: u64,
     publication: Publication<'_>,
     options: &PublishOptions,
+    author: &Author,
 ) -> Result<Option<String>, GithubError> {
     let marker = marker::marker(Kind::Comment, &options.id);
     let repo = &target.repo;
@@ -35,11 +40,12 @@ pub(super) fn upsert(
         &format!("looking for driftlog's comment on pull request #{number}"),
         &format!("/repos/{repo}/issues/{number}/comments"),
         |comment: IssueComment| {
-            comment
-                .body
-                .as_deref()
-                .is_some_and(|body| marker::is_marked(body, &marker))
-                .then_some(comment)
+            (author.wrote(comment.user.as_ref())
+                && comment
+                    .body
+                    .as_deref()
+                    .is_some_and(|body| marker::is_marked(body, &marker)))
+            .then_some(comment)
         },
     )?;
     let previous = existing

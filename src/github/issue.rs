@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::author::{Author, User};
 use super::client::Client;
 use super::marker::{self, Kind, State};
 use super::{GithubError, PublishOptions, Target};
@@ -24,19 +25,23 @@ struct Issue {
     /// The issues list includes pull requests, marked by this key.
     #[serde(default)]
     pull_request: Option<Value>,
+    #[serde(default)]
+    user: Option<User>,
 }
 
 /// How many addresses a "what changed" comment names per side.
 const NAMED_IN_CHANGE: usize = 20;
 
 /// Brings the stack's issue in line with `report`. A failed scan says nothing about drift,
-/// so it leaves the issue alone.
+/// so it leaves the issue alone. Only an issue `author` opened is the stack's; a marked one
+/// by anyone else is never edited or closed.
 pub(super) fn sync(
     client: &Client,
     target: &Target,
     report: &ScanReport,
     id: &str,
     options: &PublishOptions,
+    author: &Author,
 ) -> Result<Option<String>, GithubError> {
     if report.status == Status::Failed {
         return Ok(None);
@@ -52,6 +57,7 @@ pub(super) fn sync(
         ),
         |issue: Issue| {
             (issue.pull_request.is_none()
+                && author.wrote(issue.user.as_ref())
                 && issue
                     .body
                     .as_deref()

@@ -94,7 +94,7 @@ pub(super) fn post(
 }
 
 fn short(sha: &str) -> &str {
-    sha.get(..12).unwrap_or(sha)
+    crate::report::first_chars(sha, 12)
 }
 
 /// At most `max` characters, ellipsis included.

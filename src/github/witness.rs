@@ -101,7 +101,14 @@ pub fn witnessed_checkpoints(
             None::<()>
         },
     )?;
-    Ok(found)
+    // Bodies are the server's text: a hostile one could echo the token into them.
+    Ok(found
+        .into_iter()
+        .map(|w| Witnessed {
+            line: client.scrub(&w.line),
+            place: client.scrub(&w.place),
+        })
+        .collect())
 }
 
 /// The checkpoint lines of `body` (inside code blocks or not), each once.

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{display_value, human_time, human_time_seconds, plural};
+use super::{display_value, first_chars, human_time, human_time_seconds, plural};
 use crate::drift::explanation::{CommitRef, EventRef, Explanation, RecordRef};
 use crate::explain::HistoryEntry;
 
@@ -150,7 +150,7 @@ pub fn text(explanations: &[Explanation]) -> String {
                         out,
                         "    {}  {}  {}: {}",
                         human_time_seconds(&commit.time),
-                        &commit.sha[..commit.sha.len().min(12)],
+                        first_chars(&commit.sha, 12),
                         commit.author,
                         commit.summary
                     );
@@ -283,7 +283,7 @@ fn record_line(record: &RecordRef) -> String {
         text.push_str(&format!(", run {run}"));
     }
     if let Some(commit) = &record.commit {
-        text.push_str(&format!(", commit {}", &commit[..commit.len().min(12)]));
+        text.push_str(&format!(", commit {}", first_chars(commit, 12)));
     }
     text
 }
@@ -291,7 +291,7 @@ fn record_line(record: &RecordRef) -> String {
 fn commit_short(commit: &CommitRef) -> String {
     format!(
         "{} by {} at {}",
-        &commit.sha[..commit.sha.len().min(7)],
+        first_chars(&commit.sha, 7),
         commit.author,
         human_time_seconds(&commit.time)
     )
@@ -323,4 +323,55 @@ fn event_long(event: &EventRef) -> String {
     }
     text.push_str(&format!("  [event {} in {}]", event.id, event.file));
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(seq: u64, commit: &str) -> RecordRef {
+        RecordRef {
+            seq,
+            commit: Some(commit.to_owned()),
+            time: "2026-11-20T03:00:00Z".into(),
+            kind: "scan".into(),
+            result: "drifted".into(),
+            who: "ci".into(),
+            run: None,
+            applied: None,
+        }
+    }
+
+    /// Saved reports are input: a sha of multi-byte characters is cut by characters.
+    #[test]
+    fn non_ascii_shas_are_cut_by_characters() {
+        let sha = "ééééééééééééééé✓";
+        let commit = CommitRef {
+            sha: sha.into(),
+            time: "2026-11-20T01:00:00Z".into(),
+            author: "ö".into(),
+            summary: "ü".into(),
+        };
+        let explanation = Explanation {
+            address: "a.b".into(),
+            stack: "infra".into(),
+            workspace: "default".into(),
+            first_seen: record(2, sha),
+            last_clean: Some(record(1, "ü")),
+            applies: vec![],
+            failed_scans: vec![],
+            commits: Some(vec![commit]),
+            events: None,
+            changes: vec![],
+            identifiers: vec![],
+        };
+        let line = one_line(&explanation, None);
+        assert!(line.contains("commit ééééééé by ö"), "{line}");
+        let full = text(&[explanation]);
+        assert!(full.contains("by ci, commit éééééééééééé\n"), "{full}");
+        assert!(
+            full.contains("    2026-11-20 01:00:00 UTC  éééééééééééé  ö: ü"),
+            "{full}"
+        );
+    }
 }

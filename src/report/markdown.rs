@@ -504,10 +504,7 @@ fn tail(report: &ScanReport, frame: &Frame) -> String {
             "\nAudit log {} · record {} · `sha256:{}…` · verify with `driftlog verify`\n",
             code_span(&audit.branch),
             audit.seq,
-            audit
-                .record_sha256
-                .get(..12)
-                .unwrap_or(&audit.record_sha256)
+            super::first_chars(&audit.record_sha256, 12)
         );
         out.push_str(&fenced("text", &audit.checkpoint));
     }

@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use driftlog::drift::combined::{AnyReport, CombinedReport};
-use driftlog::drift::SCHEMA_VERSION;
+use driftlog::drift::combined::{AnyReport, CombinedReport, SavedReportError};
 use driftlog::github::Publication;
 use driftlog::report::{self, Format};
 
@@ -105,24 +104,14 @@ fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
 fn read_report(path: &Path) -> anyhow::Result<AnyReport> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading the report {}", path.display()))?;
-    let report: AnyReport = serde_json::from_str(&text).map_err(|err| {
-        anyhow::anyhow!(
+    AnyReport::from_json(&text).map_err(|err| match err {
+        SavedReportError::Newer { .. } | SavedReportError::Older { .. } => {
+            anyhow::anyhow!("{}: {err}", path.display())
+        }
+        _ => anyhow::anyhow!(
             "{} is not a driftlog JSON report ({err}); make one with `driftlog scan --output \
              report.json`",
             path.display()
-        )
-    })?;
-    let versions: Vec<u32> = match &report {
-        AnyReport::Single(single) => vec![single.schema_version],
-        AnyReport::Combined(combined) => std::iter::once(combined.schema_version)
-            .chain(combined.stacks.iter().map(|s| s.schema_version))
-            .collect(),
-    };
-    if let Some(version) = versions.into_iter().find(|v| *v != SCHEMA_VERSION) {
-        anyhow::bail!(
-            "{} has report schema version {version}; this driftlog reads version {SCHEMA_VERSION}",
-            path.display()
-        );
-    }
-    Ok(report)
+        ),
+    })
 }
