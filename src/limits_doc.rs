@@ -4,51 +4,39 @@
 
 const DOC: &str = include_str!("../docs/limits.md");
 
+/// `(NAME, value)` of each constant, named by its path's last segment.
+macro_rules! constants {
+    ($($path:path),* $(,)?) => {
+        vec![$((
+            stringify!($path).rsplit("::").next().unwrap_or_default().trim(),
+            $path as u64,
+        )),*]
+    };
+}
+
 fn limits() -> Vec<(&'static str, u64)> {
     use crate::audit::verify::read;
-    vec![
-        ("MAX_RECORD_BYTES", read::MAX_RECORD_BYTES as u64),
-        ("MAX_SMALL_FILE_BYTES", read::MAX_SMALL_FILE_BYTES as u64),
-        ("MAX_TREE_BYTES", read::MAX_TREE_BYTES as u64),
-        ("MAX_COMMIT_BYTES", read::MAX_COMMIT_BYTES as u64),
-        ("MAX_TREE_DEPTH", read::MAX_TREE_DEPTH as u64),
-        ("MAX_CHANGES", read::MAX_CHANGES as u64),
-        ("MAX_PARSED_TREE_BYTES", read::MAX_PARSED_TREE_BYTES as u64),
-        ("MAX_PROBLEMS", crate::audit::verify::MAX_PROBLEMS as u64),
-        ("MAX_SIGNATURES", crate::audit::note::MAX_SIGNATURES as u64),
-        (
-            "TIME_BOUND_SECONDS",
-            crate::audit::verify::TIME_BOUND_SECONDS as u64,
-        ),
-        (
-            "MAX_SPOOL_FILE_BYTES",
-            crate::audit::spool::MAX_SPOOL_FILE_BYTES,
-        ),
-        (
-            "MIN_IDENTIFIER_LEN",
-            crate::events::MIN_IDENTIFIER_LEN as u64,
-        ),
-        (
-            "MAX_IDENTIFIER_LEN",
-            crate::events::MAX_IDENTIFIER_LEN as u64,
-        ),
-        (
-            "MAX_EVENT_PAYLOAD_BYTES",
-            crate::context::MAX_EVENT_PAYLOAD_BYTES,
-        ),
-        (
-            "MAX_MODULE_DIRS",
-            crate::terraform::config::MAX_MODULE_DIRS as u64,
-        ),
-        (
-            "STEP_SUMMARY_MAX_BYTES",
-            crate::actions::STEP_SUMMARY_MAX_BYTES,
-        ),
-        (
-            "MAX_WARNINGS_PER_STEP",
-            crate::actions::MAX_WARNINGS_PER_STEP as u64,
-        ),
-        ("MAX_CHECK_SUMMARY", crate::github::MAX_CHECK_SUMMARY as u64),
+    constants![
+        read::MAX_RECORD_BYTES,
+        read::MAX_SMALL_FILE_BYTES,
+        read::MAX_TREE_BYTES,
+        read::MAX_COMMIT_BYTES,
+        read::MAX_TREE_DEPTH,
+        read::MAX_CHANGES,
+        read::MAX_PARSED_TREE_BYTES,
+        crate::audit::verify::MAX_PROBLEMS,
+        crate::audit::note::MAX_SIGNATURES,
+        crate::audit::verify::TIME_BOUND_SECONDS,
+        crate::audit::spool::MAX_SPOOL_FILE_BYTES,
+        crate::json::MAX_JSON_NESTING,
+        crate::events::MAX_EVENT_FILE_BYTES,
+        crate::events::MIN_IDENTIFIER_LEN,
+        crate::events::MAX_IDENTIFIER_LEN,
+        crate::context::MAX_EVENT_PAYLOAD_BYTES,
+        crate::terraform::config::MAX_MODULE_DIRS,
+        crate::actions::STEP_SUMMARY_MAX_BYTES,
+        crate::actions::MAX_WARNINGS_PER_STEP,
+        crate::github::MAX_CHECK_SUMMARY,
     ]
 }
 
