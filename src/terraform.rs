@@ -7,6 +7,8 @@
 
 pub mod apply;
 pub mod config;
+#[cfg(test)]
+mod fuzz;
 pub mod process;
 pub mod schema;
 pub mod show;

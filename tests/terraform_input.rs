@@ -3,11 +3,12 @@
 //! paths resolved as a user and terraform expect, and commands that never end.
 
 use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{git, sha256, Stack, PROVIDER};
+use crate::support::{git, sha256, terraform_env, Run, Stack, PROVIDER};
 
 const VERSION: &str = r#"{"type":"version","terraform":"1.15.5"}"#;
 
@@ -31,6 +32,26 @@ fn framed<'a>(stderr: &'a str, stream: &str) -> &'a str {
     &stderr[start..stop]
 }
 
+/// `driftlog ARGS` in the stack, for a test whose terraform prints a test secret that the
+/// terminal is meant to show: everything it writes goes to the leak scan but its stderr,
+/// which the test itself checks holds the secret only inside the frame.
+fn scan_showing_terraforms_text(stack: &Stack, args: &[&str]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_driftlog"));
+    let args = [&["scan", stack.root.to_str().expect("utf-8")][..], args].concat();
+    command
+        .args(&args)
+        .current_dir(&stack.root)
+        .env("TMPDIR", &stack.tmp);
+    terraform_env(&mut command);
+    let out = command.output().expect("run driftlog");
+    crate::capture::run(&args, &stack.root, &[], &out.stdout, b"");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 #[test]
 fn terraforms_stderr_and_tf_log_reach_the_terminal_but_no_report_or_record() {
     let stack = stack();
@@ -44,16 +65,19 @@ fn terraforms_stderr_and_tf_log_reach_the_terminal_but_no_report_or_record() {
         ),
     );
     let markdown = stack.tmp.join("report.md");
-    let run = stack.scan(&[
-        "--format",
-        "json",
-        "--terraform-bin",
-        &fake,
-        "--signing-key",
-        key_file.to_str().expect("utf-8"),
-        "--output",
-        markdown.to_str().expect("utf-8"),
-    ]);
+    let run = scan_showing_terraforms_text(
+        &stack,
+        &[
+            "--format",
+            "json",
+            "--terraform-bin",
+            &fake,
+            "--signing-key",
+            key_file.to_str().expect("utf-8"),
+            "--output",
+            markdown.to_str().expect("utf-8"),
+        ],
+    );
     assert_eq!(run.code, 1, "{}", run.stderr);
     let report = run.json();
     let failure = &report["failure"];
@@ -110,7 +134,10 @@ fn a_line_that_is_not_json_is_hashed_in_the_report_and_shown_on_the_terminal() {
         "fake-terraform",
         &format!("#!/bin/sh\necho '{VERSION}'\necho '  {line}  '\nexit 1\n"),
     );
-    let run = stack.scan_json_with(&fake);
+    let run = scan_showing_terraforms_text(
+        &stack,
+        &["--no-audit", "--format", "json", "--terraform-bin", &fake],
+    );
     assert_eq!(run.code, 1, "{}", run.stderr);
     let report = run.json();
     assert_eq!(report["failure"]["kind"], "output_not_json");
