@@ -6,6 +6,7 @@ const DOC: &str = include_str!("../docs/limits.md");
 
 fn limits() -> Vec<(&'static str, u64)> {
     use crate::audit::verify::read;
+    use crate::terraform::process;
     vec![
         ("MAX_RECORD_BYTES", read::MAX_RECORD_BYTES as u64),
         ("MAX_SMALL_FILE_BYTES", read::MAX_SMALL_FILE_BYTES as u64),
@@ -49,6 +50,34 @@ fn limits() -> Vec<(&'static str, u64)> {
             crate::actions::MAX_WARNINGS_PER_STEP as u64,
         ),
         ("MAX_CHECK_SUMMARY", crate::github::MAX_CHECK_SUMMARY as u64),
+        (
+            "MAX_STREAM_LINE_BYTES",
+            process::MAX_STREAM_LINE_BYTES as u64,
+        ),
+        ("MAX_SHOW_JSON_BYTES", process::MAX_SHOW_JSON_BYTES as u64),
+        (
+            "MAX_SCHEMA_JSON_BYTES",
+            process::MAX_SCHEMA_JSON_BYTES as u64,
+        ),
+        (
+            "MAX_WORKSPACE_LIST_BYTES",
+            process::MAX_WORKSPACE_LIST_BYTES as u64,
+        ),
+        (
+            "MAX_JSON_DEPTH",
+            crate::terraform::show::MAX_JSON_DEPTH as u64,
+        ),
+        ("STDERR_TAIL_BYTES", process::STDERR_TAIL_BYTES as u64),
+        ("SHOWN_LINE_CHARS", process::SHOWN_LINE_CHARS as u64),
+        (
+            "DEFAULT_PLAN_TIMEOUT",
+            process::DEFAULT_PLAN_TIMEOUT.as_secs(),
+        ),
+        (
+            "DEFAULT_READ_TIMEOUT",
+            process::DEFAULT_READ_TIMEOUT.as_secs(),
+        ),
+        ("STOP_GRACE", process::STOP_GRACE.as_secs()),
     ]
 }
 

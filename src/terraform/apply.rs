@@ -680,6 +680,31 @@ mod tests {
     }
 
     #[test]
+    fn an_apply_failed_without_diagnostics_describes_its_stderr_but_never_quotes_it() {
+        let text = "[TRACE] provider: token=s3cr3t-apply-stderr\nError: backend gone\n";
+        let mut run = ApplyRun::default();
+        run.outcome.exit_code = Some(1);
+        run.stderr = process::tail_of(text.as_bytes());
+        let failure = run.failure().expect("failed");
+        assert!(!failure.message.contains("s3cr3t"), "{}", failure.message);
+        assert!(
+            failure.message.contains("2 line(s), 64 bytes"),
+            "{}",
+            failure.message
+        );
+        let output = failure.output.expect("described");
+        assert_eq!((output.stream.as_str(), output.bytes), ("stderr", 64));
+        assert_eq!(
+            output.shown_sha256,
+            super::super::sha256_hex(text.as_bytes())
+        );
+        // The text is for the terminal only: the record never serializes it.
+        assert_eq!(failure.shown.as_deref(), Some(text));
+        let record = serde_json::to_string(&run.failure()).unwrap_or_default();
+        assert!(!record.contains("s3cr3t") && record.contains(&output.shown_sha256));
+    }
+
+    #[test]
     fn exit_codes_pass_through() {
         let mut run = ApplyRun::default();
         run.outcome.exit_code = Some(0);
