@@ -698,10 +698,10 @@ mod tests {
     fn a_failed_scan_gives_one_error() {
         let mut report = drifted(vec![resource(0, Vec::new())], "default");
         report.status = Status::Failed;
-        report.failure = Some(Failure {
-            kind: "plan_failed".into(),
-            message: "terraform plan failed: no credentials".into(),
-        });
+        report.failure = Some(Failure::new(
+            "plan_failed",
+            "terraform plan failed: no credentials",
+        ));
         let annotations = drift_annotations(&report, &at_line, MAX_WARNINGS_PER_STEP);
         assert_eq!(
             annotations,

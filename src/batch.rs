@@ -88,9 +88,9 @@ fn not_started(job: &StackJob) -> ScanReport {
         },
         humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
     );
-    report.failure = Some(crate::drift::Failure {
-        kind: "interrupted".to_owned(),
-        message: "interrupted before this stack was scanned".to_owned(),
-    });
+    report.failure = Some(crate::drift::Failure::new(
+        "interrupted",
+        "interrupted before this stack was scanned",
+    ));
     report
 }

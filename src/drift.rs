@@ -532,8 +532,48 @@ impl std::fmt::Display for Diagnostic {
 pub struct Failure {
     /// A stable, machine-readable kind (`terraform_not_found`, `plan_failed`, ...).
     pub kind: String,
-    /// What happened and what to do, for a person.
+    /// What happened and what to do, for a person. Never quotes terraform's raw output.
     pub message: String,
+    /// Terraform's own text behind the failure (its stderr, a line that was not JSON),
+    /// described and hashed but never quoted: it can hold anything, `TF_LOG` lines and
+    /// values included. The text itself is shown on the run's terminal only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<FailureOutput>,
+    /// That text, for this run's standard error only: never serialized, so it reaches no
+    /// report, record or comment.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub shown: Option<String>,
+}
+
+impl Failure {
+    pub fn new(kind: impl Into<String>, message: impl Into<String>) -> Self {
+        Failure {
+            kind: kind.into(),
+            message: message.into(),
+            output: None,
+            shown: None,
+        }
+    }
+}
+
+/// What terraform printed that explains a failure, without the text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FailureOutput {
+    /// `stderr`, or `stdout` for a line of the `-json` stream that was not JSON.
+    pub stream: String,
+    /// The line of stdout (1-based), for a line that was not JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// How many bytes terraform wrote there (of that line, or of all its stderr).
+    pub bytes: u64,
+    /// How many lines (of all its stderr; 1 for a line).
+    pub lines: u64,
+    /// How many bytes of it the terminal showed: the end of stderr, the start of a line.
+    pub shown_bytes: u64,
+    /// SHA-256 (lowercase hex) of exactly the text the terminal showed, so it can be
+    /// matched to the run's log.
+    pub shown_sha256: String,
 }
 
 #[cfg(test)]

@@ -40,6 +40,18 @@ pub(crate) fn kill_process_group(pid: u32) {
     }
 }
 
+/// Sends one SIGINT to a child (a terraform whose time limit is up): it stops gracefully,
+/// as it would on Ctrl-C.
+pub(crate) fn interrupt_process(pid: u32) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        // SAFETY: kill(2) has no memory-safety preconditions; the caller holds the child
+        // unreaped, so the pid is still its.
+        unsafe {
+            libc::kill(pid, libc::SIGINT);
+        }
+    }
+}
+
 /// Whether a stop was requested.
 pub fn requested() -> bool {
     REQUESTED.load(Ordering::SeqCst)

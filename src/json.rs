@@ -1,9 +1,9 @@
 //! What serde_json refuses although it is valid JSON, named for what it is: input that nests
 //! deeper than its recursion limit is reported by serde_json as a syntax error.
 
-/// How deep JSON may nest in what driftlog reads (saved reports, event files): serde_json's
-/// recursion limit, which refuses anything deeper. No report or audit log comes near it.
-pub const MAX_JSON_NESTING: usize = 128;
+/// How deep JSON may nest in what driftlog reads (terraform's documents, saved reports, event
+/// files): the deepest serde_json's recursion limit lets through. No real document comes near.
+pub const MAX_JSON_NESTING: usize = 127;
 
 /// Whether serde_json gave up at its recursion limit. It says so only in its message.
 pub fn is_too_deep(err: &serde_json::Error) -> bool {
@@ -25,8 +25,8 @@ mod tests {
         assert!(is_too_deep(&err), "{err}");
         let fits = format!(
             "{}{}",
-            "[".repeat(MAX_JSON_NESTING - 1),
-            "]".repeat(MAX_JSON_NESTING - 1)
+            "[".repeat(MAX_JSON_NESTING),
+            "]".repeat(MAX_JSON_NESTING)
         );
         assert!(serde_json::from_str::<serde_json::Value>(&fits).is_ok());
         let broken = serde_json::from_str::<serde_json::Value>("[").expect_err("broken");

@@ -16,7 +16,8 @@ macro_rules! constants {
 
 fn limits() -> Vec<(&'static str, u64)> {
     use crate::audit::verify::read;
-    constants![
+    use crate::terraform::process;
+    let mut limits = constants![
         read::MAX_RECORD_BYTES,
         read::MAX_SMALL_FILE_BYTES,
         read::MAX_TREE_BYTES,
@@ -37,7 +38,22 @@ fn limits() -> Vec<(&'static str, u64)> {
         crate::actions::STEP_SUMMARY_MAX_BYTES,
         crate::actions::MAX_WARNINGS_PER_STEP,
         crate::github::MAX_CHECK_SUMMARY,
-    ]
+        process::MAX_STREAM_LINE_BYTES,
+        process::MAX_SHOW_JSON_BYTES,
+        process::MAX_SCHEMA_JSON_BYTES,
+        process::MAX_WORKSPACE_LIST_BYTES,
+        process::STDERR_TAIL_BYTES,
+        process::SHOWN_LINE_CHARS,
+    ];
+    // Time limits, in seconds.
+    for (name, limit) in [
+        ("DEFAULT_PLAN_TIMEOUT", process::DEFAULT_PLAN_TIMEOUT),
+        ("DEFAULT_READ_TIMEOUT", process::DEFAULT_READ_TIMEOUT),
+        ("STOP_GRACE", process::STOP_GRACE),
+    ] {
+        limits.push((name, limit.as_secs()));
+    }
+    limits
 }
 
 /// The table row naming `constant`.

@@ -44,6 +44,8 @@ pub struct ScanOptions {
     /// Count drift of attributes the configuration does not set (`.driftlog.toml`
     /// `[drift] count_unmanaged`); off by default: apply would not touch them.
     pub count_unmanaged: bool,
+    /// How long each terraform command may run.
+    pub timeouts: terraform::process::Timeouts,
 }
 
 /// Where a scan is, for a progress display.
@@ -111,7 +113,8 @@ pub fn scan(options: &ScanOptions, progress: &mut dyn FnMut(Progress<'_>)) -> Sc
         &options.terraform_bin,
         &options.dir,
         options.workspace.clone(),
-    );
+    )
+    .with_timeouts(options.timeouts);
     let stack = Stack {
         dir: options.dir.display().to_string(),
         workspace: terraform.workspace(),
@@ -122,10 +125,15 @@ pub fn scan(options: &ScanOptions, progress: &mut dyn FnMut(Progress<'_>)) -> Sc
             merge_diagnostics(&mut report.diagnostics, terraform_err.diagnostics());
         }
         report.status = Status::Failed;
-        report.failure = Some(Failure {
-            kind: err.kind().to_owned(),
-            message: err.to_string(),
-        });
+        let mut failure = Failure::new(err.kind(), err.to_string());
+        if let ScanError::Terraform(terraform_err) = &err {
+            // Described and hashed in the report; the text itself only on the terminal.
+            if let Some(raw) = terraform_err.raw_text() {
+                failure.output = Some(raw.output());
+                failure.shown = Some(raw.shown.clone());
+            }
+        }
+        report.failure = Some(failure);
     }
     // Settles clean or drifted from what counts; a failed scan stays failed.
     report.recount();
@@ -252,7 +260,7 @@ fn classified_drift(
             }
             None
         }
-        Err(err @ TerraformError::Interrupted { .. }) => return Err(err.into()),
+        Err(err) if err.ends_the_scan() => return Err(err.into()),
         Err(err) => Some(err),
     };
     progress(Progress::Classifying { drifted: changed });
@@ -303,7 +311,7 @@ const REFRESH_PLAN: &str = "refresh.tfplan";
 const CLASSIFY_PLAN: &str = "classify.tfplan";
 
 enum ClassifyError {
-    /// A stop was asked for: the scan ends.
+    /// A stop was asked for, or terraform ran out of time: the scan ends.
     Interrupted(TerraformError),
     /// The drift is still real; only its classification is missing.
     Failed(TerraformError),
@@ -311,9 +319,10 @@ enum ClassifyError {
 
 impl From<TerraformError> for ClassifyError {
     fn from(err: TerraformError) -> Self {
-        match err {
-            TerraformError::Interrupted { .. } => ClassifyError::Interrupted(err),
-            err => ClassifyError::Failed(err),
+        if err.ends_the_scan() {
+            ClassifyError::Interrupted(err)
+        } else {
+            ClassifyError::Failed(err)
         }
     }
 }
@@ -336,7 +345,7 @@ fn classify_plan(
         &plan_file,
         &mut |_| {},
     );
-    if targeted && matches!(&run, Err(err) if !matches!(err, TerraformError::Interrupted { .. })) {
+    if targeted && matches!(&run, Err(err) if !err.ends_the_scan()) {
         run = terraform.plan(
             &PlanMode::Classify {
                 targets: Vec::new(),
@@ -349,6 +358,16 @@ fn classify_plan(
     let run = run?;
     let (document, show_sha256) = terraform.show_plan(&plan_file)?;
     Ok((document, run.stream_sha256, show_sha256))
+}
+
+/// The configuration's declarations, as the tool that runs reads them, for
+/// `ignore_changes`; with terraform's data directory where `TF_DATA_DIR` puts it (a
+/// relative one from the stack directory, as terraform runs there).
+fn declarations(dir: &Path, terraform_only: bool) -> Declarations {
+    let data_dir = std::env::var_os("TF_DATA_DIR")
+        .filter(|dir| !dir.is_empty())
+        .unwrap_or_else(|| ".terraform".into());
+    Declarations::load_for(dir, Path::new(&data_dir), terraform_only)
 }
 
 /// Every drifted address and both ends of every move: terraform refuses a targeted plan
@@ -366,13 +385,6 @@ fn targets(notices: &[DriftNotice]) -> Vec<String> {
         targets.clear();
     }
     targets
-}
-
-/// The configuration's declarations, as the tool that runs reads them, for
-/// `ignore_changes`; with terraform's data directory where `TF_DATA_DIR` puts it.
-fn declarations(dir: &Path, terraform_only: bool) -> Declarations {
-    let data_dir = std::env::var_os("TF_DATA_DIR").unwrap_or_else(|| ".terraform".into());
-    Declarations::load_for(dir, Path::new(&data_dir), terraform_only)
 }
 
 fn check_stack_dir(dir: &std::path::Path) -> Result<(), ScanError> {

@@ -7,26 +7,26 @@
 
 pub mod apply;
 pub mod config;
+#[cfg(test)]
+mod fuzz;
+pub mod process;
 pub mod schema;
 pub mod show;
 pub mod stream;
 
 use std::ffi::{OsStr, OsString};
-use std::io::{self, BufRead, BufReader, Read};
+use std::io;
+use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::thread::JoinHandle;
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::Duration;
 
-use crate::drift::{Diagnostic, OutputChange, Severity};
-use crate::interrupt::{self, Registration};
+use crate::drift::{Diagnostic, FailureOutput, OutputChange, Severity, Tool};
+use crate::interrupt;
+use process::{Line, Running, StderrTail, Timeouts};
 use show::{MalformedShow, PlanDocument};
 use stream::{DriftNotice, StreamEvent};
-
-/// How much of stderr to keep for error messages: the end is where the reason is.
-const STDERR_TAIL_BYTES: usize = 8 * 1024;
-/// How much of an unparseable line to quote back.
-const PREVIEW_CHARS: usize = 120;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TerraformError {
@@ -42,21 +42,66 @@ pub enum TerraformError {
         source: io::Error,
     },
     #[error(
-        "{purpose}: line {line} of terraform's output is not JSON: {preview:?}. Check that `{bin}` \
-         is terraform or tofu and that TF_CLI_ARGS does not add flags that change its output"
+        "{purpose}: line {} of terraform's output {problem} ({}). Check that `{bin}` is \
+         terraform or tofu and that TF_CLI_ARGS does not add flags that change its output",
+        raw.line.unwrap_or_default(),
+        raw.describe()
     )]
     NotJson {
         bin: String,
         purpose: &'static str,
+        /// What is wrong with the line.
+        problem: stream::LineError,
+        raw: Box<RawText>,
+    },
+    #[error(
+        "{purpose}: line {line} of terraform's output is longer than driftlog reads \
+         ({} MiB, MAX_STREAM_LINE_BYTES); terraform's own messages are far shorter, so check \
+         that `{bin}` is terraform or tofu",
+        process::MAX_STREAM_LINE_BYTES >> 20
+    )]
+    LineTooLong {
+        bin: String,
+        purpose: &'static str,
         line: usize,
-        preview: String,
+    },
+    #[error(
+        "{purpose}: terraform printed nothing driftlog understands ({lines} line(s) of JSON, \
+         none of them the `version` message terraform and tofu always start with), so \
+         driftlog cannot tell whether the stack drifted. Check that `{bin}` is terraform or \
+         tofu, and that no wrapper swallows its output"
+    )]
+    NothingUnderstood {
+        bin: String,
+        purpose: &'static str,
+        lines: usize,
+    },
+    #[error(
+        "{purpose}: terraform wrote more than {} MiB ({limit_name}), more than driftlog reads",
+        limit >> 20
+    )]
+    TooLarge {
+        purpose: &'static str,
+        limit: usize,
+        limit_name: &'static str,
+    },
+    #[error(
+        "{purpose} did not finish within {}: driftlog asked terraform to stop (SIGINT), and \
+         ended it if it did not. Find what it waits for (a state lock, a provider that does \
+         not answer), or allow more time with --terraform-timeout",
+        humantime::format_duration(*limit)
+    )]
+    TimedOut {
+        purpose: &'static str,
+        limit: Duration,
     },
     #[error("{purpose} failed ({status}){}", describe_failure(diagnostics, stderr))]
     Failed {
         purpose: &'static str,
         status: String,
         diagnostics: Vec<Diagnostic>,
-        stderr: String,
+        /// Terraform's stderr: described in the message, shown on the terminal only.
+        stderr: Option<Box<RawText>>,
     },
     #[error(
         "workspace `{name}` does not exist in this stack (it has: {}); a missing workspace \
@@ -85,6 +130,11 @@ impl TerraformError {
             TerraformError::NotFound { .. } => "terraform_not_found",
             TerraformError::Spawn { .. } => "terraform_not_runnable",
             TerraformError::NotJson { .. } => "output_not_json",
+            TerraformError::LineTooLong { .. } | TerraformError::TooLarge { .. } => {
+                "output_too_large"
+            }
+            TerraformError::NothingUnderstood { .. } => "output_not_understood",
+            TerraformError::TimedOut { .. } => "timed_out",
             TerraformError::Failed { purpose, .. } if purpose.starts_with("show") => "show_failed",
             TerraformError::Failed { purpose, .. } if purpose.starts_with("init") => "init_failed",
             TerraformError::Failed { .. } => "plan_failed",
@@ -95,8 +145,8 @@ impl TerraformError {
         }
     }
 
-    /// The failure without terraform's raw output (its stderr may carry `TF_LOG` lines and
-    /// values): the command's purpose and terraform's own error diagnostics.
+    /// The failure in one line or a few: the command's purpose and terraform's own error
+    /// diagnostics. Like the whole message, it never quotes terraform's raw output.
     pub fn brief(&self) -> String {
         match self {
             TerraformError::Failed {
@@ -106,11 +156,8 @@ impl TerraformError {
                 ..
             } => format!(
                 "{purpose} failed ({status}){}",
-                describe_failure(diagnostics, "")
+                describe_failure(diagnostics, &None)
             ),
-            TerraformError::NotJson { purpose, line, .. } => {
-                format!("{purpose}: line {line} of terraform's output is not JSON")
-            }
             other => other.to_string(),
         }
     }
@@ -122,9 +169,104 @@ impl TerraformError {
             _ => &[],
         }
     }
+
+    /// Terraform's raw text behind the failure, for the terminal only.
+    pub fn raw_text(&self) -> Option<&RawText> {
+        match self {
+            TerraformError::NotJson { raw, .. } => Some(raw),
+            TerraformError::Failed { stderr, .. } => stderr.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether the scan must end here rather than carry on without what this command would
+    /// have told: a stop was asked for, or terraform ran out of time.
+    pub fn ends_the_scan(&self) -> bool {
+        matches!(
+            self,
+            TerraformError::Interrupted { .. } | TerraformError::TimedOut { .. }
+        )
+    }
 }
 
-fn describe_failure(diagnostics: &[Diagnostic], stderr: &str) -> String {
+/// Text terraform printed: its stderr, or a line of stdout that was not JSON. It can hold
+/// anything (`TF_LOG` lines, values from the configuration), so errors, reports and
+/// records describe it and hash it, and only the terminal shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawText {
+    /// `stderr` or `stdout`.
+    pub stream: &'static str,
+    /// The line of stdout.
+    pub line: Option<usize>,
+    /// Of all terraform wrote there.
+    pub bytes: u64,
+    pub lines: u64,
+    /// What the terminal shows: the end of stderr, the start of a line.
+    pub shown: String,
+}
+
+impl RawText {
+    fn of_stderr(tail: StderrTail) -> Option<Box<RawText>> {
+        (tail.bytes > 0).then(|| {
+            Box::new(RawText {
+                stream: "stderr",
+                line: None,
+                bytes: tail.bytes,
+                lines: tail.lines,
+                shown: tail.text,
+            })
+        })
+    }
+
+    fn of_line(number: usize, line: &str) -> Box<RawText> {
+        Box::new(RawText {
+            stream: "stdout",
+            line: Some(number),
+            bytes: line.len() as u64,
+            lines: 1,
+            shown: line.chars().take(process::SHOWN_LINE_CHARS).collect(),
+        })
+    }
+
+    /// SHA-256 of the text shown.
+    pub fn shown_sha256(&self) -> String {
+        sha256_hex(self.shown.as_bytes())
+    }
+
+    /// The description a report carries.
+    pub fn output(&self) -> FailureOutput {
+        FailureOutput {
+            stream: self.stream.to_owned(),
+            line: self.line.map(|line| line as u64),
+            bytes: self.bytes,
+            lines: self.lines,
+            shown_bytes: self.shown.len() as u64,
+            shown_sha256: self.shown_sha256(),
+        }
+    }
+
+    /// How much there was and where it is shown, in words.
+    fn describe(&self) -> String {
+        let shown = if self.shown.len() as u64 == self.bytes {
+            "shown".to_owned()
+        } else if self.stream == "stderr" {
+            format!("the last {} bytes shown", self.shown.len())
+        } else {
+            format!("its first {} bytes shown", self.shown.len())
+        };
+        let lines = match self.stream {
+            "stderr" => format!("{} line(s), ", self.lines),
+            _ => String::new(),
+        };
+        format!(
+            "{lines}{} bytes; {shown} on driftlog's standard error, SHA-256 {}",
+            self.bytes,
+            self.shown_sha256()
+        )
+    }
+}
+
+fn describe_failure(diagnostics: &[Diagnostic], stderr: &Option<Box<RawText>>) -> String {
     let errors: Vec<String> = diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Error)
@@ -133,11 +275,13 @@ fn describe_failure(diagnostics: &[Diagnostic], stderr: &str) -> String {
     if !errors.is_empty() {
         return format!(":{}", errors.concat());
     }
-    let stderr = stderr.trim();
-    if stderr.is_empty() {
-        String::new()
-    } else {
-        format!(":\n  {}", stderr.replace('\n', "\n  "))
+    match stderr {
+        Some(raw) => format!(
+            "; terraform gave no error diagnostic, and wrote to its standard error ({})",
+            raw.describe()
+        ),
+        None => "; terraform gave no error diagnostic and wrote nothing to its standard error"
+            .to_owned(),
     }
 }
 
@@ -178,9 +322,13 @@ pub struct PlanRun {
     pub exit_code: i32,
     /// SHA-256 of terraform's whole `-json` output, as evidence of what it said.
     pub stream_sha256: String,
+    /// From the `version` message; a plan without one fails.
+    pub tool: Option<Tool>,
     pub drift: Vec<DriftNotice>,
     pub output_changes: Vec<OutputChange>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Lines of JSON read (empty lines left out).
+    pub lines: usize,
 }
 
 /// A terraform binary bound to one working directory and workspace.
@@ -189,19 +337,30 @@ pub struct Terraform {
     bin: OsString,
     dir: PathBuf,
     workspace: Option<String>,
+    timeouts: Timeouts,
 }
 
 impl Terraform {
+    /// A `bin` given as a relative path (`./tf`, `bin/terraform`) is taken from the directory
+    /// driftlog runs in, as a user typing it expects, not from the stack directory terraform
+    /// runs in; a bare name is looked up on PATH.
     pub fn new(
         bin: impl Into<OsString>,
         dir: impl Into<PathBuf>,
         workspace: Option<String>,
     ) -> Self {
         Terraform {
-            bin: bin.into(),
+            bin: from_cwd(bin.into()),
             dir: dir.into(),
             workspace,
+            timeouts: Timeouts::default(),
         }
+    }
+
+    /// The time limits of the commands a scan runs (not of apply, which has none).
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
     }
 
     /// The workspace commands run in: the one asked for, else `TF_WORKSPACE`, else the one
@@ -213,13 +372,21 @@ impl Terraform {
         if let Some(workspace) = std::env::var("TF_WORKSPACE").ok().filter(|w| !w.is_empty()) {
             return workspace;
         }
-        let data_dir = std::env::var_os("TF_DATA_DIR")
-            .map_or_else(|| self.dir.join(".terraform"), PathBuf::from);
-        std::fs::read_to_string(data_dir.join("environment"))
+        std::fs::read_to_string(self.data_dir().join("environment"))
             .ok()
             .map(|w| w.trim().to_owned())
             .filter(|w| !w.is_empty())
             .unwrap_or_else(|| "default".to_owned())
+    }
+
+    /// Terraform's data directory, as terraform finds it: `TF_DATA_DIR` (a relative one from
+    /// the stack directory, where terraform runs), else `.terraform` there.
+    pub fn data_dir(&self) -> PathBuf {
+        let data_dir = std::env::var_os("TF_DATA_DIR")
+            .filter(|dir| !dir.is_empty())
+            .unwrap_or_else(|| ".terraform".into());
+        // `join` keeps an absolute TF_DATA_DIR as it is.
+        self.dir.join(data_dir)
     }
 
     fn command(&self, args: &[&OsStr]) -> Command {
@@ -228,6 +395,8 @@ impl Terraform {
             .args(args)
             .current_dir(&self.dir)
             .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .env("TF_IN_AUTOMATION", "1")
             .env("TF_INPUT", "0")
             // Its own process group: a terminal's Ctrl-C reaches driftlog only, which then
@@ -243,19 +412,23 @@ impl Terraform {
         command
     }
 
+    /// Starts a command with piped stdout and stderr, held to `limit` when given.
     fn spawn(
         &self,
         mut command: Command,
         purpose: &'static str,
-    ) -> Result<(Child, Registration), TerraformError> {
+        limit: Option<Duration>,
+    ) -> Result<Running, TerraformError> {
         if interrupt::requested() {
             return Err(TerraformError::Interrupted { purpose });
         }
         let child = command
             .spawn()
             .map_err(|source| self.spawn_error(source, purpose))?;
-        let registration = Registration::new(child.id());
-        Ok((child, registration))
+        Ok(Running::new(
+            child,
+            limit.map(|limit| (limit, self.timeouts.grace)),
+        ))
     }
 
     fn spawn_error(&self, source: io::Error, purpose: &'static str) -> TerraformError {
@@ -281,7 +454,15 @@ impl Terraform {
         let mut command = self.command(&[OsStr::new("workspace"), OsStr::new("list")]);
         // Listing must not depend on the workspace being listed.
         command.env_remove("TF_WORKSPACE");
-        let stdout = self.stdout_of(command, PURPOSE)?;
+        let stdout = self.stdout_of(
+            command,
+            PURPOSE,
+            self.timeouts.read,
+            Limit::new(
+                process::MAX_WORKSPACE_LIST_BYTES,
+                "MAX_WORKSPACE_LIST_BYTES",
+            ),
+        )?;
         let available: Vec<String> = String::from_utf8_lossy(&stdout)
             .lines()
             .map(|line| line.trim_start_matches('*').trim().to_owned())
@@ -305,44 +486,81 @@ impl Terraform {
             OsStr::new("-input=false"),
             OsStr::new("-no-color"),
         ]);
-        self.stdout_of(command, PURPOSE).map(drop)
+        self.run_to_end(command, PURPOSE, self.timeouts.plan, None)
+            .map(drop)
     }
 
-    /// Runs a command to completion; its stdout if it succeeded, else an error with the end
-    /// of its stderr.
+    /// Runs a command to completion within `timeout`; its stdout (at most `limit` bytes)
+    /// if it succeeded, else an error with a description of its stderr.
     fn stdout_of(
         &self,
         command: Command,
         purpose: &'static str,
+        timeout: Duration,
+        limit: Limit,
     ) -> Result<Vec<u8>, TerraformError> {
-        let output = self.output(command, purpose)?;
-        if !output.status.success() {
-            return Err(TerraformError::Failed {
-                purpose,
-                status: describe_status(output.status),
-                diagnostics: Vec::new(),
-                stderr: tail(&output.stderr),
-            });
-        }
-        Ok(output.stdout)
+        self.run_to_end(command, purpose, timeout, Some(limit))
     }
 
-    /// Runs a command to completion, capturing its output.
-    fn output(
+    /// Runs a command to completion within `timeout`, keeping its stdout (at most `limit`
+    /// bytes; none kept without a limit) and failing unless it exits 0.
+    fn run_to_end(
         &self,
-        mut command: Command,
+        command: Command,
         purpose: &'static str,
-    ) -> Result<Output, TerraformError> {
-        command.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let (child, registration) = self.spawn(command, purpose)?;
-        let output = child
-            .wait_with_output()
-            .map_err(|source| TerraformError::Io { purpose, source })?;
-        drop(registration);
-        if !output.status.success() && interrupt::requested() {
-            return Err(TerraformError::Interrupted { purpose });
+        timeout: Duration,
+        limit: Option<Limit>,
+    ) -> Result<Vec<u8>, TerraformError> {
+        let mut running = self.spawn(command, purpose, Some(timeout))?;
+        let io_error = |source| TerraformError::Io { purpose, source };
+        let stdout = match running.stdout() {
+            None => Vec::new(),
+            Some(stdout) => match limit {
+                None => {
+                    io::copy(&mut { stdout }, &mut io::sink()).map_err(io_error)?;
+                    Vec::new()
+                }
+                Some(limit) => {
+                    match process::read_bounded(stdout, limit.bytes).map_err(io_error)? {
+                        Ok(bytes) => bytes,
+                        Err(()) => {
+                            running.kill();
+                            let ended = running.wait().map_err(io_error)?;
+                            if ended.timed_out {
+                                return Err(TerraformError::TimedOut {
+                                    purpose,
+                                    limit: timeout,
+                                });
+                            }
+                            return Err(TerraformError::TooLarge {
+                                purpose,
+                                limit: limit.bytes,
+                                limit_name: limit.name,
+                            });
+                        }
+                    }
+                }
+            },
+        };
+        let ended = running.wait().map_err(io_error)?;
+        if ended.timed_out {
+            return Err(TerraformError::TimedOut {
+                purpose,
+                limit: timeout,
+            });
         }
-        Ok(output)
+        if !ended.status.success() {
+            if interrupt::requested() {
+                return Err(TerraformError::Interrupted { purpose });
+            }
+            return Err(TerraformError::Failed {
+                purpose,
+                status: describe_status(ended.status),
+                diagnostics: Vec::new(),
+                stderr: RawText::of_stderr(ended.stderr),
+            });
+        }
+        Ok(stdout)
     }
 
     /// Runs `terraform plan [-refresh-only] -json -detailed-exitcode -out=PLAN`, handing each
@@ -355,107 +573,42 @@ impl Terraform {
         on_event: &mut dyn FnMut(&StreamEvent),
     ) -> Result<PlanRun, TerraformError> {
         let purpose = mode.purpose();
-        let mut out_flag = OsString::from("-out=");
-        out_flag.push(plan_file);
-        let mut args: Vec<OsString> = vec![OsString::from("plan")];
-        if *mode == PlanMode::RefreshOnly {
-            args.push(OsString::from("-refresh-only"));
-        }
-        args.extend(
-            ["-json", "-input=false", "-detailed-exitcode"]
-                .iter()
-                .map(OsString::from),
-        );
-        args.push(out_flag);
-        if let PlanMode::Classify { targets } = mode {
-            args.extend(
-                targets
-                    .iter()
-                    .map(|target| OsString::from(format!("-target={target}"))),
-            );
-        }
-        for var in &inputs.vars {
-            args.push(OsString::from("-var"));
-            args.push(OsString::from(var));
-        }
-        for file in &inputs.var_files {
-            let mut flag = OsString::from("-var-file=");
-            flag.push(file);
-            args.push(flag);
-        }
-        args.extend(inputs.extra_args.iter().map(OsString::from));
+        let args = plan_args(mode, inputs, plan_file);
         let args: Vec<&OsStr> = args.iter().map(OsString::as_os_str).collect();
-        let mut command = self.command(&args);
-        command.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let (mut child, registration) = self.spawn(command, purpose)?;
-        let stderr = drain_stderr(&mut child);
-
-        let mut run = PlanRun::default();
-        let streamed = self.read_stream(&mut child, purpose, &mut |event| {
-            match event {
-                StreamEvent::ResourceDrift(notice) => run.drift.push(notice.clone()),
-                StreamEvent::Outputs(changes) => run.output_changes = changes.clone(),
-                StreamEvent::Diagnostic(diagnostic) => run.diagnostics.push(diagnostic.clone()),
-                _ => {}
-            }
-            on_event(event);
-        });
-        let stream_sha256 = match streamed {
-            Ok(sha256) => sha256,
+        let command = self.command(&args);
+        let limit = self.timeouts.plan;
+        let mut running = self.spawn(command, purpose, Some(limit))?;
+        let bin = self.bin.to_string_lossy();
+        let streamed = match running.stdout() {
+            Some(stdout) => read_plan_stream(&bin, purpose, stdout, on_event),
+            None => Ok(PlanRun::default()),
+        };
+        let run = match streamed {
+            Ok(run) => run,
             Err(err) => {
                 // Output we cannot read means terraform (or whatever runs as terraform) is not
-                // in a state worth shutting down gracefully: end its whole process group, plugins
-                // included, so nothing keeps running or holding our pipes.
-                interrupt::kill_process_group(child.id());
-                let _ = child.wait();
-                let _ = stderr.join();
+                // in a state worth shutting down gracefully: end its whole process group,
+                // plugins included, so nothing keeps running or holding our pipes.
+                running.kill();
+                let ended = running
+                    .wait()
+                    .map_err(|source| TerraformError::Io { purpose, source })?;
+                if ended.timed_out {
+                    return Err(TerraformError::TimedOut { purpose, limit });
+                }
                 return Err(err);
             }
         };
-        let status = child
+        let ended = running
             .wait()
             .map_err(|source| TerraformError::Io { purpose, source })?;
-        drop(registration);
-        let stderr = stderr.join().unwrap_or_default();
+        if ended.timed_out {
+            return Err(TerraformError::TimedOut { purpose, limit });
+        }
         if interrupt::requested() {
             return Err(TerraformError::Interrupted { purpose });
         }
-        match status.code() {
-            Some(code @ (0 | 2)) => {
-                run.exit_code = code;
-                run.stream_sha256 = stream_sha256;
-                Ok(run)
-            }
-            _ => Err(TerraformError::Failed {
-                purpose,
-                status: describe_status(status),
-                diagnostics: run.diagnostics,
-                stderr,
-            }),
-        }
-    }
-
-    /// Reads the stream to its end, returning the SHA-256 of every byte it carried.
-    fn read_stream(
-        &self,
-        child: &mut Child,
-        purpose: &'static str,
-        on_event: &mut dyn FnMut(&StreamEvent),
-    ) -> Result<String, TerraformError> {
-        read_lines(child, purpose, &mut |number, text| {
-            match stream::parse_line(text) {
-                Ok(event) => on_event(&event),
-                Err(stream::NotJson) => {
-                    return Err(TerraformError::NotJson {
-                        bin: self.bin.to_string_lossy().into_owned(),
-                        purpose,
-                        line: number,
-                        preview: text.chars().take(PREVIEW_CHARS).collect(),
-                    })
-                }
-            }
-            Ok(())
-        })
+        judge_plan(&bin, purpose, run, ended.status, ended.stderr)
     }
 
     /// `terraform show -json PLAN` of a normal plan: drift, planned changes and what the
@@ -475,7 +628,12 @@ impl Terraform {
             OsStr::new("schema"),
             OsStr::new("-json"),
         ]);
-        let json = self.stdout_of(command, PURPOSE)?;
+        let json = self.stdout_of(
+            command,
+            PURPOSE,
+            self.timeouts.read,
+            Limit::new(process::MAX_SCHEMA_JSON_BYTES, "MAX_SCHEMA_JSON_BYTES"),
+        )?;
         let sha256 = sha256_hex(&json);
         Ok((schema::ProviderSchemas::parse(&json)?, sha256))
     }
@@ -488,7 +646,154 @@ impl Terraform {
             OsStr::new("-json"),
             plan_file.as_os_str(),
         ]);
-        self.stdout_of(command, PURPOSE)
+        self.stdout_of(
+            command,
+            PURPOSE,
+            self.timeouts.read,
+            Limit::new(process::MAX_SHOW_JSON_BYTES, "MAX_SHOW_JSON_BYTES"),
+        )
+    }
+}
+
+/// A relative path with a directory in it, from driftlog's working directory; a bare name
+/// (looked up on PATH) or an absolute path as it is.
+fn from_cwd(bin: OsString) -> OsString {
+    let path = Path::new(&bin);
+    if path.is_absolute() || !bin.as_bytes().contains(&b'/') {
+        return bin;
+    }
+    match std::env::current_dir() {
+        Ok(cwd) => cwd.join(path).into_os_string(),
+        Err(_) => bin,
+    }
+}
+
+/// How much of a command's stdout driftlog reads, and the constant that says so.
+#[derive(Debug, Clone, Copy)]
+struct Limit {
+    bytes: usize,
+    name: &'static str,
+}
+
+impl Limit {
+    fn new(bytes: usize, name: &'static str) -> Self {
+        Limit { bytes, name }
+    }
+}
+
+fn plan_args(mode: &PlanMode, inputs: &PlanInputs, plan_file: &Path) -> Vec<OsString> {
+    let mut out_flag = OsString::from("-out=");
+    out_flag.push(plan_file);
+    let mut args: Vec<OsString> = vec![OsString::from("plan")];
+    if *mode == PlanMode::RefreshOnly {
+        args.push(OsString::from("-refresh-only"));
+    }
+    args.extend(
+        ["-json", "-input=false", "-detailed-exitcode"]
+            .iter()
+            .map(OsString::from),
+    );
+    args.push(out_flag);
+    if let PlanMode::Classify { targets } = mode {
+        args.extend(
+            targets
+                .iter()
+                .map(|target| OsString::from(format!("-target={target}"))),
+        );
+    }
+    for var in &inputs.vars {
+        args.push(OsString::from("-var"));
+        args.push(OsString::from(var));
+    }
+    for file in &inputs.var_files {
+        let mut flag = OsString::from("-var-file=");
+        flag.push(file);
+        args.push(flag);
+    }
+    args.extend(inputs.extra_args.iter().map(OsString::from));
+    args
+}
+
+/// Reads a plan's `-json` stream to its end: every line a JSON message within bounds,
+/// handed to `on_event` as it arrives.
+fn read_plan_stream(
+    bin: &str,
+    purpose: &'static str,
+    stdout: impl io::Read,
+    on_event: &mut dyn FnMut(&StreamEvent),
+) -> Result<PlanRun, TerraformError> {
+    let mut run = PlanRun::default();
+    let read = process::read_lines(stdout, &mut |line| {
+        let (number, text) = match line {
+            Line::Text(number, text) => (number, text),
+            Line::TooLong(line) => {
+                return Err(TerraformError::LineTooLong {
+                    bin: bin.to_owned(),
+                    purpose,
+                    line,
+                })
+            }
+        };
+        let event = stream::parse_line(text).map_err(|problem| TerraformError::NotJson {
+            bin: bin.to_owned(),
+            purpose,
+            problem,
+            raw: RawText::of_line(number, text),
+        })?;
+        run.lines += 1;
+        match &event {
+            StreamEvent::Version(tool) => run.tool = Some(tool.clone()),
+            StreamEvent::ResourceDrift(notice) => run.drift.push(notice.clone()),
+            StreamEvent::Outputs(changes) => run.output_changes = changes.clone(),
+            StreamEvent::Diagnostic(diagnostic) => run.diagnostics.push(diagnostic.clone()),
+            _ => {}
+        }
+        on_event(&event);
+        Ok(())
+    });
+    run.stream_sha256 = read.map_err(|source| TerraformError::Io { purpose, source })??;
+    Ok(run)
+}
+
+/// What a plan that ran to its end says: its run when terraform exited 0 or 2 (the
+/// `-detailed-exitcode` convention) with no error diagnostic and a `version` message; else
+/// why the stack's state is unknown.
+fn judge_plan(
+    bin: &str,
+    purpose: &'static str,
+    mut run: PlanRun,
+    status: ExitStatus,
+    stderr: StderrTail,
+) -> Result<PlanRun, TerraformError> {
+    let exit_code = status.code();
+    let has_errors = run
+        .diagnostics
+        .iter()
+        .any(|d| d.severity == Severity::Error);
+    match exit_code {
+        // An error diagnostic means terraform did not finish the plan, whatever a wrapper
+        // made of its exit code (a var file it could not read, say).
+        Some(code @ (0 | 2)) if has_errors => Err(TerraformError::Failed {
+            purpose,
+            status: format!("exit code {code}, yet terraform reported errors"),
+            diagnostics: run.diagnostics,
+            stderr: RawText::of_stderr(stderr),
+        }),
+        Some(0 | 2) if run.tool.is_none() => Err(TerraformError::NothingUnderstood {
+            bin: bin.to_owned(),
+            purpose,
+            lines: run.lines,
+        }),
+        Some(code @ (0 | 2)) => {
+            run.exit_code = code;
+            Ok(run)
+        }
+        _ => Err(TerraformError::Failed {
+            purpose,
+            status: describe_status(status),
+            diagnostics: run.diagnostics,
+            stderr: RawText::of_stderr(stderr),
+        }),
     }
 }
 
@@ -499,55 +804,6 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Reads a child's stdout line by line as it arrives, handing each non-empty line (trimmed,
-/// with its 1-based number) to `on_line`, until the end or `on_line`'s first error; returns
-/// the SHA-256 of every byte read.
-fn read_lines(
-    child: &mut Child,
-    purpose: &'static str,
-    on_line: &mut dyn FnMut(usize, &str) -> Result<(), TerraformError>,
-) -> Result<String, TerraformError> {
-    let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
-    let Some(stdout) = child.stdout.take() else {
-        return Ok(hex(digest.finish().as_ref()));
-    };
-    let mut reader = BufReader::new(stdout);
-    let mut line = Vec::new();
-    let mut number = 0;
-    loop {
-        line.clear();
-        let read = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|source| TerraformError::Io { purpose, source })?;
-        if read == 0 {
-            return Ok(hex(digest.finish().as_ref()));
-        }
-        digest.update(&line);
-        number += 1;
-        let text = String::from_utf8_lossy(&line);
-        let text = text.trim();
-        if !text.is_empty() {
-            on_line(number, text)?;
-        }
-    }
-}
-
-fn drain_stderr(child: &mut Child) -> JoinHandle<String> {
-    let stderr = child.stderr.take();
-    std::thread::spawn(move || {
-        let mut buffer = Vec::new();
-        if let Some(mut stderr) = stderr {
-            let _ = stderr.read_to_end(&mut buffer);
-        }
-        tail(&buffer)
-    })
-}
-
-fn tail(bytes: &[u8]) -> String {
-    let start = bytes.len().saturating_sub(STDERR_TAIL_BYTES);
-    String::from_utf8_lossy(&bytes[start..]).into_owned()
 }
 
 fn describe_status(status: ExitStatus) -> String {

@@ -305,7 +305,7 @@ fn one_stack_spelled_two_ways_is_one_stack_and_deep_json_is_named_so() {
     );
     assert_eq!(post.code, 1, "{}", post.stderr);
     assert!(
-        post.stderr.contains("nests deeper than 128 levels"),
+        post.stderr.contains("nests deeper than 127 levels"),
         "{}",
         post.stderr
     );

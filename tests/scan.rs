@@ -614,9 +614,13 @@ fn output_that_is_not_json_names_the_line() {
     let report = run.json();
     assert_eq!(report["failure"]["kind"], "output_not_json");
     let message = report["failure"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("line 2"), "{message}");
+    // Terraform's text is shown on the terminal, never put into the report.
+    assert!(!message.contains("Error: this is not json"), "{message}");
     assert!(
-        message.contains("line 2") && message.contains("Error: this is not json"),
-        "{message}"
+        run.stderr.contains("Error: this is not json"),
+        "{}",
+        run.stderr
     );
     assert!(stack.leftover_temp_files().is_empty());
 }
@@ -641,10 +645,11 @@ fn show_runs_only_when_there_is_drift_and_its_failure_is_reported() {
     assert_eq!(run.code, 1);
     let report = run.json();
     assert_eq!(report["failure"]["kind"], "show_failed");
-    assert!(report["failure"]["message"]
-        .as_str()
-        .unwrap_or_default()
-        .contains("show exploded"));
+    assert_eq!(
+        report["failure"]["output"]["shown_sha256"],
+        crate::support::sha256(b"show exploded\n")
+    );
+    assert!(run.stderr.contains("show exploded"), "{}", run.stderr);
     assert!(stack.leftover_temp_files().is_empty());
 }
 

@@ -16,6 +16,10 @@ mod fake_github;
 /// `driftlog scan` end to end: every drift shape, secrets, failures, temp-file cleanup.
 mod scan;
 
+/// What driftlog reads from terraform when it misbehaves: raw text, errors, silence, paths,
+/// bounds and time limits.
+mod terraform_input;
+
 /// Parser and differ on JSON recorded from real terraform runs.
 mod recorded;
 

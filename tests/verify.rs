@@ -124,10 +124,8 @@ impl Scan {
             refactors: Vec::new(),
             output_changes: vec![],
             diagnostics: vec![],
-            failure: (self.status == Status::Failed).then(|| Failure {
-                kind: "plan_failed".into(),
-                message: "terraform plan failed".into(),
-            }),
+            failure: (self.status == Status::Failed)
+                .then(|| Failure::new("plan_failed", "terraform plan failed")),
             evidence: Evidence::default(),
             audit: None,
             explanations: Vec::new(),

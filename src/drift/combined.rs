@@ -342,7 +342,7 @@ mod tests {
         let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
         let err = AnyReport::from_json(&deep).expect_err("too deep");
         assert!(matches!(err, SavedReportError::TooDeep(_)), "{err}");
-        assert!(err.to_string().contains("nests deeper than 128"), "{err}");
+        assert!(err.to_string().contains("nests deeper than 127"), "{err}");
         let inside = format!(
             r#"{{"schema_version": {SCHEMA_VERSION}, "x": {}1{}}}"#,
             "[".repeat(130),

@@ -363,7 +363,7 @@ fn json_too_deep_for_serde_is_named_so() {
     );
     let message = error("trail.json", &record);
     assert!(
-        message.contains("nests deeper than 128 levels"),
+        message.contains("nests deeper than 127 levels"),
         "{message}"
     );
     assert!(!message.contains("recursion limit"), "{message}");
@@ -374,7 +374,7 @@ fn json_too_deep_for_serde_is_named_so() {
     );
     let message = error("trail.json", &format!("{line}\n{line}\n"));
     assert!(
-        message.contains("nests deeper than 128 levels"),
+        message.contains("nests deeper than 127 levels"),
         "{message}"
     );
     assert!(!message.contains("not JSON"), "{message}");

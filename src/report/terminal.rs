@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 
 use super::{display_value, human_duration, plural, tool_name, SetAside};
-use crate::drift::{Action, AttrValue, ScanReport, Severity, Status};
+use crate::drift::{Action, AttrValue, Failure, ScanReport, Severity, Status};
 
 struct Palette {
     enabled: bool,
@@ -26,6 +26,28 @@ const RED: Style = AnsiColor::Red.on_default();
 const GREEN: Style = AnsiColor::Green.on_default();
 const YELLOW: Style = AnsiColor::Yellow.on_default();
 const DIM: Style = Style::new().dimmed();
+
+/// Terraform's own text behind a failure, framed, for the run's standard error only (no
+/// report, record or comment carries it: it can hold anything). The frame names the
+/// SHA-256 the report carries, of exactly the text between its two lines.
+pub fn failure_output(failure: &Failure) -> Option<String> {
+    let (shown, output) = (failure.shown.as_ref()?, failure.output.as_ref()?);
+    let stream = match output.line {
+        Some(line) => format!("{} line {line}", output.stream),
+        None => output.stream.clone(),
+    };
+    let mut out = format!(
+        "driftlog: terraform's {stream} follows (SHA-256 {} of the text up to the end line):\n",
+        output.shown_sha256
+    );
+    out.push_str(shown);
+    if !shown.ends_with('\n') {
+        // Not part of the hashed text.
+        out.push('\n');
+    }
+    let _ = writeln!(out, "driftlog: end of terraform's {stream}");
+    Some(out)
+}
 
 /// Renders the report for a terminal or a CI log.
 pub fn render(report: &ScanReport, color: bool) -> String {

@@ -6,11 +6,11 @@
 //! JSON is passed through as text instead of ending the run.
 
 use std::ffi::{OsStr, OsString};
-use std::process::Stdio;
 
 use serde_json::Value;
 
-use super::{describe_failure, drain_stderr, read_lines, Terraform, TerraformError};
+use super::process::{self, Line, StderrTail};
+use super::{describe_failure, RawText, Terraform, TerraformError};
 use crate::audit::record::{AppliedChange, ApplyOutcome, ApplySummary, ChangeOutcome};
 use crate::drift::{Action, Diagnostic, Failure, Severity};
 use crate::interrupt;
@@ -192,8 +192,8 @@ pub struct ApplyRun {
     pub diagnostics: Vec<Diagnostic>,
     /// Whether a stop was requested (Ctrl-C, SIGTERM) while terraform ran.
     pub interrupted: bool,
-    /// The end of terraform's standard error.
-    pub stderr: String,
+    /// The end of terraform's standard error: described in the failure, never quoted.
+    pub stderr: StderrTail,
     /// Lines of the stream that were not JSON messages (passed through as text).
     pub unparsed_lines: usize,
     /// Set when the stream could not be read to its end.
@@ -230,7 +230,8 @@ impl ApplyRun {
         } else {
             format!("terraform apply failed ({status})")
         };
-        message.push_str(&describe_failure(&self.diagnostics, &self.stderr));
+        let stderr = RawText::of_stderr(self.stderr.clone());
+        message.push_str(&describe_failure(&self.diagnostics, &stderr));
         if let Some(error) = &self.read_error {
             message.push_str(&format!("\n  reading terraform's output failed: {error}"));
         }
@@ -244,15 +245,17 @@ impl ApplyRun {
         if !unfinished.is_empty() {
             message.push_str(&format!("\n  not completed: {}", unfinished.join(", ")));
         }
-        Some(Failure {
-            kind: if self.interrupted {
+        let mut failure = Failure::new(
+            if self.interrupted {
                 "interrupted"
             } else {
                 "apply_failed"
-            }
-            .to_owned(),
+            },
             message,
-        })
+        );
+        failure.output = stderr.as_deref().map(RawText::output);
+        failure.shown = stderr.map(|raw| raw.shown);
+        Some(failure)
     }
 }
 
@@ -267,30 +270,43 @@ impl Terraform {
     ) -> Result<ApplyRun, TerraformError> {
         let args = request.command_args();
         let args: Vec<&OsStr> = args.iter().map(OsString::as_os_str).collect();
-        let mut command = self.command(&args);
-        command.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let (mut child, registration) = self.spawn(command, PURPOSE)?;
-        let stderr = drain_stderr(&mut child);
+        let command = self.command(&args);
+        // No time limit: stopping an apply half way leaves infrastructure half changed.
+        let mut running = self.spawn(command, PURPOSE, None)?;
 
         let mut reader = ApplyStream::default();
-        let streamed = read_lines(&mut child, PURPOSE, &mut |_, line| {
-            reader.line(line, on_message);
-            Ok(())
+        let streamed = running.stdout().map(|stdout| {
+            process::read_lines::<()>(stdout, &mut |line| {
+                match line {
+                    Line::Text(_, text) => reader.line(text, on_message),
+                    // Read on, never kept: stopping the read would stop the apply.
+                    Line::TooLong(_) => reader.run.unparsed_lines += 1,
+                }
+                Ok(())
+            })
         });
         // Never kill an apply: whatever happened to its output, wait for it to finish.
-        let status = child.wait().map_err(|source| TerraformError::Io {
+        let ended = running.wait().map_err(|source| TerraformError::Io {
             purpose: PURPOSE,
             source,
         })?;
-        drop(registration);
         let mut run = reader.finish();
         match streamed {
-            Ok(sha256) => run.stream_sha256 = sha256,
-            Err(err) => run.read_error = Some(err.to_string()),
+            Some(Ok(Ok(sha256))) => run.stream_sha256 = sha256,
+            Some(Ok(Err(()))) | None => {}
+            Some(Err(err)) => {
+                run.read_error = Some(
+                    TerraformError::Io {
+                        purpose: PURPOSE,
+                        source: err,
+                    }
+                    .to_string(),
+                )
+            }
         }
-        run.outcome.exit_code = status.code();
+        run.outcome.exit_code = ended.status.code();
         run.interrupted = interrupt::requested();
-        run.stderr = stderr.join().unwrap_or_default();
+        run.stderr = ended.stderr;
         Ok(run)
     }
 }
@@ -661,6 +677,31 @@ mod tests {
         );
         run.interrupted = true;
         assert_eq!(run.failure().expect("failed").kind, "interrupted");
+    }
+
+    #[test]
+    fn an_apply_failed_without_diagnostics_describes_its_stderr_but_never_quotes_it() {
+        let text = "[TRACE] provider: token=s3cr3t-apply-stderr\nError: backend gone\n";
+        let mut run = ApplyRun::default();
+        run.outcome.exit_code = Some(1);
+        run.stderr = process::tail_of(text.as_bytes());
+        let failure = run.failure().expect("failed");
+        assert!(!failure.message.contains("s3cr3t"), "{}", failure.message);
+        assert!(
+            failure.message.contains("2 line(s), 64 bytes"),
+            "{}",
+            failure.message
+        );
+        let output = failure.output.expect("described");
+        assert_eq!((output.stream.as_str(), output.bytes), ("stderr", 64));
+        assert_eq!(
+            output.shown_sha256,
+            super::super::sha256_hex(text.as_bytes())
+        );
+        // The text is for the terminal only: the record never serializes it.
+        assert_eq!(failure.shown.as_deref(), Some(text));
+        let record = serde_json::to_string(&run.failure()).unwrap_or_default();
+        assert!(!record.contains("s3cr3t") && record.contains(&output.shown_sha256));
     }
 
     #[test]

@@ -40,15 +40,28 @@ impl DriftNotice {
 }
 
 /// Why a line could not be read as a stream message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NotJson;
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LineError {
+    #[error("is not JSON")]
+    NotJson,
+    #[error("is JSON but not an object, as terraform's messages are")]
+    NotAnObject,
+    #[error("nests deeper than driftlog reads (127 levels)")]
+    TooDeep,
+}
 
 /// Parses one line of the stream. Unknown message types are not an error: terraform adds
 /// new ones over time.
-pub fn parse_line(line: &str) -> Result<StreamEvent, NotJson> {
-    let message: Value = serde_json::from_str(line).map_err(|_| NotJson)?;
+pub fn parse_line(line: &str) -> Result<StreamEvent, LineError> {
+    let message: Value = serde_json::from_str(line).map_err(|_| {
+        if super::show::nests_deeper_than_allowed(line.as_bytes()) {
+            LineError::TooDeep
+        } else {
+            LineError::NotJson
+        }
+    })?;
     if !message.is_object() {
-        return Err(NotJson);
+        return Err(LineError::NotAnObject);
     }
     let text = |value: &Value| value.as_str().unwrap_or_default().to_owned();
     let hook_address = || text(&message["hook"]["resource"]["addr"]);
@@ -210,9 +223,37 @@ mod tests {
     }
 
     #[test]
+    fn json_nested_beyond_the_limit_is_named_so_not_a_syntax_error() {
+        use crate::json::MAX_JSON_NESTING;
+        let nested = |depth: usize| {
+            format!(
+                "{{\"type\":\"x\",\"v\":{}{}}}",
+                "[".repeat(depth - 1),
+                "]".repeat(depth - 1)
+            )
+        };
+        // The limit is serde_json's own: the deepest line it reads is read.
+        assert_eq!(
+            parse_line(&nested(MAX_JSON_NESTING)),
+            Ok(StreamEvent::Other)
+        );
+        assert_eq!(
+            parse_line(&nested(MAX_JSON_NESTING + 1)),
+            Err(LineError::TooDeep)
+        );
+        assert!(LineError::TooDeep
+            .to_string()
+            .contains(&format!("{MAX_JSON_NESTING} levels")));
+        // Brackets inside strings are not nesting.
+        let in_string = format!("{{\"type\":\"x\",\"v\":\"{}\"}}", "[".repeat(500));
+        assert_eq!(parse_line(&in_string), Ok(StreamEvent::Other));
+        assert_eq!(parse_line("{\"a\":[1,}"), Err(LineError::NotJson));
+    }
+
+    #[test]
     fn rejects_lines_that_are_not_json_objects() {
-        assert_eq!(parse_line("Error: something"), Err(NotJson));
-        assert_eq!(parse_line("42"), Err(NotJson));
+        assert_eq!(parse_line("Error: something"), Err(LineError::NotJson));
+        assert_eq!(parse_line("42"), Err(LineError::NotAnObject));
         assert_eq!(
             parse_line(r#"{"type":"future_thing"}"#),
             Ok(StreamEvent::Other)

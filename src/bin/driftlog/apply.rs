@@ -103,7 +103,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let failure = run.failure();
     if let Some(failure) = &failure {
         // terraform's error diagnostics were shown as they came; without any, the message
-        // (terraform's standard error) is all there is.
+        // says what failed, and terraform's standard error follows it.
         let shown = run
             .diagnostics
             .iter()
@@ -118,6 +118,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             false => failure.message.as_str(),
         };
         eprintln!("driftlog: {message}");
+        if let Some(text) = driftlog::report::terminal::failure_output(failure) {
+            eprint!("{text}");
+        }
     }
     let code = run.exit_code();
     let (Some(audit), Some(target)) = (audit, target) else {

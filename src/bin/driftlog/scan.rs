@@ -18,6 +18,7 @@ use driftlog::drift::{Ignored, ScanReport};
 use driftlog::github::Publication;
 use driftlog::report::{self, Format};
 use driftlog::scan::{self, ScanOptions};
+use driftlog::terraform::process::Timeouts;
 use driftlog::terraform::PlanInputs;
 
 use crate::audit_args::{print_recorded, print_unpushed_warnings, AuditArgs};
@@ -51,6 +52,17 @@ pub struct Args {
         value_name = "PATH"
     )]
     pub terraform_bin: PathBuf,
+
+    /// Longest any one terraform command may run (`45m`, `2h`), after which driftlog stops
+    /// it (SIGINT, then kill) and the scan fails. Default: 30m for init and each plan, 10m
+    /// for show, providers schema and workspace list.
+    #[arg(
+        long,
+        env = "DRIFTLOG_TERRAFORM_TIMEOUT",
+        value_name = "DURATION",
+        value_parser = parse_timeout
+    )]
+    pub terraform_timeout: Option<std::time::Duration>,
 
     /// Run `terraform init -input=false` first.
     #[arg(long)]
@@ -302,6 +314,9 @@ fn scan_options(
         workspace: workspace.or_else(|| args.workspace.clone()),
         init_gate: None,
         count_unmanaged: config.count_unmanaged,
+        timeouts: args
+            .terraform_timeout
+            .map_or_else(Timeouts::default, Timeouts::all),
         inputs: PlanInputs {
             vars: all_vars,
             extra_args: args.plan_args.clone(),
@@ -336,6 +351,13 @@ fn run_single(args: &Args, setup: &Setup<'_>, options: ScanOptions) -> anyhow::R
         if let Some(failure) = &report.failure {
             eprintln!("driftlog: error: {}", failure.message);
         }
+    }
+    if let Some(text) = report
+        .failure
+        .as_ref()
+        .and_then(report::terminal::failure_output)
+    {
+        eprint!("{text}");
     }
     let report_json = json_output(args.output.as_deref(), setup.format);
     // GitHub hears about the scan even when recording failed: the drift is real either way.
@@ -435,6 +457,9 @@ fn run_many(
     {
         if let Some(failure) = &stack.failure {
             eprintln!("driftlog: error: {}: {}", stack.stack.dir, failure.message);
+            if let Some(text) = report::terminal::failure_output(failure) {
+                eprint!("{text}");
+            }
         }
     }
     let report_json = json_output(args.output.as_deref(), setup.format);
@@ -589,5 +614,14 @@ fn resolve_from_cwd(path: &Path) -> std::path::PathBuf {
         std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
     } else {
         path.to_owned()
+    }
+}
+
+/// A `--terraform-timeout`: a duration as humantime writes it, more than zero.
+fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(duration) if !duration.is_zero() => Ok(duration),
+        Ok(_) => Err("a time limit must be more than zero".to_owned()),
+        Err(err) => Err(format!("{err} (write it like `45m`, `2h` or `90s`)")),
     }
 }
