@@ -9,6 +9,7 @@ pub mod apply;
 pub mod config;
 pub mod schema;
 pub mod show;
+pub mod state;
 pub mod stream;
 
 use std::ffi::{OsStr, OsString};
