@@ -620,22 +620,28 @@ fn an_id_copied_from_a_sensitive_name_is_recorded_nowhere() {
     repo.stack.edit(SECRET_NAME, |o| o["size"] = json!(2));
     repo.stack.edit("plain", |o| o["size"] = json!(2));
     let key = repo.key_file.to_str().expect("utf-8");
-    let scan = repo
-        .stack
-        .scan(&["--format", "json", "--signing-key", key]);
+    let scan = repo.stack.scan(&["--format", "json", "--signing-key", key]);
     assert_eq!(scan.code, 2, "{}", scan.stderr);
     let report = scan.json();
     let vault = crate::support::resource(&report, "filestate_object.vault");
     assert_eq!(
         crate::support::change(vault, "size"),
-        (&json!({"kind": "known", "value": 1}), &json!({"kind": "known", "value": 2}))
+        (
+            &json!({"kind": "known", "value": 1}),
+            &json!({"kind": "known", "value": 2})
+        )
     );
     assert!(
-        vault["identifiers"].as_object().is_none_or(|ids| ids.is_empty()),
+        vault["identifiers"]
+            .as_object()
+            .is_none_or(|ids| ids.is_empty()),
         "{vault:#}"
     );
     let plain = crate::support::resource(&report, "filestate_object.plain");
-    assert_eq!(plain["identifiers"], json!({"id": "plain", "name": "plain"}));
+    assert_eq!(
+        plain["identifiers"],
+        json!({"id": "plain", "name": "plain"})
+    );
     let terminal = repo.stack.scan(&["--no-audit"]);
     let markdown = repo.stack.scan(&["--no-audit", "--format", "markdown"]);
     let explain = repo.stack.driftlog_in(repo.root(), &["explain"]);
