@@ -570,6 +570,39 @@ mod tests {
     }
 
     #[test]
+    fn the_state_an_apply_writes_is_where_its_ids_are_checked() {
+        let state = |list: &[&str]| request(list).expect("approved").state_file;
+        assert_eq!(state(&["-auto-approve"]), None);
+        assert_eq!(
+            state(&["-auto-approve", "-state", "a.tfstate"]),
+            Some("a.tfstate".to_owned())
+        );
+        assert_eq!(
+            state(&["-state-out=b.tfstate", "-auto-approve", "-state=a.tfstate"]),
+            Some("b.tfstate".to_owned()),
+            "terraform writes to -state-out when both are given"
+        );
+    }
+
+    #[test]
+    fn a_state_document_lists_every_module_s_resources() {
+        let state = StateValues::parse(
+            br#"{"values": {"root_module": {"resources": [{"address": "a.b", "values": {"id": "x"},
+                 "sensitive_values": {}}], "child_modules": [{"resources": [{"address":
+                 "module.m.a.c", "values": {"id": "y"}, "sensitive_values": {"name": true}}]}]}}}"#,
+        )
+        .expect("a state");
+        assert_eq!(
+            state.resource("a.b").map(|r| &r.values["id"]),
+            Some(&"x".into())
+        );
+        let child = state.resource("module.m.a.c").expect("the child module's");
+        assert_eq!(child.sensitive_values["name"], true);
+        let empty = StateValues::parse(br#"{"format_version": "1.0"}"#).expect("empty state");
+        assert!(empty.resource("a.b").is_none());
+    }
+
+    #[test]
     fn an_apply_must_be_approved_or_apply_a_saved_plan() {
         assert_eq!(request(&[]), Err(ApplyArgsError::NotApproved));
         assert_eq!(
