@@ -29,7 +29,7 @@ pub fn attribute_changes(sides: &Sides<'_>) -> Vec<AttributeChange> {
     let mut differ = Differ {
         segments: Vec::new(),
         changes: Vec::new(),
-        secrets: withheld(sides),
+        secrets: long_secrets(withheld(sides)),
     };
     differ.walk(Node {
         before: present(sides.before),
@@ -61,9 +61,10 @@ fn withheld(sides: &Sides<'_>) -> HashSet<String> {
 /// logs): AWS `id`/`arn`, the common `name`, Google's `self_link`.
 pub const IDENTIFIER_ATTRIBUTES: [&str; 4] = ["arn", "id", "name", "self_link"];
 
-/// A withheld value at least this long is also withheld inside an identifier (an ARN or a
-/// self link made from a sensitive name); shorter ones only when the identifier is exactly
-/// them, so a sensitive `true` or `1` does not hide every identifier.
+/// A masked value at least this long (in characters) is withheld wherever else it appears in
+/// the resource: inside an unmasked value, a map key or an identifier (an ARN made from a
+/// sensitive name). A shorter one only hides an identifier that is exactly it, so a
+/// sensitive `"v1"` or `443` does not withhold every other `"v1"` or `443`.
 pub const SECRET_SUBSTRING_MIN_CHARS: usize = 8;
 
 /// The resource's identifiers: each of [`IDENTIFIER_ATTRIBUTES`] that is a non-empty string,
@@ -118,16 +119,32 @@ pub fn add_identity(identity: &Value, sides: &[Sides<'_>], into: &mut BTreeMap<S
     into.retain(|_, text| !names_secret(text, &secrets));
 }
 
-fn holds_secret(value: &Value, secrets: &HashSet<String>) -> bool {
+/// Whether `value` holds one of `long_secrets` (all of [`SECRET_SUBSTRING_MIN_CHARS`] or
+/// more) in a string, a number or a key.
+fn holds_secret(value: &Value, long_secrets: &[String]) -> bool {
     match value {
-        Value::String(text) => names_secret(text, secrets),
-        Value::Number(number) => secrets.contains(&number.to_string()),
-        Value::Array(items) => items.iter().any(|item| holds_secret(item, secrets)),
+        Value::String(text) => within(text, long_secrets),
+        Value::Number(number) => within(&number.to_string(), long_secrets),
+        Value::Array(items) => items.iter().any(|item| holds_secret(item, long_secrets)),
         Value::Object(map) => map
             .iter()
-            .any(|(key, item)| names_secret(key, secrets) || holds_secret(item, secrets)),
+            .any(|(key, item)| within(key, long_secrets) || holds_secret(item, long_secrets)),
         Value::Null | Value::Bool(_) => false,
     }
+}
+
+fn within(text: &str, long_secrets: &[String]) -> bool {
+    long_secrets
+        .iter()
+        .any(|secret| text.contains(secret.as_str()))
+}
+
+/// The masked values long enough to be withheld wherever they appear.
+fn long_secrets(secrets: HashSet<String>) -> Vec<String> {
+    secrets
+        .into_iter()
+        .filter(|secret| secret.chars().count() >= SECRET_SUBSTRING_MIN_CHARS)
+        .collect()
 }
 
 /// Whether `text` is a withheld value, or holds one long enough to be a secret of its own.
@@ -249,8 +266,8 @@ fn is_set(mask: Option<&Value>) -> bool {
 struct Differ<'a> {
     segments: Vec<Segment<'a>>,
     changes: Vec<AttributeChange>,
-    /// Every value a mask withholds on either side, as text.
-    secrets: HashSet<String>,
+    /// The masked values withheld wherever else they appear ([`long_secrets`]).
+    secrets: Vec<String>,
 }
 
 impl<'a> Differ<'a> {
@@ -323,11 +340,11 @@ impl<'a> Differ<'a> {
 /// Whether a key of this node (a map's, below the root's attribute names) is a value a mask
 /// withholds: it would name that value in a path. Terraform withholds a map with a
 /// sensitive key whole; so does this.
-fn key_withheld(node: &Node<'_>, secrets: &HashSet<String>) -> bool {
+fn key_withheld(node: &Node<'_>, long_secrets: &[String]) -> bool {
     [node.before, node.after]
         .into_iter()
         .any(|value| match value {
-            Some(Value::Object(map)) => map.keys().any(|key| names_secret(key, secrets)),
+            Some(Value::Object(map)) => map.keys().any(|key| within(key, long_secrets)),
             _ => false,
         })
 }

@@ -560,3 +560,48 @@ proptest! {
         prop_assert!(resource.identifiers.values().all(|id| !id.contains(MARK)));
     }
 }
+
+#[test]
+fn a_long_secret_copied_elsewhere_is_withheld_there_a_short_one_is_not() {
+    let d = doc(
+        json!({"pw": S, "copy": format!("user:{S}"), "pin": "v1", "version": "v1"}),
+        json!({"pw": S, "copy": "other", "pin": "v2", "version": "v2"}),
+        json!({"pw": true, "pin": true}),
+        json!({"pw": true, "pin": true}),
+    );
+    let resource = assert_withheld(&d, S);
+    assert_eq!(at(&resource, "copy"), WITHHELD);
+    assert_eq!(at(&resource, "pin"), WITHHELD);
+    assert_eq!(
+        at(&resource, "version"),
+        (
+            &AttrValue::Known(json!("v1")),
+            &AttrValue::Known(json!("v2"))
+        ),
+        "a short secret withholds only itself"
+    );
+}
+
+#[test]
+fn a_large_document_with_many_secrets_is_redacted_quickly() {
+    // A manifest of 2,000 masked values next to 2,000 unmasked ones that all changed.
+    let side = |tag: &str| {
+        let secrets: serde_json::Map<String, Value> = (0..2000)
+            .map(|i| (format!("k{i}"), json!(format!("{MARK}-{tag}-{i:05}"))))
+            .collect();
+        let plain: serde_json::Map<String, Value> = (0..2000)
+            .map(|i| (format!("k{i}"), json!(format!("plain-{tag}-{i}"))))
+            .collect();
+        json!({"data": secrets, "labels": plain})
+    };
+    let mask = json!({"data": true});
+    let d = doc(side("a"), side("b"), mask.clone(), mask);
+    let started = std::time::Instant::now();
+    let resource = resource_of(&d);
+    assert_eq!(resource.changes.len(), 2001);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+}
