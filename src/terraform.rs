@@ -12,6 +12,7 @@ mod fuzz;
 pub mod process;
 pub mod schema;
 pub mod show;
+pub mod state;
 pub mod stream;
 
 use std::ffi::{OsStr, OsString};

@@ -159,6 +159,79 @@ fn change<'a>(record: &'a Value, address: &str) -> (&'a Value, &'a Value, &'a Va
     (&change["action"], &change["outcome"], &change["id"])
 }
 
+/// An object named from a sensitive variable: terraform marks `name`, but the provider's
+/// `id` (= name) is not marked, and terraform names changes by it.
+const SECRET_NAME: &str = "s3cr3t-vault-name";
+
+#[test]
+fn an_id_copied_from_a_sensitive_name_is_recorded_nowhere() {
+    let repo = Repo::new(&format!(
+        "variable \"vault_name\" {{\n  type      = string\n  sensitive = true\n  default   = \"{SECRET_NAME}\"\n}}\n\
+         resource \"filestate_object\" \"vault\" {{\n  name = var.vault_name\n  size = 1\n}}\n\
+         resource \"filestate_object\" \"plain\" {{\n  name = \"plain\"\n  size = 1\n}}\n"
+    ));
+    let applied = repo.apply(&[], &["-auto-approve"]);
+    assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
+    let record = repo.record(0);
+    assert_eq!(change(&record, "filestate_object.vault").2, &Value::Null);
+    assert_eq!(
+        change(&record, "filestate_object.plain").2,
+        "plain",
+        "an id that is no secret is still recorded"
+    );
+
+    repo.stack.edit(SECRET_NAME, |o| o["size"] = json!(2));
+    repo.stack.edit("plain", |o| o["size"] = json!(2));
+    let key = repo.key_file.to_str().expect("utf-8");
+    let scan = repo.stack.scan(&["--format", "json", "--signing-key", key]);
+    assert_eq!(scan.code, 2, "{}", scan.stderr);
+    let report = scan.json();
+    let vault = crate::support::resource(&report, "filestate_object.vault");
+    assert_eq!(
+        crate::support::change(vault, "size"),
+        (
+            &json!({"kind": "known", "value": 1}),
+            &json!({"kind": "known", "value": 2})
+        )
+    );
+    assert!(
+        vault["identifiers"]
+            .as_object()
+            .is_none_or(|ids| ids.is_empty()),
+        "{vault:#}"
+    );
+    let plain = crate::support::resource(&report, "filestate_object.plain");
+    assert_eq!(
+        plain["identifiers"],
+        json!({"id": "plain", "name": "plain"})
+    );
+    let terminal = repo.stack.scan(&["--no-audit"]);
+    let markdown = repo.stack.scan(&["--no-audit", "--format", "markdown"]);
+    let explain = repo.stack.driftlog_in(repo.root(), &["explain"]);
+    let explain_json = repo
+        .stack
+        .driftlog_in(repo.root(), &["explain", "--format", "json"]);
+    assert_eq!(explain_json.code, 0, "{}", explain_json.stderr);
+    assert!(
+        explain_json.stdout.contains("filestate_object.vault"),
+        "{}",
+        explain_json.stdout
+    );
+    let history = git(repo.root(), &["log", "-p", "driftlog/audit"]);
+    for (what, text) in [
+        ("the JSON report", &scan.stdout),
+        ("the scan's messages", &scan.stderr),
+        ("the terminal report", &terminal.stdout),
+        ("the markdown report", &markdown.stdout),
+        ("explain", &explain.stdout),
+        ("explain --format json", &explain_json.stdout),
+        ("the audit branch", &history),
+        ("apply's messages", &applied.stderr),
+    ] {
+        assert!(!text.contains("s3cr3t"), "{what} shows the secret:\n{text}");
+    }
+}
+
 #[test]
 fn applies_are_recorded_with_every_change_and_the_branch_verifies() {
     let repo = Repo::new(FIRST);
@@ -531,9 +604,15 @@ fn an_interrupted_apply_stops_gracefully_and_is_recorded_as_failed() {
     assert_eq!(record["result"], "failed");
     assert_eq!(record["failure"]["kind"], "interrupted");
     assert_eq!(record["tool"]["version"], "9.9.9");
+    // Without the state after it, nothing tells whether an id is a secret: none is kept.
     assert_eq!(
         change(&record, "x.done"),
-        (&json!("create"), &json!("complete"), &json!("x.done-id"))
+        (&json!("create"), &json!("complete"), &Value::Null)
+    );
+    assert!(
+        stderr.contains("driftlog records no resource ids for this apply")
+            && stderr.contains("the apply was interrupted"),
+        "{stderr}"
     );
     assert_eq!(
         change(&record, "x.slow"),

@@ -73,3 +73,7 @@ mod spool;
 
 /// history and explain over a log of real applies and scans, with CloudTrail events.
 mod explain;
+
+/// Crafted `show -json` documents (dynamic attributes changing type, malformed masks, ids
+/// copied from sensitive names) through the binary: no secret in any report or record.
+mod redaction;

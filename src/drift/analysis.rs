@@ -4,10 +4,16 @@
 //! masks. A value under a `true` mask on either side is replaced by [`AttrValue::Sensitive`]
 //! before it is stored anywhere, so no report, file or log line can carry it.
 
+use std::collections::{BTreeMap, HashSet};
+
 use serde_json::Value;
 
 use super::path::{self, Segment};
 use super::{AttrValue, AttributeChange};
+
+mod mask;
+#[cfg(test)]
+mod redaction_tests;
 
 /// The five parallel trees terraform gives for one change.
 pub struct Sides<'a> {
@@ -23,6 +29,7 @@ pub fn attribute_changes(sides: &Sides<'_>) -> Vec<AttributeChange> {
     let mut differ = Differ {
         segments: Vec::new(),
         changes: Vec::new(),
+        secrets: long_secrets(withheld(sides)),
     };
     differ.walk(Node {
         before: present(sides.before),
@@ -34,37 +41,73 @@ pub fn attribute_changes(sides: &Sides<'_>) -> Vec<AttributeChange> {
     differ.changes
 }
 
+/// Every value a mask withholds on either side, as text.
+fn withheld(sides: &Sides<'_>) -> HashSet<String> {
+    let mut found = Vec::new();
+    mask::withheld(
+        Some(sides.before_sensitive),
+        present(sides.before),
+        &mut found,
+    );
+    mask::withheld(
+        Some(sides.after_sensitive),
+        present(sides.after),
+        &mut found,
+    );
+    found.into_iter().collect()
+}
+
 /// The top-level attributes that name a resource in its provider's own records (cloud audit
 /// logs): AWS `id`/`arn`, the common `name`, Google's `self_link`.
 pub const IDENTIFIER_ATTRIBUTES: [&str; 4] = ["arn", "id", "name", "self_link"];
 
-/// The resource's identifiers: each of [`IDENTIFIER_ATTRIBUTES`] that is a non-empty string
-/// and not sensitive on that side, from the state before the drift, else after it. Terraform
-/// gives drift entries no identity: classification adds it ([`add_identity`]).
-pub fn identifiers(sides: &Sides<'_>) -> std::collections::BTreeMap<String, String> {
-    let mut found = std::collections::BTreeMap::new();
+/// A masked value at least this long (in characters) is withheld wherever else it appears in
+/// the resource: inside an unmasked value, a map key or an identifier (an ARN made from a
+/// sensitive name). A shorter one only hides an identifier that is exactly it, so a
+/// sensitive `"v1"` or `443` does not withhold every other `"v1"` or `443`.
+pub const SECRET_SUBSTRING_MIN_CHARS: usize = 8;
+
+/// The resource's identifiers: each of [`IDENTIFIER_ATTRIBUTES`] that is a non-empty string,
+/// from the state before the drift, else after it; never one a mask covers on either side
+/// (or cannot be read for), nor one that is or holds a value masked anywhere in the
+/// resource (a provider's `id` copied from a sensitive `name`). Terraform gives drift entries
+/// no identity: classification adds it ([`add_identity`]).
+pub fn identifiers(sides: &Sides<'_>) -> BTreeMap<String, String> {
+    let secrets = withheld(sides);
+    let mut found = BTreeMap::new();
     for key in IDENTIFIER_ATTRIBUTES {
+        let segment = Segment::Key(key);
         let candidates = [
             (sides.before, sides.before_sensitive),
             (sides.after, sides.after_sensitive),
         ];
-        let value = candidates.iter().find_map(|(values, mask)| {
-            let hidden = mask == &&Value::Bool(true) || mask.get(key) == Some(&Value::Bool(true));
-            match values.get(key) {
-                Some(Value::String(text)) if !hidden && !text.is_empty() => Some(text.clone()),
-                _ => None,
-            }
+        let masked = candidates.iter().any(|(values, mask)| {
+            let value = present(values)
+                .and_then(|v| child(v, &segment))
+                .and_then(present);
+            mask::hides(mask::child_mask(Some(mask), &segment), value)
         });
-        if let Some(value) = value {
-            found.insert(key.to_owned(), value);
+        if masked {
+            continue;
+        }
+        let value = candidates
+            .iter()
+            .find_map(|(values, _)| match values.get(key) {
+                Some(Value::String(text)) if !text.is_empty() => Some(text),
+                _ => None,
+            });
+        if let Some(value) = value.filter(|text| !names_secret(text, &secrets)) {
+            found.insert(key.to_owned(), value.clone());
         }
     }
     found
 }
 
-/// Adds each non-empty string of a resource identity (Terraform 1.12+) as `identity.<key>`.
-/// Identity schemas have no sensitive attributes.
-pub fn add_identity(identity: &Value, into: &mut std::collections::BTreeMap<String, String>) {
+/// Adds each non-empty string of a resource identity (Terraform 1.12+) as `identity.<key>`,
+/// and drops every identifier (added or already there) that is or holds a value masked in
+/// any of `sides` (the resource's drift entry, its planned change). Identity schemas have no
+/// sensitive attributes, but their values can be copied from sensitive ones.
+pub fn add_identity(identity: &Value, sides: &[Sides<'_>], into: &mut BTreeMap<String, String>) {
     if let Some(identity) = identity.as_object() {
         for (key, value) in identity {
             if let Some(text) = value.as_str().filter(|text| !text.is_empty()) {
@@ -72,6 +115,44 @@ pub fn add_identity(identity: &Value, into: &mut std::collections::BTreeMap<Stri
             }
         }
     }
+    let secrets: HashSet<String> = sides.iter().flat_map(withheld).collect();
+    into.retain(|_, text| !names_secret(text, &secrets));
+}
+
+/// Whether `value` holds one of `long_secrets` (all of [`SECRET_SUBSTRING_MIN_CHARS`] or
+/// more) in a string, a number or a key.
+fn holds_secret(value: &Value, long_secrets: &[String]) -> bool {
+    match value {
+        Value::String(text) => within(text, long_secrets),
+        Value::Number(number) => within(&number.to_string(), long_secrets),
+        Value::Array(items) => items.iter().any(|item| holds_secret(item, long_secrets)),
+        Value::Object(map) => map
+            .iter()
+            .any(|(key, item)| within(key, long_secrets) || holds_secret(item, long_secrets)),
+        Value::Null | Value::Bool(_) => false,
+    }
+}
+
+fn within(text: &str, long_secrets: &[String]) -> bool {
+    long_secrets
+        .iter()
+        .any(|secret| text.contains(secret.as_str()))
+}
+
+/// The masked values long enough to be withheld wherever they appear.
+fn long_secrets(secrets: HashSet<String>) -> Vec<String> {
+    secrets
+        .into_iter()
+        .filter(|secret| secret.chars().count() >= SECRET_SUBSTRING_MIN_CHARS)
+        .collect()
+}
+
+/// Whether `text` is a withheld value, or holds one long enough to be a secret of its own.
+fn names_secret(text: &str, secrets: &HashSet<String>) -> bool {
+    secrets.contains(text)
+        || secrets.iter().any(|secret| {
+            secret.chars().count() >= SECRET_SUBSTRING_MIN_CHARS && text.contains(secret.as_str())
+        })
 }
 
 /// What a normal plan's change of a resource would do to one of its attributes.
@@ -142,10 +223,22 @@ impl<'a> Node<'a> {
                 .and_then(|v| child(v, segment))
                 .and_then(present),
             after: self.after.and_then(|v| child(v, segment)).and_then(present),
-            before_sensitive: mask_child(self.before_sensitive, segment),
-            after_sensitive: mask_child(self.after_sensitive, segment),
-            after_unknown: mask_child(self.after_unknown, segment),
+            before_sensitive: mask::child_mask(self.before_sensitive, segment),
+            after_sensitive: mask::child_mask(self.after_sensitive, segment),
+            after_unknown: unknown_child(self.after_unknown, segment),
         }
+    }
+
+    /// Whether either side's mask withholds this node whole (marked, or malformed here).
+    fn withheld(&self) -> bool {
+        mask::verdict(self.before_sensitive, self.before) == mask::Verdict::Secret
+            || mask::verdict(self.after_sensitive, self.after) == mask::Verdict::Secret
+    }
+
+    /// Whether showing either side whole would show something a mask withholds.
+    fn hides(&self) -> bool {
+        mask::hides(self.before_sensitive, self.before)
+            || mask::hides(self.after_sensitive, self.after)
     }
 }
 
@@ -157,8 +250,8 @@ fn child<'a>(value: &'a Value, segment: &Segment<'_>) -> Option<&'a Value> {
     }
 }
 
-/// A `true` mask covers everything beneath it; anything else descends structurally.
-fn mask_child<'a>(mask: Option<&'a Value>, segment: &Segment<'_>) -> Option<&'a Value> {
+/// A `true` unknown mask covers everything beneath it; anything else descends structurally.
+fn unknown_child<'a>(mask: Option<&'a Value>, segment: &Segment<'_>) -> Option<&'a Value> {
     match mask {
         Some(Value::Bool(true)) => mask,
         Some(mask) => child(mask, segment),
@@ -173,6 +266,8 @@ fn is_set(mask: Option<&Value>) -> bool {
 struct Differ<'a> {
     segments: Vec<Segment<'a>>,
     changes: Vec<AttributeChange>,
+    /// The masked values withheld wherever else they appear ([`long_secrets`]).
+    secrets: Vec<String>,
 }
 
 impl<'a> Differ<'a> {
@@ -180,22 +275,17 @@ impl<'a> Differ<'a> {
         if node.before == node.after && !is_set(node.after_unknown) {
             return;
         }
-        if is_set(node.before_sensitive) || is_set(node.after_sensitive) {
-            // Both sides are withheld: a value that is secret on one side is a secret.
-            let redact = |value: Option<&Value>| match value {
-                Some(_) => AttrValue::Sensitive,
-                None => AttrValue::Absent,
-            };
-            let after = if is_set(node.after_unknown) {
-                AttrValue::Unknown
-            } else {
-                redact(node.after)
-            };
-            self.push(redact(node.before), after);
-            return;
+        let below_root = !self.segments.is_empty();
+        if node.withheld() || (below_root && key_withheld(&node, &self.secrets)) {
+            return self.push_withheld(&node);
         }
         if is_set(node.after_unknown) {
-            self.push(known(node.before), AttrValue::Unknown);
+            let before = if node.hides() || self.reveals(node.before) {
+                redacted(node.before)
+            } else {
+                known(node.before)
+            };
+            self.push(before, AttrValue::Unknown);
             return;
         }
         let changes_before = self.changes.len();
@@ -210,10 +300,30 @@ impl<'a> Differ<'a> {
             }
             _ => {}
         }
-        // Scalars, type changes and containers whose difference has no leaf (`{}` vs null).
+        // Scalars, type changes and containers whose difference has no leaf (`{}` vs null):
+        // shown whole, so withheld whole if a mask marks anything anywhere in either side.
         if self.changes.len() == changes_before {
+            if node.hides() || self.reveals(node.before) || self.reveals(node.after) {
+                return self.push_withheld(&node);
+            }
             self.push(known(node.before), known(node.after));
         }
+    }
+
+    /// Whether a value shown whole would show a withheld value outside its mask (a
+    /// provider's `id` copied from a sensitive `name`).
+    fn reveals(&self, value: Option<&Value>) -> bool {
+        !self.secrets.is_empty() && value.is_some_and(|value| holds_secret(value, &self.secrets))
+    }
+
+    /// Both sides are withheld: a value that is secret on one side is a secret.
+    fn push_withheld(&mut self, node: &Node<'_>) {
+        let after = if is_set(node.after_unknown) {
+            AttrValue::Unknown
+        } else {
+            redacted(node.after)
+        };
+        self.push(redacted(node.before), after);
     }
 
     fn push(&mut self, before: AttrValue, after: AttrValue) {
@@ -224,6 +334,25 @@ impl<'a> Differ<'a> {
             class: super::DriftClass::Managed,
             ignored: None,
         });
+    }
+}
+
+/// Whether a key of this node (a map's, below the root's attribute names) is a value a mask
+/// withholds: it would name that value in a path. Terraform withholds a map with a
+/// sensitive key whole; so does this.
+fn key_withheld(node: &Node<'_>, long_secrets: &[String]) -> bool {
+    [node.before, node.after]
+        .into_iter()
+        .any(|value| match value {
+            Some(Value::Object(map)) => map.keys().any(|key| within(key, long_secrets)),
+            _ => false,
+        })
+}
+
+fn redacted(value: Option<&Value>) -> AttrValue {
+    match value {
+        Some(_) => AttrValue::Sensitive,
+        None => AttrValue::Absent,
     }
 }
 
@@ -467,6 +596,7 @@ mod management_tests {
         let mut found = std::collections::BTreeMap::from([("id".to_owned(), "b-1".to_owned())]);
         add_identity(
             &json!({"bucket": "logs", "region": "eu-west-1", "count": 3, "empty": ""}),
+            &[],
             &mut found,
         );
         let keys: Vec<&str> = found.keys().map(String::as_str).collect();

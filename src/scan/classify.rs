@@ -32,12 +32,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::drift::analysis::{self, Management, Planned};
+use crate::drift::analysis::{self, Management, Planned, Sides};
 use crate::drift::path::{self, Segment};
 use crate::drift::{Action, AttributeChange, DriftClass, DriftedResource, Ignored};
 use crate::terraform::config::Declarations;
 use crate::terraform::schema::{Found, ProviderSchemas};
-use crate::terraform::show::{Argument, PlanDocument, PlannedChangeEntry};
+use crate::terraform::show::{Argument, PlanDocument, PlannedChangeEntry, RawChange};
 
 const NOT_SET: &str = "not set by the configuration (computed by the provider): apply leaves \
                        it alone";
@@ -95,7 +95,9 @@ impl Classifier<'_> {
             return Decided::NeedsPlan;
         };
         if let Some(identity) = self.plan.identity(&resource.address) {
-            analysis::add_identity(identity, &mut resource.identifiers);
+            let drift = self.drift_change(&resource.address);
+            let sides: Vec<Sides<'_>> = drift.into_iter().map(sides).collect();
+            analysis::add_identity(identity, &sides, &mut resource.identifiers);
         }
         if resource.action == Action::Delete {
             resource.class = DriftClass::Managed;
@@ -133,7 +135,9 @@ impl Classifier<'_> {
         .into_iter()
         .find(|identity| !identity.is_null());
         if let Some(identity) = identity {
-            analysis::add_identity(identity, &mut resource.identifiers);
+            let changes = [Some(&planned.change), self.drift_change(&resource.address)];
+            let sides: Vec<Sides<'_>> = changes.into_iter().flatten().map(sides).collect();
+            analysis::add_identity(identity, &sides, &mut resource.identifiers);
         }
         let actions: Vec<&str> = planned.change.actions.iter().map(String::as_str).collect();
         match actions.as_slice() {
@@ -253,6 +257,15 @@ impl Classifier<'_> {
     }
 
     /// The whole resource is outside the configuration's management.
+    /// The resource's drift entry in this document, whose masks its identity is held to.
+    fn drift_change(&self, address: &str) -> Option<&RawChange> {
+        self.plan
+            .resource_drift
+            .iter()
+            .find(|entry| entry.address == address)
+            .map(|entry| &entry.change)
+    }
+
     fn set_aside(&self, resource: &mut DriftedResource, reason: &str) {
         resource.class = DriftClass::Unmanaged;
         for change in &mut resource.changes {
@@ -329,6 +342,17 @@ impl IgnoreChanges<'_> {
         let file = &declared.at.file;
         let file = file.strip_prefix(self.classifier.stack_dir).unwrap_or(file);
         Some(format!("{}:{}", file.display(), declared.at.line))
+    }
+}
+
+/// A change's values and masks, for what analysis withholds.
+fn sides(change: &RawChange) -> Sides<'_> {
+    Sides {
+        before: &change.before,
+        after: &change.after,
+        before_sensitive: &change.before_sensitive,
+        after_sensitive: &change.after_sensitive,
+        after_unknown: &change.after_unknown,
     }
 }
 

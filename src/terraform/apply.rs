@@ -10,8 +10,10 @@ use std::ffi::{OsStr, OsString};
 use serde_json::Value;
 
 use super::process::{self, Line, StderrTail};
+use super::state::StateValues;
 use super::{describe_failure, RawText, Terraform, TerraformError};
 use crate::audit::record::{AppliedChange, ApplyOutcome, ApplySummary, ChangeOutcome};
+use crate::drift::analysis::{self, Sides};
 use crate::drift::{Action, Diagnostic, Failure, Severity};
 use crate::interrupt;
 
@@ -58,6 +60,8 @@ pub struct ApplyRequest {
     /// adds its own).
     args: Vec<String>,
     plan_file: Option<String>,
+    /// Where the apply writes its state when a legacy `-state-out`/`-state` says so.
+    state_file: Option<String>,
 }
 
 impl ApplyRequest {
@@ -99,7 +103,16 @@ impl ApplyRequest {
             .filter(|(index, _)| !given.json_at.contains(index))
             .map(|(_, arg)| arg)
             .collect();
-        Ok(ApplyRequest { args, plan_file })
+        let state_file = given
+            .state_out
+            .or(given.state)
+            .or(from_env.state_out)
+            .or(from_env.state);
+        Ok(ApplyRequest {
+            args,
+            plan_file,
+            state_file,
+        })
     }
 
     /// The saved plan being applied, if any.
@@ -126,6 +139,8 @@ struct ParsedArgs {
     json_at: Vec<usize>,
     /// A `-json=false`, as given.
     json_off: Option<String>,
+    state: Option<String>,
+    state_out: Option<String>,
 }
 
 fn parse_args(args: &[String]) -> ParsedArgs {
@@ -154,6 +169,19 @@ fn parse_args(args: &[String]) -> ParsedArgs {
             "auto-approve" => parsed.auto_approve = Some(value.is_none_or(go_bool_true)),
             "json" if value.is_none_or(go_bool_true) => parsed.json_at.push(index),
             "json" => parsed.json_off = Some(arg.clone()),
+            "state" | "state-out" => {
+                let value = match value {
+                    Some(value) => Some(value.to_owned()),
+                    None => {
+                        index += 1;
+                        args.get(index).cloned()
+                    }
+                };
+                match name {
+                    "state" => parsed.state = value,
+                    _ => parsed.state_out = value,
+                }
+            }
             name if VALUE_FLAGS.contains(&name) && value.is_none() => index += 1,
             _ => {}
         }
@@ -307,7 +335,91 @@ impl Terraform {
         run.outcome.exit_code = ended.status.code();
         run.interrupted = interrupt::requested();
         run.stderr = ended.stderr;
+        self.withhold_secret_ids(request, &mut run, on_message);
         Ok(run)
+    }
+
+    /// terraform names a change's object by its `id` (or `name`) unless that attribute is
+    /// marked sensitive, but a provider's id copied from a sensitive name is not marked.
+    /// The state after the apply tells: an id is kept only where the drift analysis would
+    /// name it ([`analysis::identifiers`]). Ids the state cannot vouch for (no state, an
+    /// object missing from it, an interrupted run) are dropped, with a warning.
+    fn withhold_secret_ids(
+        &self,
+        request: &ApplyRequest,
+        run: &mut ApplyRun,
+        on_message: &mut dyn FnMut(ApplyMessage<'_>),
+    ) {
+        if run.outcome.changes.iter().all(|change| change.id.is_none()) {
+            return;
+        }
+        let state = match run.interrupted {
+            true => Err("the apply was interrupted".to_owned()),
+            false => self.state_values(request.state_file.as_deref()),
+        };
+        let state = match state {
+            Ok(state) => state,
+            Err(why) => {
+                let diagnostic = Diagnostic {
+                    severity: Severity::Warning,
+                    summary: "driftlog records no resource ids for this apply".to_owned(),
+                    detail: format!(
+                        "The state after the apply could not be read ({why}), so driftlog \
+                         cannot tell which ids hold sensitive values. The changes are \
+                         recorded without them."
+                    ),
+                    address: None,
+                    location: None,
+                };
+                on_message(ApplyMessage::Diagnostic(&diagnostic));
+                run.diagnostics.push(diagnostic);
+                StateValues::default()
+            }
+        };
+        for change in &mut run.outcome.changes {
+            let Some(id) = change.id.take() else {
+                continue;
+            };
+            let Some(resource) = state.resource(&change.address) else {
+                continue;
+            };
+            let sides = Sides {
+                before: &resource.values,
+                after: &resource.values,
+                before_sensitive: &resource.sensitive_values,
+                after_sensitive: &resource.sensitive_values,
+                after_unknown: &Value::Null,
+            };
+            if analysis::identifiers(&sides)
+                .values()
+                .any(|named| *named == id)
+            {
+                change.id = Some(id);
+            }
+        }
+    }
+
+    /// `terraform show -json [STATE]`: the state the apply left.
+    fn state_values(&self, state_file: Option<&str>) -> Result<StateValues, String> {
+        const PURPOSE: &str = "read the state after the apply (terraform show -json)";
+        let mut args = vec![OsStr::new("show"), OsStr::new("-json")];
+        args.extend(state_file.map(OsStr::new));
+        let json = self
+            .stdout_of(
+                self.command(&args),
+                PURPOSE,
+                self.timeouts.read,
+                super::Limit::new(process::MAX_SHOW_JSON_BYTES, "MAX_SHOW_JSON_BYTES"),
+            )
+            .map_err(|err| err.brief())?;
+        // serde's message would quote the document; where it broke is enough.
+        StateValues::parse(&json).map_err(|err| {
+            format!(
+                "its output is not a state document (line {}, column {})",
+                err.line(),
+                err.column()
+            )
+        })
     }
 }
 
@@ -476,6 +588,39 @@ mod tests {
 
     fn request(list: &[&str]) -> Result<ApplyRequest, ApplyArgsError> {
         ApplyRequest::with_env_args(args(list), &[])
+    }
+
+    #[test]
+    fn the_state_an_apply_writes_is_where_its_ids_are_checked() {
+        let state = |list: &[&str]| request(list).expect("approved").state_file;
+        assert_eq!(state(&["-auto-approve"]), None);
+        assert_eq!(
+            state(&["-auto-approve", "-state", "a.tfstate"]),
+            Some("a.tfstate".to_owned())
+        );
+        assert_eq!(
+            state(&["-state-out=b.tfstate", "-auto-approve", "-state=a.tfstate"]),
+            Some("b.tfstate".to_owned()),
+            "terraform writes to -state-out when both are given"
+        );
+    }
+
+    #[test]
+    fn a_state_document_lists_every_module_s_resources() {
+        let state = StateValues::parse(
+            br#"{"values": {"root_module": {"resources": [{"address": "a.b", "values": {"id": "x"},
+                 "sensitive_values": {}}], "child_modules": [{"resources": [{"address":
+                 "module.m.a.c", "values": {"id": "y"}, "sensitive_values": {"name": true}}]}]}}}"#,
+        )
+        .expect("a state");
+        assert_eq!(
+            state.resource("a.b").map(|r| &r.values["id"]),
+            Some(&"x".into())
+        );
+        let child = state.resource("module.m.a.c").expect("the child module's");
+        assert_eq!(child.sensitive_values["name"], true);
+        let empty = StateValues::parse(br#"{"format_version": "1.0"}"#).expect("empty state");
+        assert!(empty.resource("a.b").is_none());
     }
 
     #[test]
