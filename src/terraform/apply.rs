@@ -499,7 +499,16 @@ impl ApplyStream {
             _ => {}
         }
         if let Some(text) = message["@message"].as_str() {
-            on_message(ApplyMessage::Progress(text));
+            // terraform names an object by its id, which a provider may have copied from a
+            // secret: the record keeps an id only once the state shows it is none, and the
+            // terminal, which cannot wait for that, never shows it.
+            let id_key = hook["id_key"].as_str().unwrap_or("id");
+            match hook["id_value"].as_str().filter(|id| !id.is_empty()) {
+                Some(id) => on_message(ApplyMessage::Progress(
+                    &text.replace(&format!("{id_key}={id}"), &format!("{id_key}=(withheld)")),
+                )),
+                None => on_message(ApplyMessage::Progress(text)),
+            }
         }
     }
 
