@@ -18,7 +18,10 @@ mod witness;
 use std::fmt;
 use std::str::FromStr;
 
-pub use client::Client;
+pub use client::{
+    Client, Timeouts, CONNECT_TIMEOUT, DEFAULT_REQUEST_DEADLINE, DEFAULT_REQUEST_TIMEOUT,
+    REQUEST_DEADLINE_ENV, REQUEST_TIMEOUT_ENV,
+};
 pub use retry::RetryPolicy;
 pub use witness::{witnessed_checkpoints, WitnessQuery, Witnessed};
 
@@ -285,6 +288,8 @@ pub enum GithubError {
     BadApiUrl { url: String, message: String },
     #[error("cannot set up the GitHub client: {0}")]
     Setup(String),
+    #[error("{what}: abandoned, driftlog was stopped")]
+    Interrupted { what: String },
 }
 
 impl GithubError {

@@ -407,8 +407,14 @@ fn persistent_server_errors_fail_after_bounded_retries() {
     });
     runner.drift_web();
     let run = runner.scan(&["--no-status"]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    // A failure after the scan is an error, and drift still exits 2.
+    assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("after 5 attempts"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("::error title=driftlog::"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("HTTP 502"), "{}", run.stderr);
     assert!(
         runner.summary().contains("filestate_object.web"),

@@ -38,6 +38,10 @@ mod verify;
 /// Reporting on GitHub: comment, issue, status, job summary, outputs, annotations, retries.
 mod github;
 
+/// Signals and network timeouts after terraform: GitHub and git remotes that never answer;
+/// stages that fail without keeping the others from running.
+mod signals;
+
 /// The GitHub Action's install and scan steps, run as a runner would run them.
 mod action;
 
