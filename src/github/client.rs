@@ -288,7 +288,9 @@ impl Client {
                     }
                 });
             };
-            if let Err(Cut::Stopped) = self.wait(tokio::time::sleep(pause), pause) {
+            // The sleep is made inside the runtime (an async block), which its timer needs.
+            let slept = self.wait(async { tokio::time::sleep(pause).await }, pause + STOP_POLL);
+            if let Err(Cut::Stopped) = slept {
                 return Err(self.stopped(what));
             }
         }
