@@ -66,7 +66,7 @@ pub const DEFAULT_TRANSPORT_TIMEOUT: Duration = Duration::from_secs(60);
 /// seconds).
 pub const TRANSPORT_TIMEOUT_ENV: &str = "DRIFTLOG_GIT_TIMEOUT";
 /// How much longer than the silence limit libgit2's own socket timeouts are.
-const LIBGIT2_TIMEOUT_MARGIN: Duration = Duration::from_secs(5);
+pub const LIBGIT2_TIMEOUT_MARGIN: Duration = Duration::from_secs(5);
 /// How often a wait on the remote looks for a stop request or the silence limit.
 const TRANSPORT_POLL: Duration = Duration::from_millis(50);
 
@@ -1540,6 +1540,17 @@ fn same_record(record: &Record, found: &CommitRecord) -> bool {
 mod tests {
     use super::*;
     use std::fs;
+
+    #[test]
+    fn timeouts_read_as_humantime_or_seconds_and_never_zero() {
+        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration(" 2m "), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("45"), Some(Duration::from_secs(45)));
+        for refused in ["0", "0s", "", "soon", "-5"] {
+            assert_eq!(parse_duration(refused), None, "{refused:?}");
+        }
+    }
 
     #[test]
     fn backoff_stays_under_the_doubling_ceiling_and_the_cap() {
