@@ -19,7 +19,10 @@ mod witness;
 use std::fmt;
 use std::str::FromStr;
 
-pub use client::Client;
+pub use client::{
+    Client, Timeouts, CONNECT_TIMEOUT, DEFAULT_REQUEST_DEADLINE, DEFAULT_REQUEST_TIMEOUT,
+    REQUEST_DEADLINE_ENV, REQUEST_TIMEOUT_ENV,
+};
 pub use retry::RetryPolicy;
 #[cfg(test)]
 pub(crate) use status::MAX_CHECK_SUMMARY;
@@ -304,6 +307,8 @@ pub enum GithubError {
     BadApiUrl { url: String, message: String },
     #[error("cannot set up the GitHub client: {0}")]
     Setup(String),
+    #[error("{what}: abandoned, driftlog was stopped")]
+    Interrupted { what: String },
 }
 
 impl GithubError {
@@ -391,6 +396,7 @@ impl GithubError {
                 message: clean(message),
             },
             GithubError::Setup(message) => GithubError::Setup(clean(message)),
+            GithubError::Interrupted { what } => GithubError::Interrupted { what: clean(what) },
         }
     }
 

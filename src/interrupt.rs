@@ -1,25 +1,160 @@
-//! Stopping cleanly on Ctrl-C or SIGTERM.
+//! Stopping on Ctrl-C, SIGTERM or SIGHUP, at any stage of a run.
 //!
 //! Terraform runs in its own process group, so a terminal's Ctrl-C reaches only driftlog.
-//! [`request`] (called from the binary's signal handler) then sends each running terraform
-//! exactly one SIGINT: terraform stops gracefully and releases its state lock, its stream
-//! ends, and the scan unwinds normally, removing its temp files. A second signal is
-//! forwarded too, which makes terraform exit at once, as it would in a terminal.
+//! [`install`] sets handlers that only note the signal; a watcher thread then acts on it:
+//!
+//! - With [`Mode::Graceful`] (commands that have something to finish: a scan, an apply), the
+//!   first signal sends each running terraform exactly one SIGINT (terraform stops gracefully
+//!   and releases its state lock, its stream ends, and the scan unwinds, removing its temp
+//!   files), and everything that waits on the network polls [`requested`] and gives up: a git
+//!   push or fetch is abandoned with the record left in the spool, a GitHub request is dropped.
+//!   A second signal is forwarded to terraform too, which makes it exit at once, as in a
+//!   terminal; with no terraform running it ends driftlog at once. A third ends driftlog at
+//!   once in any case, killing terraform's process groups.
+//! - With [`Mode::Immediate`] (commands that only read), the first signal ends driftlog.
+//!
+//! Either way the exit status is 128 + the first signal's number ([`exit_code`]): 130 for
+//! SIGINT, 143 for SIGTERM, 129 for SIGHUP.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
 static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+/// The first signal received (0: none).
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
+/// Signals received so far.
+static RECEIVED: AtomicUsize = AtomicUsize::new(0);
+/// The write end of the pipe the handler wakes the watcher through (-1: not installed).
+static WAKE: AtomicI32 = AtomicI32::new(-1);
+static MODE: AtomicU8 = AtomicU8::new(0);
 
-/// Asks every running terraform to stop.
+/// The signals driftlog stops on.
+pub const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+/// What a signal does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Stop what runs, finish what must be finished (spool the record), then exit.
+    Graceful,
+    /// Exit at once: nothing is left to finish.
+    Immediate,
+}
+
+/// Installs the handlers for [`SIGNALS`]. Call it once, early, before the threads and children
+/// that should see a stop exist.
+pub fn install(mode: Mode) -> std::io::Result<()> {
+    MODE.store(mode as u8, Ordering::SeqCst);
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: pipe2 writes two descriptors into the array it is given, which has room for two.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let [read_end, write_end] = fds;
+    WAKE.store(write_end, Ordering::SeqCst);
+    std::thread::Builder::new()
+        .name("driftlog-signals".into())
+        .spawn(move || watch(read_end))?;
+    for signal in SIGNALS {
+        // SAFETY: a zeroed sigaction is valid; the handler only touches atomics and write(2),
+        // both async-signal-safe.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            action.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut action.sa_mask);
+            if libc::sigaction(signal, &action, std::ptr::null_mut()) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+    }
+    Ok(())
+}
+
+extern "C" fn on_signal(signal: libc::c_int) {
+    let _ = SIGNAL.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
+    RECEIVED.fetch_add(1, Ordering::SeqCst);
+    let fd = WAKE.load(Ordering::SeqCst);
+    if fd >= 0 {
+        let byte = 1u8;
+        // SAFETY: write(2) is async-signal-safe; the buffer is one valid byte.
+        unsafe {
+            libc::write(fd, (&byte as *const u8).cast(), 1);
+        }
+    }
+}
+
+/// The watcher: acts on each signal outside the handler, where locks and allocation are safe.
+fn watch(read_end: libc::c_int) {
+    let mut handled = 0;
+    loop {
+        let mut byte = 0u8;
+        // SAFETY: read(2) into one valid byte.
+        let read = unsafe { libc::read(read_end, (&mut byte as *mut u8).cast(), 1) };
+        if read < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            continue;
+        }
+        if read <= 0 {
+            return;
+        }
+        let received = RECEIVED.load(Ordering::SeqCst);
+        while handled < received {
+            handled += 1;
+            act(handled);
+        }
+    }
+}
+
+/// What the `nth` signal does.
+fn act(nth: usize) {
+    let immediate = MODE.load(Ordering::SeqCst) == Mode::Immediate as u8;
+    if immediate || nth >= 3 {
+        exit_now();
+    }
+    let terraform_running = !running().is_empty();
+    request();
+    if nth == 1 {
+        say(&format!(
+            "driftlog: {} received: stopping (again to stop at once)\n",
+            signal_name(SIGNAL.load(Ordering::SeqCst))
+        ));
+    } else if !terraform_running {
+        exit_now();
+    }
+}
+
+/// Ends driftlog now, with terraform's process groups.
+fn exit_now() -> ! {
+    for pid in running() {
+        kill_process_group(pid);
+    }
+    say("driftlog: stopped at once\n");
+    let code = exit_code().unwrap_or(130);
+    // SAFETY: _exit(2) ends the process without running destructors that may wait on locks
+    // other threads hold.
+    unsafe { libc::_exit(i32::from(code)) }
+}
+
+/// Writes to standard error without taking Rust's lock on it (the main thread may hold it).
+fn say(text: &str) {
+    // SAFETY: write(2) of a valid buffer of its length; a short write only shortens a message.
+    unsafe {
+        libc::write(2, text.as_ptr().cast(), text.len());
+    }
+}
+
+fn running() -> Vec<u32> {
+    RUNNING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone()
+}
+
+/// Asks every running terraform, and every stage that waits, to stop.
 pub fn request() {
     REQUESTED.store(true, Ordering::SeqCst);
-    let running = RUNNING
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    for pid in running.iter() {
-        if let Ok(pid) = libc::pid_t::try_from(*pid) {
+    for pid in running() {
+        if let Ok(pid) = libc::pid_t::try_from(pid) {
             // SAFETY: kill(2) has no memory-safety preconditions; the pid is our own child,
             // registered while it runs and unregistered as soon as it is reaped.
             unsafe {
@@ -55,6 +190,28 @@ pub(crate) fn interrupt_process(pid: u32) {
 /// Whether a stop was requested.
 pub fn requested() -> bool {
     REQUESTED.load(Ordering::SeqCst)
+}
+
+/// The exit status a run stopped by a signal ends with: 128 + the first signal's number.
+/// `None` when no signal came (a stop [`request`]ed otherwise exits as the run decides).
+pub fn exit_code() -> Option<u8> {
+    let signal = SIGNAL.load(Ordering::SeqCst);
+    u8::try_from(128 + signal).ok().filter(|_| signal > 0)
+}
+
+/// The first signal received, by name (`SIGTERM`), for messages.
+pub fn received() -> Option<&'static str> {
+    let signal = SIGNAL.load(Ordering::SeqCst);
+    (signal > 0).then(|| signal_name(signal))
+}
+
+fn signal_name(signal: libc::c_int) -> &'static str {
+    match signal {
+        libc::SIGINT => "SIGINT",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGHUP => "SIGHUP",
+        _ => "a signal",
+    }
 }
 
 /// Keeps a child's pid registered for [`request`] while it runs.

@@ -595,7 +595,7 @@ fn an_interrupted_apply_stops_gracefully_and_is_recorded_as_failed() {
         .expect("start driftlog");
     let out = crate::support::interrupt_once_started(child, &marks);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert_eq!(
         std::fs::read_to_string(marks.join("interrupted")).unwrap_or_default(),
         "once\n",

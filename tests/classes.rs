@@ -606,7 +606,7 @@ fn an_interrupt_during_the_classifying_plan_stops_it_and_removes_the_plans() {
     let out = crate::support::interrupt_once_started(child, &marks);
     assert_eq!(
         out.status.code(),
-        Some(1),
+        Some(130),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

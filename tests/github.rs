@@ -407,8 +407,14 @@ fn persistent_server_errors_fail_after_bounded_retries() {
     });
     runner.drift_web();
     let run = runner.scan(&["--no-status"]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    // A failure after the scan is an error, and drift still exits 2.
+    assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("after 5 attempts"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("::error title=driftlog::"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("HTTP 502"), "{}", run.stderr);
     assert!(
         runner.summary().contains("filestate_object.web"),
@@ -438,7 +444,9 @@ fn bad_credentials_are_an_error_that_names_the_token_variable() {
         runner
             .stack
             .driftlog_with_env(&runner.stack.root, &["scan", ".", "--no-audit"], &env);
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    // An error, reported after the other stages; the drift still exits 2.
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("driftlog: error:"), "{}", run.stderr);
     assert!(run.stderr.contains("GITHUB_TOKEN"), "{}", run.stderr);
     assert!(!run.stderr.contains("wrong-token"));
 }

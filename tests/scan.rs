@@ -718,7 +718,7 @@ fn an_interrupt_stops_terraform_gracefully_and_removes_temp_files() {
     let out = crate::support::interrupt_once_started(child, &marks);
     assert_eq!(
         out.status.code(),
-        Some(1),
+        Some(130),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

@@ -258,6 +258,7 @@ pub(crate) fn options(remote: RemoteChoice) -> SyncOptions {
         remote,
         policy: RetryPolicy::default(),
         auth: Auth::none(),
+        ..SyncOptions::default()
     }
 }
 
@@ -469,6 +470,7 @@ fn child_records_one_scan() {
             cap: Duration::from_secs(1),
         },
         auth: Auth::none(),
+        ..SyncOptions::default()
     };
     let outcome = record_in(Path::new(&clone), &marker, &options).expect("the child's record");
     println!(

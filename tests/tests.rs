@@ -52,6 +52,10 @@ mod github;
 /// comments and issues carrying driftlog's marker, non-ASCII where ASCII is expected.
 mod github_hostile;
 
+/// Signals and network timeouts after terraform: GitHub and git remotes that never answer;
+/// stages that fail without keeping the others from running.
+mod signals;
+
 /// The GitHub Action's install and scan steps, run as a runner would run them.
 mod action;
 

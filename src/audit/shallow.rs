@@ -6,7 +6,8 @@
 //! none, so the file is deleted. git then looks for parents the clone never had: `git fsck`
 //! reports missing commits and every walk of the default branch fails. A fetch without a
 //! depth never changes which commits are shallow, so the file is put back as it was, and the
-//! fetch runs on a repository handle of its own, so the caller's handle keeps its roots.
+//! fetch runs on a repository handle of its own (sync's transport thread opens one), so the
+//! caller's handle keeps its roots.
 
 use std::fs;
 use std::io;
@@ -18,8 +19,6 @@ use git2::Repository;
 /// git keeps it for every worktree), as they were before a fetch.
 pub(super) struct ShallowRoots {
     files: Vec<(PathBuf, Option<Vec<u8>>)>,
-    /// A handle to fetch through when the clone is shallow.
-    own: Option<Repository>,
 }
 
 impl ShallowRoots {
@@ -34,18 +33,7 @@ impl ShallowRoots {
             let content = read_if_present(&path)?;
             files.push((path, content));
         }
-        let shallow = files.iter().any(|(_, content)| content.is_some());
-        let own = if shallow {
-            Some(Repository::open(repo.path()).map_err(io::Error::other)?)
-        } else {
-            None
-        };
-        Ok(ShallowRoots { files, own })
-    }
-
-    /// The handle to fetch through: a separate one when the clone is shallow.
-    pub(super) fn repo<'a>(&'a self, repo: &'a Repository) -> &'a Repository {
-        self.own.as_ref().unwrap_or(repo)
+        Ok(ShallowRoots { files })
     }
 
     /// Puts back every shallow file the fetch changed or removed.

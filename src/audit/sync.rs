@@ -38,7 +38,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
 
 use git2::{
     AutotagOption, Cred, CredentialType, ErrorClass, ErrorCode, FetchOptions, Oid, ProxyOptions,
@@ -60,6 +61,53 @@ pub use super::spool::SPOOL_DIR;
 const SSH_KEY_FILES: [&str; 3] = ["id_ed25519", "id_ecdsa", "id_rsa"];
 /// The user name GitHub expects with a token over HTTPS.
 const TOKEN_USER: &str = "x-access-token";
+/// How long a fetch or push may go without a sign of life from the remote (any data, any
+/// progress) before it is abandoned, the records left in the spool.
+pub const DEFAULT_TRANSPORT_TIMEOUT: Duration = Duration::from_secs(60);
+/// The environment variable that overrides [`DEFAULT_TRANSPORT_TIMEOUT`] (`90s`, `2m`, or
+/// seconds).
+pub const TRANSPORT_TIMEOUT_ENV: &str = "DRIFTLOG_GIT_TIMEOUT";
+/// How much longer than the silence limit libgit2's own socket timeouts are.
+pub const LIBGIT2_TIMEOUT_MARGIN: Duration = Duration::from_secs(5);
+/// How often a wait on the remote looks for a stop request or the silence limit.
+const TRANSPORT_POLL: Duration = Duration::from_millis(50);
+
+/// The silence limit of fetches and pushes: [`TRANSPORT_TIMEOUT_ENV`], else
+/// [`DEFAULT_TRANSPORT_TIMEOUT`]. Read once per process.
+pub fn transport_timeout() -> Duration {
+    static TIMEOUT: OnceLock<Duration> = OnceLock::new();
+    *TIMEOUT.get_or_init(|| {
+        std::env::var(TRANSPORT_TIMEOUT_ENV)
+            .ok()
+            .and_then(|text| parse_duration(&text))
+            .unwrap_or(DEFAULT_TRANSPORT_TIMEOUT)
+    })
+}
+
+/// `90s`, `2m`, `500ms` (humantime), or a number of seconds; `None` for anything else or zero.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    text.parse::<u64>()
+        .map(Duration::from_secs)
+        .ok()
+        .or_else(|| humantime::parse_duration(text).ok())
+        .filter(|d| !d.is_zero())
+}
+
+/// Gives libgit2's own sockets (`git://`, HTTP) a little more than the [`transport_timeout`]
+/// to connect and to wait for each read, so a transport thread abandoned on silence ends too
+/// (and the silence limit, with its clearer message, usually comes first). Call it once,
+/// before any thread uses git.
+pub fn configure_transport_timeouts() {
+    let limit = transport_timeout().saturating_add(LIBGIT2_TIMEOUT_MARGIN);
+    let millis = libc::c_int::try_from(limit.as_millis()).unwrap_or(libc::c_int::MAX);
+    // SAFETY: these set two integers in libgit2's global options; called before other threads
+    // use libgit2, as the functions require. Failing only leaves libgit2's defaults.
+    unsafe {
+        let _ = git2::opts::set_server_connect_timeout_in_milliseconds(millis);
+        let _ = git2::opts::set_server_timeout_in_milliseconds(millis);
+    }
+}
 
 /// Which remote to push to.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -151,11 +199,25 @@ impl Auth {
 }
 
 /// Where and how to record.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SyncOptions {
     pub remote: RemoteChoice,
     pub policy: RetryPolicy,
     pub auth: Auth,
+    /// How long a fetch or push may hear nothing from the remote (default:
+    /// [`transport_timeout`]).
+    pub transport_timeout: Duration,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            remote: RemoteChoice::default(),
+            policy: RetryPolicy::default(),
+            auth: Auth::default(),
+            transport_timeout: transport_timeout(),
+        }
+    }
 }
 
 /// Where a record that reached the branch came from.
@@ -236,6 +298,8 @@ pub enum PushFailure {
     CheckedOut { branch: String, worktree: PathBuf },
     /// Writing the local repository failed.
     Local { message: String },
+    /// driftlog was stopped (a signal) before the records reached the remote.
+    Interrupted { remote: String },
 }
 
 impl fmt::Display for PushFailure {
@@ -273,6 +337,11 @@ impl fmt::Display for PushFailure {
                 }
             ),
             PushFailure::Local { message } => write!(f, "writing the audit branch: {message}"),
+            PushFailure::Interrupted { remote } => write!(
+                f,
+                "driftlog was stopped ({}) before the audit branch reached {remote}",
+                crate::interrupt::received().unwrap_or("on request")
+            ),
         }
     }
 }
@@ -534,7 +603,12 @@ impl Session<'_> {
         for attempt in 0..attempts {
             if attempt > 0 {
                 retries += 1;
-                std::thread::sleep(policy.delay(attempt, &self.random));
+                pause(policy.delay(attempt, &self.random));
+            }
+            if crate::interrupt::requested() {
+                return Err(PushFailure::Interrupted {
+                    remote: link.display.clone(),
+                });
             }
             let tip = match fetched.take() {
                 Some(tip) => tip,
@@ -941,8 +1015,11 @@ impl<'r> Link<'r> {
             operation,
             message: session.scrub(err.message()),
         };
+        // A server that stopped answering is not retried: each try would wait as long again.
+        let timed_out = err.code() == ErrorCode::Timeout || err.message().contains("timed out");
         let transient = matches!(err.class(), ErrorClass::Net | ErrorClass::Os)
-            && err.code() != ErrorCode::Auth;
+            && err.code() != ErrorCode::Auth
+            && !timed_out;
         if transient {
             Attempt::Transient(failure)
         } else {
@@ -950,85 +1027,101 @@ impl<'r> Link<'r> {
         }
     }
 
-    /// Credentials: the GitHub token for its server, then git's credential helpers, then the
-    /// SSH agent or the default key files; each offered once, so a refused credential ends the attempt instead of
-    /// looping.
-    fn callbacks<'a>(&'a self, config: &'a git2::Config, tried: &'a Tried) -> RemoteCallbacks<'a> {
-        let mut callbacks = RemoteCallbacks::new();
-        let auth = self.auth;
-        callbacks.credentials(move |url, username, allowed| {
-            if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
-                if !tried.token.replace(true) {
-                    if let Some(token) = auth.token_for(url) {
-                        return Cred::userpass_plaintext(TOKEN_USER, token);
-                    }
-                }
-                if !tried.helper.replace(true) {
-                    if let Ok(cred) = Cred::credential_helper(config, url, username) {
-                        return Ok(cred);
-                    }
+    /// Why a transport thread was abandoned, as the attempt's end.
+    fn abandoned(&self, session: &Session, operation: &'static str, stalled: Stalled) -> Attempt {
+        match stalled {
+            Stalled::Git(err) => self.transport(session, operation, &err),
+            Stalled::Interrupted => Attempt::Fatal(PushFailure::Interrupted {
+                remote: self.display.clone(),
+            }),
+            Stalled::Silent(limit) => Attempt::Fatal(PushFailure::Transport {
+                remote: self.display.clone(),
+                operation,
+                message: format!(
+                    "the remote sent nothing for {} and was given up on (set \
+                     {TRANSPORT_TIMEOUT_ENV} to wait longer)",
+                    humantime::format_duration(limit)
+                ),
+            }),
+        }
+    }
+
+    /// Runs `work` on a repository of its own on a thread of its own, so that a remote that
+    /// never answers can be abandoned: on a stop request, or after `options.transport_timeout`
+    /// without a sign of life (each callback is one). An abandoned thread ends with libgit2's
+    /// own socket timeout, or with the process.
+    fn on_transport_thread<T: Send + 'static>(
+        &self,
+        session: &Session,
+        work: impl FnOnce(&Repository, &Auth, &Activity) -> Result<T, git2::Error> + Send + 'static,
+    ) -> Result<T, Stalled> {
+        if crate::interrupt::requested() {
+            return Err(Stalled::Interrupted);
+        }
+        let limit = session.options.transport_timeout;
+        let activity = Arc::new(Activity::new());
+        let (sender, receiver) = mpsc::channel();
+        let git_dir = self.repo.path().to_owned();
+        let auth = self.auth.clone();
+        let alive = Arc::clone(&activity);
+        std::thread::Builder::new()
+            .name("driftlog-git".into())
+            .spawn(move || {
+                let result = Repository::open(&git_dir).and_then(|repo| work(&repo, &auth, &alive));
+                let _ = sender.send(result);
+            })
+            .map_err(|e| Stalled::Git(git2::Error::from_str(&e.to_string())))?;
+        loop {
+            match receiver.recv_timeout(TRANSPORT_POLL) {
+                Ok(result) => return result.map_err(Stalled::Git),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(Stalled::Git(git2::Error::from_str(
+                        "the git transport ended without an answer",
+                    )))
                 }
             }
-            if allowed.contains(CredentialType::SSH_KEY) {
-                let user = username.unwrap_or("git");
-                if !tried.ssh_agent.replace(true) && std::env::var_os("SSH_AUTH_SOCK").is_some() {
-                    return Cred::ssh_key_from_agent(user);
-                }
-                // Without an agent, the unencrypted default keys ssh itself would try.
-                while let Some(name) = SSH_KEY_FILES.get(tried.ssh_files.get()) {
-                    tried.ssh_files.set(tried.ssh_files.get() + 1);
-                    let Some(home) = std::env::var_os("HOME") else {
-                        break;
-                    };
-                    let path = Path::new(&home).join(".ssh").join(name);
-                    if path.is_file() {
-                        return Cred::ssh_key(user, None, &path, None);
-                    }
-                }
+            if crate::interrupt::requested() {
+                return Err(Stalled::Interrupted);
             }
-            if allowed.contains(CredentialType::USERNAME) && !tried.username.replace(true) {
-                return Cred::username(username.unwrap_or("git"));
+            if activity.silent_for() >= limit {
+                return Err(Stalled::Silent(limit));
             }
-            if allowed.contains(CredentialType::DEFAULT) && !tried.default.replace(true) {
-                return Cred::default();
-            }
-            Err(git2::Error::from_str(
-                "no credentials were accepted (tried GITHUB_TOKEN, git credential helpers and the \
-                 SSH agent, as applicable)",
-            ))
-        });
-        callbacks
+        }
     }
 
     /// Fetches the remote branch; its tip, or `None` when the remote has no such branch.
     fn fetch(&self, session: &Session) -> Result<Option<Oid>, Attempt> {
-        let fail = |e: &git2::Error| self.transport(session, "fetching from", e);
+        let operation = "fetching from";
+        // libgit2 rewrites `.git/shallow` after a fetch that downloads objects, and its local
+        // transport reports no roots: the file would be deleted, corrupting a shallow clone.
         let keep_shallow = |e: io::Error| {
             Attempt::Fatal(session.local(format!("keeping the shallow clone's roots: {e}")))
         };
         let shallow = ShallowRoots::save(self.repo).map_err(keep_shallow)?;
-        let mut remote = shallow
-            .repo(self.repo)
-            .find_remote(&self.name)
-            .map_err(|e| fail(&e))?;
-        let config = self.repo.config().map_err(|e| fail(&e))?;
-        let tried = Tried::default();
-        let headers: Vec<&str> = self.fetch_headers.iter().map(String::as_str).collect();
-        let mut options = FetchOptions::new();
-        options
-            .remote_callbacks(self.callbacks(&config, &tried))
-            .proxy_options(auto_proxy())
-            .download_tags(AutotagOption::None)
-            .update_fetchhead(false)
-            // The refspec maintains the tracking ref, pruning it when the branch is gone.
-            // (Not `Remote::list()`: git2 0.20 builds a slice from libgit2's null pointer
-            // when the remote has no refs at all, which is undefined behaviour.)
-            .prune(git2::FetchPrune::On)
-            .custom_headers(&headers);
-        let fetched = remote.fetch(&[self.refspec_fetch.as_str()], Some(&mut options), None);
-        drop(options);
+        let name = self.name.clone();
+        let refspec = self.refspec_fetch.clone();
+        let headers = self.fetch_headers.clone();
+        let fetched = self.on_transport_thread(session, move |repo, auth, activity| {
+            let mut remote = repo.find_remote(&name)?;
+            let config = repo.config()?;
+            let tried = Tried::default();
+            let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+            let mut options = FetchOptions::new();
+            options
+                .remote_callbacks(callbacks(auth, &config, &tried, activity))
+                .proxy_options(auto_proxy())
+                .download_tags(AutotagOption::None)
+                .update_fetchhead(false)
+                // The refspec maintains the tracking ref, pruning it when the branch is gone.
+                // (Not `Remote::list()`: git2 0.20 builds a slice from libgit2's null pointer
+                // when the remote has no refs at all, which is undefined behaviour.)
+                .prune(git2::FetchPrune::On)
+                .custom_headers(&headers);
+            remote.fetch(&[refspec.as_str()], Some(&mut options), None)
+        });
         shallow.restore().map_err(keep_shallow)?;
-        fetched.map_err(|e| fail(&e))?;
+        fetched.map_err(|stalled| self.abandoned(session, operation, stalled))?;
         match self.repo.refname_to_id(&self.tracking_ref) {
             Ok(tip) => Ok(Some(tip)),
             Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
@@ -1039,36 +1132,50 @@ impl<'r> Link<'r> {
     /// Pushes the local branch without force. libgit2 reports a server's refusal through the
     /// ref's status, not as an error, so both are checked.
     fn push(&self, session: &Session) -> Result<(), Attempt> {
-        let fail = |e: &git2::Error| self.transport(session, "pushing to", e);
-        let mut remote = self.repo.find_remote(&self.name).map_err(|e| fail(&e))?;
-        let config = self.repo.config().map_err(|e| fail(&e))?;
-        let tried = Tried::default();
-        let status: RefCell<Option<String>> = RefCell::new(None);
-        let server_said: RefCell<String> = RefCell::new(String::new());
-        let mut callbacks = self.callbacks(&config, &tried);
-        callbacks.push_update_reference(|_refname, message| {
-            if let Some(message) = message {
-                status.replace(Some(message.to_owned()));
-            }
-            Ok(())
-        });
-        callbacks.sideband_progress(|bytes| {
-            let mut said = server_said.borrow_mut();
-            if said.len() < 4096 {
-                said.push_str(&String::from_utf8_lossy(bytes));
-            }
-            true
-        });
-        let headers: Vec<&str> = self.push_headers.iter().map(String::as_str).collect();
-        let mut options = PushOptions::new();
-        options
-            .remote_callbacks(callbacks)
-            .proxy_options(auto_proxy())
-            .custom_headers(&headers);
-        let result = remote.push(&[self.refspec_push.as_str()], Some(&mut options));
-        drop(options);
-        let status = status.into_inner();
-        let server_said = server_messages(&server_said.into_inner());
+        let operation = "pushing to";
+        let name = self.name.clone();
+        let refspec = self.refspec_push.clone();
+        let headers = self.push_headers.clone();
+        let answer = self
+            .on_transport_thread(session, move |repo, auth, activity| {
+                let mut remote = repo.find_remote(&name)?;
+                let config = repo.config()?;
+                let tried = Tried::default();
+                let status: RefCell<Option<String>> = RefCell::new(None);
+                let server_said: RefCell<String> = RefCell::new(String::new());
+                let mut callbacks = callbacks(auth, &config, &tried, activity);
+                callbacks.push_update_reference(|_refname, message| {
+                    activity.touch();
+                    if let Some(message) = message {
+                        status.replace(Some(message.to_owned()));
+                    }
+                    Ok(())
+                });
+                callbacks.sideband_progress(|bytes| {
+                    activity.touch();
+                    let mut said = server_said.borrow_mut();
+                    if said.len() < 4096 {
+                        said.push_str(&String::from_utf8_lossy(bytes));
+                    }
+                    !crate::interrupt::requested()
+                });
+                let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+                let mut options = PushOptions::new();
+                options
+                    .remote_callbacks(callbacks)
+                    .proxy_options(auto_proxy())
+                    .custom_headers(&headers);
+                let result = remote.push(&[refspec.as_str()], Some(&mut options));
+                drop(options);
+                Ok(PushAnswer {
+                    result,
+                    status: status.into_inner(),
+                    server_said: server_said.into_inner(),
+                })
+            })
+            .map_err(|stalled| self.abandoned(session, operation, stalled))?;
+        let status = answer.status;
+        let server_said = server_messages(&answer.server_said);
         let reason = |status: &str| {
             let mut reason = session.scrub(status);
             if !server_said.is_empty() {
@@ -1076,16 +1183,140 @@ impl<'r> Link<'r> {
             }
             reason
         };
-        match (result, status) {
+        match (answer.result, status) {
             (Err(err), _) if err.code() == ErrorCode::NotFastForward => {
                 Err(Attempt::Race(session.scrub(err.message())))
             }
-            (Err(err), _) => Err(fail(&err)),
+            (Err(err), _) => Err(self.transport(session, operation, &err)),
             (Ok(()), Some(status)) if is_race(&status) => Err(Attempt::Race(reason(&status))),
             (Ok(()), Some(status)) => Err(Attempt::Rejected(reason(&status))),
             (Ok(()), None) => Ok(()),
         }
     }
+}
+
+/// What a push thread hands back.
+struct PushAnswer {
+    result: Result<(), git2::Error>,
+    status: Option<String>,
+    server_said: String,
+}
+
+/// Why a transport thread gave no answer.
+enum Stalled {
+    Git(git2::Error),
+    Interrupted,
+    /// Nothing from the remote for this long.
+    Silent(Duration),
+}
+
+/// When the remote last showed a sign of life.
+struct Activity {
+    last: Mutex<Instant>,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Activity {
+            last: Mutex::new(Instant::now()),
+        }
+    }
+
+    fn touch(&self) {
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+    }
+
+    fn silent_for(&self) -> Duration {
+        self.last
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .elapsed()
+    }
+}
+
+/// Sleeps `delay`, or less when a stop is requested meanwhile.
+fn pause(delay: Duration) {
+    let until = Instant::now() + delay;
+    while !crate::interrupt::requested() {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(TRANSPORT_POLL));
+    }
+}
+
+/// Credentials: the GitHub token for its server, then git's credential helpers, then the
+/// SSH agent or the default key files; each offered once, so a refused credential ends the
+/// attempt instead of looping. Every callback is a sign of life for `activity`, and progress
+/// stops the transfer once a stop is requested.
+fn callbacks<'a>(
+    auth: &'a Auth,
+    config: &'a git2::Config,
+    tried: &'a Tried,
+    activity: &'a Activity,
+) -> RemoteCallbacks<'a> {
+    let mut callbacks = RemoteCallbacks::new();
+    callbacks.transfer_progress(|_| {
+        activity.touch();
+        !crate::interrupt::requested()
+    });
+    callbacks.sideband_progress(|_| {
+        activity.touch();
+        !crate::interrupt::requested()
+    });
+    callbacks.pack_progress(|_, _, _| activity.touch());
+    callbacks.push_transfer_progress(|_, _, _| activity.touch());
+    callbacks.push_negotiation(|_| {
+        activity.touch();
+        if crate::interrupt::requested() {
+            return Err(git2::Error::from_str("driftlog was stopped"));
+        }
+        Ok(())
+    });
+    callbacks.credentials(move |url, username, allowed| {
+        activity.touch();
+        if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
+            if !tried.token.replace(true) {
+                if let Some(token) = auth.token_for(url) {
+                    return Cred::userpass_plaintext(TOKEN_USER, token);
+                }
+            }
+            if !tried.helper.replace(true) {
+                if let Ok(cred) = Cred::credential_helper(config, url, username) {
+                    return Ok(cred);
+                }
+            }
+        }
+        if allowed.contains(CredentialType::SSH_KEY) {
+            let user = username.unwrap_or("git");
+            if !tried.ssh_agent.replace(true) && std::env::var_os("SSH_AUTH_SOCK").is_some() {
+                return Cred::ssh_key_from_agent(user);
+            }
+            // Without an agent, the unencrypted default keys ssh itself would try.
+            while let Some(name) = SSH_KEY_FILES.get(tried.ssh_files.get()) {
+                tried.ssh_files.set(tried.ssh_files.get() + 1);
+                let Some(home) = std::env::var_os("HOME") else {
+                    break;
+                };
+                let path = Path::new(&home).join(".ssh").join(name);
+                if path.is_file() {
+                    return Cred::ssh_key(user, None, &path, None);
+                }
+            }
+        }
+        if allowed.contains(CredentialType::USERNAME) && !tried.username.replace(true) {
+            return Cred::username(username.unwrap_or("git"));
+        }
+        if allowed.contains(CredentialType::DEFAULT) && !tried.default.replace(true) {
+            return Cred::default();
+        }
+        Err(git2::Error::from_str(
+            "no credentials were accepted (tried GITHUB_TOKEN, git credential helpers and the \
+             SSH agent, as applicable)",
+        ))
+    });
+    callbacks
 }
 
 /// Which kinds of credential were offered in one connection.
@@ -1319,6 +1550,17 @@ fn same_record(record: &Record, found: &CommitRecord) -> bool {
 mod tests {
     use super::*;
     use std::fs;
+
+    #[test]
+    fn timeouts_read_as_humantime_or_seconds_and_never_zero() {
+        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration(" 2m "), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("45"), Some(Duration::from_secs(45)));
+        for refused in ["0", "0s", "", "soon", "-5"] {
+            assert_eq!(parse_duration(refused), None, "{refused:?}");
+        }
+    }
 
     #[test]
     fn backoff_stays_under_the_doubling_ceiling_and_the_cap() {

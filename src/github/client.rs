@@ -5,7 +5,11 @@
 //! prefix included) and `Link` header parsing. Retries are driftlog's because GitHub's hints
 //! (`Retry-After`, the rate-limit reset) live in headers that octocrab's typed errors drop.
 
-use std::time::{Duration, SystemTime};
+use std::future::Future;
+use std::pin::pin;
+use std::sync::OnceLock;
+use std::task::Poll;
+use std::time::{Duration, Instant, SystemTime};
 
 use http::{Method, StatusCode, Uri};
 use octocrab::{FromResponse, Octocrab, Page};
@@ -15,14 +19,64 @@ use serde_json::Value;
 use super::retry::{classify, RetryPolicy, Verdict};
 use super::GithubError;
 
+/// How long one GitHub request may take, from connecting to its whole body.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one request may take in all, its retries and their pauses included.
+pub const DEFAULT_REQUEST_DEADLINE: Duration = Duration::from_secs(120);
+/// The longest wait for a connection, within the request timeout.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The environment variable that overrides [`DEFAULT_REQUEST_TIMEOUT`] (`45s`, or seconds).
+pub const REQUEST_TIMEOUT_ENV: &str = "DRIFTLOG_GITHUB_TIMEOUT";
+/// The environment variable that overrides [`DEFAULT_REQUEST_DEADLINE`].
+pub const REQUEST_DEADLINE_ENV: &str = "DRIFTLOG_GITHUB_DEADLINE";
+/// How often a wait on GitHub looks for a stop request.
+const STOP_POLL: Duration = Duration::from_millis(50);
+
+/// How long GitHub requests may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// One attempt: connecting, sending, the whole answer.
+    pub request: Duration,
+    /// One request with all its retries.
+    pub deadline: Duration,
+}
+
+impl Timeouts {
+    /// [`REQUEST_TIMEOUT_ENV`] and [`REQUEST_DEADLINE_ENV`], else the defaults; read once per
+    /// process. The deadline is never shorter than one attempt.
+    pub fn from_env() -> Timeouts {
+        static TIMEOUTS: OnceLock<Timeouts> = OnceLock::new();
+        *TIMEOUTS.get_or_init(|| {
+            let read = |name: &str, default: Duration| {
+                std::env::var(name)
+                    .ok()
+                    .and_then(|text| crate::audit::sync::parse_duration(&text))
+                    .unwrap_or(default)
+            };
+            let request = read(REQUEST_TIMEOUT_ENV, DEFAULT_REQUEST_TIMEOUT);
+            Timeouts {
+                request,
+                deadline: read(REQUEST_DEADLINE_ENV, DEFAULT_REQUEST_DEADLINE).max(request),
+            }
+        })
+    }
+}
+
 /// A GitHub REST API client for one API root and token.
 pub struct Client {
     octocrab: Octocrab,
     runtime: tokio::runtime::Runtime,
     policy: RetryPolicy,
+    timeouts: Timeouts,
     api_url: String,
     /// Masked in every error this client returns.
     secrets: Vec<String>,
+}
+
+/// Why a wait on GitHub ended without its answer.
+enum Cut {
+    TimedOut,
+    Stopped,
 }
 
 type Response = http::Response<http_body_util::combinators::BoxBody<bytes::Bytes, octocrab::Error>>;
@@ -63,6 +117,7 @@ impl Client {
                 message: "it needs a scheme and a host, like https://api.github.com".into(),
             });
         }
+        let timeouts = Timeouts::from_env();
         // octocrab's connector and timeouts want a runtime to exist while they are built.
         let octocrab = runtime.block_on(async {
             Octocrab::builder()
@@ -74,8 +129,9 @@ impl Client {
                             http::header::HeaderName::from_static("x-github-api-version"),
                             "2022-11-28".to_owned(),
                         )
-                        .set_connect_timeout(Some(Duration::from_secs(15)))
-                        .set_read_timeout(Some(Duration::from_secs(60)))
+                        .set_connect_timeout(Some(CONNECT_TIMEOUT.min(timeouts.request)))
+                        .set_read_timeout(Some(timeouts.request))
+                        .set_write_timeout(Some(timeouts.request))
                         .build()
                 })
                 .map_err(|err| GithubError::Setup(error_chain(&err)))
@@ -84,6 +140,7 @@ impl Client {
             octocrab,
             runtime,
             policy,
+            timeouts,
             api_url: api_url.trim_end_matches('/').to_owned(),
             secrets: Vec::new(),
         })
@@ -141,8 +198,7 @@ impl Client {
         while let Some(uri) = next.take() {
             let response = self.send(what, Method::GET, uri, None)?;
             let page: Page<T> = self
-                .runtime
-                .block_on(Page::from_response(response))
+                .body(what, Page::from_response(response))?
                 .map_err(|err| GithubError::Decode {
                     what: what.to_owned(),
                     message: error_chain(&err),
@@ -166,8 +222,7 @@ impl Client {
     ) -> Result<T, GithubError> {
         let uri = self.uri(what, route)?;
         let response = self.send(what, method, uri, body)?;
-        self.runtime
-            .block_on(T::from_response(response))
+        self.body(what, T::from_response(response))?
             .map_err(|err| GithubError::Decode {
                 what: what.to_owned(),
                 message: error_chain(&err),
@@ -193,23 +248,33 @@ impl Client {
     ) -> Result<Response, GithubError> {
         let mut pauses = self.policy.schedule();
         let mut attempts = 0;
+        let started = Instant::now();
+        let left = || self.timeouts.deadline.saturating_sub(started.elapsed());
         loop {
             attempts += 1;
-            let outcome = self.runtime.block_on(async {
+            let sent = async {
                 match method {
                     Method::POST => self.octocrab._post(uri.clone(), body).await,
                     Method::PATCH => self.octocrab._patch(uri.clone(), body).await,
                     _ => self.octocrab._get(uri.clone()).await,
                 }
-            });
+            };
+            let limit = self.timeouts.request.min(left());
+            let outcome = match self.wait(sent, limit) {
+                Ok(outcome) => outcome.map_err(|err| error_chain(&err)),
+                Err(Cut::Stopped) => return Err(self.stopped(what)),
+                Err(Cut::TimedOut) => Err(format!(
+                    "no answer within {} (set {REQUEST_TIMEOUT_ENV} to wait longer)",
+                    humantime::format_duration(limit)
+                )),
+            };
             let failure = match outcome {
                 Ok(response) if response.status().is_success() => return Ok(response),
                 Ok(response) => {
                     let status = response.status();
                     let headers = response.headers().clone();
                     let text = self
-                        .runtime
-                        .block_on(self.octocrab.body_to_string(response))
+                        .body(what, self.octocrab.body_to_string(response))?
                         .unwrap_or_default();
                     let message = github_message(&text, status);
                     match classify(status, &headers, &message, SystemTime::now(), &self.policy) {
@@ -226,13 +291,15 @@ impl Client {
                         Verdict::Backoff => Attempt::Backoff(status, message),
                     }
                 }
-                Err(err) => Attempt::Unreachable(error_chain(&err)),
+                Err(message) => Attempt::Unreachable(message),
             };
             let pause = match &failure {
                 // A stated wait still spends one of the bounded attempts.
                 Attempt::Wait(wait, ..) => pauses.next().map(|_| *wait),
                 _ => pauses.next(),
-            };
+            }
+            // No retry that the request's deadline would cut short.
+            .filter(|pause| *pause < left());
             let Some(pause) = pause else {
                 return Err(match failure {
                     Attempt::Unreachable(message) => GithubError::Unreachable {
@@ -251,8 +318,62 @@ impl Client {
                     }
                 });
             };
-            std::thread::sleep(pause);
+            // The sleep is made inside the runtime (an async block), which its timer needs.
+            let slept = self.wait(async { tokio::time::sleep(pause).await }, pause + STOP_POLL);
+            if let Err(Cut::Stopped) = slept {
+                return Err(self.stopped(what));
+            }
         }
+    }
+
+    /// Reads an answer's body within the request timeout.
+    fn body<T>(&self, what: &str, read: impl Future<Output = T>) -> Result<T, GithubError> {
+        self.wait(read, self.timeouts.request)
+            .map_err(|cut| match cut {
+                Cut::Stopped => self.stopped(what),
+                Cut::TimedOut => GithubError::Unreachable {
+                    what: what.to_owned(),
+                    api_url: self.api_url.clone(),
+                    message: format!(
+                        "the answer did not arrive within {} (set {REQUEST_TIMEOUT_ENV} to wait \
+                         longer)",
+                        humantime::format_duration(self.timeouts.request)
+                    ),
+                    attempts: 1,
+                },
+            })
+    }
+
+    fn stopped(&self, what: &str) -> GithubError {
+        GithubError::Interrupted {
+            what: what.to_owned(),
+        }
+    }
+
+    /// Runs `work` until it ends, `limit` passes, or a stop is requested (a signal), whichever
+    /// comes first; what is cut short is dropped, closing its connection.
+    fn wait<T>(&self, work: impl Future<Output = T>, limit: Duration) -> Result<T, Cut> {
+        if crate::interrupt::requested() {
+            return Err(Cut::Stopped);
+        }
+        self.runtime.block_on(async {
+            let mut work = pin!(tokio::time::timeout(limit, work));
+            let mut stop = pin!(async {
+                while !crate::interrupt::requested() {
+                    tokio::time::sleep(STOP_POLL).await;
+                }
+            });
+            std::future::poll_fn(|cx| {
+                if let Poll::Ready(done) = work.as_mut().poll(cx) {
+                    return Poll::Ready(done.map_err(|_| Cut::TimedOut));
+                }
+                if stop.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Err(Cut::Stopped));
+                }
+                Poll::Pending
+            })
+            .await
+        })
     }
 }
 

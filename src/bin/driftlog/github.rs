@@ -167,20 +167,27 @@ impl GithubArgs {
 }
 
 impl Reporting {
-    /// Writes the job summary, step outputs and annotations, then posts to GitHub. Problems
-    /// with permissions are warnings; other GitHub failures come back as the error.
-    /// `report_json` is where the JSON report was saved, if it was.
+    /// Whether this runs inside GitHub Actions.
+    pub fn in_actions(&self) -> bool {
+        self.in_actions
+    }
+
+    /// Writes the job summary, step outputs and annotations, then posts to GitHub, each
+    /// whatever became of the others. Problems with permissions are warnings; every other
+    /// failure comes back, in order, once everything was tried. `report_json` is where the
+    /// JSON report was saved, if it was.
     pub fn report(
         &self,
         publication: Publication<'_>,
         report_json: Option<&Path>,
-    ) -> anyhow::Result<()> {
+    ) -> Vec<anyhow::Error> {
+        let mut failures = Vec::new();
         let frame = Frame {
             run: run_link(&self.env),
             ..Frame::default()
         };
         if self.in_actions {
-            self.runner_files(publication, report_json, &frame)?;
+            self.runner_files(publication, report_json, &frame, &mut failures);
             if !self.args.no_annotations {
                 for annotation in self.annotations(publication) {
                     // The runner reads workflow commands from both streams; stdout keeps
@@ -192,8 +199,15 @@ impl Reporting {
         if let Some(reason) = &self.skipped {
             eprintln!("driftlog: warning: {reason}");
         }
+        if driftlog::interrupt::requested() {
+            // Stopped: nothing more goes out, not even a request that would be abandoned.
+            if self.api.is_some() {
+                eprintln!("driftlog: warning: stopped, so nothing was posted to GitHub");
+            }
+            return failures;
+        }
         let Some((target, token)) = &self.api else {
-            return Ok(());
+            return failures;
         };
         let stack_ids: Vec<String> = publication
             .stacks()
@@ -223,29 +237,42 @@ impl Reporting {
         for warning in &published.warnings {
             eprintln!("driftlog: warning: {warning}");
         }
-        let mut errors = published.errors.into_iter();
-        let Some(first) = errors.next() else {
-            return Ok(());
-        };
-        for err in errors {
-            eprintln!("driftlog: error: {err}");
-        }
-        Err(anyhow::Error::new(first).context("reporting to GitHub failed"))
+        failures.extend(
+            published
+                .errors
+                .into_iter()
+                .map(|err| anyhow::Error::new(err).context("reporting to GitHub failed")),
+        );
+        failures
     }
 
+    /// The job summary, then the step outputs: a failure of one does not keep the other.
     fn runner_files(
         &self,
         publication: Publication<'_>,
         report_json: Option<&Path>,
         frame: &Frame,
-    ) -> anyhow::Result<()> {
+        failures: &mut Vec<anyhow::Error>,
+    ) {
         if let (Some(path), false) = (&self.runner.step_summary, self.args.no_summary) {
             let summary = publication.render(&Budget::GITHUB_COMMENT, frame);
-            actions::append_step_summary(path, &summary)?;
+            if let Err(err) = actions::append_step_summary(path, &summary) {
+                failures.push(anyhow::Error::new(err).context("writing the job summary"));
+            }
         }
-        let Some(path) = &self.runner.output else {
-            return Ok(());
-        };
+        if let Some(path) = &self.runner.output {
+            if let Err(err) = self.step_outputs(path, publication, report_json) {
+                failures.push(err.context("writing the step outputs"));
+            }
+        }
+    }
+
+    fn step_outputs(
+        &self,
+        path: &Path,
+        publication: Publication<'_>,
+        report_json: Option<&Path>,
+    ) -> anyhow::Result<()> {
         let report_json = match report_json {
             Some(path) => std::path::absolute(path).unwrap_or_else(|_| path.to_owned()),
             None => self.save_report_json(publication)?,
@@ -338,6 +365,18 @@ impl Reporting {
         }
         annotations
     }
+}
+
+/// The first failure as the error, the others printed.
+pub fn first_failure(failures: Vec<anyhow::Error>) -> anyhow::Result<()> {
+    let mut failures = failures.into_iter();
+    let Some(first) = failures.next() else {
+        return Ok(());
+    };
+    for err in failures {
+        eprintln!("driftlog: error: {err:#}");
+    }
+    Err(first)
 }
 
 /// "run 8813" linking the Actions run, when the environment names it.

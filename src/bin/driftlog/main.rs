@@ -19,6 +19,7 @@ mod witnessed;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use driftlog::interrupt::{self, Mode};
 
 // verify allocates and frees a record's worth of small objects per commit on every core;
 // mimalloc's per-thread heaps make that a fraction of glibc's cost.
@@ -68,10 +69,16 @@ fn main() -> ExitCode {
     // Before anything else, above all before any thread or child process exists.
     secrets::take_from_environment();
     let cli = Cli::parse();
-    // Without a handler, Ctrl-C would kill driftlog before it removes its temp files, and
-    // leave terraform (in its own process group) running. If the handler cannot be set, the
-    // default behaviour is the best that is left.
-    let _ = ctrlc::set_handler(driftlog::interrupt::request);
+    // Without handlers, Ctrl-C would kill driftlog before it removes its temp files or spools
+    // its record, and leave terraform (in its own process group) running. Commands that only
+    // read have nothing to finish. If the handlers cannot be set, the default behaviour is
+    // the best that is left.
+    let mode = match cli.command {
+        Command::Scan(_) | Command::Apply(_) | Command::Report(_) => Mode::Graceful,
+        _ => Mode::Immediate,
+    };
+    let _ = interrupt::install(mode);
+    driftlog::audit::sync::configure_transport_timeouts();
     let outcome = match cli.command {
         Command::Scan(args) => scan::run(*args),
         Command::Apply(args) => apply::run(*args),
@@ -83,13 +90,15 @@ fn main() -> ExitCode {
         Command::History(args) => history::run(args),
         Command::Explain(args) => explain::run(args),
     };
-    match outcome {
+    let code = match outcome {
         Ok(code) => code,
         Err(err) => {
             eprintln!("driftlog: error: {err:#}");
             ExitCode::from(1)
         }
-    }
+    };
+    // A run a signal stopped says so in its status, whatever it had found by then.
+    interrupt::exit_code().map_or(code, ExitCode::from)
 }
 
 #[cfg(test)]

@@ -69,7 +69,7 @@ fn post(args: PostArgs) -> anyhow::Result<ExitCode> {
             (Publication::Combined(combined), combined.status.exit_code())
         }
     };
-    reporting.report(publication, Some(&args.report))?;
+    crate::github::first_failure(reporting.report(publication, Some(&args.report)))?;
     Ok(ExitCode::from(code))
 }
 
@@ -97,7 +97,7 @@ fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("writing the merged report to {}", path.display()))?;
         json_path = (file_format == Format::Json).then_some(path.as_path());
     }
-    reporting.report(Publication::Combined(&merged), json_path)?;
+    crate::github::first_failure(reporting.report(Publication::Combined(&merged), json_path))?;
     Ok(ExitCode::from(merged.status.exit_code()))
 }
 

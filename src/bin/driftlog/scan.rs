@@ -333,18 +333,25 @@ fn run_single(args: &Args, setup: &Setup<'_>, options: ScanOptions) -> anyhow::R
         &mut report,
         &stack_path(&setup.rules.config.root, &options.dir),
     );
-    let recorded = setup
+    let mut stages = Stages::default();
+    let mut printer = Printer::new(args, setup);
+    printer.early(
+        &|format, color| report::render(&report, format, color),
+        &mut stages,
+    );
+    let recorded: Vec<_> = setup
         .audit
         .as_ref()
-        .map(|audit| record(&mut report, &options.dir, audit));
+        .map(|audit| record(&mut report, &options.dir, audit))
+        .into_iter()
+        .collect();
+    announce(&args.audit.audit_branch, &recorded);
     explain_recorded(&mut [&mut report], args, setup);
-
-    print(
-        &report::render(&report, setup.format, setup.color),
-        args.output.as_deref(),
-        |file_format| report::render(&report, file_format, false),
-        setup.format,
-    )?;
+    printer.late(
+        &|format, color| report::render(&report, format, color),
+        &history(&[&report]),
+        &mut stages,
+    );
     // Also on standard error when standard output is not what the user is looking at.
     let on_screen = setup.format == Format::Terminal && std::io::stdout().is_terminal();
     if report.status == Status::Failed && !on_screen {
@@ -359,16 +366,17 @@ fn run_single(args: &Args, setup: &Setup<'_>, options: ScanOptions) -> anyhow::R
     {
         eprint!("{text}");
     }
-    let report_json = json_output(args.output.as_deref(), setup.format);
     // GitHub hears about the scan even when recording failed: the drift is real either way.
-    let reported = setup
-        .reporting
-        .report(Publication::Single(&report), report_json);
+    stages.failed.extend(
+        setup
+            .reporting
+            .report(Publication::Single(&report), printer.json_file()),
+    );
     finish(
-        &args.audit.audit_branch,
-        recorded.into_iter().collect(),
-        reported,
+        recorded,
+        stages,
         report.status.exit_code(),
+        setup.reporting.in_actions(),
     )
 }
 
@@ -424,32 +432,44 @@ fn run_many(
             .unwrap_or(1)
     });
     let progress = progress::StackProgress::new(jobs.len(), args.quiet);
-    // Appends to the audit branch take turns; scans do not wait for them.
-    let recording = std::sync::Mutex::new(Vec::new());
-    let reports = batch::scan_all(
+    // Stacks an interrupt kept from starting have nothing to record.
+    let scanned = std::sync::Mutex::new(vec![false; jobs.len()]);
+    let mut reports = batch::scan_all(
         &jobs,
         concurrency,
         &|event| progress.event(event),
         &|index, report| {
             let dir = &jobs[index].options.dir;
             setup.rules.apply(report, &stack_path(root, dir));
-            if let Some(audit) = &setup.audit {
-                let mut outcomes = recording.lock().unwrap_or_else(|p| p.into_inner());
-                outcomes.push(record(report, dir, audit));
-            }
+            scanned.lock().unwrap_or_else(|p| p.into_inner())[index] = true;
         },
     );
     progress.finish();
-    let recorded = recording.into_inner().unwrap_or_else(|p| p.into_inner());
-    let mut reports = reports;
+    let scanned = scanned.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut stages = Stages::default();
+    let mut printer = Printer::new(args, setup);
+    // Only the sum is printed early: each stack's record is added to it below.
+    let early = CombinedReport::of(reports.clone())?;
+    printer.early(
+        &|format, color| report::render_combined(&early, format, color),
+        &mut stages,
+    );
+    let mut recorded = Vec::new();
+    if let Some(audit) = &setup.audit {
+        for ((report, job), scanned) in reports.iter_mut().zip(&jobs).zip(scanned) {
+            if scanned {
+                recorded.push(record(report, &job.options.dir, audit));
+            }
+        }
+    }
+    announce(&args.audit.audit_branch, &recorded);
     explain_recorded(&mut reports.iter_mut().collect::<Vec<_>>(), args, setup);
     let combined = CombinedReport::of(reports)?;
-    print(
-        &report::render_combined(&combined, setup.format, setup.color),
-        args.output.as_deref(),
-        |file_format| report::render_combined(&combined, file_format, false),
-        setup.format,
-    )?;
+    printer.late(
+        &|format, color| report::render_combined(&combined, format, color),
+        &history(&combined.stacks.iter().collect::<Vec<_>>()),
+        &mut stages,
+    );
     for stack in combined
         .stacks
         .iter()
@@ -462,15 +482,16 @@ fn run_many(
             }
         }
     }
-    let report_json = json_output(args.output.as_deref(), setup.format);
-    let reported = setup
-        .reporting
-        .report(Publication::Combined(&combined), report_json);
+    stages.failed.extend(
+        setup
+            .reporting
+            .report(Publication::Combined(&combined), printer.json_file()),
+    );
     finish(
-        &args.audit.audit_branch,
         recorded,
-        reported,
+        stages,
         combined.status.exit_code(),
+        setup.reporting.in_actions(),
     )
 }
 
@@ -479,6 +500,10 @@ fn run_many(
 /// is read once for all of them; what cannot be read leaves the reports unexplained.
 fn explain_recorded(reports: &mut [&mut ScanReport], args: &Args, setup: &Setup<'_>) {
     let Some(audit) = &setup.audit else { return };
+    if driftlog::interrupt::requested() {
+        // Reading the log can take a while, and nothing will show the explanations.
+        return;
+    }
     if !reports
         .iter()
         .any(|r| r.audit.is_some() && !r.resources.is_empty())
@@ -542,56 +567,177 @@ fn record(
     Ok(outcome)
 }
 
-/// Prints the report, and writes it to `output` in the format its extension asks for.
-fn print(
-    text: &str,
-    output: Option<&Path>,
-    render_as: impl Fn(Format) -> String,
-    format: Format,
-) -> anyhow::Result<()> {
+/// The stages after the scan that failed; each is reported once all were tried.
+#[derive(Default)]
+struct Stages {
+    failed: Vec<anyhow::Error>,
+}
+
+/// Where the report goes: standard output and the `--output` file, each as early as it can.
+struct Printer<'a> {
+    args: &'a Args,
+    setup: &'a Setup<'a>,
+    stdout_done: bool,
+    /// The `--output` file holds the report (it was written without error).
+    file_written: bool,
+}
+
+impl<'a> Printer<'a> {
+    fn new(args: &'a Args, setup: &'a Setup<'a>) -> Self {
+        Printer {
+            args,
+            setup,
+            stdout_done: false,
+            file_written: false,
+        }
+    }
+
+    /// Before recording and publishing, so that nothing later (a remote that never answers,
+    /// a signal) keeps the report from the user: the terminal report, and the `--output` file.
+    /// JSON and markdown on standard output wait for recording: they are one document each,
+    /// and carry the record's place.
+    fn early(&mut self, render: &dyn Fn(Format, bool) -> String, stages: &mut Stages) {
+        if self.setup.format == Format::Terminal {
+            self.stdout_done = true;
+            stages
+                .failed
+                .extend(print_stdout(&render(Format::Terminal, self.setup.color)).err());
+        }
+        self.write_file(render, stages);
+    }
+
+    /// After recording: standard output if it waited, else the explanations recording made
+    /// possible (`history`); the `--output` file again, now with the record's place.
+    fn late(
+        &mut self,
+        render: &dyn Fn(Format, bool) -> String,
+        history: &str,
+        stages: &mut Stages,
+    ) {
+        let text = if self.stdout_done {
+            history.to_owned()
+        } else {
+            render(self.setup.format, self.setup.color)
+        };
+        stages.failed.extend(print_stdout(&text).err());
+        let recorded = self.setup.audit.is_some();
+        if self.file_written && recorded {
+            self.write_file(render, stages);
+        }
+    }
+
+    fn write_file(&mut self, render: &dyn Fn(Format, bool) -> String, stages: &mut Stages) {
+        let Some(path) = self.args.output.as_deref() else {
+            return;
+        };
+        let text = render(format_for_file(path, self.setup.format), false);
+        match write_replacing(path, &text) {
+            Ok(()) => self.file_written = true,
+            Err(err) => {
+                self.file_written = false;
+                stages.failed.push(
+                    anyhow::Error::new(err)
+                        .context(format!("writing the report to {}", path.display())),
+                );
+            }
+        }
+    }
+
+    /// The `--output` file when it holds the JSON report.
+    fn json_file(&self) -> Option<&Path> {
+        self.args.output.as_deref().filter(|path| {
+            self.file_written && format_for_file(path, self.setup.format) == Format::Json
+        })
+    }
+}
+
+fn print_stdout(text: &str) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     let printed = stdout
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush());
     match printed {
         // A reader that stopped early (`| head`) must not turn drift into success.
-        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
-        other => other.context("writing the report to standard output")?,
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("writing the report to standard output"),
     }
-    if let Some(path) = output {
-        std::fs::write(path, render_as(format_for_file(path, format)))
-            .with_context(|| format!("writing the report to {}", path.display()))?;
-    }
-    Ok(())
 }
 
-/// The `--output` file when it holds the JSON report.
-fn json_output(output: Option<&Path>, format: Format) -> Option<&Path> {
-    output.filter(|path| format_for_file(path, format) == Format::Json)
+/// Writes `path` whole or not at all: a run stopped while rewriting it leaves the earlier
+/// report in place.
+fn write_replacing(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    if path.is_dir() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::IsADirectory,
+            "it is a directory",
+        ));
+    }
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(text.as_bytes())?;
+    file.persist(path).map(drop).map_err(|err| err.error)
 }
 
-/// Says where each record landed, and decides the exit code: a record that could not be
-/// written fails the run, after everything else was done.
-fn finish(
-    branch: &str,
-    recorded: Vec<Result<Outcome, RecordError>>,
-    reported: anyhow::Result<()>,
-    code: u8,
-) -> anyhow::Result<ExitCode> {
-    let mut not_recorded = Vec::new();
+/// The explanation lines of the terminal report, for a report printed before they existed.
+fn history(reports: &[&ScanReport]) -> String {
+    let mut text = String::new();
+    for report in reports {
+        let current = report.audit.as_ref().map(|a| a.seq);
+        for explanation in &report.explanations {
+            let line = report::explanation::one_line(explanation, current);
+            text.push_str(&format!(
+                "  {}\n      history: {line}\n",
+                explanation.address
+            ));
+        }
+    }
+    if text.is_empty() {
+        return text;
+    }
+    format!("\nFrom the audit log:\n{text}")
+}
+
+/// Says where each record landed, right after recording.
+fn announce(branch: &str, recorded: &[Result<Outcome, RecordError>]) {
     for outcome in recorded {
         match outcome {
-            Ok(outcome) => print_recorded(branch, &outcome),
-            Err(err) => {
-                print_unpushed_warnings(&err);
-                not_recorded.push(err)
-            }
+            Ok(outcome) => print_recorded(branch, outcome),
+            Err(err) => print_unpushed_warnings(err),
+        }
+    }
+}
+
+/// Reports what failed and decides the exit code. A record that could not be written fails
+/// the run (1). Any other stage that failed (standard output, the `--output` file, the job
+/// summary, step outputs, GitHub) fails it too, but drift still exits 2: the failures are on
+/// standard error, every stage having run.
+fn finish(
+    recorded: Vec<Result<Outcome, RecordError>>,
+    stages: Stages,
+    code: u8,
+    in_actions: bool,
+) -> anyhow::Result<ExitCode> {
+    let not_recorded: Vec<RecordError> = recorded.into_iter().filter_map(Result::err).collect();
+    for err in &stages.failed {
+        eprintln!("driftlog: error: {err:#}");
+        if in_actions {
+            // Drift exits 2, which a workflow may accept: the run's page still shows this.
+            eprintln!(
+                "{}",
+                driftlog::actions::Annotation {
+                    level: driftlog::actions::Level::Error,
+                    file: None,
+                    line: None,
+                    title: Some("driftlog".to_owned()),
+                    message: format!("{err:#}"),
+                }
+            );
         }
     }
     if let Some(first) = not_recorded.first() {
-        if let Err(github) = &reported {
-            eprintln!("driftlog: error: {github:#}");
-        }
         for err in &not_recorded[1..] {
             eprintln!("driftlog: error: the scan was NOT recorded in the audit log: {err}");
         }
@@ -600,7 +746,15 @@ fn finish(
             anyhow::anyhow!("{first}").context("the scan was NOT recorded in the audit log")
         );
     }
-    reported?;
+    if stages.failed.is_empty() {
+        return Ok(ExitCode::from(code));
+    }
+    let code = if code == 2 { 2 } else { 1 };
+    eprintln!(
+        "driftlog: error: {} of the run's stages failed (above); exiting {code}{}",
+        stages.failed.len(),
+        if code == 2 { " for the drift" } else { "" }
+    );
     Ok(ExitCode::from(code))
 }
 
