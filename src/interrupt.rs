@@ -25,8 +25,6 @@ static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
 /// Signals received so far.
 static RECEIVED: AtomicUsize = AtomicUsize::new(0);
-/// The write end of the pipe the handler wakes the watcher through (-1: not installed).
-static WAKE: AtomicI32 = AtomicI32::new(-1);
 static MODE: AtomicU8 = AtomicU8::new(0);
 
 /// The signals driftlog stops on.
@@ -45,64 +43,17 @@ pub enum Mode {
 /// that should see a stop exist.
 pub fn install(mode: Mode) -> std::io::Result<()> {
     MODE.store(mode as u8, Ordering::SeqCst);
-    let mut fds = [0 as libc::c_int; 2];
-    // SAFETY: pipe2 writes two descriptors into the array it is given, which has room for two.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    let [read_end, write_end] = fds;
-    WAKE.store(write_end, Ordering::SeqCst);
+    let mut signals = signal_hook::iterator::Signals::new(SIGNALS)?;
     std::thread::Builder::new()
         .name("driftlog-signals".into())
-        .spawn(move || watch(read_end))?;
-    for signal in SIGNALS {
-        // SAFETY: a zeroed sigaction is valid; the handler only touches atomics and write(2),
-        // both async-signal-safe.
-        unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-            action.sa_flags = libc::SA_RESTART;
-            libc::sigemptyset(&mut action.sa_mask);
-            if libc::sigaction(signal, &action, std::ptr::null_mut()) != 0 {
-                return Err(std::io::Error::last_os_error());
+        .spawn(move || {
+            // Each signal is acted on here, outside the handler, where locks are safe.
+            for signal in signals.forever() {
+                let _ = SIGNAL.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
+                act(RECEIVED.fetch_add(1, Ordering::SeqCst) + 1);
             }
-        }
-    }
+        })?;
     Ok(())
-}
-
-extern "C" fn on_signal(signal: libc::c_int) {
-    let _ = SIGNAL.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
-    RECEIVED.fetch_add(1, Ordering::SeqCst);
-    let fd = WAKE.load(Ordering::SeqCst);
-    if fd >= 0 {
-        let byte = 1u8;
-        // SAFETY: write(2) is async-signal-safe; the buffer is one valid byte.
-        unsafe {
-            libc::write(fd, (&byte as *const u8).cast(), 1);
-        }
-    }
-}
-
-/// The watcher: acts on each signal outside the handler, where locks and allocation are safe.
-fn watch(read_end: libc::c_int) {
-    let mut handled = 0;
-    loop {
-        let mut byte = 0u8;
-        // SAFETY: read(2) into one valid byte.
-        let read = unsafe { libc::read(read_end, (&mut byte as *mut u8).cast(), 1) };
-        if read < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-            continue;
-        }
-        if read <= 0 {
-            return;
-        }
-        let received = RECEIVED.load(Ordering::SeqCst);
-        while handled < received {
-            handled += 1;
-            act(handled);
-        }
-    }
 }
 
 /// What the `nth` signal does.

@@ -109,6 +109,8 @@ fn drifted_repository() -> (Stack, PathBuf) {
 /// driftlog running in the background, its standard output collected as it comes.
 struct Running {
     child: Child,
+    /// Where it runs, for the leak capture of its audit refs and spool.
+    dir: std::path::PathBuf,
     stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
 }
@@ -150,6 +152,7 @@ impl Running {
         let stderr = collect(Box::new(child.stderr.take().expect("stderr")));
         Running {
             child,
+            dir: stack.root.clone(),
             stdout,
             stderr,
         }
@@ -190,12 +193,16 @@ impl Running {
             std::thread::sleep(Duration::from_millis(10));
         }
         let text = |shared: &Arc<Mutex<String>>| shared.lock().expect("output").clone();
-        Exited {
+        let exited = Exited {
             code: status.code(),
             stdout: text(&self.stdout),
             stderr: text(&self.stderr),
             took,
-        }
+        };
+        crate::capture::bytes("stdout", exited.stdout.as_bytes());
+        crate::capture::bytes("stderr", exited.stderr.as_bytes());
+        crate::capture::audit_refs(&self.dir);
+        exited
     }
 }
 
