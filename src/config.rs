@@ -84,9 +84,41 @@ pub struct Config {
     pub warnings: Vec<String>,
 }
 
+/// The largest `.driftlog.toml` read: thousands of stacks and rules fit in far less, and a
+/// pull request must not make the run read without end.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// The configuration file's text, at most [`MAX_CONFIG_BYTES`].
+fn read_config_text(file: &Path) -> Result<String, ConfigError> {
+    use std::io::Read;
+    let read_error = |source| ConfigError::Read {
+        path: file.to_path_buf(),
+        source,
+    };
+    let mut text = String::new();
+    std::fs::File::open(file)
+        .map_err(read_error)?
+        .take(MAX_CONFIG_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(read_error)?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(ConfigError::TooLarge {
+            path: file.to_path_buf(),
+        });
+    }
+    Ok(text)
+}
+
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The configuration file is larger than any configuration needs.
+    #[error(
+        "{}: larger than {MAX_CONFIG_BYTES} bytes (MAX_CONFIG_BYTES); a configuration lists \
+         stacks and rules, and this is not one",
+        path.display()
+    )]
+    TooLarge { path: PathBuf },
     /// The configuration file, or the repository root during discovery, cannot be read.
     #[error("{}: cannot be read: {source}", path.display())]
     Read {
@@ -130,10 +162,7 @@ impl Config {
                 warnings: discovery.warnings,
             });
         };
-        let text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Read {
-            path: file.clone(),
-            source,
-        })?;
+        let text = read_config_text(&file)?;
         Config::parse(root, &file, &text)
     }
 

@@ -35,6 +35,7 @@ fn limits() -> Vec<(&'static str, u64)> {
         crate::events::MAX_IDENTIFIER_LEN,
         crate::context::MAX_EVENT_PAYLOAD_BYTES,
         crate::terraform::config::MAX_MODULE_DIRS,
+        crate::config::MAX_CONFIG_BYTES,
         crate::actions::STEP_SUMMARY_MAX_BYTES,
         crate::actions::MAX_WARNINGS_PER_STEP,
         crate::github::MAX_CHECK_SUMMARY,
@@ -50,6 +51,19 @@ fn limits() -> Vec<(&'static str, u64)> {
         ("DEFAULT_PLAN_TIMEOUT", process::DEFAULT_PLAN_TIMEOUT),
         ("DEFAULT_READ_TIMEOUT", process::DEFAULT_READ_TIMEOUT),
         ("STOP_GRACE", process::STOP_GRACE),
+        ("CONNECT_TIMEOUT", crate::github::CONNECT_TIMEOUT),
+        (
+            "DEFAULT_REQUEST_TIMEOUT",
+            crate::github::DEFAULT_REQUEST_TIMEOUT,
+        ),
+        (
+            "DEFAULT_REQUEST_DEADLINE",
+            crate::github::DEFAULT_REQUEST_DEADLINE,
+        ),
+        (
+            "DEFAULT_TRANSPORT_TIMEOUT",
+            crate::audit::sync::DEFAULT_TRANSPORT_TIMEOUT,
+        ),
     ] {
         limits.push((name, limit.as_secs()));
     }

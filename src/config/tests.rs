@@ -132,6 +132,19 @@ fn explicit_file_wins_and_missing_file_is_an_error() {
 }
 
 #[test]
+fn a_configuration_larger_than_the_limit_is_refused_unread() {
+    let dir = repo();
+    let root = dir.path();
+    // Valid TOML all through: only its size gives it away.
+    let mut text = String::from("[[stacks]]\npath = \"infra/prod\"\n");
+    text.push_str(&"# padding\n".repeat(crate::config::MAX_CONFIG_BYTES as usize / 10 + 1));
+    write(root, FILE_NAME, &text);
+    let err = Config::load(root, None).expect_err("too large");
+    assert!(matches!(err, ConfigError::TooLarge { .. }), "{err}");
+    assert!(err.to_string().contains("MAX_CONFIG_BYTES"), "{err}");
+}
+
+#[test]
 fn without_a_file_stacks_are_discovered() {
     let dir = repo();
     let root = dir.path();

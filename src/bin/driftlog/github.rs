@@ -100,7 +100,7 @@ impl GithubArgs {
         let env: HashMap<String, String> = std::env::vars().collect();
         let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
         let in_actions = var("GITHUB_ACTIONS").as_deref() == Some("true");
-        let event = var("GITHUB_EVENT_PATH").and_then(|path| std::fs::read(path).ok());
+        let event = var("GITHUB_EVENT_PATH").and_then(driftlog::context::read_event_payload);
         let repo = match (&self.repo, in_actions) {
             (Some(repo), _) => Some(repo.clone()),
             (None, true) => var("GITHUB_REPOSITORY")

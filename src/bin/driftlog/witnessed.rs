@@ -72,7 +72,7 @@ pub fn newest(
     };
     let pull_request = args.pr.or_else(|| {
         var("GITHUB_EVENT_PATH")
-            .and_then(|path| std::fs::read(path).ok())
+            .and_then(driftlog::context::read_event_payload)
             .and_then(|event| pull_request_number(&event))
     });
     if pull_request.is_none() {
