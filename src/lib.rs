@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod audit;
 pub mod batch;
+pub mod bounded;
 pub mod config;
 pub mod context;
 pub mod drift;

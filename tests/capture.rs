@@ -42,11 +42,17 @@ pub fn bytes(kind: &str, bytes: &[u8]) {
     }
 }
 
-/// Keeps the file at `path`, when driftlog wrote one there.
+/// Keeps the file at `path`, when driftlog wrote one there (a regular file: tests also name
+/// `/dev/zero` and FIFOs).
 pub fn file(kind: &str, path: &Path) {
-    if let Ok(content) = std::fs::read(path) {
+    if let Some(content) = read_regular(path) {
         bytes(kind, &content);
     }
+}
+
+fn read_regular(path: &Path) -> Option<Vec<u8>> {
+    let regular = std::fs::metadata(path).ok()?.is_file();
+    regular.then(|| std::fs::read(path).ok()).flatten()
 }
 
 /// Registers a secret the test gave driftlog (a token, a key's private part): the scan fails
@@ -107,8 +113,8 @@ pub fn run(args: &[&str], cwd: &Path, env: &[(String, String)], stdout: &[u8], s
             file("report", &path);
         }
         if matches!(pair[0], "--signing-key") {
-            if let Ok(key) = std::fs::read_to_string(cwd.join(pair[1])) {
-                signing_key(&key);
+            if let Some(key) = read_regular(&cwd.join(pair[1])) {
+                signing_key(&String::from_utf8_lossy(&key));
             }
         }
     }

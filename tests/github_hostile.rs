@@ -312,3 +312,22 @@ fn one_stack_spelled_two_ways_is_one_stack_and_deep_json_is_named_so() {
     );
     assert!(!post.stderr.contains("recursion limit"), "{}", post.stderr);
 }
+
+#[test]
+fn an_endless_saved_report_or_key_file_is_refused_at_its_limit() {
+    let stack = crate::support::Stack::new(&[("main.tf", "")]);
+    let merge = stack.driftlog_in(&stack.root, &["report", "merge", "/dev/zero"]);
+    assert_eq!(merge.code, 1, "{}", merge.stderr);
+    assert!(
+        merge.stderr.contains("MAX_SAVED_REPORT_BYTES"),
+        "{}",
+        merge.stderr
+    );
+    let scan = stack.driftlog_in(&stack.root, &["scan", ".", "--signing-key", "/dev/zero"]);
+    assert_eq!(scan.code, 1, "{}", scan.stderr);
+    assert!(
+        scan.stderr.contains("MAX_KEY_FILE_BYTES"),
+        "{}",
+        scan.stderr
+    );
+}

@@ -12,6 +12,7 @@ const BODY_KEY: &str = "s3cr3t-azapi-key";
 const NAMED: &str = "s3cr3t-named-thing";
 const ONE_SIDED: &str = "s3cr3t-one-sided";
 const MALFORMED: &str = "s3cr3t-malformed-mask";
+const PLANNED_ONLY: &str = "s3cr3t-planned-only";
 
 /// One drifted resource: its address, and its drift entry's `change` (before, after, masks).
 fn drifted(kind: &str, name: &str, change: Value) -> (String, Value) {
@@ -86,6 +87,18 @@ fn resources() -> Vec<(String, Value)> {
                 json!({"name": true}),
             ),
         ),
+        // Unmasked in the drift entry; the normal plan masks an attribute holding the same
+        // value (the state had no sensitivity marks yet), and there is no identity.
+        drifted(
+            "dynamic_thing",
+            "planned_only",
+            change(
+                json!({"id": PLANNED_ONLY, "size": 1}),
+                json!({"id": PLANNED_ONLY, "size": 2}),
+                json!({}),
+                json!({}),
+            ),
+        ),
     ]
 }
 
@@ -126,6 +139,12 @@ fn show(resources: &[(String, Value)]) -> Value {
                 "before": change["after"], "after": change["before"], "after_unknown": {},
                 "before_sensitive": change["after_sensitive"],
                 "after_sensitive": change["before_sensitive"]});
+            if entry["name"] == "planned_only" {
+                for side in ["before", "after"] {
+                    planned["change"][side]["token"] = json!(PLANNED_ONLY);
+                    planned["change"][format!("{side}_sensitive")] = json!({"token": true});
+                }
+            }
             planned
         })
         .collect();
@@ -201,8 +220,12 @@ fn secrets_in_changed_types_malformed_masks_and_copied_ids_reach_no_output() {
             &json!({"kind": "known", "value": 2})
         )
     );
-    assert_eq!(report["summary"]["drifted"], 5, "{report:#}");
-    for address in ["dynamic_thing.named", "dynamic_thing.one_sided"] {
+    assert_eq!(report["summary"]["drifted"], 6, "{report:#}");
+    for address in [
+        "dynamic_thing.named",
+        "dynamic_thing.one_sided",
+        "dynamic_thing.planned_only",
+    ] {
         let ids = &resource(&report, address)["identifiers"];
         assert!(
             ids.as_object().is_none_or(|ids| ids.is_empty()),

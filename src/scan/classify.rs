@@ -128,17 +128,19 @@ impl Classifier<'_> {
             return self.set_aside(resource, GONE);
         };
         // Terraform puts a resource's identity in its planned change, not its drift entry.
+        let no_identity = serde_json::Value::Null;
         let identity = [
             &planned.change.before_identity,
             &planned.change.after_identity,
         ]
         .into_iter()
-        .find(|identity| !identity.is_null());
-        if let Some(identity) = identity {
-            let changes = [Some(&planned.change), self.drift_change(&resource.address)];
-            let sides: Vec<Sides<'_>> = changes.into_iter().flatten().map(sides).collect();
-            analysis::add_identity(identity, &sides, &mut resource.identifiers);
-        }
+        .find(|identity| !identity.is_null())
+        .unwrap_or(&no_identity);
+        // The planned change may mask what the drift entry does not (the state had no marks
+        // yet): identifiers naming such a value go, identity or not.
+        let changes = [Some(&planned.change), self.drift_change(&resource.address)];
+        let sides: Vec<Sides<'_>> = changes.into_iter().flatten().map(sides).collect();
+        analysis::add_identity(identity, &sides, &mut resource.identifiers);
         let actions: Vec<&str> = planned.change.actions.iter().map(String::as_str).collect();
         match actions.as_slice() {
             ["forget"] => {

@@ -46,8 +46,12 @@ impl AuditArgs {
             return Ok(None);
         }
         let key_text = match (&self.signing_key, &crate::secrets::get().signing_key) {
-            (Some(path), _) => std::fs::read_to_string(path)
-                .with_context(|| format!("reading the signing key {}", path.display()))?,
+            (Some(path), _) => driftlog::bounded::read_to_string(
+                path,
+                driftlog::bounded::MAX_KEY_FILE_BYTES,
+                "MAX_KEY_FILE_BYTES",
+            )
+            .with_context(|| format!("reading the signing key {}", path.display()))?,
             (None, Some(text)) => text.clone(),
             (None, None) => anyhow::bail!(
                 "no signing key for the audit log: pass --signing-key FILE or put the key in \

@@ -102,8 +102,12 @@ fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn read_report(path: &Path) -> anyhow::Result<AnyReport> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the report {}", path.display()))?;
+    let text = driftlog::bounded::read_to_string(
+        path,
+        driftlog::bounded::MAX_SAVED_REPORT_BYTES,
+        "MAX_SAVED_REPORT_BYTES",
+    )
+    .with_context(|| format!("reading the report {}", path.display()))?;
     AnyReport::from_json(&text).map_err(|err| match err {
         SavedReportError::Newer { .. } | SavedReportError::Older { .. } => {
             anyhow::anyhow!("{}: {err}", path.display())

@@ -365,8 +365,12 @@ fn allowed_signers(
 ) -> anyhow::Result<(AllowedSigners, TrustRoot)> {
     let (text, trust) = match &args.allowed_signers {
         Some(path) => (
-            std::fs::read_to_string(path)
-                .with_context(|| format!("reading the allowed signers {}", path.display()))?,
+            driftlog::bounded::read_to_string(
+                path,
+                driftlog::bounded::MAX_ALLOWED_SIGNERS_BYTES,
+                "MAX_ALLOWED_SIGNERS_BYTES",
+            )
+            .with_context(|| format!("reading the allowed signers {}", path.display()))?,
             TrustRoot {
                 path: path.display().to_string(),
                 git_ref: None,
