@@ -148,8 +148,25 @@ impl TerraformError {
 
     /// The failure in one line or a few: the command's purpose and terraform's own error
     /// diagnostics. Like the whole message, it never quotes terraform's raw output.
+    /// Nothing of terraform's raw text is shown with it, and it says so.
     pub fn brief(&self) -> String {
         match self {
+            TerraformError::Failed {
+                purpose,
+                status,
+                diagnostics,
+                stderr,
+            } if !diagnostics.iter().any(|d| d.severity == Severity::Error) => match stderr {
+                Some(raw) => format!(
+                    "{purpose} failed ({status}); terraform gave no error diagnostic, and wrote \
+                     {} bytes to its standard error (not kept)",
+                    raw.bytes
+                ),
+                None => format!(
+                    "{purpose} failed ({status}); terraform gave no error diagnostic and wrote \
+                     nothing to its standard error"
+                ),
+            },
             TerraformError::Failed {
                 purpose,
                 status,
@@ -158,6 +175,16 @@ impl TerraformError {
             } => format!(
                 "{purpose} failed ({status}){}",
                 describe_failure(diagnostics, &None)
+            ),
+            TerraformError::NotJson {
+                purpose,
+                problem,
+                raw,
+                ..
+            } => format!(
+                "{purpose}: line {} of terraform's output {problem} ({} bytes, not kept)",
+                raw.line.unwrap_or_default(),
+                raw.bytes
             ),
             other => other.to_string(),
         }
@@ -827,4 +854,51 @@ pub fn has_configuration(dir: &Path) -> io::Result<bool> {
         }
     }
     Ok(false)
+}
+
+#[cfg(test)]
+mod brief_tests {
+    use super::*;
+
+    fn raw(stream: &'static str, line: Option<usize>) -> Box<RawText> {
+        Box::new(RawText {
+            stream,
+            line,
+            bytes: 42,
+            lines: 2,
+            shown: "s3cr3t-in-terraforms-words".into(),
+        })
+    }
+
+    /// A warning carries the brief form, and nothing shows terraform's text beside it: the
+    /// brief form must not say it was shown, nor quote it.
+    #[test]
+    fn the_brief_form_neither_quotes_terraform_nor_claims_its_text_was_shown() {
+        let failed = TerraformError::Failed {
+            purpose: "terraform providers schema -json",
+            status: "exit code 1".into(),
+            diagnostics: Vec::new(),
+            stderr: Some(raw("stderr", None)),
+        };
+        let not_json = TerraformError::NotJson {
+            bin: "terraform".into(),
+            purpose: "terraform plan -json",
+            problem: stream::LineError::NotJson,
+            raw: raw("stdout", Some(3)),
+        };
+        for (error, expected) in [
+            (&failed, "wrote 42 bytes to its standard error (not kept)"),
+            (
+                &not_json,
+                "line 3 of terraform's output is not JSON (42 bytes, not kept)",
+            ),
+        ] {
+            let brief = error.brief();
+            assert!(brief.contains(expected), "{brief}");
+            assert!(
+                !brief.contains("shown") && !brief.contains("s3cr3t"),
+                "{brief}"
+            );
+        }
+    }
 }
