@@ -505,6 +505,12 @@ pub struct Diagnostic {
     pub address: Option<String>,
     /// `file:line` where terraform located the problem.
     pub location: Option<String>,
+    /// What terraform said about a resource (`summary`, then `detail`): its provider's words,
+    /// which can quote the resource's values, so `summary` only describes them. Kept for the
+    /// terminal, never serialized.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub withheld: Option<String>,
 }
 
 impl std::fmt::Display for Diagnostic {

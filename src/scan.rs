@@ -291,6 +291,7 @@ fn classified_drift(
                 detail,
                 address: None,
                 location: None,
+                withheld: None,
             });
             Ok(drifted_resources(&refresh.drift, &refreshed.resource_drift))
         }

@@ -384,3 +384,60 @@ fn show_and_the_schema_have_time_limits_too() {
     );
     assert!(took < Duration::from_secs(20), "{took:?}");
 }
+
+/// A provider's error about a resource named from a sensitive variable quotes the name (the
+/// object's file): terraform cannot redact a provider's words, so no report, comment or
+/// record carries them; the terminal shows them.
+#[test]
+fn a_providers_words_about_a_resource_reach_the_terminal_but_no_report_or_record() {
+    const NAME: &str = "s3cr3t-named-by-variable";
+    let stack = Stack::new(&[(
+        "main.tf",
+        &format!(
+            "{PROVIDER}\nvariable \"name\" {{\n  type      = string\n  sensitive = true\n  \
+             default   = \"{NAME}\"\n}}\nresource \"filestate_object\" \"db\" {{\n  name = \
+             var.name\n  size = 1\n}}\n"
+        ),
+    )]);
+    stack.apply(&[]);
+    let (key_file, _) = stack.commit_to_git(&[]);
+    // The provider's read of the object now fails, naming its file.
+    let object = stack.object_file(NAME);
+    std::fs::remove_file(&object).expect("remove the object");
+    std::fs::create_dir(&object).expect("a directory where the object was");
+    let run = scan_showing_terraforms_text(
+        &stack,
+        &[
+            "--format",
+            "json",
+            "--signing-key",
+            key_file.to_str().expect("utf-8"),
+            "--output",
+            "out.md",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).expect("a JSON report");
+    assert!(
+        report["failure"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("terraform's error about filestate_object.db is withheld")),
+        "{report:#}"
+    );
+    let markdown = std::fs::read_to_string(stack.root.join("out.md")).expect("out.md");
+    let history = git(&stack.root, &["log", "-p", "driftlog/audit"]);
+    for (what, text) in [
+        ("the JSON report", &run.stdout),
+        ("the markdown report", &markdown),
+        ("the audit branch", &history),
+    ] {
+        assert!(!text.contains("s3cr3t"), "{what} shows the secret:\n{text}");
+    }
+    assert!(
+        run.stderr
+            .contains("driftlog: terraform's words about filestate_object.db follow:")
+            && run.stderr.contains(NAME),
+        "{}",
+        run.stderr
+    );
+}

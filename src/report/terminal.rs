@@ -49,6 +49,26 @@ pub fn failure_output(failure: &Failure) -> Option<String> {
     Some(out)
 }
 
+/// What terraform said about resources, which reports only describe (see
+/// [`crate::drift::Diagnostic::withheld`]), framed like [`failure_output`], for the run's
+/// standard error only.
+pub fn withheld_diagnostics(diagnostics: &[crate::drift::Diagnostic]) -> Option<String> {
+    let mut out = String::new();
+    for diagnostic in diagnostics {
+        let Some(text) = &diagnostic.withheld else {
+            continue;
+        };
+        let about = diagnostic.address.as_deref().unwrap_or("the run");
+        let _ = writeln!(out, "driftlog: terraform's words about {about} follow:");
+        out.push_str(text);
+        if !text.ends_with('\n') {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "driftlog: end of terraform's words about {about}");
+    }
+    (!out.is_empty()).then_some(out)
+}
+
 /// Renders the report for a terminal or a CI log.
 pub fn render(report: &ScanReport, color: bool) -> String {
     let palette = Palette { enabled: color };

@@ -370,6 +370,7 @@ impl Terraform {
                     ),
                     address: None,
                     location: None,
+                    withheld: None,
                 };
                 on_message(ApplyMessage::Diagnostic(&diagnostic));
                 run.diagnostics.push(diagnostic);
@@ -485,12 +486,20 @@ impl ApplyStream {
                         super::stream::StreamEvent::Diagnostic(diagnostic) => Some(diagnostic),
                         _ => None,
                     })
-                    .unwrap_or_else(|| Diagnostic {
-                        severity: Severity::Error,
-                        summary: message["@message"].as_str().unwrap_or_default().to_owned(),
-                        detail: String::new(),
-                        address: None,
-                        location: None,
+                    .unwrap_or_else(|| {
+                        let text = message["@message"].as_str().unwrap_or_default();
+                        Diagnostic {
+                            severity: Severity::Error,
+                            summary: format!(
+                                "terraform sent a diagnostic driftlog could not read; its words \
+                                 are withheld ({} bytes; shown on driftlog's standard error)",
+                                text.len()
+                            ),
+                            detail: String::new(),
+                            address: None,
+                            location: None,
+                            withheld: Some(text.to_owned()),
+                        }
                     });
                 on_message(ApplyMessage::Diagnostic(&diagnostic));
                 self.run.diagnostics.push(diagnostic);
@@ -685,7 +694,9 @@ mod tests {
             stream.line(line, &mut |message| {
                 shown.push(match message {
                     ApplyMessage::Progress(text) => text.to_owned(),
-                    ApplyMessage::Diagnostic(d) => format!("diag: {}", d.summary),
+                    ApplyMessage::Diagnostic(d) => {
+                        format!("diag: {}", d.withheld.as_deref().unwrap_or(&d.summary))
+                    }
                     ApplyMessage::Text(text) => format!("text: {text}"),
                 })
             });
@@ -812,7 +823,8 @@ mod tests {
         );
         assert_eq!(run.outcome.summary, None);
         assert_eq!(run.unparsed_lines, 1);
-        assert!(shown.contains(&"diag: object already exists".to_owned()));
+        // The terminal gets the provider's words; the record only describes them.
+        assert!(shown.contains(&"diag: object already exists\nstore/dup.json exists".to_owned()));
         assert!(shown.contains(&"text: panic: not json".to_owned()));
         assert!(!run.succeeded());
         assert_eq!(run.exit_code(), 1);
@@ -821,8 +833,9 @@ mod tests {
         assert!(
             failure
                 .message
-                .contains("object already exists (x.bad) at main.tf:14")
-                && failure.message.contains("store/dup.json exists")
+                .contains("terraform's error about x.bad is withheld")
+                && failure.message.contains("(x.bad) at main.tf:14")
+                && !failure.message.contains("store/dup.json exists")
                 && failure
                     .message
                     .contains("not completed: x.bad, x.half, x.cut"),

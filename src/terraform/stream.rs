@@ -138,19 +138,48 @@ fn diagnostic(diagnostic: &Value) -> Diagnostic {
             Some(line) => format!("{file}:{line}"),
             None => file.to_owned(),
         });
+    let severity = if diagnostic["severity"] == "warning" {
+        Severity::Warning
+    } else {
+        Severity::Error
+    };
+    let summary = diagnostic["summary"].as_str().unwrap_or_default();
+    let detail = diagnostic["detail"].as_str().unwrap_or_default();
+    let address = diagnostic["address"].as_str().map(str::to_owned);
+    let Some(resource) = &address else {
+        // About the configuration: terraform's own words, with sensitive values redacted.
+        return Diagnostic {
+            severity,
+            summary: summary.to_owned(),
+            detail: detail.to_owned(),
+            address,
+            location,
+            withheld: None,
+        };
+    };
+    // About a resource: its provider's words, which terraform cannot redact (a path or a
+    // message naming a sensitive value). Reports, records and comments only describe them.
+    let text = if detail.is_empty() {
+        summary.to_owned()
+    } else {
+        format!("{summary}\n{detail}")
+    };
     Diagnostic {
-        severity: if diagnostic["severity"] == "warning" {
-            Severity::Warning
-        } else {
-            Severity::Error
-        },
-        summary: diagnostic["summary"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        detail: diagnostic["detail"].as_str().unwrap_or_default().to_owned(),
-        address: diagnostic["address"].as_str().map(str::to_owned),
+        severity,
+        summary: format!(
+            "terraform's {} about {resource} is withheld, as a provider's words can quote the \
+             resource's values ({} bytes, SHA-256 {}; shown on driftlog's standard error)",
+            match severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            },
+            text.len(),
+            super::sha256_hex(text.as_bytes())
+        ),
+        detail: String::new(),
+        address,
         location,
+        withheld: Some(text),
     }
 }
 

@@ -162,7 +162,12 @@ fn show_diagnostic(diagnostic: &Diagnostic) -> String {
         Severity::Error => "Error",
         Severity::Warning => "Warning",
     };
-    let mut text = format!("\n{severity}: {}\n", diagnostic.summary);
+    // The terminal shows what reports and records only describe.
+    let (summary, detail) = match &diagnostic.withheld {
+        Some(text) => text.split_once('\n').unwrap_or((text, "")),
+        None => (diagnostic.summary.as_str(), diagnostic.detail.as_str()),
+    };
+    let mut text = format!("\n{severity}: {summary}\n");
     let place: Vec<String> = [
         diagnostic.address.as_ref().map(|a| format!("with {a}")),
         diagnostic.location.as_ref().map(|l| format!("on {l}")),
@@ -173,11 +178,8 @@ fn show_diagnostic(diagnostic: &Diagnostic) -> String {
     if !place.is_empty() {
         text.push_str(&format!("  {}\n", place.join(", ")));
     }
-    if !diagnostic.detail.is_empty() {
-        text.push_str(&format!(
-            "\n  {}\n",
-            diagnostic.detail.replace('\n', "\n  ")
-        ));
+    if !detail.is_empty() {
+        text.push_str(&format!("\n  {}\n", detail.replace('\n', "\n  ")));
     }
     text.push('\n');
     text
@@ -275,6 +277,7 @@ mod tests {
             detail: "store/dup.json exists".into(),
             address: Some("x.d".into()),
             location: Some("main.tf:14".into()),
+            withheld: None,
         });
         assert_eq!(
             text,

@@ -366,6 +366,9 @@ fn run_single(args: &Args, setup: &Setup<'_>, options: ScanOptions) -> anyhow::R
     {
         eprint!("{text}");
     }
+    if let Some(text) = report::terminal::withheld_diagnostics(&report.diagnostics) {
+        eprint!("{text}");
+    }
     // GitHub hears about the scan even when recording failed: the drift is real either way.
     stages.failed.extend(
         setup
@@ -480,6 +483,11 @@ fn run_many(
             if let Some(text) = report::terminal::failure_output(failure) {
                 eprint!("{text}");
             }
+        }
+    }
+    for stack in &combined.stacks {
+        if let Some(text) = report::terminal::withheld_diagnostics(&stack.diagnostics) {
+            eprint!("{text}");
         }
     }
     stages.failed.extend(
