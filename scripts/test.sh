@@ -17,7 +17,8 @@ status=0
 # Every output the integration tests capture is searched for the test secrets afterwards.
 rm -rf "${CARGO_TARGET_DIR:-target}/leak-capture"
 cargo test --workspace 2>&1 | tee "$log" || status=1
-cargo test --test integration leaks:: -- --ignored 2>&1 | tee -a "$log" || status=1
+# `--workspace`, as above, so cargo reuses that build (features unify per selection).
+cargo test --workspace --test integration leaks:: -- --ignored 2>&1 | tee -a "$log" || status=1
 bash tests/container/run.sh 2>&1 | tee -a "$log" || status=1
 # cargo prints one result line per test binary (the last often an empty doctest run), the
 # container test one "N passed, N failed" line: close with the sum.
