@@ -2,6 +2,7 @@
 //! runaway file gets an error naming the limit instead of filling memory.
 
 use std::io::{self, Read};
+
 use std::path::Path;
 
 /// A saved report (`report merge`, `report post`): thousands of stacks fit in far less.
@@ -11,20 +12,26 @@ pub const MAX_KEY_FILE_BYTES: u64 = 64 << 10;
 /// An allowed signers file: a line per key.
 pub const MAX_ALLOWED_SIGNERS_BYTES: u64 = 16 << 20;
 
+/// The bytes of `path`, or `None` when it holds more than `limit` (never more is read).
+pub fn read(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
+}
+
 /// The text of `path`, if it is no longer than `limit` bytes (`name` is the limit's constant,
 /// for the error).
 pub fn read_to_string(path: &Path, limit: u64, name: &str) -> io::Result<String> {
-    let mut text = String::new();
-    std::fs::File::open(path)?
-        .take(limit + 1)
-        .read_to_string(&mut text)?;
-    if text.len() as u64 > limit {
-        return Err(io::Error::new(
+    let too_large = || {
+        io::Error::new(
             io::ErrorKind::InvalidData,
             format!("larger than {limit} bytes ({name})"),
-        ));
-    }
-    Ok(text)
+        )
+    };
+    let bytes = read(path, limit)?.ok_or_else(too_large)?;
+    String::from_utf8(bytes).map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err))
 }
 
 #[cfg(test)]

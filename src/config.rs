@@ -90,23 +90,17 @@ pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 /// The configuration file's text, at most [`MAX_CONFIG_BYTES`].
 fn read_config_text(file: &Path) -> Result<String, ConfigError> {
-    use std::io::Read;
     let read_error = |source| ConfigError::Read {
         path: file.to_path_buf(),
         source,
     };
-    let mut text = String::new();
-    std::fs::File::open(file)
+    let bytes = crate::bounded::read(file, MAX_CONFIG_BYTES)
         .map_err(read_error)?
-        .take(MAX_CONFIG_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(read_error)?;
-    if text.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(ConfigError::TooLarge {
+        .ok_or_else(|| ConfigError::TooLarge {
             path: file.to_path_buf(),
-        });
-    }
-    Ok(text)
+        })?;
+    String::from_utf8(bytes)
+        .map_err(|err| read_error(io::Error::new(io::ErrorKind::InvalidData, err)))
 }
 
 /// Why the configuration could not be loaded.

@@ -131,14 +131,9 @@ pub const MAX_EVENT_PAYLOAD_BYTES: u64 = 32 << 20;
 /// The event payload the runner wrote to `GITHUB_EVENT_PATH`, if it is readable and no larger
 /// than [`MAX_EVENT_PAYLOAD_BYTES`]; without one, a run has no pull request.
 pub fn read_event_payload(path: impl AsRef<Path>) -> Option<Vec<u8>> {
-    use std::io::Read;
-    let mut payload = Vec::new();
-    std::fs::File::open(path)
-        .ok()?
-        .take(MAX_EVENT_PAYLOAD_BYTES + 1)
-        .read_to_end(&mut payload)
-        .ok()?;
-    (payload.len() as u64 <= MAX_EVENT_PAYLOAD_BYTES).then_some(payload)
+    crate::bounded::read(path.as_ref(), MAX_EVENT_PAYLOAD_BYTES)
+        .ok()
+        .flatten()
 }
 
 /// The pull request an event is about: `pull_request.number` for pull_request events,

@@ -97,8 +97,7 @@ impl ProviderSchemas {
     /// Reads `terraform providers schema -json`; errors carry only a position (a schema holds
     /// no secrets, but the rule is kept everywhere).
     pub fn parse(json: &[u8]) -> Result<ProviderSchemas, super::show::MalformedShow> {
-        let doc: Document =
-            serde_json::from_slice(json).map_err(|err| super::show::malformed(err, json))?;
+        let doc: Document = serde_json::from_slice(json).map_err(super::show::malformed)?;
         let mut resources = HashMap::new();
         for (provider, schema) in doc.provider_schemas {
             for (resource_type, resource) in schema.resource_schemas {

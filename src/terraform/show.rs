@@ -218,10 +218,6 @@ fn argument(expression: &Value) -> Argument {
     }
 }
 
-// terraform's JSON may nest as deep as any JSON driftlog reads (a value nests one level per
-// object or array, and terraform's documents hold the configuration's values).
-use crate::json::MAX_JSON_NESTING;
-
 /// Where a show document stopped making sense. Deliberately carries no text from the
 /// document itself: serde's messages quote offending values, which may be secrets.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -241,7 +237,7 @@ pub fn parse_resource_drift(json: &[u8]) -> Result<Vec<ResourceDriftEntry>, Malf
 /// Reads what driftlog uses of a plan's JSON representation: drift entries, planned and
 /// deferred changes, and which arguments each resource block sets.
 pub fn parse_plan(json: &[u8]) -> Result<PlanDocument, MalformedShow> {
-    let doc = serde_json::from_slice::<ShowDocument>(json).map_err(|err| malformed(err, json))?;
+    let doc = serde_json::from_slice::<ShowDocument>(json).map_err(malformed)?;
     let current = |entry: &PlannedChangeEntry| entry.deposed.is_none();
     let mut configured = HashMap::new();
     if let Some(module) = doc.configuration.and_then(|c| c.root_module) {
@@ -287,10 +283,10 @@ fn collect_identities(module: StateModule, into: &mut HashMap<String, Value>) {
 }
 
 /// Where a document stopped making sense, without quoting it.
-pub(crate) fn malformed(err: serde_json::Error, json: &[u8]) -> MalformedShow {
+pub(crate) fn malformed(err: serde_json::Error) -> MalformedShow {
     MalformedShow {
         category: match err.classify() {
-            serde_json::error::Category::Syntax if nests_deeper_than_allowed(json) => {
+            serde_json::error::Category::Syntax if crate::json::is_too_deep(&err) => {
                 "nesting deeper than driftlog reads (127 levels)"
             }
             serde_json::error::Category::Io => "read error",
@@ -301,36 +297,6 @@ pub(crate) fn malformed(err: serde_json::Error, json: &[u8]) -> MalformedShow {
         line: err.line(),
         column: err.column(),
     }
-}
-
-/// Whether JSON text opens more than [`MAX_JSON_NESTING`] objects and arrays inside each
-/// other (strings skipped): what serde_json refuses as a recursion limit, which is not a
-/// syntax error of the document.
-pub(crate) fn nests_deeper_than_allowed(json: &[u8]) -> bool {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for byte in json {
-        if in_string {
-            match (escaped, byte) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_JSON_NESTING {
-                    return true;
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    false
 }
 
 fn collect_configured(

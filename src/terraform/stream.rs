@@ -53,8 +53,8 @@ pub enum LineError {
 /// Parses one line of the stream. Unknown message types are not an error: terraform adds
 /// new ones over time.
 pub fn parse_line(line: &str) -> Result<StreamEvent, LineError> {
-    let message: Value = serde_json::from_str(line).map_err(|_| {
-        if super::show::nests_deeper_than_allowed(line.as_bytes()) {
+    let message: Value = serde_json::from_str(line).map_err(|err| {
+        if crate::json::is_too_deep(&err) {
             LineError::TooDeep
         } else {
             LineError::NotJson
