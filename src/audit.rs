@@ -4,6 +4,7 @@
 pub mod canonical;
 pub mod merkle;
 pub mod note;
+pub mod pending;
 pub mod reader;
 pub mod record;
 pub mod recorder;

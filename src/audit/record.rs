@@ -335,3 +335,30 @@ impl Record {
         }
     }
 }
+
+/// A scan record of `path` in the log every unit test uses, made at the genesis position.
+#[cfg(test)]
+pub(crate) fn sample_record(path: &str) -> Record {
+    let report = crate::drift::ScanReport::new(
+        crate::drift::Stack {
+            dir: ".".into(),
+            workspace: "default".into(),
+        },
+        "2026-11-24T00:00:00Z".into(),
+    );
+    Record::of_scan(
+        &report,
+        StackRef {
+            path: path.into(),
+            workspace: "default".into(),
+        },
+        RunContext::Local(crate::context::Local::default()),
+        LogId {
+            repository: "example.com/acme/infra".into(),
+            branch: "driftlog/audit".into(),
+        },
+        ChainPosition::genesis(),
+        "SHA256:test".into(),
+        "2026-11-24T00:00:00Z".into(),
+    )
+}

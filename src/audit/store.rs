@@ -14,6 +14,8 @@
 //! checkpoint/frontier.json                    the Merkle tree's right edge, to extend it in O(log n)
 //! records/000000/000/000000000000.json        record seq 0, canonical JSON
 //! records/000000/000/000000000000.json.sig    its SSHSIG (namespace "driftlog")
+//! records/000000/000/000000000001.json.pending  only for a record folded from a pending ref:
+//!                                             the entry its maker signed (see `pending`)
 //! ```
 //!
 //! Records are sharded by thousands and millions so an append rewrites trees of bounded
@@ -313,6 +315,31 @@ impl AuditStore {
         committer: &Committer,
         time_unix: i64,
     ) -> Result<Appended, StoreError> {
+        self.append_with(build, key, committer, time_unix, None)
+    }
+
+    /// [`AuditStore::append`] of a record folded from a pending ref: `pending_entry`, the
+    /// entry file as its maker signed it, is stored next to the record
+    /// (`<seq>.json.pending`, see [`super::pending`]).
+    pub fn append_folded(
+        &self,
+        build: &dyn Fn(ChainPosition) -> Record,
+        key: &SigningKey,
+        committer: &Committer,
+        time_unix: i64,
+        pending_entry: &[u8],
+    ) -> Result<Appended, StoreError> {
+        self.append_with(build, key, committer, time_unix, Some(pending_entry))
+    }
+
+    fn append_with(
+        &self,
+        build: &dyn Fn(ChainPosition) -> Record,
+        key: &SigningKey,
+        committer: &Committer,
+        time_unix: i64,
+        pending_entry: Option<&[u8]>,
+    ) -> Result<Appended, StoreError> {
         self.ensure_not_checked_out()?;
         let head = self.head()?;
         let position = head
@@ -374,6 +401,10 @@ impl AuditStore {
             (vec![CHECKPOINT_DIR, NOTE_FILE], signed_note.as_bytes()),
             (vec![CHECKPOINT_DIR, FRONTIER_FILE], &frontier_json),
         ];
+        let pending_file = format!("{file}{}", super::pending::FOLDED_SUFFIX);
+        if let Some(entry) = pending_entry {
+            files.push((vec![RECORDS_DIR, &a, &b, &pending_file], entry));
+        }
         let readme = readme(&self.branch);
         if head.is_none() {
             files.push((vec![README_FILE], readme.as_bytes()));
