@@ -57,6 +57,10 @@ pub struct ScanReport {
     /// of the record itself; absent when the scan was not recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit: Option<AuditRef>,
+    /// Where the record waits when it could not join the audit branch in time: a pending
+    /// ref on the remote, which the next writer folds into the branch. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_pending: Option<PendingAuditRef>,
     /// What the audit log says about each drifted resource (when the scan was recorded and
     /// the log knows something). Derived after recording, never part of the record.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -75,6 +79,14 @@ pub struct AuditRef {
     pub commit: String,
     /// The signed checkpoint at this record, in its one-line form.
     pub checkpoint: String,
+}
+
+/// A record that waits on the remote for the audit branch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PendingAuditRef {
+    pub branch: String,
+    /// The ref on the remote that holds it (`refs/driftlog/pending/<branch>/<label>`).
+    pub pending_ref: String,
 }
 
 /// SHA-256 digests (lowercase hex) of terraform's own output for this scan.
@@ -119,6 +131,7 @@ impl ScanReport {
             failure: None,
             evidence: Evidence::default(),
             audit: None,
+            audit_pending: None,
             explanations: Vec::new(),
         }
     }

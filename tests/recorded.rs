@@ -56,6 +56,7 @@ fn recorded_report() -> ScanReport {
         failure: None,
         evidence: Default::default(),
         audit: None,
+        audit_pending: None,
         explanations: Vec::new(),
     }
 }

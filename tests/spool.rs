@@ -27,7 +27,7 @@ const DEAD: &str = "dead";
 fn dead() -> SyncOptions {
     SyncOptions {
         policy: RetryPolicy {
-            max_attempts: 1,
+            deadline: std::time::Duration::ZERO,
             ..RetryPolicy::default()
         },
         ..options(RemoteChoice::Named(DEAD.into()))

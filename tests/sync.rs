@@ -309,6 +309,21 @@ pub(crate) fn spool_files(clone: &Path) -> Vec<String> {
         .collect()
 }
 
+/// The pending refs the remote holds, by name.
+pub(crate) fn pending_refs(bare: &Path) -> Vec<String> {
+    git(
+        bare,
+        &[
+            "for-each-ref",
+            "--format=%(refname)",
+            "refs/driftlog/pending/",
+        ],
+    )
+    .lines()
+    .map(str::to_owned)
+    .collect()
+}
+
 /// Everything in the spool but its lock file.
 pub(crate) fn spool_dir_files(clone: &Path) -> Vec<String> {
     let dir = clone.join(".git").join("driftlog/spool").join(BRANCH);
@@ -382,12 +397,18 @@ fn the_first_record_creates_the_remote_branch_and_leaves_the_work_tree_alone() {
     assert_eq!(outcome.retries, 0);
     assert_eq!(outcome.records.len(), 1);
     assert_eq!(outcome.records[0].source, Source::ThisScan);
-    assert_eq!(outcome.head.seq, 0);
-    assert_eq!(outcome.records[0].commit, outcome.head.commit);
-    assert!(outcome.checkpoint_line().contains(ORIGIN));
+    assert_eq!(outcome.head().expect("on the branch").seq, 0);
+    assert_eq!(
+        outcome.records[0].commit,
+        outcome.head().expect("on the branch").commit
+    );
+    assert!(outcome
+        .checkpoint_line()
+        .expect("a checkpoint")
+        .contains(ORIGIN));
     let local = git(clone.path(), &["rev-parse", BRANCH]);
     assert_eq!(remote.tip().as_deref(), Some(local.trim()));
-    assert_eq!(local.trim(), outcome.head.commit);
+    assert_eq!(local.trim(), outcome.head().expect("on the branch").commit);
     assert_eq!(
         git(clone.path(), &["rev-parse", &format!("origin/{BRANCH}")]),
         local,
@@ -403,7 +424,7 @@ fn without_a_remote_the_record_is_written_locally_only() {
     git(dir.path(), &["init", "-q", "-b", "main"]);
     let outcome = record_in(dir.path(), "local", &options(RemoteChoice::Default)).expect("record");
     assert!(outcome.is_local_only());
-    assert_eq!(outcome.head.seq, 0);
+    assert_eq!(outcome.head().expect("on the branch").seq, 0);
     assert_eq!(verify_chain(dir.path(), 1), ["local"]);
     assert!(spool_files(dir.path()).is_empty());
 
@@ -442,9 +463,12 @@ fn two_clones_taking_turns_each_build_on_the_others_records() {
         let marker = format!("turn-{turn}");
         let clone = clones[turn % 2].path();
         let outcome = record_in(clone, &marker, &options(RemoteChoice::Default)).expect("record");
-        assert_eq!(outcome.head.seq, turn as u64);
+        assert_eq!(outcome.head().expect("on the branch").seq, turn as u64);
         assert_eq!(outcome.retries, 0, "each run starts from the fetched tip");
-        assert_eq!(remote.tip().as_deref(), Some(outcome.head.commit.as_str()));
+        assert_eq!(
+            remote.tip().as_deref(),
+            Some(outcome.head().expect("on the branch").commit.as_str())
+        );
         expected.push(marker);
     }
     assert_eq!(verify_chain(&remote.bare(), 6), expected);
@@ -465,7 +489,7 @@ fn child_records_one_scan() {
         remote: RemoteChoice::Named("origin".into()),
         // Generous: this test is about correctness under contention, not the default budget.
         policy: RetryPolicy {
-            max_attempts: 30,
+            deadline: Duration::from_secs(120),
             base: Duration::from_millis(50),
             cap: Duration::from_secs(1),
         },
@@ -475,7 +499,8 @@ fn child_records_one_scan() {
     let outcome = record_in(Path::new(&clone), &marker, &options).expect("the child's record");
     println!(
         "{marker}: seq {} after {} retries",
-        outcome.head.seq, outcome.retries
+        outcome.head().expect("on the branch").seq,
+        outcome.retries
     );
 }
 
@@ -542,7 +567,7 @@ fn a_push_that_loses_a_race_is_rebuilt_on_the_new_tip() {
     let outcome = record_in(ours.path(), "ours", &options(RemoteChoice::Default)).expect("record");
 
     assert_eq!(outcome.retries, 1, "{outcome:?}");
-    assert_eq!(outcome.head.seq, 2);
+    assert_eq!(outcome.head().expect("on the branch").seq, 2);
     assert_eq!(outcome.records.len(), 1);
     assert_eq!(
         verify_chain(&remote.bare(), 3),
@@ -550,7 +575,7 @@ fn a_push_that_loses_a_race_is_rebuilt_on_the_new_tip() {
     );
     assert_eq!(
         git(ours.path(), &["rev-parse", BRANCH]).trim(),
-        outcome.head.commit,
+        outcome.head().expect("on the branch").commit,
         "the local branch dropped the commit that lost"
     );
 }
@@ -603,7 +628,7 @@ fn a_rejected_push_spools_the_record_and_the_next_run_pushes_it_first() {
     let sources: Vec<_> = outcome.records.iter().map(|r| r.source).collect();
     assert_eq!(sources, [Source::Spool, Source::Spool, Source::ThisScan]);
     assert_eq!(outcome.from_spool(), 2);
-    assert_eq!(outcome.head.seq, 3);
+    assert_eq!(outcome.head().expect("on the branch").seq, 3);
     assert!(
         spool_dir_files(clone.path()).is_empty(),
         "the spool is empty"
@@ -670,19 +695,31 @@ fn local_only_commits_are_pushed_along_or_kept() {
     let local_tip = git(clone.path(), &["rev-parse", BRANCH]);
     let err =
         record_in(clone.path(), "blocked", &options(RemoteChoice::Default)).expect_err("diverged");
+    // The call fails (someone must look at the local commits), but the record is on the
+    // remote, in a pending ref of its own, not only in this clone.
+    let SyncError::NotPushed {
+        failure:
+            PushFailure::RefusedPending {
+                refusal,
+                pending_ref,
+            },
+        spooled: 0,
+        ..
+    } = &err
+    else {
+        panic!("{err:?}");
+    };
     assert!(
-        matches!(
-            err,
-            SyncError::NotPushed {
-                failure: PushFailure::Diverged { local_only: 1, .. },
-                spooled: 1,
-                ..
-            }
-        ),
-        "{err:?}"
+        matches!(**refusal, PushFailure::Diverged { local_only: 1, .. }),
+        "{refusal:?}"
+    );
+    assert!(err.to_string().contains(pending_ref.as_str()), "{err}");
+    assert_eq!(
+        pending_refs(&remote.bare()),
+        std::slice::from_ref(pending_ref)
     );
     assert_eq!(git(clone.path(), &["rev-parse", BRANCH]), local_tip);
-    assert_eq!(spool_files(clone.path()).len(), 1);
+    assert!(spool_files(clone.path()).is_empty());
     assert_eq!(verify_chain(&remote.bare(), 4)[3], "other");
 }
 
@@ -706,7 +743,7 @@ fn a_push_whose_answer_was_lost_is_not_appended_twice() {
     // Across runs: no retry left, so the record stays spooled although it landed...
     let single = SyncOptions {
         policy: RetryPolicy {
-            max_attempts: 1,
+            deadline: Duration::ZERO,
             ..RetryPolicy::default()
         },
         ..options(RemoteChoice::Default)

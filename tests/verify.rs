@@ -128,6 +128,7 @@ impl Scan {
                 .then(|| Failure::new("plan_failed", "terraform plan failed")),
             evidence: Evidence::default(),
             audit: None,
+            audit_pending: None,
             explanations: Vec::new(),
         };
         Record::of_scan(
@@ -1499,6 +1500,7 @@ fn a_log_fetched_from_another_repository_is_neither_verified_nor_extended() {
         key: SigningKey::from_openssh(&key.to_openssh("k").expect("encode")).expect("decode"),
         remote: RemoteChoice::LocalOnly,
         auth: Auth::none(),
+        deadline: None,
     };
     let report = ScanReport::new(
         Stack {
@@ -1556,6 +1558,7 @@ fn a_local_log_keeps_its_id_when_the_clone_moves() {
         key: SigningKey::from_openssh(&key.to_openssh("k").expect("encode")).expect("decode"),
         remote: RemoteChoice::LocalOnly,
         auth: Auth::none(),
+        deadline: None,
     };
     let report = ScanReport::new(
         Stack {

@@ -27,6 +27,35 @@ pub struct AuditOptions {
     pub remote: RemoteChoice,
     /// Credentials for the push beyond git's own configuration.
     pub auth: Auth,
+    /// How long to try for the branch before leaving the records on a pending ref
+    /// (default: [`sync::deadline`]).
+    pub deadline: Option<std::time::Duration>,
+}
+
+impl AuditOptions {
+    /// The push settings for a run in `context`: its pending ref is labelled by the run
+    /// (GitHub's run id and attempt) so a reader can tell whose it is.
+    fn sync_options(&self, context: &RunContext) -> SyncOptions {
+        let label = match context {
+            RunContext::GithubActions(actions) => super::pending::label(&[
+                &format!("run-{}", actions.run_id.as_deref().unwrap_or("unknown")),
+                actions.run_attempt.as_deref().unwrap_or("1"),
+            ]),
+            RunContext::Local(local) => {
+                super::pending::label(&["local", local.host.as_deref().unwrap_or("")])
+            }
+        };
+        let mut options = SyncOptions {
+            remote: self.remote.clone(),
+            auth: self.auth.clone(),
+            pending_label: label,
+            ..SyncOptions::default()
+        };
+        if let Some(deadline) = self.deadline {
+            options.policy.deadline = deadline;
+        }
+        options
+    }
 }
 
 /// What is being recorded, for messages.
@@ -198,26 +227,30 @@ impl RecordTarget {
         build: &dyn Fn(Common, ChainPosition) -> Record,
     ) -> Result<Outcome, RecordError> {
         let store = self.store()?;
-        let common = Common {
-            stack: self.stack.clone(),
-            context: self.context.clone(),
-            log: self.log.clone(),
-            signing_key: options.key.fingerprint(),
-            time: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-        };
+        let common = self.common(options);
         let build = |position| build(common.clone(), position);
-        let sync_options = SyncOptions {
-            remote: options.remote.clone(),
-            auth: options.auth.clone(),
-            ..SyncOptions::default()
-        };
         Ok(sync::record(
             &store,
             &build,
             &options.key,
             &self.committer,
-            &sync_options,
+            &options.sync_options(&self.context),
         )?)
+    }
+
+    fn common(&self, options: &AuditOptions) -> Common {
+        Common {
+            stack: self.stack.clone(),
+            context: self.context.clone(),
+            log: self.log.clone(),
+            signing_key: options.key.fingerprint(),
+            time: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        }
+    }
+
+    /// Whether `other` records to the same log in the same repository.
+    fn same_log(&self, other: &RecordTarget) -> bool {
+        self.workdir == other.workdir && self.log == other.log
     }
 }
 
@@ -240,16 +273,79 @@ pub fn record_scan(
 ) -> Result<Outcome, RecordError> {
     let target = RecordTarget::locate(stack_dir, &report.stack.workspace, options, Subject::Scan)?;
     target.append(options, &|common, position| {
-        Record::of_scan(
-            report,
-            common.stack,
-            common.context,
-            common.log,
-            position,
-            common.signing_key,
-            common.time,
-        )
+        scan_record(report, common, position)
     })
+}
+
+fn scan_record(report: &ScanReport, common: Common, position: ChainPosition) -> Record {
+    Record::of_scan(
+        report,
+        common.stack,
+        common.context,
+        common.log,
+        position,
+        common.signing_key,
+        common.time,
+    )
+}
+
+/// The records of several scans, one push per log (stacks of one repository share it):
+/// each group's indices into `scans` and what recording them did. A stack whose record
+/// cannot even be located is a group of its own with the error.
+pub fn record_scans(
+    scans: &[(&ScanReport, &Path)],
+    options: &AuditOptions,
+) -> Vec<(Vec<usize>, Result<Outcome, RecordError>)> {
+    let mut groups: Vec<(RecordTarget, Vec<(usize, RecordTarget)>)> = Vec::new();
+    let mut results = Vec::new();
+    for (index, (report, dir)) in scans.iter().enumerate() {
+        match RecordTarget::locate(dir, &report.stack.workspace, options, Subject::Scan) {
+            Ok(target) => match groups.iter_mut().find(|(first, _)| first.same_log(&target)) {
+                Some((_, members)) => members.push((index, target)),
+                None => groups.push((target.clone(), vec![(index, target)])),
+            },
+            Err(err) => results.push((vec![index], Err(err))),
+        }
+    }
+    for (first, members) in groups {
+        let indices: Vec<usize> = members.iter().map(|(index, _)| *index).collect();
+        let builds: Vec<Box<dyn Fn(ChainPosition) -> Record + '_>> = members
+            .iter()
+            .map(|(index, target)| {
+                let report = scans[*index].0;
+                let common = target.common(options);
+                Box::new(move |position| scan_record(report, common.clone(), position))
+                    as Box<dyn Fn(ChainPosition) -> Record>
+            })
+            .collect();
+        let builds: Vec<&dyn Fn(ChainPosition) -> Record> =
+            builds.iter().map(|build| build.as_ref()).collect();
+        let outcome = first.store().and_then(|store| {
+            Ok(sync::record_all(
+                &store,
+                &builds,
+                &options.key,
+                &first.committer,
+                &options.sync_options(&first.context),
+            )?)
+        });
+        results.push((indices, outcome));
+    }
+    results
+}
+
+/// Folds what waits for the audit branch of the repository holding `dir` (or
+/// `options.repo`): the spool, and other runs' pending refs on the remote. The final job of a
+/// matrix runs it (`report merge`), so no shard's record waits for the next night.
+pub fn fold(dir: &Path, options: &AuditOptions) -> Result<Outcome, RecordError> {
+    let target = RecordTarget::locate(dir, "default", options, Subject::Scan)?;
+    let store = target.store()?;
+    Ok(sync::fold(
+        &store,
+        &options.key,
+        &target.committer,
+        &options.sync_options(&target.context),
+    )?)
 }
 
 /// Appends the record of an apply to the audit branch of `target` (located and checked

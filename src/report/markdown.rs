@@ -508,6 +508,15 @@ fn tail(report: &ScanReport, frame: &Frame) -> String {
         );
         out.push_str(&fenced("text", &audit.checkpoint));
     }
+    if let Some(pending) = &report.audit_pending {
+        let _ = writeln!(
+            out,
+            "\nAudit log {} · the record waits on the remote in {} (the branch was busy); the \
+             next run that records folds it in",
+            code_span(&pending.branch),
+            code_span(&pending.pending_ref)
+        );
+    }
     out
 }
 
@@ -688,6 +697,7 @@ mod tests {
             failure: None,
             evidence: Default::default(),
             audit: None,
+            audit_pending: None,
             explanations: Vec::new(),
         }
     }

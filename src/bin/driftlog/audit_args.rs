@@ -7,7 +7,7 @@ use anyhow::Context;
 use driftlog::audit::recorder::{AuditOptions, RecordError, Subject};
 use driftlog::audit::sshsig::SigningKey;
 use driftlog::audit::store::DEFAULT_BRANCH;
-use driftlog::audit::sync::{Auth, Outcome, RemoteChoice, SyncError};
+use driftlog::audit::sync::{Auth, Outcome, Placement, RemoteChoice, SyncError};
 
 #[derive(Debug, clap::Args)]
 pub struct AuditArgs {
@@ -37,9 +37,36 @@ pub struct AuditArgs {
     /// them is required unless --no-audit.
     #[arg(long, value_name = "FILE")]
     pub signing_key: Option<PathBuf>,
+
+    /// How long to keep trying to put the record on the audit branch while other jobs push
+    /// theirs (`90s`, `5m`, or seconds). After it, the record waits on the remote in a
+    /// pending ref of its own, which the next run that records folds into the branch; only a
+    /// remote that cannot be reached leaves it in the local spool.
+    #[arg(
+        long,
+        env = "DRIFTLOG_AUDIT_DEADLINE",
+        value_name = "DURATION",
+        default_value = "3m",
+        value_parser = parse_deadline
+    )]
+    pub audit_deadline: std::time::Duration,
+}
+
+fn parse_deadline(text: &str) -> Result<std::time::Duration, String> {
+    driftlog::audit::sync::parse_duration(text)
+        .ok_or_else(|| format!("{text:?} is not a duration (`90s`, `5m`, or seconds)"))
 }
 
 impl AuditArgs {
+    /// [`AuditArgs::options`] when a signing key is given, else `None` (for commands that
+    /// record only when they can).
+    pub fn options_if_key(&self) -> anyhow::Result<Option<AuditOptions>> {
+        if self.signing_key.is_none() && crate::secrets::get().signing_key.is_none() {
+            return Ok(None);
+        }
+        self.options(Subject::Scan)
+    }
+
     /// The audit settings, with the signing key loaded; `None` when recording is off.
     pub fn options(&self, subject: Subject) -> anyhow::Result<Option<AuditOptions>> {
         if self.no_audit {
@@ -72,6 +99,7 @@ impl AuditArgs {
                 .clone()
                 .map_or(RemoteChoice::Default, RemoteChoice::Named),
             auth: push_auth(),
+            deadline: Some(self.audit_deadline),
         }))
     }
 }
@@ -87,28 +115,46 @@ fn push_auth() -> Auth {
     }
 }
 
-/// Says where a record landed (on standard error): its seq and hash, whether it was pushed,
-/// records pushed along from the spool, and the checkpoint line to keep.
+/// Says where records landed (on standard error): each one's seq and hash, whether it was
+/// pushed or waits on a pending ref, records pushed along from the spool or folded from other
+/// runs, and the checkpoint line to keep.
 pub fn print_recorded(branch: &str, outcome: &Outcome) {
     for warning in &outcome.warnings {
         eprintln!("driftlog: warning: {warning}");
     }
-    let head = &outcome.head;
     let place = match &outcome.remote {
         Some(remote) => format!("pushed to {remote}"),
         None => "local only: the repository has no remote".to_owned(),
     };
-    eprintln!(
-        "driftlog: recorded as audit record {} (sha256:{}) on {branch} ({place}), Merkle root {}",
-        head.seq, head.record_sha256, head.merkle_root
-    );
+    for placed in &outcome.placed {
+        match placed {
+            Placement::Branch(head) => eprintln!(
+                "driftlog: recorded as audit record {} (sha256:{}) on {branch} ({place}), \
+                 Merkle root {}",
+                head.seq, head.record_sha256, head.merkle_root
+            ),
+            Placement::Pending { remote_ref } => eprintln!(
+                "driftlog: recorded on the remote in the pending ref {remote_ref}: the audit \
+                 branch {branch} was busy until the deadline, and the next run that records \
+                 folds it in"
+            ),
+        }
+    }
     if outcome.from_spool() > 0 {
         eprintln!(
             "driftlog: also pushed {} earlier record(s) from the spool",
             outcome.from_spool()
         );
     }
-    eprintln!("{}", outcome.checkpoint_line());
+    if outcome.folded() > 0 {
+        eprintln!(
+            "driftlog: also folded {} record(s) other runs left on pending refs",
+            outcome.folded()
+        );
+    }
+    if let Some(line) = outcome.checkpoint_line() {
+        eprintln!("{line}");
+    }
 }
 
 /// The warnings of a run whose record was not pushed (spool entries refused or lost, say),

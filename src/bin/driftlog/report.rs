@@ -51,6 +51,11 @@ pub struct MergeArgs {
 
     #[command(flatten)]
     pub github: crate::github::GithubArgs,
+
+    /// With a signing key (--signing-key or DRIFTLOG_SIGNING_KEY), the records shards left on
+    /// pending refs (the audit branch was busy) are folded into the branch first.
+    #[command(flatten)]
+    pub audit: crate::audit_args::AuditArgs,
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -81,6 +86,19 @@ fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
         .map(|path| read_report(path))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let merged = CombinedReport::merge(partials)?;
+    let waiting = merged
+        .stacks
+        .iter()
+        .filter(|stack| stack.audit_pending.is_some())
+        .count();
+    let folded = fold_pending(&args.audit)?;
+    if waiting > 0 && !folded {
+        eprintln!(
+            "driftlog: warning: {waiting} shard record(s) wait on pending refs; give `report \
+             merge` the signing key (--signing-key or DRIFTLOG_SIGNING_KEY) to fold them into \
+             the audit branch now, or the next run that records does"
+        );
+    }
     let format = args.format.into();
     let mut stdout = std::io::stdout().lock();
     let printed = stdout
@@ -99,6 +117,21 @@ fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     }
     crate::github::first_failure(reporting.report(Publication::Combined(&merged), json_path))?;
     Ok(ExitCode::from(merged.status.exit_code()))
+}
+
+/// Folds the audit branch's pending refs when a signing key is given; whether it did. A
+/// failure to fold fails the merge: the records are safe where they were, and it says so.
+fn fold_pending(audit: &crate::audit_args::AuditArgs) -> anyhow::Result<bool> {
+    let Some(options) = audit.options_if_key()? else {
+        return Ok(false);
+    };
+    let start = options.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+    let outcome = driftlog::audit::recorder::fold(&start, &options).map_err(|err| {
+        crate::audit_args::print_unpushed_warnings(&err);
+        anyhow::anyhow!("{err}").context("folding the shards' pending audit records")
+    })?;
+    crate::audit_args::print_recorded(&options.branch, &outcome);
+    Ok(true)
 }
 
 fn read_report(path: &Path) -> anyhow::Result<AnyReport> {

@@ -9,11 +9,11 @@ use clap::ValueEnum;
 use std::time::SystemTime;
 
 use driftlog::audit::recorder::{self, AuditOptions, RecordError, Subject};
-use driftlog::audit::sync::Outcome;
+use driftlog::audit::sync::{Outcome, Placement};
 use driftlog::batch::{self, StackJob};
 use driftlog::config::{self, Config, StackSpec};
 use driftlog::drift::combined::CombinedReport;
-use driftlog::drift::{AuditRef, Status};
+use driftlog::drift::{AuditRef, PendingAuditRef, Status};
 use driftlog::drift::{Ignored, ScanReport};
 use driftlog::github::Publication;
 use driftlog::report::{self, Format};
@@ -459,10 +459,20 @@ fn run_many(
     );
     let mut recorded = Vec::new();
     if let Some(audit) = &setup.audit {
-        for ((report, job), scanned) in reports.iter_mut().zip(&jobs).zip(scanned) {
-            if scanned {
-                recorded.push(record(report, &job.options.dir, audit));
+        // One push per log for all the stacks this run scanned.
+        let chosen: Vec<usize> = (0..reports.len()).filter(|&i| scanned[i]).collect();
+        let scans: Vec<(&ScanReport, &Path)> = chosen
+            .iter()
+            .map(|&i| (&reports[i], jobs[i].options.dir.as_path()))
+            .collect();
+        let groups = recorder::record_scans(&scans, audit);
+        for (members, outcome) in groups {
+            if let Ok(outcome) = &outcome {
+                for (member, placed) in members.iter().zip(&outcome.placed) {
+                    note_placement(&mut reports[chosen[*member]], &audit.branch, placed);
+                }
             }
+            recorded.push(outcome);
         }
     }
     announce(&args.audit.audit_branch, &recorded);
@@ -565,14 +575,31 @@ fn record(
     audit: &AuditOptions,
 ) -> Result<Outcome, RecordError> {
     let outcome = recorder::record_scan(report, dir, audit)?;
-    report.audit = Some(AuditRef {
-        branch: audit.branch.clone(),
-        seq: outcome.head.seq,
-        record_sha256: outcome.head.record_sha256.clone(),
-        commit: outcome.head.commit.clone(),
-        checkpoint: outcome.checkpoint_line().to_owned(),
-    });
+    if let Some(placed) = outcome.placed.first() {
+        note_placement(report, &audit.branch, placed);
+    }
     Ok(outcome)
+}
+
+/// Notes in the report where its record is: its place on the branch, or the pending ref.
+fn note_placement(report: &mut ScanReport, branch: &str, placed: &Placement) {
+    match placed {
+        Placement::Branch(head) => {
+            report.audit = Some(AuditRef {
+                branch: branch.to_owned(),
+                seq: head.seq,
+                record_sha256: head.record_sha256.clone(),
+                commit: head.commit.clone(),
+                checkpoint: head.checkpoint_line.clone(),
+            })
+        }
+        Placement::Pending { remote_ref } => {
+            report.audit_pending = Some(PendingAuditRef {
+                branch: branch.to_owned(),
+                pending_ref: remote_ref.clone(),
+            })
+        }
+    }
 }
 
 /// The stages after the scan that failed; each is reported once all were tried.

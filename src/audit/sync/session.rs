@@ -1,0 +1,920 @@
+//! One call of [`super::record_all`]: this run's records (the spool's and its own) onto the
+//! branch, with every other run's pending records that arrived, in as few pushes as the race
+//! allows, or to a pending ref of their own when the deadline comes first.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use git2::{ErrorCode, Oid, Repository, Sort};
+use ring::rand::SystemRandom;
+
+use super::fold::{self, FoldedIndex};
+use super::transport::{pause, Attempt, Link};
+use super::{Landed, Outcome, Placement, PushFailure, Source, SyncOptions};
+use crate::audit::pending::{self, PendingEntry};
+use crate::audit::record::{LogId, Record};
+use crate::audit::spool::{Entry, InFlight, InFlightEntry, Spool};
+use crate::audit::sshsig::{allowed_signers_line, AllowedSigners, SigningKey};
+use crate::audit::store::{self, Appended, AuditStore, Committer, StoreError, RECORDS_DIR};
+
+/// How often an append is retried when a writer outside driftlog's lock moves the local
+/// branch in between.
+const LOCAL_APPEND_ATTEMPTS: u32 = 10;
+
+pub(super) struct Session<'a> {
+    pub(super) store: &'a AuditStore,
+    pub(super) repo: &'a Repository,
+    pub(super) refname: String,
+    pub(super) branch: String,
+    pub(super) key: &'a SigningKey,
+    pub(super) committer: &'a Committer,
+    pub(super) options: &'a SyncOptions,
+    pub(super) spool: &'a Spool<'a>,
+    /// This call's records' spool files, in the order they were given.
+    pub(super) new_entries: Vec<String>,
+    /// This run's records to land, oldest first: the spool's (read and verified once, under
+    /// the lock) then this call's.
+    pub(super) own: Vec<Entry>,
+    pub(super) warnings: Vec<String>,
+    pub(super) random: SystemRandom,
+    pub(super) pushes: u32,
+    removed: HashSet<String>,
+}
+
+/// This run's records as pushed to a pending ref of their own.
+struct OwnPending {
+    remote_ref: String,
+    /// Spool file name to the entry as pushed.
+    entries: HashMap<String, PendingEntry>,
+}
+
+/// One record a branch push carries: this run's (its spool file) or another run's pending
+/// entry (its file, stored next to the folded record).
+struct ToAppend<'e> {
+    record: &'e Record,
+    folded: Option<&'e [u8]>,
+    own: Option<&'e str>,
+}
+
+/// What a branch push sends: the local tip, and the commit carrying each record.
+struct Prepared {
+    tip: Oid,
+    commits: Vec<Oid>,
+}
+
+/// Where this run's records stand during a call.
+#[derive(Default)]
+struct Progress {
+    landed: Vec<Landed>,
+    /// Spool file name to the commit that carries it on the remote branch.
+    heads: HashMap<String, Oid>,
+    own_pending: Option<OwnPending>,
+    retries: u32,
+}
+
+impl<'a> Session<'a> {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new(
+        store: &'a AuditStore,
+        repo: &'a Repository,
+        key: &'a SigningKey,
+        committer: &'a Committer,
+        options: &'a SyncOptions,
+        spool: &'a Spool<'a>,
+        own: Vec<Entry>,
+        new_entries: Vec<String>,
+        warnings: Vec<String>,
+    ) -> Self {
+        Session {
+            store,
+            repo,
+            refname: store.refname(),
+            branch: store.branch().to_owned(),
+            key,
+            committer,
+            options,
+            spool,
+            new_entries,
+            own,
+            warnings,
+            random: SystemRandom::new(),
+            pushes: 0,
+            removed: HashSet::new(),
+        }
+    }
+
+    fn local(&self, err: impl std::fmt::Display) -> PushFailure {
+        PushFailure::Local {
+            message: err.to_string(),
+        }
+    }
+
+    fn store_failure(&self, err: StoreError) -> PushFailure {
+        match err {
+            StoreError::CheckedOut { branch, worktree } => {
+                PushFailure::CheckedOut { branch, worktree }
+            }
+            err => self.local(err),
+        }
+    }
+
+    fn source_of(&self, entry: &str) -> Source {
+        if self.new_entries.iter().any(|name| name == entry) {
+            Source::ThisScan
+        } else {
+            Source::Spool
+        }
+    }
+
+    pub(super) fn warn(&mut self, warning: String) {
+        if !self.warnings.contains(&warning) {
+            self.warnings.push(warning);
+        }
+    }
+
+    /// Appends `record` at the local tip (with its pending entry, when it was one); retried
+    /// when a writer outside driftlog's lock moved the branch in between.
+    fn append(&self, record: &Record, folded: Option<&[u8]>) -> Result<Appended, PushFailure> {
+        let build = |position| record.rebased(position);
+        let mut attempts = LOCAL_APPEND_ATTEMPTS;
+        loop {
+            attempts -= 1;
+            let now = super::unix_now();
+            let result = match folded {
+                Some(entry) => {
+                    self.store
+                        .append_folded(&build, self.key, self.committer, now, entry)
+                }
+                None => self.store.append(&build, self.key, self.committer, now),
+            };
+            match result {
+                Err(StoreError::Moved { .. }) if attempts > 0 => continue,
+                result => return result.map_err(|e| self.store_failure(e)),
+            }
+        }
+    }
+
+    fn remove_entry(&mut self, name: &str) {
+        if !self.removed.insert(name.to_owned()) {
+            return;
+        }
+        match self.spool.remove(name) {
+            Ok(None) => {}
+            Ok(Some(warning)) => self.warn(warning),
+            Err(err) => self.warn(format!(
+                "the audit record {} was written but its spool file could not be removed \
+                 ({err}); remove it by hand, or the next run may write it again",
+                self.spool.path(name).display()
+            )),
+        }
+    }
+
+    /// No remote: the spool, this call's records included, goes onto the local branch.
+    pub(super) fn write_local(&mut self) -> Result<Outcome, PushFailure> {
+        let mut progress = Progress::default();
+        for entry in std::mem::take(&mut self.own) {
+            let appended = self.append(&entry.record, None)?;
+            self.remove_entry(&entry.name);
+            progress.landed.push(Landed {
+                seq: appended.seq,
+                record_sha256: appended.record_sha256.clone(),
+                commit: appended.commit.clone(),
+                source: self.source_of(&entry.name),
+            });
+            let commit = Oid::from_str(&appended.commit).map_err(|e| self.local(e))?;
+            progress.heads.insert(entry.name, commit);
+        }
+        self.outcome(None, progress)
+    }
+
+    /// Checks a pending entry: signed by this run's key, or by one the options trust.
+    fn verify_entry(&self, bytes: &[u8], log: Option<&LogId>) -> Result<PendingEntry, String> {
+        let own =
+            AllowedSigners::parse(&allowed_signers_line("driftlog", self.key)).unwrap_or_default();
+        PendingEntry::verify(bytes, &own, log).or_else(|refused| match &self.options.trusted {
+            Some(trusted) => PendingEntry::verify(bytes, trusted, log),
+            None => Err(refused),
+        })
+    }
+
+    /// The log the branch at `tip` belongs to, else the one this run's records name.
+    fn log_at(&self, tip: Option<Oid>) -> Option<LogId> {
+        tip.and_then(|tip| commit_record(self.repo, tip))
+            .and_then(|found| serde_json::from_slice::<Record>(&found.bytes).ok())
+            .map(|record| record.log)
+            .or_else(|| self.own.first().map(|entry| entry.record.log.clone()))
+    }
+
+    pub(super) fn push_remote(&mut self, name: &str) -> Result<Outcome, PushFailure> {
+        let link = Link::new(
+            self.repo,
+            name,
+            &self.branch,
+            &self.options.auth,
+            self.options.transport_timeout,
+        )
+        .map_err(|e| self.local(e))?;
+        let policy = self.options.policy;
+        let deadline = Instant::now() + policy.deadline;
+        let mut in_flight = self.spool.read_inflight();
+        let mut progress = Progress::default();
+        let mut index = FoldedIndex::default();
+        let mut fetched: Option<Option<Oid>> = None;
+        let mut last: Option<PushFailure> = None;
+        let mut attempt = 0u32;
+        loop {
+            if attempt > 0 {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                progress.retries += 1;
+                pause(policy.delay(attempt, &self.random).min(left));
+            }
+            attempt += 1;
+            if crate::interrupt::requested() {
+                let stopped = PushFailure::Interrupted {
+                    remote: link.display.clone(),
+                };
+                return self.settle(&link, progress, stopped);
+            }
+            let tip = match fetched.take() {
+                Some(tip) => tip,
+                None => match link.fetch() {
+                    Ok(tip) => tip,
+                    Err(Attempt::Transient(failure)) => {
+                        last = Some(failure);
+                        continue;
+                    }
+                    Err(other) => return self.settle(&link, progress, final_failure(&link, other)),
+                },
+            };
+            self.resolve_in_flight(&mut in_flight, tip, &mut progress);
+            self.find_own_folded(&mut index, tip, &mut progress);
+            let log = self.log_at(tip);
+            let (found, more) =
+                pending::found(self.repo, link.name(), &self.branch).map_err(|e| self.local(e))?;
+            if more {
+                self.warn(format!(
+                    "more than {} pending refs wait on {}; the rest are folded by later writers",
+                    pending::MAX_PENDING_REFS,
+                    link.display
+                ));
+            }
+            let own_ref = progress.own_pending.as_ref().map(|o| o.remote_ref.clone());
+            let verify = |bytes: &[u8]| self.verify_entry(bytes, log.as_ref());
+            let gathered = fold::gather(
+                self.repo,
+                &found,
+                own_ref.as_deref(),
+                &verify,
+                &mut index,
+                tip,
+            );
+            for refused in gathered.refused {
+                self.warn(refused);
+            }
+            if self.own.is_empty() && gathered.to_fold.is_empty() {
+                return self.finish(&link, tip, progress, Vec::new(), false);
+            }
+            let own = std::mem::take(&mut self.own);
+            let appends: Vec<ToAppend<'_>> = gathered
+                .to_fold
+                .iter()
+                .map(|candidate| ToAppend {
+                    record: &candidate.entry.record,
+                    folded: Some(&candidate.entry.bytes),
+                    own: None,
+                })
+                .chain(own.iter().map(|entry| {
+                    ToAppend {
+                        record: &entry.record,
+                        folded: progress
+                            .own_pending
+                            .as_ref()
+                            .and_then(|p| p.entries.get(&entry.name))
+                            .map(|p| p.bytes.as_slice()),
+                        own: Some(&entry.name),
+                    }
+                }))
+                .collect();
+            let prepared = self.prepare(&link, tip, &appends);
+            let prepared = match prepared {
+                Ok(prepared) => prepared,
+                Err(failure) => {
+                    drop(appends);
+                    self.own = own;
+                    return self.settle(&link, progress, failure);
+                }
+            };
+            in_flight.push(InFlight {
+                commit: prepared.tip.to_string(),
+                entries: appends
+                    .iter()
+                    .zip(&prepared.commits)
+                    .filter_map(|(append, commit)| {
+                        append.own.map(|file| InFlightEntry {
+                            file: file.to_owned(),
+                            commit: commit.to_string(),
+                        })
+                    })
+                    .collect(),
+            });
+            // Every unconfirmed push is kept: a slow server may still apply an older one.
+            if let Err(e) = self.spool.write_inflight(&in_flight) {
+                drop(appends);
+                self.own = own;
+                let failure = self.local(format!("recording the push in the spool: {e}"));
+                return self.settle(&link, progress, failure);
+            }
+            self.pushes += 1;
+            let outcome = match link.push_branch() {
+                Ok(()) => {
+                    let landed_now =
+                        self.landed_between(tip, prepared.tip, &appends, &prepared.commits);
+                    drop(appends);
+                    for (landed, own) in landed_now {
+                        if let Some(name) = own {
+                            if let Ok(commit) = Oid::from_str(&landed.commit) {
+                                progress.heads.insert(name, commit);
+                            }
+                        }
+                        progress.landed.push(landed);
+                    }
+                    let mut delete = gathered.folded_refs;
+                    delete.extend(gathered.to_fold.iter().map(|c| c.remote_ref.clone()));
+                    return self.finish(&link, Some(prepared.tip), progress, delete, true);
+                }
+                Err(outcome) => {
+                    drop(appends);
+                    self.own = own;
+                    outcome
+                }
+            };
+            let rejected = matches!(outcome, Attempt::Rejected(_));
+            match outcome {
+                Attempt::Transient(failure) => last = Some(failure),
+                Attempt::Fatal(failure) => return self.settle(&link, progress, failure),
+                Attempt::Race(reason) | Attempt::Rejected(reason) => {
+                    let after = match link.fetch() {
+                        Ok(after) => after,
+                        Err(Attempt::Transient(failure)) => {
+                            last = Some(failure);
+                            continue;
+                        }
+                        Err(other) => {
+                            return self.settle(&link, progress, final_failure(&link, other))
+                        }
+                    };
+                    if rejected && after == tip {
+                        // Nobody else wrote: the refusal is about this push itself.
+                        let refused = PushFailure::Rejected {
+                            remote: link.display.clone(),
+                            reason,
+                        };
+                        return self.settle(&link, progress, refused);
+                    }
+                    fetched = Some(after);
+                    last = Some(PushFailure::Contended {
+                        remote: link.display.clone(),
+                        waited_seconds: policy.deadline.as_secs(),
+                        last: reason,
+                    });
+                    // Lost a race: this run's records go where nobody else writes, so any
+                    // writer that gets there first takes them along.
+                    if progress.own_pending.is_none() {
+                        self.push_pending(&link, &mut progress);
+                    }
+                }
+            }
+        }
+        let failure = last.unwrap_or_else(|| self.local("no push was attempted"));
+        self.settle(&link, progress, failure)
+    }
+
+    /// This run's records that another writer folded from its pending ref.
+    fn find_own_folded(&mut self, index: &mut FoldedIndex, tip: Option<Oid>, p: &mut Progress) {
+        let Some(own_pending) = &p.own_pending else {
+            return;
+        };
+        let since = own_pending
+            .entries
+            .values()
+            .filter_map(fold::made_seconds)
+            .min()
+            .unwrap_or(i64::MAX);
+        index.walk(self.repo, tip, since);
+        let mut found = Vec::new();
+        for entry in &self.own {
+            let Some(pending) = own_pending.entries.get(&entry.name) else {
+                continue;
+            };
+            if let Some(at) = index.find(pending.blob_id()) {
+                found.push((entry.name.clone(), at));
+            }
+        }
+        for (name, at) in found {
+            let Some(record) = commit_record(self.repo, at.commit) else {
+                continue;
+            };
+            self.own.retain(|entry| entry.name != name);
+            p.landed.push(Landed {
+                seq: at.seq,
+                record_sha256: record.sha256,
+                commit: at.commit.to_string(),
+                source: self.source_of(&name),
+            });
+            p.heads.insert(name, at.commit);
+        }
+    }
+
+    /// Pushes this run's records still off the branch to a pending ref of their own (once).
+    /// On success they leave the spool: they are on the remote. A failure is kept as a
+    /// warning; the records stay in the spool.
+    fn push_pending(&mut self, link: &Link, progress: &mut Progress) -> bool {
+        if progress.own_pending.is_some() {
+            return true;
+        }
+        if self.own.is_empty() {
+            return false;
+        }
+        let mut entries = Vec::with_capacity(self.own.len());
+        for entry in &self.own {
+            match PendingEntry::sign(&entry.record, self.key) {
+                Ok(pending) => entries.push((entry.name.clone(), pending)),
+                Err(err) => {
+                    self.warn(format!("signing a pending record: {err}"));
+                    return false;
+                }
+            }
+        }
+        let label = &self.options.pending_label;
+        let remote_ref = pending::remote_ref(&self.branch, label);
+        let outgoing = format!("refs/driftlog/outgoing/{}/{label}", self.branch);
+        let made: Vec<PendingEntry> = entries.iter().map(|(_, e)| e.clone()).collect();
+        let commit = pending::write_commit(
+            self.repo,
+            &self.branch,
+            &made,
+            self.key,
+            self.committer,
+            super::unix_now(),
+        )
+        .map_err(|e| e.to_string())
+        .and_then(|commit| {
+            self.repo
+                .reference(&outgoing, commit, true, "driftlog: pending records")
+                .map(|_| commit)
+                .map_err(|e| e.to_string())
+        });
+        let commit = match commit {
+            Ok(commit) => commit,
+            Err(err) => {
+                self.warn(format!("writing the pending ref locally: {err}"));
+                return false;
+            }
+        };
+        self.pushes += 1;
+        let pushed = link.push(vec![format!("{outgoing}:{remote_ref}")]);
+        let _ = self
+            .repo
+            .find_reference(&outgoing)
+            .and_then(|mut r| r.delete());
+        let failure = match pushed {
+            Ok(answer) => answer.statuses.get(&remote_ref).cloned().flatten(),
+            Err(Attempt::Transient(f) | Attempt::Fatal(f)) => Some(f.to_string()),
+            Err(Attempt::Race(reason) | Attempt::Rejected(reason)) => Some(reason),
+        };
+        if let Some(failure) = failure {
+            self.warn(format!(
+                "the records could not be pushed to the pending ref {remote_ref} either: \
+                 {failure}"
+            ));
+            return false;
+        }
+        let tracking = format!(
+            "{}{label}",
+            pending::tracking_prefix(link.name(), &self.branch)
+        );
+        let _ = self
+            .repo
+            .reference(&tracking, commit, true, "driftlog: pushed pending records");
+        for (name, _) in &entries {
+            self.remove_entry(name);
+        }
+        progress.own_pending = Some(OwnPending {
+            remote_ref,
+            entries: entries.into_iter().collect(),
+        });
+        true
+    }
+
+    /// The call ends short of the branch: with this run's records on a pending ref if they
+    /// are there or can be put there now, else in the spool (the error says so).
+    fn settle(
+        &mut self,
+        link: &Link,
+        mut progress: Progress,
+        failure: PushFailure,
+    ) -> Result<Outcome, PushFailure> {
+        let reachable = !matches!(
+            failure,
+            PushFailure::Interrupted { .. }
+                | PushFailure::Transport { .. }
+                | PushFailure::Local { .. }
+                | PushFailure::CheckedOut { .. }
+        );
+        if !self.own.is_empty() && (reachable || progress.own_pending.is_some()) {
+            self.push_pending(link, &mut progress);
+        }
+        // Someone must act (a hook, branch protection, diverged local commits): the call
+        // fails, with the records safe on the remote when it took them.
+        if matches!(
+            failure,
+            PushFailure::Rejected { .. } | PushFailure::Diverged { .. }
+        ) && !self.own.is_empty()
+        {
+            return Err(self.refused(progress, failure));
+        }
+        match &progress.own_pending {
+            Some(own_pending) if !self.own.is_empty() => {
+                let remote_ref = own_pending.remote_ref.clone();
+                self.warn(format!(
+                    "{failure}; this run's audit record(s) are safe on {} in the pending ref \
+                     {remote_ref}, and the next driftlog run that records (or `driftlog report \
+                     merge`) folds them into the branch",
+                    link.display
+                ));
+                self.finish(link, None, progress, Vec::new(), false)
+            }
+            _ if self.own.is_empty() => self.finish(link, None, progress, Vec::new(), false),
+            _ => Err(failure),
+        }
+    }
+
+    /// A refusal that is not a race: the records are safe on a pending ref if they could be
+    /// pushed there, else in the spool; either way the call fails.
+    fn refused(&mut self, progress: Progress, failure: PushFailure) -> PushFailure {
+        match progress.own_pending {
+            Some(own_pending) => PushFailure::RefusedPending {
+                refusal: Box::new(failure),
+                pending_ref: own_pending.remote_ref,
+            },
+            None => failure,
+        }
+    }
+
+    /// A push from an earlier attempt or run whose answer was lost: if the remote tip contains
+    /// its commit, its records landed and leave the spool.
+    fn resolve_in_flight(
+        &mut self,
+        in_flight: &mut Vec<InFlight>,
+        tip: Option<Oid>,
+        progress: &mut Progress,
+    ) {
+        let before = in_flight.len();
+        let flights = std::mem::take(in_flight);
+        for flight in flights {
+            if !self.resolve_flight(&flight, tip, progress) {
+                in_flight.push(flight);
+            }
+        }
+        if in_flight.len() != before {
+            // A failure only means the next run resolves the same pushes again.
+            let _ = self.spool.write_inflight(in_flight);
+        }
+    }
+
+    fn resolve_flight(&mut self, flight: &InFlight, tip: Option<Oid>, p: &mut Progress) -> bool {
+        let (Some(tip), Ok(commit)) = (tip, Oid::from_str(&flight.commit)) else {
+            return false;
+        };
+        let contained =
+            tip == commit || self.repo.graph_descendant_of(tip, commit).unwrap_or(false);
+        if !contained {
+            return false;
+        }
+        for entry in &flight.entries {
+            let Ok(oid) = Oid::from_str(&entry.commit) else {
+                continue;
+            };
+            // The content must match too: a stale note must never retire another record.
+            let Some(found) = commit_record(self.repo, oid) else {
+                continue;
+            };
+            let Some(index) = self.own.iter().position(|own| {
+                own.name == entry.file && pending::is_placed(&own.record, found.seq, &found.bytes)
+            }) else {
+                // Resolved already, through another push that carried it.
+                continue;
+            };
+            self.own.remove(index);
+            p.landed.push(Landed {
+                seq: found.seq,
+                record_sha256: found.sha256,
+                commit: oid.to_string(),
+                source: self.source_of(&entry.file),
+            });
+            p.heads.insert(entry.file.clone(), oid);
+            self.remove_entry(&entry.file);
+        }
+        true
+    }
+
+    /// Brings the local branch to the remote tip and appends every record on it.
+    fn prepare(
+        &mut self,
+        link: &Link,
+        remote_tip: Option<Oid>,
+        appends: &[ToAppend<'_>],
+    ) -> Result<Prepared, PushFailure> {
+        let repo = self.repo;
+        let git = |e: git2::Error| PushFailure::Local {
+            message: e.to_string(),
+        };
+        let mut commits: Vec<Option<Oid>> = vec![None; appends.len()];
+        let local = self.local_tip().map_err(git)?;
+        match (local, remote_tip) {
+            (None, None) => {}
+            (None, Some(remote)) => self.move_local(None, remote)?,
+            (Some(local), Some(remote)) if local == remote => {}
+            (Some(local), Some(remote))
+                if repo.graph_descendant_of(remote, local).map_err(git)? =>
+            {
+                self.move_local(Some(local), remote)?
+            }
+            (Some(local), _) => {
+                let mut foreign = 0;
+                for oid in commits_between(repo, remote_tip, local).map_err(git)? {
+                    let found = commit_record(repo, oid);
+                    let index = found.as_ref().and_then(|found| {
+                        (0..appends.len()).find(|&i| {
+                            commits[i].is_none()
+                                && pending::is_placed(appends[i].record, found.seq, &found.bytes)
+                        })
+                    });
+                    match index {
+                        Some(i) => commits[i] = Some(oid),
+                        None => foreign += 1,
+                    }
+                }
+                let fast_forward = match remote_tip {
+                    None => true,
+                    Some(remote) => repo.graph_descendant_of(local, remote).map_err(git)?,
+                };
+                if fast_forward {
+                    if foreign > 0 {
+                        self.warn(format!(
+                            "the local audit branch had {foreign} commit(s) that {} lacked; they \
+                             are pushed along",
+                            link.display
+                        ));
+                    }
+                } else if foreign == 0 {
+                    // Only this run's unpushed records: drop the commits, rebuild the records.
+                    commits.iter_mut().for_each(|c| *c = None);
+                    if let Some(remote) = remote_tip {
+                        self.move_local(Some(local), remote)?;
+                    }
+                } else {
+                    return Err(PushFailure::Diverged {
+                        remote: link.display.clone(),
+                        local_only: foreign,
+                    });
+                }
+            }
+        }
+        for (append, commit) in appends.iter().zip(commits.iter_mut()) {
+            if commit.is_none() {
+                let appended = self.append(append.record, append.folded)?;
+                *commit = Some(Oid::from_str(&appended.commit).map_err(git)?);
+            }
+        }
+        let tip = self
+            .local_tip()
+            .map_err(git)?
+            .ok_or_else(|| self.local("the audit branch vanished"))?;
+        Ok(Prepared {
+            tip,
+            commits: commits.into_iter().flatten().collect(),
+        })
+    }
+
+    fn local_tip(&self) -> Result<Option<Oid>, git2::Error> {
+        match self.repo.refname_to_id(&self.refname) {
+            Ok(oid) => Ok(Some(oid)),
+            Err(err) if err.code() == ErrorCode::NotFound => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Moves the local branch from `old` to `new`, only if it still points at `old`.
+    fn move_local(&self, old: Option<Oid>, new: Oid) -> Result<(), PushFailure> {
+        let message = "driftlog: sync with the remote";
+        self.store
+            .ensure_not_checked_out()
+            .map_err(|e| self.store_failure(e))?;
+        let result = match old {
+            Some(old) => self
+                .repo
+                .reference_matching(&self.refname, new, true, old, message),
+            None => self.repo.reference(&self.refname, new, false, message),
+        };
+        result.map(drop).map_err(|e| self.local(e))
+    }
+
+    /// The call succeeded (or settled on a pending ref): the tracking ref at what the remote
+    /// holds, the landed records out of the spool, and, after a branch push, the pending refs
+    /// it folded deleted from the remote.
+    fn finish(
+        &mut self,
+        link: &Link,
+        pushed_tip: Option<Oid>,
+        progress: Progress,
+        mut delete: Vec<String>,
+        pushed: bool,
+    ) -> Result<Outcome, PushFailure> {
+        if let Some(tip) = pushed_tip {
+            // What a fetch would have set; a failure only makes the next fetch do it.
+            let _ = self.repo.reference(
+                &link.tracking_ref,
+                tip,
+                true,
+                "driftlog: pushed the audit branch",
+            );
+        }
+        let landed_names: Vec<String> = progress.heads.keys().cloned().collect();
+        for name in landed_names {
+            self.remove_entry(&name);
+        }
+        if self.own.is_empty() {
+            let _ = self.spool.clear_inflight();
+        }
+        if let Some(own_pending) = &progress.own_pending {
+            if self.own.is_empty() && pushed {
+                delete.push(own_pending.remote_ref.clone());
+            }
+        }
+        delete.sort();
+        delete.dedup();
+        if pushed && !delete.is_empty() {
+            self.delete_refs(link, &delete);
+        }
+        self.outcome(Some(link.display.clone()), progress)
+    }
+
+    /// Deletes folded pending refs from the remote; what fails only leaves them for the next
+    /// writer, who sees their records on the branch already.
+    fn delete_refs(&mut self, link: &Link, refs: &[String]) {
+        self.pushes += 1;
+        match link.push(refs.iter().map(|r| format!(":{r}")).collect()) {
+            Ok(answer) => {
+                let kept: Vec<String> = answer
+                    .statuses
+                    .iter()
+                    .filter_map(|(name, status)| status.as_ref().map(|s| format!("{name} ({s})")))
+                    .collect();
+                if !kept.is_empty() {
+                    self.warn(format!(
+                        "folded pending refs could not be deleted from {}: {}; the next writer \
+                         tries again",
+                        link.display,
+                        kept.join(", ")
+                    ));
+                }
+            }
+            Err(Attempt::Transient(f) | Attempt::Fatal(f)) => self.warn(format!(
+                "folded pending refs could not be deleted ({f}); the next writer tries again"
+            )),
+            Err(Attempt::Race(reason) | Attempt::Rejected(reason)) => self.warn(format!(
+                "folded pending refs could not be deleted ({reason}); the next writer tries again"
+            )),
+        }
+    }
+
+    fn outcome(
+        &mut self,
+        remote: Option<String>,
+        progress: Progress,
+    ) -> Result<Outcome, PushFailure> {
+        let mut placed = Vec::with_capacity(self.new_entries.len());
+        for name in &self.new_entries {
+            if let Some(commit) = progress.heads.get(name) {
+                let appended = self.store.appended_at(*commit).map_err(|e| {
+                    self.local(format!(
+                        "the commit {commit} does not hold a readable audit record: {e}"
+                    ))
+                })?;
+                placed.push(Placement::Branch(appended));
+            } else if let Some(own_pending) = &progress.own_pending {
+                placed.push(Placement::Pending {
+                    remote_ref: own_pending.remote_ref.clone(),
+                });
+            } else {
+                return Err(self.local("this run's record is on no commit"));
+            }
+        }
+        let mut records = progress.landed;
+        records.sort_by_key(|l| l.seq);
+        records.dedup_by(|a, b| a.commit == b.commit);
+        Ok(Outcome {
+            remote,
+            records,
+            placed,
+            pending_ref: progress
+                .own_pending
+                .filter(|_| !self.own.is_empty())
+                .map(|p| p.remote_ref),
+            pushes: self.pushes,
+            retries: progress.retries,
+            warnings: std::mem::take(&mut self.warnings),
+        })
+    }
+
+    /// Every record commit from `base` (exclusive) to `tip`, oldest first, each with the spool
+    /// file of this run's record it carries.
+    fn landed_between(
+        &self,
+        base: Option<Oid>,
+        tip: Oid,
+        appends: &[ToAppend<'_>],
+        commits: &[Oid],
+    ) -> Vec<(Landed, Option<String>)> {
+        let sources: HashMap<Oid, (Source, Option<String>)> = appends
+            .iter()
+            .zip(commits)
+            .map(|(append, commit)| {
+                let source = match append.own {
+                    Some(name) => (self.source_of(name), Some(name.to_owned())),
+                    None => (Source::Pending, None),
+                };
+                (*commit, source)
+            })
+            .collect();
+        let mut landed = Vec::new();
+        for oid in commits_between(self.repo, base, tip).unwrap_or_default() {
+            if let Some(found) = commit_record(self.repo, oid) {
+                let (source, own) = sources
+                    .get(&oid)
+                    .cloned()
+                    .unwrap_or((Source::LocalBranch, None));
+                landed.push((
+                    Landed {
+                        seq: found.seq,
+                        record_sha256: found.sha256,
+                        commit: oid.to_string(),
+                        source,
+                    },
+                    own,
+                ));
+            }
+        }
+        landed
+    }
+}
+
+fn final_failure(link: &Link, attempt: Attempt) -> PushFailure {
+    match attempt {
+        Attempt::Transient(failure) | Attempt::Fatal(failure) => failure,
+        Attempt::Race(reason) | Attempt::Rejected(reason) => PushFailure::Rejected {
+            remote: link.display.clone(),
+            reason,
+        },
+    }
+}
+
+/// Commits reachable from `tip` but not from `base`, oldest first.
+fn commits_between(
+    repo: &Repository,
+    base: Option<Oid>,
+    tip: Oid,
+) -> Result<Vec<Oid>, git2::Error> {
+    let mut walk = repo.revwalk()?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
+    walk.push(tip)?;
+    if let Some(base) = base {
+        walk.hide(base)?;
+    }
+    walk.collect()
+}
+
+/// The record a driftlog commit adds, as its message names it.
+struct CommitRecord {
+    seq: u64,
+    sha256: String,
+    bytes: Vec<u8>,
+}
+
+fn commit_record(repo: &Repository, oid: Oid) -> Option<CommitRecord> {
+    let commit = repo.find_commit(oid).ok()?;
+    let (seq, sha256) = store::message_record(commit.summary()?)?;
+    let [a, b, file] = store::record_path(seq);
+    let path: std::path::PathBuf = [RECORDS_DIR, &a, &b, &file].iter().collect();
+    let entry = commit.tree().ok()?.get_path(&path).ok()?;
+    let bytes = repo.find_blob(entry.id()).ok()?.content().to_vec();
+    Some(CommitRecord {
+        seq,
+        sha256: sha256.to_owned(),
+        bytes,
+    })
+}
