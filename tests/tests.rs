@@ -69,6 +69,9 @@ mod stacks;
 /// Pushing the audit branch: concurrent writers, rejected pushes, the spool.
 mod sync;
 
+/// The audit log at fan-out scale: many writers at once, pending refs, folding.
+mod fanout;
+
 /// Shallow clones and linked worktrees: recording keeps both intact.
 mod checkouts;
 

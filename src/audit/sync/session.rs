@@ -39,6 +39,8 @@ pub(super) struct Session<'a> {
     pub(super) random: SystemRandom,
     pub(super) pushes: u32,
     removed: HashSet<String>,
+    /// Commits this call made locally: dropped without a second thought when the remote moved.
+    made: HashSet<Oid>,
 }
 
 /// This run's records as pushed to a pending ref of their own.
@@ -100,6 +102,7 @@ impl<'a> Session<'a> {
             random: SystemRandom::new(),
             pushes: 0,
             removed: HashSet::new(),
+            made: HashSet::new(),
         }
     }
 
@@ -644,7 +647,11 @@ impl<'a> Session<'a> {
                 self.move_local(Some(local), remote)?
             }
             (Some(local), _) => {
+                // Local commits the remote lacks: records of this call (kept when they still
+                // fit), commits this call made or folds of pending entries (whose refs stay
+                // until a fold is pushed: dropping them loses nothing), and anything else.
                 let mut foreign = 0;
+                let mut droppable = 0;
                 for oid in commits_between(repo, remote_tip, local).map_err(git)? {
                     let found = commit_record(repo, oid);
                     let index = found.as_ref().and_then(|found| {
@@ -655,6 +662,9 @@ impl<'a> Session<'a> {
                     });
                     match index {
                         Some(i) => commits[i] = Some(oid),
+                        None if self.made.contains(&oid) || carries_pending_entry(repo, oid) => {
+                            droppable += 1
+                        }
                         None => foreign += 1,
                     }
                 }
@@ -662,7 +672,7 @@ impl<'a> Session<'a> {
                     None => true,
                     Some(remote) => repo.graph_descendant_of(local, remote).map_err(git)?,
                 };
-                if fast_forward {
+                if fast_forward && droppable == 0 {
                     if foreign > 0 {
                         self.warn(format!(
                             "the local audit branch had {foreign} commit(s) that {} lacked; they \
@@ -671,10 +681,11 @@ impl<'a> Session<'a> {
                         ));
                     }
                 } else if foreign == 0 {
-                    // Only this run's unpushed records: drop the commits, rebuild the records.
+                    // Only this run's unpushed commits: drop them, rebuild the records.
                     commits.iter_mut().for_each(|c| *c = None);
-                    if let Some(remote) = remote_tip {
-                        self.move_local(Some(local), remote)?;
+                    match remote_tip {
+                        Some(remote) => self.move_local(Some(local), remote)?,
+                        None => self.drop_local(local)?,
                     }
                 } else {
                     return Err(PushFailure::Diverged {
@@ -687,7 +698,9 @@ impl<'a> Session<'a> {
         for (append, commit) in appends.iter().zip(commits.iter_mut()) {
             if commit.is_none() {
                 let appended = self.append(append.record, append.folded)?;
-                *commit = Some(Oid::from_str(&appended.commit).map_err(git)?);
+                let oid = Oid::from_str(&appended.commit).map_err(git)?;
+                self.made.insert(oid);
+                *commit = Some(oid);
             }
         }
         let tip = self
@@ -721,6 +734,22 @@ impl<'a> Session<'a> {
             None => self.repo.reference(&self.refname, new, false, message),
         };
         result.map(drop).map_err(|e| self.local(e))
+    }
+
+    /// Deletes the local branch, only if it still points at `tip` (a branch of this call's
+    /// own commits, when the remote has none yet).
+    fn drop_local(&self, tip: Oid) -> Result<(), PushFailure> {
+        self.store
+            .ensure_not_checked_out()
+            .map_err(|e| self.store_failure(e))?;
+        let mut reference = self
+            .repo
+            .find_reference(&self.refname)
+            .map_err(|e| self.local(e))?;
+        if reference.target() != Some(tip) {
+            return Err(self.local("the local audit branch moved while this run used it"));
+        }
+        reference.delete().map_err(|e| self.local(e))
     }
 
     /// The call succeeded (or settled on a pending ref): the tracking ref at what the remote
@@ -896,6 +925,21 @@ fn commits_between(
         walk.hide(base)?;
     }
     walk.collect()
+}
+
+/// Whether `oid` adds a folded pending entry beside its record.
+fn carries_pending_entry(repo: &Repository, oid: Oid) -> bool {
+    let Some(commit) = repo.find_commit(oid).ok() else {
+        return false;
+    };
+    let Some((seq, _)) = commit.summary().and_then(store::message_record) else {
+        return false;
+    };
+    let [a, b, file] = store::record_path(seq);
+    let path = format!("{RECORDS_DIR}/{a}/{b}/{file}{}", pending::FOLDED_SUFFIX);
+    commit
+        .tree()
+        .is_ok_and(|tree| tree.get_path(std::path::Path::new(&path)).is_ok())
 }
 
 /// The record a driftlog commit adds, as its message names it.
