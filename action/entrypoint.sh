@@ -53,11 +53,17 @@ if [[ -n "${INPUT_MERGE:-}" ]]; then
     error "the merge input names no report"
     exit 1
   fi
-  driftlog_with_token report merge "${files[@]}" "${post[@]}" --output "$reports/merged.json"
+  audit=(--audit-branch "${INPUT_AUDIT_BRANCH:-driftlog/audit}" --audit-deadline "${INPUT_AUDIT_DEADLINE:-3m}")
+  if truthy "${INPUT_AUDIT:-true}" && [[ -n "$signing_key" ]]; then
+    # With the key, the merge first folds the records shards left on pending refs.
+    driftlog_with_key report merge "${files[@]}" "${post[@]}" "${audit[@]}" --output "$reports/merged.json"
+  else
+    driftlog_with_token report merge "${files[@]}" "${post[@]}" --no-audit --output "$reports/merged.json"
+  fi
   code=$?
 else
   audit_branch=${INPUT_AUDIT_BRANCH:-driftlog/audit}
-  args=(--terraform-bin "${INPUT_TERRAFORM_BIN:-terraform}" --audit-branch "$audit_branch" --quiet)
+  args=(--terraform-bin "${INPUT_TERRAFORM_BIN:-terraform}" --audit-branch "$audit_branch" --audit-deadline "${INPUT_AUDIT_DEADLINE:-3m}" --quiet)
   truthy "${INPUT_INIT:-true}" && args+=(--init)
   [[ -n "${INPUT_CONFIG:-}" ]] && args+=(--config "$INPUT_CONFIG")
   [[ -n "${INPUT_JOBS:-}" ]] && args+=(--jobs "$INPUT_JOBS")

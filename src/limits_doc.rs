@@ -29,6 +29,11 @@ fn limits() -> Vec<(&'static str, u64)> {
         crate::audit::note::MAX_SIGNATURES,
         crate::audit::verify::TIME_BOUND_SECONDS,
         crate::audit::spool::MAX_SPOOL_FILE_BYTES,
+        crate::audit::pending::MAX_PENDING_REFS,
+        crate::audit::pending::MAX_ENTRIES_PER_REF,
+        crate::audit::pending::MAX_ENTRY_BYTES,
+        crate::audit::sync::MAX_FOLD_LOOKBACK,
+        crate::audit::sync::FOLD_CLOCK_SLACK_SECONDS,
         crate::json::MAX_JSON_NESTING,
         crate::events::MAX_EVENT_FILE_BYTES,
         crate::events::MIN_IDENTIFIER_LEN,
@@ -67,6 +72,7 @@ fn limits() -> Vec<(&'static str, u64)> {
             "DEFAULT_TRANSPORT_TIMEOUT",
             crate::audit::sync::DEFAULT_TRANSPORT_TIMEOUT,
         ),
+        ("DEFAULT_DEADLINE", crate::audit::sync::DEFAULT_DEADLINE),
     ] {
         limits.push((name, limit.as_secs()));
     }
