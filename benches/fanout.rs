@@ -112,11 +112,14 @@ fn bench() -> Result<(), Error> {
     let key = SigningKey::generate()?;
     let mut rows = Vec::new();
     for n in writers {
-        rows.push(run(n, &key, timeout)?);
+        let started = Instant::now();
+        let mut row = run(n, &key, timeout)?;
+        row.wall = started.elapsed().as_secs_f64();
+        rows.push(row);
     }
     println!(
         "\nwriters  p50 ms  p95 ms  max ms  failed  retries  attempts  on branch  problems  \
-         setup s  run s"
+         setup s  run s  wall s"
     );
     for row in rows {
         println!("{row}");
@@ -325,6 +328,8 @@ struct Row {
     problems: u64,
     setup: f64,
     run: f64,
+    /// The whole run: setup, writers, verify and clean-up.
+    wall: f64,
 }
 
 impl std::fmt::Display for Row {
@@ -332,7 +337,7 @@ impl std::fmt::Display for Row {
         let total = |name: &str| self.totals.get(name).copied().unwrap_or(0);
         write!(
             f,
-            "{:>7}  {:>6.0}  {:>6.0}  {:>6.0}  {:>6}  {:>7}  {:>8}  {:>9}  {:>8}  {:>7.1}  {:>5.1}",
+            "{:>7}  {:>6.0}  {:>6.0}  {:>6.0}  {:>6}  {:>7}  {:>8}  {:>9}  {:>8}  {:>7.1}  {:>5.1}  {:>6.1}",
             self.writers,
             self.p50,
             self.p95,
@@ -343,9 +348,28 @@ impl std::fmt::Display for Row {
             self.on_branch,
             self.problems,
             self.setup,
-            self.run
+            self.run,
+            self.wall
         )
     }
+}
+
+/// `text` with each 40-digit hex object id as `<id>`, so failures that differ only in the
+/// commits they name are counted together.
+fn without_object_ids(text: &str) -> String {
+    let mut out = String::new();
+    let mut hex = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_hexdigit() {
+            hex.push(c);
+            continue;
+        }
+        out.push_str(if hex.len() == 40 { "<id>" } else { &hex });
+        hex.clear();
+        out.push(c);
+    }
+    out.pop();
+    out
 }
 
 /// Nearest rank; `sorted` ascending.
@@ -481,7 +505,7 @@ fn run(writers: usize, key: &SigningKey, timeout: Duration) -> Result<Row, Error
                 gave_up.push(result.ms);
             }
             *failed_errors
-                .entry(result.error.unwrap_or_default())
+                .entry(without_object_ids(&result.error.unwrap_or_default()))
                 .or_insert(0) += 1;
         }
     }
@@ -519,6 +543,7 @@ fn run(writers: usize, key: &SigningKey, timeout: Duration) -> Result<Row, Error
         problems: report.problems_total,
         setup,
         run,
+        wall: f64::NAN,
     };
     println!("\n{writers} writers at once (setup {setup:.1} s, run {run:.1} s)");
     println!(
