@@ -5,8 +5,9 @@
 //! Per N: an initial record, N clones, then N processes (this bench re-run in writer mode)
 //! that get ready, wait on one pipe the bench closes to start them all, and each call
 //! `audit::sync::record` once with the default options. Prints the time to record (start
-//! signal to return), failed writers and why, retries, and the records on the remote branch
-//! afterwards (counted and verified).
+//! signal to return), failed writers and why, the pushes made (branch, pending refs, deleting
+//! folded refs), the writers whose record ended on a pending ref, and the records on the remote
+//! branch when they are done and after one later run folds what waited (counted and verified).
 //!
 //! `cargo bench --bench fanout` (DRIFTLOG_BENCH_WRITERS=8,32 to choose N;
 //! DRIFTLOG_BENCH_TIMEOUT=<seconds>, default 120, bounds each run from the writers' spawn:
@@ -27,7 +28,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use driftlog::audit::record::{ChainPosition, LogId, Record, StackRef};
 use driftlog::audit::sshsig::{allowed_signers_line, AllowedSigners, SigningKey};
 use driftlog::audit::store::{AuditStore, Committer};
-use driftlog::audit::sync::{self, Outcome, PushFailure, SyncError, SyncOptions};
+use driftlog::audit::sync::{self, Outcome, SyncError, SyncOptions};
 use driftlog::audit::verify::{verify, VerifyOptions};
 use driftlog::context::{Local, RunContext};
 use driftlog::drift::{ScanReport, Stack, Status};
@@ -67,14 +68,9 @@ fn counts(result: &Result<Outcome, SyncError>) -> Vec<(&'static str, u64)> {
     match result {
         Ok(outcome) => vec![
             ("retries", outcome.retries.into()),
-            ("attempts", u64::from(outcome.retries) + 1),
-        ],
-        Err(SyncError::NotPushed {
-            failure: PushFailure::Contended { attempts, .. },
-            ..
-        }) => vec![
-            ("retries", u64::from(attempts.saturating_sub(1))),
-            ("attempts", (*attempts).into()),
+            ("pushes", outcome.pushes.into()),
+            ("pending", u64::from(outcome.pending_ref.is_some())),
+            ("folded", outcome.folded() as u64),
         ],
         Err(_) => Vec::new(),
     }
@@ -118,8 +114,8 @@ fn bench() -> Result<(), Error> {
         rows.push(row);
     }
     println!(
-        "\nwriters  p50 ms  p95 ms  max ms  failed  retries  attempts  on branch  problems  \
-         setup s  run s  wall s"
+        "\nwriters  p50 ms  p95 ms  max ms  failed  pushes  pending  on branch  after fold  \
+         problems  setup s  run s  wall s"
     );
     for row in rows {
         println!("{row}");
@@ -324,7 +320,10 @@ struct Row {
     max: f64,
     failed: usize,
     totals: BTreeMap<String, u64>,
+    /// Records on the branch when the writers are done (the initial one included).
     on_branch: usize,
+    /// After one more run, which folds whatever waited on pending refs.
+    after_fold: usize,
     problems: u64,
     setup: f64,
     run: f64,
@@ -337,15 +336,16 @@ impl std::fmt::Display for Row {
         let total = |name: &str| self.totals.get(name).copied().unwrap_or(0);
         write!(
             f,
-            "{:>7}  {:>6.0}  {:>6.0}  {:>6.0}  {:>6}  {:>7}  {:>8}  {:>9}  {:>8}  {:>7.1}  {:>5.1}  {:>6.1}",
+            "{:>7}  {:>6.0}  {:>6.0}  {:>6.0}  {:>6}  {:>6}  {:>7}  {:>9}  {:>10}  {:>8}  {:>7.1}  {:>5.1}  {:>6.1}",
             self.writers,
             self.p50,
             self.p95,
             self.max,
             self.failed,
-            total("retries"),
-            total("attempts"),
+            total("pushes"),
+            total("pending"),
             self.on_branch,
+            self.after_fold,
             self.problems,
             self.setup,
             self.run,
@@ -515,6 +515,25 @@ fn run(writers: usize, key: &SigningKey, timeout: Duration) -> Result<Row, Error
     let on_branch = git(&bare, &["rev-list", "--count", BRANCH])?
         .trim()
         .parse()?;
+    let pending_refs = |bare: &Path| -> Result<usize, Error> {
+        Ok(git(
+            bare,
+            &[
+                "for-each-ref",
+                "--format=%(refname)",
+                "refs/driftlog/pending/",
+            ],
+        )?
+        .lines()
+        .count())
+    };
+    let waiting = pending_refs(&bare)?;
+    // The next run folds whatever still waits.
+    let later = record(&first, "later", key)?;
+    let after_fold: usize = git(&bare, &["rev-list", "--count", BRANCH])?
+        .trim()
+        .parse()?;
+    let left = pending_refs(&bare)?;
     let allowed = AllowedSigners::parse(&allowed_signers_line("bench", key))?;
     let report = verify(
         &git2::Repository::open_bare(&bare)?,
@@ -530,6 +549,7 @@ fn run(writers: usize, key: &SigningKey, timeout: Duration) -> Result<Row, Error
     let other_refs = git(&bare, &["for-each-ref", "--format=%(refname)"])?
         .lines()
         .filter(|r| *r != "refs/heads/main" && *r != format!("refs/heads/{BRANCH}"))
+        .filter(|r| !r.starts_with("refs/driftlog/pending/"))
         .count();
 
     let row = Row {
@@ -540,6 +560,7 @@ fn run(writers: usize, key: &SigningKey, timeout: Duration) -> Result<Row, Error
         failed,
         totals,
         on_branch,
+        after_fold,
         problems: report.problems_total,
         setup,
         run,
@@ -569,10 +590,15 @@ fn run(writers: usize, key: &SigningKey, timeout: Duration) -> Result<Row, Error
         println!("  {name}: {n} in all");
     }
     println!(
-        "  on {BRANCH}: {on_branch} commits (1 initial + {} succeeded = {}); verify: {} records, \
-         {} problems; other refs on the remote: {other_refs}",
-        times.len(),
-        1 + times.len(),
+        "  on {BRANCH} when the writers were done: {on_branch} records (the initial one \
+         included), {waiting} pending ref(s) waiting"
+    );
+    println!(
+        "  one later run folded {} and added its own: {after_fold} records (expected {}), {left} \
+         pending ref(s) left; verify: {} records, {} problems; other refs on the remote: \
+         {other_refs}",
+        later.folded(),
+        writers + 2,
         report.records,
         report.problems_total
     );
