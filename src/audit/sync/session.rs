@@ -253,7 +253,7 @@ impl<'a> Session<'a> {
                 },
             };
             self.resolve_in_flight(&mut in_flight, tip, &mut progress);
-            self.find_own_folded(&mut index, tip, &mut progress);
+            self.find_own_folded(link.name(), &mut index, tip, &mut progress);
             let log = self.log_at(tip);
             let (found, more) =
                 pending::found(self.repo, link.name(), &self.branch).map_err(|e| self.local(e))?;
@@ -264,7 +264,9 @@ impl<'a> Session<'a> {
                     link.display
                 ));
             }
-            let own_ref = progress.own_pending.as_ref().map(|o| o.remote_ref.clone());
+            // This run's own label, pushed or not: a push whose answer was lost may have
+            // landed, and its records are this run's to place, never another's to fold.
+            let own_ref = Some(pending::remote_ref(&self.branch, &self.options.pending_label));
             let verify = |bytes: &[u8]| self.verify_entry(bytes, log.as_ref());
             let gathered = fold::gather(
                 self.repo,
@@ -396,7 +398,16 @@ impl<'a> Session<'a> {
     }
 
     /// This run's records that another writer folded from its pending ref.
-    fn find_own_folded(&mut self, index: &mut FoldedIndex, tip: Option<Oid>, p: &mut Progress) {
+    fn find_own_folded(
+        &mut self,
+        remote: &str,
+        index: &mut FoldedIndex,
+        tip: Option<Oid>,
+        p: &mut Progress,
+    ) {
+        if p.own_pending.is_none() {
+            self.adopt_lost_pending(remote, p);
+        }
         let Some(own_pending) = &p.own_pending else {
             return;
         };
@@ -431,6 +442,43 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// A push of this run's pending ref whose answer was lost but that landed: the fetch
+    /// brought a ref under this run's label holding exactly entries of its records (signing is
+    /// deterministic, so they are the same bytes). Those records are on the remote.
+    fn adopt_lost_pending(&mut self, remote: &str, p: &mut Progress) {
+        let label = &self.options.pending_label;
+        let tracking = format!("{}{label}", pending::tracking_prefix(remote, &self.branch));
+        let Ok(commit) = self.repo.refname_to_id(&tracking) else {
+            return;
+        };
+        let Ok(files) = pending::read_commit(self.repo, commit) else {
+            return;
+        };
+        let mut signed: HashMap<Oid, (String, PendingEntry)> = HashMap::new();
+        for entry in &self.own {
+            if let Ok(pending) = PendingEntry::sign(&entry.record, self.key) {
+                signed.insert(pending.blob_id(), (entry.name.clone(), pending));
+            }
+        }
+        let mut entries = HashMap::new();
+        for file in &files {
+            match signed.remove(&pending::blob_id(file)) {
+                Some((name, pending)) => {
+                    entries.insert(name, pending);
+                }
+                None => return,
+            }
+        }
+        let names: Vec<String> = entries.keys().cloned().collect();
+        for name in names {
+            self.remove_entry(&name);
+        }
+        p.own_pending = Some(OwnPending {
+            remote_ref: pending::remote_ref(&self.branch, label),
+            entries,
+        });
+    }
+
     /// Pushes this run's records still off the branch to a pending ref of their own (once).
     /// On success they leave the spool: they are on the remote. A failure is kept as a
     /// warning; the records stay in the spool.
@@ -455,13 +503,20 @@ impl<'a> Session<'a> {
         let remote_ref = pending::remote_ref(&self.branch, label);
         let outgoing = format!("refs/driftlog/outgoing/{}/{label}", self.branch);
         let made: Vec<PendingEntry> = entries.iter().map(|(_, e)| e.clone()).collect();
+        // The commit's time is its newest record's, so pushing the same records again makes
+        // the same commit: a retry after a lost answer is a no-op, not a conflict.
+        let time = made
+            .iter()
+            .filter_map(fold::made_seconds)
+            .max()
+            .unwrap_or_else(super::unix_now);
         let commit = pending::write_commit(
             self.repo,
             &self.branch,
             &made,
             self.key,
             self.committer,
-            super::unix_now(),
+            time,
         )
         .map_err(|e| e.to_string())
         .and_then(|commit| {
@@ -489,6 +544,13 @@ impl<'a> Session<'a> {
             Err(Attempt::Race(reason) | Attempt::Rejected(reason)) => Some(reason),
         };
         if let Some(failure) = failure {
+            // The answer may be what was lost: the remote may hold the ref all the same.
+            if link.fetch().is_ok() {
+                self.adopt_lost_pending(link.name(), progress);
+                if progress.own_pending.is_some() {
+                    return true;
+                }
+            }
             self.warn(format!(
                 "the records could not be pushed to the pending ref {remote_ref} either: \
                  {failure}"
