@@ -23,8 +23,11 @@ const ALLOWED_SIGNERS_PATH: &str = ".driftlog/allowed_signers";
                   checkpoints against the recomputed Merkle tree, and the checkpoints you kept \
                   (--checkpoint) against the history now on the branch. The trust root is \
                   .driftlog/allowed_signers on the default branch (origin/HEAD), never the \
-                  checked-out copy: a pull request cannot trust its own key. Exit 0 when \
-                  nothing is wrong, 1 otherwise."
+                  checked-out copy: a pull request cannot trust its own key. Then the pending \
+                  refs a fetch left (git fetch origin \
+                  '+refs/driftlog/pending/*:refs/driftlog/remotes/origin/pending/*'): records \
+                  waiting to be folded into the branch are listed, an entry that does not \
+                  verify is a problem. Exit 0 when nothing is wrong, 1 otherwise."
 )]
 pub struct Args {
     #[command(flatten)]
@@ -389,10 +392,11 @@ fn pending_lines(report: &Report) -> Vec<String> {
         let refs = report.pending.iter().filter(|p| p.waiting > 0).count();
         lines.push(format!(
             "{} {} in {refs} pending {}, not on the branch yet: the next `driftlog scan` or \
-             `driftlog report merge` folds them into it",
+             `driftlog report merge` folds {} into the branch",
             records(waiting),
             if waiting == 1 { "waits" } else { "wait" },
-            if refs == 1 { "ref" } else { "refs" }
+            if refs == 1 { "ref" } else { "refs" },
+            if waiting == 1 { "it" } else { "them" }
         ));
     }
     lines
