@@ -274,3 +274,121 @@ fn pending_refs_of_other_branches_are_not_this_logs() {
     let report = log.verify(&[]);
     assert!(report.pending.is_empty(), "{:?}", report.pending);
 }
+
+#[test]
+fn an_oversized_pending_entry_is_never_read() {
+    let (log, _) = folded_log();
+    let huge = vec![b' '; pending::MAX_ENTRY_BYTES + 1];
+    log.replace_tip(&[(FOLDED_PATH, Some(&huge))], &log.key);
+    let problems = whats(&log.verify(&[]));
+    assert!(
+        problems.contains(&format!(
+            "was folded from, cannot be read (it is {} bytes, over the limit of {})",
+            huge.len(),
+            pending::MAX_ENTRY_BYTES
+        )),
+        "{problems}"
+    );
+}
+
+fn pending_entry_corpus() -> Vec<Vec<u8>> {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-corpus/pending-entry");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/fuzz-corpus/pending-entry")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty(), "the pending entry corpus is empty");
+    paths
+        .iter()
+        .map(|path| std::fs::read(path).expect("corpus file"))
+        .collect()
+}
+
+/// `bytes` as the folded record's `.pending` (in a re-signed commit), then as the only entry
+/// of a pending ref: verify answers without a panic, and unless the bytes still hold the
+/// genuine entry's record under a trusted signature, each is a problem.
+fn check_entry_bytes(log: &Log, genuine: &PendingEntry, bytes: &[u8]) {
+    let still_genuine = PendingEntry::verify(bytes, &log.allowed, None)
+        .is_ok_and(|entry| entry.record == genuine.record);
+    let repo = log.repo();
+    let tracking = format!("{TRACKING}/fuzz");
+    if let Ok(mut reference) = repo.find_reference(&tracking) {
+        reference.delete().expect("delete");
+    }
+    log.replace_tip(&[(FOLDED_PATH, Some(bytes))], &log.key);
+    let report = log.verify(&[]);
+    assert!(report.problems.len() <= MAX_PROBLEMS);
+    let problems = whats(&report);
+    assert_eq!(
+        !still_genuine,
+        problems.contains("the pending entry record 2 was folded from,"),
+        "{:?}: {problems}",
+        String::from_utf8_lossy(bytes)
+    );
+
+    // The branch folded the genuine entry; the ref holds `bytes`.
+    log.replace_tip(&[(FOLDED_PATH, Some(&genuine.bytes))], &log.key);
+    let commit = repo.blob(bytes).and_then(|blob| {
+        let mut builder = repo.treebuilder(None)?;
+        builder.insert("0000.json", blob, 0o100644)?;
+        let tree = repo.find_tree(builder.write()?)?;
+        let who = git2::Signature::new("ci", "ci@example.com", &git2::Time::new(0, 0))?;
+        repo.commit(None, &who, &who, "pending", &tree, &[])
+    });
+    repo.reference(&tracking, commit.expect("commit"), true, "fetch")
+        .expect("ref");
+    let report = log.verify(&[]);
+    assert!(report.problems.len() <= MAX_PROBLEMS);
+    let problems = whats(&report);
+    let folded = bytes == genuine.bytes.as_slice();
+    assert_eq!(
+        !still_genuine,
+        problems.contains("entry 0000.json is refused"),
+        "{:?}: {problems}",
+        String::from_utf8_lossy(bytes)
+    );
+    assert_eq!(
+        (report.pending[0].folded, report.pending[0].waiting),
+        (usize::from(folded), usize::from(still_genuine && !folded)),
+        "{:?}",
+        String::from_utf8_lossy(bytes)
+    );
+}
+
+#[test]
+fn the_pending_entry_corpus_is_refused_not_a_crash() {
+    let (log, genuine) = folded_log();
+    for bytes in pending_entry_corpus() {
+        check_entry_bytes(&log, &genuine, &bytes);
+    }
+}
+
+/// One log for every case: each replaces the same tip and ref, so the cases stay independent.
+#[test]
+fn fuzz_pending_entry() {
+    use proptest::prelude::*;
+    let (log, genuine) = folded_log();
+    let mut seeds = pending_entry_corpus();
+    seeds.push(genuine.bytes.clone());
+    let edit = (
+        0u8..3,
+        any::<usize>(),
+        prop::sample::select(b"{}[]\":,0123456789-.\\ntrufalsn\x00\xff\xc3 A=+/".to_vec()),
+    );
+    let strategy = (
+        prop::sample::select(seeds),
+        prop::collection::vec(edit, 0..12),
+    );
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 64,
+        ..ProptestConfig::default()
+    });
+    runner
+        .run(&strategy, |(seed, edits)| {
+            check_entry_bytes(&log, &genuine, &mutate_bytes(&seed, &edits));
+            Ok(())
+        })
+        .expect("every mutated pending entry is refused or read, never a panic");
+}
