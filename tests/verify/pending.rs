@@ -28,10 +28,11 @@ fn made(log: &Log, stack: &'static str) -> PendingEntry {
     PendingEntry::sign(&scan.record(&log.key, ChainPosition::genesis()), &log.key).expect("sign")
 }
 
-/// Folds `entry` into the branch as the next writer does, a minute after it was made.
+/// Folds `entry` into the branch as the next writer does, an hour after it was made (so the
+/// record keeps that time in `made`).
 fn fold(log: &Log, entry: &PendingEntry) {
     let build = |position| entry.record.rebased(position);
-    let time = unix_time(Scan::default().time) + 60;
+    let time = unix_time(Scan::default().time) + 3600;
     log.store()
         .append_folded(&build, &log.key, &committer(), time, &entry.bytes)
         .expect("fold");
@@ -67,6 +68,12 @@ fn a_folded_records_pending_entry_checks_by_hand_with_jq_and_ssh_keygen() {
     fold(&log, &entry);
     log.verify(&[]).assert_intact();
 
+    let placed = log.record_bytes(BRANCH, 2);
+    assert!(
+        String::from_utf8_lossy(&placed).contains(r#""made":"2026-11-24T00:00:00Z""#),
+        "{}",
+        String::from_utf8_lossy(&placed)
+    );
     let genuine = sh(log.dir.path(), CHECK_BY_HAND);
     assert!(
         genuine.status.success(),
