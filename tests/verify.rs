@@ -815,6 +815,9 @@ fn ssh_keygen_rejects_a_tampered_record_file_too() {
     );
 }
 
+/// Folded records and pending refs.
+mod pending;
+
 mod log {
     use super::*;
 

@@ -15,6 +15,7 @@ use git2::Oid;
 use crate::audit::canonical;
 use crate::audit::merkle::{self, Hash};
 use crate::audit::note::{self, Checkpoint, NoteVerifier};
+use crate::audit::pending::{self, PendingEntry};
 use crate::audit::record::Record;
 use crate::audit::sshsig::{self, AllowedSigners, VerifiedSignature};
 use crate::audit::sshsig::{DRIFTLOG_NAMESPACE, GIT_NAMESPACE};
@@ -27,6 +28,9 @@ pub(super) struct RecordFiles {
     pub(super) bytes: Result<Vec<u8>, String>,
     /// The detached signature, `None` when the commit does not add one.
     pub(super) signature: Option<Result<Vec<u8>, String>>,
+    /// For a record folded from a pending ref: the blob id of its pending entry
+    /// (`<path>.pending`) and the entry as read (bounded by [`pending::MAX_ENTRY_BYTES`]).
+    pub(super) pending: Option<(Oid, Result<Vec<u8>, String>)>,
 }
 
 /// One commit, as read: everything the checks need, so that they need no repository.
@@ -65,6 +69,9 @@ pub(super) struct RecordChecked {
     pub(super) canonical: bool,
     /// The record, when its signature verified.
     pub(super) record: Option<Result<Record, String>>,
+    /// For a folded record: its pending entry's blob id, and why the entry is refused or is
+    /// not this record placed at its seq, if so.
+    pub(super) pending: Option<(Oid, Result<(), String>)>,
 }
 
 /// A commit, checked.
@@ -133,13 +140,45 @@ fn check_record(
             .map_err(|e| e.to_string())
     });
     let trusted = matches!(signature, Some(Ok(_)));
+    let record =
+        trusted.then(|| serde_json::from_slice::<Record>(bytes).map_err(|e| e.to_string()));
+    let pending = files.pending.as_ref().map(|(blob, entry)| {
+        let placed = record.as_ref().and_then(|r| r.as_ref().ok());
+        (*blob, check_pending(files, entry, bytes, placed, allowed))
+    });
     RecordChecked {
         sha256: sha256_hex(bytes),
         leaf: merkle::leaf_hash(bytes),
         signature,
         canonical: trusted && canonical::is_canonical(bytes),
-        record: trusted.then(|| serde_json::from_slice::<Record>(bytes).map_err(|e| e.to_string())),
+        record,
+        pending,
     }
+}
+
+/// A folded record's pending entry: signed by a key the trust root allowed when the record was
+/// made, of the record's log, and holding exactly this record before it was placed at its seq.
+/// `placed` is the branch's record, when its own signature verified: only then are its bytes
+/// compared (bytes nobody trusted wrote are not interpreted).
+fn check_pending(
+    files: &RecordFiles,
+    entry: &Result<Vec<u8>, String>,
+    bytes: &[u8],
+    placed: Option<&Record>,
+    allowed: &AllowedSigners,
+) -> Result<(), String> {
+    let entry = entry.as_ref().map_err(Clone::clone)?;
+    let entry = PendingEntry::verify(entry, allowed, placed.map(|r| &r.log))
+        .map_err(|why| format!("is refused: {why}"))?;
+    let seq = files.seq_in_path;
+    if placed.is_some() && !pending::is_placed(&entry.record, seq, bytes) {
+        return Err(format!(
+            "holds another record than {}: the record on the branch is not the one its maker \
+             signed, placed at seq {seq}",
+            files.path
+        ));
+    }
+    Ok(())
 }
 
 pub(super) fn unix_time(seconds: i64) -> SystemTime {

@@ -7,7 +7,12 @@
 //!   parents are followed);
 //! - tree: compared with the parent's, the commit adds exactly one record and its `.sig` and
 //!   changes `checkpoint/note` and `checkpoint/frontier.json` (the root commit also adds
-//!   `README.md`); any other added, changed or deleted file is a problem;
+//!   `README.md`, a record folded from a pending ref its `.pending`); any other added, changed
+//!   or deleted file is a problem;
+//! - folded record (see [`super::pending`]): its `<seq>.json.pending` is a pending entry signed
+//!   (namespace `driftlog`) by a key the trust root allowed at the time the record was made, of
+//!   this log, and the record on the branch is exactly the entry's record placed at its seq;
+//!   no entry (the same blob) is folded twice;
 //! - record: canonical JSON, a [`Record`], stored under its own `seq`, seqs 0, 1, 2, ... without
 //!   gaps or repeats, `prev` the SHA-256 of the previous record's bytes, `log.branch` this
 //!   branch, its detached signature (namespace `driftlog`) by an allowed key, `signing_key` that
@@ -29,6 +34,13 @@
 //! recomputed root at its size. This is what catches a history rewritten or truncated by
 //! someone who holds an allowed key, which the walk alone cannot.
 //!
+//! Then the branch's pending refs that fetches left locally
+//! (`refs/driftlog/remotes/<remote>/pending/<branch>/<label>`): each entry is folded (the branch
+//! holds its blob; the ref was not deleted yet), waiting (it verifies against the trust root and
+//! the log's id; the next writer folds it), or refused, a problem, as is a ref that is not a
+//! pending commit ([`PendingRef`], bounded by [`MAX_PENDING_REF_BYTES`] and the limits of
+//! [`super::pending`]).
+//!
 //! # Cost, and hostile branches
 //!
 //! Commits are read in batches, each object's size taken from its header before it is loaded
@@ -47,7 +59,11 @@
 //! - A rewrite by a holder of an allowed key after the largest checkpoint given (or at all,
 //!   without one), and truncation to a shorter intact history or deletion of the branch unless a
 //!   larger checkpoint is given.
-//! - Records never written: a scan that was not recorded leaves no trace.
+//! - Records never written: a scan that was not recorded leaves no trace, nor does a pending
+//!   ref deleted before it was folded (or never fetched).
+//! - With [`VerifyOptions::since`], anything about the records before the checkpoint that only
+//!   reading them shows: a pending entry folded both before and after it is not seen as folded
+//!   twice, and a pending ref folded before it is listed as waiting, not as folded.
 //! - A wrong trust root: the caller chooses the allowed signers (the binary reads them from the
 //!   default branch, not from the history being verified).
 //! - Whether the records tell the truth: a signature shows who wrote a record, not that the scan
@@ -119,6 +135,11 @@ pub struct Report {
     /// With [`VerifyOptions::since`]: the size of the checkpoint the walk started from (the
     /// records before it were proven unchanged through it, not re-read).
     pub since: Option<u64>,
+    /// The branch's pending refs that fetches left locally, by remote and name (at most
+    /// [`crate::audit::pending::MAX_PENDING_REFS`]): records not folded into the branch yet.
+    pub pending: Vec<PendingRef>,
+    /// Pending refs beyond those, not read.
+    pub pending_unread: u64,
     /// The first problems found, at most [`MAX_PROBLEMS`]; `problems_total` counts them all.
     pub problems: Vec<Problem>,
     pub problems_total: u64,
@@ -239,7 +260,14 @@ pub fn verify(
         // Walked in full: the checkpoint is then checked like any other kept one.
         walk.given_checkpoint(checkpoints.len() + 1, since);
     }
-    Ok(walk.finish())
+    let pending = pending_refs::check(repo, branch, allowed, walk.log_id(), walk.folded());
+    for what in pending.problems {
+        walk.problem(None, None, what);
+    }
+    let mut report = walk.finish();
+    report.pending = pending.refs;
+    report.pending_unread = pending.unread;
+    Ok(report)
 }
 
 struct Incomplete {
@@ -280,10 +308,12 @@ fn first_parent_chain(repo: &Repository, tip: Oid) -> Result<Vec<Oid>, Incomplet
 
 mod check;
 mod commit;
+mod pending_refs;
 pub(crate) mod read;
 mod tree;
 mod walk;
 
+pub use pending_refs::{PendingRef, MAX_PENDING_REF_BYTES};
 pub use read::{MAX_RECORD_BYTES, MAX_TREE_DEPTH};
 pub use walk::TIME_BOUND_SECONDS;
 

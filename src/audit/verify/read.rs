@@ -16,6 +16,7 @@ use super::tree::{
     Change, ChangeKind, Entry,
 };
 use crate::audit::note::NoteVerifier;
+use crate::audit::pending;
 use crate::audit::sshsig::AllowedSigners;
 use crate::audit::store::{CHECKPOINT_DIR, FRONTIER_FILE, NOTE_FILE};
 
@@ -95,6 +96,9 @@ pub(super) fn read_in_order(
                             // Hashed and parsed: the bytes are not kept while the chunk waits.
                             for record in &mut files.records {
                                 if let Ok(bytes) = &mut record.bytes {
+                                    *bytes = Vec::new();
+                                }
+                                if let Some((_, Ok(bytes))) = &mut record.pending {
                                     *bytes = Vec::new();
                                 }
                             }
@@ -218,6 +222,13 @@ impl<'r> CommitReader<'r> {
             files.records.push(RecordFiles {
                 bytes: read(record.blob, MAX_RECORD_BYTES),
                 signature: record.signature.map(|sig| read(sig, MAX_SMALL_FILE_BYTES)),
+                pending: record.pending.map(|entry| {
+                    let bytes = self
+                        .reader
+                        .blob(entry, pending::MAX_ENTRY_BYTES)
+                        .map_err(|err| format!("cannot be read ({err})"));
+                    (entry, bytes)
+                }),
                 path: record.path,
                 seq_in_path: record.seq_in_path,
             });

@@ -892,3 +892,5 @@ fn fuzz_audit_record() {
         })
         .expect("every mutated record is refused or read, never a panic");
 }
+
+mod pending;

@@ -8,6 +8,7 @@ pub(super) const REGULAR_FILE: u32 = 0o100644;
 /// How many unexpected paths one problem names before it only counts the rest.
 const LISTED_CHANGES: usize = 10;
 
+use crate::audit::pending::FOLDED_SUFFIX;
 use crate::audit::store::{
     record_path, CHECKPOINT_DIR, FRONTIER_FILE, NOTE_FILE, README_FILE, RECORDS_DIR,
 };
@@ -33,6 +34,8 @@ pub(super) struct AddedRecord {
     pub(super) seq_in_path: u64,
     pub(super) blob: Oid,
     pub(super) signature: Option<Oid>,
+    /// The pending entry the record was folded from (`<path>.pending`), if the commit adds one.
+    pub(super) pending: Option<Oid>,
 }
 
 /// One entry of a raw tree object.
@@ -201,12 +204,17 @@ pub(super) fn classify(changes: &[Change], is_root: bool) -> (Vec<AddedRecord>, 
                         seq_in_path: seq,
                         blob,
                         signature: added_file(&format!("{}.sig", change.path)),
+                        pending: added_file(&format!("{}{FOLDED_SUFFIX}", change.path)),
                     });
                 }
                 continue;
             }
-            let signed = change.path.strip_suffix(".sig");
-            if signed.is_some_and(|p| record_seq(p).is_some() && added_file(p).is_some()) {
+            // A signature, or a folded record's pending entry, only with its record.
+            let beside = change
+                .path
+                .strip_suffix(".sig")
+                .or_else(|| change.path.strip_suffix(FOLDED_SUFFIX));
+            if beside.is_some_and(|p| record_seq(p).is_some() && added_file(p).is_some()) {
                 continue;
             }
         }
@@ -250,8 +258,8 @@ pub(super) fn describe_unexpected(changes: &[&Change]) -> String {
         listed.push(format!("and {} more", changes.len() - LISTED_CHANGES));
     }
     format!(
-        "also {}: an audit commit adds one record and its signature and updates the checkpoint, \
-         nothing else",
+        "also {}: an audit commit adds one record and its signature (and the pending entry of a \
+         record folded from a pending ref) and updates the checkpoint, nothing else",
         listed.join(", ")
     )
 }

@@ -16,6 +16,7 @@ use super::tree::short_hash;
 use super::{LogHead, Problem, Report, SignerCount, MAX_PROBLEMS};
 use crate::audit::merkle::{CompactRange, Hash};
 use crate::audit::note::{self, Checkpoint, NoteVerifier};
+use crate::audit::pending::FOLDED_SUFFIX;
 use crate::audit::record::{LogId, Record, GENESIS_PREV, LOG_TIME_SCHEMA};
 use crate::audit::recorder::{checkpoint_origin, same_repository};
 use crate::audit::sshsig::{AllowedSigners, VerifiedSignature, DRIFTLOG_NAMESPACE};
@@ -80,6 +81,10 @@ pub(super) struct Walk<'r, 'a> {
     since_root: Option<Hash>,
     problems: Vec<Problem>,
     problems_total: u64,
+    /// The blob id of each pending entry folded into the records read, and the seq it became:
+    /// one entry folded twice is a problem, and a pending ref whose entries are all here was
+    /// folded (its ref not deleted yet).
+    folded: HashMap<Oid, u64>,
 }
 
 impl<'r, 'a> Walk<'r, 'a> {
@@ -126,6 +131,7 @@ impl<'r, 'a> Walk<'r, 'a> {
             since_root: None,
             problems: Vec::new(),
             problems_total: 0,
+            folded: HashMap::new(),
         }
     }
 
@@ -325,6 +331,22 @@ impl<'r, 'a> Walk<'r, 'a> {
                         "the record names signing_key {}, but {} signed it",
                         record.signing_key, signer.fingerprint
                     ));
+                }
+            }
+        }
+        if let Some((blob, verdict)) = &checked.pending {
+            if let Err(why) = verdict {
+                problems.push(format!(
+                    "{path}{FOLDED_SUFFIX}, the pending entry record {seq} was folded from, {why}"
+                ));
+            }
+            match self.folded.get(blob) {
+                Some(first) => problems.push(format!(
+                    "record {seq} repeats the pending entry already folded as record {first}: \
+                     one record was folded twice"
+                )),
+                None => {
+                    self.folded.insert(*blob, seq);
                 }
             }
         }
@@ -861,6 +883,16 @@ impl<'r, 'a> Walk<'r, 'a> {
         self.matched += 1;
     }
 
+    /// The log's id, as its first record fixed it.
+    pub(super) fn log_id(&self) -> Option<&LogId> {
+        self.log_id.as_ref()
+    }
+
+    /// The blob ids of the pending entries folded into the records read, and their seqs.
+    pub(super) fn folded(&self) -> &HashMap<Oid, u64> {
+        &self.folded
+    }
+
     pub(super) fn finish(mut self) -> Report {
         if self.disagreeing_later > 0 {
             self.problem(
@@ -899,6 +931,8 @@ impl<'r, 'a> Walk<'r, 'a> {
             log_repository: self.log_id.map(|log| log.repository),
             signers: self.signers,
             since: self.since,
+            pending: Vec::new(),
+            pending_unread: 0,
             problems: self.problems,
             problems_total: self.problems_total,
         }

@@ -23,8 +23,11 @@ const ALLOWED_SIGNERS_PATH: &str = ".driftlog/allowed_signers";
                   checkpoints against the recomputed Merkle tree, and the checkpoints you kept \
                   (--checkpoint) against the history now on the branch. The trust root is \
                   .driftlog/allowed_signers on the default branch (origin/HEAD), never the \
-                  checked-out copy: a pull request cannot trust its own key. Exit 0 when \
-                  nothing is wrong, 1 otherwise."
+                  checked-out copy: a pull request cannot trust its own key. Then the pending \
+                  refs a fetch left (git fetch origin \
+                  '+refs/driftlog/pending/*:refs/driftlog/remotes/origin/pending/*'): records \
+                  waiting to be folded into the branch are listed, an entry that does not \
+                  verify is a problem. Exit 0 when nothing is wrong, 1 otherwise."
 )]
 pub struct Args {
     #[command(flatten)]
@@ -309,6 +312,7 @@ fn text(report: &Report, source: &str) -> String {
             plural(signer.records, "record", "records")
         ));
     }
+    lines.extend(pending_lines(report));
     if let Some(head) = &report.head {
         lines.push(format!(
             "head: record {} sha256:{} in commit {}, Merkle root {}",
@@ -331,6 +335,71 @@ fn text(report: &Report, source: &str) -> String {
     lines.push(UNDETECTABLE.to_owned());
     lines.push(String::new());
     lines.join("\n")
+}
+
+/// Pending refs listed one a line before the text only counts them.
+const PENDING_LINES: usize = 20;
+
+/// The pending refs found: each (a refused one is a problem, listed with them), then how many
+/// records wait and what folds them.
+fn pending_lines(report: &Report) -> Vec<String> {
+    let mut lines = Vec::new();
+    let records = |n: usize| match n {
+        1 => "1 record".to_owned(),
+        n => format!("{n} records"),
+    };
+    for pending in report.pending.iter().take(PENDING_LINES) {
+        let mut parts = Vec::new();
+        if pending.waiting > 0 {
+            parts.push(format!("{} waiting to be folded", records(pending.waiting)));
+        }
+        if pending.folded > 0 {
+            parts.push(format!(
+                "{} folded, the ref not deleted yet (`{}`)",
+                records(pending.folded),
+                pending.delete_command()
+            ));
+        }
+        if pending.refused > 0 {
+            parts.push(format!("{} refused", records(pending.refused)));
+        }
+        if let Some(why) = &pending.error {
+            parts.push(format!("refused: {why}"));
+        }
+        lines.push(format!(
+            "pending ref {} ({}, commit {}): {}",
+            pending.name,
+            pending.remote,
+            short(&pending.commit),
+            parts.join(", ")
+        ));
+    }
+    if report.pending.len() > PENDING_LINES {
+        lines.push(format!(
+            "…and {} more pending refs (--format json lists them)",
+            report.pending.len() - PENDING_LINES
+        ));
+    }
+    if report.pending_unread > 0 {
+        lines.push(format!(
+            "…and {} more pending refs not read (at most {} are)",
+            report.pending_unread,
+            report.pending.len()
+        ));
+    }
+    let waiting: usize = report.pending.iter().map(|p| p.waiting).sum();
+    if waiting > 0 {
+        let refs = report.pending.iter().filter(|p| p.waiting > 0).count();
+        lines.push(format!(
+            "{} {} in {refs} pending {}, not on the branch yet: the next `driftlog scan` or \
+             `driftlog report merge` folds {} into the branch",
+            records(waiting),
+            if waiting == 1 { "waits" } else { "wait" },
+            if refs == 1 { "ref" } else { "refs" },
+            if waiting == 1 { "it" } else { "them" }
+        ));
+    }
+    lines
 }
 
 /// Writes `text` to standard output; a reader that stopped early (`| head`) is no error.
@@ -485,6 +554,8 @@ mod tests {
             log_repository: None,
             signers: Vec::new(),
             since: None,
+            pending: Vec::new(),
+            pending_unread: 0,
             problems_total: problems as u64,
             problems: (0..problems)
                 .map(|n| Problem {
