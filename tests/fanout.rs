@@ -13,8 +13,8 @@ use driftlog::audit::sync::{PushFailure, RemoteChoice, RetryPolicy, SyncError, S
 
 use crate::support::git;
 use crate::sync::{
-    committer, options, pending_refs, record_in, scan_record, spool_files, test_key, verify_chain,
-    Daemon, Remote, BRANCH,
+    committer, options, pending_refs, record_in, scan_record_by, spool_files, test_key,
+    verify_chain, Daemon, Remote, BRANCH,
 };
 
 const CHILD_TEST: &str = "fanout::child_records_with_the_default_policy";
@@ -134,11 +134,15 @@ fn push_pending(clone: &Path, entries: &[PendingEntry], key: &SigningKey, label:
     remote_ref
 }
 
-/// A record of `marker` made at `time`, as another run made it.
+/// A record of `marker` made at `time` with the test key, as another run made it.
 fn made_at(marker: &str, time: &str) -> Record {
+    made_by(marker, time, test_key())
+}
+
+fn made_by(marker: &str, time: &str, key: &SigningKey) -> Record {
     Record {
         time: time.into(),
-        ..scan_record(marker, ChainPosition::genesis())
+        ..scan_record_by(marker, ChainPosition::genesis(), key)
     }
 }
 
@@ -381,7 +385,7 @@ fn report_merge_folds_the_shards_pending_records() {
     let shard = |marker: &str, time: &str| {
         let record = Record {
             log: log.clone(),
-            ..made_at(marker, time)
+            ..made_by(marker, time, &key)
         };
         PendingEntry::sign(&record, &key).expect("sign")
     };

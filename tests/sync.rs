@@ -223,8 +223,14 @@ fn report() -> ScanReport {
     }
 }
 
-/// A record whose stack path is `marker`, so each test can tell its records apart.
+/// A record whose stack path is `marker`, so each test can tell its records apart, made with
+/// the test key.
 pub(crate) fn scan_record(marker: &str, position: ChainPosition) -> Record {
+    scan_record_by(marker, position, test_key())
+}
+
+/// [`scan_record`] naming `key` as its signer, as the recorder does.
+pub(crate) fn scan_record_by(marker: &str, position: ChainPosition, key: &SigningKey) -> Record {
     Record::of_scan(
         &report(),
         StackRef {
@@ -241,7 +247,7 @@ pub(crate) fn scan_record(marker: &str, position: ChainPosition) -> Record {
             branch: BRANCH.into(),
         },
         position,
-        "SHA256:test".into(),
+        key.fingerprint(),
         "2026-11-24T00:00:00Z".into(),
     )
 }
@@ -287,7 +293,7 @@ pub(crate) fn record_with(
     key: &SigningKey,
 ) -> Result<Outcome, SyncError> {
     let store = AuditStore::open(dir, BRANCH, ORIGIN).expect("open store");
-    let build = |position| scan_record(marker, position);
+    let build = |position| scan_record_by(marker, position, key);
     sync::record(&store, &build, key, &committer(), options)
 }
 

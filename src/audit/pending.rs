@@ -54,6 +54,10 @@ pub const MAX_ENTRIES_PER_REF: usize = 1000;
 pub const MAX_ENTRY_BYTES: usize = 32 << 20;
 /// The most pending refs one fold reads; the rest wait for the next writer.
 pub const MAX_PENDING_REFS: usize = 1000;
+/// The most bytes of entries read from one pending ref (all its entries together, each also
+/// within [`MAX_ENTRY_BYTES`]): a job's records, a few kilobytes each, fit many times over; a
+/// ref built to hold a thousand entries of the largest size is refused unread.
+pub const MAX_PENDING_REF_BYTES: usize = 256 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PendingError {
@@ -128,6 +132,18 @@ impl PendingEntry {
             .ok()
             .filter(|file: &EntryFile| file.format == PENDING_FORMAT)
             .ok_or_else(|| "it is not a driftlog pending entry".to_owned())?;
+        // One spelling per record and signature, so the same entry always has the same blob
+        // id: a copy re-spaced or re-wrapped is not a new entry to fold again.
+        let canonical_signature = sshsig::rearmor(&file.signature);
+        if serde_json::to_vec(&file).ok().as_deref() != Some(bytes)
+            || canonical_signature.as_deref() != Some(file.signature.as_str())
+        {
+            return Err(
+                "it is not written as driftlog writes a pending entry (re-encoded \
+                        after it was signed)"
+                    .to_owned(),
+            );
+        }
         let record: Record = serde_json::from_str(&file.record)
             .map_err(|err| format!("its record cannot be read ({err})"))?;
         if !matches!(store::encode(&record), Ok(again) if again == file.record.as_bytes()) {
@@ -142,7 +158,7 @@ impl PendingEntry {
         }
         let made = parse_time(record.made_at())
             .ok_or_else(|| format!("its record's time {:?} is not a time", record.made_at()))?;
-        sshsig::verify_at(
+        let signer = sshsig::verify_at(
             &file.signature,
             DRIFTLOG_NAMESPACE,
             &signed_message(&file.record),
@@ -151,6 +167,12 @@ impl PendingEntry {
             made,
         )
         .map_err(|err| why_not(&err))?;
+        if signer.fingerprint != record.signing_key {
+            return Err(format!(
+                "its record names the signing key {}, but {} signed it",
+                record.signing_key, signer.fingerprint
+            ));
+        }
         if let Some(log) = log {
             if record.log != *log {
                 return Err(format!(
@@ -305,7 +327,7 @@ pub fn read_commit(repo: &Repository, commit: Oid) -> Result<Vec<Vec<u8>>, Strin
     let odb = repo
         .odb()
         .map_err(|e| format!("the object database cannot be read ({})", e.message()))?;
-    let mut files = Vec::with_capacity(tree.len());
+    let mut total = 0usize;
     for (index, entry) in tree.iter().enumerate() {
         if entry.name_bytes() != entry_name(index).as_bytes()
             || entry.kind() != Some(ObjectType::Blob)
@@ -326,6 +348,17 @@ pub fn read_commit(repo: &Repository, commit: Oid) -> Result<Vec<Vec<u8>>, Strin
                 entry_name(index)
             ));
         }
+        total = total.saturating_add(size);
+        if total > MAX_PENDING_REF_BYTES {
+            return Err(format!(
+                "its entries are more than the {MAX_PENDING_REF_BYTES} bytes one pending ref may \
+                 hold together"
+            ));
+        }
+    }
+    // Only now, every size known from the headers, is anything loaded.
+    let mut files = Vec::with_capacity(tree.len());
+    for (index, entry) in tree.iter().enumerate() {
         let blob = repo
             .find_blob(entry.id())
             .map_err(|e| format!("{} cannot be read ({})", entry_name(index), e.message()))?;

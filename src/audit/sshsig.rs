@@ -309,6 +309,15 @@ impl SigningKey {
     }
 }
 
+/// `armored` as driftlog writes an SSHSIG (the armor `sign` produces), if it is one: the same
+/// signature always reads back to these bytes, so a copy re-wrapped or re-spaced is told apart.
+pub fn rearmor(armored: &str) -> Option<String> {
+    SshSig::from_pem(armored.trim())
+        .ok()?
+        .to_pem(LineEnding::LF)
+        .ok()
+}
+
 /// The line to add to an allowed signers file so that `key` is trusted as `principal` for
 /// driftlog records and git commits, e.g.
 /// `driftlog@ci namespaces="git,driftlog" ssh-ed25519 AAAA...`.

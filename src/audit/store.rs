@@ -569,6 +569,10 @@ deletions.
 - `records/<millions>/<thousands>/<seq>.json`: one record per scan, canonical JSON (RFC 8785).
   Each names the SHA-256 of the previous record's bytes in `prev` (zeros for seq 0).
 - `records/.../<seq>.json.sig`: an SSH signature (SSHSIG, namespace `driftlog`) of that file.
+- `records/.../<seq>.json.pending`: only beside a record that waited on the remote in a pending
+  ref (`refs/driftlog/pending/...`) before a later writer folded it in: the entry as its maker
+  signed it, `{{"format":"driftlog-pending v1","record":...,"signature":...}}`, the signature
+  (namespace `driftlog`) over the line `driftlog-pending v1` and the record as made.
 - `checkpoint/note`: a signed note (c2sp.org/tlog-checkpoint) with the number of records and
   the RFC 6962 Merkle root over all of them; `checkpoint/frontier.json` lets the next append
   extend the tree without reading every record.

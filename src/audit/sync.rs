@@ -54,7 +54,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 
 use super::record::{ChainPosition, Record};
 use super::spool::{Entry, Spool};
-use super::sshsig::{AllowedSigners, SigningKey};
+use super::sshsig::SigningKey;
 use super::store::{Appended, AuditStore, Committer, StoreError};
 
 mod fold;
@@ -231,8 +231,6 @@ pub struct SyncOptions {
     /// This run's pending ref's last component, unique per run, job and attempt
     /// ([`super::pending::label`]).
     pub pending_label: String,
-    /// Keys trusted to have made other runs' pending records, beside this run's own.
-    pub trusted: Option<AllowedSigners>,
 }
 
 impl Default for SyncOptions {
@@ -243,7 +241,6 @@ impl Default for SyncOptions {
             auth: Auth::default(),
             transport_timeout: transport_timeout(),
             pending_label: super::pending::label(&["local"]),
-            trusted: None,
         }
     }
 }

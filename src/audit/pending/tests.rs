@@ -6,6 +6,14 @@ fn trusting(key: &SigningKey) -> AllowedSigners {
     AllowedSigners::parse(&allowed_signers_line("driftlog", key)).expect("allowed signers")
 }
 
+/// A sample record naming `key` as its signer, as the recorder writes them.
+fn made_by(path: &str, key: &SigningKey) -> Record {
+    Record {
+        signing_key: key.fingerprint(),
+        ..sample_record(path)
+    }
+}
+
 fn committer() -> Committer {
     Committer {
         name: "driftlog".into(),
@@ -16,7 +24,7 @@ fn committer() -> Committer {
 #[test]
 fn an_entry_verifies_under_its_key_and_no_other() {
     let key = SigningKey::generate().expect("key");
-    let entry = PendingEntry::sign(&sample_record("infra/a"), &key).expect("sign");
+    let entry = PendingEntry::sign(&made_by("infra/a", &key), &key).expect("sign");
     let read = PendingEntry::verify(&entry.bytes, &trusting(&key), None).expect("verifies");
     assert_eq!(read.record, entry.record);
     assert_eq!(read.blob_id(), entry.blob_id());
@@ -29,7 +37,7 @@ fn an_entry_verifies_under_its_key_and_no_other() {
 #[test]
 fn an_edited_entry_is_refused() {
     let key = SigningKey::generate().expect("key");
-    let entry = PendingEntry::sign(&sample_record("infra/a"), &key).expect("sign");
+    let entry = PendingEntry::sign(&made_by("infra/a", &key), &key).expect("sign");
     let text = String::from_utf8(entry.bytes).expect("utf-8");
     let edited = text.replacen("infra/a", "infra/b", 1);
     assert_ne!(edited, text);
@@ -58,7 +66,7 @@ fn a_branch_record_signature_does_not_make_a_pending_entry() {
 #[test]
 fn an_entry_of_another_log_or_already_placed_is_refused() {
     let key = SigningKey::generate().expect("key");
-    let entry = PendingEntry::sign(&sample_record("infra/a"), &key).expect("sign");
+    let entry = PendingEntry::sign(&made_by("infra/a", &key), &key).expect("sign");
     let other_log = LogId {
         repository: "example.com/acme/other".into(),
         branch: "driftlog/audit".into(),
@@ -67,7 +75,7 @@ fn an_entry_of_another_log_or_already_placed_is_refused() {
     assert!(refused.expect_err("refused").contains("not this one"));
 
     // Signed by the key, but placed at seq 3: not as a pending record is made.
-    let placed = sample_record("infra/a").rebased(ChainPosition {
+    let placed = made_by("infra/a", &key).rebased(ChainPosition {
         seq: 3,
         prev: "ab".repeat(32),
     });
@@ -109,7 +117,7 @@ fn a_pending_commit_reads_back_its_entries_in_order() {
     let key = SigningKey::generate().expect("key");
     let entries: Vec<PendingEntry> = ["infra/a", "infra/b", "infra/c"]
         .iter()
-        .map(|path| PendingEntry::sign(&sample_record(path), &key).expect("sign"))
+        .map(|path| PendingEntry::sign(&made_by(path, &key), &key).expect("sign"))
         .collect();
     let commit = write_commit(
         &repo,
@@ -189,4 +197,36 @@ fn a_placed_record_is_recognised_and_another_is_not() {
     assert!(!is_placed(&made, 8, &bytes));
     assert!(!is_placed(&sample_record("infra/b"), 7, &bytes));
     assert_eq!(placed.made.as_deref(), Some("2026-11-24T00:00:00Z"));
+}
+
+#[test]
+fn a_re_encoded_copy_of_an_entry_is_refused() {
+    let key = SigningKey::generate().expect("key");
+    let entry = PendingEntry::sign(&made_by("infra/a", &key), &key).expect("sign");
+    let file: EntryFile = serde_json::from_slice(&entry.bytes).expect("entry");
+    // The same record and signature, spelled otherwise: another blob id, so it must not count
+    // as a new entry to fold.
+    let spaced = serde_json::to_vec_pretty(&file).expect("json");
+    let rewrapped = serde_json::to_vec(&EntryFile {
+        signature: file.signature.replace('\n', "\r\n"),
+        ..EntryFile {
+            format: file.format.clone(),
+            record: file.record.clone(),
+            signature: String::new(),
+        }
+    })
+    .expect("json");
+    for copy in [spaced, rewrapped] {
+        let refused = PendingEntry::verify(&copy, &trusting(&key), None).expect_err("refused");
+        assert!(refused.contains("re-encoded"), "{refused}");
+    }
+}
+
+#[test]
+fn an_entry_whose_record_names_another_signer_is_refused() {
+    let key = SigningKey::generate().expect("key");
+    let other = SigningKey::generate().expect("key");
+    let entry = PendingEntry::sign(&made_by("infra/a", &other), &key).expect("sign");
+    let refused = PendingEntry::verify(&entry.bytes, &trusting(&key), None).expect_err("refused");
+    assert!(refused.contains("names the signing key"), "{refused}");
 }

@@ -190,13 +190,18 @@ impl<'a> Session<'a> {
         self.outcome(None, progress)
     }
 
-    /// Checks a pending entry: signed by this run's key, or by one the options trust.
+    /// Checks a pending entry: made and signed with this run's key, as the spool's are (a
+    /// record another key made waits for a run with that key, so every record's signatures on
+    /// the branch are its maker's).
     fn verify_entry(&self, bytes: &[u8], log: Option<&LogId>) -> Result<PendingEntry, String> {
         let own =
             AllowedSigners::parse(&allowed_signers_line("driftlog", self.key)).unwrap_or_default();
-        PendingEntry::verify(bytes, &own, log).or_else(|refused| match &self.options.trusted {
-            Some(trusted) => PendingEntry::verify(bytes, trusted, log),
-            None => Err(refused),
+        PendingEntry::verify(bytes, &own, log).map_err(|why| match why.contains("does not trust") {
+            true => format!(
+                "{why}: a pending record is folded only by a run with the key that made it \
+                 (after a key rotation, run driftlog once with the old key, or remove the ref)"
+            ),
+            false => why,
         })
     }
 
@@ -266,7 +271,10 @@ impl<'a> Session<'a> {
             }
             // This run's own label, pushed or not: a push whose answer was lost may have
             // landed, and its records are this run's to place, never another's to fold.
-            let own_ref = Some(pending::remote_ref(&self.branch, &self.options.pending_label));
+            let own_ref = Some(pending::remote_ref(
+                &self.branch,
+                &self.options.pending_label,
+            ));
             let verify = |bytes: &[u8]| self.verify_entry(bytes, log.as_ref());
             let gathered = fold::gather(
                 self.repo,

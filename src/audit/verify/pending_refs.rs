@@ -11,14 +11,11 @@ use std::collections::HashMap;
 use git2::{Oid, Repository};
 use serde::Serialize;
 
-use crate::audit::pending::{self, PendingEntry, MAX_ENTRIES_PER_REF, TRACKING_REFS};
+use crate::audit::pending::{self, PendingEntry, TRACKING_REFS};
 use crate::audit::record::LogId;
 use crate::audit::sshsig::AllowedSigners;
 
-/// The most bytes of entries read from one pending ref (all its entries together, each also
-/// within [`pending::MAX_ENTRY_BYTES`]): a job's records, a few kilobytes each, fit many times
-/// over; a ref built to hold a thousand entries of the largest size is refused unread.
-pub const MAX_PENDING_REF_BYTES: usize = 256 << 20;
+pub use crate::audit::pending::MAX_PENDING_REF_BYTES;
 
 /// One pending ref of the branch, as found after a fetch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -96,7 +93,6 @@ pub(super) fn check(
         };
         let entries = target
             .ok_or_else(|| "it is a symbolic ref, not a pending commit".to_owned())
-            .and_then(|commit| within_bytes(repo, commit).map(|()| commit))
             .and_then(|commit| pending::read_commit(repo, commit));
         let entries = match entries {
             Ok(entries) => entries,
@@ -176,32 +172,4 @@ fn tracking_refs(repo: &Repository, branch: &str) -> Result<Listed, git2::Error>
     }
     listed.refs.sort();
     Ok(listed)
-}
-
-/// Refuses a pending commit whose entries together are larger than [`MAX_PENDING_REF_BYTES`],
-/// from the objects' headers, before any is loaded. Anything else wrong with it is for
-/// [`pending::read_commit`] to say.
-fn within_bytes(repo: &Repository, commit: Oid) -> Result<(), String> {
-    let Ok(tree) = repo.find_commit(commit).and_then(|c| c.tree()) else {
-        return Ok(());
-    };
-    if tree.len() > MAX_ENTRIES_PER_REF {
-        return Ok(());
-    }
-    let odb = repo
-        .odb()
-        .map_err(|e| format!("the object database cannot be read ({})", e.message()))?;
-    let mut total = 0usize;
-    for entry in tree.iter() {
-        if let Ok((size, _)) = odb.read_header(entry.id()) {
-            total = total.saturating_add(size);
-        }
-    }
-    if total > MAX_PENDING_REF_BYTES {
-        return Err(format!(
-            "its entries are {total} bytes together, more than the {MAX_PENDING_REF_BYTES} one \
-             pending ref may hold"
-        ));
-    }
-    Ok(())
 }
