@@ -87,6 +87,9 @@ pub struct PendingAuditRef {
     pub branch: String,
     /// The ref on the remote that holds it (`refs/driftlog/pending/<branch>/<label>`).
     pub pending_ref: String,
+    /// The git blob id of its pending entry: once folded, the branch holds the same blob
+    /// beside the record (`<seq>.json.pending`).
+    pub entry: String,
 }
 
 /// SHA-256 digests (lowercase hex) of terraform's own output for this scan.

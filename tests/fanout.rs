@@ -389,9 +389,10 @@ fn report_merge_folds_the_shards_pending_records() {
         };
         PendingEntry::sign(&record, &key).expect("sign")
     };
+    let shard_1 = shard("shard-1", "2026-11-24T00:01:00Z");
     let first = push_pending(
         clone.path(),
-        &[shard("shard-1", "2026-11-24T00:01:00Z")],
+        std::slice::from_ref(&shard_1),
         &key,
         "run-9.1.x",
     );
@@ -403,8 +404,14 @@ fn report_merge_folds_the_shards_pending_records() {
     );
     assert_eq!(pending_refs(&remote.bare()).len(), 2);
 
+    // The shard's report says where its record waited.
     let report = driftlog::drift::ScanReport {
         status: driftlog::drift::Status::Clean,
+        audit_pending: Some(driftlog::drift::PendingAuditRef {
+            branch: BRANCH.into(),
+            pending_ref: first.clone(),
+            entry: shard_1.blob_id().to_string(),
+        }),
         ..driftlog::drift::ScanReport::new(
             driftlog::drift::Stack {
                 dir: "infra/a".into(),
@@ -418,7 +425,15 @@ fn report_merge_folds_the_shards_pending_records() {
     let key_file = clone.path().join(".git").join("signing_key");
     std::fs::write(&key_file, key.to_openssh("ci").expect("key")).expect("write key");
     let key_path = key_file.to_str().expect("utf-8 path");
-    let args = ["report", "merge", "shard.json", "--signing-key", key_path];
+    let args = [
+        "report",
+        "merge",
+        "shard.json",
+        "--signing-key",
+        key_path,
+        "--output",
+        "merged.json",
+    ];
     let out = Command::new(env!("CARGO_BIN_EXE_driftlog"))
         .args(args)
         .current_dir(clone.path())
@@ -432,4 +447,17 @@ fn report_merge_folds_the_shards_pending_records() {
     assert!(pending_refs(&remote.bare()).is_empty(), "{first} {second}");
     let records = git(&remote.bare(), &["log", "--format=%s", BRANCH]);
     assert_eq!(records.lines().count(), 2, "{records}");
+    // The merged report names the shard's record where it now is, on the branch.
+    let merged: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(clone.path().join("merged.json")).expect("read"))
+            .expect("merged JSON");
+    let stack = &merged["stacks"][0];
+    assert!(stack.get("audit_pending").is_none(), "{stack:#}");
+    assert_eq!(stack["audit"]["seq"], 0, "{stack:#}");
+    assert!(
+        stack["audit"]["checkpoint"]
+            .as_str()
+            .is_some_and(|line| line.starts_with("driftlog-checkpoint v1")),
+        "{stack:#}"
+    );
 }

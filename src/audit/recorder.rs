@@ -334,6 +334,17 @@ pub fn record_scans(
     results
 }
 
+/// Where the audit branch of the repository holding `dir` (or `options.repo`) holds the
+/// folded copies of these pending entries (git blob ids), as [`sync::find_folded`] says.
+pub fn find_folded(
+    dir: &Path,
+    options: &AuditOptions,
+    entries: &[&str],
+) -> Result<Vec<Option<super::store::Appended>>, RecordError> {
+    let target = RecordTarget::locate(dir, "default", options, Subject::Scan)?;
+    Ok(sync::find_folded(&target.store()?, entries))
+}
+
 /// Folds what waits for the audit branch of the repository holding `dir` (or
 /// `options.repo`): the spool, and other runs' pending refs on the remote. The final job of a
 /// matrix runs it (`report merge`), so no shard's record waits for the next night.

@@ -272,8 +272,9 @@ pub struct Landed {
 pub enum Placement {
     /// On the branch (the remote's, or the local one when there is no remote).
     Branch(Appended),
-    /// On the remote, in this pending ref; the next writer folds it into the branch.
-    Pending { remote_ref: String },
+    /// On the remote, in this pending ref; the next writer folds it into the branch, beside
+    /// the entry whose git blob id is `entry` ([`find_folded`] finds it there).
+    Pending { remote_ref: String, entry: String },
 }
 
 /// What [`record_all`] did.
@@ -440,6 +441,24 @@ pub enum SyncError {
         spool: PathBuf,
         warnings: Vec<String>,
     },
+}
+
+/// Where the branch of `store` holds the folded copies of the pending entries `entries`
+/// (git blob ids, as [`Placement::Pending`] names them), searching back from its tip at most
+/// [`MAX_FOLD_LOOKBACK`] commits: for each, the record and the checkpoint there, or `None`.
+pub fn find_folded(store: &AuditStore, entries: &[&str]) -> Vec<Option<Appended>> {
+    let repo = store.repository();
+    let tip = repo.refname_to_id(&store.refname()).ok();
+    let mut index = fold::FoldedIndex::default();
+    index.walk(repo, tip, i64::MIN);
+    entries
+        .iter()
+        .map(|entry| {
+            let blob = git2::Oid::from_str(entry).ok()?;
+            let at = index.find(blob)?;
+            store.appended_at(at.commit).ok()
+        })
+        .collect()
 }
 
 /// Why records did not land, and where they wait.

@@ -905,9 +905,14 @@ impl<'a> Session<'a> {
                     ))
                 })?;
                 placed.push(Placement::Branch(appended));
-            } else if let Some(own_pending) = &progress.own_pending {
+            } else if let Some((own_pending, entry)) = progress
+                .own_pending
+                .as_ref()
+                .and_then(|p| p.entries.get(name).map(|entry| (p, entry)))
+            {
                 placed.push(Placement::Pending {
                     remote_ref: own_pending.remote_ref.clone(),
+                    entry: entry.blob_id().to_string(),
                 });
             } else {
                 return Err(self.local("this run's record is on no commit"));

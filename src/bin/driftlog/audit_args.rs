@@ -133,7 +133,7 @@ pub fn print_recorded(branch: &str, outcome: &Outcome) {
                  Merkle root {}",
                 head.seq, head.record_sha256, head.merkle_root
             ),
-            Placement::Pending { remote_ref } => eprintln!(
+            Placement::Pending { remote_ref, .. } => eprintln!(
                 "driftlog: recorded on the remote in the pending ref {remote_ref}: the audit \
                  branch {branch} was busy until the deadline, and the next run that records \
                  folds it in"

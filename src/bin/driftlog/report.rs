@@ -85,13 +85,13 @@ fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|path| read_report(path))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let merged = CombinedReport::merge(partials)?;
+    let mut merged = CombinedReport::merge(partials)?;
     let waiting = merged
         .stacks
         .iter()
         .filter(|stack| stack.audit_pending.is_some())
         .count();
-    let folded = fold_pending(&args.audit)?;
+    let folded = fold_pending(&args.audit, &mut merged)?;
     if waiting > 0 && !folded {
         eprintln!(
             "driftlog: warning: {waiting} shard record(s) wait on pending refs; give `report \
@@ -119,9 +119,13 @@ fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(merged.status.exit_code()))
 }
 
-/// Folds the audit branch's pending refs when a signing key is given; whether it did. A
-/// failure to fold fails the merge: the records are safe where they were, and it says so.
-fn fold_pending(audit: &crate::audit_args::AuditArgs) -> anyhow::Result<bool> {
+/// Folds the audit branch's pending refs when a signing key is given; whether it did. Then
+/// each stack of `merged` whose record waited on a pending ref names its place on the branch.
+/// A failure to fold fails the merge: the records are safe where they were, and it says so.
+fn fold_pending(
+    audit: &crate::audit_args::AuditArgs,
+    merged: &mut CombinedReport,
+) -> anyhow::Result<bool> {
     let Some(options) = audit.options_if_key()? else {
         return Ok(false);
     };
@@ -131,6 +135,27 @@ fn fold_pending(audit: &crate::audit_args::AuditArgs) -> anyhow::Result<bool> {
         anyhow::anyhow!("{err}").context("folding the shards' pending audit records")
     })?;
     crate::audit_args::print_recorded(&options.branch, &outcome);
+    let waiting: Vec<usize> = (0..merged.stacks.len())
+        .filter(|&i| merged.stacks[i].audit_pending.is_some())
+        .collect();
+    let entries: Vec<String> = waiting
+        .iter()
+        .filter_map(|&i| merged.stacks[i].audit_pending.as_ref())
+        .map(|pending| pending.entry.clone())
+        .collect();
+    let entries: Vec<&str> = entries.iter().map(String::as_str).collect();
+    match driftlog::audit::recorder::find_folded(&start, &options, &entries) {
+        Ok(found) => {
+            for (i, found) in waiting.into_iter().zip(found) {
+                if let Some(head) = found {
+                    let stack = &mut merged.stacks[i];
+                    stack.audit = Some(crate::scan::audit_ref(&options.branch, &head));
+                    stack.audit_pending = None;
+                }
+            }
+        }
+        Err(err) => eprintln!("driftlog: warning: the folded records were not looked up: {err}"),
+    }
     Ok(true)
 }
 

@@ -9,6 +9,7 @@ use clap::ValueEnum;
 use std::time::SystemTime;
 
 use driftlog::audit::recorder::{self, AuditOptions, RecordError, Subject};
+use driftlog::audit::store::Appended;
 use driftlog::audit::sync::{Outcome, Placement};
 use driftlog::batch::{self, StackJob};
 use driftlog::config::{self, Config, StackSpec};
@@ -581,22 +582,26 @@ fn record(
     Ok(outcome)
 }
 
+/// A record's place on the branch, as reports carry it.
+pub fn audit_ref(branch: &str, head: &Appended) -> AuditRef {
+    AuditRef {
+        branch: branch.to_owned(),
+        seq: head.seq,
+        record_sha256: head.record_sha256.clone(),
+        commit: head.commit.clone(),
+        checkpoint: head.checkpoint_line.clone(),
+    }
+}
+
 /// Notes in the report where its record is: its place on the branch, or the pending ref.
 fn note_placement(report: &mut ScanReport, branch: &str, placed: &Placement) {
     match placed {
-        Placement::Branch(head) => {
-            report.audit = Some(AuditRef {
-                branch: branch.to_owned(),
-                seq: head.seq,
-                record_sha256: head.record_sha256.clone(),
-                commit: head.commit.clone(),
-                checkpoint: head.checkpoint_line.clone(),
-            })
-        }
-        Placement::Pending { remote_ref } => {
+        Placement::Branch(head) => report.audit = Some(audit_ref(branch, head)),
+        Placement::Pending { remote_ref, entry } => {
             report.audit_pending = Some(PendingAuditRef {
                 branch: branch.to_owned(),
                 pending_ref: remote_ref.clone(),
+                entry: entry.clone(),
             })
         }
     }
