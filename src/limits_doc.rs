@@ -73,6 +73,7 @@ fn limits() -> Vec<(&'static str, u64)> {
             crate::audit::sync::DEFAULT_TRANSPORT_TIMEOUT,
         ),
         ("DEFAULT_DEADLINE", crate::audit::sync::DEFAULT_DEADLINE),
+        ("FOLD_PATIENCE", crate::audit::sync::FOLD_PATIENCE),
     ] {
         limits.push((name, limit.as_secs()));
     }

@@ -62,6 +62,7 @@ mod session;
 mod transport;
 
 pub use fold::{FOLD_CLOCK_SLACK_SECONDS, MAX_FOLD_LOOKBACK};
+pub use session::FOLD_PATIENCE;
 
 /// The remote used when none is named, if the repository has it.
 pub const DEFAULT_REMOTE: &str = "origin";

@@ -17,6 +17,10 @@ use crate::audit::spool::{Entry, InFlight, InFlightEntry, Spool};
 use crate::audit::sshsig::{allowed_signers_line, AllowedSigners, SigningKey};
 use crate::audit::store::{self, Appended, AuditStore, Committer, StoreError, RECORDS_DIR};
 
+/// How long a writer whose records wait on a pending ref leaves the fold to the leader while
+/// the branch does not move (see `waits_for_the_leader`).
+pub const FOLD_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// How often an append is retried when a writer outside driftlog's lock moves the local
 /// branch in between.
 const LOCAL_APPEND_ATTEMPTS: u32 = 10;
@@ -72,6 +76,9 @@ struct Progress {
     heads: HashMap<String, Oid>,
     own_pending: Option<OwnPending>,
     retries: u32,
+    /// The remote tip last fetched, and since when it has not moved.
+    tip_seen: Option<Option<Oid>>,
+    tip_since: Option<Instant>,
 }
 
 impl<'a> Session<'a> {
@@ -276,7 +283,7 @@ impl<'a> Session<'a> {
                 &self.options.pending_label,
             ));
             let verify = |bytes: &[u8]| self.verify_entry(bytes, log.as_ref());
-            let gathered = fold::gather(
+            let mut gathered = fold::gather(
                 self.repo,
                 &found,
                 own_ref.as_deref(),
@@ -284,11 +291,21 @@ impl<'a> Session<'a> {
                 &mut index,
                 tip,
             );
-            for refused in gathered.refused {
+            for refused in std::mem::take(&mut gathered.refused) {
                 self.warn(refused);
             }
-            if self.own.is_empty() && gathered.to_fold.is_empty() {
+            // A call with records of its own is done once they are on the branch; only a
+            // fold (no records of its own) stays for the others'.
+            if self.own.is_empty() && (gathered.to_fold.is_empty() || !self.new_entries.is_empty())
+            {
                 return self.finish(&link, tip, progress, Vec::new(), false);
+            }
+            if progress.tip_seen != Some(tip) {
+                progress.tip_seen = Some(tip);
+                progress.tip_since = Some(Instant::now());
+            }
+            if self.waits_for_the_leader(&progress, &gathered, deadline) {
+                continue;
             }
             let own = std::mem::take(&mut self.own);
             let appends: Vec<ToAppend<'_>> = gathered
@@ -403,6 +420,37 @@ impl<'a> Session<'a> {
         }
         let failure = last.unwrap_or_else(|| self.local("no push was attempted"));
         self.settle(&link, progress, failure)
+    }
+
+    /// Whether to leave this attempt's fold to another writer. Once this run's records wait
+    /// on a pending ref, the writer whose pending ref sorts first among those waiting (the
+    /// leader) folds them all, and the others only watch for theirs to land: every writer
+    /// folding everything on every attempt is work that grows with the square of the writers,
+    /// all but one push of it lost. A writer stops waiting when the branch has not moved for
+    /// [`FOLD_PATIENCE`] (the leader may be gone) or a quarter of its deadline is left.
+    fn waits_for_the_leader(
+        &self,
+        progress: &Progress,
+        gathered: &fold::Gathered,
+        deadline: Instant,
+    ) -> bool {
+        let Some(own_pending) = &progress.own_pending else {
+            return false;
+        };
+        let leader = gathered
+            .to_fold
+            .iter()
+            .map(|candidate| candidate.remote_ref.as_str())
+            .chain([own_pending.remote_ref.as_str()])
+            .min();
+        if leader == Some(own_pending.remote_ref.as_str()) {
+            return false;
+        }
+        let still = progress
+            .tip_since
+            .is_some_and(|since| since.elapsed() < FOLD_PATIENCE);
+        let left = deadline.saturating_duration_since(Instant::now());
+        still && left > self.options.policy.deadline / 4
     }
 
     /// This run's records that another writer folded from its pending ref.
