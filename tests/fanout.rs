@@ -311,28 +311,9 @@ fn past_the_deadline_the_record_waits_on_a_pending_ref_and_the_call_succeeds() {
     let clone = remote.clone_busy(&daemon.url());
     let rival = remote.clone_busy(&daemon.url());
     record_in(rival.path(), "initial", &options(RemoteChoice::Default)).expect("initial");
-    // Another writer's record lands while our push is in flight (the hook moves the branch
-    // once), and the deadline leaves no time for another try.
-    record_in(rival.path(), "rival", &options(RemoteChoice::LocalOnly)).expect("rival");
-    git(
-        rival.path(),
-        &[
-            "push",
-            "-q",
-            "origin",
-            &format!("{BRANCH}:refs/heads/rival"),
-        ],
-    );
-    remote.hook(
-        "pre-receive",
-        &format!(
-            "#!/bin/sh\n\
-             [ -e raced ] && exit 0\n\
-             touch raced\n\
-             env -u GIT_QUARANTINE_PATH -u GIT_OBJECT_DIRECTORY -u GIT_ALTERNATE_OBJECT_DIRECTORIES \
-             git update-ref refs/heads/{BRANCH} refs/heads/rival\n"
-        ),
-    );
+    // Another writer's record lands while our push is in flight, and the deadline leaves no
+    // time for another try.
+    remote.race_once_with(rival.path());
     let no_time = SyncOptions {
         policy: RetryPolicy {
             deadline: Duration::ZERO,

@@ -114,6 +114,33 @@ impl Remote {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     }
 
+    /// Makes the next push to the audit branch lose a race to `rival`'s next record: that
+    /// record is parked in the remote under another name, and a hook moves the branch to it
+    /// once, while the push is in flight, so receive-pack's compare-and-swap of the ref fails.
+    pub(crate) fn race_once_with(&self, rival: &Path) {
+        record_in(rival, "rival", &options(RemoteChoice::LocalOnly)).expect("rival");
+        git(
+            rival,
+            &[
+                "push",
+                "-q",
+                "origin",
+                &format!("{BRANCH}:refs/heads/rival"),
+            ],
+        );
+        self.hook(
+            "pre-receive",
+            &format!(
+                "#!/bin/sh\n\
+                 [ -e raced ] && exit 0\n\
+                 touch raced\n\
+                 env -u GIT_QUARANTINE_PATH -u GIT_OBJECT_DIRECTORY \
+                 -u GIT_ALTERNATE_OBJECT_DIRECTORIES \
+                 git update-ref refs/heads/{BRANCH} refs/heads/rival\n"
+            ),
+        );
+    }
+
     pub(crate) fn remove_hook(&self, name: &str) {
         std::fs::remove_file(self.bare().join("hooks").join(name)).expect("remove hook");
     }
@@ -546,29 +573,7 @@ fn a_push_that_loses_a_race_is_rebuilt_on_the_new_tip() {
     let ours = remote.clone_busy(&daemon.url());
     let rival = remote.clone_busy(&daemon.url());
     record_in(rival.path(), "initial", &options(RemoteChoice::Default)).expect("initial");
-    // The rival's next record, parked in the remote under another name...
-    record_in(rival.path(), "rival", &options(RemoteChoice::LocalOnly)).expect("rival");
-    git(
-        rival.path(),
-        &[
-            "push",
-            "-q",
-            "origin",
-            &format!("{BRANCH}:refs/heads/rival"),
-        ],
-    );
-    // ...lands while our push is in flight: the hook moves the branch once, then lets the
-    // push through, so receive-pack's compare-and-swap of the ref fails.
-    remote.hook(
-        "pre-receive",
-        &format!(
-            "#!/bin/sh\n\
-             [ -e raced ] && exit 0\n\
-             touch raced\n\
-             env -u GIT_QUARANTINE_PATH -u GIT_OBJECT_DIRECTORY -u GIT_ALTERNATE_OBJECT_DIRECTORIES \
-             git update-ref refs/heads/{BRANCH} refs/heads/rival\n"
-        ),
-    );
+    remote.race_once_with(rival.path());
 
     let outcome = record_in(ours.path(), "ours", &options(RemoteChoice::Default)).expect("record");
 

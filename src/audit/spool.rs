@@ -521,34 +521,10 @@ fn read_bounded(path: &Path) -> io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::record::{ChainPosition, LogId, StackRef};
     use crate::audit::sshsig::{allowed_signers_line, DRIFTLOG_NAMESPACE, GIT_NAMESPACE};
-    use crate::context::{Local, RunContext};
-    use crate::drift::{ScanReport, Stack};
 
     fn record(path: &str) -> Record {
-        let report = ScanReport::new(
-            Stack {
-                dir: ".".into(),
-                workspace: "default".into(),
-            },
-            "2026-11-24T00:00:00Z".into(),
-        );
-        Record::of_scan(
-            &report,
-            StackRef {
-                path: path.into(),
-                workspace: "default".into(),
-            },
-            RunContext::Local(Local::default()),
-            LogId {
-                repository: "example.com/acme/infra".into(),
-                branch: "driftlog/audit".into(),
-            },
-            ChainPosition::genesis(),
-            "SHA256:test".into(),
-            "2026-11-24T00:00:00Z".into(),
-        )
+        crate::audit::record::sample_record(path)
     }
 
     fn repo() -> (tempfile::TempDir, Repository) {
