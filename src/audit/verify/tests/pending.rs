@@ -368,27 +368,12 @@ fn the_pending_entry_corpus_is_refused_not_a_crash() {
 /// One log for every case: each replaces the same tip and ref, so the cases stay independent.
 #[test]
 fn fuzz_pending_entry() {
-    use proptest::prelude::*;
     let (log, genuine) = folded_log();
     let mut seeds = pending_entry_corpus();
     seeds.push(genuine.bytes.clone());
-    let edit = (
-        0u8..3,
-        any::<usize>(),
-        prop::sample::select(b"{}[]\":,0123456789-.\\ntrufalsn\x00\xff\xc3 A=+/".to_vec()),
+    fuzz_mutations(
+        seeds,
+        b"{}[]\":,0123456789-.\\ntrufalsn\x00\xff\xc3 A=+/",
+        &|bytes| check_entry_bytes(&log, &genuine, bytes),
     );
-    let strategy = (
-        prop::sample::select(seeds),
-        prop::collection::vec(edit, 0..12),
-    );
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
-        cases: 64,
-        ..ProptestConfig::default()
-    });
-    runner
-        .run(&strategy, |(seed, edits)| {
-            check_entry_bytes(&log, &genuine, &mutate_bytes(&seed, &edits));
-            Ok(())
-        })
-        .expect("every mutated pending entry is refused or read, never a panic");
 }
