@@ -125,6 +125,15 @@ impl RunContext {
     }
 }
 
+/// The job of this GitHub Actions run (`GITHUB_JOB`, its id in the workflow), to name what it
+/// leaves on the remote; `None` outside Actions. Not part of records, whose context is fixed.
+pub fn github_job() -> Option<String> {
+    (std::env::var("GITHUB_ACTIONS").ok().as_deref() == Some("true"))
+        .then(|| std::env::var("GITHUB_JOB").ok())
+        .flatten()
+        .filter(|job| !job.is_empty())
+}
+
 /// GitHub caps webhook payloads at 25 MB; a larger event file is not GitHub's.
 pub const MAX_EVENT_PAYLOAD_BYTES: u64 = 32 << 20;
 

@@ -34,12 +34,14 @@ pub struct AuditOptions {
 
 impl AuditOptions {
     /// The push settings for a run in `context`: its pending ref is labelled by the run
-    /// (GitHub's run id and attempt) so a reader can tell whose it is.
+    /// (GitHub's run id, attempt and job; random hex tells a matrix's jobs apart) so a reader
+    /// can tell whose it is.
     fn sync_options(&self, context: &RunContext) -> SyncOptions {
         let label = match context {
             RunContext::GithubActions(actions) => super::pending::label(&[
                 &format!("run-{}", actions.run_id.as_deref().unwrap_or("unknown")),
                 actions.run_attempt.as_deref().unwrap_or("1"),
+                &crate::context::github_job().unwrap_or_default(),
             ]),
             RunContext::Local(local) => {
                 super::pending::label(&["local", local.host.as_deref().unwrap_or("")])
@@ -483,6 +485,35 @@ mod tests {
             "github.com/acme/infra.git"
         );
         assert_eq!(strip_scheme("file:///srv/git/infra"), "/srv/git/infra");
+    }
+
+    #[test]
+    fn a_pending_ref_is_named_after_the_run_and_told_apart_from_its_siblings() {
+        let options = AuditOptions {
+            repo: None,
+            branch: "driftlog/audit".into(),
+            key: SigningKey::generate().expect("key"),
+            remote: RemoteChoice::Default,
+            auth: Auth::none(),
+            deadline: Some(std::time::Duration::from_secs(7)),
+        };
+        let context = RunContext::GithubActions(crate::context::GithubActions {
+            run_id: Some("123".into()),
+            run_attempt: Some("2".into()),
+            ..Default::default()
+        });
+        let first = options.sync_options(&context);
+        let second = options.sync_options(&context);
+        assert!(
+            first.pending_label.starts_with("run-123.2."),
+            "{}",
+            first.pending_label
+        );
+        assert_ne!(
+            first.pending_label, second.pending_label,
+            "two jobs of a matrix"
+        );
+        assert_eq!(first.policy.deadline, std::time::Duration::from_secs(7));
     }
 
     #[test]
