@@ -347,7 +347,7 @@ fn a_single_directory_keeps_the_single_stack_report() {
 }
 
 #[test]
-fn every_stack_of_a_parallel_scan_gets_its_own_signed_record() {
+fn every_stack_of_a_parallel_scan_gets_its_own_signed_record_in_one_push() {
     use driftlog::audit::sshsig::{allowed_signers_line, SigningKey};
 
     let repo = repository();
@@ -363,6 +363,20 @@ fn every_stack_of_a_parallel_scan_gets_its_own_signed_record() {
     crate::support::git(root, &["config", "user.email", "ci@example.com"]);
     crate::support::git(root, &["add", "."]);
     crate::support::git(root, &["commit", "-q", "-m", "stacks"]);
+    // A served remote that notes every push it takes.
+    let served = tempfile::tempdir().expect("temp dir");
+    crate::support::git(served.path(), &["init", "-q", "--bare", "remote.git"]);
+    let bare = served.path().join("remote.git");
+    let hook = bare.join("hooks").join("post-receive");
+    std::fs::write(&hook, "#!/bin/sh\ncat >> ../pushes.log\n").expect("write hook");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let daemon = crate::sync::Daemon::serve(served.path());
+    crate::support::git(root, &["remote", "add", "origin", &daemon.url()]);
+    crate::support::git(root, &["push", "-q", "origin", "main"]);
+    std::fs::remove_file(served.path().join("pushes.log")).expect("the main push was noted");
     let key = SigningKey::generate().expect("key");
     std::fs::write(root.join("key"), key.to_openssh("ci").expect("encode")).expect("write");
     edit(&repo, "echo", "echo", |o| {
@@ -391,6 +405,19 @@ fn every_stack_of_a_parallel_scan_gets_its_own_signed_record() {
         .collect();
     seqs.sort_unstable();
     assert_eq!(seqs, [0, 1, 2, 3, 4], "one record per stack, chained");
+    let pushes = std::fs::read_to_string(served.path().join("pushes.log")).expect("pushes");
+    assert_eq!(
+        pushes
+            .lines()
+            .filter(|l| l.ends_with(" refs/heads/driftlog/audit"))
+            .count(),
+        1,
+        "the run's five records went in one push: {pushes}"
+    );
+    assert_eq!(
+        crate::support::git(&bare, &["rev-list", "--count", "driftlog/audit"]).trim(),
+        "5"
+    );
 
     std::fs::write(
         root.join("allowed_signers"),
