@@ -750,6 +750,18 @@ fn announce(branch: &str, recorded: &[Result<Outcome, RecordError>]) {
     }
 }
 
+/// What a recording error means for the scan: not recorded at all, or recorded on the
+/// remote but kept off the branch by a refusal someone must look at.
+fn not_recorded_because(err: &RecordError) -> &'static str {
+    match err {
+        RecordError::Sync(driftlog::audit::sync::SyncError::NotPushed {
+            failure: driftlog::audit::sync::PushFailure::RefusedPending { .. },
+            ..
+        }) => "the scan's record did not reach the audit branch",
+        _ => "the scan was NOT recorded in the audit log",
+    }
+}
+
 /// Reports what failed and decides the exit code. A record that could not be written fails
 /// the run (1). Any other stage that failed (standard output, the `--output` file, the job
 /// summary, step outputs, GitHub) fails it too, but drift still exits 2: the failures are on
@@ -779,12 +791,10 @@ fn finish(
     }
     if let Some(first) = not_recorded.first() {
         for err in &not_recorded[1..] {
-            eprintln!("driftlog: error: the scan was NOT recorded in the audit log: {err}");
+            eprintln!("driftlog: error: {}: {err}", not_recorded_because(err));
         }
         // The report is out; the missing record must still fail the job.
-        return Err(
-            anyhow::anyhow!("{first}").context("the scan was NOT recorded in the audit log")
-        );
+        return Err(anyhow::anyhow!("{first}").context(not_recorded_because(first)));
     }
     if stages.failed.is_empty() {
         return Ok(ExitCode::from(code));
