@@ -250,9 +250,10 @@ impl RecordTarget {
         }
     }
 
-    /// Whether `other` records to the same log in the same repository.
+    /// Whether `other` records to the same branch in the same repository (and so to the same
+    /// log: a log not begun yet gets a random id per target, and the first one's is used).
     fn same_log(&self, other: &RecordTarget) -> bool {
-        self.workdir == other.workdir && self.log == other.log
+        self.workdir == other.workdir && self.log.branch == other.log.branch
     }
 }
 
@@ -315,7 +316,10 @@ pub fn record_scans(
             .iter()
             .map(|(index, target)| {
                 let report = scans[*index].0;
-                let common = target.common(options);
+                let common = Common {
+                    log: first.log.clone(),
+                    ..target.common(options)
+                };
                 Box::new(move |position| scan_record(report, common.clone(), position))
                     as Box<dyn Fn(ChainPosition) -> Record>
             })
