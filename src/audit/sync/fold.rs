@@ -169,15 +169,23 @@ pub(super) fn gather(
         None => Reach { stopped_at: None },
     };
     let mut seen: HashSet<Oid> = HashSet::new();
+    // The lookback finds a folded copy only if it joined no earlier than it was made, less
+    // the slack: an entry from a clock further ahead waits until this clock catches up.
+    let latest = super::unix_now().saturating_add(FOLD_CLOCK_SLACK_SECONDS);
     for (remote_ref, entries) in checked {
         let mut unfolded = Vec::new();
         let mut too_old = None;
+        let mut too_new = None;
         for (i, entry) in entries.into_iter().enumerate() {
             let blob = entry.blob_id();
             if index.find(blob).is_some() || !seen.insert(blob) {
                 continue;
             }
             let made = made_seconds(&entry).unwrap_or(i64::MIN);
+            if made > latest {
+                too_new = Some(entry.made().to_owned());
+                break;
+            }
             if reach
                 .stopped_at
                 .is_some_and(|stopped| made.saturating_sub(FOLD_CLOCK_SLACK_SECONDS) < stopped)
@@ -191,7 +199,14 @@ pub(super) fn gather(
                 entry,
             });
         }
-        if let Some(made) = too_old {
+        if let Some(made) = too_new {
+            gathered.refused.push(format!(
+                "the pending ref {remote_ref} was kept on the remote, not folded yet: it holds a \
+                 record made at {made}, more than {FOLD_CLOCK_SLACK_SECONDS} s ahead of this \
+                 runner's clock (its maker's clock runs fast); a writer folds it once that time \
+                 has come"
+            ));
+        } else if let Some(made) = too_old {
             gathered.refused.push(format!(
                 "the pending ref {remote_ref} was kept on the remote, not folded: it holds a \
                  record made at {made}, before the last {MAX_FOLD_LOOKBACK} commits of the \
