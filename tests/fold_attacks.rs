@@ -3,8 +3,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use driftlog::audit::pending::PendingEntry;
-use driftlog::audit::sync::RemoteChoice;
+use driftlog::audit::pending::{PendingEntry, MAX_PENDING_REF_BYTES};
+use driftlog::audit::sync::{RemoteChoice, MAX_FOLD_BYTES};
 
 use crate::fanout::{assert_verifies, made_at, push_pending};
 use crate::support::git;
@@ -94,5 +94,79 @@ fn a_pending_record_from_a_slightly_fast_clock_is_folded_once() {
         ["initial", "bit-fast", "first", "second", "third"]
     );
     assert!(!pending_refs(&remote.bare()).contains(&replayed));
+    assert_verifies(&remote.bare());
+}
+
+/// Pushes `refs` pending refs named `0-junk-<n>` that all share one tree of `entries`
+/// entries, each the same `size` bytes of spaces: cheap to push (it compresses to nothing),
+/// costly to read (every ref's entries are loaded again).
+fn push_costly_refs(dir: &std::path::Path, refs: usize, entries: usize, size: usize) {
+    let blob_file = dir.join("big");
+    std::fs::write(&blob_file, vec![b' '; size]).expect("write");
+    let blob = git(
+        dir,
+        &["hash-object", "-w", blob_file.to_str().expect("utf-8")],
+    );
+    let listing: String = (0..entries)
+        .map(|i| format!("100644 blob {}\t{i:04}.json\n", blob.trim()))
+        .collect();
+    let mut mktree = std::process::Command::new("git")
+        .arg("mktree")
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("git mktree");
+    std::io::Write::write_all(&mut mktree.stdin.take().expect("stdin"), listing.as_bytes())
+        .expect("write the listing");
+    let tree = mktree.wait_with_output().expect("git mktree");
+    let tree = String::from_utf8(tree.stdout).expect("utf-8");
+    let specs: Vec<String> = (0..refs)
+        .map(|i| {
+            let commit = git(
+                dir,
+                &["commit-tree", tree.trim(), "-m", &format!("junk {i}")],
+            );
+            format!(
+                "{}:refs/driftlog/pending/{BRANCH}/0-junk-{i:04}",
+                commit.trim()
+            )
+        })
+        .collect();
+    let mut args = vec!["push", "-q", "origin"];
+    args.extend(specs.iter().map(String::as_str));
+    git(dir, &args);
+}
+
+/// A hostile writer's refs built to be costly to read (each within the per-ref bounds, all
+/// sharing one tree, so they cost nothing to push) made every writer load them all on every
+/// attempt, with no deadline checked meanwhile: about 2 s per ref in a debug build, half an
+/// hour for a thousand. A writer reads the smallest refs first, a bounded amount in all.
+#[test]
+fn refs_built_to_be_costly_to_read_are_left_unread_and_others_still_fold() {
+    let remote = Remote::new();
+    let daemon = Daemon::serve(remote.dir.path());
+    let ours = remote.clone_busy(&daemon.url());
+    record_in(ours.path(), "initial", &options(RemoteChoice::Default)).expect("initial");
+    let other = remote.clone_busy(&daemon.url());
+    let size = 24 << 20;
+    let entries = MAX_FOLD_BYTES / size + 1;
+    assert!(entries * size <= MAX_PENDING_REF_BYTES);
+    push_costly_refs(other.path(), 3, entries, size);
+    let entry =
+        PendingEntry::sign(&made_at("honest", "2026-11-24T00:05:00Z"), test_key()).expect("sign");
+    let honest = push_pending(other.path(), &[entry], test_key(), "z-run");
+    let outcome = record_in(ours.path(), "ours", &options(RemoteChoice::Default)).expect("ours");
+    assert_eq!(outcome.folded(), 1, "{outcome:?}");
+    assert_eq!(markers(&remote.bare()), ["initial", "honest", "ours"]);
+    assert!(!pending_refs(&remote.bare()).contains(&honest));
+    assert!(
+        outcome
+            .warnings
+            .iter()
+            .any(|w| w.contains("3 pending ref(s) were left")),
+        "{:?}",
+        outcome.warnings
+    );
     assert_verifies(&remote.bare());
 }

@@ -61,7 +61,7 @@ mod fold;
 mod session;
 mod transport;
 
-pub use fold::{FOLD_CLOCK_SLACK_SECONDS, MAX_FOLD_LOOKBACK};
+pub use fold::{FOLD_CLOCK_SLACK_SECONDS, MAX_FOLD_BYTES, MAX_FOLD_LOOKBACK};
 
 /// The remote used when none is named, if the repository has it.
 pub const DEFAULT_REMOTE: &str = "origin";
