@@ -4,12 +4,13 @@
 use std::time::{Duration, SystemTime};
 
 use driftlog::audit::pending::{PendingEntry, MAX_PENDING_REF_BYTES};
-use driftlog::audit::sync::{RemoteChoice, MAX_FOLD_BYTES};
+use driftlog::audit::record::Record;
+use driftlog::audit::sync::{RemoteChoice, RetryPolicy, SyncOptions, MAX_FOLD_BYTES};
 
 use crate::fanout::{assert_verifies, made_at, push_pending};
 use crate::support::git;
 use crate::sync::{
-    options, pending_refs, record_in, test_key, verify_chain, Daemon, Remote, BRANCH,
+    options, pending_refs, record_in, spool_files, test_key, verify_chain, Daemon, Remote, BRANCH,
 };
 
 fn rfc3339(time: SystemTime) -> String {
@@ -168,5 +169,91 @@ fn refs_built_to_be_costly_to_read_are_left_unread_and_others_still_fold() {
         "{:?}",
         outcome.warnings
     );
+    assert_verifies(&remote.bare());
+}
+
+/// A clone with one record pushed, a record spooled towards a remote nobody answers on, and
+/// that record's pending entry pushed under another label from a second clone: what a run
+/// leaves when its push to its pending ref landed but the answer was lost (it was stopped,
+/// or every fetch after it failed until its deadline). The record is in the spool and on the
+/// remote at once.
+fn spooled_and_pending() -> (Remote, Daemon, tempfile::TempDir, tempfile::TempDir, String) {
+    let remote = Remote::new();
+    let daemon = Daemon::serve(remote.dir.path());
+    let ours = remote.clone_busy(&daemon.url());
+    record_in(ours.path(), "initial", &options(RemoteChoice::Default)).expect("initial");
+    git(
+        ours.path(),
+        &["remote", "add", "dead", "git://127.0.0.1:1/remote.git"],
+    );
+    let dead = SyncOptions {
+        policy: RetryPolicy {
+            deadline: Duration::ZERO,
+            ..RetryPolicy::default()
+        },
+        ..options(RemoteChoice::Named("dead".into()))
+    };
+    record_in(ours.path(), "spooled", &dead).expect_err("nobody answers");
+    let files = spool_files(ours.path());
+    let file = files
+        .iter()
+        .find(|f| f.ends_with(".json") && !f.contains("index") && !f.contains("inflight"))
+        .unwrap_or_else(|| panic!("{files:?}"));
+    let path = ours
+        .path()
+        .join(".git/driftlog/spool")
+        .join(BRANCH)
+        .join(file);
+    let spooled: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("JSON");
+    let record: Record =
+        serde_json::from_str(spooled["record"].as_str().expect("record")).expect("record");
+    let entry = PendingEntry::sign(&record, test_key()).expect("sign");
+    let other = remote.clone_busy(&daemon.url());
+    let landed_ref = push_pending(other.path(), &[entry], test_key(), "lost-answer");
+    (remote, daemon, ours, other, landed_ref)
+}
+
+fn count(markers: &[String], marker: &str) -> usize {
+    markers.iter().filter(|m| *m == marker).count()
+}
+
+/// The next run on the machine pushes the spooled record; the ref's entry of the same record
+/// was folded beside it (the record twice on the branch, verify none the wiser).
+#[test]
+fn a_spooled_record_also_on_a_pending_ref_lands_once() {
+    let (remote, _daemon, ours, other, landed_ref) = spooled_and_pending();
+    let outcome = record_in(ours.path(), "next", &options(RemoteChoice::Default)).expect("next");
+    let markers = markers(&remote.bare());
+    assert_eq!(count(&markers, "spooled"), 1, "{markers:?} {outcome:?}");
+    assert!(markers.ends_with(&["next".to_owned()]), "{markers:?}");
+    assert_eq!(outcome.folded(), 0, "{outcome:?}");
+    // It joined as this run's with its entry beside it, so the next writer sees the ref folded.
+    let later = record_in(other.path(), "later", &options(RemoteChoice::Default)).expect("later");
+    let markers = crate::fold_attacks::markers(&remote.bare());
+    assert_eq!(count(&markers, "spooled"), 1, "{markers:?} {later:?}");
+    assert!(!pending_refs(&remote.bare()).contains(&landed_ref));
+    assert!(spool_files(ours.path())
+        .iter()
+        .all(|f| !f.ends_with(".json") || f.contains("index")));
+    assert_verifies(&remote.bare());
+}
+
+/// Another writer folded the ref first: the spooled record is seen on the branch by its
+/// entry and leaves the spool, instead of being appended a second time.
+#[test]
+fn a_spooled_record_folded_by_another_writer_is_not_appended_again() {
+    let (remote, _daemon, ours, other, _) = spooled_and_pending();
+    let folder = record_in(other.path(), "folder", &options(RemoteChoice::Default)).expect("fold");
+    assert_eq!(folder.folded(), 1, "{folder:?}");
+    let outcome = record_in(ours.path(), "next", &options(RemoteChoice::Default)).expect("next");
+    let markers = markers(&remote.bare());
+    assert_eq!(
+        markers,
+        ["initial", "spooled", "folder", "next"],
+        "{outcome:?}"
+    );
+    assert_eq!(outcome.from_spool(), 1, "{outcome:?}");
+    assert!(pending_refs(&remote.bare()).is_empty());
     assert_verifies(&remote.bare());
 }

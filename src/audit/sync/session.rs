@@ -276,7 +276,7 @@ impl<'a> Session<'a> {
                 &self.options.pending_label,
             ));
             let verify = |bytes: &[u8]| self.verify_entry(bytes, log.as_ref());
-            let gathered = fold::gather(
+            let mut gathered = fold::gather(
                 self.repo,
                 &found,
                 own_ref.as_deref(),
@@ -284,9 +284,22 @@ impl<'a> Session<'a> {
                 &mut index,
                 tip,
             );
-            for refused in gathered.refused {
+            for refused in std::mem::take(&mut gathered.refused) {
                 self.warn(refused);
             }
+            // This run's records found on another pending ref join as this run's, that entry
+            // beside them (so the ref is seen folded), never folded as another run's.
+            let own_signed = self.own_signed(&progress);
+            let own_blobs: HashSet<Oid> = own_signed.values().map(PendingEntry::blob_id).collect();
+            let mut own_found = HashSet::new();
+            gathered.to_fold.retain(|candidate| {
+                let blob = candidate.entry.blob_id();
+                let own = own_blobs.contains(&blob);
+                if own {
+                    own_found.insert(blob);
+                }
+                !own
+            });
             if self.own.is_empty() && gathered.to_fold.is_empty() {
                 return self.finish(&link, tip, progress, Vec::new(), false);
             }
@@ -302,10 +315,11 @@ impl<'a> Session<'a> {
                 .chain(own.iter().map(|entry| {
                     ToAppend {
                         record: &entry.record,
-                        folded: progress
-                            .own_pending
-                            .as_ref()
-                            .and_then(|p| p.entries.get(&entry.name))
+                        folded: own_signed
+                            .get(&entry.name)
+                            .filter(|p| {
+                                progress.own_pending.is_some() || own_found.contains(&p.blob_id())
+                            })
                             .map(|p| p.bytes.as_slice()),
                         own: Some(&entry.name),
                     }
@@ -416,19 +430,14 @@ impl<'a> Session<'a> {
         if p.own_pending.is_none() {
             self.adopt_lost_pending(remote, p);
         }
-        let Some(own_pending) = &p.own_pending else {
+        let signed = self.own_signed(p);
+        let Some(since) = signed.values().filter_map(fold::made_seconds).min() else {
             return;
         };
-        let since = own_pending
-            .entries
-            .values()
-            .filter_map(fold::made_seconds)
-            .min()
-            .unwrap_or(i64::MAX);
         index.walk(self.repo, tip, since);
         let mut found = Vec::new();
         for entry in &self.own {
-            let Some(pending) = own_pending.entries.get(&entry.name) else {
+            let Some(pending) = signed.get(&entry.name) else {
                 continue;
             };
             if let Some(at) = index.find(pending.blob_id()) {
@@ -447,6 +456,25 @@ impl<'a> Session<'a> {
                 source: self.source_of(&name),
             });
             p.heads.insert(name, at.commit);
+        }
+    }
+
+    /// This run's records as pending entries, by spool file: as pushed to its pending ref,
+    /// else as they would be signed (signing is deterministic). A push to a pending ref whose
+    /// answer was lost (stopped, or every fetch after it failed) leaves the records both there
+    /// and in the spool: the next run on this machine finds them by these bytes, whatever the
+    /// label, and never lands them twice.
+    fn own_signed(&self, p: &Progress) -> HashMap<String, PendingEntry> {
+        match &p.own_pending {
+            Some(own_pending) => own_pending.entries.clone(),
+            None => self
+                .own
+                .iter()
+                .filter_map(|entry| {
+                    let pending = PendingEntry::sign(&entry.record, self.key).ok()?;
+                    Some((entry.name.clone(), pending))
+                })
+                .collect(),
         }
     }
 
