@@ -5,7 +5,9 @@ use std::time::{Duration, SystemTime};
 
 use driftlog::audit::pending::{PendingEntry, MAX_PENDING_REF_BYTES};
 use driftlog::audit::record::Record;
-use driftlog::audit::sync::{RemoteChoice, RetryPolicy, SyncOptions, MAX_FOLD_BYTES};
+use driftlog::audit::sync::{
+    PushFailure, RemoteChoice, RetryPolicy, SyncError, SyncOptions, MAX_FOLD_BYTES,
+};
 
 use crate::fanout::{assert_verifies, made_at, push_pending};
 use crate::support::git;
@@ -255,5 +257,64 @@ fn a_spooled_record_folded_by_another_writer_is_not_appended_again() {
     );
     assert_eq!(outcome.from_spool(), 1, "{outcome:?}");
     assert!(pending_refs(&remote.bare()).is_empty());
+    assert_verifies(&remote.bare());
+}
+
+/// A provider that writes the local `.git` during `terraform plan` (no key, no credentials)
+/// puts an unsigned commit on the local audit branch, on top of the remote tip. Pushed along
+/// as "a log kept before the remote existed", it would sit on the remote branch for good
+/// (driftlog never force-pushes), and verify would refuse the log for everyone.
+#[test]
+fn an_unsigned_local_commit_is_never_pushed_along() {
+    let remote = Remote::new();
+    let daemon = Daemon::serve(remote.dir.path());
+    let ours = remote.clone_busy(&daemon.url());
+    record_in(ours.path(), "initial", &options(RemoteChoice::Default)).expect("initial");
+    let branch = format!("refs/heads/{BRANCH}");
+    let tip = git(ours.path(), &["rev-parse", &branch]);
+    let junk = git(
+        ours.path(),
+        &[
+            "commit-tree",
+            &format!("{}^{{tree}}", tip.trim()),
+            "-p",
+            tip.trim(),
+            "-m",
+            "planted by a provider",
+        ],
+    );
+    git(ours.path(), &["update-ref", &branch, junk.trim()]);
+    let result = record_in(ours.path(), "ours", &options(RemoteChoice::Default));
+    let on_remote = git(&remote.bare(), &["rev-list", BRANCH]);
+    assert!(
+        !on_remote.contains(junk.trim()),
+        "the planted commit reached the remote: {result:?}"
+    );
+    assert_verifies(&remote.bare());
+    // The run fails, saying why, with its record safe on a pending ref; the local branch is
+    // left as it is, for someone to look at.
+    let err = result.expect_err("someone must look");
+    let SyncError::NotPushed {
+        failure:
+            PushFailure::RefusedPending {
+                refusal,
+                pending_ref,
+            },
+        ..
+    } = &err
+    else {
+        panic!("{err:?}");
+    };
+    assert!(
+        matches!(**refusal, PushFailure::Unsigned { unsigned: 1, .. }),
+        "{refusal:?}"
+    );
+    assert!(err.to_string().contains("did not sign"), "{err}");
+    assert!(pending_refs(&remote.bare()).contains(pending_ref));
+    assert_eq!(git(ours.path(), &["rev-parse", &branch]), junk);
+    // Once the planted commit is dropped, the next run folds the waiting record.
+    git(ours.path(), &["update-ref", &branch, tip.trim()]);
+    record_in(ours.path(), "after", &options(RemoteChoice::Default)).expect("after");
+    assert_eq!(markers(&remote.bare()), ["initial", "ours", "after"]);
     assert_verifies(&remote.bare());
 }

@@ -632,7 +632,9 @@ impl<'a> Session<'a> {
         // fails, with the records safe on the remote when it took them.
         if matches!(
             failure,
-            PushFailure::Rejected { .. } | PushFailure::Diverged { .. }
+            PushFailure::Rejected { .. }
+                | PushFailure::Diverged { .. }
+                | PushFailure::Unsigned { .. }
         ) && !self.own.is_empty()
         {
             return Err(self.refused(progress, failure));
@@ -749,6 +751,7 @@ impl<'a> Session<'a> {
                 // fit), commits this call made or folds of pending entries (whose refs stay
                 // until a fold is pushed: dropping them loses nothing), and anything else.
                 let mut foreign = 0;
+                let mut unsigned = 0;
                 let mut droppable = 0;
                 for oid in commits_between(repo, remote_tip, local).map_err(git)? {
                     let found = commit_record(repo, oid);
@@ -763,8 +766,20 @@ impl<'a> Session<'a> {
                         None if self.made.contains(&oid) || carries_pending_entry(repo, oid) => {
                             droppable += 1
                         }
-                        None => foreign += 1,
+                        None => {
+                            foreign += 1;
+                            if !signed_by(repo, oid, self.key) {
+                                unsigned += 1;
+                            }
+                        }
                     }
+                }
+                if unsigned > 0 {
+                    return Err(PushFailure::Unsigned {
+                        remote: link.display.clone(),
+                        branch: self.branch.clone(),
+                        unsigned,
+                    });
                 }
                 let fast_forward = match remote_tip {
                     None => true,
@@ -1023,6 +1038,27 @@ fn commits_between(
         walk.hide(base)?;
     }
     walk.collect()
+}
+
+/// Whether `key` signed the commit `oid`, as it signs every audit commit.
+fn signed_by(repo: &Repository, oid: Oid, key: &SigningKey) -> bool {
+    let Ok((signature, data)) = repo.extract_signature(&oid, None) else {
+        return false;
+    };
+    let (Some(signature), Ok(allowed)) = (
+        signature.as_str(),
+        AllowedSigners::parse(&allowed_signers_line("driftlog", key)),
+    ) else {
+        return false;
+    };
+    crate::audit::sshsig::verify(
+        signature,
+        crate::audit::sshsig::GIT_NAMESPACE,
+        &data,
+        &allowed,
+        None,
+    )
+    .is_ok()
 }
 
 /// Whether `oid` adds a folded pending entry beside its record.
