@@ -9,7 +9,7 @@ use driftlog::audit::sync::{
     PushFailure, RemoteChoice, RetryPolicy, SyncError, SyncOptions, MAX_FOLD_BYTES,
 };
 
-use crate::fanout::{assert_verifies, made_at, push_pending};
+use crate::fanout::{allowed, assert_verifies, made_at, push_pending};
 use crate::support::git;
 use crate::sync::{
     options, pending_refs, record_in, spool_files, test_key, verify_chain, Daemon, Remote, BRANCH,
@@ -172,6 +172,24 @@ fn refs_built_to_be_costly_to_read_are_left_unread_and_others_still_fold() {
         outcome.warnings
     );
     assert_verifies(&remote.bare());
+    // verify, on the clone whose fetch left the refs, reads them no more than a writer does:
+    // each is reported, unread.
+    let repo = git2::Repository::open(ours.path()).expect("open the clone");
+    let report = driftlog::audit::verify::verify_log(&repo, BRANCH, &allowed(test_key()), &[])
+        .expect("verify runs");
+    let unread: Vec<_> = report
+        .problems
+        .iter()
+        .filter(|p| p.what.contains("0-junk-") && p.what.contains("not read"))
+        .collect();
+    assert_eq!(unread.len(), 3, "{:#?}", report.problems);
+    // The honest ref's tracking ref stays until the next fetch: seen folded.
+    let honest_ref = report
+        .pending
+        .iter()
+        .find(|p| p.name == honest)
+        .unwrap_or_else(|| panic!("{:#?}", report.pending));
+    assert_eq!((honest_ref.folded, honest_ref.error.as_ref()), (1, None));
 }
 
 /// A clone with one record pushed, a record spooled towards a remote nobody answers on, and
