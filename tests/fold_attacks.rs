@@ -4,7 +4,9 @@
 use std::time::{Duration, SystemTime};
 
 use driftlog::audit::pending::{PendingEntry, MAX_PENDING_REF_BYTES};
-use driftlog::audit::record::Record;
+use driftlog::audit::record::{LogId, Record};
+use driftlog::audit::store::AuditStore;
+use driftlog::audit::sync;
 use driftlog::audit::sync::{
     PushFailure, RemoteChoice, RetryPolicy, SyncError, SyncOptions, MAX_FOLD_BYTES,
 };
@@ -12,7 +14,8 @@ use driftlog::audit::sync::{
 use crate::fanout::{allowed, assert_verifies, made_at, push_pending};
 use crate::support::git;
 use crate::sync::{
-    options, pending_refs, record_in, spool_files, test_key, verify_chain, Daemon, Remote, BRANCH,
+    committer, options, pending_refs, record_in, spool_files, test_key, verify_chain, Daemon,
+    Remote, BRANCH, ORIGIN,
 };
 
 fn rfc3339(time: SystemTime) -> String {
@@ -335,4 +338,81 @@ fn an_unsigned_local_commit_is_never_pushed_along() {
     record_in(ours.path(), "after", &options(RemoteChoice::Default)).expect("after");
     assert_eq!(markers(&remote.bare()), ["initial", "ours", "after"]);
     assert_verifies(&remote.bare());
+}
+
+/// `report merge` (a fold, no record of its own) on a log whose branch does not exist yet:
+/// nothing names the log but the store. An entry of another repository's log signed with the
+/// same key (one key for several repositories, copied across by a writer) must not be folded,
+/// fixing the wrong log id for good or failing every fold after it.
+#[test]
+fn a_fold_on_a_new_branch_refuses_entries_of_another_log() {
+    let remote = Remote::new();
+    let daemon = Daemon::serve(remote.dir.path());
+    let ours = remote.clone_busy(&daemon.url());
+    let foreign = Record {
+        log: LogId {
+            repository: "example.com/acme/elsewhere".into(),
+            branch: BRANCH.into(),
+        },
+        ..made_at("foreign", "2026-11-24T00:04:00Z")
+    };
+    let foreign = PendingEntry::sign(&foreign, test_key()).expect("sign");
+    let foreign_ref = push_pending(ours.path(), &[foreign], test_key(), "a-foreign");
+    let entry =
+        PendingEntry::sign(&made_at("shard", "2026-11-24T00:05:00Z"), test_key()).expect("sign");
+    push_pending(ours.path(), &[entry], test_key(), "b-shard");
+    let store = AuditStore::open(ours.path(), BRANCH, ORIGIN).expect("open store");
+    let outcome = sync::fold(
+        &store,
+        test_key(),
+        &committer(),
+        &options(RemoteChoice::Default),
+    );
+    let outcome = outcome.expect("fold");
+    assert!(remote.tip().is_some(), "{outcome:?}");
+    assert_eq!(markers(&remote.bare()), ["shard"], "{outcome:?}");
+    assert!(pending_refs(&remote.bare()).contains(&foreign_ref));
+    assert!(
+        outcome
+            .warnings
+            .iter()
+            .any(|w| w.contains(&foreign_ref) && w.contains("elsewhere")),
+        "{:?}",
+        outcome.warnings
+    );
+    assert_verifies(&remote.bare());
+}
+
+/// A fold (`report merge`) that could not do its work fails, saying why: it used to report
+/// success with nothing folded and no word, whatever went wrong (an unreachable remote, a
+/// refusal, a local error).
+#[test]
+fn a_fold_that_fails_says_so() {
+    let remote = Remote::new();
+    let daemon = Daemon::serve(remote.dir.path());
+    let ours = remote.clone_busy(&daemon.url());
+    record_in(ours.path(), "initial", &options(RemoteChoice::Default)).expect("initial");
+    git(
+        ours.path(),
+        &["remote", "add", "dead", "git://127.0.0.1:1/remote.git"],
+    );
+    let dead = SyncOptions {
+        policy: RetryPolicy {
+            deadline: Duration::ZERO,
+            ..RetryPolicy::default()
+        },
+        ..options(RemoteChoice::Named("dead".into()))
+    };
+    let store = AuditStore::open(ours.path(), BRANCH, ORIGIN).expect("open store");
+    let err = sync::fold(&store, test_key(), &committer(), &dead).expect_err("nobody answers");
+    assert!(
+        matches!(
+            err,
+            SyncError::NotPushed {
+                failure: PushFailure::Transport { .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }

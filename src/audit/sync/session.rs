@@ -196,13 +196,28 @@ impl<'a> Session<'a> {
     fn verify_entry(&self, bytes: &[u8], log: Option<&LogId>) -> Result<PendingEntry, String> {
         let own =
             AllowedSigners::parse(&allowed_signers_line("driftlog", self.key)).unwrap_or_default();
-        PendingEntry::verify(bytes, &own, log).map_err(|why| match why.contains("does not trust") {
-            true => format!(
-                "{why}: a pending record is folded only by a run with the key that made it \
-                 (after a key rotation, run driftlog once with the old key, or remove the ref)"
-            ),
-            false => why,
-        })
+        let entry = PendingEntry::verify(bytes, &own, log).map_err(|why| {
+            match why.contains("does not trust") {
+                true => format!(
+                    "{why}: a pending record is folded only by a run with the key that made it \
+                     (after a key rotation, run driftlog once with the old key, or remove the \
+                     ref)"
+                ),
+                false => why,
+            }
+        })?;
+        // No record names the log yet (a fold onto a branch not made yet): the store's
+        // identity does, so another log's entry signed with the same key is not folded.
+        let named = crate::audit::recorder::checkpoint_origin(&entry.record.log);
+        if log.is_none() && named != self.store.origin() {
+            return Err(format!(
+                "its record belongs to the log of {} ({}), not this one ({})",
+                entry.record.log.repository,
+                entry.record.log.branch,
+                self.store.origin()
+            ));
+        }
+        Ok(entry)
     }
 
     /// The log the branch at `tip` belongs to, else the one this run's records name.
@@ -650,7 +665,27 @@ impl<'a> Session<'a> {
                 ));
                 self.finish(link, None, progress, Vec::new(), false)
             }
-            _ if self.own.is_empty() => self.finish(link, None, progress, Vec::new(), false),
+            // This call's own records landed (or it had none: a fold): what failed is folding
+            // other runs' records, which wait on their refs. A fold, whose whole work that
+            // was, fails, unless other writers kept appending (and fold them as they go).
+            _ if self.own.is_empty() => {
+                let fold_failed = self.new_entries.is_empty()
+                    && !matches!(failure, PushFailure::Contended { .. });
+                if !fold_failed {
+                    self.warn(format!(
+                        "{failure}; other runs' pending records wait on their refs for the next \
+                         writer"
+                    ));
+                }
+                let outcome = self.finish(link, None, progress, Vec::new(), false)?;
+                match fold_failed {
+                    true => {
+                        self.warnings = outcome.warnings;
+                        Err(failure)
+                    }
+                    false => Ok(outcome),
+                }
+            }
             _ => Err(failure),
         }
     }
