@@ -416,3 +416,38 @@ fn a_fold_that_fails_says_so() {
         "{err:?}"
     );
 }
+
+/// A hostile writer copies one entry of an honest ref into a smaller ref of its own, beside an
+/// entry that keeps its ref from being folded (made ahead of the clock). Read first (the
+/// smaller), the copy marked the entry seen; the honest ref was then folded without it and
+/// deleted, the record left only in the hostile ref, refused.
+#[test]
+fn a_copied_entry_in_a_refused_ref_does_not_keep_the_honest_ref_from_folding_it() {
+    let remote = Remote::new();
+    let daemon = Daemon::serve(remote.dir.path());
+    let ours = remote.clone_busy(&daemon.url());
+    record_in(ours.path(), "initial", &options(RemoteChoice::Default)).expect("initial");
+    let other = remote.clone_busy(&daemon.url());
+    let sign = |marker: &str, time: &str| {
+        PendingEntry::sign(&made_at(marker, time), test_key()).expect("sign")
+    };
+    let honest = [
+        sign("honest-0", "2026-11-24T00:05:00Z"),
+        sign("honest-1", "2026-11-24T00:05:01Z"),
+        sign("honest-2", "2026-11-24T00:05:02Z"),
+    ];
+    let honest_ref = push_pending(other.path(), &honest, test_key(), "b-honest");
+    let ahead = rfc3339(SystemTime::now() + Duration::from_secs(3600));
+    let hostile = [honest[0].clone(), sign("ahead", &ahead)];
+    let hostile_ref = push_pending(other.path(), &hostile, test_key(), "a-hostile");
+    let outcome = record_in(ours.path(), "ours", &options(RemoteChoice::Default)).expect("ours");
+    assert_eq!(
+        markers(&remote.bare()),
+        ["initial", "honest-0", "honest-1", "honest-2", "ours"],
+        "{outcome:?}"
+    );
+    let left = pending_refs(&remote.bare());
+    assert!(!left.contains(&honest_ref), "{left:?}");
+    assert!(left.contains(&hostile_ref), "{left:?}");
+    assert_verifies(&remote.bare());
+}

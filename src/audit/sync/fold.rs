@@ -204,9 +204,12 @@ pub(super) fn gather(
         let mut unfolded = Vec::new();
         let mut too_old = None;
         let mut too_new = None;
+        // An entry counts as seen only once its ref is taken: a copy in a ref kept back must
+        // not keep another ref from folding it.
+        let mut blobs = HashSet::new();
         for (i, entry) in entries.into_iter().enumerate() {
             let blob = entry.blob_id();
-            if index.find(blob).is_some() || !seen.insert(blob) {
+            if index.find(blob).is_some() || seen.contains(&blob) || !blobs.insert(blob) {
                 continue;
             }
             let made = made_seconds(&entry).unwrap_or(i64::MIN);
@@ -244,6 +247,7 @@ pub(super) fn gather(
         } else if unfolded.is_empty() {
             gathered.folded_refs.push(remote_ref);
         } else {
+            seen.extend(blobs);
             gathered.to_fold.extend(unfolded);
         }
     }
