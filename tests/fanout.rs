@@ -48,12 +48,12 @@ fn child_records_with_the_default_policy() {
     );
 }
 
-fn allowed(key: &SigningKey) -> AllowedSigners {
+pub(crate) fn allowed(key: &SigningKey) -> AllowedSigners {
     AllowedSigners::parse(&allowed_signers_line("driftlog", key)).expect("allowed signers")
 }
 
 /// Whether the branch in `bare` verifies: signatures, chain, checkpoints, folded records.
-fn assert_verifies(bare: &Path) {
+pub(crate) fn assert_verifies(bare: &Path) {
     let repo = git2::Repository::open(bare).expect("open the remote");
     let report = driftlog::audit::verify::verify_log(&repo, BRANCH, &allowed(test_key()), &[])
         .expect("verify runs");
@@ -122,7 +122,12 @@ fn thirty_two_writers_at_once_all_succeed_and_leave_nothing_on_the_runner() {
 
 /// Puts a pending ref on the remote as another run would: `entries` signed by `key`, pushed
 /// from `clone` under `label`. Returns the remote ref.
-fn push_pending(clone: &Path, entries: &[PendingEntry], key: &SigningKey, label: &str) -> String {
+pub(crate) fn push_pending(
+    clone: &Path,
+    entries: &[PendingEntry],
+    key: &SigningKey,
+    label: &str,
+) -> String {
     let repo = git2::Repository::open(clone).expect("open clone");
     let commit = pending::write_commit(&repo, BRANCH, entries, key, &committer(), 1_800_000_000)
         .expect("pending commit");
@@ -135,7 +140,7 @@ fn push_pending(clone: &Path, entries: &[PendingEntry], key: &SigningKey, label:
 }
 
 /// A record of `marker` made at `time` with the test key, as another run made it.
-fn made_at(marker: &str, time: &str) -> Record {
+pub(crate) fn made_at(marker: &str, time: &str) -> Record {
     made_by(marker, time, test_key())
 }
 

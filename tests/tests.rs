@@ -72,6 +72,9 @@ mod sync;
 /// The audit log at fan-out scale: many writers at once, pending refs, folding.
 mod fanout;
 
+/// Folding other runs' pending refs when they are hostile, replayed, or made by a wrong clock.
+mod fold_attacks;
+
 /// Shallow clones and linked worktrees: recording keeps both intact.
 mod checkouts;
 

@@ -309,6 +309,19 @@ fn entry_name(index: usize) -> String {
 /// why the commit is not one driftlog wrote (a tree of anything else, too many entries, a
 /// file too large).
 pub fn read_commit(repo: &Repository, commit: Oid) -> Result<Vec<Vec<u8>>, String> {
+    read_entries(repo, &check_commit(repo, commit)?)
+}
+
+/// A pending commit's entries as its tree lists them, checked without loading any: their
+/// blob ids in order, and how many bytes they hold together.
+#[derive(Debug, Clone)]
+pub struct Entries {
+    pub ids: Vec<Oid>,
+    pub bytes: usize,
+}
+
+/// Checks a pending commit as [`read_commit`] does, reading only object headers.
+pub fn check_commit(repo: &Repository, commit: Oid) -> Result<Entries, String> {
     let commit = repo
         .find_commit(commit)
         .map_err(|e| format!("it is not a commit ({})", e.message()))?;
@@ -328,6 +341,7 @@ pub fn read_commit(repo: &Repository, commit: Oid) -> Result<Vec<Vec<u8>>, Strin
         .odb()
         .map_err(|e| format!("the object database cannot be read ({})", e.message()))?;
     let mut total = 0usize;
+    let mut ids = Vec::with_capacity(tree.len());
     for (index, entry) in tree.iter().enumerate() {
         if entry.name_bytes() != entry_name(index).as_bytes()
             || entry.kind() != Some(ObjectType::Blob)
@@ -355,19 +369,26 @@ pub fn read_commit(repo: &Repository, commit: Oid) -> Result<Vec<Vec<u8>>, Strin
                  hold together"
             ));
         }
+        ids.push(entry.id());
     }
-    // Only now, every size known from the headers, is anything loaded.
-    let mut files = Vec::with_capacity(tree.len());
-    for (index, entry) in tree.iter().enumerate() {
-        let blob = repo
-            .find_blob(entry.id())
-            .map_err(|e| format!("{} cannot be read ({})", entry_name(index), e.message()))?;
-        files.push(blob.content().to_vec());
-    }
-    if files.is_empty() {
+    if ids.is_empty() {
         return Err("it holds no records".to_owned());
     }
-    Ok(files)
+    Ok(Entries { ids, bytes: total })
+}
+
+/// Loads the entries [`check_commit`] checked.
+pub fn read_entries(repo: &Repository, entries: &Entries) -> Result<Vec<Vec<u8>>, String> {
+    entries
+        .ids
+        .iter()
+        .enumerate()
+        .map(|(index, id)| {
+            repo.find_blob(*id)
+                .map(|blob| blob.content().to_vec())
+                .map_err(|e| format!("{} cannot be read ({})", entry_name(index), e.message()))
+        })
+        .collect()
 }
 
 /// A pending ref as found locally after a fetch.

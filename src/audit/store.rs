@@ -157,6 +157,11 @@ impl AuditStore {
         &self.repo
     }
 
+    /// The log's identity in checkpoints (`<repository>/<branch>`, one token).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
     pub fn refname(&self) -> String {
         format!("refs/heads/{}", self.branch)
     }

@@ -35,8 +35,10 @@
 //!    being appended twice. A pending entry is recognised on the branch by its own bytes.
 //!
 //! Local commits of the branch that the remote lacks and that are not records of this call
-//! (a log kept before the remote existed, say) are pushed along when they fast-forward the
-//! remote, and otherwise stop the call: they are never discarded.
+//! (a log kept before the remote existed, say) are pushed along when this run's key signed
+//! them and they fast-forward the remote, and otherwise stop the call: they are never
+//! discarded, and nothing the key did not sign (a provider can write the repository) reaches
+//! the remote branch, which is never rewritten.
 //!
 //! Remotes given as a path or `file://` URL are pushed by libgit2 in-process: that transport
 //! runs no hooks and replaces the ref without checking its old value, so concurrent writers
@@ -61,7 +63,7 @@ mod fold;
 mod session;
 mod transport;
 
-pub use fold::{FOLD_CLOCK_SLACK_SECONDS, MAX_FOLD_LOOKBACK};
+pub use fold::{FOLD_CLOCK_SLACK_SECONDS, MAX_FOLD_BYTES, MAX_FOLD_LOOKBACK};
 pub use session::FOLD_PATIENCE;
 
 /// The remote used when none is named, if the repository has it.
@@ -352,6 +354,14 @@ pub enum PushFailure {
     /// The local branch holds commits the remote lacks that are not spooled records, and the
     /// remote moved on: pushing them would need a force push, dropping them would lose them.
     Diverged { remote: String, local_only: usize },
+    /// The local branch holds commits the remote lacks that this run's key did not sign
+    /// (written by something else that can write the repository): never pushed, since the
+    /// remote branch is never rewritten.
+    Unsigned {
+        remote: String,
+        branch: String,
+        unsigned: usize,
+    },
     /// A worktree has the audit branch checked out, so it is not moved.
     CheckedOut { branch: String, worktree: PathBuf },
     /// Writing the local repository failed.
@@ -392,6 +402,18 @@ impl fmt::Display for PushFailure {
                 "the local audit branch has {local_only} commit(s) that {remote} lacks and that \
                  are not driftlog's unpushed records, and {remote} has moved on; push or drop \
                  them by hand (driftlog never force-pushes)"
+            ),
+            PushFailure::Unsigned {
+                remote,
+                branch,
+                unsigned,
+            } => write!(
+                f,
+                "the local audit branch has {unsigned} commit(s) that {remote} lacks and that \
+                 this run's key did not sign (something else that can write this repository \
+                 made them); driftlog pushes none of them: inspect them with `git log \
+                 refs/heads/{branch}`, then drop them (`git fetch`, then `git update-ref \
+                 refs/heads/{branch} <the remote's tip>`) or push them by hand"
             ),
             PushFailure::CheckedOut { branch, worktree } => write!(
                 f,

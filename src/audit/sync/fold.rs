@@ -17,6 +17,10 @@ use crate::audit::store::{self, RECORDS_DIR};
 /// entry made before them is refused (kept, reported): whether it was folded cannot be told
 /// cheaply, and folding it twice would repeat a record.
 pub const MAX_FOLD_LOOKBACK: usize = 10_000;
+/// The most bytes of pending entries one writer reads from all pending refs together (the
+/// smallest refs first; the first is read whatever its size, within
+/// [`pending::MAX_PENDING_REF_BYTES`]). The rest wait for a later writer.
+pub const MAX_FOLD_BYTES: usize = 64 << 20;
 /// How much earlier than a pending entry was made its folded copy may say it joined the log:
 /// runners' clocks disagree.
 pub const FOLD_CLOCK_SLACK_SECONDS: i64 = 300;
@@ -134,18 +138,36 @@ pub(super) fn gather(
 ) -> Gathered {
     let mut gathered = Gathered::default();
     let mut checked: Vec<(String, Vec<PendingEntry>)> = Vec::new();
+    let refuse = |found: &pending::FoundRef, why: String| {
+        format!(
+            "the pending ref {} ({}) was refused and kept on the remote: {why}; investigate \
+             it, then delete it (`git push <remote> :{}`)",
+            found.remote_ref, found.commit, found.remote_ref
+        )
+    };
+    // Only headers first: the smallest refs (a run's records, kilobytes) are read before
+    // large ones, and no more than MAX_FOLD_BYTES in all, so refs built to be costly to read
+    // can neither stall a writer nor keep others' records from being folded.
+    let mut listed = Vec::new();
     for found in found.iter().filter(|f| Some(f.remote_ref.as_str()) != own) {
-        let refuse = |why: String| {
-            format!(
-                "the pending ref {} ({}) was refused and kept on the remote: {why}; investigate \
-                 it, then delete it (`git push <remote> :{}`)",
-                found.remote_ref, found.commit, found.remote_ref
-            )
-        };
-        let files = match pending::read_commit(repo, found.commit) {
+        match pending::check_commit(repo, found.commit) {
+            Ok(entries) => listed.push((found, entries)),
+            Err(why) => gathered.refused.push(refuse(found, why)),
+        }
+    }
+    listed.sort_by_key(|(found, entries)| (entries.bytes, found.remote_ref.clone()));
+    let mut read = 0usize;
+    let mut left = 0usize;
+    for (found, entries) in listed {
+        if read > 0 && read.saturating_add(entries.bytes) > MAX_FOLD_BYTES {
+            left += 1;
+            continue;
+        }
+        read = read.saturating_add(entries.bytes);
+        let files = match pending::read_entries(repo, &entries) {
             Ok(files) => files,
             Err(why) => {
-                gathered.refused.push(refuse(why));
+                gathered.refused.push(refuse(found, why));
                 continue;
             }
         };
@@ -156,8 +178,14 @@ pub(super) fn gather(
             .collect();
         match entries {
             Ok(entries) => checked.push((found.remote_ref.clone(), entries)),
-            Err(why) => gathered.refused.push(refuse(why)),
+            Err(why) => gathered.refused.push(refuse(found, why)),
         }
+    }
+    if left > 0 {
+        gathered.refused.push(format!(
+            "{left} pending ref(s) were left on the remote for a later writer: with the others \
+             they hold more than the {MAX_FOLD_BYTES} bytes one writer reads"
+        ));
     }
     let oldest = checked
         .iter()
@@ -169,15 +197,26 @@ pub(super) fn gather(
         None => Reach { stopped_at: None },
     };
     let mut seen: HashSet<Oid> = HashSet::new();
+    // The lookback finds a folded copy only if it joined no earlier than it was made, less
+    // the slack: an entry from a clock further ahead waits until this clock catches up.
+    let latest = super::unix_now().saturating_add(FOLD_CLOCK_SLACK_SECONDS);
     for (remote_ref, entries) in checked {
         let mut unfolded = Vec::new();
         let mut too_old = None;
+        let mut too_new = None;
+        // An entry counts as seen only once its ref is taken: a copy in a ref kept back must
+        // not keep another ref from folding it.
+        let mut blobs = HashSet::new();
         for (i, entry) in entries.into_iter().enumerate() {
             let blob = entry.blob_id();
-            if index.find(blob).is_some() || !seen.insert(blob) {
+            if index.find(blob).is_some() || seen.contains(&blob) || !blobs.insert(blob) {
                 continue;
             }
             let made = made_seconds(&entry).unwrap_or(i64::MIN);
+            if made > latest {
+                too_new = Some(entry.made().to_owned());
+                break;
+            }
             if reach
                 .stopped_at
                 .is_some_and(|stopped| made.saturating_sub(FOLD_CLOCK_SLACK_SECONDS) < stopped)
@@ -191,7 +230,14 @@ pub(super) fn gather(
                 entry,
             });
         }
-        if let Some(made) = too_old {
+        if let Some(made) = too_new {
+            gathered.refused.push(format!(
+                "the pending ref {remote_ref} was kept on the remote, not folded yet: it holds a \
+                 record made at {made}, more than {FOLD_CLOCK_SLACK_SECONDS} s ahead of this \
+                 runner's clock (its maker's clock runs fast); a writer folds it once that time \
+                 has come"
+            ));
+        } else if let Some(made) = too_old {
             gathered.refused.push(format!(
                 "the pending ref {remote_ref} was kept on the remote, not folded: it holds a \
                  record made at {made}, before the last {MAX_FOLD_LOOKBACK} commits of the \
@@ -201,6 +247,7 @@ pub(super) fn gather(
         } else if unfolded.is_empty() {
             gathered.folded_refs.push(remote_ref);
         } else {
+            seen.extend(blobs);
             gathered.to_fold.extend(unfolded);
         }
     }

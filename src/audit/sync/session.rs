@@ -206,13 +206,28 @@ impl<'a> Session<'a> {
     fn verify_entry(&self, bytes: &[u8], log: Option<&LogId>) -> Result<PendingEntry, String> {
         let own =
             AllowedSigners::parse(&allowed_signers_line("driftlog", self.key)).unwrap_or_default();
-        PendingEntry::verify(bytes, &own, log).map_err(|why| match why.contains("does not trust") {
-            true => format!(
-                "{why}: a pending record is folded only by a run with the key that made it \
-                 (after a key rotation, run driftlog once with the old key, or remove the ref)"
-            ),
-            false => why,
-        })
+        let entry = PendingEntry::verify(bytes, &own, log).map_err(|why| {
+            match why.contains("does not trust") {
+                true => format!(
+                    "{why}: a pending record is folded only by a run with the key that made it \
+                     (after a key rotation, run driftlog once with the old key, or remove the \
+                     ref)"
+                ),
+                false => why,
+            }
+        })?;
+        // No record names the log yet (a fold onto a branch not made yet): the store's
+        // identity does, so another log's entry signed with the same key is not folded.
+        let named = crate::audit::recorder::checkpoint_origin(&entry.record.log);
+        if log.is_none() && named != self.store.origin() {
+            return Err(format!(
+                "its record belongs to the log of {} ({}), not this one ({})",
+                entry.record.log.repository,
+                entry.record.log.branch,
+                self.store.origin()
+            ));
+        }
+        Ok(entry)
     }
 
     /// The log the branch at `tip` belongs to, else the one this run's records name.
@@ -297,6 +312,19 @@ impl<'a> Session<'a> {
             for refused in std::mem::take(&mut gathered.refused) {
                 self.warn(refused);
             }
+            // This run's records found on another pending ref join as this run's, that entry
+            // beside them (so the ref is seen folded), never folded as another run's.
+            let own_signed = self.own_signed(&progress);
+            let own_blobs: HashSet<Oid> = own_signed.values().map(PendingEntry::blob_id).collect();
+            let mut own_found = HashSet::new();
+            gathered.to_fold.retain(|candidate| {
+                let blob = candidate.entry.blob_id();
+                let own = own_blobs.contains(&blob);
+                if own {
+                    own_found.insert(blob);
+                }
+                !own
+            });
             // A call with records of its own is done once they are on the branch; only a
             // fold (no records of its own) stays for the others'.
             if self.own.is_empty() && (gathered.to_fold.is_empty() || !self.new_entries.is_empty())
@@ -322,10 +350,11 @@ impl<'a> Session<'a> {
                 .chain(own.iter().map(|entry| {
                     ToAppend {
                         record: &entry.record,
-                        folded: progress
-                            .own_pending
-                            .as_ref()
-                            .and_then(|p| p.entries.get(&entry.name))
+                        folded: own_signed
+                            .get(&entry.name)
+                            .filter(|p| {
+                                progress.own_pending.is_some() || own_found.contains(&p.blob_id())
+                            })
                             .map(|p| p.bytes.as_slice()),
                         own: Some(&entry.name),
                     }
@@ -447,7 +476,9 @@ impl<'a> Session<'a> {
         // fails, with the records safe on the remote when it took them.
         if matches!(
             failure,
-            PushFailure::Rejected { .. } | PushFailure::Diverged { .. }
+            PushFailure::Rejected { .. }
+                | PushFailure::Diverged { .. }
+                | PushFailure::Unsigned { .. }
         ) && !self.own.is_empty()
         {
             return Err(self.refused(progress, failure));
@@ -463,7 +494,27 @@ impl<'a> Session<'a> {
                 ));
                 self.finish(link, None, progress, Vec::new(), false)
             }
-            _ if self.own.is_empty() => self.finish(link, None, progress, Vec::new(), false),
+            // This call's own records landed (or it had none: a fold): what failed is folding
+            // other runs' records, which wait on their refs. A fold, whose whole work that
+            // was, fails, unless other writers kept appending (and fold them as they go).
+            _ if self.own.is_empty() => {
+                let fold_failed = self.new_entries.is_empty()
+                    && !matches!(failure, PushFailure::Contended { .. });
+                if !fold_failed {
+                    self.warn(format!(
+                        "{failure}; other runs' pending records wait on their refs for the next \
+                         writer"
+                    ));
+                }
+                let outcome = self.finish(link, None, progress, Vec::new(), false)?;
+                match fold_failed {
+                    true => {
+                        self.warnings = outcome.warnings;
+                        Err(failure)
+                    }
+                    false => Ok(outcome),
+                }
+            }
             _ => Err(failure),
         }
     }
@@ -715,6 +766,27 @@ fn commits_between(
         walk.hide(base)?;
     }
     walk.collect()
+}
+
+/// Whether `key` signed the commit `oid`, as it signs every audit commit.
+fn signed_by(repo: &Repository, oid: Oid, key: &SigningKey) -> bool {
+    let Ok((signature, data)) = repo.extract_signature(&oid, None) else {
+        return false;
+    };
+    let (Some(signature), Ok(allowed)) = (
+        signature.as_str(),
+        AllowedSigners::parse(&allowed_signers_line("driftlog", key)),
+    ) else {
+        return false;
+    };
+    crate::audit::sshsig::verify(
+        signature,
+        crate::audit::sshsig::GIT_NAMESPACE,
+        &data,
+        &allowed,
+        None,
+    )
+    .is_ok()
 }
 
 /// Whether `oid` adds a folded pending entry beside its record.

@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::audit::pending::{self, PendingEntry, TRACKING_REFS};
 use crate::audit::record::LogId;
 use crate::audit::sshsig::AllowedSigners;
+use crate::audit::sync::MAX_FOLD_BYTES;
 
 pub use crate::audit::pending::MAX_PENDING_REF_BYTES;
 
@@ -80,7 +81,34 @@ pub(super) fn check(
         }
     };
     found.unread = listed.unread;
-    for (remote, name, target) in listed.refs {
+    // Headers first, then the smallest refs read, no more than MAX_FOLD_BYTES in all (as a
+    // writer does): refs sharing one costly tree cost nothing to push and would take seconds
+    // each to read.
+    let checked: Vec<Result<pending::Entries, String>> = listed
+        .refs
+        .iter()
+        .map(|(_, _, target)| {
+            target
+                .ok_or_else(|| "it is a symbolic ref, not a pending commit".to_owned())
+                .and_then(|commit| pending::check_commit(repo, commit))
+        })
+        .collect();
+    let mut by_size: Vec<(usize, usize)> = checked
+        .iter()
+        .enumerate()
+        .filter_map(|(i, entries)| entries.as_ref().ok().map(|e| (e.bytes, i)))
+        .collect();
+    by_size.sort();
+    let mut read = 0usize;
+    let mut unread = std::collections::HashSet::new();
+    for (bytes, i) in by_size {
+        if read > 0 && read.saturating_add(bytes) > MAX_FOLD_BYTES {
+            unread.insert(i);
+        } else {
+            read = read.saturating_add(bytes);
+        }
+    }
+    for (i, ((remote, name, target), entries)) in listed.refs.into_iter().zip(checked).enumerate() {
         let mut checked = PendingRef {
             name,
             remote,
@@ -91,9 +119,14 @@ pub(super) fn check(
             refused: 0,
             error: None,
         };
-        let entries = target
-            .ok_or_else(|| "it is a symbolic ref, not a pending commit".to_owned())
-            .and_then(|commit| pending::read_commit(repo, commit));
+        let entries = entries.and_then(|entries| match unread.contains(&i) {
+            true => Err(format!(
+                "it was not read: with the others, the pending refs hold more than the \
+                 {MAX_FOLD_BYTES} bytes one check reads ({} here)",
+                entries.bytes
+            )),
+            false => pending::read_entries(repo, &entries),
+        });
         let entries = match entries {
             Ok(entries) => entries,
             Err(why) => {

@@ -3,7 +3,9 @@
 
 use git2::{ErrorCode, Oid};
 
-use super::{carries_pending_entry, commit_record, commits_between, Prepared, Session, ToAppend};
+use super::{
+    carries_pending_entry, commit_record, commits_between, signed_by, Prepared, Session, ToAppend,
+};
 use crate::audit::pending;
 use crate::audit::sync::transport::Link;
 use crate::audit::sync::PushFailure;
@@ -36,6 +38,7 @@ impl Session<'_> {
                 // fit), commits this call made or folds of pending entries (whose refs stay
                 // until a fold is pushed: dropping them loses nothing), and anything else.
                 let mut foreign = 0;
+                let mut unsigned = 0;
                 let mut droppable = 0;
                 for oid in commits_between(repo, remote_tip, local).map_err(git)? {
                     let found = commit_record(repo, oid);
@@ -50,8 +53,20 @@ impl Session<'_> {
                         None if self.made.contains(&oid) || carries_pending_entry(repo, oid) => {
                             droppable += 1
                         }
-                        None => foreign += 1,
+                        None => {
+                            foreign += 1;
+                            if !signed_by(repo, oid, self.key) {
+                                unsigned += 1;
+                            }
+                        }
                     }
+                }
+                if unsigned > 0 {
+                    return Err(PushFailure::Unsigned {
+                        remote: link.display.clone(),
+                        branch: self.branch.clone(),
+                        unsigned,
+                    });
                 }
                 let fast_forward = match remote_tip {
                     None => true,

@@ -56,19 +56,14 @@ impl Session<'_> {
         if p.own_pending.is_none() {
             self.adopt_lost_pending(remote, p);
         }
-        let Some(own_pending) = &p.own_pending else {
+        let signed = self.own_signed(p);
+        let Some(since) = signed.values().filter_map(fold::made_seconds).min() else {
             return;
         };
-        let since = own_pending
-            .entries
-            .values()
-            .filter_map(fold::made_seconds)
-            .min()
-            .unwrap_or(i64::MAX);
         index.walk(self.repo, tip, since);
         let mut found = Vec::new();
         for entry in &self.own {
-            let Some(pending) = own_pending.entries.get(&entry.name) else {
+            let Some(pending) = signed.get(&entry.name) else {
                 continue;
             };
             if let Some(at) = index.find(pending.blob_id()) {
@@ -87,6 +82,25 @@ impl Session<'_> {
                 source: self.source_of(&name),
             });
             p.heads.insert(name, at.commit);
+        }
+    }
+
+    /// This run's records as pending entries, by spool file: as pushed to its pending ref,
+    /// else as they would be signed (signing is deterministic). A push to a pending ref whose
+    /// answer was lost (stopped, or every fetch after it failed) leaves the records both there
+    /// and in the spool: the next run on this machine finds them by these bytes, whatever the
+    /// label, and never lands them twice.
+    pub(super) fn own_signed(&self, p: &Progress) -> HashMap<String, PendingEntry> {
+        match &p.own_pending {
+            Some(own_pending) => own_pending.entries.clone(),
+            None => self
+                .own
+                .iter()
+                .filter_map(|entry| {
+                    let pending = PendingEntry::sign(&entry.record, self.key).ok()?;
+                    Some((entry.name.clone(), pending))
+                })
+                .collect(),
         }
     }
 
