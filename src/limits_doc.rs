@@ -32,6 +32,7 @@ fn limits() -> Vec<(&'static str, u64)> {
         crate::audit::pending::MAX_PENDING_REFS,
         crate::audit::pending::MAX_ENTRIES_PER_REF,
         crate::audit::pending::MAX_ENTRY_BYTES,
+        crate::audit::pending::MAX_PENDING_REF_BYTES,
         crate::audit::sync::MAX_FOLD_LOOKBACK,
         crate::audit::sync::MAX_FOLD_BYTES,
         crate::audit::sync::FOLD_CLOCK_SLACK_SECONDS,
