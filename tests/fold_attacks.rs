@@ -201,6 +201,14 @@ fn refs_built_to_be_costly_to_read_are_left_unread_and_others_still_fold() {
 /// or every fetch after it failed until its deadline). The record is in the spool and on the
 /// remote at once.
 fn spooled_and_pending() -> (Remote, Daemon, tempfile::TempDir, tempfile::TempDir, String) {
+    spooled_and_pending_made("spooled", None)
+}
+
+/// [`spooled_and_pending`] of a record of `marker`, made at `made` (default: the sample's).
+fn spooled_and_pending_made(
+    marker: &str,
+    made: Option<&str>,
+) -> (Remote, Daemon, tempfile::TempDir, tempfile::TempDir, String) {
     let remote = Remote::new();
     let daemon = Daemon::serve(remote.dir.path());
     let ours = remote.clone_busy(&daemon.url());
@@ -216,7 +224,15 @@ fn spooled_and_pending() -> (Remote, Daemon, tempfile::TempDir, tempfile::TempDi
         },
         ..options(RemoteChoice::Named("dead".into()))
     };
-    record_in(ours.path(), "spooled", &dead).expect_err("nobody answers");
+    let store = AuditStore::open(ours.path(), BRANCH, ORIGIN).expect("open store");
+    let build = |position| {
+        let record = crate::sync::scan_record(marker, position);
+        Record {
+            time: made.map_or(record.time.clone(), str::to_owned),
+            ..record
+        }
+    };
+    sync::record(&store, &build, test_key(), &committer(), &dead).expect_err("nobody answers");
     let files = spool_files(ours.path());
     let file = files
         .iter()
@@ -260,6 +276,27 @@ fn a_spooled_record_also_on_a_pending_ref_lands_once() {
         .iter()
         .all(|f| !f.ends_with(".json") || f.contains("index")));
     assert_verifies(&remote.bare());
+}
+
+/// The same, from a runner whose clock ran fast: the ref is held back from folding (its
+/// record was made ahead of this clock), but it is this run's own record, so it lands once,
+/// with its entry beside it, and no later fold repeats it when the clock catches up.
+#[test]
+fn a_spooled_record_from_a_fast_clock_also_on_a_pending_ref_lands_once() {
+    let ahead = rfc3339(SystemTime::now() + Duration::from_secs(3600));
+    let (remote, _daemon, ours, other, landed_ref) = spooled_and_pending_made("fast", Some(&ahead));
+    let outcome = record_in(ours.path(), "next", &options(RemoteChoice::Default)).expect("next");
+    let markers = markers(&remote.bare());
+    assert_eq!(count(&markers, "fast"), 1, "{markers:?} {outcome:?}");
+    assert!(
+        !pending_refs(&remote.bare()).contains(&landed_ref),
+        "{outcome:?}"
+    );
+    record_in(other.path(), "later", &options(RemoteChoice::Default)).expect("later");
+    assert_eq!(
+        count(&crate::fold_attacks::markers(&remote.bare()), "fast"),
+        1
+    );
 }
 
 /// Another writer folded the ref first: the spooled record is seen on the branch by its

@@ -123,15 +123,20 @@ pub(super) struct Gathered {
     pub(super) folded_refs: Vec<String>,
     /// Why refs were refused (kept on the remote), one line each.
     pub(super) refused: Vec<String>,
+    /// The blob ids of this run's own entries found on the refs read (a push of them whose
+    /// answer was lost): never candidates, whatever their times, so this run appends each
+    /// record with its entry beside it and no later fold repeats it.
+    pub(super) own_found: HashSet<Oid>,
 }
 
-/// Reads every pending ref of the branch that `found` lists, but `own` (this run's, whose
-/// records it holds in memory), checking each entry with `verify`. `index` is walked as far
+/// Reads every pending ref of the branch that `found` lists, but `own`'s ref (this run's,
+/// whose records it holds in memory), checking each entry with `verify`; entries with `own`'s
+/// blob ids are this run's records, found again (see [`Gathered::own_found`]). `index` is walked as far
 /// back as the oldest entry needs.
 pub(super) fn gather(
     repo: &Repository,
     found: &[pending::FoundRef],
-    own: Option<&str>,
+    (own, own_blobs): (Option<&str>, &HashSet<Oid>),
     verify: &dyn Fn(&[u8]) -> Result<PendingEntry, String>,
     index: &mut FoldedIndex,
     tip: Option<Oid>,
@@ -209,6 +214,10 @@ pub(super) fn gather(
         let mut blobs = HashSet::new();
         for (i, entry) in entries.into_iter().enumerate() {
             let blob = entry.blob_id();
+            if own_blobs.contains(&blob) {
+                gathered.own_found.insert(blob);
+                continue;
+            }
             if index.find(blob).is_some() || seen.contains(&blob) || !blobs.insert(blob) {
                 continue;
             }

@@ -300,11 +300,15 @@ impl<'a> Session<'a> {
                 &self.branch,
                 &self.options.pending_label,
             ));
+            // This run's records found on another pending ref join as this run's, that entry
+            // beside them (so the ref is seen folded), never folded as another run's.
+            let own_signed = self.own_signed(&progress);
+            let own_blobs: HashSet<Oid> = own_signed.values().map(PendingEntry::blob_id).collect();
             let verify = |bytes: &[u8]| self.verify_entry(bytes, log.as_ref());
             let mut gathered = fold::gather(
                 self.repo,
                 &found,
-                own_ref.as_deref(),
+                (own_ref.as_deref(), &own_blobs),
                 &verify,
                 &mut index,
                 tip,
@@ -312,19 +316,7 @@ impl<'a> Session<'a> {
             for refused in std::mem::take(&mut gathered.refused) {
                 self.warn(refused);
             }
-            // This run's records found on another pending ref join as this run's, that entry
-            // beside them (so the ref is seen folded), never folded as another run's.
-            let own_signed = self.own_signed(&progress);
-            let own_blobs: HashSet<Oid> = own_signed.values().map(PendingEntry::blob_id).collect();
-            let mut own_found = HashSet::new();
-            gathered.to_fold.retain(|candidate| {
-                let blob = candidate.entry.blob_id();
-                let own = own_blobs.contains(&blob);
-                if own {
-                    own_found.insert(blob);
-                }
-                !own
-            });
+            let own_found = std::mem::take(&mut gathered.own_found);
             // A call with records of its own is done once they are on the branch; only a
             // fold (no records of its own) stays for the others'.
             if self.own.is_empty() && (gathered.to_fold.is_empty() || !self.new_entries.is_empty())
