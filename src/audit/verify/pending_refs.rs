@@ -193,6 +193,11 @@ fn tracking_refs(repo: &Repository, branch: &str) -> Result<Listed, git2::Error>
         else {
             continue;
         };
+        // Only a fetch from a remote this repository has writes these (and prunes them);
+        // anything under another name was put there by hand, or by whatever wrote `.git`.
+        if repo.find_remote(remote).is_err() {
+            continue;
+        }
         if listed.refs.len() == pending::MAX_PENDING_REFS {
             listed.unread += 1;
             continue;

@@ -46,6 +46,10 @@ impl Log {
             1_790_000_200,
         )
         .expect("pending commit");
+        if repo.find_remote("origin").is_err() {
+            repo.remote("origin", "git://example.com/acme/infra.git")
+                .expect("remote");
+        }
         repo.reference(&format!("{TRACKING}/{label}"), commit, true, "fetch")
             .expect("ref");
         commit
@@ -251,6 +255,31 @@ fn a_pending_ref_of_another_log_or_not_a_pending_commit_is_a_problem() {
 }
 
 #[test]
+fn pending_refs_of_a_remote_this_repository_lacks_are_not_listed() {
+    let (log, entry) = folded_log();
+    let edited = PendingEntry {
+        bytes: b"{}".to_vec(),
+        ..entry
+    };
+    log.pending_ref("kept", std::slice::from_ref(&edited));
+    let repo = log.repo();
+    let planted = repo
+        .refname_to_id(&format!("{TRACKING}/kept"))
+        .expect("the ref");
+    repo.reference(
+        "refs/driftlog/remotes/nowhere/pending/driftlog/audit/planted",
+        planted,
+        true,
+        "planted",
+    )
+    .expect("ref");
+    repo.remote_delete("origin").expect("no origin either");
+    let report = log.verify(&[]);
+    assert!(report.pending.is_empty(), "{:?}", report.pending);
+    assert!(report.is_intact(), "{:#?}", report.problems);
+}
+
+#[test]
 fn pending_refs_of_other_branches_are_not_this_logs() {
     let log = Log::new(2);
     let entry = made(&log.key, "infra/a");
@@ -337,6 +366,10 @@ fn check_entry_bytes(log: &Log, genuine: &PendingEntry, bytes: &[u8]) {
         let who = git2::Signature::new("ci", "ci@example.com", &git2::Time::new(0, 0))?;
         repo.commit(None, &who, &who, "pending", &tree, &[])
     });
+    if repo.find_remote("origin").is_err() {
+        repo.remote("origin", "git://example.com/acme/infra.git")
+            .expect("remote");
+    }
     repo.reference(&tracking, commit.expect("commit"), true, "fetch")
         .expect("ref");
     let report = log.verify(&[]);
