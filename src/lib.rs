@@ -18,6 +18,7 @@ pub mod github;
 pub mod interrupt;
 pub mod json;
 pub mod report;
+pub mod run;
 pub mod scan;
 pub mod secrets;
 pub mod terraform;
