@@ -1,5 +1,23 @@
 //! One run, as stages the binary calls in order, each taking settings the binary resolved
-//! from its flags: so far the publish stage ([`publish::Publisher`]); the scan, record and
-//! explain stages join it as they move out of the binary.
+//! from its flags and returning what it did (nothing here prints):
+//! [`ignore`] (the configuration's ignore rules marked on each scan), [`record`] (the audit
+//! log, one push per log), [`explain`] (the log, commits and events behind each drift),
+//! [`publish`] (runner files and GitHub). The scan itself is `crate::batch`; the binary still
+//! sequences the stages and prints between them.
 
+pub mod explain;
+pub mod ignore;
 pub mod publish;
+pub mod record;
+
+/// An error and its sources on one line, as a warning shows it.
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}

@@ -6,10 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use driftlog::audit::reader::read_log;
-use driftlog::drift::explanation::Explanation;
-use driftlog::explain::commits::CommitHistory;
-use driftlog::explain::{self, Log};
+use driftlog::explain::Log;
 use driftlog::report::explanation;
+use driftlog::run::explain::{attach_sources, Sources};
 
 use crate::log_location::FormatArg;
 use crate::verify::write_stdout;
@@ -72,13 +71,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .workdir()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| args.log.repo.clone());
-    attach_sources(
-        &mut explanations,
-        &repo,
-        &root,
-        args.main_branch.as_deref(),
-        events.as_ref(),
-    );
+    let sources = Sources {
+        main_branch: args.main_branch.as_deref(),
+        events: events.as_ref(),
+    };
+    for warning in attach_sources(&mut explanations, &repo, &root, &sources) {
+        eprintln!("driftlog: warning: {warning}");
+    }
 
     let output = match args.format {
         FormatArg::Json => serde_json::to_string_pretty(&explanations)? + "\n",
@@ -98,28 +97,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     write_stdout(&output)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Adds the main branch's commits and, when given, the cloud events. Git history that
-/// cannot be read leaves the commits unknown, with a warning: the log's own evidence stands.
-pub fn attach_sources(
-    explanations: &mut [Explanation],
-    repo: &git2::Repository,
-    root: &Path,
-    main_branch: Option<&str>,
-    events: Option<&driftlog::events::EventLog>,
-) {
-    if explanations.is_empty() {
-        return;
-    }
-    let since = explain::earliest_window_start(explanations);
-    match CommitHistory::load(repo, main_branch, since) {
-        Ok(history) => explain::attach_commits(explanations, &history, root),
-        Err(err) => eprintln!("driftlog: warning: commits left unknown: {err}"),
-    }
-    if let Some(events) = events {
-        explain::events::attach_events(explanations, events);
-    }
 }
 
 pub fn load_events(paths: &[PathBuf]) -> anyhow::Result<Option<driftlog::events::EventLog>> {

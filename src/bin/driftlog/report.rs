@@ -149,7 +149,7 @@ fn fold_pending(
             for (i, found) in waiting.into_iter().zip(found) {
                 if let Some(head) = found {
                     let stack = &mut merged.stacks[i];
-                    stack.audit = Some(crate::scan::audit_ref(&options.branch, &head));
+                    stack.audit = Some(driftlog::run::record::audit_ref(&options.branch, &head));
                     stack.audit_pending = None;
                 }
             }

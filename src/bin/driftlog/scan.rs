@@ -6,18 +6,17 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::ValueEnum;
-use std::time::SystemTime;
 
-use driftlog::audit::recorder::{self, AuditOptions, RecordError, Subject};
-use driftlog::audit::store::Appended;
-use driftlog::audit::sync::{Outcome, Placement};
+use driftlog::audit::recorder::{AuditOptions, RecordError, Subject};
+use driftlog::audit::sync::Outcome;
 use driftlog::batch::{self, StackJob};
 use driftlog::config::{self, Config, StackSpec};
 use driftlog::drift::combined::CombinedReport;
-use driftlog::drift::{AuditRef, PendingAuditRef, Status};
-use driftlog::drift::{Ignored, ScanReport};
+use driftlog::drift::ScanReport;
+use driftlog::drift::Status;
 use driftlog::github::Publication;
 use driftlog::report::{self, Format};
+use driftlog::run::{self, explain::Sources, ignore::IgnoreRules};
 use driftlog::scan::{self, ScanOptions};
 use driftlog::terraform::process::Timeouts;
 use driftlog::terraform::PlanInputs;
@@ -182,11 +181,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         reporting,
         format,
         color,
-        rules: Rules {
-            config: &config,
-            today: humantime::format_rfc3339_seconds(SystemTime::now()).to_string()[..10]
-                .to_owned(),
-        },
+        rules: IgnoreRules::today(&config),
     };
     match args.dirs.as_slice() {
         [dir] => {
@@ -232,48 +227,7 @@ struct Setup<'a> {
     reporting: crate::github::Reporting,
     format: Format,
     color: bool,
-    rules: Rules<'a>,
-}
-
-/// The configuration's ignore rules, as of today.
-struct Rules<'a> {
-    config: &'a Config,
-    today: String,
-}
-
-impl Rules<'_> {
-    /// Marks what the rules ignore in `report`, a scan of the stack at `stack_path`.
-    fn apply(&self, report: &mut ScanReport, stack_path: &str) {
-        if self.config.ignore.is_empty() {
-            return;
-        }
-        let file = self
-            .config
-            .file
-            .as_deref()
-            .map(|f| {
-                f.strip_prefix(&self.config.root)
-                    .unwrap_or(f)
-                    .display()
-                    .to_string()
-            })
-            .unwrap_or_else(|| config::FILE_NAME.to_owned());
-        report.apply_ignores(|resource, change| {
-            let rule = self.config.ignore.iter().find(|rule| {
-                rule.applies(
-                    &self.today,
-                    stack_path,
-                    &resource.address,
-                    change.map(|c| c.path.as_str()),
-                )
-            })?;
-            Some(Ignored {
-                rule: format!("{file}:{}", rule.line),
-                reason: rule.reason.clone(),
-                expires: rule.expires.clone(),
-            })
-        });
-    }
+    rules: IgnoreRules<'a>,
 }
 
 /// The repository holding the working directory (its work tree), else the directory itself.
@@ -283,17 +237,6 @@ pub fn repository_root() -> PathBuf {
         .ok()
         .and_then(|repo| repo.workdir().map(Path::to_path_buf))
         .unwrap_or(cwd)
-}
-
-/// A stack's path relative to the repository root, as ignore rules name stacks.
-fn stack_path(root: &Path, dir: &Path) -> String {
-    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-    match dir.strip_prefix(&root) {
-        Ok(relative) if relative.as_os_str().is_empty() => ".".to_owned(),
-        Ok(relative) => relative.display().to_string(),
-        Err(_) => dir.display().to_string(),
-    }
 }
 
 fn scan_options(
@@ -330,22 +273,17 @@ fn run_single(args: &Args, setup: &Setup<'_>, options: ScanOptions) -> anyhow::R
     let spinner = progress::Spinner::new(!args.quiet);
     let mut report = scan::scan(&options, &mut |p| spinner.update(p));
     spinner.finish();
-    setup.rules.apply(
-        &mut report,
-        &stack_path(&setup.rules.config.root, &options.dir),
-    );
+    setup.rules.apply(&mut report, &options.dir);
     let mut stages = Stages::default();
     let mut printer = Printer::new(args, setup);
     printer.early(
         &|format, color| report::render(&report, format, color),
         &mut stages,
     );
-    let recorded: Vec<_> = setup
-        .audit
-        .as_ref()
-        .map(|audit| record(&mut report, &options.dir, audit))
-        .into_iter()
-        .collect();
+    let recorded = match &setup.audit {
+        Some(audit) => run::record::record(&mut [(&mut report, options.dir.as_path())], audit),
+        None => Vec::new(),
+    };
     announce(&args.audit.audit_branch, &recorded);
     explain_recorded(&mut [&mut report], args, setup);
     printer.late(
@@ -395,11 +333,11 @@ fn run_many(
         anyhow::bail!(
             "no stacks to scan: no directory given, none in the configuration, and no root \
              module found under {}",
-            setup.rules.config.root.display()
+            setup.rules.config().root.display()
         );
     }
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let root = &setup.rules.config.root;
+    let root = &setup.rules.config().root;
     // Terraform does not lock a shared plugin cache: with one, inits take turns.
     let init_gate = std::env::var_os("TF_PLUGIN_CACHE_DIR")
         .filter(|v| !v.is_empty())
@@ -417,7 +355,7 @@ fn run_many(
             };
             let mut options = scan_options(
                 args,
-                setup.rules.config,
+                setup.rules.config(),
                 dir,
                 spec.workspace.clone(),
                 &spec.vars,
@@ -443,8 +381,7 @@ fn run_many(
         concurrency,
         &|event| progress.event(event),
         &|index, report| {
-            let dir = &jobs[index].options.dir;
-            setup.rules.apply(report, &stack_path(root, dir));
+            setup.rules.apply(report, &jobs[index].options.dir);
             scanned.lock().unwrap_or_else(|p| p.into_inner())[index] = true;
         },
     );
@@ -461,20 +398,14 @@ fn run_many(
     let mut recorded = Vec::new();
     if let Some(audit) = &setup.audit {
         // One push per log for all the stacks this run scanned.
-        let chosen: Vec<usize> = (0..reports.len()).filter(|&i| scanned[i]).collect();
-        let scans: Vec<(&ScanReport, &Path)> = chosen
-            .iter()
-            .map(|&i| (&reports[i], jobs[i].options.dir.as_path()))
+        let mut scans: Vec<(&mut ScanReport, &Path)> = reports
+            .iter_mut()
+            .zip(&jobs)
+            .zip(&scanned)
+            .filter(|(_, scanned)| **scanned)
+            .map(|((report, job), _)| (report, job.options.dir.as_path()))
             .collect();
-        let groups = recorder::record_scans(&scans, audit);
-        for (members, outcome) in groups {
-            if let Ok(outcome) = &outcome {
-                for (member, placed) in members.iter().zip(&outcome.placed) {
-                    note_placement(&mut reports[chosen[*member]], &audit.branch, placed);
-                }
-            }
-            recorded.push(outcome);
-        }
+        recorded = run::record::record(&mut scans, audit);
     }
     announce(&args.audit.audit_branch, &recorded);
     explain_recorded(&mut reports.iter_mut().collect::<Vec<_>>(), args, setup);
@@ -514,96 +445,15 @@ fn run_many(
     )
 }
 
-/// Explains the drift of each recorded report from the audit log (with the main branch's
-/// commits, and the cloud events when given), for the comment and the summary. The log
-/// is read once for all of them; what cannot be read leaves the reports unexplained.
+/// Explains the drift of each recorded report (see `driftlog::run::explain`).
 fn explain_recorded(reports: &mut [&mut ScanReport], args: &Args, setup: &Setup<'_>) {
     let Some(audit) = &setup.audit else { return };
-    if driftlog::interrupt::requested() {
-        // Reading the log can take a while, and nothing will show the explanations.
-        return;
-    }
-    if !reports
-        .iter()
-        .any(|r| r.audit.is_some() && !r.resources.is_empty())
-    {
-        return;
-    }
-    let start = audit.repo.clone().unwrap_or_else(repository_root);
-    let log = match driftlog::audit::discover_repository(&start)
-        .map_err(anyhow::Error::new)
-        .and_then(|repo| {
-            let entries = driftlog::audit::reader::read_log(&repo, &audit.branch)?;
-            Ok((repo, entries))
-        }) {
-        Ok((repo, entries)) => (repo, driftlog::explain::Log::new(entries)),
-        Err(err) => {
-            eprintln!("driftlog: warning: drift left unexplained: {err:#}");
-            return;
-        }
+    let sources = Sources {
+        main_branch: args.main_branch.as_deref(),
+        events: setup.events.as_ref(),
     };
-    let (repo, log) = log;
-    let mut explanations = Vec::new();
-    let mut counts = Vec::new();
-    for report in reports.iter() {
-        let found = report
-            .audit
-            .as_ref()
-            .and_then(|audit| log.position(audit.seq))
-            .map(|index| log.explain_scan(index, &[]))
-            .unwrap_or_default();
-        counts.push(found.len());
-        explanations.extend(found);
-    }
-    let root = repo.workdir().map(Path::to_path_buf).unwrap_or(start);
-    crate::explain::attach_sources(
-        &mut explanations,
-        &repo,
-        &root,
-        args.main_branch.as_deref(),
-        setup.events.as_ref(),
-    );
-    let mut explanations = explanations.into_iter();
-    for (report, count) in reports.iter_mut().zip(counts) {
-        report.explanations = explanations.by_ref().take(count).collect();
-    }
-}
-
-/// Appends `report` to the audit log and notes where it landed in the report itself.
-fn record(
-    report: &mut ScanReport,
-    dir: &Path,
-    audit: &AuditOptions,
-) -> Result<Outcome, RecordError> {
-    let outcome = recorder::record_scan(report, dir, audit)?;
-    if let Some(placed) = outcome.placed.first() {
-        note_placement(report, &audit.branch, placed);
-    }
-    Ok(outcome)
-}
-
-/// A record's place on the branch, as reports carry it.
-pub fn audit_ref(branch: &str, head: &Appended) -> AuditRef {
-    AuditRef {
-        branch: branch.to_owned(),
-        seq: head.seq,
-        record_sha256: head.record_sha256.clone(),
-        commit: head.commit.clone(),
-        checkpoint: head.checkpoint_line.clone(),
-    }
-}
-
-/// Notes in the report where its record is: its place on the branch, or the pending ref.
-fn note_placement(report: &mut ScanReport, branch: &str, placed: &Placement) {
-    match placed {
-        Placement::Branch(head) => report.audit = Some(audit_ref(branch, head)),
-        Placement::Pending { remote_ref, entry } => {
-            report.audit_pending = Some(PendingAuditRef {
-                branch: branch.to_owned(),
-                pending_ref: remote_ref.clone(),
-                entry: entry.clone(),
-            })
-        }
+    for warning in run::explain::explain(reports, audit, repository_root(), &sources) {
+        eprintln!("driftlog: warning: {warning}");
     }
 }
 
