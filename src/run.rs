@@ -2,13 +2,15 @@
 //! from its flags and returning what it did (nothing here prints):
 //! [`ignore`] (the configuration's ignore rules marked on each scan), [`record`] (the audit
 //! log, one push per log), [`explain`] (the log, commits and events behind each drift),
-//! [`publish`] (runner files and GitHub). The scan itself is `crate::batch`; the binary still
-//! sequences the stages and prints between them.
+//! [`publish`] (runner files and GitHub), with [`stacks`] turning the scan settings into one
+//! job per stack. The scan itself is `crate::batch`; the binary still sequences the stages
+//! and prints between them.
 
 pub mod explain;
 pub mod ignore;
 pub mod publish;
 pub mod record;
+pub mod stacks;
 
 /// An error and its sources on one line, as a warning shows it.
 pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {

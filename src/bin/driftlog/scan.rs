@@ -9,17 +9,15 @@ use clap::ValueEnum;
 
 use driftlog::audit::recorder::{AuditOptions, RecordError, Subject};
 use driftlog::audit::sync::Outcome;
-use driftlog::batch::{self, StackJob};
+use driftlog::batch;
 use driftlog::config::{self, Config, StackSpec};
 use driftlog::drift::combined::CombinedReport;
 use driftlog::drift::ScanReport;
 use driftlog::drift::Status;
 use driftlog::github::Publication;
 use driftlog::report::{self, Format};
-use driftlog::run::{self, explain::Sources, ignore::IgnoreRules};
+use driftlog::run::{self, explain::Sources, ignore::IgnoreRules, stacks::ScanSettings};
 use driftlog::scan::{self, ScanOptions};
-use driftlog::terraform::process::Timeouts;
-use driftlog::terraform::PlanInputs;
 
 use crate::audit_args::{print_recorded, print_unpushed_warnings, AuditArgs};
 use crate::progress;
@@ -188,7 +186,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if args.shard.is_some() {
                 anyhow::bail!("--shard splits many stacks; it cannot be used with one DIR");
             }
-            let options = scan_options(&args, &config, dir.clone(), None, &[], &[]);
+            let options = scan_settings(&args).options(&config, dir.clone(), None, &[], &[]);
             run_single(&args, &setup, options)
         }
         dirs => {
@@ -239,33 +237,16 @@ pub fn repository_root() -> PathBuf {
         .unwrap_or(cwd)
 }
 
-fn scan_options(
-    args: &Args,
-    config: &Config,
-    dir: PathBuf,
-    workspace: Option<String>,
-    vars: &[(String, String)],
-    var_files: &[PathBuf],
-) -> ScanOptions {
-    let mut all_vars: Vec<String> = vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    all_vars.extend(args.vars.iter().cloned());
-    let mut all_var_files: Vec<PathBuf> = var_files.to_vec();
-    all_var_files.extend(args.var_files.iter().map(|f| resolve_from_cwd(f)));
-    ScanOptions {
-        dir,
+/// The scan flags as the library's settings (var files made absolute from here).
+fn scan_settings(args: &Args) -> ScanSettings {
+    ScanSettings {
         terraform_bin: args.terraform_bin.clone().into_os_string(),
         init: args.init,
-        workspace: workspace.or_else(|| args.workspace.clone()),
-        init_gate: None,
-        count_unmanaged: config.count_unmanaged,
-        timeouts: args
-            .terraform_timeout
-            .map_or_else(Timeouts::default, Timeouts::all),
-        inputs: PlanInputs {
-            vars: all_vars,
-            extra_args: args.plan_args.clone(),
-            var_files: all_var_files,
-        },
+        workspace: args.workspace.clone(),
+        vars: args.vars.clone(),
+        var_files: args.var_files.iter().map(|f| resolve_from_cwd(f)).collect(),
+        plan_args: args.plan_args.clone(),
+        terraform_timeout: args.terraform_timeout,
     }
 }
 
@@ -337,37 +318,7 @@ fn run_many(
         );
     }
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let root = &setup.rules.config().root;
-    // Terraform does not lock a shared plugin cache: with one, inits take turns.
-    let init_gate = std::env::var_os("TF_PLUGIN_CACHE_DIR")
-        .filter(|v| !v.is_empty())
-        .map(|_| std::sync::Arc::new(std::sync::Mutex::new(())));
-    let jobs: Vec<StackJob> = specs
-        .iter()
-        .map(|spec| {
-            // Paths relative to where driftlog runs read naturally in reports and comments.
-            let absolute = root.join(&spec.path);
-            let dir = match absolute.strip_prefix(&cwd) {
-                Ok(relative) if relative.as_os_str().is_empty() => PathBuf::from("."),
-                Ok(relative) => relative.to_path_buf(),
-                Err(_) if spec.path.is_relative() && args.dirs.is_empty() => absolute,
-                Err(_) => spec.path.clone(),
-            };
-            let mut options = scan_options(
-                args,
-                setup.rules.config(),
-                dir,
-                spec.workspace.clone(),
-                &spec.vars,
-                &spec.var_files,
-            );
-            options.init_gate = init_gate.clone();
-            StackJob {
-                name: spec.name.clone(),
-                options,
-            }
-        })
-        .collect();
+    let jobs = scan_settings(args).jobs(setup.rules.config(), specs, &cwd, !args.dirs.is_empty());
     let concurrency = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(std::num::NonZeroUsize::get)

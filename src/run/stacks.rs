@@ -1,0 +1,102 @@
+//! The stacks of a run: the scan settings the command line gave, made into one
+//! [`ScanOptions`] per stack (its own workspace, variables and var files first, then the
+//! run's), and the configuration's or discovery's stacks made into [`StackJob`]s.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::batch::StackJob;
+use crate::config::{Config, StackSpec};
+use crate::scan::ScanOptions;
+use crate::terraform::process::Timeouts;
+use crate::terraform::PlanInputs;
+
+/// How to scan, as the command line asked: the same for every stack of the run.
+#[derive(Debug, Clone, Default)]
+pub struct ScanSettings {
+    pub terraform_bin: std::ffi::OsString,
+    pub init: bool,
+    pub workspace: Option<String>,
+    /// `NAME=VALUE`, after each stack's own.
+    pub vars: Vec<String>,
+    /// Absolute, or as given when they do not exist (terraform names them then).
+    pub var_files: Vec<PathBuf>,
+    /// Passed to `terraform plan` after driftlog's own arguments.
+    pub plan_args: Vec<String>,
+    /// One time limit for every terraform command (default: each command's own).
+    pub terraform_timeout: Option<std::time::Duration>,
+}
+
+impl ScanSettings {
+    /// The options to scan `dir` with, the stack's own workspace, variables and var files
+    /// before the run's.
+    pub fn options(
+        &self,
+        config: &Config,
+        dir: PathBuf,
+        workspace: Option<String>,
+        vars: &[(String, String)],
+        var_files: &[PathBuf],
+    ) -> ScanOptions {
+        let mut all_vars: Vec<String> = vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        all_vars.extend(self.vars.iter().cloned());
+        let mut all_var_files: Vec<PathBuf> = var_files.to_vec();
+        all_var_files.extend(self.var_files.iter().cloned());
+        ScanOptions {
+            dir,
+            terraform_bin: self.terraform_bin.clone(),
+            init: self.init,
+            workspace: workspace.or_else(|| self.workspace.clone()),
+            init_gate: None,
+            count_unmanaged: config.count_unmanaged,
+            timeouts: self
+                .terraform_timeout
+                .map_or_else(Timeouts::default, Timeouts::all),
+            inputs: PlanInputs {
+                vars: all_vars,
+                extra_args: self.plan_args.clone(),
+                var_files: all_var_files,
+            },
+        }
+    }
+
+    /// One job per stack of `specs` (paths relative to the configuration's root), each
+    /// directory as it reads naturally from `cwd` in reports and comments. `given` says the
+    /// stacks were named on the command line (relative to `cwd`), not by the configuration.
+    pub fn jobs(
+        &self,
+        config: &Config,
+        specs: &[StackSpec],
+        cwd: &Path,
+        given: bool,
+    ) -> Vec<StackJob> {
+        // Terraform does not lock a shared plugin cache: with one, inits take turns.
+        let init_gate = std::env::var_os("TF_PLUGIN_CACHE_DIR")
+            .filter(|v| !v.is_empty())
+            .map(|_| Arc::new(Mutex::new(())));
+        specs
+            .iter()
+            .map(|spec| {
+                let absolute = config.root.join(&spec.path);
+                let dir = match absolute.strip_prefix(cwd) {
+                    Ok(relative) if relative.as_os_str().is_empty() => PathBuf::from("."),
+                    Ok(relative) => relative.to_path_buf(),
+                    Err(_) if spec.path.is_relative() && !given => absolute,
+                    Err(_) => spec.path.clone(),
+                };
+                let mut options = self.options(
+                    config,
+                    dir,
+                    spec.workspace.clone(),
+                    &spec.vars,
+                    &spec.var_files,
+                );
+                options.init_gate = init_gate.clone();
+                StackJob {
+                    name: spec.name.clone(),
+                    options,
+                }
+            })
+            .collect()
+    }
+}
