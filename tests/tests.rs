@@ -87,3 +87,6 @@ mod explain;
 /// Crafted `show -json` documents (dynamic attributes changing type, malformed masks, ids
 /// copied from sensitive names) through the binary: no secret in any report or record.
 mod redaction;
+
+/// The command line pinned: every command's `--help` and `-h` against `tests/help/`.
+mod help;
