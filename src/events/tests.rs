@@ -1,6 +1,8 @@
 //! The events module's tests, and the fixtures and helpers its adapters' tests share.
 
+use super::read::{read_capped, read_file_within};
 use super::*;
+use chrono::SecondsFormat;
 
 /// A file under `tests/fixtures/events/`.
 pub(super) fn fixture(name: &str) -> PathBuf {
