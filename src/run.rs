@@ -12,13 +12,17 @@ pub mod publish;
 pub mod record;
 pub mod stacks;
 
-/// An error and its sources on one line, as a warning shows it.
+/// An error and its sources on one line, as a warning shows it; a source whose words the
+/// message already holds is not repeated.
 pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
+        let inner_text = inner.to_string();
+        if !text.contains(&inner_text) {
+            text.push_str(": ");
+            text.push_str(&inner_text);
+        }
         source = inner.source();
     }
     text

@@ -213,17 +213,7 @@ fn spooled_and_pending_made(
     let daemon = Daemon::serve(remote.dir.path());
     let ours = remote.clone_busy(&daemon.url());
     record_in(ours.path(), "initial", &options(RemoteChoice::Default)).expect("initial");
-    git(
-        ours.path(),
-        &["remote", "add", "dead", "git://127.0.0.1:1/remote.git"],
-    );
-    let dead = SyncOptions {
-        policy: RetryPolicy {
-            deadline: Duration::ZERO,
-            ..RetryPolicy::default()
-        },
-        ..options(RemoteChoice::Named("dead".into()))
-    };
+    let dead = dead_remote(ours.path());
     let store = AuditStore::open(ours.path(), BRANCH, ORIGIN).expect("open store");
     let build = |position| {
         let record = crate::sync::scan_record(marker, position);
@@ -251,6 +241,21 @@ fn spooled_and_pending_made(
     let other = remote.clone_busy(&daemon.url());
     let landed_ref = push_pending(other.path(), &[entry], test_key(), "lost-answer");
     (remote, daemon, ours, other, landed_ref)
+}
+
+/// Adds to `clone` a remote nobody answers on, and options that try it once.
+fn dead_remote(clone: &std::path::Path) -> SyncOptions {
+    git(
+        clone,
+        &["remote", "add", "dead", "git://127.0.0.1:1/remote.git"],
+    );
+    SyncOptions {
+        policy: RetryPolicy {
+            deadline: Duration::ZERO,
+            ..RetryPolicy::default()
+        },
+        ..options(RemoteChoice::Named("dead".into()))
+    }
 }
 
 fn count(markers: &[String], marker: &str) -> usize {
@@ -429,17 +434,7 @@ fn a_fold_that_fails_says_so() {
     let daemon = Daemon::serve(remote.dir.path());
     let ours = remote.clone_busy(&daemon.url());
     record_in(ours.path(), "initial", &options(RemoteChoice::Default)).expect("initial");
-    git(
-        ours.path(),
-        &["remote", "add", "dead", "git://127.0.0.1:1/remote.git"],
-    );
-    let dead = SyncOptions {
-        policy: RetryPolicy {
-            deadline: Duration::ZERO,
-            ..RetryPolicy::default()
-        },
-        ..options(RemoteChoice::Named("dead".into()))
-    };
+    let dead = dead_remote(ours.path());
     let store = AuditStore::open(ours.path(), BRANCH, ORIGIN).expect("open store");
     let err = sync::fold(&store, test_key(), &committer(), &dead).expect_err("nobody answers");
     assert!(

@@ -90,3 +90,17 @@ fn to_array<const N: usize>(bytes: &[u8]) -> [u8; N] {
     }
     out
 }
+
+/// The helpers the key, signature and allowed-signers tests share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::{AllowedSigners, SigningKey};
+
+    pub(crate) fn key() -> SigningKey {
+        SigningKey::generate().expect("generate a key")
+    }
+
+    pub(crate) fn allowed(line: &str) -> AllowedSigners {
+        AllowedSigners::parse(line).expect("valid allowed signers")
+    }
+}

@@ -393,16 +393,7 @@ fn github_message(body: &str, status: StatusCode) -> String {
 
 /// An error and its sources on one line.
 fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(inner) = source {
-        let inner_text = inner.to_string();
-        if !text.contains(&inner_text) {
-            text.push_str(": ");
-            text.push_str(&inner_text);
-        }
-        source = inner.source();
-    }
+    let text = crate::run::error_chain(err);
     // octocrab appends a backtrace to some messages; it helps no user.
     match text.find("\n\nFound at") {
         Some(cut) => text[..cut].to_owned(),

@@ -574,13 +574,7 @@ fn read_string<'a>(input: &mut &'a [u8]) -> Option<&'a [u8]> {
 mod tests {
     use super::*;
 
-    fn key() -> SigningKey {
-        SigningKey::generate().expect("generate a key")
-    }
-
-    fn allowed(line: &str) -> AllowedSigners {
-        AllowedSigners::parse(line).expect("valid allowed signers")
-    }
+    use crate::audit::sshsig::test_support::{allowed, key};
 
     #[test]
     fn allowed_signers_line_is_parseable() {

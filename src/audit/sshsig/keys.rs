@@ -249,16 +249,10 @@ fn looks_like_public_key(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::sshsig::{allowed_signers_line, verify, AllowedSigners};
+    use crate::audit::sshsig::{allowed_signers_line, verify};
     use ring::signature::{UnparsedPublicKey, ED25519};
 
-    fn key() -> SigningKey {
-        SigningKey::generate().expect("generate a key")
-    }
-
-    fn allowed(line: &str) -> AllowedSigners {
-        AllowedSigners::parse(line).expect("valid allowed signers")
-    }
+    use crate::audit::sshsig::test_support::{allowed, key};
 
     #[test]
     fn openssh_private_key_round_trips() {

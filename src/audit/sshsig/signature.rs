@@ -152,17 +152,11 @@ pub fn verify_at(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::sshsig::{allowed_signers_line, SigningKey};
+    use crate::audit::sshsig::allowed_signers_line;
     use ssh_key::{HashAlg, Signature};
     use std::time::UNIX_EPOCH;
 
-    fn key() -> SigningKey {
-        SigningKey::generate().expect("generate a key")
-    }
-
-    fn allowed(line: &str) -> AllowedSigners {
-        AllowedSigners::parse(line).expect("valid allowed signers")
-    }
+    use crate::audit::sshsig::test_support::{allowed, key};
 
     #[test]
     fn verify_rejects_a_tampered_message() {

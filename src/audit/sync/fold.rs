@@ -87,7 +87,7 @@ impl FoldedIndex {
 }
 
 /// The blob id of the `.pending` file `commit` added next to its record, and the record's seq.
-fn folded_blob(commit: &git2::Commit<'_>) -> Option<(Oid, u64)> {
+pub(super) fn folded_blob(commit: &git2::Commit<'_>) -> Option<(Oid, u64)> {
     let (seq, _) = store::message_record(commit.summary()?)?;
     let [a, b, file] = store::record_path(seq);
     let path = format!("{RECORDS_DIR}/{a}/{b}/{file}{}", pending::FOLDED_SUFFIX);

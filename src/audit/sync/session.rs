@@ -49,6 +49,8 @@ pub(super) struct Session<'a> {
     removed: HashSet<String>,
     /// Commits this call made locally: dropped without a second thought when the remote moved.
     made: HashSet<Oid>,
+    /// This run's key alone, as an allowed signer: what it folds and pushes along.
+    own_signers: AllowedSigners,
 }
 
 /// This run's records as pushed to a pending ref of their own.
@@ -114,6 +116,8 @@ impl<'a> Session<'a> {
             pushes: 0,
             removed: HashSet::new(),
             made: HashSet::new(),
+            own_signers: AllowedSigners::parse(&allowed_signers_line("driftlog", key))
+                .unwrap_or_default(),
         }
     }
 
@@ -205,17 +209,15 @@ impl<'a> Session<'a> {
     /// record another key made waits for a run with that key, so every record's signatures on
     /// the branch are its maker's).
     fn verify_entry(&self, bytes: &[u8], log: Option<&LogId>) -> Result<PendingEntry, String> {
-        let own =
-            AllowedSigners::parse(&allowed_signers_line("driftlog", self.key)).unwrap_or_default();
-        let entry = PendingEntry::verify(bytes, &own, log).map_err(|why| {
-            match why.contains("does not trust") {
-                true => format!(
-                    "{why}: a pending record is folded only by a run with the key that made it \
+        let entry = PendingEntry::verify(bytes, &self.own_signers, log).map_err(|why| match why
+            .contains("does not trust")
+        {
+            true => format!(
+                "{why}: a pending record is folded only by a run with the key that made it \
                      (after a key rotation, run driftlog once with the old key, or remove the \
                      ref)"
-                ),
-                false => why,
-            }
+            ),
+            false => why,
         })?;
         // No record names the log yet (a fold onto a branch not made yet): the store's
         // identity does, so another log's entry signed with the same key is not folded.
@@ -571,22 +573,20 @@ fn commits_between(
     walk.collect()
 }
 
-/// Whether `key` signed the commit `oid`, as it signs every audit commit.
-fn signed_by(repo: &Repository, oid: Oid, key: &SigningKey) -> bool {
+/// Whether the key `own` trusts (this run's) signed the commit `oid`, as it signs every
+/// audit commit.
+fn signed_by(repo: &Repository, oid: Oid, own: &AllowedSigners) -> bool {
     let Ok((signature, data)) = repo.extract_signature(&oid, None) else {
         return false;
     };
-    let (Some(signature), Ok(allowed)) = (
-        signature.as_str(),
-        AllowedSigners::parse(&allowed_signers_line("driftlog", key)),
-    ) else {
+    let Some(signature) = signature.as_str() else {
         return false;
     };
     crate::audit::sshsig::verify(
         signature,
         crate::audit::sshsig::GIT_NAMESPACE,
         &data,
-        &allowed,
+        own,
         None,
     )
     .is_ok()
@@ -594,17 +594,10 @@ fn signed_by(repo: &Repository, oid: Oid, key: &SigningKey) -> bool {
 
 /// Whether `oid` adds a folded pending entry beside its record.
 fn carries_pending_entry(repo: &Repository, oid: Oid) -> bool {
-    let Some(commit) = repo.find_commit(oid).ok() else {
-        return false;
-    };
-    let Some((seq, _)) = commit.summary().and_then(store::message_record) else {
-        return false;
-    };
-    let [a, b, file] = store::record_path(seq);
-    let path = format!("{RECORDS_DIR}/{a}/{b}/{file}{}", pending::FOLDED_SUFFIX);
-    commit
-        .tree()
-        .is_ok_and(|tree| tree.get_path(std::path::Path::new(&path)).is_ok())
+    repo.find_commit(oid)
+        .ok()
+        .and_then(|commit| fold::folded_blob(&commit))
+        .is_some()
 }
 
 /// The record a driftlog commit adds, as its message names it.

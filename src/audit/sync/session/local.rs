@@ -55,7 +55,7 @@ impl Session<'_> {
                         }
                         None => {
                             foreign += 1;
-                            if !signed_by(repo, oid, self.key) {
+                            if !signed_by(repo, oid, &self.own_signers) {
                                 unsigned += 1;
                             }
                         }
