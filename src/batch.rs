@@ -4,14 +4,16 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use crate::drift::ScanReport;
-use crate::scan::{self, ScanOptions};
+use std::sync::Arc;
 
-/// One stack to scan, with the name reports and progress use.
+use crate::drift::ScanReport;
+use crate::engine::Engine;
+
+/// One stack to scan, with the name reports and progress use, and the engine that scans it.
 #[derive(Debug, Clone)]
 pub struct StackJob {
     pub name: String,
-    pub options: ScanOptions,
+    pub engine: Arc<dyn Engine>,
 }
 
 /// What a progress display hears about.
@@ -55,7 +57,7 @@ pub fn scan_all(
                     index,
                     name: &job.name,
                 });
-                let mut report = scan::scan(&job.options, &mut |_| {});
+                let mut report = job.engine.scan(&mut |_| {});
                 finish(index, &mut report);
                 on_event(Event::Finished {
                     index,
@@ -78,14 +80,7 @@ pub fn scan_all(
 /// The report of a stack an interrupt kept from starting.
 fn not_started(job: &StackJob) -> ScanReport {
     let mut report = ScanReport::new(
-        crate::drift::Stack {
-            dir: job.options.dir.display().to_string(),
-            workspace: job
-                .options
-                .workspace
-                .clone()
-                .unwrap_or_else(|| "default".to_owned()),
-        },
+        job.engine.stack(),
         humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
     );
     report.failure = Some(crate::drift::Failure::new(

@@ -12,6 +12,7 @@ pub mod bounded;
 pub mod config;
 pub mod context;
 pub mod drift;
+pub mod engine;
 pub mod events;
 pub mod explain;
 pub mod github;

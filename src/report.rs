@@ -16,6 +16,15 @@ pub enum Format {
     Markdown,
 }
 
+/// The format of an `--output` file: by extension, else the standard output's.
+pub fn format_for_file(path: &std::path::Path, fallback: Format) -> Format {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("json") => Format::Json,
+        Some("md" | "markdown") => Format::Markdown,
+        _ => fallback,
+    }
+}
+
 /// Renders the report in `format`; `color` applies to the terminal format only.
 pub fn render(report: &ScanReport, format: Format, color: bool) -> String {
     match format {

@@ -8,6 +8,8 @@
 
 pub mod explain;
 pub mod ignore;
+pub mod output;
+pub mod pipeline;
 pub mod publish;
 pub mod record;
 pub mod stacks;

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::batch::StackJob;
 use crate::config::{Config, StackSpec};
+use crate::engine::terraform::TerraformEngine;
 use crate::scan::ScanOptions;
 use crate::terraform::process::Timeouts;
 use crate::terraform::PlanInputs;
@@ -94,7 +95,7 @@ impl ScanSettings {
                 options.init_gate = init_gate.clone();
                 StackJob {
                     name: spec.name.clone(),
-                    options,
+                    engine: Arc::new(TerraformEngine { options }),
                 }
             })
             .collect()

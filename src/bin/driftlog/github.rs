@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use driftlog::github::{Publication, Repo};
-use driftlog::run::publish::{PublishSettings, Publisher};
+use driftlog::run::publish::{PublishSettings, Published, Publisher};
 
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "GitHub")]
@@ -112,6 +112,11 @@ impl GithubArgs {
 }
 
 impl Reporting {
+    /// The library's publish stage, for a pipeline to run.
+    pub fn publisher(&self) -> &Publisher {
+        &self.publisher
+    }
+
     /// Whether this runs inside GitHub Actions.
     pub fn in_actions(&self) -> bool {
         self.publisher.in_actions()
@@ -126,20 +131,26 @@ impl Reporting {
         report_json: Option<&Path>,
     ) -> Vec<anyhow::Error> {
         let published = self.publisher.publish(publication, report_json);
-        for annotation in &published.annotations {
-            eprintln!("{annotation}");
-        }
-        for done in &published.done {
-            eprintln!("driftlog: github: {done}");
-        }
-        for warning in &published.warnings {
-            eprintln!("driftlog: warning: {warning}");
-        }
+        print_published(&published);
         published
             .failures
             .into_iter()
             .map(anyhow::Error::new)
             .collect()
+    }
+}
+
+/// What publishing did, on standard error: annotations (the runner reads workflow commands
+/// from both streams; stdout keeps only the report), what was done, warnings.
+pub fn print_published(published: &Published) {
+    for annotation in &published.annotations {
+        eprintln!("{annotation}");
+    }
+    for done in &published.done {
+        eprintln!("driftlog: github: {done}");
+    }
+    for warning in &published.warnings {
+        eprintln!("driftlog: warning: {warning}");
     }
 }
 

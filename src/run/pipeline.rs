@@ -1,0 +1,351 @@
+//! One run of `driftlog scan`, from resolved settings to its outcome. [`run`] is the one
+//! place the stages' order is written down:
+//!
+//! configuration -> stacks -> scan (each with its engine) -> ignore rules -> render (early)
+//! -> record -> explain -> render (late) -> publish -> outcome.
+//!
+//! Nothing here prints: the caller's [`Observer`] hears progress, gets the text for standard
+//! output and the lines for standard error, in the order they belong.
+
+use std::path::{Path, PathBuf};
+
+use crate::audit::recorder::{AuditOptions, RecordError};
+use crate::audit::sync::{Outcome, PushFailure, SyncError};
+use crate::batch::{self, StackJob};
+use crate::config::{self, Config, ConfigError, StackSpec};
+use crate::drift::combined::DuplicateStack;
+use crate::drift::{ScanReport, Status};
+use crate::engine::terraform::TerraformEngine;
+use crate::engine::Progress;
+use crate::events::{EventLog, EventsError};
+use crate::report::terminal;
+
+use super::explain::Sources;
+use super::ignore::IgnoreRules;
+use super::output::{Document, Output, OutputSettings};
+use super::publish::{PublishFailure, Published, Publisher};
+use super::stacks::ScanSettings;
+
+/// Everything one run needs, resolved from the command line.
+pub struct RunSettings {
+    /// The stack directories given: one gives that stack's report; none scans the
+    /// configuration's (or discovered) stacks; several scan those, in one combined report.
+    pub dirs: Vec<PathBuf>,
+    /// `--config` (default: `.driftlog.toml` at `root`).
+    pub config_file: Option<PathBuf>,
+    /// The repository's work tree (else the working directory).
+    pub root: PathBuf,
+    /// Where driftlog runs: stack directories read naturally from here.
+    pub cwd: PathBuf,
+    /// Scan only shard K of N of the stacks.
+    pub shard: Option<(usize, usize)>,
+    /// Stacks scanned at a time.
+    pub concurrency: usize,
+    pub scan: ScanSettings,
+    /// The audit log to record in; `None` records nothing.
+    pub audit: Option<AuditOptions>,
+    /// Cloud audit event files that explain drift.
+    pub events: Vec<PathBuf>,
+    /// The branch whose commits explanations list.
+    pub main_branch: Option<String>,
+    pub output: OutputSettings,
+}
+
+/// What the caller shows of a run.
+pub trait Observer: Sync {
+    /// The scans begin: one stack's (progress as [`ScanProgress::Stack`]) or many.
+    fn scans_started(&self, _single: bool, _stacks: usize) {}
+    /// Called from the scanning threads.
+    fn progress(&self, _progress: ScanProgress<'_>) {}
+    fn scans_finished(&self) {}
+    /// Text for standard output.
+    fn stdout(&self, text: &str) -> std::io::Result<()>;
+    /// A line (or, for [`Line::Text`], lines) for standard error.
+    fn line(&self, line: Line<'_>);
+    /// Where a log's records landed, or why they did not.
+    fn recorded(&self, branch: &str, recorded: &Result<Outcome, RecordError>);
+    /// What publishing did.
+    fn published(&self, published: &Published);
+}
+
+/// Progress of the scans.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScanProgress<'a> {
+    /// The single stack of a one-directory run.
+    Stack(Progress<'a>),
+    /// A stack of many starting or finishing.
+    Batch(batch::Event<'a>),
+}
+
+/// A message for standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Line<'a> {
+    Warning(&'a str),
+    /// Something the user should know that is neither wrong nor a warning.
+    Note(&'a str),
+    Error(&'a str),
+    /// Text shown as it is (terraform's output, withheld diagnostics), newlines included.
+    Text(&'a str),
+}
+
+/// Why a run could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("reading the cloud audit events")]
+    Events(#[source] EventsError),
+    #[error("--shard splits many stacks; it cannot be used with one DIR")]
+    ShardWithOneDir,
+    #[error(
+        "no stacks to scan: no directory given, none in the configuration, and no root module \
+         found under {}",
+        root.display()
+    )]
+    NoStacks { root: PathBuf },
+    #[error(transparent)]
+    DuplicateStack(#[from] DuplicateStack),
+}
+
+/// A stage after the scan that failed; every stage was still tried.
+#[derive(Debug, thiserror::Error)]
+pub enum StageFailure {
+    #[error("writing the report to standard output")]
+    Stdout(#[source] std::io::Error),
+    #[error("writing the report to {}", path.display())]
+    OutputFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Publish(#[from] PublishFailure),
+}
+
+/// What a run found and what failed after the scan.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// The drift's exit code, as `terraform plan -detailed-exitcode`: 0 clean, 2 drift, 1
+    /// failed.
+    pub drift_code: u8,
+    pub failures: Vec<StageFailure>,
+    /// The logs whose records could not be written: the run fails, whatever it found.
+    pub not_recorded: Vec<RecordError>,
+}
+
+impl RunOutcome {
+    /// The exit code when every record was written. A failed stage fails the run, but
+    /// drift still exits 2: the failures are reported, every stage having run.
+    pub fn exit_code(&self) -> u8 {
+        match (self.failures.is_empty(), self.drift_code) {
+            (true, code) => code,
+            (false, 2) => 2,
+            (false, _) => 1,
+        }
+    }
+}
+
+/// What a recording error means for the scan: not recorded at all, or recorded on the
+/// remote but kept off the branch by a refusal someone must look at.
+pub fn not_recorded_because(err: &RecordError) -> &'static str {
+    match err {
+        RecordError::Sync(SyncError::NotPushed {
+            failure: PushFailure::RefusedPending { .. },
+            ..
+        }) => "the scan's record did not reach the audit branch",
+        _ => "the scan was NOT recorded in the audit log",
+    }
+}
+
+/// One run: the stages in order. `publisher` was settled before, so bad publish settings
+/// failed before anything ran.
+pub fn run(
+    settings: &RunSettings,
+    publisher: &Publisher,
+    observer: &dyn Observer,
+) -> Result<RunOutcome, RunError> {
+    let config = load_config(settings)?;
+    for warning in &config.warnings {
+        observer.line(Line::Warning(warning));
+    }
+    let events = match settings.events.as_slice() {
+        [] => None,
+        paths => Some(EventLog::load(paths).map_err(RunError::Events)?),
+    };
+    let rules = IgnoreRules::today(&config);
+    let (single, jobs) = plan(settings, &config, observer)?;
+    let (mut reports, scanned) = scan(single, &jobs, settings.concurrency, &rules, observer);
+
+    let mut output = Output::new(&settings.output, settings.audit.is_some());
+    // Only the sum is shown early: each stack's record is added to it below.
+    output.early(&Document::of(single, reports.clone())?, observer);
+    let recorded = match &settings.audit {
+        Some(audit) => {
+            let mut scans: Vec<(&mut ScanReport, &Path)> = reports
+                .iter_mut()
+                .zip(&jobs)
+                .zip(&scanned)
+                .filter(|(_, scanned)| **scanned)
+                .map(|((report, job), _)| (report, job.engine.dir()))
+                .collect();
+            super::record::record(&mut scans, audit)
+        }
+        None => Vec::new(),
+    };
+    if let Some(audit) = &settings.audit {
+        for outcome in &recorded {
+            observer.recorded(&audit.branch, outcome);
+        }
+        let sources = Sources {
+            main_branch: settings.main_branch.as_deref(),
+            events: events.as_ref(),
+        };
+        let mut all: Vec<&mut ScanReport> = reports.iter_mut().collect();
+        let start = settings.root.clone();
+        for warning in super::explain::explain(&mut all, audit, start, &sources) {
+            observer.line(Line::Warning(&warning));
+        }
+    }
+    let document = Document::of(single, reports)?;
+    output.late(&document, observer);
+    show_failures(&document, &settings.output, observer);
+    // GitHub hears about the scan even when recording failed: the drift is real either way.
+    let published = publisher.publish(document.publication(), output.json_file());
+    observer.published(&published);
+    let mut failures = output.failures;
+    failures.extend(published.failures.into_iter().map(StageFailure::Publish));
+    Ok(RunOutcome {
+        drift_code: document.status().exit_code(),
+        failures,
+        not_recorded: recorded.into_iter().filter_map(Result::err).collect(),
+    })
+}
+
+fn load_config(settings: &RunSettings) -> Result<Config, ConfigError> {
+    match (settings.dirs.len(), &settings.config_file) {
+        // One directory without --config: rules still come from the repository's file.
+        (1, None) => Config::load(&settings.root, None).map(|mut config| {
+            config.stacks.clear();
+            config
+        }),
+        (_, file) => Config::load(&settings.root, file.as_deref()),
+    }
+}
+
+/// The stacks to scan, and whether this is a one-directory run.
+fn plan(
+    settings: &RunSettings,
+    config: &Config,
+    observer: &dyn Observer,
+) -> Result<(bool, Vec<StackJob>), RunError> {
+    if let [dir] = settings.dirs.as_slice() {
+        if settings.shard.is_some() {
+            return Err(RunError::ShardWithOneDir);
+        }
+        let options = settings.scan.options(config, dir.clone(), None, &[], &[]);
+        let job = StackJob {
+            name: dir.display().to_string(),
+            engine: std::sync::Arc::new(TerraformEngine { options }),
+        };
+        return Ok((true, vec![job]));
+    }
+    let specs: Vec<StackSpec> = if settings.dirs.is_empty() {
+        config.stacks.clone()
+    } else {
+        settings
+            .dirs
+            .iter()
+            .map(|d| StackSpec::at(d.clone()))
+            .collect()
+    };
+    let share = match settings.shard {
+        Some((k, n)) => config::shard(&specs, k, n),
+        None => specs.clone(),
+    };
+    if let (Some((k, n)), true, false) = (settings.shard, share.is_empty(), specs.is_empty()) {
+        // More shards than stacks (a fixed matrix over a shrinking repository): this job's
+        // report holds no stack, which `report merge` adds up like any other.
+        observer.line(Line::Note(&format!(
+            "shard {k}/{n} has no stacks ({} stack(s) over {n} shards): nothing to scan",
+            specs.len()
+        )));
+    }
+    // None to scan is an error unless other shards hold the stacks.
+    let sharded_away = settings.shard.is_some() && !specs.is_empty();
+    if share.is_empty() && !sharded_away {
+        return Err(RunError::NoStacks {
+            root: config.root.clone(),
+        });
+    }
+    let given = !settings.dirs.is_empty();
+    Ok((
+        false,
+        settings.scan.jobs(config, &share, &settings.cwd, given),
+    ))
+}
+
+/// Scans every job, the ignore rules marked on each report as soon as its scan ends; which
+/// jobs were scanned (an interrupt keeps queued ones from starting, with nothing to record).
+fn scan(
+    single: bool,
+    jobs: &[StackJob],
+    concurrency: usize,
+    rules: &IgnoreRules<'_>,
+    observer: &dyn Observer,
+) -> (Vec<ScanReport>, Vec<bool>) {
+    observer.scans_started(single, jobs.len());
+    if let (true, [job]) = (single, jobs) {
+        let mut report = job
+            .engine
+            .scan(&mut |p| observer.progress(ScanProgress::Stack(p)));
+        observer.scans_finished();
+        rules.apply(&mut report, job.engine.dir());
+        return (vec![report], vec![true]);
+    }
+    let scanned = std::sync::Mutex::new(vec![false; jobs.len()]);
+    let reports = batch::scan_all(
+        jobs,
+        concurrency,
+        &|event| observer.progress(ScanProgress::Batch(event)),
+        &|index, report| {
+            rules.apply(report, jobs[index].engine.dir());
+            scanned.lock().unwrap_or_else(|p| p.into_inner())[index] = true;
+        },
+    );
+    observer.scans_finished();
+    let scanned = scanned.into_inner().unwrap_or_else(|p| p.into_inner());
+    (reports, scanned)
+}
+
+/// Failures and withheld diagnostics on standard error, where a log or a person reading
+/// standard error sees them. One stack's failure is not repeated when the terminal report
+/// on screen already shows it.
+fn show_failures(document: &Document, output: &OutputSettings, observer: &dyn Observer) {
+    let single = matches!(document, Document::Single(_));
+    let on_screen = output.format == crate::report::Format::Terminal && output.stdout_is_terminal;
+    for report in document.reports() {
+        let Some(failure) = &report.failure else {
+            continue;
+        };
+        let failed = report.status == Status::Failed;
+        match single {
+            true if failed && !on_screen => observer.line(Line::Error(&failure.message)),
+            false if failed => observer.line(Line::Error(&format!(
+                "{}: {}",
+                report.stack.dir, failure.message
+            ))),
+            // One stack's failure output is shown whatever its status; many stacks' only
+            // for those that failed.
+            false => continue,
+            true => {}
+        }
+        if let Some(text) = terminal::failure_output(failure) {
+            observer.line(Line::Text(&text));
+        }
+    }
+    for report in document.reports() {
+        if let Some(text) = terminal::withheld_diagnostics(&report.diagnostics) {
+            observer.line(Line::Text(&text));
+        }
+    }
+}
