@@ -1,10 +1,11 @@
-//! One run, as stages the binary calls in order, each taking settings the binary resolved
-//! from its flags and returning what it did (nothing here prints):
-//! [`ignore`] (the configuration's ignore rules marked on each scan), [`record`] (the audit
-//! log, one push per log), [`explain`] (the log, commits and events behind each drift),
-//! [`publish`] (runner files and GitHub), with [`stacks`] turning the scan settings into one
-//! job per stack. The scan itself is `crate::batch`; the binary still sequences the stages
-//! and prints between them.
+//! One run of `driftlog scan`: [`pipeline::run`] sequences the stages, each a function with
+//! typed input and output (nothing here prints; the binary's observer does):
+//! [`stacks`] (the scan settings made into one job per stack, each with its engine, see
+//! `crate::engine`), the scan (`crate::batch` for many), [`ignore`] (the configuration's
+//! ignore rules marked on each scan), [`output`] (the report rendered to standard output and
+//! the `--output` file, before and after recording), [`record`] (the audit log, one push per
+//! log), [`explain`] (the log, commits and events behind each drift), [`publish`] (runner
+//! files and GitHub), and the outcome with its exit code.
 
 pub mod explain;
 pub mod ignore;

@@ -172,8 +172,35 @@ pub fn run(
         [] => None,
         paths => Some(EventLog::load(paths).map_err(RunError::Events)?),
     };
-    let rules = IgnoreRules::today(&config);
-    let (single, jobs) = plan(settings, &config, observer)?;
+    let plan = plan(settings, &config, observer)?;
+    run_plan(
+        settings,
+        &config,
+        events.as_ref(),
+        plan,
+        publisher,
+        observer,
+    )
+}
+
+/// The stacks a run scans, each with its engine.
+pub struct Plan {
+    /// One directory was given: its report is that stack's, not a combined one.
+    pub single: bool,
+    pub jobs: Vec<StackJob>,
+}
+
+/// The stages after planning, for the stacks `plan` holds.
+pub fn run_plan(
+    settings: &RunSettings,
+    config: &Config,
+    events: Option<&EventLog>,
+    plan: Plan,
+    publisher: &Publisher,
+    observer: &dyn Observer,
+) -> Result<RunOutcome, RunError> {
+    let Plan { single, jobs } = plan;
+    let rules = IgnoreRules::today(config);
     let (mut reports, scanned) = scan(single, &jobs, settings.concurrency, &rules, observer);
 
     let mut output = Output::new(&settings.output, settings.audit.is_some());
@@ -198,7 +225,7 @@ pub fn run(
         }
         let sources = Sources {
             main_branch: settings.main_branch.as_deref(),
-            events: events.as_ref(),
+            events,
         };
         let mut all: Vec<&mut ScanReport> = reports.iter_mut().collect();
         let start = settings.root.clone();
@@ -237,7 +264,7 @@ fn plan(
     settings: &RunSettings,
     config: &Config,
     observer: &dyn Observer,
-) -> Result<(bool, Vec<StackJob>), RunError> {
+) -> Result<Plan, RunError> {
     if let [dir] = settings.dirs.as_slice() {
         if settings.shard.is_some() {
             return Err(RunError::ShardWithOneDir);
@@ -247,7 +274,10 @@ fn plan(
             name: dir.display().to_string(),
             engine: std::sync::Arc::new(TerraformEngine { options }),
         };
-        return Ok((true, vec![job]));
+        return Ok(Plan {
+            single: true,
+            jobs: vec![job],
+        });
     }
     let specs: Vec<StackSpec> = if settings.dirs.is_empty() {
         config.stacks.clone()
@@ -278,10 +308,10 @@ fn plan(
         });
     }
     let given = !settings.dirs.is_empty();
-    Ok((
-        false,
-        settings.scan.jobs(config, &share, &settings.cwd, given),
-    ))
+    Ok(Plan {
+        single: false,
+        jobs: settings.scan.jobs(config, &share, &settings.cwd, given),
+    })
 }
 
 /// Scans every job, the ignore rules marked on each report as soon as its scan ends; which
@@ -349,3 +379,6 @@ fn show_failures(document: &Document, output: &OutputSettings, observer: &dyn Ob
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
