@@ -3,6 +3,7 @@
 
 pub mod explanation;
 pub mod markdown;
+pub mod progress;
 pub mod terminal;
 
 use crate::drift::combined::CombinedReport;

@@ -3,7 +3,6 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use driftlog::report::plural;
 use driftlog::scan::Progress;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -26,27 +25,7 @@ impl Spinner {
 
     pub fn update(&self, progress: Progress<'_>) {
         let Some(bar) = &self.bar else { return };
-        let message = match progress {
-            Progress::Initializing => "terraform init".to_owned(),
-            Progress::Planning => "terraform plan -refresh-only: starting".to_owned(),
-            Progress::RefreshStarted { address } => format!("refreshing {address}"),
-            Progress::RefreshCompleted { address, refreshed } => {
-                format!(
-                    "refreshed {} (last: {address})",
-                    plural(refreshed, "resource")
-                )
-            }
-            Progress::Drift { address } => format!("drift: {address}"),
-            Progress::Classifying { drifted } => {
-                format!(
-                    "terraform plan: which drift of {drifted} resources the configuration manages"
-                )
-            }
-            Progress::ReadingPlan { drifted } => {
-                format!("reading values of {drifted} drifted resources")
-            }
-        };
-        bar.set_message(message);
+        bar.set_message(driftlog::report::progress::step(&progress));
     }
 
     pub fn finish(&self) {
@@ -87,7 +66,6 @@ impl StackProgress {
 
     pub fn event(&self, event: driftlog::batch::Event<'_>) {
         use driftlog::batch::Event;
-        use driftlog::drift::Status;
         match event {
             Event::Started { name, .. } => {
                 if let Some(bar) = &self.bar {
@@ -96,18 +74,8 @@ impl StackProgress {
             }
             Event::Finished { name, report, .. } => {
                 let done = self.done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-                let result = match report.status {
-                    Status::Clean => "clean".to_owned(),
-                    Status::Drifted => {
-                        format!("drifted ({})", plural(report.summary.drifted, "resource"))
-                    }
-                    Status::Failed => "FAILED".to_owned(),
-                };
-                let line = format!(
-                    "[{done}/{}] {name}: {result} in {}",
-                    self.total,
-                    driftlog::report::human_duration(report.duration_ms)
-                );
+                let line =
+                    driftlog::report::progress::stack_finished(done, self.total, name, report);
                 match &self.bar {
                     Some(bar) => {
                         bar.inc(1);
