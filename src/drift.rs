@@ -116,6 +116,19 @@ pub struct Evidence {
 }
 
 impl ScanReport {
+    /// A report of the stack at `dir` (workspace `default`) with `status` and nothing else,
+    /// for tests.
+    #[cfg(test)]
+    pub(crate) fn test(dir: &str, status: Status) -> ScanReport {
+        let stack = Stack {
+            dir: dir.into(),
+            workspace: "default".into(),
+        };
+        let mut report = ScanReport::new(stack, "2026-11-24T00:00:00Z".into());
+        report.status = status;
+        report
+    }
+
     /// The report of a scan that has found nothing yet: `failed` until the scan says
     /// otherwise, so a scan cut short is never mistaken for a clean one.
     pub fn new(stack: Stack, started_at: String) -> Self {
@@ -633,14 +646,7 @@ mod tests {
     }
 
     fn drifted(resources: Vec<DriftedResource>) -> ScanReport {
-        let mut report = ScanReport::new(
-            Stack {
-                dir: "infra".into(),
-                workspace: "default".into(),
-            },
-            "2026-11-24T00:00:00Z".into(),
-        );
-        report.status = Status::Drifted;
+        let mut report = ScanReport::test("infra", Status::Drifted);
         report.summary = Summary::of(10, &resources, &[], &[]);
         report.resources = resources;
         report

@@ -218,19 +218,10 @@ pub fn json_schema() -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::drift::Stack;
     use serde_json::json;
 
     fn report(dir: &str, status: Status) -> ScanReport {
-        let mut report = ScanReport::new(
-            Stack {
-                dir: dir.into(),
-                workspace: "default".into(),
-            },
-            "2026-11-24T00:00:00Z".into(),
-        );
-        report.status = status;
-        report
+        ScanReport::test(dir, status)
     }
 
     #[test]

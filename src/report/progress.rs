@@ -43,19 +43,12 @@ pub fn stack_finished(done: usize, total: usize, name: &str, report: &ScanReport
 
 #[cfg(test)]
 mod tests {
-    use crate::drift::{ScanReport, Stack, Status};
+    use crate::drift::{ScanReport, Status};
     use crate::engine::Progress;
 
     #[test]
     fn a_finished_stack_says_its_place_result_and_time() {
-        let mut report = ScanReport::new(
-            Stack {
-                dir: "infra".into(),
-                workspace: "default".into(),
-            },
-            "2026-12-01T00:00:00Z".into(),
-        );
-        report.status = Status::Drifted;
+        let mut report = ScanReport::test("infra", Status::Drifted);
         report.summary.drifted = 2;
         report.duration_ms = 1_500;
         let line = super::stack_finished(3, 7, "infra/prod", &report);

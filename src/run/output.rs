@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::drift::combined::{CombinedReport, DuplicateStack};
-use crate::drift::{ScanReport, Status};
+use crate::drift::ScanReport;
 use crate::github::Publication;
 use crate::report::{self, Format};
 
@@ -48,21 +48,6 @@ impl Document {
         match self {
             Document::Single(report) => report::render(report, format, color),
             Document::Combined(combined) => report::render_combined(combined, format, color),
-        }
-    }
-
-    /// The stacks' reports, in the document's order.
-    pub fn reports(&self) -> Vec<&ScanReport> {
-        match self {
-            Document::Single(report) => vec![report],
-            Document::Combined(combined) => combined.stacks.iter().collect(),
-        }
-    }
-
-    pub fn status(&self) -> Status {
-        match self {
-            Document::Single(report) => report.status,
-            Document::Combined(combined) => combined.status,
         }
     }
 
@@ -110,7 +95,7 @@ impl<'a> Output<'a> {
     /// possible; the `--output` file again.
     pub fn late(&mut self, document: &Document, observer: &dyn Observer) {
         let text = if self.stdout_done {
-            history(&document.reports())
+            history(&document.publication().stacks())
         } else {
             document.render(self.settings.format, self.settings.color)
         };

@@ -242,7 +242,7 @@ pub fn run_plan(
     let mut failures = output.failures;
     failures.extend(published.failures.into_iter().map(StageFailure::Publish));
     Ok(RunOutcome {
-        drift_code: document.status().exit_code(),
+        drift_code: document.publication().status().exit_code(),
         failures,
         not_recorded: recorded.into_iter().filter_map(Result::err).collect(),
     })
@@ -353,7 +353,7 @@ fn scan(
 fn show_failures(document: &Document, output: &OutputSettings, observer: &dyn Observer) {
     let single = matches!(document, Document::Single(_));
     let on_screen = output.format == crate::report::Format::Terminal && output.stdout_is_terminal;
-    for report in document.reports() {
+    for report in document.publication().stacks() {
         let Some(failure) = &report.failure else {
             continue;
         };
@@ -373,7 +373,7 @@ fn show_failures(document: &Document, output: &OutputSettings, observer: &dyn Ob
             observer.line(Line::Text(&text));
         }
     }
-    for report in document.reports() {
+    for report in document.publication().stacks() {
         if let Some(text) = terminal::withheld_diagnostics(&report.diagnostics) {
             observer.line(Line::Text(&text));
         }

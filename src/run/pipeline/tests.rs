@@ -39,14 +39,7 @@ impl Engine for Canned {
 }
 
 fn report(dir: &str, status: Status) -> ScanReport {
-    let mut report = ScanReport::new(
-        Stack {
-            dir: dir.into(),
-            workspace: "default".into(),
-        },
-        "2026-12-01T00:00:00Z".into(),
-    );
-    report.status = status;
+    let mut report = ScanReport::test(dir, status);
     if status == Status::Drifted {
         let resource = DriftedResource {
             previous_address: None,
