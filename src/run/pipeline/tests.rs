@@ -258,24 +258,27 @@ fn ignore_rules_are_marked_before_anything_is_shown_or_recorded() {
     assert!(text.contains("managed by hand"), "{text}");
 }
 
-#[test]
-fn a_failed_stage_fails_the_run_but_drift_still_exits_2() {
+/// A one-stack terminal run of a scan with `status` whose standard output fails with `kind`.
+fn with_stdout_failing(kind: std::io::ErrorKind, status: Status) -> RunOutcome {
     let fixture = Fixture::new("");
     let settings = fixture.settings(Format::Terminal, false);
     let heard = Heard {
-        stdout_fails: Some(std::io::ErrorKind::PermissionDenied),
+        stdout_fails: Some(kind),
         ..Heard::default()
     };
-    let plan = single(job(&fixture.stack(), report("infra", Status::Drifted)));
-    let outcome = fixture.run(&settings, plan, &heard);
+    let plan = single(job(&fixture.stack(), report("infra", status)));
+    fixture.run(&settings, plan, &heard)
+}
+
+#[test]
+fn a_failed_stage_fails_the_run_but_drift_still_exits_2() {
+    let outcome = with_stdout_failing(std::io::ErrorKind::PermissionDenied, Status::Drifted);
     assert_eq!(outcome.exit_code(), 2);
     assert!(matches!(
         outcome.failures[..],
         [StageFailure::Stdout(_), ..]
     ));
-
-    let clean = single(job(&fixture.stack(), report("infra", Status::Clean)));
-    let outcome = fixture.run(&settings, clean, &heard);
+    let outcome = with_stdout_failing(std::io::ErrorKind::PermissionDenied, Status::Clean);
     assert_eq!(
         outcome.exit_code(),
         1,
@@ -285,14 +288,7 @@ fn a_failed_stage_fails_the_run_but_drift_still_exits_2() {
 
 #[test]
 fn a_reader_that_went_away_is_not_a_failure() {
-    let fixture = Fixture::new("");
-    let settings = fixture.settings(Format::Terminal, false);
-    let heard = Heard {
-        stdout_fails: Some(std::io::ErrorKind::BrokenPipe),
-        ..Heard::default()
-    };
-    let plan = single(job(&fixture.stack(), report("infra", Status::Drifted)));
-    let outcome = fixture.run(&settings, plan, &heard);
+    let outcome = with_stdout_failing(std::io::ErrorKind::BrokenPipe, Status::Drifted);
     assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
     assert_eq!(outcome.exit_code(), 2);
 }
