@@ -8,6 +8,7 @@
 pub mod analysis;
 pub mod combined;
 pub mod explanation;
+pub mod fingerprint;
 pub mod path;
 
 use std::collections::BTreeMap;
