@@ -2,6 +2,7 @@
 //! which `git verify-commit` and `ssh-keygen -Y verify` can check without driftlog.
 
 pub mod canonical;
+pub mod keygen;
 pub mod merkle;
 pub mod note;
 pub mod pending;

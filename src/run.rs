@@ -6,9 +6,15 @@
 //! the `--output` file, before and after recording), [`record`] (the audit log, one push per
 //! log), [`explain`] (the log, commits and events behind each drift), [`publish`] (runner
 //! files and GitHub), and the outcome with its exit code.
+//!
+//! The other commands that run something: [`apply`] (`driftlog apply`, from its checks to its
+//! record) and [`merge`] (saved reports read back and merged, for `report post` and `report
+//! merge`).
 
+pub mod apply;
 pub mod explain;
 pub mod ignore;
+pub mod merge;
 pub mod output;
 pub mod pipeline;
 pub mod publish;

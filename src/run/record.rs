@@ -1,11 +1,12 @@
 //! The record stage: every scan of the run appended to the audit log, one push per log, and
-//! each report told where its record is (its place on the branch, or the pending ref).
+//! each report told where its record is (its place on the branch, or the pending ref); and
+//! what a person is told about where records landed ([`recorded_lines`], [`unpushed_lines`]).
 
 use std::path::Path;
 
 use crate::audit::recorder::{self, AuditOptions, RecordError};
 use crate::audit::store::Appended;
-use crate::audit::sync::{Outcome, Placement};
+use crate::audit::sync::{Outcome, Placement, SyncError};
 use crate::drift::{AuditRef, PendingAuditRef, ScanReport};
 
 /// Records `reports` (each with the directory it scanned), noting each one's place in it;
@@ -53,5 +54,57 @@ pub fn note_placement(report: &mut ScanReport, branch: &str, placed: &Placement)
                 entry: entry.clone(),
             })
         }
+    }
+}
+
+/// Where records landed, a line each for standard error: the outcome's warnings, each
+/// record's seq and hash, whether it was pushed or waits on a pending ref, records pushed
+/// along from the spool or folded from other runs, and the checkpoint line to keep.
+pub fn recorded_lines(branch: &str, outcome: &Outcome) -> Vec<String> {
+    let mut lines: Vec<String> = outcome
+        .warnings
+        .iter()
+        .map(|warning| format!("driftlog: warning: {warning}"))
+        .collect();
+    let place = match &outcome.remote {
+        Some(remote) => format!("pushed to {remote}"),
+        None => "local only: the repository has no remote".to_owned(),
+    };
+    lines.extend(outcome.placed.iter().map(|placed| match placed {
+        Placement::Branch(head) => format!(
+            "driftlog: recorded as audit record {} (sha256:{}) on {branch} ({place}), Merkle \
+             root {}",
+            head.seq, head.record_sha256, head.merkle_root
+        ),
+        Placement::Pending { remote_ref, .. } => format!(
+            "driftlog: recorded on the remote in the pending ref {remote_ref}: the audit branch \
+             {branch} was busy until the deadline, and the next run that records folds it in"
+        ),
+    }));
+    if outcome.from_spool() > 0 {
+        lines.push(format!(
+            "driftlog: also pushed {} earlier record(s) from the spool",
+            outcome.from_spool()
+        ));
+    }
+    if outcome.folded() > 0 {
+        lines.push(format!(
+            "driftlog: also folded {} record(s) other runs left on pending refs",
+            outcome.folded()
+        ));
+    }
+    lines.extend(outcome.checkpoint_line().map(str::to_owned));
+    lines
+}
+
+/// The warnings of a run whose record was not pushed (spool entries refused or lost, say),
+/// which its error message does not carry, a line each for standard error.
+pub fn unpushed_lines(err: &RecordError) -> Vec<String> {
+    match err {
+        RecordError::Sync(SyncError::NotPushed { warnings, .. }) => warnings
+            .iter()
+            .map(|warning| format!("driftlog: warning: {warning}"))
+            .collect(),
+        _ => Vec::new(),
     }
 }

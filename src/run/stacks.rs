@@ -1,11 +1,14 @@
 //! The stacks of a run: the scan settings the command line gave, made into one
 //! [`ScanOptions`] per stack (its own workspace, variables and var files first, then the
-//! run's), and the configuration's or discovery's stacks made into [`StackJob`]s.
+//! run's), and the configuration's or discovery's stacks made into [`StackJob`]s; and the
+//! stacks listed for people and for CI fan-out (`driftlog stacks`, [`listing`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::batch::StackJob;
+use serde_json::json;
+
 use crate::config::{Config, StackSpec};
 use crate::engine::terraform::TerraformEngine;
 use crate::scan::ScanOptions;
@@ -99,5 +102,61 @@ impl ScanSettings {
                 }
             })
             .collect()
+    }
+}
+
+/// How `driftlog stacks` lists the stacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    /// One path per line.
+    Paths,
+    /// Every stack's settings, as JSON.
+    Json,
+    /// A GitHub Actions `strategy.matrix` with one entry per stack.
+    Matrix,
+    /// A `strategy.matrix` of N entries `shard: K/N`, for `driftlog scan --shard`.
+    Shards(usize),
+}
+
+/// The stacks of `config` listed as `listing` says (no final newline).
+pub fn listing(config: &Config, listing: Listing) -> String {
+    let path = |spec: &StackSpec| spec.path.display().to_string();
+    match listing {
+        Listing::Shards(n) => {
+            let shards: Vec<String> = (1..=n).map(|k| format!("{k}/{n}")).collect();
+            json!({ "shard": shards }).to_string()
+        }
+        Listing::Matrix => {
+            let include: Vec<_> = config
+                .stacks
+                .iter()
+                .map(|spec| json!({ "stack": path(spec), "name": spec.name }))
+                .collect();
+            json!({ "include": include }).to_string()
+        }
+        Listing::Json => {
+            let stacks: Vec<_> = config
+                .stacks
+                .iter()
+                .map(|spec| {
+                    json!({
+                        "path": path(spec),
+                        "name": spec.name,
+                        "workspace": spec.workspace,
+                        "var_files": spec.var_files,
+                        "vars": spec.vars.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+                    })
+                })
+                .collect();
+            // Pretty, as `serde_json::to_string_pretty` writes it, which cannot fail for a
+            // value.
+            format!("{:#}", json!({ "stacks": stacks }))
+        }
+        Listing::Paths => config
+            .stacks
+            .iter()
+            .map(path)
+            .collect::<Vec<_>>()
+            .join("\n"),
     }
 }

@@ -7,7 +7,7 @@ use anyhow::Context;
 use driftlog::audit::recorder::{AuditOptions, RecordError, Subject};
 use driftlog::audit::sshsig::SigningKey;
 use driftlog::audit::store::DEFAULT_BRANCH;
-use driftlog::audit::sync::{Auth, Outcome, Placement, RemoteChoice, SyncError};
+use driftlog::audit::sync::{Auth, Outcome, RemoteChoice};
 
 #[derive(Debug, clap::Args)]
 pub struct AuditArgs {
@@ -115,54 +115,16 @@ fn push_auth() -> Auth {
     }
 }
 
-/// Says where records landed (on standard error): each one's seq and hash, whether it was
-/// pushed or waits on a pending ref, records pushed along from the spool or folded from other
-/// runs, and the checkpoint line to keep.
+/// Says where records landed (on standard error).
 pub fn print_recorded(branch: &str, outcome: &Outcome) {
-    for warning in &outcome.warnings {
-        eprintln!("driftlog: warning: {warning}");
-    }
-    let place = match &outcome.remote {
-        Some(remote) => format!("pushed to {remote}"),
-        None => "local only: the repository has no remote".to_owned(),
-    };
-    for placed in &outcome.placed {
-        match placed {
-            Placement::Branch(head) => eprintln!(
-                "driftlog: recorded as audit record {} (sha256:{}) on {branch} ({place}), \
-                 Merkle root {}",
-                head.seq, head.record_sha256, head.merkle_root
-            ),
-            Placement::Pending { remote_ref, .. } => eprintln!(
-                "driftlog: recorded on the remote in the pending ref {remote_ref}: the audit \
-                 branch {branch} was busy until the deadline, and the next run that records \
-                 folds it in"
-            ),
-        }
-    }
-    if outcome.from_spool() > 0 {
-        eprintln!(
-            "driftlog: also pushed {} earlier record(s) from the spool",
-            outcome.from_spool()
-        );
-    }
-    if outcome.folded() > 0 {
-        eprintln!(
-            "driftlog: also folded {} record(s) other runs left on pending refs",
-            outcome.folded()
-        );
-    }
-    if let Some(line) = outcome.checkpoint_line() {
-        eprintln!("{line}");
-    }
+    driftlog::run::record::recorded_lines(branch, outcome)
+        .iter()
+        .for_each(|line| eprintln!("{line}"));
 }
 
-/// The warnings of a run whose record was not pushed (spool entries refused or lost, say),
-/// which its error message does not carry.
+/// The warnings of a run whose record was not pushed (on standard error).
 pub fn print_unpushed_warnings(err: &RecordError) {
-    if let RecordError::Sync(SyncError::NotPushed { warnings, .. }) = err {
-        for warning in warnings {
-            eprintln!("driftlog: warning: {warning}");
-        }
-    }
+    driftlog::run::record::unpushed_lines(err)
+        .iter()
+        .for_each(|line| eprintln!("{line}"));
 }

@@ -1,14 +1,15 @@
 //! `driftlog report`: saved JSON reports, for workflows that scan in one job (or in many
-//! parallel jobs) and report in another.
+//! parallel jobs) and report in another. Reading and merging them is `driftlog::run::merge`.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use driftlog::drift::combined::{AnyReport, CombinedReport, SavedReportError};
+use driftlog::drift::combined::AnyReport;
 use driftlog::github::Publication;
 use driftlog::report::{self, Format};
+use driftlog::run::merge;
 
 use crate::scan::FormatArg;
 
@@ -67,7 +68,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
 
 fn post(args: PostArgs) -> anyhow::Result<ExitCode> {
     let reporting = args.github.resolve()?;
-    let report = read_report(&args.report)?;
+    let report = merge::read_report(&args.report)?;
     let (publication, code) = match &report {
         AnyReport::Single(single) => (Publication::Single(single), single.status.exit_code()),
         AnyReport::Combined(combined) => {
@@ -80,25 +81,12 @@ fn post(args: PostArgs) -> anyhow::Result<ExitCode> {
 
 fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     let reporting = args.github.resolve()?;
-    let partials = args
-        .reports
-        .iter()
-        .map(|path| read_report(path))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let mut merged = CombinedReport::merge(partials)?;
-    let waiting = merged
-        .stacks
-        .iter()
-        .filter(|stack| stack.audit_pending.is_some())
-        .count();
-    let folded = fold_pending(&args.audit, &mut merged)?;
-    if waiting > 0 && !folded {
-        eprintln!(
-            "driftlog: warning: {waiting} shard record(s) wait on pending refs; give `report \
-             merge` the signing key (--signing-key or DRIFTLOG_SIGNING_KEY) to fold them into \
-             the audit branch now, or the next run that records does"
-        );
-    }
+    let mut merged = merge::combine(&args.reports)?;
+    // The key is read only once the reports merged, so a bad report is named first.
+    let audit = args.audit.options_if_key()?;
+    let notices = merge::fold_pending(&mut merged, audit.as_ref())
+        .inspect_err(|err| crate::audit_args::print_unpushed_warnings(&err.0))?;
+    notices.iter().for_each(|line| eprintln!("{line}"));
     let format = args.format.into();
     let mut stdout = std::io::stdout().lock();
     let printed = stdout
@@ -117,63 +105,4 @@ fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     }
     crate::github::first_failure(reporting.report(Publication::Combined(&merged), json_path))?;
     Ok(ExitCode::from(merged.status.exit_code()))
-}
-
-/// Folds the audit branch's pending refs when a signing key is given; whether it did. Then
-/// each stack of `merged` whose record waited on a pending ref names its place on the branch.
-/// A failure to fold fails the merge: the records are safe where they were, and it says so.
-fn fold_pending(
-    audit: &crate::audit_args::AuditArgs,
-    merged: &mut CombinedReport,
-) -> anyhow::Result<bool> {
-    let Some(options) = audit.options_if_key()? else {
-        return Ok(false);
-    };
-    let start = options.repo.clone().unwrap_or_else(|| PathBuf::from("."));
-    let outcome = driftlog::audit::recorder::fold(&start, &options).map_err(|err| {
-        crate::audit_args::print_unpushed_warnings(&err);
-        anyhow::anyhow!("{err}").context("folding the shards' pending audit records")
-    })?;
-    crate::audit_args::print_recorded(&options.branch, &outcome);
-    let waiting: Vec<usize> = (0..merged.stacks.len())
-        .filter(|&i| merged.stacks[i].audit_pending.is_some())
-        .collect();
-    let entries: Vec<String> = waiting
-        .iter()
-        .filter_map(|&i| merged.stacks[i].audit_pending.as_ref())
-        .map(|pending| pending.entry.clone())
-        .collect();
-    let entries: Vec<&str> = entries.iter().map(String::as_str).collect();
-    match driftlog::audit::recorder::find_folded(&start, &options, &entries) {
-        Ok(found) => {
-            for (i, found) in waiting.into_iter().zip(found) {
-                if let Some(head) = found {
-                    let stack = &mut merged.stacks[i];
-                    stack.audit = Some(driftlog::run::record::audit_ref(&options.branch, &head));
-                    stack.audit_pending = None;
-                }
-            }
-        }
-        Err(err) => eprintln!("driftlog: warning: the folded records were not looked up: {err}"),
-    }
-    Ok(true)
-}
-
-fn read_report(path: &Path) -> anyhow::Result<AnyReport> {
-    let text = driftlog::bounded::read_to_string(
-        path,
-        driftlog::bounded::MAX_SAVED_REPORT_BYTES,
-        "MAX_SAVED_REPORT_BYTES",
-    )
-    .with_context(|| format!("reading the report {}", path.display()))?;
-    AnyReport::from_json(&text).map_err(|err| match err {
-        SavedReportError::Newer { .. } | SavedReportError::Older { .. } => {
-            anyhow::anyhow!("{}: {err}", path.display())
-        }
-        _ => anyhow::anyhow!(
-            "{} is not a driftlog JSON report ({err}); make one with `driftlog scan --output \
-             report.json`",
-            path.display()
-        ),
-    })
 }

@@ -1,12 +1,13 @@
 //! `driftlog stacks`: the stacks a scan without DIR would scan, for people and for CI
-//! fan-out (`--format matrix` is a GitHub Actions `strategy.matrix`).
+//! fan-out (`--format matrix` is a GitHub Actions `strategy.matrix`); the listing is
+//! `driftlog::run::stacks::listing`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::ValueEnum;
-use driftlog::config::{self, Config};
-use serde_json::json;
+use driftlog::config::Config;
+use driftlog::run::stacks::Listing;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -38,45 +39,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for warning in &config.warnings {
         eprintln!("driftlog: warning: {warning}");
     }
-    let path = |spec: &config::StackSpec| spec.path.display().to_string();
-    let output = match (args.format, args.shards) {
+    let listing = match (args.format, args.shards) {
         (StacksFormat::Matrix, Some(0)) => anyhow::bail!("--shards must be at least 1"),
-        (StacksFormat::Matrix, Some(n)) => {
-            let shards: Vec<String> = (1..=n).map(|k| format!("{k}/{n}")).collect();
-            json!({ "shard": shards }).to_string()
-        }
+        (StacksFormat::Matrix, Some(n)) => Listing::Shards(n),
         (_, Some(_)) => anyhow::bail!("--shards goes with --format matrix"),
-        (StacksFormat::Matrix, None) => {
-            let include: Vec<_> = config
-                .stacks
-                .iter()
-                .map(|spec| json!({ "stack": path(spec), "name": spec.name }))
-                .collect();
-            json!({ "include": include }).to_string()
-        }
-        (StacksFormat::Json, None) => {
-            let stacks: Vec<_> = config
-                .stacks
-                .iter()
-                .map(|spec| {
-                    json!({
-                        "path": path(spec),
-                        "name": spec.name,
-                        "workspace": spec.workspace,
-                        "var_files": spec.var_files,
-                        "vars": spec.vars.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
-                    })
-                })
-                .collect();
-            serde_json::to_string_pretty(&json!({ "stacks": stacks }))?
-        }
-        (StacksFormat::List, None) => config
-            .stacks
-            .iter()
-            .map(path)
-            .collect::<Vec<_>>()
-            .join("\n"),
+        (StacksFormat::Matrix, None) => Listing::Matrix,
+        (StacksFormat::Json, None) => Listing::Json,
+        (StacksFormat::List, None) => Listing::Paths,
     };
-    println!("{output}");
+    println!("{}", driftlog::run::stacks::listing(&config, listing));
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,139 @@
+//! Saved reports read back (`report post`, `report merge`) and the shards' reports merged
+//! into one. A saved report is input like any other: read within
+//! [`MAX_SAVED_REPORT_BYTES`], its schema version checked before its shape. With a signing
+//! key, the records shards left on pending refs (the audit branch was busy) are folded into
+//! the branch, and each merged stack whose record waited names its place there.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::audit::recorder::{self, AuditOptions, RecordError};
+use crate::bounded::MAX_SAVED_REPORT_BYTES;
+use crate::drift::combined::{AnyReport, CombinedReport, DuplicateStack, SavedReportError};
+
+/// Why a saved report cannot be used. Where a reason is another error, only its message is
+/// shown, the way it reads on its own.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadReportError {
+    #[error("reading the report {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{}: {err}", path.display())]
+    Version {
+        path: PathBuf,
+        err: SavedReportError,
+    },
+    #[error(
+        "{} is not a driftlog JSON report ({err}); make one with `driftlog scan --output \
+         report.json`",
+        path.display()
+    )]
+    NotAReport {
+        path: PathBuf,
+        err: SavedReportError,
+    },
+}
+
+/// The saved report at `path`, of one stack or combined.
+pub fn read_report(path: &Path) -> Result<AnyReport, ReadReportError> {
+    let text =
+        crate::bounded::read_to_string(path, MAX_SAVED_REPORT_BYTES, "MAX_SAVED_REPORT_BYTES")
+            .map_err(|source| ReadReportError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
+    AnyReport::from_json(&text).map_err(|err| {
+        let path = path.to_owned();
+        match err {
+            SavedReportError::Newer { .. } | SavedReportError::Older { .. } => {
+                ReadReportError::Version { path, err }
+            }
+            _ => ReadReportError::NotAReport { path, err },
+        }
+    })
+}
+
+/// Why the reports were not merged.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error(transparent)]
+    Read(#[from] ReadReportError),
+    #[error(transparent)]
+    Duplicate(#[from] DuplicateStack),
+}
+
+/// The reports at `paths`, merged into one.
+pub fn combine(paths: &[PathBuf]) -> Result<CombinedReport, MergeError> {
+    let partials = paths
+        .iter()
+        .map(|path| read_report(path))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(CombinedReport::merge(partials)?)
+}
+
+/// The pending refs could not be folded; the records are safe where they were (the warnings
+/// of [`super::record::unpushed_lines`] say what else happened).
+#[derive(Debug, thiserror::Error)]
+#[error("folding the shards' pending audit records: {0}")]
+pub struct FoldError(pub RecordError);
+
+/// With `audit` (a signing key was given), folds the pending refs of the audit branch into it
+/// and names the place of each stack of `merged` whose record waited on one; without, warns
+/// of the records that wait. What a person should know, a line each for standard error.
+pub fn fold_pending(
+    merged: &mut CombinedReport,
+    audit: Option<&AuditOptions>,
+) -> Result<Vec<String>, FoldError> {
+    let waiting = merged
+        .stacks
+        .iter()
+        .filter(|stack| stack.audit_pending.is_some())
+        .count();
+    match audit {
+        Some(options) => fold_into_branch(options, merged),
+        None if waiting > 0 => Ok(vec![format!(
+            "driftlog: warning: {waiting} shard record(s) wait on pending refs; give `report \
+             merge` the signing key (--signing-key or DRIFTLOG_SIGNING_KEY) to fold them into \
+             the audit branch now, or the next run that records does"
+        )]),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Folds the audit branch's pending refs, then each stack of `merged` whose record waited on
+/// a pending ref names its place on the branch. A failure to fold fails the merge: the
+/// records are safe where they were, and it says so.
+fn fold_into_branch(
+    options: &AuditOptions,
+    merged: &mut CombinedReport,
+) -> Result<Vec<String>, FoldError> {
+    let start = options.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+    let outcome = recorder::fold(&start, options).map_err(FoldError)?;
+    let mut notices = super::record::recorded_lines(&options.branch, &outcome);
+    let waiting: Vec<usize> = (0..merged.stacks.len())
+        .filter(|&i| merged.stacks[i].audit_pending.is_some())
+        .collect();
+    let entries: Vec<&str> = waiting
+        .iter()
+        .filter_map(|&i| merged.stacks[i].audit_pending.as_ref())
+        .map(|pending| pending.entry.as_str())
+        .collect();
+    match recorder::find_folded(&start, options, &entries) {
+        Ok(found) => {
+            for (i, found) in waiting.into_iter().zip(found) {
+                if let Some(head) = found {
+                    let stack = &mut merged.stacks[i];
+                    stack.audit = Some(super::record::audit_ref(&options.branch, &head));
+                    stack.audit_pending = None;
+                }
+            }
+        }
+        Err(err) => notices.push(format!(
+            "driftlog: warning: the folded records were not looked up: {err}"
+        )),
+    }
+    Ok(notices)
+}
