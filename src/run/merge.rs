@@ -137,3 +137,80 @@ fn fold_into_branch(
     }
     Ok(notices)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drift::{PendingAuditRef, ScanReport, Status};
+
+    fn saved(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write the report");
+        path
+    }
+
+    fn waiting(dir: &str) -> ScanReport {
+        let mut report = ScanReport::test(dir, Status::Clean);
+        report.audit_pending = Some(PendingAuditRef {
+            branch: "driftlog".into(),
+            pending_ref: "refs/driftlog/pending/driftlog/run-1".into(),
+            entry: "0123abcd".into(),
+        });
+        report
+    }
+
+    #[test]
+    fn a_file_that_is_no_report_says_how_to_make_one() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = saved(&dir, "r.json", "[1, 2]");
+        let err = read_report(&path).expect_err("not a report");
+        assert!(matches!(err, ReadReportError::NotAReport { .. }), "{err:?}");
+        assert!(err
+            .to_string()
+            .ends_with("; make one with `driftlog scan --output report.json`"));
+    }
+
+    #[test]
+    fn a_report_of_another_schema_version_is_named_by_its_path() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = saved(&dir, "r.json", r#"{"schema_version": 999999}"#);
+        let err = read_report(&path).expect_err("newer");
+        assert!(matches!(err, ReadReportError::Version { .. }), "{err:?}");
+        assert!(err
+            .to_string()
+            .starts_with(&format!("{}: ", path.display())));
+    }
+
+    #[test]
+    fn shards_are_merged_and_one_stack_twice_is_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let a = saved(&dir, "a.json", &crate::report::json(&waiting("a")));
+        let b = saved(
+            &dir,
+            "b.json",
+            &crate::report::json(&ScanReport::test("b", Status::Clean)),
+        );
+        let merged = combine(&[a.clone(), b]).expect("merged");
+        assert_eq!(merged.stacks.len(), 2);
+        let err = combine(&[a.clone(), a]).expect_err("a twice");
+        assert!(matches!(err, MergeError::Duplicate(_)), "{err:?}");
+    }
+
+    #[test]
+    fn without_a_key_the_waiting_records_are_warned_of_and_left_waiting() {
+        let mut merged =
+            CombinedReport::of(vec![waiting("a"), ScanReport::test("b", Status::Clean)])
+                .expect("combined");
+        let notices = fold_pending(&mut merged, None).expect("no fold");
+        assert_eq!(notices.len(), 1);
+        assert!(notices[0].starts_with("driftlog: warning: 1 shard record(s) wait on pending refs"));
+        assert!(merged
+            .stacks
+            .iter()
+            .any(|stack| stack.audit_pending.is_some()));
+
+        let mut clean =
+            CombinedReport::of(vec![ScanReport::test("b", Status::Clean)]).expect("combined");
+        assert!(fold_pending(&mut clean, None).expect("no fold").is_empty());
+    }
+}

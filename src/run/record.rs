@@ -108,3 +108,80 @@ pub fn unpushed_lines(err: &RecordError) -> Vec<String> {
         _ => Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::sync::{Landed, PushFailure, Source};
+
+    fn landed(seq: u64, source: Source) -> Landed {
+        Landed {
+            seq,
+            record_sha256: format!("h{seq}"),
+            commit: format!("c{seq}"),
+            source,
+        }
+    }
+
+    #[test]
+    fn recorded_lines_say_where_each_record_is_and_end_with_the_checkpoint() {
+        let head = Appended {
+            seq: 7,
+            record_sha256: "ab12".into(),
+            commit: "c7".into(),
+            merkle_root: "root7".into(),
+            checkpoint_line: "checkpoint 7".into(),
+        };
+        let outcome = Outcome {
+            remote: None,
+            records: vec![
+                landed(5, Source::Spool),
+                landed(6, Source::Pending),
+                landed(7, Source::ThisScan),
+            ],
+            placed: vec![
+                Placement::Branch(head),
+                Placement::Pending {
+                    remote_ref: "refs/driftlog/pending/driftlog/run-2".into(),
+                    entry: "e".into(),
+                },
+            ],
+            pending_ref: None,
+            pushes: 1,
+            retries: 0,
+            warnings: vec!["a spool entry was set aside".into()],
+        };
+        assert_eq!(
+            recorded_lines("driftlog", &outcome),
+            [
+                "driftlog: warning: a spool entry was set aside",
+                "driftlog: recorded as audit record 7 (sha256:ab12) on driftlog (local only: the \
+                 repository has no remote), Merkle root root7",
+                "driftlog: recorded on the remote in the pending ref \
+                 refs/driftlog/pending/driftlog/run-2: the audit branch driftlog was busy until \
+                 the deadline, and the next run that records folds it in",
+                "driftlog: also pushed 1 earlier record(s) from the spool",
+                "driftlog: also folded 1 record(s) other runs left on pending refs",
+                "checkpoint 7",
+            ]
+        );
+    }
+
+    #[test]
+    fn only_a_record_that_was_not_pushed_has_warnings_of_its_own() {
+        let err = RecordError::Sync(SyncError::NotPushed {
+            failure: PushFailure::Rejected {
+                remote: "origin".into(),
+                reason: "protected".into(),
+            },
+            spooled: 1,
+            spool: "spool".into(),
+            warnings: vec!["an entry was lost".into()],
+        });
+        assert_eq!(
+            unpushed_lines(&err),
+            ["driftlog: warning: an entry was lost"]
+        );
+        assert!(unpushed_lines(&RecordError::Bare("repo".into())).is_empty());
+    }
+}
