@@ -98,7 +98,7 @@ fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     }
     let mut json_path = None;
     if let Some(path) = &args.output {
-        let file_format = crate::scan::format_for_file(path, format);
+        let file_format = driftlog::report::format_for_file(path, format);
         std::fs::write(path, report::render_combined(&merged, file_format, false))
             .with_context(|| format!("writing the merged report to {}", path.display()))?;
         json_path = (file_format == Format::Json).then_some(path.as_path());

@@ -130,8 +130,6 @@ impl From<FormatArg> for Format {
     }
 }
 
-pub use driftlog::report::format_for_file;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorArg {
     Auto,
