@@ -9,6 +9,52 @@
 //!
 //! [`scrub`] masks them (and URL credentials) in whatever driftlog says about a remote.
 
+use std::sync::OnceLock;
+
+/// driftlog's own secrets once taken out of the environment: in this process's memory only.
+#[derive(Default)]
+pub struct Taken {
+    /// The signing key's OpenSSH text, from `DRIFTLOG_SIGNING_KEY`.
+    pub signing_key: Option<String>,
+    /// driftlog's GitHub token, from `DRIFTLOG_GITHUB_TOKEN` or the action's input.
+    pub github_token: Option<String>,
+}
+
+static TAKEN: OnceLock<Taken> = OnceLock::new();
+
+/// Reads and removes the secret variables. Call first in `main`, while no other thread
+/// exists: changing the environment races with any thread reading it.
+pub fn take_from_environment() {
+    let take = |names: &[&str]| {
+        let mut found = None;
+        for name in names {
+            let value = std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+            std::env::remove_var(name);
+            found = found.or(value);
+        }
+        found
+    };
+    let taken = Taken {
+        signing_key: take(&SIGNING_KEY_VARIABLES),
+        github_token: take(&GITHUB_TOKEN_VARIABLES),
+    };
+    let _ = TAKEN.set(taken);
+}
+
+/// The secrets [`take_from_environment`] took (none if it never ran).
+pub fn taken() -> &'static Taken {
+    TAKEN.get_or_init(Taken::default)
+}
+
+/// The token driftlog talks to GitHub with: its own, else the workflow's `GITHUB_TOKEN`.
+pub fn github_token() -> Option<String> {
+    taken()
+        .github_token
+        .clone()
+        .or_else(|| std::env::var("GITHUB_TOKEN").ok())
+        .filter(|token| !token.trim().is_empty())
+}
+
 /// Holds the signing key's OpenSSH text (`DRIFTLOG_SIGNING_KEY`; the action's input arrives
 /// as `INPUT_SIGNING_KEY`).
 pub const SIGNING_KEY_VARIABLES: [&str; 2] = ["DRIFTLOG_SIGNING_KEY", "INPUT_SIGNING_KEY"];

@@ -2,12 +2,111 @@
 //! each report told where its record is (its place on the branch, or the pending ref); and
 //! what a person is told about where records landed ([`recorded_lines`], [`unpushed_lines`]).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::audit::recorder::{self, AuditOptions, RecordError};
+use crate::audit::recorder::{self, AuditOptions, RecordError, Subject};
+use crate::audit::sshsig::{KeyError, SigningKey};
 use crate::audit::store::Appended;
+use crate::audit::sync::{Auth, RemoteChoice};
 use crate::audit::sync::{Outcome, Placement, SyncError};
 use crate::drift::{AuditRef, PendingAuditRef, ScanReport};
+
+/// The audit flags as the command line gave them.
+#[derive(Debug, Clone, Default)]
+pub struct AuditSettings {
+    /// Record nothing.
+    pub no_audit: bool,
+    pub branch: String,
+    /// The repository keeping the log (default: the one holding the stack).
+    pub repo: Option<PathBuf>,
+    /// The remote to push to (default: `origin`, when there is one).
+    pub remote: Option<String>,
+    /// The signing key's file; without it, the key text taken from `DRIFTLOG_SIGNING_KEY`.
+    pub key_file: Option<PathBuf>,
+    pub deadline: Option<std::time::Duration>,
+}
+
+/// Why the audit settings cannot record.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditSetupError {
+    #[error("reading the signing key {}", path.display())]
+    ReadKey {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "no signing key for the audit log: pass --signing-key FILE or put the key in \
+         DRIFTLOG_SIGNING_KEY (`driftlog keygen` makes one), or {subject} without recording \
+         with --no-audit"
+    )]
+    NoKey { subject: Subject },
+    #[error("the signing key {} cannot be used", path.display())]
+    KeyFile {
+        path: PathBuf,
+        #[source]
+        source: KeyError,
+    },
+    #[error("the signing key in DRIFTLOG_SIGNING_KEY cannot be used")]
+    KeyText(#[source] KeyError),
+}
+
+impl AuditSettings {
+    /// Whether a signing key is given (for commands that record only when they can).
+    pub fn has_key(&self) -> bool {
+        self.key_file.is_some() || crate::secrets::taken().signing_key.is_some()
+    }
+
+    /// The audit options, the signing key loaded; `None` when recording is off.
+    pub fn resolve(&self, subject: Subject) -> Result<Option<AuditOptions>, AuditSetupError> {
+        if self.no_audit {
+            return Ok(None);
+        }
+        let key = match (&self.key_file, &crate::secrets::taken().signing_key) {
+            (Some(path), _) => {
+                let text = crate::bounded::read_to_string(
+                    path,
+                    crate::bounded::MAX_KEY_FILE_BYTES,
+                    "MAX_KEY_FILE_BYTES",
+                )
+                .map_err(|source| AuditSetupError::ReadKey {
+                    path: path.clone(),
+                    source,
+                })?;
+                SigningKey::from_openssh(&text).map_err(|source| AuditSetupError::KeyFile {
+                    path: path.clone(),
+                    source,
+                })?
+            }
+            (None, Some(text)) => {
+                SigningKey::from_openssh(text).map_err(AuditSetupError::KeyText)?
+            }
+            (None, None) => return Err(AuditSetupError::NoKey { subject }),
+        };
+        Ok(Some(AuditOptions {
+            repo: self.repo.clone(),
+            branch: self.branch.clone(),
+            key,
+            remote: self
+                .remote
+                .clone()
+                .map_or(RemoteChoice::Default, RemoteChoice::Named),
+            auth: push_auth(),
+            deadline: self.deadline,
+        }))
+    }
+}
+
+/// The token offered when pushing the audit branch: driftlog's own, else the workflow's
+/// `GITHUB_TOKEN`; only to `GITHUB_SERVER_URL` (default `https://github.com`).
+fn push_auth() -> Auth {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let server = var("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into());
+    match crate::secrets::github_token() {
+        Some(token) => Auth::github_token(token.trim(), &server),
+        None => Auth::none(),
+    }
+}
 
 /// Records `reports` (each with the directory it scanned), noting each one's place in it;
 /// one outcome per log pushed to, or per stack whose record could not be located.

@@ -2,12 +2,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
-
 use driftlog::audit::recorder::{AuditOptions, RecordError, Subject};
-use driftlog::audit::sshsig::SigningKey;
 use driftlog::audit::store::DEFAULT_BRANCH;
-use driftlog::audit::sync::{Auth, Outcome, RemoteChoice};
+use driftlog::audit::sync::Outcome;
+use driftlog::run::record::AuditSettings;
 
 #[derive(Debug, clap::Args)]
 pub struct AuditArgs {
@@ -58,60 +56,29 @@ fn parse_deadline(text: &str) -> Result<std::time::Duration, String> {
 }
 
 impl AuditArgs {
+    fn settings(&self) -> AuditSettings {
+        AuditSettings {
+            no_audit: self.no_audit,
+            branch: self.audit_branch.clone(),
+            repo: self.audit_repo.clone(),
+            remote: self.audit_remote.clone(),
+            key_file: self.signing_key.clone(),
+            deadline: Some(self.audit_deadline),
+        }
+    }
+
     /// [`AuditArgs::options`] when a signing key is given, else `None` (for commands that
     /// record only when they can).
     pub fn options_if_key(&self) -> anyhow::Result<Option<AuditOptions>> {
-        if self.signing_key.is_none() && crate::secrets::get().signing_key.is_none() {
-            return Ok(None);
+        match self.settings().has_key() {
+            true => self.options(Subject::Scan),
+            false => Ok(None),
         }
-        self.options(Subject::Scan)
     }
 
     /// The audit settings, with the signing key loaded; `None` when recording is off.
     pub fn options(&self, subject: Subject) -> anyhow::Result<Option<AuditOptions>> {
-        if self.no_audit {
-            return Ok(None);
-        }
-        let key_text = match (&self.signing_key, &crate::secrets::get().signing_key) {
-            (Some(path), _) => driftlog::bounded::read_to_string(
-                path,
-                driftlog::bounded::MAX_KEY_FILE_BYTES,
-                "MAX_KEY_FILE_BYTES",
-            )
-            .with_context(|| format!("reading the signing key {}", path.display()))?,
-            (None, Some(text)) => text.clone(),
-            (None, None) => anyhow::bail!(
-                "no signing key for the audit log: pass --signing-key FILE or put the key in \
-                 DRIFTLOG_SIGNING_KEY (`driftlog keygen` makes one), or {subject} without \
-                 recording with --no-audit"
-            ),
-        };
-        let key = SigningKey::from_openssh(&key_text).context(match &self.signing_key {
-            Some(path) => format!("the signing key {} cannot be used", path.display()),
-            None => "the signing key in DRIFTLOG_SIGNING_KEY cannot be used".to_owned(),
-        })?;
-        Ok(Some(AuditOptions {
-            repo: self.audit_repo.clone(),
-            branch: self.audit_branch.clone(),
-            key,
-            remote: self
-                .audit_remote
-                .clone()
-                .map_or(RemoteChoice::Default, RemoteChoice::Named),
-            auth: push_auth(),
-            deadline: Some(self.audit_deadline),
-        }))
-    }
-}
-
-/// The token offered when pushing the audit branch: driftlog's own, else the workflow's
-/// `GITHUB_TOKEN`; only to `GITHUB_SERVER_URL` (default `https://github.com`).
-fn push_auth() -> Auth {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let server = var("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into());
-    match crate::secrets::github_token() {
-        Some(token) => Auth::github_token(token.trim(), &server),
-        None => Auth::none(),
+        Ok(self.settings().resolve(subject)?)
     }
 }
 

@@ -67,7 +67,7 @@ enum Command {
 
 fn main() -> ExitCode {
     // Before anything else, above all before any thread or child process exists.
-    secrets::take_from_environment();
+    driftlog::secrets::take_from_environment();
     let cli = Cli::parse();
     // Without handlers, Ctrl-C would kill driftlog before it removes its temp files or spools
     // its record, and leave terraform (in its own process group) running. Commands that only
