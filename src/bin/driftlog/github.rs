@@ -78,15 +78,10 @@ pub struct GithubArgs {
     pub status_name: String,
 }
 
-/// What to do after a scan, settled before it runs so bad flags fail first.
-pub struct Reporting {
-    publisher: Publisher,
-}
-
 impl GithubArgs {
-    /// The flags as the library's publish settings.
-    fn settings(&self) -> PublishSettings {
-        PublishSettings {
+    /// The publish stage, settled before the scan runs so bad flags fail first.
+    pub fn publisher(&self) -> anyhow::Result<Publisher> {
+        let settings = PublishSettings {
             github_token: self.github_token.clone(),
             repo: self.repo.clone(),
             pull_request: self.pr,
@@ -101,43 +96,29 @@ impl GithubArgs {
             fail_on_drift: self.fail_on_drift,
             issue_label: self.issue_label.clone(),
             status_name: self.status_name.clone(),
-        }
-    }
-
-    pub fn resolve(&self) -> anyhow::Result<Reporting> {
+        };
         let env: HashMap<String, String> = std::env::vars().collect();
-        let publisher = Publisher::resolve(self.settings(), env, crate::secrets::github_token())?;
-        Ok(Reporting { publisher })
+        let token = driftlog::secrets::github_token();
+        Ok(Publisher::resolve(settings, env, token)?)
     }
 }
 
-impl Reporting {
-    /// The library's publish stage, for a pipeline to run.
-    pub fn publisher(&self) -> &Publisher {
-        &self.publisher
+/// Publishes and prints what happened; the first failure is the error, the others printed.
+pub fn publish(
+    publisher: &Publisher,
+    publication: Publication<'_>,
+    report_json: Option<&Path>,
+) -> anyhow::Result<()> {
+    let published = publisher.publish(publication, report_json);
+    print_published(&published);
+    let mut failures = published.failures.into_iter().map(anyhow::Error::new);
+    let Some(first) = failures.next() else {
+        return Ok(());
+    };
+    for err in failures {
+        eprintln!("driftlog: error: {err:#}");
     }
-
-    /// Whether this runs inside GitHub Actions.
-    pub fn in_actions(&self) -> bool {
-        self.publisher.in_actions()
-    }
-
-    /// Publishes (see [`Publisher::publish`]) and prints what happened: annotations (the
-    /// runner reads workflow commands from both streams; stdout keeps only the report), what
-    /// was done, warnings. The failures come back, in order.
-    pub fn report(
-        &self,
-        publication: Publication<'_>,
-        report_json: Option<&Path>,
-    ) -> Vec<anyhow::Error> {
-        let published = self.publisher.publish(publication, report_json);
-        print_published(&published);
-        published
-            .failures
-            .into_iter()
-            .map(anyhow::Error::new)
-            .collect()
-    }
+    Err(first)
 }
 
 /// What publishing did, on standard error: annotations (the runner reads workflow commands
@@ -152,16 +133,4 @@ pub fn print_published(published: &Published) {
     for warning in &published.warnings {
         eprintln!("driftlog: warning: {warning}");
     }
-}
-
-/// The first failure as the error, the others printed.
-pub fn first_failure(failures: Vec<anyhow::Error>) -> anyhow::Result<()> {
-    let mut failures = failures.into_iter();
-    let Some(first) = failures.next() else {
-        return Ok(());
-    };
-    for err in failures {
-        eprintln!("driftlog: error: {err:#}");
-    }
-    Err(first)
 }

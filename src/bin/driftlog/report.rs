@@ -67,7 +67,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
 }
 
 fn post(args: PostArgs) -> anyhow::Result<ExitCode> {
-    let reporting = args.github.resolve()?;
+    let publisher = args.github.publisher()?;
     let report = merge::read_report(&args.report)?;
     let (publication, code) = match &report {
         AnyReport::Single(single) => (Publication::Single(single), single.status.exit_code()),
@@ -75,12 +75,12 @@ fn post(args: PostArgs) -> anyhow::Result<ExitCode> {
             (Publication::Combined(combined), combined.status.exit_code())
         }
     };
-    crate::github::first_failure(reporting.report(publication, Some(&args.report)))?;
+    crate::github::publish(&publisher, publication, Some(&args.report))?;
     Ok(ExitCode::from(code))
 }
 
 fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
-    let reporting = args.github.resolve()?;
+    let publisher = args.github.publisher()?;
     let mut merged = merge::combine(&args.reports)?;
     // The key is read only once the reports merged, so a bad report is named first.
     let audit = args.audit.options_if_key()?;
@@ -103,6 +103,6 @@ fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("writing the merged report to {}", path.display()))?;
         json_path = (file_format == Format::Json).then_some(path.as_path());
     }
-    crate::github::first_failure(reporting.report(Publication::Combined(&merged), json_path))?;
+    crate::github::publish(&publisher, Publication::Combined(&merged), json_path)?;
     Ok(ExitCode::from(merged.status.exit_code()))
 }

@@ -140,14 +140,14 @@ pub enum ColorArg {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // A bad key fails before terraform runs, not after a long scan.
     let audit = args.audit.options(Subject::Scan)?;
-    let reporting = args.github.resolve()?;
+    let publisher = args.github.publisher()?;
     let settings = settings(&args, audit);
     let observer = Terminal {
         quiet: args.quiet,
         progress: OnceLock::new(),
     };
-    let outcome = pipeline::run(&settings, reporting.publisher(), &observer)?;
-    finish(outcome, reporting.in_actions())
+    let outcome = pipeline::run(&settings, &publisher, &observer)?;
+    finish(outcome, publisher.in_actions())
 }
 
 /// The flags as the library's settings.
