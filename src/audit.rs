@@ -6,6 +6,7 @@ pub mod keygen;
 pub mod merkle;
 pub mod note;
 pub mod pending;
+pub mod query;
 pub mod reader;
 pub mod record;
 pub mod recorder;
@@ -14,6 +15,7 @@ pub mod spool;
 pub mod sshsig;
 pub mod store;
 pub mod sync;
+pub mod trust;
 pub mod verify;
 
 use std::path::{Path, PathBuf};

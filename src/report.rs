@@ -3,9 +3,11 @@
 
 pub mod apply;
 pub mod explanation;
+pub mod log;
 pub mod markdown;
 pub mod progress;
 pub mod terminal;
+pub mod verify;
 
 use crate::drift::combined::CombinedReport;
 use crate::drift::{AttrValue, DriftClass, ScanReport, ToolName};

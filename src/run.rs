@@ -20,6 +20,8 @@ pub mod pipeline;
 pub mod publish;
 pub mod record;
 pub mod stacks;
+pub mod verify;
+pub mod witnessed;
 
 /// An error and its sources on one line, as a warning shows it; a source whose words the
 /// message already holds is not repeated.

@@ -203,6 +203,24 @@ pub fn text(explanations: &[Explanation]) -> String {
     out
 }
 
+/// `driftlog explain`'s text: the explanations, or, without any, which latest scans showed
+/// no drift (`clean`, as stacks) of the `addresses` asked about (empty: any).
+pub fn latest_text(explanations: &[Explanation], clean: &[String], addresses: &[String]) -> String {
+    if !explanations.is_empty() {
+        return text(explanations);
+    }
+    let scanned = if clean.is_empty() {
+        "no stack has a completed scan in the log".to_owned()
+    } else {
+        format!("the latest scan of {}", clean.join(", "))
+    };
+    if addresses.is_empty() {
+        format!("No drift in {scanned}\n")
+    } else {
+        format!("Not drifted in {scanned}: {}\n", addresses.join(", "))
+    }
+}
+
 /// A resource's timeline, newest first; runs of clean scans fold into one line.
 pub fn history_text(address: &str, entries: &[HistoryEntry]) -> String {
     let mut out = format!("{address}\n");

@@ -1,16 +1,19 @@
 //! The explain stage: each recorded scan's drift explained from the audit log (read once for
 //! all of them), the main branch's commits, and the cloud audit events when given, for the
 //! comment and the summary. What cannot be read leaves the reports unexplained, with a
-//! warning.
+//! warning. And the commands that read the log to explain it: `driftlog explain`
+//! ([`explain_latest`], the latest scan of each stack) and `driftlog history` ([`history`]).
 
 use std::path::{Path, PathBuf};
 
+use crate::audit::reader::ReadError;
 use crate::audit::recorder::AuditOptions;
+use crate::audit::OpenRepositoryError;
 use crate::drift::explanation::Explanation;
 use crate::drift::ScanReport;
 use crate::events::EventLog;
 use crate::explain::commits::CommitHistory;
-use crate::explain::{self, Log};
+use crate::explain::{self, ExplainError, HistoryEntry, Log};
 
 /// Where the commits and events that explain drift come from.
 pub struct Sources<'a> {
@@ -96,4 +99,111 @@ pub fn attach_sources(
         explain::events::attach_events(explanations, events);
     }
     warnings
+}
+
+/// Which log, and what of it, `driftlog explain` and `driftlog history` read.
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    /// The repository holding the audit branch (or a directory inside it).
+    pub repo: PathBuf,
+    pub branch: String,
+    /// Only the stack at this path (relative to the repository root, as recorded).
+    pub stack: Option<String>,
+}
+
+/// What `driftlog explain` asks.
+pub struct LatestSettings<'a> {
+    pub log: LogSettings,
+    /// Only these resource addresses (empty: every drifted resource).
+    pub addresses: Vec<String>,
+    pub sources: Sources<'a>,
+}
+
+/// The explanations of the latest completed scan of each stack.
+pub struct Latest {
+    pub explanations: Vec<Explanation>,
+    /// The stacks whose latest scan showed none of the drift asked about.
+    pub clean: Vec<String>,
+    /// What could not be read (commits, events).
+    pub warnings: Vec<String>,
+}
+
+/// Why the log could not be read, or says nothing of what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error(transparent)]
+    Open(#[from] OpenRepositoryError),
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error(transparent)]
+    Explain(#[from] ExplainError),
+    #[error(
+        "no record of {branch} names {address}: it never drifted or was applied in the log \
+         ({records} records); pass --stack PATH to list the scans of its stack"
+    )]
+    NotNamed {
+        branch: String,
+        address: String,
+        records: usize,
+    },
+}
+
+/// `driftlog explain`: for each stack (or the one asked), the drift of its latest completed
+/// scan explained from the log, the main branch's commits and the events.
+pub fn explain_latest(settings: &LatestSettings<'_>) -> Result<Latest, LogError> {
+    let (repo, log) = read(&settings.log)?;
+    let mut explanations = Vec::new();
+    let mut clean = Vec::new();
+    for stack in log.stacks_at(settings.log.stack.as_deref())? {
+        let Ok(latest) = log.latest_scan(&stack) else {
+            continue;
+        };
+        let found = log.explain_scan(latest, &settings.addresses);
+        if found.is_empty() {
+            clean.push(stack.display());
+        }
+        explanations.extend(found);
+    }
+    let root = repo
+        .workdir()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| settings.log.repo.clone());
+    let warnings = attach_sources(&mut explanations, &repo, &root, &settings.sources);
+    Ok(Latest {
+        explanations,
+        clean,
+        warnings,
+    })
+}
+
+/// `driftlog history`: every record that touched `address` (in its stacks, or the one
+/// asked), newest first, at most `limit`.
+pub fn history(
+    settings: &LogSettings,
+    address: &str,
+    limit: Option<usize>,
+) -> Result<Vec<HistoryEntry>, LogError> {
+    let (_, log) = read(settings)?;
+    let stacks = match &settings.stack {
+        Some(path) => Some(log.stacks_at(Some(path))?),
+        None => None,
+    };
+    let mut entries = log.history(address, stacks.as_deref());
+    if let Some(limit) = limit {
+        entries.truncate(limit);
+    }
+    if entries.is_empty() {
+        return Err(LogError::NotNamed {
+            branch: settings.branch.clone(),
+            address: address.to_owned(),
+            records: log.len(),
+        });
+    }
+    Ok(entries)
+}
+
+fn read(settings: &LogSettings) -> Result<(git2::Repository, Log), LogError> {
+    let repo = crate::audit::discover_repository(&settings.repo)?;
+    let log = Log::new(crate::audit::reader::read_log(&repo, &settings.branch)?);
+    Ok((repo, log))
 }

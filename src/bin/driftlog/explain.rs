@@ -1,14 +1,12 @@
 //! `driftlog explain`: for each resource drifted in the latest scan, when the drift
 //! happened, what ran around it, and what changed.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use driftlog::audit::reader::read_log;
-use driftlog::explain::Log;
-use driftlog::report::explanation;
-use driftlog::run::explain::{attach_sources, Sources};
+use driftlog::report::explanation::latest_text;
+use driftlog::run::explain::{explain_latest, LatestSettings, Sources};
 
 use crate::log_location::FormatArg;
 use crate::verify::write_stdout;
@@ -53,47 +51,21 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Bad event files fail before anything is read from git.
     let events = load_events(&args.events)?;
-    let repo = driftlog::audit::discover_repository(&args.log.repo)?;
-    let log = Log::new(read_log(&repo, &args.log.branch)?);
-    let mut explanations = Vec::new();
-    let mut clean = Vec::new();
-    for stack in log.stacks_at(args.stack.as_deref())? {
-        let Ok(latest) = log.latest_scan(&stack) else {
-            continue;
-        };
-        let found = log.explain_scan(latest, &args.addresses);
-        if found.is_empty() {
-            clean.push(stack.display());
-        }
-        explanations.extend(found);
-    }
-    let root = repo
-        .workdir()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| args.log.repo.clone());
-    let sources = Sources {
-        main_branch: args.main_branch.as_deref(),
-        events: events.as_ref(),
+    let settings = LatestSettings {
+        log: args.log.settings(args.stack.clone()),
+        addresses: args.addresses.clone(),
+        sources: Sources {
+            main_branch: args.main_branch.as_deref(),
+            events: events.as_ref(),
+        },
     };
-    for warning in attach_sources(&mut explanations, &repo, &root, &sources) {
+    let latest = explain_latest(&settings)?;
+    for warning in &latest.warnings {
         eprintln!("driftlog: warning: {warning}");
     }
-
     let output = match args.format {
-        FormatArg::Json => serde_json::to_string_pretty(&explanations)? + "\n",
-        FormatArg::Text if explanations.is_empty() => {
-            let scanned = if clean.is_empty() {
-                "no stack has a completed scan in the log".to_owned()
-            } else {
-                format!("the latest scan of {}", clean.join(", "))
-            };
-            if args.addresses.is_empty() {
-                format!("No drift in {scanned}\n")
-            } else {
-                format!("Not drifted in {scanned}: {}\n", args.addresses.join(", "))
-            }
-        }
-        FormatArg::Text => explanation::text(&explanations),
+        FormatArg::Json => serde_json::to_string_pretty(&latest.explanations)? + "\n",
+        FormatArg::Text => latest_text(&latest.explanations, &latest.clean, &args.addresses),
     };
     write_stdout(&output)?;
     Ok(ExitCode::SUCCESS)

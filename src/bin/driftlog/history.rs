@@ -2,9 +2,8 @@
 
 use std::process::ExitCode;
 
-use driftlog::audit::reader::read_log;
-use driftlog::explain::Log;
 use driftlog::report::explanation::history_text;
+use driftlog::run::explain::history;
 
 use crate::log_location::FormatArg;
 use crate::verify::write_stdout;
@@ -37,25 +36,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let repo = driftlog::audit::discover_repository(&args.log.repo)?;
-    let log = Log::new(read_log(&repo, &args.log.branch)?);
-    let stacks = match &args.stack {
-        Some(path) => Some(log.stacks_at(Some(path))?),
-        None => None,
-    };
-    let mut entries = log.history(&args.address, stacks.as_deref());
-    if let Some(limit) = args.limit {
-        entries.truncate(limit);
-    }
-    if entries.is_empty() {
-        anyhow::bail!(
-            "no record of {} names {}: it never drifted or was applied in the log ({} records); \
-             pass --stack PATH to list the scans of its stack",
-            args.log.branch,
-            args.address,
-            log.len()
-        );
-    }
+    let entries = history(
+        &args.log.settings(args.stack.clone()),
+        &args.address,
+        args.limit,
+    )?;
     let output = match args.format {
         FormatArg::Json => serde_json::to_string_pretty(&entries)? + "\n",
         FormatArg::Text => history_text(&args.address, &entries),

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 use driftlog::audit::store::DEFAULT_BRANCH;
+use driftlog::run::explain::LogSettings;
 
 #[derive(Debug, clap::Args)]
 pub struct LogLocation {
@@ -15,6 +16,17 @@ pub struct LogLocation {
     /// The audit branch.
     #[arg(long, default_value = DEFAULT_BRANCH, value_name = "NAME")]
     pub branch: String,
+}
+
+impl LogLocation {
+    /// The log to read, and the stack to read of it (`None`: every stack).
+    pub fn settings(&self, stack: Option<String>) -> LogSettings {
+        LogSettings {
+            repo: self.repo.clone(),
+            branch: self.branch.clone(),
+            stack,
+        }
+    }
 }
 
 /// `--format` of the commands that read the log: for people, or for tools.

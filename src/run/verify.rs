@@ -1,0 +1,205 @@
+//! `driftlog verify` as a sequence: the repository opened, the trust root read
+//! ([`crate::audit::trust`]), this repository's identity settled, the starting checkpoint
+//! chosen (`--since`, or the newest one GitHub witnessed: [`super::witnessed`]), then the walk
+//! ([`crate::audit::verify`]). What it finds is returned; what happens on the way is handed to
+//! the caller as [`Note`]s, in order, as it happens.
+
+use std::path::PathBuf;
+
+use git2::Repository;
+
+use super::witnessed::{self, Found, WitnessSettings};
+use crate::audit::recorder::repository_identity;
+use crate::audit::trust::{Since, TrustError, TrustRoot, TrustSource, Trusted};
+use crate::audit::verify::{self, Report, VerifyError, VerifyOptions};
+use crate::audit::OpenRepositoryError;
+use crate::context::RunContext;
+
+/// What the command line asked for.
+pub struct VerifySettings {
+    /// The repository holding the audit branch (or a directory inside it).
+    pub repo: PathBuf,
+    pub branch: String,
+    pub trust: TrustSource,
+    /// Signed checkpoints seen earlier, which the log must still contain.
+    pub checkpoints: Vec<String>,
+    pub start: Start,
+    /// The identity the log's id must name, as given (blank: none); `None`: this
+    /// repository's, from the Actions variables or the origin remote.
+    pub repository: Option<String>,
+    /// Whether to switch libgit2's object checks off for the walk, process-wide (see
+    /// [`verify::fast_object_reads`]), so the caller chooses.
+    pub fast_object_reads: bool,
+}
+
+/// Where the walk starts.
+pub enum Start {
+    /// At the first commit.
+    Whole,
+    /// From this checkpoint line (`--since`).
+    Since(String),
+    /// From the newest checkpoint GitHub witnessed, read as these settings say, else at the
+    /// first commit.
+    Witnessed(WitnessSettings),
+}
+
+/// Something to tell whoever runs the verification, as it happens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// Trust wider than meant (also in [`Verified::warnings`]).
+    Warning(String),
+    /// What the verification does, and why.
+    Info(String),
+}
+
+/// Everything the verification found, and what it trusted to find it.
+pub struct Verified {
+    pub report: Report,
+    pub trust_root: TrustRoot,
+    /// The checkpoint the walk started from, and where it came from.
+    pub since: Option<Since>,
+    pub warnings: Vec<String>,
+}
+
+/// Why verification could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyRunError {
+    #[error(transparent)]
+    Open(#[from] OpenRepositoryError),
+    #[error(transparent)]
+    Trust(#[from] TrustError),
+    #[error(
+        "{error}, but the checkpoints you gave show it had records: it was deleted, or not \
+         fetched (git fetch origin {branch}:{branch})"
+    )]
+    BranchGone { error: VerifyError, branch: String },
+    #[error(
+        "{error}: nothing to verify (to verify a remote's log, git fetch origin {branch}:{branch})"
+    )]
+    NoBranch { error: VerifyError, branch: String },
+    #[error(transparent)]
+    Verify(VerifyError),
+}
+
+/// The repository, its trust root and identity: what both entry points start from.
+struct Opened {
+    repo: Repository,
+    trusted: Trusted,
+    warnings: Vec<String>,
+    repository: Option<String>,
+}
+
+/// Verifies the log as `settings` say.
+pub fn verify(
+    settings: &VerifySettings,
+    notes: &mut dyn FnMut(Note),
+) -> Result<Verified, VerifyRunError> {
+    let opened = open(settings, notes)?;
+    let since = match &settings.start {
+        Start::Since(line) => Some(Since {
+            line: line.trim().to_owned(),
+            from: "--since".to_owned(),
+        }),
+        Start::Witnessed(witness) => match newest(settings, witness, &opened, notes) {
+            Ok(Some(found)) => {
+                notes(Note::Info(format!(
+                    "verifying from the checkpoint at size {} that GitHub witnessed ({})",
+                    found.size, found.place
+                )));
+                Some(Since {
+                    line: found.line,
+                    from: found.place,
+                })
+            }
+            Ok(None) => {
+                notes(Note::Info("verifying the whole log".to_owned()));
+                None
+            }
+            Err(reason) => {
+                notes(Note::Info(format!("{reason}; verifying the whole log")));
+                None
+            }
+        },
+        Start::Whole => None,
+    };
+    let options = VerifyOptions {
+        allowed: &opened.trusted.allowed,
+        checkpoints: &settings.checkpoints,
+        since: since.as_ref().map(|since| since.line.as_str()),
+        repository: opened.repository.as_deref(),
+        threads: 0,
+    };
+    if settings.fast_object_reads {
+        verify::fast_object_reads();
+    }
+    let branch = settings.branch.clone();
+    let report =
+        verify::verify(&opened.repo, &settings.branch, &options).map_err(|error| match error {
+            VerifyError::NoBranch { .. } if !settings.checkpoints.is_empty() => {
+                VerifyRunError::BranchGone { error, branch }
+            }
+            VerifyError::NoBranch { .. } => VerifyRunError::NoBranch { error, branch },
+            error => VerifyRunError::Verify(error),
+        })?;
+    Ok(Verified {
+        report,
+        trust_root: opened.trusted.root,
+        since,
+        warnings: opened.warnings,
+    })
+}
+
+/// The checkpoint `--since-witnessed` would start from (read as `witness` says), without
+/// verifying; a reason GitHub could not be asked is a note.
+pub fn witnessed_start(
+    settings: &VerifySettings,
+    witness: &WitnessSettings,
+    notes: &mut dyn FnMut(Note),
+) -> Result<Option<Found>, VerifyRunError> {
+    let opened = open(settings, notes)?;
+    let found = newest(settings, witness, &opened, notes).unwrap_or_else(|reason| {
+        notes(Note::Info(reason.to_string()));
+        None
+    });
+    if let Some(found) = &found {
+        notes(Note::Info(format!(
+            "GitHub witnessed the checkpoint at size {} ({})",
+            found.size, found.place
+        )));
+    }
+    Ok(found)
+}
+
+fn open(settings: &VerifySettings, notes: &mut dyn FnMut(Note)) -> Result<Opened, VerifyRunError> {
+    let repo = crate::audit::discover_repository(&settings.repo)?;
+    let trusted = Trusted::load(&repo, &settings.trust)?;
+    let warnings = trusted.namespace_warnings();
+    for warning in &warnings {
+        notes(Note::Warning(warning.clone()));
+    }
+    let repository = match &settings.repository {
+        Some(id) => Some(id.trim().to_owned()).filter(|id| !id.is_empty()),
+        None => repository_identity(&repo, &RunContext::detect(repo.workdir())),
+    };
+    Ok(Opened {
+        repo,
+        trusted,
+        warnings,
+        repository,
+    })
+}
+
+fn newest(
+    settings: &VerifySettings,
+    witness: &WitnessSettings,
+    opened: &Opened,
+    notes: &mut dyn FnMut(Note),
+) -> Result<Option<Found>, witnessed::WitnessError> {
+    witnessed::newest(
+        witness,
+        opened.repository.as_deref(),
+        &settings.branch,
+        &opened.trusted,
+        notes,
+    )
+}
