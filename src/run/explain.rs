@@ -11,7 +11,7 @@ use crate::audit::recorder::AuditOptions;
 use crate::audit::OpenRepositoryError;
 use crate::drift::explanation::Explanation;
 use crate::drift::ScanReport;
-use crate::events::EventLog;
+use crate::events::{EventLog, EventsError};
 use crate::explain::commits::CommitHistory;
 use crate::explain::{self, ExplainError, HistoryEntry, Log};
 
@@ -112,11 +112,15 @@ pub struct LogSettings {
 }
 
 /// What `driftlog explain` asks.
-pub struct LatestSettings<'a> {
+#[derive(Debug, Clone)]
+pub struct LatestSettings {
     pub log: LogSettings,
     /// Only these resource addresses (empty: every drifted resource).
     pub addresses: Vec<String>,
-    pub sources: Sources<'a>,
+    /// The branch whose commits are searched (default: the repository's default branch).
+    pub main_branch: Option<String>,
+    /// Cloud audit event files to match.
+    pub events: Vec<PathBuf>,
 }
 
 /// The explanations of the latest completed scan of each stack.
@@ -137,6 +141,8 @@ pub enum LogError {
     Read(#[from] ReadError),
     #[error(transparent)]
     Explain(#[from] ExplainError),
+    #[error("reading the cloud audit events")]
+    Events(#[source] EventsError),
     #[error(
         "no record of {branch} names {address}: it never drifted or was applied in the log \
          ({records} records); pass --stack PATH to list the scans of its stack"
@@ -150,7 +156,12 @@ pub enum LogError {
 
 /// `driftlog explain`: for each stack (or the one asked), the drift of its latest completed
 /// scan explained from the log, the main branch's commits and the events.
-pub fn explain_latest(settings: &LatestSettings<'_>) -> Result<Latest, LogError> {
+pub fn explain_latest(settings: &LatestSettings) -> Result<Latest, LogError> {
+    // Bad event files fail before anything is read from git.
+    let events = match settings.events.as_slice() {
+        [] => None,
+        paths => Some(EventLog::load(paths).map_err(LogError::Events)?),
+    };
     let (repo, log) = read(&settings.log)?;
     let mut explanations = Vec::new();
     let mut clean = Vec::new();
@@ -168,7 +179,11 @@ pub fn explain_latest(settings: &LatestSettings<'_>) -> Result<Latest, LogError>
         .workdir()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| settings.log.repo.clone());
-    let warnings = attach_sources(&mut explanations, &repo, &root, &settings.sources);
+    let sources = Sources {
+        main_branch: settings.main_branch.as_deref(),
+        events: events.as_ref(),
+    };
+    let warnings = attach_sources(&mut explanations, &repo, &root, &sources);
     Ok(Latest {
         explanations,
         clean,

@@ -2,12 +2,14 @@
 //! ([`crate::audit::trust`]), this repository's identity settled, the starting checkpoint
 //! chosen (`--since`, or the newest one GitHub witnessed: [`super::witnessed`]), then the walk
 //! ([`crate::audit::verify`]). What it finds is returned; what happens on the way is handed to
-//! the caller as [`Note`]s, in order, as it happens.
+//! the caller as [`Line`]s, in order, as it happens: warnings of trust wider than meant (also
+//! in [`Verified::warnings`]) and notes of what the verification does, and why.
 
 use std::path::PathBuf;
 
 use git2::Repository;
 
+use super::pipeline::Line;
 use super::witnessed::{self, Found, WitnessSettings};
 use crate::audit::recorder::repository_identity;
 use crate::audit::trust::{Since, TrustError, TrustRoot, TrustSource, Trusted};
@@ -41,15 +43,6 @@ pub enum Start {
     /// From the newest checkpoint GitHub witnessed, read as these settings say, else at the
     /// first commit.
     Witnessed(WitnessSettings),
-}
-
-/// Something to tell whoever runs the verification, as it happens.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Note {
-    /// Trust wider than meant (also in [`Verified::warnings`]).
-    Warning(String),
-    /// What the verification does, and why.
-    Info(String),
 }
 
 /// Everything the verification found, and what it trusted to find it.
@@ -92,7 +85,7 @@ struct Opened {
 /// Verifies the log as `settings` say.
 pub fn verify(
     settings: &VerifySettings,
-    notes: &mut dyn FnMut(Note),
+    notes: &mut dyn FnMut(Line<'_>),
 ) -> Result<Verified, VerifyRunError> {
     let opened = open(settings, notes)?;
     let since = match &settings.start {
@@ -102,7 +95,7 @@ pub fn verify(
         }),
         Start::Witnessed(witness) => match newest(settings, witness, &opened, notes) {
             Ok(Some(found)) => {
-                notes(Note::Info(format!(
+                notes(Line::Note(&format!(
                     "verifying from the checkpoint at size {} that GitHub witnessed ({})",
                     found.size, found.place
                 )));
@@ -112,11 +105,11 @@ pub fn verify(
                 })
             }
             Ok(None) => {
-                notes(Note::Info("verifying the whole log".to_owned()));
+                notes(Line::Note("verifying the whole log"));
                 None
             }
             Err(reason) => {
-                notes(Note::Info(format!("{reason}; verifying the whole log")));
+                notes(Line::Note(&format!("{reason}; verifying the whole log")));
                 None
             }
         },
@@ -154,15 +147,15 @@ pub fn verify(
 pub fn witnessed_start(
     settings: &VerifySettings,
     witness: &WitnessSettings,
-    notes: &mut dyn FnMut(Note),
+    notes: &mut dyn FnMut(Line<'_>),
 ) -> Result<Option<Found>, VerifyRunError> {
     let opened = open(settings, notes)?;
     let found = newest(settings, witness, &opened, notes).unwrap_or_else(|reason| {
-        notes(Note::Info(reason.to_string()));
+        notes(Line::Note(&reason.to_string()));
         None
     });
     if let Some(found) = &found {
-        notes(Note::Info(format!(
+        notes(Line::Note(&format!(
             "GitHub witnessed the checkpoint at size {} ({})",
             found.size, found.place
         )));
@@ -170,12 +163,15 @@ pub fn witnessed_start(
     Ok(found)
 }
 
-fn open(settings: &VerifySettings, notes: &mut dyn FnMut(Note)) -> Result<Opened, VerifyRunError> {
+fn open(
+    settings: &VerifySettings,
+    notes: &mut dyn FnMut(Line<'_>),
+) -> Result<Opened, VerifyRunError> {
     let repo = crate::audit::discover_repository(&settings.repo)?;
     let trusted = Trusted::load(&repo, &settings.trust)?;
     let warnings = trusted.namespace_warnings();
     for warning in &warnings {
-        notes(Note::Warning(warning.clone()));
+        notes(Line::Warning(warning));
     }
     let repository = match &settings.repository {
         Some(id) => Some(id.trim().to_owned()).filter(|id| !id.is_empty()),
@@ -193,7 +189,7 @@ fn newest(
     settings: &VerifySettings,
     witness: &WitnessSettings,
     opened: &Opened,
-    notes: &mut dyn FnMut(Note),
+    notes: &mut dyn FnMut(Line<'_>),
 ) -> Result<Option<Found>, witnessed::WitnessError> {
     witnessed::newest(
         witness,

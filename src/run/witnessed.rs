@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::verify::Note;
+use super::pipeline::Line;
 use crate::audit::record::LogId;
 use crate::audit::recorder::checkpoint_origin;
 use crate::audit::trust::{checkpoint_size, Trusted};
@@ -50,13 +50,13 @@ pub enum WitnessError {
 }
 
 /// The largest checkpoint of the log `branch` of `repository` that GitHub witnessed and a key
-/// of `trusted` signed. `Ok(None)` after a note saying why there is none.
+/// of `trusted` signed. `Ok(None)` after a [`Line::Note`] saying why there is none.
 pub fn newest(
     settings: &WitnessSettings,
     repository: Option<&str>,
     branch: &str,
     trusted: &Trusted,
-    notes: &mut dyn FnMut(Note),
+    notes: &mut dyn FnMut(Line<'_>),
 ) -> Result<Option<Found>, WitnessError> {
     let var = |name: &str| {
         settings
@@ -83,7 +83,7 @@ pub fn newest(
             .and_then(|event| pull_request_number(&event))
     });
     if pull_request.is_none() {
-        notes(Note::Info(format!(
+        notes(Line::Note(&format!(
             "no pull request (--pr), so only the drift issues of {repo} are read for \
              witnessed checkpoints"
         )));
@@ -121,7 +121,7 @@ pub fn newest(
             Ok(_) => {}
             Err(reason) => {
                 refused += 1;
-                notes(Note::Info(format!(
+                notes(Line::Note(&format!(
                     "the checkpoint in {} is not used: {reason}",
                     witnessed.place
                 )));
@@ -129,7 +129,7 @@ pub fn newest(
         }
     }
     if best.is_none() {
-        notes(Note::Info(format!(
+        notes(Line::Note(&format!(
             "GitHub shows no checkpoint of this log signed by an allowed key ({} found, \
              {refused} refused in {repo})",
             seen.len()

@@ -4,12 +4,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use driftlog::report::explanation::latest_text;
-use driftlog::run::explain::{explain_latest, LatestSettings, Sources};
+use driftlog::run::explain::{explain_latest, LatestSettings};
+use driftlog::run::pipeline::Line;
 
 use crate::log_location::FormatArg;
-use crate::verify::write_stdout;
+use crate::verify::{eprint_line, write_stdout};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -49,19 +49,15 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    // Bad event files fail before anything is read from git.
-    let events = load_events(&args.events)?;
     let settings = LatestSettings {
         log: args.log.settings(args.stack.clone()),
         addresses: args.addresses.clone(),
-        sources: Sources {
-            main_branch: args.main_branch.as_deref(),
-            events: events.as_ref(),
-        },
+        main_branch: args.main_branch.clone(),
+        events: args.events.clone(),
     };
     let latest = explain_latest(&settings)?;
     for warning in &latest.warnings {
-        eprintln!("driftlog: warning: {warning}");
+        eprint_line(Line::Warning(warning));
     }
     let output = match args.format {
         FormatArg::Json => serde_json::to_string_pretty(&latest.explanations)? + "\n",
@@ -69,13 +65,4 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     write_stdout(&output)?;
     Ok(ExitCode::SUCCESS)
-}
-
-pub fn load_events(paths: &[PathBuf]) -> anyhow::Result<Option<driftlog::events::EventLog>> {
-    if paths.is_empty() {
-        return Ok(None);
-    }
-    driftlog::events::EventLog::load(paths)
-        .map(Some)
-        .context("reading the cloud audit events")
 }

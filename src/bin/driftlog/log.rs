@@ -5,9 +5,10 @@ use std::time::SystemTime;
 
 use driftlog::audit::query::{self, parse_since, LogQuery};
 use driftlog::report;
+use driftlog::run::pipeline::Line;
 
 use crate::log_location::FormatArg;
-use crate::verify::write_stdout;
+use crate::verify::{eprint_line, write_stdout};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -61,13 +62,13 @@ impl Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let listed = query::list(&args.query(), &mut |warning| {
-        eprintln!("driftlog: warning: {warning}")
+        eprint_line(Line::Warning(&warning))
     })?;
     let output = match args.format {
         FormatArg::Json => report::log::json(&listed),
         FormatArg::Text => {
             if listed.is_empty() {
-                eprintln!("driftlog: no record matches");
+                eprint_line(Line::Note("no record matches"));
             }
             report::log::text(&listed, args.resource.as_deref())
         }

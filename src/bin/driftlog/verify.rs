@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use driftlog::audit::trust::TrustSource;
 use driftlog::report;
-use driftlog::run::verify::{self, Note, Start, VerifySettings};
+use driftlog::run::pipeline::Line;
+use driftlog::run::verify::{self, Start, VerifySettings};
 
 use crate::log_location::FormatArg;
 
@@ -101,19 +102,15 @@ impl Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let settings = args.settings();
-    let mut notes = |note: Note| match note {
-        Note::Warning(text) => eprintln!("driftlog: warning: {text}"),
-        Note::Info(text) => eprintln!("driftlog: {text}"),
-    };
     if args.print_witnessed {
         if let Some(found) =
-            verify::witnessed_start(&settings, &args.witness.settings(), &mut notes)?
+            verify::witnessed_start(&settings, &args.witness.settings(), &mut eprint_line)?
         {
             write_stdout(&format!("{}\n", found.line))?;
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let verified = verify::verify(&settings, &mut notes)?;
+    let verified = verify::verify(&settings, &mut eprint_line)?;
     let report = &verified.report;
     write_stdout(&match args.format {
         FormatArg::Json => report::verify::json(
@@ -129,6 +126,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// A message for standard error, as every command words it.
+pub(crate) fn eprint_line(line: Line<'_>) {
+    match line {
+        Line::Warning(text) => eprintln!("driftlog: warning: {text}"),
+        Line::Note(text) => eprintln!("driftlog: {text}"),
+        Line::Error(text) => eprintln!("driftlog: error: {text}"),
+        Line::Text(text) => eprint!("{text}"),
+    }
 }
 
 /// Writes `text` to standard output; a reader that stopped early (`| head`) is no error.
