@@ -287,3 +287,115 @@ fn default_branch(repo: &Repository) -> Result<(String, git2::Object<'_>), Trust
         .map_err(|_| TrustError::NoDefaultBranch)?;
     Ok((name, object))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use git2::{Repository, Signature};
+
+    use super::*;
+    use crate::audit::sshsig::{allowed_signers_line, SigningKey};
+
+    /// A repository whose one commit holds `files`, on `main`.
+    fn repo_with(files: &[(&str, &str)]) -> (tempfile::TempDir, Repository) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let repo = Repository::init(dir.path()).expect("init");
+        let mut index = repo.index().expect("index");
+        for (path, text) in files {
+            let full = dir.path().join(path);
+            std::fs::create_dir_all(full.parent().expect("parent")).expect("dir");
+            std::fs::write(&full, text).expect("write");
+            index.add_path(Path::new(path)).expect("add");
+        }
+        let tree = repo
+            .find_tree(index.write_tree().expect("tree"))
+            .expect("find tree");
+        let who = Signature::now("t", "t@example.com").expect("signature");
+        let commit = repo
+            .commit(Some("refs/heads/main"), &who, &who, "init", &tree, &[])
+            .expect("commit");
+        drop(tree);
+        repo.reference("refs/remotes/origin/main", commit, true, "test")
+            .expect("origin/main");
+        (dir, repo)
+    }
+
+    #[test]
+    fn without_a_default_branch_or_a_committed_file_the_error_names_the_other_roots() {
+        let (_dir, repo) = repo_with(&[("README.md", "x")]);
+        let err = |source| Trusted::load(&repo, &source).err().expect("refused");
+        assert!(err(TrustSource::Committed(None))
+            .to_string()
+            .contains("refs/remotes/origin/HEAD is not set (`git remote set-head origin --auto`"));
+        let no_rev = err(TrustSource::Committed(Some("nope".into())));
+        assert_eq!(
+            no_rev.to_string(),
+            "--trust-ref nope: no such revision here (fetch it first?)"
+        );
+        assert!(std::error::Error::source(&no_rev).is_some());
+        let commit = repo.refname_to_id("refs/heads/main").expect("main");
+        assert_eq!(
+            err(TrustSource::Committed(Some("main".into()))).to_string(),
+            format!(
+                "main (commit {}) has no .driftlog/allowed_signers: commit one there (the lines \
+                 `driftlog keygen` prints), or name another trust root with --trust-ref REF or \
+                 --allowed-signers FILE",
+                commit.to_string().chars().take(12).collect::<String>()
+            )
+        );
+    }
+
+    #[test]
+    fn the_default_branch_holds_the_trust_root_and_lines_for_every_namespace_are_named() {
+        let key = SigningKey::generate().expect("key");
+        let narrow = allowed_signers_line("ci", &key);
+        let wide = narrow.replacen(" namespaces=\"git,driftlog\"", "", 1);
+        assert_ne!(narrow, wide);
+        let text = format!("{narrow}\n{}\n", wide.replacen("ci", "wide", 1));
+        let (dir, repo) = repo_with(&[(ALLOWED_SIGNERS_PATH, &text)]);
+        repo.reference_symbolic(
+            "refs/remotes/origin/HEAD",
+            "refs/remotes/origin/main",
+            true,
+            "test",
+        )
+        .expect("origin/HEAD");
+        // The working tree's copy is whatever the branch being verified made it.
+        std::fs::write(dir.path().join(ALLOWED_SIGNERS_PATH), "").expect("edit");
+        let trusted = Trusted::load(&repo, &TrustSource::Committed(None)).expect("trusted");
+        assert_eq!(trusted.root.git_ref.as_deref(), Some("origin/main"));
+        let commit = trusted.root.commit.clone().expect("commit");
+        assert_eq!(
+            trusted.root.describe(),
+            format!(
+                ".driftlog/allowed_signers at origin/main (commit {})",
+                commit.chars().take(12).collect::<String>()
+            )
+        );
+        assert_eq!(trusted.checkpoint_keys().len(), 2);
+        let warnings = trusted.namespace_warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("line 2 (wide) has no namespaces=, so its key is trusted"),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn an_empty_file_trusts_nobody() {
+        let (dir, repo) = repo_with(&[("README.md", "x")]);
+        let path = dir.path().join("signers");
+        std::fs::write(&path, "# nobody yet\n").expect("write");
+        let err = Trusted::load(&repo, &TrustSource::File(path.clone()))
+            .err()
+            .expect("refused");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "the allowed signers ({} (--allowed-signers)) list no key, so nothing could verify",
+                path.display()
+            )
+        );
+    }
+}

@@ -347,6 +347,19 @@ fn event_long(event: &EventRef) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn without_explanations_the_latest_scans_are_named_clean() {
+        assert_eq!(
+            latest_text(&[], &[], &[]),
+            "No drift in no stack has a completed scan in the log\n"
+        );
+        let clean = ["infra".to_owned(), "app (staging)".to_owned()];
+        assert_eq!(
+            latest_text(&[], &clean, &["a.b".to_owned(), "c.d".to_owned()]),
+            "Not drifted in the latest scan of infra, app (staging): a.b, c.d\n"
+        );
+    }
+
     fn record(seq: u64, commit: &str) -> RecordRef {
         RecordRef {
             seq,

@@ -199,3 +199,73 @@ fn newest(
         notes,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::audit::sshsig::{allowed_signers_line, SigningKey};
+
+    fn settings(dir: &std::path::Path, start: Start, checkpoints: Vec<String>) -> VerifySettings {
+        VerifySettings {
+            repo: dir.to_owned(),
+            branch: "nope".into(),
+            trust: TrustSource::File(dir.join("signers")),
+            checkpoints,
+            start,
+            repository: Some(String::new()),
+            fast_object_reads: false,
+        }
+    }
+
+    fn no_token() -> WitnessSettings {
+        WitnessSettings {
+            token: None,
+            github_repo: None,
+            pull_request: None,
+            api_url: String::new(),
+            issue_label: "drift".into(),
+            env: HashMap::new(),
+        }
+    }
+
+    #[test]
+    fn notes_come_in_order_before_a_missing_branch_which_says_what_to_fetch() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        git2::Repository::init(dir.path()).expect("init");
+        let key = SigningKey::generate().expect("key");
+        let wide = allowed_signers_line("ci", &key).replacen(" namespaces=\"git,driftlog\"", "", 1);
+        std::fs::write(dir.path().join("signers"), wide).expect("write");
+
+        let mut lines = Vec::new();
+        let mut notes = |line: Line<'_>| lines.push(format!("{line:?}"));
+        let witnessed = settings(dir.path(), Start::Witnessed(no_token()), Vec::new());
+        let err = verify(&witnessed, &mut notes).err().expect("no branch");
+        assert_eq!(
+            err.to_string(),
+            "there is no branch nope in the repository: nothing to verify (to verify a remote's \
+             log, git fetch origin nope:nope)"
+        );
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines[0].starts_with("Warning(") && lines[0].contains("has no namespaces="));
+        assert_eq!(
+            lines[1],
+            format!(
+                "{:?}",
+                Line::Note(
+                    "no GitHub token (DRIFTLOG_GITHUB_TOKEN or GITHUB_TOKEN) to read witnessed \
+                     checkpoints; verifying the whole log"
+                )
+            )
+        );
+
+        let kept = settings(dir.path(), Start::Whole, vec!["x".into()]);
+        let err = verify(&kept, &mut |_| {}).err().expect("no branch");
+        assert_eq!(
+            err.to_string(),
+            "there is no branch nope in the repository, but the checkpoints you gave show it had \
+             records: it was deleted, or not fetched (git fetch origin nope:nope)"
+        );
+    }
+}
