@@ -228,16 +228,8 @@ impl FakeGithub {
         let rec = repo.ensure_pull(issue, counters);
         let first = rec.comments.len() + 1;
         for n in first..first + count {
-            let id = counters.comment_id();
-            let at = counters.now();
-            rec.comments.push(CommentRec {
-                id,
-                body: format!("comment {n}"),
-                author: author.to_string(),
-                created: at,
-                updated: at,
-                updates: 0,
-            });
+            let comment = CommentRec::new(counters, format!("comment {n}"), author);
+            rec.comments.push(comment);
         }
     }
 
@@ -250,16 +242,8 @@ impl FakeGithub {
         } = &mut *state;
         let repo = repos.entry(repo.to_string()).or_default();
         let rec = repo.ensure_pull(issue, counters);
-        let id = counters.comment_id();
-        let at = counters.now();
-        rec.comments.push(CommentRec {
-            id,
-            body: body.to_string(),
-            author: author.to_string(),
-            created: at,
-            updated: at,
-            updates: 0,
-        });
+        let comment = CommentRec::new(counters, body.to_string(), author);
+        rec.comments.push(comment);
     }
 
     /// Opens pull request `number` without comments (it takes its number from the shared
@@ -302,7 +286,7 @@ impl FakeGithub {
             .collect::<Vec<_>>();
         let number = repo.next_number();
         let now = counters.now();
-        let mut rec = IssueRec::new(counters.issue_id(), number, title, now, false);
+        let mut rec = IssueRec::new(next_id(&mut counters.issue), number, title, now, false);
         rec.body = Some(body.to_string());
         rec.labels = dedup_names(names);
         rec.author = author.to_string();
@@ -602,31 +586,12 @@ impl Counters {
         self.ticks += 1;
         self.base + self.ticks
     }
+}
 
-    fn comment_id(&mut self) -> u64 {
-        self.comment += 1;
-        self.comment
-    }
-
-    fn issue_id(&mut self) -> u64 {
-        self.issue += 1;
-        self.issue
-    }
-
-    fn label_id(&mut self) -> u64 {
-        self.label += 1;
-        self.label
-    }
-
-    fn status_id(&mut self) -> u64 {
-        self.status += 1;
-        self.status
-    }
-
-    fn check_id(&mut self) -> u64 {
-        self.check += 1;
-        self.check
-    }
+/// The next of the ids `counter` numbers (each kind of object has its own sequence).
+fn next_id(counter: &mut u64) -> u64 {
+    *counter += 1;
+    *counter
 }
 
 struct CommentRec {
@@ -639,6 +604,19 @@ struct CommentRec {
 }
 
 impl CommentRec {
+    /// A comment by `author` created now, never edited.
+    fn new(counters: &mut Counters, body: String, author: &str) -> CommentRec {
+        let created = counters.now();
+        CommentRec {
+            id: next_id(&mut counters.comment),
+            body,
+            author: author.to_string(),
+            created,
+            updated: created,
+            updates: 0,
+        }
+    }
+
     fn public(&self) -> Comment {
         Comment {
             id: self.id,
@@ -768,7 +746,7 @@ impl Repo {
         self.issues.entry(number).or_insert_with(|| {
             let now = counters.now();
             IssueRec::new(
-                counters.issue_id(),
+                next_id(&mut counters.issue),
                 number,
                 &format!("Pull request #{number}"),
                 now,
@@ -790,7 +768,7 @@ impl Repo {
             return label.name.clone();
         }
         self.labels.push(LabelRec {
-            id: counters.label_id(),
+            id: next_id(&mut counters.label),
             name: name.to_string(),
             color: "ededed".into(),
             description: None,
@@ -1489,15 +1467,8 @@ fn create_comment(
     let text = required_string(body, "body")?;
     check_body_length(Some(&text), "IssueComment")?;
     let issue = repo.ensure_pull(n, c);
-    let now = c.now();
-    let comment = CommentRec {
-        id: c.comment_id(),
-        body: text,
-        author: ctx.actor.clone(),
-        created: now,
-        updated: now,
-        updates: 0,
-    };
+    let comment = CommentRec::new(c, text, &ctx.actor);
+    let now = comment.created;
     let value = comment_json(ctx, n, issue.pull, &comment);
     let location = format!(
         "{}/repos/{}/issues/comments/{}",
@@ -1626,7 +1597,7 @@ fn create_issue(
         .collect::<Vec<_>>();
     let number = repo.next_number();
     let now = c.now();
-    let mut rec = IssueRec::new(c.issue_id(), number, &title, now, false);
+    let mut rec = IssueRec::new(next_id(&mut c.issue), number, &title, now, false);
     rec.author = ctx.actor.clone();
     rec.body = text;
     rec.labels = dedup_names(labels);
@@ -1812,7 +1783,7 @@ fn create_label(
         return Err(already_exists());
     }
     let label = LabelRec {
-        id: c.label_id(),
+        id: next_id(&mut c.label),
         name: name.clone(),
         color: color.unwrap_or_else(|| "ededed".into()),
         description: description.flatten(),
@@ -1957,7 +1928,7 @@ fn create_status(
         .flatten()
         .unwrap_or_else(|| "default".into());
     let status = StatusRec {
-        id: c.status_id(),
+        id: next_id(&mut c.status),
         state,
         context,
         description,
@@ -2127,7 +2098,7 @@ fn create_check(
     let fields = check_fields(body)?;
     let now = c.now();
     let mut check = CheckRec {
-        id: c.check_id(),
+        id: next_id(&mut c.check),
         name,
         head_sha,
         status: "queued".into(),
@@ -2451,6 +2422,14 @@ mod tests {
         )
     }
 
+    fn post(fake: &FakeGithub, path: &str, body: Value) -> Resp {
+        send(fake, "POST", path, body)
+    }
+
+    fn patch(fake: &FakeGithub, path: &str, body: Value) -> Resp {
+        send(fake, "PATCH", path, body)
+    }
+
     #[test]
     fn the_token_is_an_installations_until_given_to_a_user() {
         let fake = FakeGithub::start(TOKEN);
@@ -2460,9 +2439,8 @@ mod tests {
             denied.json()["message"],
             "Resource not accessible by integration"
         );
-        let posted = send(
+        let posted = post(
             &fake,
-            "POST",
             &format!("/repos/{REPO}/issues/7/comments"),
             json!({"body": "by the bot"}),
         );
@@ -2473,15 +2451,13 @@ mod tests {
         assert_eq!(me.status, 200);
         assert_eq!(me.json()["login"], "octocat");
         assert_eq!(me.json()["type"], "User");
-        send(
+        post(
             &fake,
-            "POST",
             &format!("/repos/{REPO}/issues/7/comments"),
             json!({"body": "by octocat"}),
         );
-        let issue = send(
+        let issue = post(
             &fake,
-            "POST",
             &format!("/repos/{REPO}/issues"),
             json!({"title": "t"}),
         );
@@ -2566,9 +2542,8 @@ mod tests {
         let fake = FakeGithub::start(TOKEN);
         fake.seed_comments(REPO, 7, 2, "alice");
 
-        let created = send(
+        let created = post(
             &fake,
-            "POST",
             "/repos/acme/infra/issues/7/comments",
             json!({"body": "drift report"}),
         );
@@ -2586,9 +2561,8 @@ mod tests {
             .as_str()
             .is_some_and(|t| t.len() == 20 && t.ends_with('Z')));
 
-        let updated = send(
+        let updated = patch(
             &fake,
-            "PATCH",
             &format!("/repos/acme/infra/issues/comments/{id}"),
             json!({"body": "drift report v2"}),
         );
@@ -2598,9 +2572,8 @@ mod tests {
         assert_eq!(updated.json()["created_at"], comment["created_at"]);
 
         // POST is accepted where PATCH is, as on GitHub (octocrab's update_comment uses it).
-        let again = send(
+        let again = post(
             &fake,
-            "POST",
             &format!("/repos/acme/infra/issues/comments/{id}"),
             json!({"body": "drift report v3"}),
         );
@@ -2619,17 +2592,15 @@ mod tests {
         assert_eq!(comments[2].author, BOT_LOGIN);
         assert!(comments[2].updated_at > comments[2].created_at);
 
-        let missing = send(
+        let missing = patch(
             &fake,
-            "PATCH",
             "/repos/acme/infra/issues/comments/999999",
             json!({"body": "x"}),
         );
         assert_eq!(missing.status, 404);
         // An unknown number is a pull request that exists on GitHub but was never seeded.
-        let unseen = send(
+        let unseen = post(
             &fake,
-            "POST",
             "/repos/acme/infra/issues/8/comments",
             json!({"body": "x"}),
         );
@@ -2640,12 +2611,7 @@ mod tests {
         assert_eq!(fake.comments(REPO, 8).len(), 1);
         assert!(fake.issues(REPO).is_empty(), "pull requests are not issues");
         assert_eq!(get(&fake, "/repos/acme/infra/issues/9").status, 404);
-        let no_body = send(
-            &fake,
-            "POST",
-            "/repos/acme/infra/issues/7/comments",
-            json!({}),
-        );
+        let no_body = post(&fake, "/repos/acme/infra/issues/7/comments", json!({}));
         assert_eq!(no_body.status, 422);
         let bad_json = http(
             "POST",
@@ -2776,9 +2742,8 @@ mod tests {
         let old = fake.seed_issue(REPO, "Old drift", "stale", &["drift"], false);
         assert_eq!(old, 4, "issues and pull requests share numbers");
 
-        let created = send(
+        let created = post(
             &fake,
-            "POST",
             "/repos/acme/infra/issues",
             json!({"title": "Drift in prod", "body": "details", "labels": ["drift", "stack:prod"]}),
         );
@@ -2797,20 +2762,14 @@ mod tests {
         let names: Vec<String> = fake.labels(REPO).into_iter().map(|l| l.name).collect();
         assert_eq!(names, ["drift", "stack:prod"]);
 
-        let other = send(
+        let other = post(
             &fake,
-            "POST",
             "/repos/acme/infra/issues",
             json!({"title": "Drift in dev", "labels": ["drift", "stack:dev"]}),
         );
         assert_eq!(other.json()["number"], 6);
 
-        let untitled = send(
-            &fake,
-            "POST",
-            "/repos/acme/infra/issues",
-            json!({"body": "x"}),
-        );
+        let untitled = post(&fake, "/repos/acme/infra/issues", json!({"body": "x"}));
         assert_eq!(untitled.status, 422);
 
         let numbers = |resp: Resp| -> Vec<u64> {
@@ -2876,9 +2835,8 @@ mod tests {
         );
         assert!(paged.json().as_array().is_some_and(Vec::is_empty));
 
-        let closed = send(
+        let closed = patch(
             &fake,
-            "PATCH",
             "/repos/acme/infra/issues/5",
             json!({"state": "closed", "state_reason": "not_planned"}),
         );
@@ -2891,9 +2849,8 @@ mod tests {
             [6]
         );
 
-        let reopened = send(
+        let reopened = patch(
             &fake,
-            "PATCH",
             "/repos/acme/infra/issues/5",
             json!({"state": "open", "body": "new details", "labels": ["drift", "reopened"]}),
         );
@@ -2901,9 +2858,8 @@ mod tests {
         assert_eq!(reopened.json()["state_reason"], "reopened");
         assert!(reopened.json()["closed_at"].is_null());
 
-        let bad_state = send(
+        let bad_state = patch(
             &fake,
-            "PATCH",
             "/repos/acme/infra/issues/5",
             json!({"state": "gone"}),
         );
@@ -2935,9 +2891,8 @@ mod tests {
             404
         );
 
-        let created = send(
+        let created = post(
             &fake,
-            "POST",
             "/repos/acme/infra/labels",
             json!({"name": "drift detected", "color": "D93F0B", "description": "Terraform drift"}),
         );
@@ -2949,9 +2904,8 @@ mod tests {
         assert_eq!(fetched.json()["name"], "drift detected");
         assert_eq!(fetched.json()["description"], "Terraform drift");
 
-        let duplicate = send(
+        let duplicate = post(
             &fake,
-            "POST",
             "/repos/acme/infra/labels",
             json!({"name": "Drift Detected", "color": "000000"}),
         );
@@ -2962,9 +2916,8 @@ mod tests {
         assert_eq!(error["errors"][0]["resource"], "Label");
         assert_eq!(error["errors"][0]["field"], "name");
 
-        let bad_color = send(
+        let bad_color = post(
             &fake,
-            "POST",
             "/repos/acme/infra/labels",
             json!({"name": "x", "color": "#fff"}),
         );
@@ -2981,31 +2934,25 @@ mod tests {
         let fake = FakeGithub::start(TOKEN);
         let sha = "0123456789abcdef0123456789abcdef01234567";
         let path = format!("/repos/acme/infra/statuses/{sha}");
-        let created = send(
+        let created = post(
             &fake,
-            "POST",
             &path,
             json!({"state": "pending", "context": "driftlog/prod", "description": "scanning"}),
         );
         assert_eq!(created.status, 201, "{}", created.body);
         assert_eq!(created.json()["context"], "driftlog/prod");
-        let second = send(
+        let second = post(
             &fake,
-            "POST",
             &path,
             json!({"state": "failure", "target_url": "https://ci.example/run/1"}),
         );
         assert_eq!(second.json()["context"], "default");
-        assert_eq!(
-            send(&fake, "POST", &path, json!({"state": "bogus"})).status,
-            422
-        );
-        assert_eq!(send(&fake, "POST", &path, json!({})).status, 422);
+        assert_eq!(post(&fake, &path, json!({"state": "bogus"})).status, 422);
+        assert_eq!(post(&fake, &path, json!({})).status, 422);
         let long = "x".repeat(141);
         assert_eq!(
-            send(
+            post(
                 &fake,
-                "POST",
                 &path,
                 json!({"state": "success", "description": long})
             )
@@ -3032,9 +2979,8 @@ mod tests {
     #[test]
     fn creates_and_updates_check_runs_unless_denied() {
         let fake = FakeGithub::start(TOKEN);
-        let created = send(
+        let created = post(
             &fake,
-            "POST",
             "/repos/acme/infra/check-runs",
             json!({"name": "driftlog", "head_sha": "abc123", "status": "in_progress"}),
         );
@@ -3042,9 +2988,8 @@ mod tests {
         let id = created.json()["id"].as_u64().expect("check run id");
         assert_eq!(created.json()["status"], "in_progress");
 
-        let updated = send(
+        let updated = patch(
             &fake,
-            "PATCH",
             &format!("/repos/acme/infra/check-runs/{id}"),
             json!({
                 "conclusion": "failure",
@@ -3057,22 +3002,20 @@ mod tests {
         assert!(updated.json()["completed_at"].is_string());
         assert_eq!(updated.json()["output"]["title"], "2 resources drifted");
 
-        let incomplete = send(
+        let incomplete = post(
             &fake,
-            "POST",
             "/repos/acme/infra/check-runs",
             json!({"name": "x", "head_sha": "abc123", "status": "completed"}),
         );
         assert_eq!(incomplete.status, 422);
-        let nameless = send(
+        let nameless = post(
             &fake,
-            "POST",
             "/repos/acme/infra/check-runs",
             json!({"head_sha": "abc"}),
         );
         assert_eq!(nameless.status, 422);
         assert_eq!(
-            send(&fake, "PATCH", "/repos/acme/infra/check-runs/1", json!({})).status,
+            patch(&fake, "/repos/acme/infra/check-runs/1", json!({})).status,
             404
         );
 
@@ -3091,17 +3034,15 @@ mod tests {
         );
 
         fake.deny_check_runs();
-        let denied = send(
+        let denied = post(
             &fake,
-            "POST",
             "/repos/acme/infra/check-runs",
             json!({"name": "driftlog", "head_sha": "def456", "conclusion": "success"}),
         );
         assert_eq!(denied.status, 403);
         assert!(denied.json()["message"].is_string());
-        let status = send(
+        let status = post(
             &fake,
-            "POST",
             "/repos/acme/infra/statuses/def456",
             json!({"state": "success", "context": "driftlog"}),
         );
@@ -3135,7 +3076,7 @@ mod tests {
         // A GET on the same path does not match a POST fault.
         assert_eq!(get(&fake, path).status, 200);
         for _ in 0..2 {
-            let resp = send(&fake, "POST", path, json!({"body": "hi"}));
+            let resp = post(&fake, path, json!({"body": "hi"}));
             assert_eq!(resp.status, 403);
             assert_eq!(resp.header("retry-after"), Some("1"));
             assert_eq!(
@@ -3144,7 +3085,7 @@ mod tests {
             );
             assert_eq!(resp.header("x-ratelimit-limit"), Some("5000"));
         }
-        let ok = send(&fake, "POST", path, json!({"body": "hi"}));
+        let ok = post(&fake, path, json!({"body": "hi"}));
         assert_eq!(ok.status, 201);
         assert_eq!(ok.header("retry-after"), None);
         assert_eq!(fake.comments(REPO, 7).len(), 1);
@@ -3156,7 +3097,7 @@ mod tests {
 
         let id = fake.comments(REPO, 7)[0].id;
         let comment = format!("/repos/acme/infra/issues/comments/{id}");
-        let busy = send(&fake, "PATCH", &comment, json!({"body": "edited"}));
+        let busy = patch(&fake, &comment, json!({"body": "edited"}));
         assert_eq!(busy.status, 503);
         assert_eq!(busy.json()["message"], "busy");
         assert_eq!(
@@ -3171,7 +3112,7 @@ mod tests {
             .count();
         assert_eq!(count, 1, "overridden, not repeated");
         assert_eq!(
-            send(&fake, "PATCH", &comment, json!({"body": "edited"})).status,
+            patch(&fake, &comment, json!({"body": "edited"})).status,
             200
         );
 
@@ -3222,9 +3163,8 @@ mod tests {
         let id = fake.comments(REPO, 7)[0].id;
 
         let too_long = "x".repeat(BODY_LIMIT + 1);
-        let resp = send(
+        let resp = post(
             &fake,
-            "POST",
             "/repos/acme/infra/issues/7/comments",
             json!({"body": too_long}),
         );
@@ -3235,16 +3175,14 @@ mod tests {
             .as_str()
             .is_some_and(|m| m.contains("is too long (maximum is 65536 characters)")));
 
-        let patched = send(
+        let patched = patch(
             &fake,
-            "PATCH",
             &format!("/repos/acme/infra/issues/comments/{id}"),
             json!({"body": too_long}),
         );
         assert_eq!(patched.status, 422);
-        let issue = send(
+        let issue = post(
             &fake,
-            "POST",
             "/repos/acme/infra/issues",
             json!({"title": "t", "body": too_long}),
         );
@@ -3252,9 +3190,8 @@ mod tests {
 
         // The limit counts characters, not bytes: 65,536 two-byte characters fit.
         let at_limit = "é".repeat(BODY_LIMIT);
-        let ok = send(
+        let ok = post(
             &fake,
-            "POST",
             "/repos/acme/infra/issues/7/comments",
             json!({"body": at_limit}),
         );

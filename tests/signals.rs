@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::fake_github::FakeGithub;
-use crate::support::{git, terraform_env, Stack};
+use crate::support::{assert_contains, git, terraform_env, Stack};
 
 const TOKEN: &str = "ghs_fakeTOKENvalue0123456789";
 const REPO: &str = "acme/infra";
@@ -230,13 +230,7 @@ fn spooled(stack: &Stack) -> Vec<String> {
 }
 
 fn publish_to(server: &str, key: &Path) -> Vec<String> {
-    [
-        "scan",
-        ".",
-        "--signing-key",
-        key.to_str().expect("utf-8"),
-        "--color",
-        "never",
+    let publish = [
         "--repo",
         REPO,
         "--pr",
@@ -244,9 +238,12 @@ fn publish_to(server: &str, key: &Path) -> Vec<String> {
         "--no-status",
         "--github-api-url",
         server,
-    ]
-    .map(str::to_owned)
-    .to_vec()
+    ];
+    scan_with_key(key)
+        .into_iter()
+        .chain(publish)
+        .map(str::to_owned)
+        .collect()
 }
 
 #[test]
@@ -263,17 +260,9 @@ fn sigterm_while_github_never_answers_stops_the_run_with_the_report_out_and_the_
 
     assert_eq!(out.code, Some(143), "{}", out.stderr);
     assert!(out.took < STOP_WITHIN, "took {:?}", out.took);
-    assert!(
-        out.stderr.contains("abandoned, driftlog was stopped"),
-        "{}",
-        out.stderr
-    );
+    assert_contains(&out.stderr, "abandoned, driftlog was stopped");
     // Recorded before publishing, on the branch (this repository has no remote).
-    assert!(
-        out.stderr.contains("recorded as audit record 0"),
-        "{}",
-        out.stderr
-    );
+    assert_contains(&out.stderr, "recorded as audit record 0");
     let records = records(&stack);
     assert_eq!(records.len(), 1, "{records:?}");
     assert!(spooled(&stack).is_empty());
@@ -306,17 +295,9 @@ fn a_github_api_that_never_answers_times_out() {
         out.took
     );
     assert_eq!(out.code, Some(2), "{}", out.stderr);
-    assert!(out.stderr.contains("no answer within 1s"), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("DRIFTLOG_GITHUB_TIMEOUT"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stdout.contains("filestate_object.web"),
-        "{}",
-        out.stdout
-    );
+    assert_contains(&out.stderr, "no answer within 1s");
+    assert_contains(&out.stderr, "DRIFTLOG_GITHUB_TIMEOUT");
+    assert_contains(&out.stdout, "filestate_object.web");
     assert_eq!(records(&stack).len(), 1);
 }
 
@@ -365,14 +346,10 @@ fn a_git_remote_that_never_answers_times_out_with_the_record_spooled() {
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("wait in the spool"), "{}", out.stderr);
+    assert_contains(&out.stderr, "wait in the spool");
     assert_eq!(spooled(&stack).len(), 1, "the record is spooled");
     // The report came before the push.
-    assert!(
-        out.stdout.contains("filestate_object.web"),
-        "{}",
-        out.stdout
-    );
+    assert_contains(&out.stdout, "filestate_object.web");
 }
 
 /// A signal while the push waits on a remote that never answers stops the run at once, the
@@ -386,14 +363,11 @@ fn stop_during_push(signal: &str, code: i32, name: &str) {
 
     assert_eq!(out.code, Some(code), "{}", out.stderr);
     assert!(out.took < STOP_WITHIN, "took {:?}", out.took);
-    assert!(
-        out.stderr.contains(&format!(
-            "driftlog was stopped ({name}) before the audit branch"
-        )),
-        "{}",
-        out.stderr
+    assert_contains(
+        &out.stderr,
+        &format!("driftlog was stopped ({name}) before the audit branch"),
     );
-    assert!(out.stderr.contains("wait in the spool"), "{}", out.stderr);
+    assert_contains(&out.stderr, "wait in the spool");
     assert_eq!(spooled(&stack).len(), 1, "the record is spooled");
 }
 
@@ -455,22 +429,12 @@ fn files_that_cannot_be_written_keep_no_other_stage_from_running() {
 
     // Drift is still told by the exit code; each failure is named.
     assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(
-        out.stderr
-            .contains(&format!("writing the report to {}", report.display())),
-        "{}",
-        out.stderr
+    assert_contains(
+        &out.stderr,
+        &format!("writing the report to {}", report.display()),
     );
-    assert!(
-        out.stderr.contains("writing the job summary"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("2 of the run's stages failed"),
-        "{}",
-        out.stderr
-    );
+    assert_contains(&out.stderr, "writing the job summary");
+    assert_contains(&out.stderr, "2 of the run's stages failed");
     // Everything else happened: the comment, the check, the outputs, the record.
     let comments = fake.comments(REPO, PR);
     assert_eq!(comments.len(), 1, "{comments:?}");
