@@ -220,30 +220,39 @@ impl FakeGithub {
     /// on from the comments it already has. A number that does not exist yet becomes a pull
     /// request (as does any unknown number whose comments are read or posted through the API).
     pub fn seed_comments(&self, repo: &str, issue: u64, count: usize, author: &str) {
-        let mut state = self.state();
-        let State {
-            repos, counters, ..
-        } = &mut *state;
-        let repo = repos.entry(repo.to_string()).or_default();
-        let rec = repo.ensure_pull(issue, counters);
-        let first = rec.comments.len() + 1;
-        for n in first..first + count {
-            let comment = CommentRec::new(counters, format!("comment {n}"), author);
-            rec.comments.push(comment);
-        }
+        self.add_comments(repo, issue, author, |had| {
+            (had + 1..=had + count)
+                .map(|n| format!("comment {n}"))
+                .collect()
+        });
     }
 
     /// Adds one comment with `body` by `author` to issue or pull request `issue` (created as a
     /// pull request when it does not exist yet).
     pub fn seed_comment_body(&self, repo: &str, issue: u64, body: &str, author: &str) {
+        self.add_comments(repo, issue, author, |_| vec![body.to_string()]);
+    }
+
+    /// Adds to issue or pull request `issue` (created as a pull request when it does not exist
+    /// yet) a comment by `author` for each of the bodies `bodies` gives, told how many
+    /// comments the issue has already.
+    fn add_comments(
+        &self,
+        repo: &str,
+        issue: u64,
+        author: &str,
+        bodies: impl FnOnce(usize) -> Vec<String>,
+    ) {
         let mut state = self.state();
         let State {
             repos, counters, ..
         } = &mut *state;
         let repo = repos.entry(repo.to_string()).or_default();
         let rec = repo.ensure_pull(issue, counters);
-        let comment = CommentRec::new(counters, body.to_string(), author);
-        rec.comments.push(comment);
+        for body in bodies(rec.comments.len()) {
+            let comment = CommentRec::new(counters, body, author);
+            rec.comments.push(comment);
+        }
     }
 
     /// Opens pull request `number` without comments (it takes its number from the shared

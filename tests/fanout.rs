@@ -9,14 +9,14 @@ use driftlog::audit::pending::{self, PendingEntry};
 use driftlog::audit::record::{ChainPosition, LogId, Record};
 use driftlog::audit::sshsig::{allowed_signers_line, AllowedSigners, SigningKey};
 use driftlog::audit::store::record_path;
-use driftlog::audit::sync::{RemoteChoice, RetryPolicy, SyncOptions};
+use driftlog::audit::sync::RemoteChoice;
 
 use crate::support::git;
 use crate::sync::{
-    assert_chain, assert_spooled_after_transport_failure, assert_warned, committer, options,
-    options_with_deadline, pending_refs, record_in, run_writers_as, scan_record_by, served,
-    served_with_a_race, served_with_initial, spool_files, test_key, verify_chain, ChildWriter,
-    BRANCH,
+    assert_chain, assert_spooled_after_transport_failure, assert_warned, committer, numbered,
+    options, options_with_deadline, pending_refs, record_in, run_writers_as, scan_record_by,
+    served, served_with_a_race, served_with_initial, spool_files, test_key, verify_chain,
+    ChildWriter, BRANCH,
 };
 
 const CHILD: ChildWriter = ChildWriter {
@@ -35,14 +35,7 @@ fn child_records_with_the_default_policy() {
     let Some((clone, marker)) = CHILD.started_as() else {
         return;
     };
-    let options = SyncOptions {
-        remote: RemoteChoice::Named("origin".into()),
-        policy: RetryPolicy {
-            deadline: DEADLINE,
-            ..RetryPolicy::default()
-        },
-        ..SyncOptions::default()
-    };
+    let options = options_with_deadline(RemoteChoice::Named("origin".into()), DEADLINE);
     let outcome = record_in(&clone, &marker, &options).expect("the child's record");
     println!(
         "{marker}: {:?} after {} pushes",
@@ -68,13 +61,7 @@ fn thirty_two_writers_at_once_all_succeed_and_leave_nothing_on_the_runner() {
     let (remote, daemon, first) = served_with_initial();
     let clones = remote.clones_busy(&daemon.url(), WRITERS);
 
-    run_writers_as(
-        &CHILD,
-        clones
-            .iter()
-            .enumerate()
-            .map(|(i, clone)| (clone.path(), format!("writer-{i:02}"))),
-    );
+    run_writers_as(&CHILD, numbered(&clones, |i| format!("writer-{i:02}")));
     for clone in &clones {
         assert!(
             spool_files(clone.path()).is_empty(),

@@ -667,12 +667,7 @@ fn concurrent_processes_each_land_their_record_exactly_once() {
     let (remote, daemon, _first) = served_with_initial();
     let clones = remote.clones_busy(&daemon.url(), WRITERS);
 
-    run_writers(
-        clones
-            .iter()
-            .enumerate()
-            .map(|(i, clone)| (clone.path(), format!("writer-{i}"))),
-    );
+    run_writers(numbered(&clones, |i| format!("writer-{i}")));
 
     let markers = verify_chain(&remote.bare(), WRITERS + 1);
     assert_eq!(markers[0], "initial");
@@ -1051,6 +1046,17 @@ pub(crate) fn run_writers_as<'a>(
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// Pairs each of `clones` with the marker `name` makes of its index, for [`run_writers_as`].
+pub(crate) fn numbered<'a>(
+    clones: &'a [tempfile::TempDir],
+    name: impl Fn(usize) -> String + 'a,
+) -> impl Iterator<Item = (&'a Path, String)> + 'a {
+    clones
+        .iter()
+        .enumerate()
+        .map(move |(i, clone)| (clone.path(), name(i)))
 }
 
 /// [`run_writers_as`] this module's [`child_records_one_scan`].

@@ -265,7 +265,7 @@ impl Log {
             let scratch = Scratch::new(self, commit);
             edit(index, &scratch);
             let tree = scratch.write_tree();
-            let message = git(&self.root(), &["log", "-1", "--format=%B", commit]);
+            let message = self.message_of(commit);
             parent = Some(self.commit_tree(&tree, parent.as_slice(), &message, signer));
         }
         let tip = parent.expect("something was rewritten");
@@ -306,6 +306,11 @@ impl Log {
     /// [`Log::commit_tree`] signed with the log's key.
     fn signed_commit(&self, tree: &str, parents: &[String], message: &str) -> String {
         self.commit_tree(tree, parents, message, Signer::Key(&self.key_file))
+    }
+
+    /// The message of `commit`.
+    fn message_of(&self, commit: &str) -> String {
+        git(&self.root(), &["log", "-1", "--format=%B", commit])
     }
 
     /// The tree of `commit`.
@@ -543,8 +548,7 @@ fn an_edited_record_is_caught_even_when_re_signed_with_the_real_key() {
         "the record was edited"
     );
 
-    let run = log.verify(&[]);
-    run.assert_problems(&[
+    log.verify(&[]).assert_problems(&[
         "seq 1: the record's signature (records/000000/000/000000000001.json.sig) is refused: \
          the signature does not match the message",
         "seq 1: the commit message says \"driftlog: record 1 sha256:",
@@ -565,13 +569,12 @@ fn a_deleted_record_is_caught() {
         let scratch = Scratch::new(&log, commit);
         scratch.remove(&record_file(2));
         scratch.remove(&format!("{}.sig", record_file(2)));
-        let message = git(&log.root(), &["log", "-1", "--format=%B", commit]);
+        let message = log.message_of(commit);
         parent = log.signed_commit(&scratch.write_tree(), &[parent], &message);
     }
     log.move_branch(&parent);
 
-    let run = log.verify(&[]);
-    run.assert_problems(&[
+    log.verify(&[]).assert_problems(&[
         "seq 3: record 2 is missing: seq jumps from 1 to 3",
         "seq 3: prev is",
     ]);
@@ -591,18 +594,16 @@ fn swapped_records_are_caught() {
     ] {
         first.copy_from(&c[3], &path);
     }
-    let message = |commit: &str| git(&log.root(), &["log", "-1", "--format=%B", commit]);
     let swapped = log.signed_commit(
         &first.write_tree(),
         std::slice::from_ref(&c[1]),
-        &message(&c[3]),
+        &log.message_of(&c[3]),
     );
     let tree = log.tree_of(&c[3]);
-    let tip = log.signed_commit(&tree, &[swapped], &message(&c[2]));
+    let tip = log.signed_commit(&tree, &[swapped], &log.message_of(&c[2]));
     log.move_branch(&tip);
 
-    let run = log.verify(&[]);
-    run.assert_problems(&[
+    log.verify(&[]).assert_problems(&[
         "seq 3: record 2 is missing: seq jumps from 1 to 3",
         "seq 2: seq 2 comes after seq 3: records are out of order or repeated",
         "seq 3: prev is",
@@ -617,8 +618,7 @@ fn a_commit_re_signed_by_an_unknown_key_is_caught() {
     let tip = log.commits().len() - 1;
     log.rewrite(tip, Signer::Key(&stranger_file), |_, _| {});
 
-    let run = log.verify(&[]);
-    run.assert_problems(&[&format!(
+    log.verify(&[]).assert_problems(&[&format!(
         "seq 2: the commit signature is refused: the signing key {} is not in the allowed \
          signers",
         stranger.fingerprint()
@@ -653,8 +653,7 @@ fn a_commit_that_also_changes_an_older_record_is_caught() {
         tree.put("notes.txt", b"nothing to see\n");
     });
 
-    let run = log.verify(&[]);
-    run.assert_problems(&[
+    log.verify(&[]).assert_problems(&[
         "seq 3: also adds notes.txt, changes records/000000/000/000000000000.json",
     ]);
 }
@@ -686,8 +685,7 @@ fn a_merge_commit_is_caught() {
     );
     log.move_branch(&merge);
 
-    let run = log.verify(&[]);
-    run.assert_problems(&[
+    log.verify(&[]).assert_problems(&[
         "is a merge commit (2 parents): the audit branch must be one line of commits",
         "adds no record",
     ]);
@@ -1228,31 +1226,19 @@ fn an_allowed_signer_without_namespaces_is_a_warning() {
 fn a_log_of_another_repository_is_named_as_copied() {
     let log = Log::with_records(2);
     let allowed = log.allowed.to_str().expect("utf-8");
+    let verify_as = |repository: &str| {
+        let args = [
+            "verify",
+            "--allowed-signers",
+            allowed,
+            "--repository",
+            repository,
+        ];
+        driftlog_env(&log.root(), &args, &[])
+    };
     // A mirror's log is its source's: --repository names that source.
-    driftlog_env(
-        &log.root(),
-        &[
-            "verify",
-            "--allowed-signers",
-            allowed,
-            "--repository",
-            "example.com/acme/infra",
-        ],
-        &[],
-    )
-    .assert_intact();
-    driftlog_env(
-        &log.root(),
-        &[
-            "verify",
-            "--allowed-signers",
-            allowed,
-            "--repository",
-            "github.com/someone/else",
-        ],
-        &[],
-    )
-    .assert_problems(&["copied from another log"]);
+    verify_as("example.com/acme/infra").assert_intact();
+    verify_as("github.com/someone/else").assert_problems(&["copied from another log"]);
     // Without the flag, the repository's own origin remote names it.
     git(
         &log.root(),
