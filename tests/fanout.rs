@@ -15,8 +15,8 @@ use crate::support::git;
 use crate::sync::{
     assert_chain, assert_spooled_after_transport_failure, assert_warned, committer, numbered,
     options, options_with_deadline, pending_refs, record_in, run_writers_as, scan_record_by,
-    served, served_with_a_race, served_with_initial, spool_files, test_key, verify_chain,
-    ChildWriter, BRANCH,
+    served, served_with_a_race, served_with_initial, served_with_initial_and_other, spool_files,
+    test_key, verify_chain, ChildWriter, BRANCH,
 };
 
 const CHILD: ChildWriter = ChildWriter {
@@ -129,8 +129,7 @@ fn folded_files(bare: &Path, seq: u64) -> (serde_json::Value, String) {
 
 #[test]
 fn the_next_writer_folds_pending_records_in_order_and_refuses_an_edited_one() {
-    let (remote, daemon, ours) = served_with_initial();
-    let other = remote.clone_busy(&daemon.url());
+    let (remote, _daemon, ours, other) = served_with_initial_and_other();
     let key = test_key();
     // Two runs whose records waited, made out of order with their labels.
     let late =
@@ -188,8 +187,7 @@ fn the_next_writer_folds_pending_records_in_order_and_refuses_an_edited_one() {
 
 #[test]
 fn a_pending_record_folded_already_is_not_folded_again() {
-    let (remote, daemon, ours) = served_with_initial();
-    let other = remote.clone_busy(&daemon.url());
+    let (remote, _daemon, ours, other) = served_with_initial_and_other();
     let entry =
         PendingEntry::sign(&made_at("once", "2026-11-24T00:05:00Z"), test_key()).expect("sign");
     push_pending(

@@ -16,7 +16,8 @@ use crate::fanout::{allowed, assert_verifies, made_at, push_pending};
 use crate::support::git;
 use crate::sync::{
     assert_warned, committer, options, options_with_deadline, pending_refs, record_in, served,
-    served_with_initial, spool_files, test_key, verify_chain, Daemon, Remote, BRANCH, ORIGIN,
+    served_with_initial, served_with_initial_and_other, spool_files, test_key, verify_chain,
+    Daemon, Remote, BRANCH, ORIGIN,
 };
 
 fn rfc3339(time: SystemTime) -> String {
@@ -53,8 +54,7 @@ fn replay_between_records(ours: &Path, other: &Path, entry: PendingEntry) -> (Ou
 /// then refused the branch for good. It waits on its ref until the writer's clock catches up.
 #[test]
 fn a_pending_record_from_a_fast_clock_waits_and_is_never_folded_twice() {
-    let (remote, daemon, ours) = served_with_initial();
-    let other = remote.clone_busy(&daemon.url());
+    let (remote, _daemon, ours, other) = served_with_initial_and_other();
     let (entry, first_ref) = push_made_ahead(other.path(), "fast-clock", 3600);
     let outcome = record_in(ours.path(), "first", &options(RemoteChoice::Default)).expect("1st");
     assert_eq!(outcome.folded(), 0, "{outcome:?}");
@@ -76,8 +76,7 @@ fn a_pending_record_from_a_fast_clock_waits_and_is_never_folded_twice() {
 /// after later records is recognised.
 #[test]
 fn a_pending_record_from_a_slightly_fast_clock_is_folded_once() {
-    let (remote, daemon, ours) = served_with_initial();
-    let other = remote.clone_busy(&daemon.url());
+    let (remote, _daemon, ours, other) = served_with_initial_and_other();
     let (entry, _) = push_made_ahead(other.path(), "bit-fast", 120);
     let outcome = record_in(ours.path(), "first", &options(RemoteChoice::Default)).expect("1st");
     assert_eq!(outcome.folded(), 1, "{outcome:?}");
@@ -138,8 +137,7 @@ fn push_costly_refs(dir: &Path, refs: usize, entries: usize, size: usize) {
 /// hour for a thousand. A writer reads the smallest refs first, a bounded amount in all.
 #[test]
 fn refs_built_to_be_costly_to_read_are_left_unread_and_others_still_fold() {
-    let (remote, daemon, ours) = served_with_initial();
-    let other = remote.clone_busy(&daemon.url());
+    let (remote, _daemon, ours, other) = served_with_initial_and_other();
     let size = 24 << 20;
     let entries = MAX_FOLD_BYTES / size + 1;
     assert!(entries * size <= MAX_PENDING_REF_BYTES);
@@ -410,8 +408,7 @@ fn a_fold_that_fails_says_so() {
 /// deleted, the record left only in the hostile ref, refused.
 #[test]
 fn a_copied_entry_in_a_refused_ref_does_not_keep_the_honest_ref_from_folding_it() {
-    let (remote, daemon, ours) = served_with_initial();
-    let other = remote.clone_busy(&daemon.url());
+    let (remote, _daemon, ours, other) = served_with_initial_and_other();
     let sign = |marker: &str, time: &str| {
         PendingEntry::sign(&made_at(marker, time), test_key()).expect("sign")
     };

@@ -373,6 +373,14 @@ pub(crate) fn served_with_initial() -> (Remote, Daemon, tempfile::TempDir) {
     (remote, daemon, clone)
 }
 
+/// [`served_with_initial`], and another writer's clone of the remote, made after `initial`.
+pub(crate) fn served_with_initial_and_other(
+) -> (Remote, Daemon, tempfile::TempDir, tempfile::TempDir) {
+    let (remote, daemon, ours) = served_with_initial();
+    let other = remote.clone_busy(&daemon.url());
+    (remote, daemon, ours, other)
+}
+
 /// [`served`], a clone, and a rival clone whose record `initial` is on the remote's branch and
 /// whose next record lands there while the first clone's next push is in flight (see
 /// [`Remote::race_once_with`]).
