@@ -3,6 +3,7 @@
 //! out before either, and a record that did not reach the remote is in the spool. Also: a
 //! stage that cannot write its file does not keep the others from running.
 
+use std::ffi::OsStr;
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -79,11 +80,12 @@ impl Silent {
         format!("git://127.0.0.1:{}/remote.git", self.port)
     }
 
-    /// Waits until a request has arrived.
-    fn wait_for_request(&self) {
+    /// Waits until a request has arrived; returns when it did.
+    fn wait_for_request(&self) -> Instant {
         self.arrived
             .recv_timeout(REACH_WITHIN)
             .expect("driftlog reached the server");
+        Instant::now()
     }
 }
 
@@ -124,7 +126,7 @@ struct Exited {
 }
 
 impl Running {
-    fn start(stack: &Stack, args: &[&str], env: &[(&str, String)]) -> Running {
+    fn start(stack: &Stack, args: &[impl AsRef<OsStr>], env: &[(&str, String)]) -> Running {
         let mut command = Command::new(env!("CARGO_BIN_EXE_driftlog"));
         command
             .args(args)
@@ -248,10 +250,8 @@ fn publish_to(server: &str, key: &Path) -> Vec<String> {
 
 #[test]
 fn sigterm_while_github_never_answers_stops_the_run_with_the_report_out_and_the_record_kept() {
-    let (stack, key) = drifted_repository();
-    let github = Silent::start();
+    let (stack, key, github) = with_silent_github();
     let args = publish_to(&github.http_url(), &key);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let run = Running::start(&stack, &args, &[("GITHUB_TOKEN", TOKEN.to_owned())]);
     github.wait_for_request();
     // Publishing waits on GitHub, and the report is out already.
@@ -270,10 +270,8 @@ fn sigterm_while_github_never_answers_stops_the_run_with_the_report_out_and_the_
 
 #[test]
 fn a_github_api_that_never_answers_times_out() {
-    let (stack, key) = drifted_repository();
-    let github = Silent::start();
+    let (stack, key, github) = with_silent_github();
     let args = publish_to(&github.http_url(), &key);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let started = Instant::now();
     let run = Running::start(
         &stack,
@@ -284,8 +282,7 @@ fn a_github_api_that_never_answers_times_out() {
             ("DRIFTLOG_GITHUB_DEADLINE", "2s".to_owned()),
         ],
     );
-    github.wait_for_request();
-    let arrived = Instant::now();
+    let arrived = github.wait_for_request();
     let out = run.wait(started);
 
     // The request and its retries end at the deadline; drift still exits 2.
@@ -299,6 +296,12 @@ fn a_github_api_that_never_answers_times_out() {
     assert_contains(&out.stderr, "DRIFTLOG_GITHUB_TIMEOUT");
     assert_contains(&out.stdout, "filestate_object.web");
     assert_eq!(records(&stack).len(), 1);
+}
+
+/// A drifted repository (see [`drifted_repository`]) and a GitHub API that never answers.
+fn with_silent_github() -> (Stack, PathBuf, Silent) {
+    let (stack, key) = drifted_repository();
+    (stack, key, Silent::start())
 }
 
 /// A stack whose `origin` is a `git://` server that never answers.
@@ -329,8 +332,7 @@ fn a_git_remote_that_never_answers_times_out_with_the_record_spooled() {
         &scan_with_key(&key),
         &[("DRIFTLOG_GIT_TIMEOUT", "1s".to_owned())],
     );
-    server.wait_for_request();
-    let arrived = Instant::now();
+    let arrived = server.wait_for_request();
     let out = run.wait(started);
 
     assert!(
