@@ -1848,6 +1848,15 @@ fn issue_labels(repo: &Repo, ctx: &Ctx<'_>, n: u64) -> Handled {
     Ok(page_reply(ctx, issue_labels_json(ctx, repo, rec)))
 }
 
+/// The labels of issue `n` as GitHub answers a change to them: one array, not paginated.
+fn changed_labels(repo: &Repo, ctx: &Ctx<'_>, n: u64) -> Handled {
+    let rec = repo.issues.get(&n).ok_or_else(Reply::not_found)?;
+    Ok(Reply::json(
+        200,
+        Value::Array(issue_labels_json(ctx, repo, rec)),
+    ))
+}
+
 fn add_issue_labels(
     repo: &mut Repo,
     c: &mut Counters,
@@ -1875,11 +1884,7 @@ fn add_issue_labels(
     labels.extend(names);
     rec.labels = dedup_names(labels);
     rec.updated = now;
-    let rec = repo.issues.get(&n).ok_or_else(Reply::not_found)?;
-    Ok(Reply::json(
-        200,
-        Value::Array(issue_labels_json(ctx, repo, rec)),
-    ))
+    changed_labels(repo, ctx, n)
 }
 
 fn remove_issue_label(
@@ -1898,11 +1903,7 @@ fn remove_issue_label(
         .ok_or_else(|| Reply::message(404, "Label does not exist"))?;
     rec.labels.remove(index);
     rec.updated = now;
-    let rec = repo.issues.get(&n).ok_or_else(Reply::not_found)?;
-    Ok(Reply::json(
-        200,
-        Value::Array(issue_labels_json(ctx, repo, rec)),
-    ))
+    changed_labels(repo, ctx, n)
 }
 
 // ---------------------------------------------------------------------------------------------
