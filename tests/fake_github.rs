@@ -2291,6 +2291,7 @@ fn rfc3339(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::support::assert_contains;
     use std::io::Write;
     use std::net::TcpStream;
     use std::time::Duration;
@@ -2490,11 +2491,7 @@ mod tests {
         fake.inject(Fault::new("GET", "/user", 500).echoing_authorization());
         let echoed = get(&fake, "/user");
         assert_eq!(echoed.status, 500);
-        assert!(
-            echoed.body.contains("Authorization: Bearer ghs_fake_token"),
-            "{}",
-            echoed.body
-        );
+        assert_contains(&echoed.body, "Authorization: Bearer ghs_fake_token");
     }
 
     #[test]
