@@ -4,6 +4,8 @@
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
+use crate::support::assert_succeeded;
+
 fn driftlog(args: &[&str], cwd: &std::path::Path) -> std::process::Output {
     let out = Command::new(env!("CARGO_BIN_EXE_driftlog"))
         .args(args)
@@ -52,11 +54,7 @@ fn keygen_refuses_a_principal_that_would_break_the_allowed_signers_line() {
         &["keygen", "--output", "key", "--principal", "CI bot"],
         dir.path(),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("\"CI bot\" namespaces="));
 }
 
@@ -67,11 +65,7 @@ fn keygen_writes_a_private_key_only_its_owner_can_read_and_prints_the_allowed_si
         &["keygen", "--output", "ci_key", "--principal", "drift@ci"],
         dir.path(),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let key = dir.path().join("ci_key");
     let mode = std::fs::metadata(&key)
         .expect("key written")
@@ -100,11 +94,7 @@ fn keygen_writes_a_private_key_only_its_owner_can_read_and_prints_the_allowed_si
         .arg(&key)
         .output()
         .expect("ssh-keygen (openssh-client) is installed");
-    assert!(
-        public.status.success(),
-        "{}",
-        String::from_utf8_lossy(&public.stderr)
-    );
+    assert_succeeded(&public);
     let pub_file =
         std::fs::read_to_string(dir.path().join("ci_key.pub")).expect("public key written");
     assert_eq!(
@@ -121,11 +111,7 @@ fn keygen_writes_a_private_key_only_its_owner_can_read_and_prints_the_allowed_si
         .current_dir(dir.path())
         .output()
         .expect("ssh-keygen");
-    assert!(
-        sign.status.success(),
-        "{}",
-        String::from_utf8_lossy(&sign.stderr)
-    );
+    assert_succeeded(&sign);
     let verify = Command::new("sh")
         .args([
             "-c",
@@ -134,11 +120,7 @@ fn keygen_writes_a_private_key_only_its_owner_can_read_and_prints_the_allowed_si
         .current_dir(dir.path())
         .output()
         .expect("sh");
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stderr)
-    );
+    assert_succeeded(&verify);
 
     let again = driftlog(&["keygen", "--output", "ci_key"], dir.path());
     assert_eq!(again.status.code(), Some(1));
@@ -155,13 +137,13 @@ mod store {
 
     use driftlog::audit::merkle;
     use driftlog::audit::note::{self, NoteVerifier};
-    use driftlog::audit::record::{ChainPosition, LogId, Record, StackRef};
+    use driftlog::audit::record::{ChainPosition, Record};
     use driftlog::audit::sshsig::{allowed_signers_line, SigningKey};
-    use driftlog::audit::store::{record_path, AuditStore, Committer, StoreError};
-    use driftlog::context::{Local, RunContext};
-    use driftlog::drift::{ScanReport, Stack, Status};
+    use driftlog::audit::store::{record_path, AuditStore, StoreError};
+    use driftlog::drift::Status;
 
-    use crate::support::{git, sha256};
+    use crate::support::{assert_succeeded, git, sha256};
+    use crate::sync::{committer, leave_changes, scan_record_of, work_state};
 
     const ORIGIN: &str = "example.com/acme/infra/driftlog/audit";
 
@@ -175,69 +157,19 @@ mod store {
         std::fs::write(root.join("main.tf"), "# stack\n").expect("write");
         git(root, &["add", "main.tf"]);
         git(root, &["commit", "-q", "-m", "stack"]);
-        std::fs::write(root.join("staged.tf"), "# staged\n").expect("write");
-        git(root, &["add", "staged.tf"]);
-        std::fs::write(root.join("main.tf"), "# edited, not staged\n").expect("write");
+        leave_changes(root);
         dir
     }
 
-    fn report(status: Status) -> ScanReport {
-        ScanReport {
-            status,
-            tool: Some(driftlog::drift::Tool {
-                name: driftlog::drift::ToolName::Terraform,
-                version: "1.15.5".into(),
-            }),
-            ..ScanReport::new(
-                Stack {
-                    dir: ".".into(),
-                    workspace: "default".into(),
-                },
-                "2026-11-24T00:00:00Z".into(),
-            )
-        }
-    }
-
     fn record_for(key: &SigningKey, status: Status) -> impl Fn(ChainPosition) -> Record + '_ {
-        move |position| {
-            Record::of_scan(
-                &report(status),
-                StackRef {
-                    path: "infra/prod".into(),
-                    workspace: "default".into(),
-                },
-                RunContext::Local(Local {
-                    user_name: Some("Dev".into()),
-                    user_email: None,
-                    host: Some("ci".into()),
-                }),
-                LogId {
-                    repository: "example.com/acme/infra".into(),
-                    branch: "driftlog/audit".into(),
-                },
-                position,
-                key.fingerprint(),
-                "2026-11-24T00:00:00Z".into(),
-            )
-        }
-    }
-
-    fn committer() -> Committer {
-        Committer {
-            name: "driftlog".into(),
-            email: "driftlog@example.com".into(),
-        }
+        move |position| scan_record_of(status, "infra/prod", position, key)
     }
 
     #[test]
     fn appends_a_signed_hash_chain_without_touching_the_work_tree() {
         let repo = busy_repository();
         let root = repo.path();
-        let before = (
-            git(root, &["rev-parse", "HEAD"]),
-            git(root, &["status", "--porcelain"]),
-            git(root, &["symbolic-ref", "HEAD"]),
-        );
+        let before = work_state(root);
         let key = SigningKey::generate().expect("key");
         let store = AuditStore::open(root, "driftlog/audit", ORIGIN).expect("open");
         let statuses = [Status::Clean, Status::Drifted, Status::Failed];
@@ -255,11 +187,7 @@ mod store {
                     .expect("append")
             })
             .collect();
-        let after = (
-            git(root, &["rev-parse", "HEAD"]),
-            git(root, &["status", "--porcelain"]),
-            git(root, &["symbolic-ref", "HEAD"]),
-        );
+        let after = work_state(root);
         assert_eq!(before, after, "HEAD, index and work tree are untouched");
 
         // Linear history, one commit per record, each naming its record.
@@ -334,11 +262,7 @@ mod store {
                 .current_dir(root)
                 .output()
                 .expect("sh");
-            assert!(
-                verify.status.success(),
-                "{}",
-                String::from_utf8_lossy(&verify.stderr)
-            );
+            assert_succeeded(&verify);
         }
 
         // The checkpoint commits to all records, and its one-line form carries the same note.
@@ -393,7 +317,7 @@ mod scan {
     use driftlog::audit::sshsig::{allowed_signers_line, SigningKey};
     use serde_json::json;
 
-    use crate::support::{git, Stack};
+    use crate::support::{assert_contains, git, Stack};
 
     /// The rich stack, applied, committed in a git repository of its own, and a signing key.
     fn recorded_stack() -> (Stack, std::path::PathBuf, SigningKey) {
@@ -415,11 +339,7 @@ mod scan {
 
         let clean = stack.scan(&["--format", "json", "--signing-key", key_arg]);
         assert_eq!(clean.code, 0, "{}", clean.stderr);
-        assert!(
-            clean.stderr.contains("recorded as audit record 0"),
-            "{}",
-            clean.stderr
-        );
+        assert_contains(&clean.stderr, "recorded as audit record 0");
         assert!(
             clean.stderr.contains("driftlog-checkpoint v1 "),
             "the head is printed as a checkpoint line: {}",
@@ -432,11 +352,7 @@ mod scan {
         });
         let drifted = stack.scan(&["--format", "json", "--signing-key", key_arg]);
         assert_eq!(drifted.code, 2, "{}", drifted.stderr);
-        assert!(
-            drifted.stderr.contains("recorded as audit record 1"),
-            "{}",
-            drifted.stderr
-        );
+        assert_contains(&drifted.stderr, "recorded as audit record 1");
 
         let after = (
             git(root, &["rev-parse", "HEAD"]),
@@ -515,7 +431,7 @@ mod scan {
             "--quiet",
         ]);
         assert_eq!(run.code, 0, "{}", run.stderr);
-        assert!(run.stderr.contains("pushed to origin"), "{}", run.stderr);
+        assert_contains(&run.stderr, "pushed to origin");
         let pushed = git(&remote, &["rev-parse", "refs/heads/driftlog/audit"]);
         assert_eq!(
             pushed,

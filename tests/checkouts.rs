@@ -7,7 +7,9 @@ use std::path::Path;
 use driftlog::audit::sync::{PushFailure, RemoteChoice, SyncError};
 
 use crate::support::git;
-use crate::sync::{options, record_in, spool_files, verify_chain, Remote, BRANCH};
+use crate::sync::{
+    assert_chain, commit_as_dev, options, record_in, spool_files, work_state, Remote, BRANCH,
+};
 
 /// Two more commits on the remote's `main`, so a depth-1 clone of it is shallow.
 fn deepen_main(remote: &Remote) {
@@ -19,19 +21,7 @@ fn deepen_main(remote: &Remote) {
     for n in 1..=2 {
         std::fs::write(seed.path().join(format!("file{n}.tf")), "# more\n").expect("write");
         git(seed.path(), &["add", "."]);
-        git(
-            seed.path(),
-            &[
-                "-c",
-                "user.name=Dev",
-                "-c",
-                "user.email=dev@example.com",
-                "commit",
-                "-q",
-                "-m",
-                "more",
-            ],
-        );
+        commit_as_dev(seed.path(), "more");
     }
     git(seed.path(), &["push", "-q", "origin", "main"]);
 }
@@ -87,19 +77,10 @@ fn recording_from_a_shallow_clone_keeps_it_shallow_and_valid() {
         "1",
         "main is still one commit deep"
     );
-    assert_eq!(
-        verify_chain(&remote.bare(), 4),
-        ["other-1", "shallow-1", "other-2", "shallow-2"]
+    assert_chain(
+        &remote.bare(),
+        &["other-1", "shallow-1", "other-2", "shallow-2"],
     );
-}
-
-/// HEAD, the index and the files of a worktree, as git shows them.
-fn worktree_state(dir: &Path) -> (String, String, String) {
-    (
-        git(dir, &["rev-parse", "HEAD"]),
-        git(dir, &["symbolic-ref", "HEAD"]),
-        git(dir, &["status", "--porcelain"]),
-    )
 }
 
 fn expect_checked_out(
@@ -150,7 +131,7 @@ fn a_branch_checked_out_in_a_linked_worktree_is_not_moved_and_the_record_is_spoo
             BRANCH,
         ],
     );
-    let before = worktree_state(&worktree);
+    let before = work_state(&worktree);
     let tip = git(clone.path(), &["rev-parse", BRANCH]);
     let remote_tip = remote.tip();
 
@@ -164,11 +145,7 @@ fn a_branch_checked_out_in_a_linked_worktree_is_not_moved_and_the_record_is_spoo
     {
         let result = record_in(clone.path(), marker, &options(choice));
         expect_checked_out(result, &worktree, spooled + 1);
-        assert_eq!(
-            worktree_state(&worktree),
-            before,
-            "the worktree is untouched"
-        );
+        assert_eq!(work_state(&worktree), before, "the worktree is untouched");
         assert_eq!(
             git(clone.path(), &["rev-parse", BRANCH]),
             tip,
@@ -183,9 +160,9 @@ fn a_branch_checked_out_in_a_linked_worktree_is_not_moved_and_the_record_is_spoo
     let outcome =
         record_in(clone.path(), "after", &options(RemoteChoice::Default)).expect("record");
     assert_eq!(outcome.from_spool(), 2);
-    assert_eq!(
-        verify_chain(&remote.bare(), 4),
-        ["first", "refused-pushing", "refused-local", "after"]
+    assert_chain(
+        &remote.bare(),
+        &["first", "refused-pushing", "refused-local", "after"],
     );
     assert!(spool_files(clone.path()).is_empty());
 }
@@ -209,12 +186,12 @@ fn recording_from_a_linked_worktree_leaves_the_branch_checked_out_in_the_main_on
         ],
     );
     git(clone.path(), &["switch", "-q", BRANCH]);
-    let before = worktree_state(clone.path());
+    let before = work_state(clone.path());
 
     let result = record_in(&linked, "refused", &options(RemoteChoice::Default));
     expect_checked_out(result, clone.path(), 1);
     assert_eq!(
-        worktree_state(clone.path()),
+        work_state(clone.path()),
         before,
         "the main worktree is untouched"
     );

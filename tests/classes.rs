@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::support::{known, resource, Run, Stack, PROVIDER};
+use crate::support::{assert_contains, known, resource, Run, Stack, PROVIDER};
 
 /// The class and the not-counted rule of the change at `path` of `address`.
 fn class_of(report: &Value, address: &str, path: &str) -> (String, Option<String>) {
@@ -558,7 +558,7 @@ fn a_failed_scan_in_terminal_format_also_says_why_on_standard_error() {
     stack.terraform(&["init", "-input=false", "-no-color"]);
     let run = stack.scan(&[]);
     assert_eq!(run.code, 1);
-    assert!(run.stdout.contains("Scan failed for"), "{}", run.stdout);
+    assert_contains(&run.stdout, "Scan failed for");
     assert!(
         run.stderr.contains("driftlog: error:") && run.stderr.contains("undeclared input variable"),
         "a redirected stdout must not hide why: {}",
@@ -604,20 +604,10 @@ fn an_interrupt_during_the_classifying_plan_stops_it_and_removes_the_plans() {
     crate::support::terraform_env(&mut command);
     let child = command.spawn().expect("start driftlog");
     let out = crate::support::interrupt_once_started(child, &marks);
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::assert_interrupted_once(&out, &marks);
     let report: Value = serde_json::from_slice(&out.stdout).expect("a report when interrupted");
     assert_eq!(report["status"], "failed");
     assert_eq!(report["failure"]["kind"], "interrupted");
-    assert_eq!(
-        std::fs::read_to_string(marks.join("interrupted")).unwrap_or_default(),
-        "once\n",
-        "terraform gets exactly one SIGINT"
-    );
     assert!(
         stack.leftover_temp_files().is_empty(),
         "the plan files (raw secrets) are removed on interrupt"

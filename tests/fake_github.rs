@@ -220,46 +220,39 @@ impl FakeGithub {
     /// on from the comments it already has. A number that does not exist yet becomes a pull
     /// request (as does any unknown number whose comments are read or posted through the API).
     pub fn seed_comments(&self, repo: &str, issue: u64, count: usize, author: &str) {
-        let mut state = self.state();
-        let State {
-            repos, counters, ..
-        } = &mut *state;
-        let repo = repos.entry(repo.to_string()).or_default();
-        let rec = repo.ensure_pull(issue, counters);
-        let first = rec.comments.len() + 1;
-        for n in first..first + count {
-            let id = counters.comment_id();
-            let at = counters.now();
-            rec.comments.push(CommentRec {
-                id,
-                body: format!("comment {n}"),
-                author: author.to_string(),
-                created: at,
-                updated: at,
-                updates: 0,
-            });
-        }
+        self.add_comments(repo, issue, author, |had| {
+            (had + 1..=had + count)
+                .map(|n| format!("comment {n}"))
+                .collect()
+        });
     }
 
     /// Adds one comment with `body` by `author` to issue or pull request `issue` (created as a
     /// pull request when it does not exist yet).
     pub fn seed_comment_body(&self, repo: &str, issue: u64, body: &str, author: &str) {
+        self.add_comments(repo, issue, author, |_| vec![body.to_string()]);
+    }
+
+    /// Adds to issue or pull request `issue` (created as a pull request when it does not exist
+    /// yet) a comment by `author` for each of the bodies `bodies` gives, told how many
+    /// comments the issue has already.
+    fn add_comments(
+        &self,
+        repo: &str,
+        issue: u64,
+        author: &str,
+        bodies: impl FnOnce(usize) -> Vec<String>,
+    ) {
         let mut state = self.state();
         let State {
             repos, counters, ..
         } = &mut *state;
         let repo = repos.entry(repo.to_string()).or_default();
         let rec = repo.ensure_pull(issue, counters);
-        let id = counters.comment_id();
-        let at = counters.now();
-        rec.comments.push(CommentRec {
-            id,
-            body: body.to_string(),
-            author: author.to_string(),
-            created: at,
-            updated: at,
-            updates: 0,
-        });
+        for body in bodies(rec.comments.len()) {
+            let comment = CommentRec::new(counters, body, author);
+            rec.comments.push(comment);
+        }
     }
 
     /// Opens pull request `number` without comments (it takes its number from the shared
@@ -302,7 +295,7 @@ impl FakeGithub {
             .collect::<Vec<_>>();
         let number = repo.next_number();
         let now = counters.now();
-        let mut rec = IssueRec::new(counters.issue_id(), number, title, now, false);
+        let mut rec = IssueRec::new(next_id(&mut counters.issue), number, title, now, false);
         rec.body = Some(body.to_string());
         rec.labels = dedup_names(names);
         rec.author = author.to_string();
@@ -602,31 +595,12 @@ impl Counters {
         self.ticks += 1;
         self.base + self.ticks
     }
+}
 
-    fn comment_id(&mut self) -> u64 {
-        self.comment += 1;
-        self.comment
-    }
-
-    fn issue_id(&mut self) -> u64 {
-        self.issue += 1;
-        self.issue
-    }
-
-    fn label_id(&mut self) -> u64 {
-        self.label += 1;
-        self.label
-    }
-
-    fn status_id(&mut self) -> u64 {
-        self.status += 1;
-        self.status
-    }
-
-    fn check_id(&mut self) -> u64 {
-        self.check += 1;
-        self.check
-    }
+/// The next of the ids `counter` numbers (each kind of object has its own sequence).
+fn next_id(counter: &mut u64) -> u64 {
+    *counter += 1;
+    *counter
 }
 
 struct CommentRec {
@@ -639,6 +613,19 @@ struct CommentRec {
 }
 
 impl CommentRec {
+    /// A comment by `author` created now, never edited.
+    fn new(counters: &mut Counters, body: String, author: &str) -> CommentRec {
+        let created = counters.now();
+        CommentRec {
+            id: next_id(&mut counters.comment),
+            body,
+            author: author.to_string(),
+            created,
+            updated: created,
+            updates: 0,
+        }
+    }
+
     fn public(&self) -> Comment {
         Comment {
             id: self.id,
@@ -768,7 +755,7 @@ impl Repo {
         self.issues.entry(number).or_insert_with(|| {
             let now = counters.now();
             IssueRec::new(
-                counters.issue_id(),
+                next_id(&mut counters.issue),
                 number,
                 &format!("Pull request #{number}"),
                 now,
@@ -790,7 +777,7 @@ impl Repo {
             return label.name.clone();
         }
         self.labels.push(LabelRec {
-            id: counters.label_id(),
+            id: next_id(&mut counters.label),
             name: name.to_string(),
             color: "ededed".into(),
             description: None,
@@ -1489,15 +1476,8 @@ fn create_comment(
     let text = required_string(body, "body")?;
     check_body_length(Some(&text), "IssueComment")?;
     let issue = repo.ensure_pull(n, c);
-    let now = c.now();
-    let comment = CommentRec {
-        id: c.comment_id(),
-        body: text,
-        author: ctx.actor.clone(),
-        created: now,
-        updated: now,
-        updates: 0,
-    };
+    let comment = CommentRec::new(c, text, &ctx.actor);
+    let now = comment.created;
     let value = comment_json(ctx, n, issue.pull, &comment);
     let location = format!(
         "{}/repos/{}/issues/comments/{}",
@@ -1626,7 +1606,7 @@ fn create_issue(
         .collect::<Vec<_>>();
     let number = repo.next_number();
     let now = c.now();
-    let mut rec = IssueRec::new(c.issue_id(), number, &title, now, false);
+    let mut rec = IssueRec::new(next_id(&mut c.issue), number, &title, now, false);
     rec.author = ctx.actor.clone();
     rec.body = text;
     rec.labels = dedup_names(labels);
@@ -1812,7 +1792,7 @@ fn create_label(
         return Err(already_exists());
     }
     let label = LabelRec {
-        id: c.label_id(),
+        id: next_id(&mut c.label),
         name: name.clone(),
         color: color.unwrap_or_else(|| "ededed".into()),
         description: description.flatten(),
@@ -1868,6 +1848,15 @@ fn issue_labels(repo: &Repo, ctx: &Ctx<'_>, n: u64) -> Handled {
     Ok(page_reply(ctx, issue_labels_json(ctx, repo, rec)))
 }
 
+/// The labels of issue `n` as GitHub answers a change to them: one array, not paginated.
+fn changed_labels(repo: &Repo, ctx: &Ctx<'_>, n: u64) -> Handled {
+    let rec = repo.issues.get(&n).ok_or_else(Reply::not_found)?;
+    Ok(Reply::json(
+        200,
+        Value::Array(issue_labels_json(ctx, repo, rec)),
+    ))
+}
+
 fn add_issue_labels(
     repo: &mut Repo,
     c: &mut Counters,
@@ -1895,11 +1884,7 @@ fn add_issue_labels(
     labels.extend(names);
     rec.labels = dedup_names(labels);
     rec.updated = now;
-    let rec = repo.issues.get(&n).ok_or_else(Reply::not_found)?;
-    Ok(Reply::json(
-        200,
-        Value::Array(issue_labels_json(ctx, repo, rec)),
-    ))
+    changed_labels(repo, ctx, n)
 }
 
 fn remove_issue_label(
@@ -1918,11 +1903,7 @@ fn remove_issue_label(
         .ok_or_else(|| Reply::message(404, "Label does not exist"))?;
     rec.labels.remove(index);
     rec.updated = now;
-    let rec = repo.issues.get(&n).ok_or_else(Reply::not_found)?;
-    Ok(Reply::json(
-        200,
-        Value::Array(issue_labels_json(ctx, repo, rec)),
-    ))
+    changed_labels(repo, ctx, n)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1957,7 +1938,7 @@ fn create_status(
         .flatten()
         .unwrap_or_else(|| "default".into());
     let status = StatusRec {
-        id: c.status_id(),
+        id: next_id(&mut c.status),
         state,
         context,
         description,
@@ -2127,7 +2108,7 @@ fn create_check(
     let fields = check_fields(body)?;
     let now = c.now();
     let mut check = CheckRec {
-        id: c.check_id(),
+        id: next_id(&mut c.check),
         name,
         head_sha,
         status: "queued".into(),
@@ -2310,6 +2291,7 @@ fn rfc3339(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::support::assert_contains;
     use std::io::Write;
     use std::net::TcpStream;
     use std::time::Duration;
@@ -2451,6 +2433,14 @@ mod tests {
         )
     }
 
+    fn post(fake: &FakeGithub, path: &str, body: Value) -> Resp {
+        send(fake, "POST", path, body)
+    }
+
+    fn patch(fake: &FakeGithub, path: &str, body: Value) -> Resp {
+        send(fake, "PATCH", path, body)
+    }
+
     #[test]
     fn the_token_is_an_installations_until_given_to_a_user() {
         let fake = FakeGithub::start(TOKEN);
@@ -2460,9 +2450,8 @@ mod tests {
             denied.json()["message"],
             "Resource not accessible by integration"
         );
-        let posted = send(
+        let posted = post(
             &fake,
-            "POST",
             &format!("/repos/{REPO}/issues/7/comments"),
             json!({"body": "by the bot"}),
         );
@@ -2473,15 +2462,13 @@ mod tests {
         assert_eq!(me.status, 200);
         assert_eq!(me.json()["login"], "octocat");
         assert_eq!(me.json()["type"], "User");
-        send(
+        post(
             &fake,
-            "POST",
             &format!("/repos/{REPO}/issues/7/comments"),
             json!({"body": "by octocat"}),
         );
-        let issue = send(
+        let issue = post(
             &fake,
-            "POST",
             &format!("/repos/{REPO}/issues"),
             json!({"title": "t"}),
         );
@@ -2504,11 +2491,7 @@ mod tests {
         fake.inject(Fault::new("GET", "/user", 500).echoing_authorization());
         let echoed = get(&fake, "/user");
         assert_eq!(echoed.status, 500);
-        assert!(
-            echoed.body.contains("Authorization: Bearer ghs_fake_token"),
-            "{}",
-            echoed.body
-        );
+        assert_contains(&echoed.body, "Authorization: Bearer ghs_fake_token");
     }
 
     #[test]
@@ -2566,9 +2549,8 @@ mod tests {
         let fake = FakeGithub::start(TOKEN);
         fake.seed_comments(REPO, 7, 2, "alice");
 
-        let created = send(
+        let created = post(
             &fake,
-            "POST",
             "/repos/acme/infra/issues/7/comments",
             json!({"body": "drift report"}),
         );
@@ -2586,9 +2568,8 @@ mod tests {
             .as_str()
             .is_some_and(|t| t.len() == 20 && t.ends_with('Z')));
 
-        let updated = send(
+        let updated = patch(
             &fake,
-            "PATCH",
             &format!("/repos/acme/infra/issues/comments/{id}"),
             json!({"body": "drift report v2"}),
         );
@@ -2598,9 +2579,8 @@ mod tests {
         assert_eq!(updated.json()["created_at"], comment["created_at"]);
 
         // POST is accepted where PATCH is, as on GitHub (octocrab's update_comment uses it).
-        let again = send(
+        let again = post(
             &fake,
-            "POST",
             &format!("/repos/acme/infra/issues/comments/{id}"),
             json!({"body": "drift report v3"}),
         );
@@ -2619,17 +2599,15 @@ mod tests {
         assert_eq!(comments[2].author, BOT_LOGIN);
         assert!(comments[2].updated_at > comments[2].created_at);
 
-        let missing = send(
+        let missing = patch(
             &fake,
-            "PATCH",
             "/repos/acme/infra/issues/comments/999999",
             json!({"body": "x"}),
         );
         assert_eq!(missing.status, 404);
         // An unknown number is a pull request that exists on GitHub but was never seeded.
-        let unseen = send(
+        let unseen = post(
             &fake,
-            "POST",
             "/repos/acme/infra/issues/8/comments",
             json!({"body": "x"}),
         );
@@ -2640,12 +2618,7 @@ mod tests {
         assert_eq!(fake.comments(REPO, 8).len(), 1);
         assert!(fake.issues(REPO).is_empty(), "pull requests are not issues");
         assert_eq!(get(&fake, "/repos/acme/infra/issues/9").status, 404);
-        let no_body = send(
-            &fake,
-            "POST",
-            "/repos/acme/infra/issues/7/comments",
-            json!({}),
-        );
+        let no_body = post(&fake, "/repos/acme/infra/issues/7/comments", json!({}));
         assert_eq!(no_body.status, 422);
         let bad_json = http(
             "POST",
@@ -2776,9 +2749,8 @@ mod tests {
         let old = fake.seed_issue(REPO, "Old drift", "stale", &["drift"], false);
         assert_eq!(old, 4, "issues and pull requests share numbers");
 
-        let created = send(
+        let created = post(
             &fake,
-            "POST",
             "/repos/acme/infra/issues",
             json!({"title": "Drift in prod", "body": "details", "labels": ["drift", "stack:prod"]}),
         );
@@ -2797,20 +2769,14 @@ mod tests {
         let names: Vec<String> = fake.labels(REPO).into_iter().map(|l| l.name).collect();
         assert_eq!(names, ["drift", "stack:prod"]);
 
-        let other = send(
+        let other = post(
             &fake,
-            "POST",
             "/repos/acme/infra/issues",
             json!({"title": "Drift in dev", "labels": ["drift", "stack:dev"]}),
         );
         assert_eq!(other.json()["number"], 6);
 
-        let untitled = send(
-            &fake,
-            "POST",
-            "/repos/acme/infra/issues",
-            json!({"body": "x"}),
-        );
+        let untitled = post(&fake, "/repos/acme/infra/issues", json!({"body": "x"}));
         assert_eq!(untitled.status, 422);
 
         let numbers = |resp: Resp| -> Vec<u64> {
@@ -2876,9 +2842,8 @@ mod tests {
         );
         assert!(paged.json().as_array().is_some_and(Vec::is_empty));
 
-        let closed = send(
+        let closed = patch(
             &fake,
-            "PATCH",
             "/repos/acme/infra/issues/5",
             json!({"state": "closed", "state_reason": "not_planned"}),
         );
@@ -2891,9 +2856,8 @@ mod tests {
             [6]
         );
 
-        let reopened = send(
+        let reopened = patch(
             &fake,
-            "PATCH",
             "/repos/acme/infra/issues/5",
             json!({"state": "open", "body": "new details", "labels": ["drift", "reopened"]}),
         );
@@ -2901,9 +2865,8 @@ mod tests {
         assert_eq!(reopened.json()["state_reason"], "reopened");
         assert!(reopened.json()["closed_at"].is_null());
 
-        let bad_state = send(
+        let bad_state = patch(
             &fake,
-            "PATCH",
             "/repos/acme/infra/issues/5",
             json!({"state": "gone"}),
         );
@@ -2935,9 +2898,8 @@ mod tests {
             404
         );
 
-        let created = send(
+        let created = post(
             &fake,
-            "POST",
             "/repos/acme/infra/labels",
             json!({"name": "drift detected", "color": "D93F0B", "description": "Terraform drift"}),
         );
@@ -2949,9 +2911,8 @@ mod tests {
         assert_eq!(fetched.json()["name"], "drift detected");
         assert_eq!(fetched.json()["description"], "Terraform drift");
 
-        let duplicate = send(
+        let duplicate = post(
             &fake,
-            "POST",
             "/repos/acme/infra/labels",
             json!({"name": "Drift Detected", "color": "000000"}),
         );
@@ -2962,9 +2923,8 @@ mod tests {
         assert_eq!(error["errors"][0]["resource"], "Label");
         assert_eq!(error["errors"][0]["field"], "name");
 
-        let bad_color = send(
+        let bad_color = post(
             &fake,
-            "POST",
             "/repos/acme/infra/labels",
             json!({"name": "x", "color": "#fff"}),
         );
@@ -2981,31 +2941,25 @@ mod tests {
         let fake = FakeGithub::start(TOKEN);
         let sha = "0123456789abcdef0123456789abcdef01234567";
         let path = format!("/repos/acme/infra/statuses/{sha}");
-        let created = send(
+        let created = post(
             &fake,
-            "POST",
             &path,
             json!({"state": "pending", "context": "driftlog/prod", "description": "scanning"}),
         );
         assert_eq!(created.status, 201, "{}", created.body);
         assert_eq!(created.json()["context"], "driftlog/prod");
-        let second = send(
+        let second = post(
             &fake,
-            "POST",
             &path,
             json!({"state": "failure", "target_url": "https://ci.example/run/1"}),
         );
         assert_eq!(second.json()["context"], "default");
-        assert_eq!(
-            send(&fake, "POST", &path, json!({"state": "bogus"})).status,
-            422
-        );
-        assert_eq!(send(&fake, "POST", &path, json!({})).status, 422);
+        assert_eq!(post(&fake, &path, json!({"state": "bogus"})).status, 422);
+        assert_eq!(post(&fake, &path, json!({})).status, 422);
         let long = "x".repeat(141);
         assert_eq!(
-            send(
+            post(
                 &fake,
-                "POST",
                 &path,
                 json!({"state": "success", "description": long})
             )
@@ -3032,9 +2986,8 @@ mod tests {
     #[test]
     fn creates_and_updates_check_runs_unless_denied() {
         let fake = FakeGithub::start(TOKEN);
-        let created = send(
+        let created = post(
             &fake,
-            "POST",
             "/repos/acme/infra/check-runs",
             json!({"name": "driftlog", "head_sha": "abc123", "status": "in_progress"}),
         );
@@ -3042,9 +2995,8 @@ mod tests {
         let id = created.json()["id"].as_u64().expect("check run id");
         assert_eq!(created.json()["status"], "in_progress");
 
-        let updated = send(
+        let updated = patch(
             &fake,
-            "PATCH",
             &format!("/repos/acme/infra/check-runs/{id}"),
             json!({
                 "conclusion": "failure",
@@ -3057,22 +3009,20 @@ mod tests {
         assert!(updated.json()["completed_at"].is_string());
         assert_eq!(updated.json()["output"]["title"], "2 resources drifted");
 
-        let incomplete = send(
+        let incomplete = post(
             &fake,
-            "POST",
             "/repos/acme/infra/check-runs",
             json!({"name": "x", "head_sha": "abc123", "status": "completed"}),
         );
         assert_eq!(incomplete.status, 422);
-        let nameless = send(
+        let nameless = post(
             &fake,
-            "POST",
             "/repos/acme/infra/check-runs",
             json!({"head_sha": "abc"}),
         );
         assert_eq!(nameless.status, 422);
         assert_eq!(
-            send(&fake, "PATCH", "/repos/acme/infra/check-runs/1", json!({})).status,
+            patch(&fake, "/repos/acme/infra/check-runs/1", json!({})).status,
             404
         );
 
@@ -3091,17 +3041,15 @@ mod tests {
         );
 
         fake.deny_check_runs();
-        let denied = send(
+        let denied = post(
             &fake,
-            "POST",
             "/repos/acme/infra/check-runs",
             json!({"name": "driftlog", "head_sha": "def456", "conclusion": "success"}),
         );
         assert_eq!(denied.status, 403);
         assert!(denied.json()["message"].is_string());
-        let status = send(
+        let status = post(
             &fake,
-            "POST",
             "/repos/acme/infra/statuses/def456",
             json!({"state": "success", "context": "driftlog"}),
         );
@@ -3135,7 +3083,7 @@ mod tests {
         // A GET on the same path does not match a POST fault.
         assert_eq!(get(&fake, path).status, 200);
         for _ in 0..2 {
-            let resp = send(&fake, "POST", path, json!({"body": "hi"}));
+            let resp = post(&fake, path, json!({"body": "hi"}));
             assert_eq!(resp.status, 403);
             assert_eq!(resp.header("retry-after"), Some("1"));
             assert_eq!(
@@ -3144,7 +3092,7 @@ mod tests {
             );
             assert_eq!(resp.header("x-ratelimit-limit"), Some("5000"));
         }
-        let ok = send(&fake, "POST", path, json!({"body": "hi"}));
+        let ok = post(&fake, path, json!({"body": "hi"}));
         assert_eq!(ok.status, 201);
         assert_eq!(ok.header("retry-after"), None);
         assert_eq!(fake.comments(REPO, 7).len(), 1);
@@ -3156,7 +3104,7 @@ mod tests {
 
         let id = fake.comments(REPO, 7)[0].id;
         let comment = format!("/repos/acme/infra/issues/comments/{id}");
-        let busy = send(&fake, "PATCH", &comment, json!({"body": "edited"}));
+        let busy = patch(&fake, &comment, json!({"body": "edited"}));
         assert_eq!(busy.status, 503);
         assert_eq!(busy.json()["message"], "busy");
         assert_eq!(
@@ -3171,7 +3119,7 @@ mod tests {
             .count();
         assert_eq!(count, 1, "overridden, not repeated");
         assert_eq!(
-            send(&fake, "PATCH", &comment, json!({"body": "edited"})).status,
+            patch(&fake, &comment, json!({"body": "edited"})).status,
             200
         );
 
@@ -3222,9 +3170,8 @@ mod tests {
         let id = fake.comments(REPO, 7)[0].id;
 
         let too_long = "x".repeat(BODY_LIMIT + 1);
-        let resp = send(
+        let resp = post(
             &fake,
-            "POST",
             "/repos/acme/infra/issues/7/comments",
             json!({"body": too_long}),
         );
@@ -3235,16 +3182,14 @@ mod tests {
             .as_str()
             .is_some_and(|m| m.contains("is too long (maximum is 65536 characters)")));
 
-        let patched = send(
+        let patched = patch(
             &fake,
-            "PATCH",
             &format!("/repos/acme/infra/issues/comments/{id}"),
             json!({"body": too_long}),
         );
         assert_eq!(patched.status, 422);
-        let issue = send(
+        let issue = post(
             &fake,
-            "POST",
             "/repos/acme/infra/issues",
             json!({"title": "t", "body": too_long}),
         );
@@ -3252,9 +3197,8 @@ mod tests {
 
         // The limit counts characters, not bytes: 65,536 two-byte characters fit.
         let at_limit = "é".repeat(BODY_LIMIT);
-        let ok = send(
+        let ok = post(
             &fake,
-            "POST",
             "/repos/acme/infra/issues/7/comments",
             json!({"body": at_limit}),
         );

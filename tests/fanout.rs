@@ -2,25 +2,28 @@
 //! `git daemon`, pending refs on the remote, and folding them into the branch.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use driftlog::audit::pending::{self, PendingEntry};
 use driftlog::audit::record::{ChainPosition, LogId, Record};
 use driftlog::audit::sshsig::{allowed_signers_line, AllowedSigners, SigningKey};
 use driftlog::audit::store::record_path;
-use driftlog::audit::sync::{PushFailure, RemoteChoice, RetryPolicy, SyncError, SyncOptions};
+use driftlog::audit::sync::RemoteChoice;
 
 use crate::support::git;
 use crate::sync::{
-    committer, options, pending_refs, record_in, scan_record_by, spool_files, test_key,
-    verify_chain, Daemon, Remote, BRANCH,
+    assert_chain, assert_spooled_after_transport_failure, assert_warned, committer, numbered,
+    options, options_with_deadline, pending_refs, record_in, run_writers_as, scan_record_by,
+    served, served_with_a_race, served_with_initial, served_with_initial_and_other, spool_files,
+    test_key, verify_chain, ChildWriter, BRANCH,
 };
 
-const CHILD_TEST: &str = "fanout::child_records_with_the_default_policy";
-const CHILD_ENV: &str = "DRIFTLOG_FANOUT_CHILD";
-const MARKER_ENV: &str = "DRIFTLOG_FANOUT_MARKER";
-const KEY_ENV: &str = "DRIFTLOG_SYNC_TEST_KEY";
+const CHILD: ChildWriter = ChildWriter {
+    test: "fanout::child_records_with_the_default_policy",
+    clone_env: "DRIFTLOG_FANOUT_CHILD",
+    marker_env: "DRIFTLOG_FANOUT_MARKER",
+};
 /// How long each writer may try for the branch in these tests: long enough to be realistic
 /// on two busy cores, short enough that a test that waits for it stays quick.
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -29,19 +32,11 @@ const DEADLINE: Duration = Duration::from_secs(20);
 /// child process; does nothing in a normal test run.
 #[test]
 fn child_records_with_the_default_policy() {
-    let Some(clone) = std::env::var_os(CHILD_ENV) else {
+    let Some((clone, marker)) = CHILD.started_as() else {
         return;
     };
-    let marker = std::env::var(MARKER_ENV).expect("marker");
-    let options = SyncOptions {
-        remote: RemoteChoice::Named("origin".into()),
-        policy: RetryPolicy {
-            deadline: DEADLINE,
-            ..RetryPolicy::default()
-        },
-        ..SyncOptions::default()
-    };
-    let outcome = record_in(Path::new(&clone), &marker, &options).expect("the child's record");
+    let options = options_with_deadline(RemoteChoice::Named("origin".into()), DEADLINE);
+    let outcome = record_in(&clone, &marker, &options).expect("the child's record");
     println!(
         "{marker}: {:?} after {} pushes",
         outcome.placed, outcome.pushes
@@ -63,40 +58,10 @@ pub(crate) fn assert_verifies(bare: &Path) {
 #[test]
 fn thirty_two_writers_at_once_all_succeed_and_leave_nothing_on_the_runner() {
     const WRITERS: usize = 32;
-    let remote = Remote::new();
-    let daemon = Daemon::serve(remote.dir.path());
-    let first = remote.clone_busy(&daemon.url());
-    record_in(first.path(), "initial", &options(RemoteChoice::Default)).expect("initial");
-    let clones: Vec<_> = (0..WRITERS)
-        .map(|_| remote.clone_busy(&daemon.url()))
-        .collect();
+    let (remote, daemon, first) = served_with_initial();
+    let clones = remote.clones_busy(&daemon.url(), WRITERS);
 
-    let key = test_key().to_openssh("fanout test").expect("key text");
-    let exe = std::env::current_exe().expect("test binary");
-    let children: Vec<_> = clones
-        .iter()
-        .enumerate()
-        .map(|(i, clone)| {
-            Command::new(&exe)
-                .args(["--exact", CHILD_TEST, "--nocapture", "--test-threads=1"])
-                .env(CHILD_ENV, clone.path())
-                .env(MARKER_ENV, format!("writer-{i:02}"))
-                .env(KEY_ENV, &key)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("spawn the writer")
-        })
-        .collect();
-    for (i, child) in children.into_iter().enumerate() {
-        let out = child.wait_with_output().expect("wait");
-        assert!(
-            out.status.success(),
-            "writer {i} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    run_writers_as(&CHILD, numbered(&clones, |i| format!("writer-{i:02}")));
     for clone in &clones {
         assert!(
             spool_files(clone.path()).is_empty(),
@@ -164,11 +129,7 @@ fn folded_files(bare: &Path, seq: u64) -> (serde_json::Value, String) {
 
 #[test]
 fn the_next_writer_folds_pending_records_in_order_and_refuses_an_edited_one() {
-    let remote = Remote::new();
-    let daemon = Daemon::serve(remote.dir.path());
-    let ours = remote.clone_busy(&daemon.url());
-    record_in(ours.path(), "initial", &options(RemoteChoice::Default)).expect("initial");
-    let other = remote.clone_busy(&daemon.url());
+    let (remote, _daemon, ours, other) = served_with_initial_and_other();
     let key = test_key();
     // Two runs whose records waited, made out of order with their labels.
     let late =
@@ -221,23 +182,12 @@ fn the_next_writer_folds_pending_records_in_order_and_refuses_an_edited_one() {
     let outcome = record_in(ours.path(), "again", &options(RemoteChoice::Default)).expect("again");
     assert_eq!(outcome.folded(), 0);
     assert!(pending_refs(&remote.bare()).contains(&foreign_ref));
-    assert!(
-        outcome
-            .warnings
-            .iter()
-            .any(|w| w.contains(&foreign_ref) && w.contains("does not trust")),
-        "{:?}",
-        outcome.warnings
-    );
+    assert_warned(&outcome, &[&foreign_ref, "does not trust"]);
 }
 
 #[test]
 fn a_pending_record_folded_already_is_not_folded_again() {
-    let remote = Remote::new();
-    let daemon = Daemon::serve(remote.dir.path());
-    let ours = remote.clone_busy(&daemon.url());
-    record_in(ours.path(), "initial", &options(RemoteChoice::Default)).expect("initial");
-    let other = remote.clone_busy(&daemon.url());
+    let (remote, _daemon, ours, other) = served_with_initial_and_other();
     let entry =
         PendingEntry::sign(&made_at("once", "2026-11-24T00:05:00Z"), test_key()).expect("sign");
     push_pending(
@@ -251,10 +201,7 @@ fn a_pending_record_folded_already_is_not_folded_again() {
     let replayed = push_pending(other.path(), &[entry], test_key(), "a-run-again");
     let outcome = record_in(ours.path(), "second", &options(RemoteChoice::Default)).expect("2nd");
     assert_eq!(outcome.folded(), 0, "{outcome:?}");
-    assert_eq!(
-        verify_chain(&remote.bare(), 4),
-        ["initial", "once", "first", "second"]
-    );
+    assert_chain(&remote.bare(), &["initial", "once", "first", "second"]);
     assert!(
         !pending_refs(&remote.bare()).contains(&replayed),
         "a ref whose records are all on the branch is deleted"
@@ -263,35 +210,16 @@ fn a_pending_record_folded_already_is_not_folded_again() {
 
 #[test]
 fn a_remote_that_disappears_mid_run_leaves_the_record_in_the_spool() {
-    let remote = Remote::new();
-    let daemon = Daemon::serve(remote.dir.path());
-    let clone = remote.clone_busy(&daemon.url());
-    record_in(clone.path(), "initial", &options(RemoteChoice::Default)).expect("initial");
+    let (remote, _daemon, clone) = served_with_initial();
     // The push reaches the server, which then vanishes: the repository is gone and the
     // connection drops.
     remote.hook(
         "pre-receive",
         "#!/bin/sh\ncd .. && mv remote.git gone.git\nkill -9 $PPID\n",
     );
-    let quick = SyncOptions {
-        policy: RetryPolicy {
-            deadline: Duration::from_secs(2),
-            ..RetryPolicy::default()
-        },
-        ..options(RemoteChoice::Default)
-    };
+    let quick = options_with_deadline(RemoteChoice::Default, Duration::from_secs(2));
     let err = record_in(clone.path(), "stranded", &quick).expect_err("no remote");
-    assert!(
-        matches!(
-            err,
-            SyncError::NotPushed {
-                failure: PushFailure::Transport { .. },
-                spooled: 1,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_spooled_after_transport_failure(&err);
     let message = err.to_string();
     assert!(message.contains("wait in the spool"), "{message}");
     assert!(message.contains("next run"), "{message}");
@@ -302,30 +230,16 @@ fn a_remote_that_disappears_mid_run_leaves_the_record_in_the_spool() {
     remote.remove_hook("pre-receive");
     let outcome = record_in(clone.path(), "back", &options(RemoteChoice::Default)).expect("back");
     assert_eq!(outcome.from_spool(), 1);
-    assert_eq!(
-        verify_chain(&remote.bare(), 3),
-        ["initial", "stranded", "back"]
-    );
+    assert_chain(&remote.bare(), &["initial", "stranded", "back"]);
     assert!(spool_files(clone.path()).is_empty());
 }
 
 #[test]
 fn past_the_deadline_the_record_waits_on_a_pending_ref_and_the_call_succeeds() {
-    let remote = Remote::new();
-    let daemon = Daemon::serve(remote.dir.path());
-    let clone = remote.clone_busy(&daemon.url());
-    let rival = remote.clone_busy(&daemon.url());
-    record_in(rival.path(), "initial", &options(RemoteChoice::Default)).expect("initial");
     // Another writer's record lands while our push is in flight, and the deadline leaves no
     // time for another try.
-    remote.race_once_with(rival.path());
-    let no_time = SyncOptions {
-        policy: RetryPolicy {
-            deadline: Duration::ZERO,
-            ..RetryPolicy::default()
-        },
-        ..options(RemoteChoice::Default)
-    };
+    let (remote, _daemon, clone, rival) = served_with_a_race();
+    let no_time = options_with_deadline(RemoteChoice::Default, Duration::ZERO);
     let outcome = record_in(clone.path(), "busy", &no_time).expect("succeeds, pending");
     let pending_ref = outcome.pending_ref.clone().expect("a pending ref");
     assert_eq!(
@@ -345,18 +259,14 @@ fn past_the_deadline_the_record_waits_on_a_pending_ref_and_the_call_succeeds() {
 
     let outcome = record_in(rival.path(), "next", &options(RemoteChoice::Default)).expect("next");
     assert_eq!(outcome.folded(), 1);
-    assert_eq!(
-        verify_chain(&remote.bare(), 4),
-        ["initial", "rival", "busy", "next"]
-    );
+    assert_chain(&remote.bare(), &["initial", "rival", "busy", "next"]);
     assert!(pending_refs(&remote.bare()).is_empty());
     assert_verifies(&remote.bare());
 }
 
 #[test]
 fn report_merge_folds_the_shards_pending_records() {
-    let remote = Remote::new();
-    let daemon = Daemon::serve(remote.dir.path());
+    let (remote, daemon) = served();
     let clone = remote.clone_busy(&daemon.url());
     let key = SigningKey::generate().expect("key");
     // The log id driftlog derives for this clone: the origin URL without its scheme.

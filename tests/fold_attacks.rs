@@ -1,6 +1,7 @@
 //! Pending refs as a hostile writer, a replay, or a runner with a wrong clock would leave
 //! them: no record is folded twice, none is lost.
 
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use driftlog::audit::pending::{PendingEntry, MAX_PENDING_REF_BYTES};
@@ -8,23 +9,42 @@ use driftlog::audit::record::{LogId, Record};
 use driftlog::audit::store::AuditStore;
 use driftlog::audit::sync;
 use driftlog::audit::sync::{
-    PushFailure, RemoteChoice, RetryPolicy, SyncError, SyncOptions, MAX_FOLD_BYTES,
+    Outcome, PushFailure, RemoteChoice, SyncError, SyncOptions, MAX_FOLD_BYTES,
 };
 
 use crate::fanout::{allowed, assert_verifies, made_at, push_pending};
 use crate::support::git;
 use crate::sync::{
-    committer, options, pending_refs, record_in, spool_files, test_key, verify_chain, Daemon,
-    Remote, BRANCH, ORIGIN,
+    assert_warned, committer, options, options_with_deadline, pending_refs, record_in, served,
+    served_with_initial, served_with_initial_and_other, spool_files, test_key, verify_chain,
+    Daemon, Remote, BRANCH, ORIGIN,
 };
 
 fn rfc3339(time: SystemTime) -> String {
     humantime::format_rfc3339_seconds(time).to_string()
 }
 
-fn markers(bare: &std::path::Path) -> Vec<String> {
+fn markers(bare: &Path) -> Vec<String> {
     let commits = git(bare, &["rev-list", "--count", BRANCH]);
     verify_chain(bare, commits.trim().parse().expect("a count"))
+}
+
+/// Pushes from `clone`, as the run `a-run`, the entry of a record of `marker` made `seconds`
+/// ahead of this clock. Returns the entry and the pending ref.
+fn push_made_ahead(clone: &Path, marker: &str, seconds: u64) -> (PendingEntry, String) {
+    let ahead = rfc3339(SystemTime::now() + Duration::from_secs(seconds));
+    let entry = PendingEntry::sign(&made_at(marker, &ahead), test_key()).expect("sign");
+    let pushed = push_pending(clone, std::slice::from_ref(&entry), test_key(), "a-run");
+    (entry, pushed)
+}
+
+/// Records `second` in `ours`, replays `entry` from `other` on a ref of its own (a delete that
+/// failed, or a hostile writer), then records `third`. Returns that last outcome and the ref.
+fn replay_between_records(ours: &Path, other: &Path, entry: PendingEntry) -> (Outcome, String) {
+    record_in(ours, "second", &options(RemoteChoice::Default)).expect("second");
+    let replayed = push_pending(other, &[entry], test_key(), "a-run-again");
+    let outcome = record_in(ours, "third", &options(RemoteChoice::Default)).expect("3rd");
+    (outcome, replayed)
 }
 
 /// A maker whose clock runs an hour fast: folded now, its record would say it joined the
@@ -34,32 +54,12 @@ fn markers(bare: &std::path::Path) -> Vec<String> {
 /// then refused the branch for good. It waits on its ref until the writer's clock catches up.
 #[test]
 fn a_pending_record_from_a_fast_clock_waits_and_is_never_folded_twice() {
-    let remote = Remote::new();
-    let daemon = Daemon::serve(remote.dir.path());
-    let ours = remote.clone_busy(&daemon.url());
-    record_in(ours.path(), "initial", &options(RemoteChoice::Default)).expect("initial");
-    let other = remote.clone_busy(&daemon.url());
-    let ahead = rfc3339(SystemTime::now() + Duration::from_secs(3600));
-    let entry = PendingEntry::sign(&made_at("fast-clock", &ahead), test_key()).expect("sign");
-    let first_ref = push_pending(
-        other.path(),
-        std::slice::from_ref(&entry),
-        test_key(),
-        "a-run",
-    );
+    let (remote, _daemon, ours, other) = served_with_initial_and_other();
+    let (entry, first_ref) = push_made_ahead(other.path(), "fast-clock", 3600);
     let outcome = record_in(ours.path(), "first", &options(RemoteChoice::Default)).expect("1st");
     assert_eq!(outcome.folded(), 0, "{outcome:?}");
-    assert!(
-        outcome
-            .warnings
-            .iter()
-            .any(|w| w.contains(&first_ref) && w.contains("ahead")),
-        "{:?}",
-        outcome.warnings
-    );
-    record_in(ours.path(), "second", &options(RemoteChoice::Default)).expect("second");
-    let replayed = push_pending(other.path(), &[entry], test_key(), "a-run-again");
-    let outcome = record_in(ours.path(), "third", &options(RemoteChoice::Default)).expect("3rd");
+    assert_warned(&outcome, &[&first_ref, "ahead"]);
+    let (outcome, replayed) = replay_between_records(ours.path(), other.path(), entry);
     assert_eq!(outcome.folded(), 0, "{outcome:?}");
     assert_eq!(
         markers(&remote.bare()),
@@ -76,24 +76,11 @@ fn a_pending_record_from_a_fast_clock_waits_and_is_never_folded_twice() {
 /// after later records is recognised.
 #[test]
 fn a_pending_record_from_a_slightly_fast_clock_is_folded_once() {
-    let remote = Remote::new();
-    let daemon = Daemon::serve(remote.dir.path());
-    let ours = remote.clone_busy(&daemon.url());
-    record_in(ours.path(), "initial", &options(RemoteChoice::Default)).expect("initial");
-    let other = remote.clone_busy(&daemon.url());
-    let ahead = rfc3339(SystemTime::now() + Duration::from_secs(120));
-    let entry = PendingEntry::sign(&made_at("bit-fast", &ahead), test_key()).expect("sign");
-    push_pending(
-        other.path(),
-        std::slice::from_ref(&entry),
-        test_key(),
-        "a-run",
-    );
+    let (remote, _daemon, ours, other) = served_with_initial_and_other();
+    let (entry, _) = push_made_ahead(other.path(), "bit-fast", 120);
     let outcome = record_in(ours.path(), "first", &options(RemoteChoice::Default)).expect("1st");
     assert_eq!(outcome.folded(), 1, "{outcome:?}");
-    record_in(ours.path(), "second", &options(RemoteChoice::Default)).expect("second");
-    let replayed = push_pending(other.path(), &[entry], test_key(), "a-run-again");
-    let outcome = record_in(ours.path(), "third", &options(RemoteChoice::Default)).expect("3rd");
+    let (outcome, replayed) = replay_between_records(ours.path(), other.path(), entry);
     assert_eq!(outcome.folded(), 0, "{outcome:?}");
     assert_eq!(
         markers(&remote.bare()),
@@ -106,7 +93,7 @@ fn a_pending_record_from_a_slightly_fast_clock_is_folded_once() {
 /// Pushes `refs` pending refs named `0-junk-<n>` that all share one tree of `entries`
 /// entries, each the same `size` bytes of spaces: cheap to push (it compresses to nothing),
 /// costly to read (every ref's entries are loaded again).
-fn push_costly_refs(dir: &std::path::Path, refs: usize, entries: usize, size: usize) {
+fn push_costly_refs(dir: &Path, refs: usize, entries: usize, size: usize) {
     let blob_file = dir.join("big");
     std::fs::write(&blob_file, vec![b' '; size]).expect("write");
     let blob = git(
@@ -150,11 +137,7 @@ fn push_costly_refs(dir: &std::path::Path, refs: usize, entries: usize, size: us
 /// hour for a thousand. A writer reads the smallest refs first, a bounded amount in all.
 #[test]
 fn refs_built_to_be_costly_to_read_are_left_unread_and_others_still_fold() {
-    let remote = Remote::new();
-    let daemon = Daemon::serve(remote.dir.path());
-    let ours = remote.clone_busy(&daemon.url());
-    record_in(ours.path(), "initial", &options(RemoteChoice::Default)).expect("initial");
-    let other = remote.clone_busy(&daemon.url());
+    let (remote, _daemon, ours, other) = served_with_initial_and_other();
     let size = 24 << 20;
     let entries = MAX_FOLD_BYTES / size + 1;
     assert!(entries * size <= MAX_PENDING_REF_BYTES);
@@ -166,14 +149,7 @@ fn refs_built_to_be_costly_to_read_are_left_unread_and_others_still_fold() {
     assert_eq!(outcome.folded(), 1, "{outcome:?}");
     assert_eq!(markers(&remote.bare()), ["initial", "honest", "ours"]);
     assert!(!pending_refs(&remote.bare()).contains(&honest));
-    assert!(
-        outcome
-            .warnings
-            .iter()
-            .any(|w| w.contains("3 pending ref(s) were left")),
-        "{:?}",
-        outcome.warnings
-    );
+    assert_warned(&outcome, &["3 pending ref(s) were left"]);
     assert_verifies(&remote.bare());
     // verify, on the clone whose fetch left the refs, reads them no more than a writer does:
     // each is reported, unread.
@@ -209,10 +185,7 @@ fn spooled_and_pending_made(
     marker: &str,
     made: Option<&str>,
 ) -> (Remote, Daemon, tempfile::TempDir, tempfile::TempDir, String) {
-    let remote = Remote::new();
-    let daemon = Daemon::serve(remote.dir.path());
-    let ours = remote.clone_busy(&daemon.url());
-    record_in(ours.path(), "initial", &options(RemoteChoice::Default)).expect("initial");
+    let (remote, daemon, ours) = served_with_initial();
     let dead = dead_remote(ours.path());
     let store = AuditStore::open(ours.path(), BRANCH, ORIGIN).expect("open store");
     let build = |position| {
@@ -244,18 +217,12 @@ fn spooled_and_pending_made(
 }
 
 /// Adds to `clone` a remote nobody answers on, and options that try it once.
-fn dead_remote(clone: &std::path::Path) -> SyncOptions {
+fn dead_remote(clone: &Path) -> SyncOptions {
     git(
         clone,
         &["remote", "add", "dead", "git://127.0.0.1:1/remote.git"],
     );
-    SyncOptions {
-        policy: RetryPolicy {
-            deadline: Duration::ZERO,
-            ..RetryPolicy::default()
-        },
-        ..options(RemoteChoice::Named("dead".into()))
-    }
+    options_with_deadline(RemoteChoice::Named("dead".into()), Duration::ZERO)
 }
 
 fn count(markers: &[String], marker: &str) -> usize {
@@ -329,10 +296,7 @@ fn a_spooled_record_folded_by_another_writer_is_not_appended_again() {
 /// (driftlog never force-pushes), and verify would refuse the log for everyone.
 #[test]
 fn an_unsigned_local_commit_is_never_pushed_along() {
-    let remote = Remote::new();
-    let daemon = Daemon::serve(remote.dir.path());
-    let ours = remote.clone_busy(&daemon.url());
-    record_in(ours.path(), "initial", &options(RemoteChoice::Default)).expect("initial");
+    let (remote, _daemon, ours) = served_with_initial();
     let branch = format!("refs/heads/{BRANCH}");
     let tip = git(ours.path(), &["rev-parse", &branch]);
     let junk = git(
@@ -388,8 +352,7 @@ fn an_unsigned_local_commit_is_never_pushed_along() {
 /// fixing the wrong log id for good or failing every fold after it.
 #[test]
 fn a_fold_on_a_new_branch_refuses_entries_of_another_log() {
-    let remote = Remote::new();
-    let daemon = Daemon::serve(remote.dir.path());
+    let (remote, daemon) = served();
     let ours = remote.clone_busy(&daemon.url());
     let foreign = Record {
         log: LogId {
@@ -414,14 +377,7 @@ fn a_fold_on_a_new_branch_refuses_entries_of_another_log() {
     assert!(remote.tip().is_some(), "{outcome:?}");
     assert_eq!(markers(&remote.bare()), ["shard"], "{outcome:?}");
     assert!(pending_refs(&remote.bare()).contains(&foreign_ref));
-    assert!(
-        outcome
-            .warnings
-            .iter()
-            .any(|w| w.contains(&foreign_ref) && w.contains("elsewhere")),
-        "{:?}",
-        outcome.warnings
-    );
+    assert_warned(&outcome, &[&foreign_ref, "elsewhere"]);
     assert_verifies(&remote.bare());
 }
 
@@ -430,10 +386,7 @@ fn a_fold_on_a_new_branch_refuses_entries_of_another_log() {
 /// refusal, a local error).
 #[test]
 fn a_fold_that_fails_says_so() {
-    let remote = Remote::new();
-    let daemon = Daemon::serve(remote.dir.path());
-    let ours = remote.clone_busy(&daemon.url());
-    record_in(ours.path(), "initial", &options(RemoteChoice::Default)).expect("initial");
+    let (_remote, _daemon, ours) = served_with_initial();
     let dead = dead_remote(ours.path());
     let store = AuditStore::open(ours.path(), BRANCH, ORIGIN).expect("open store");
     let err = sync::fold(&store, test_key(), &committer(), &dead).expect_err("nobody answers");
@@ -455,11 +408,7 @@ fn a_fold_that_fails_says_so() {
 /// deleted, the record left only in the hostile ref, refused.
 #[test]
 fn a_copied_entry_in_a_refused_ref_does_not_keep_the_honest_ref_from_folding_it() {
-    let remote = Remote::new();
-    let daemon = Daemon::serve(remote.dir.path());
-    let ours = remote.clone_busy(&daemon.url());
-    record_in(ours.path(), "initial", &options(RemoteChoice::Default)).expect("initial");
-    let other = remote.clone_busy(&daemon.url());
+    let (remote, _daemon, ours, other) = served_with_initial_and_other();
     let sign = |marker: &str, time: &str| {
         PendingEntry::sign(&made_at(marker, time), test_key()).expect("sign")
     };

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 
 use crate::fake_github::{FakeGithub, Fault};
-use crate::support::{git, Run, Stack};
+use crate::support::{assert_contains, git, Run, Stack};
 
 pub(crate) const TOKEN: &str = "ghs_fakeTOKENs3cr3t0123456789";
 pub(crate) const REPO: &str = "acme/infra";
@@ -266,7 +266,7 @@ fn scheduled_scans_keep_one_issue_per_stack() {
     assert_eq!(issues.len(), 1, "{issues:#?}");
     assert_eq!(issues[0].state, "open");
     assert_eq!(issues[0].labels, vec!["drift".to_owned()]);
-    assert!(issues[0].title.contains('.'), "{}", issues[0].title);
+    assert_contains(&issues[0].title, ".");
     assert!(issues[0].body.contains("filestate_object.web"));
     assert!(
         runner.fake.labels(REPO).iter().any(|l| l.name == "drift"),
@@ -288,11 +288,7 @@ fn scheduled_scans_keep_one_issue_per_stack() {
     let issues = runner.fake.issues(REPO);
     assert_eq!(issues.len(), 1);
     assert_eq!(issues[0].comments.len(), 1);
-    assert!(
-        issues[0].comments[0].body.contains("Newly drifted"),
-        "{}",
-        issues[0].comments[0].body
-    );
+    assert_contains(&issues[0].comments[0].body, "Newly drifted");
 
     // Clean: closed with a short comment.
     runner.stack.apply(&[]);
@@ -326,7 +322,7 @@ fn a_read_only_token_warns_and_keeps_the_drift_exit_code() {
         "the exit code reflects the drift: {}",
         run.stderr
     );
-    assert!(run.stderr.contains("warning"), "{}", run.stderr);
+    assert_contains(&run.stderr, "warning");
     assert!(
         run.stderr.contains("fork"),
         "the warning explains: {}",
@@ -409,13 +405,9 @@ fn persistent_server_errors_fail_after_bounded_retries() {
     let run = runner.scan(&["--no-status"]);
     // A failure after the scan is an error, and drift still exits 2.
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("after 5 attempts"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("::error title=driftlog::"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("HTTP 502"), "{}", run.stderr);
+    assert_contains(&run.stderr, "after 5 attempts");
+    assert_contains(&run.stderr, "::error title=driftlog::");
+    assert_contains(&run.stderr, "HTTP 502");
     assert!(
         runner.summary().contains("filestate_object.web"),
         "the summary does not depend on the API"
@@ -446,8 +438,8 @@ fn bad_credentials_are_an_error_that_names_the_token_variable() {
             .driftlog_with_env(&runner.stack.root, &["scan", ".", "--no-audit"], &env);
     // An error, reported after the other stages; the drift still exits 2.
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("driftlog: error:"), "{}", run.stderr);
-    assert!(run.stderr.contains("GITHUB_TOKEN"), "{}", run.stderr);
+    assert_contains(&run.stderr, "driftlog: error:");
+    assert_contains(&run.stderr, "GITHUB_TOKEN");
     assert!(!run.stderr.contains("wrong-token"));
 }
 
@@ -596,11 +588,7 @@ fn a_saved_report_is_posted_by_report_post() {
         &runner.env(),
     );
     assert_eq!(broken.code, 1);
-    assert!(
-        broken.stderr.contains("is not a driftlog JSON report"),
-        "{}",
-        broken.stderr
-    );
+    assert_contains(&broken.stderr, "is not a driftlog JSON report");
 }
 
 #[test]
@@ -640,11 +628,7 @@ fn outside_actions_repo_and_pr_do_the_same_by_hand() {
         &[],
     );
     assert_eq!(no_token.code, 1);
-    assert!(
-        no_token.stderr.contains("needs a token"),
-        "{}",
-        no_token.stderr
-    );
+    assert_contains(&no_token.stderr, "needs a token");
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::support::{change, known, resource, Stack, PROVIDER};
+use crate::support::{assert_contains, change, known, resource, Stack, PROVIDER};
 
 #[test]
 fn clean_stack_exits_0_with_an_empty_report() {
@@ -43,11 +43,7 @@ fn clean_stack_exits_0_with_an_empty_report() {
     assert_eq!(text.code, 0);
     assert!(text.stdout.starts_with("No drift in "), "{}", text.stdout);
     let markdown = stack.scan(&["--format", "markdown"]);
-    assert!(
-        markdown.stdout.contains("### ✅ No drift in"),
-        "{}",
-        markdown.stdout
-    );
+    assert_contains(&markdown.stdout, "### ✅ No drift in");
 }
 
 #[test]
@@ -103,11 +99,9 @@ fn changed_attributes_are_reported_with_before_and_after() {
 
     let text = stack.scan(&["--color", "never"]);
     assert_eq!(text.code, 2);
-    assert!(
-        text.stdout
-            .contains(r#"rule[0].cidr_blocks[1]: "10.1.0.0/16" -> "0.0.0.0/0""#),
-        "{}",
-        text.stdout
+    assert_contains(
+        &text.stdout,
+        r#"rule[0].cidr_blocks[1]: "10.1.0.0/16" -> "0.0.0.0/0""#,
     );
 }
 
@@ -231,11 +225,7 @@ fn sensitive_values_never_appear_in_any_output() {
         (&sensitive, &sensitive),
         "a changed secret is reported as changed"
     );
-    assert!(
-        runs[1].stdout.contains("(sensitive value changed)"),
-        "{}",
-        runs[1].stdout
-    );
+    assert_contains(&runs[1].stdout, "(sensitive value changed)");
     let files = [
         std::fs::read_to_string(&report_file).unwrap_or_default(),
         std::fs::read_to_string(&markdown_file).unwrap_or_default(),
@@ -302,12 +292,7 @@ fn a_broken_configuration_fails_with_terraforms_diagnostics() {
         "Reference to undeclared input variable"
     );
     assert_eq!(diagnostic["location"], "main.tf:12");
-    assert!(
-        run.stderr
-            .contains("Reference to undeclared input variable"),
-        "{}",
-        run.stderr
-    );
+    assert_contains(&run.stderr, "Reference to undeclared input variable");
     assert!(stack.leftover_temp_files().is_empty());
 
     let text = stack.scan(&[]);
@@ -443,11 +428,7 @@ fn missing_terraform_names_the_binary_and_the_way_out() {
     let json = stack.scan(&["--format", "json", "--terraform-bin", "no-such-terraform"]);
     assert_eq!(json.code, 1);
     assert_eq!(json.json()["failure"]["kind"], "terraform_not_found");
-    assert!(
-        json.stderr.contains("DRIFTLOG_TERRAFORM_BIN"),
-        "{}",
-        json.stderr
-    );
+    assert_contains(&json.stderr, "DRIFTLOG_TERRAFORM_BIN");
 }
 
 #[test]
@@ -496,7 +477,7 @@ fn colour_follows_the_flag_and_no_color() {
         "no colour when stdout is not a terminal"
     );
     let forced = stack.scan(&["--color", "always"]);
-    assert!(forced.stdout.contains("\u{1b}["), "{}", forced.stdout);
+    assert_contains(&forced.stdout, "\u{1b}[");
     assert!(!stack.scan(&["--color", "never"]).stdout.contains('\u{1b}'));
     assert_eq!(forced.code, 2);
 
@@ -573,19 +554,11 @@ fn missing_or_empty_directories_are_clear_errors() {
     );
     assert_eq!(missing.code, 1);
     assert_eq!(missing.json()["failure"]["kind"], "dir_missing");
-    assert!(
-        missing.stderr.contains("does-not-exist does not exist"),
-        "{}",
-        missing.stderr
-    );
+    assert_contains(&missing.stderr, "does-not-exist does not exist");
     std::fs::create_dir_all(stack.root.join("empty")).expect("mkdir");
     let empty = stack.driftlog_in(&stack.root, &["scan", "empty", "--no-audit"]);
     assert_eq!(empty.code, 1);
-    assert!(
-        empty.stdout.contains("holds no terraform configuration"),
-        "{}",
-        empty.stdout
-    );
+    assert_contains(&empty.stdout, "holds no terraform configuration");
 }
 
 #[test]
@@ -617,11 +590,7 @@ fn output_that_is_not_json_names_the_line() {
     assert!(message.contains("line 2"), "{message}");
     // Terraform's text is shown on the terminal, never put into the report.
     assert!(!message.contains("Error: this is not json"), "{message}");
-    assert!(
-        run.stderr.contains("Error: this is not json"),
-        "{}",
-        run.stderr
-    );
+    assert_contains(&run.stderr, "Error: this is not json");
     assert!(stack.leftover_temp_files().is_empty());
 }
 
@@ -649,7 +618,7 @@ fn show_runs_only_when_there_is_drift_and_its_failure_is_reported() {
         report["failure"]["output"]["shown_sha256"],
         crate::support::sha256(b"show exploded\n")
     );
-    assert!(run.stderr.contains("show exploded"), "{}", run.stderr);
+    assert_contains(&run.stderr, "show exploded");
     assert!(stack.leftover_temp_files().is_empty());
 }
 
@@ -716,20 +685,10 @@ fn an_interrupt_stops_terraform_gracefully_and_removes_temp_files() {
         .spawn()
         .expect("start driftlog");
     let out = crate::support::interrupt_once_started(child, &marks);
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::assert_interrupted_once(&out, &marks);
     let report: Value =
         serde_json::from_slice(&out.stdout).expect("a report even when interrupted");
     assert_eq!(report["failure"]["kind"], "interrupted");
-    assert_eq!(
-        std::fs::read_to_string(marks.join("interrupted")).unwrap_or_default(),
-        "once\n",
-        "terraform gets exactly one SIGINT"
-    );
     assert!(
         stack.leftover_temp_files().is_empty(),
         "temp files are removed on interrupt"

@@ -3,6 +3,7 @@
 //! out before either, and a record that did not reach the remote is in the spool. Also: a
 //! stage that cannot write its file does not keep the others from running.
 
+use std::ffi::OsStr;
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::fake_github::FakeGithub;
-use crate::support::{git, terraform_env, Stack};
+use crate::support::{assert_contains, git, terraform_env, Stack};
 
 const TOKEN: &str = "ghs_fakeTOKENvalue0123456789";
 const REPO: &str = "acme/infra";
@@ -79,11 +80,12 @@ impl Silent {
         format!("git://127.0.0.1:{}/remote.git", self.port)
     }
 
-    /// Waits until a request has arrived.
-    fn wait_for_request(&self) {
+    /// Waits until a request has arrived; returns when it did.
+    fn wait_for_request(&self) -> Instant {
         self.arrived
             .recv_timeout(REACH_WITHIN)
             .expect("driftlog reached the server");
+        Instant::now()
     }
 }
 
@@ -124,7 +126,7 @@ struct Exited {
 }
 
 impl Running {
-    fn start(stack: &Stack, args: &[&str], env: &[(&str, String)]) -> Running {
+    fn start(stack: &Stack, args: &[impl AsRef<OsStr>], env: &[(&str, String)]) -> Running {
         let mut command = Command::new(env!("CARGO_BIN_EXE_driftlog"));
         command
             .args(args)
@@ -230,13 +232,7 @@ fn spooled(stack: &Stack) -> Vec<String> {
 }
 
 fn publish_to(server: &str, key: &Path) -> Vec<String> {
-    [
-        "scan",
-        ".",
-        "--signing-key",
-        key.to_str().expect("utf-8"),
-        "--color",
-        "never",
+    let publish = [
         "--repo",
         REPO,
         "--pr",
@@ -244,17 +240,18 @@ fn publish_to(server: &str, key: &Path) -> Vec<String> {
         "--no-status",
         "--github-api-url",
         server,
-    ]
-    .map(str::to_owned)
-    .to_vec()
+    ];
+    scan_with_key(key)
+        .into_iter()
+        .chain(publish)
+        .map(str::to_owned)
+        .collect()
 }
 
 #[test]
 fn sigterm_while_github_never_answers_stops_the_run_with_the_report_out_and_the_record_kept() {
-    let (stack, key) = drifted_repository();
-    let github = Silent::start();
+    let (stack, key, github) = with_silent_github();
     let args = publish_to(&github.http_url(), &key);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let run = Running::start(&stack, &args, &[("GITHUB_TOKEN", TOKEN.to_owned())]);
     github.wait_for_request();
     // Publishing waits on GitHub, and the report is out already.
@@ -263,17 +260,9 @@ fn sigterm_while_github_never_answers_stops_the_run_with_the_report_out_and_the_
 
     assert_eq!(out.code, Some(143), "{}", out.stderr);
     assert!(out.took < STOP_WITHIN, "took {:?}", out.took);
-    assert!(
-        out.stderr.contains("abandoned, driftlog was stopped"),
-        "{}",
-        out.stderr
-    );
+    assert_contains(&out.stderr, "abandoned, driftlog was stopped");
     // Recorded before publishing, on the branch (this repository has no remote).
-    assert!(
-        out.stderr.contains("recorded as audit record 0"),
-        "{}",
-        out.stderr
-    );
+    assert_contains(&out.stderr, "recorded as audit record 0");
     let records = records(&stack);
     assert_eq!(records.len(), 1, "{records:?}");
     assert!(spooled(&stack).is_empty());
@@ -281,10 +270,8 @@ fn sigterm_while_github_never_answers_stops_the_run_with_the_report_out_and_the_
 
 #[test]
 fn a_github_api_that_never_answers_times_out() {
-    let (stack, key) = drifted_repository();
-    let github = Silent::start();
+    let (stack, key, github) = with_silent_github();
     let args = publish_to(&github.http_url(), &key);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let started = Instant::now();
     let run = Running::start(
         &stack,
@@ -295,8 +282,7 @@ fn a_github_api_that_never_answers_times_out() {
             ("DRIFTLOG_GITHUB_DEADLINE", "2s".to_owned()),
         ],
     );
-    github.wait_for_request();
-    let arrived = Instant::now();
+    let arrived = github.wait_for_request();
     let out = run.wait(started);
 
     // The request and its retries end at the deadline; drift still exits 2.
@@ -306,18 +292,16 @@ fn a_github_api_that_never_answers_times_out() {
         out.took
     );
     assert_eq!(out.code, Some(2), "{}", out.stderr);
-    assert!(out.stderr.contains("no answer within 1s"), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("DRIFTLOG_GITHUB_TIMEOUT"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stdout.contains("filestate_object.web"),
-        "{}",
-        out.stdout
-    );
+    assert_contains(&out.stderr, "no answer within 1s");
+    assert_contains(&out.stderr, "DRIFTLOG_GITHUB_TIMEOUT");
+    assert_contains(&out.stdout, "filestate_object.web");
     assert_eq!(records(&stack).len(), 1);
+}
+
+/// A drifted repository (see [`drifted_repository`]) and a GitHub API that never answers.
+fn with_silent_github() -> (Stack, PathBuf, Silent) {
+    let (stack, key) = drifted_repository();
+    (stack, key, Silent::start())
 }
 
 /// A stack whose `origin` is a `git://` server that never answers.
@@ -348,8 +332,7 @@ fn a_git_remote_that_never_answers_times_out_with_the_record_spooled() {
         &scan_with_key(&key),
         &[("DRIFTLOG_GIT_TIMEOUT", "1s".to_owned())],
     );
-    server.wait_for_request();
-    let arrived = Instant::now();
+    let arrived = server.wait_for_request();
     let out = run.wait(started);
 
     assert!(
@@ -365,14 +348,10 @@ fn a_git_remote_that_never_answers_times_out_with_the_record_spooled() {
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("wait in the spool"), "{}", out.stderr);
+    assert_contains(&out.stderr, "wait in the spool");
     assert_eq!(spooled(&stack).len(), 1, "the record is spooled");
     // The report came before the push.
-    assert!(
-        out.stdout.contains("filestate_object.web"),
-        "{}",
-        out.stdout
-    );
+    assert_contains(&out.stdout, "filestate_object.web");
 }
 
 /// A signal while the push waits on a remote that never answers stops the run at once, the
@@ -386,14 +365,11 @@ fn stop_during_push(signal: &str, code: i32, name: &str) {
 
     assert_eq!(out.code, Some(code), "{}", out.stderr);
     assert!(out.took < STOP_WITHIN, "took {:?}", out.took);
-    assert!(
-        out.stderr.contains(&format!(
-            "driftlog was stopped ({name}) before the audit branch"
-        )),
-        "{}",
-        out.stderr
+    assert_contains(
+        &out.stderr,
+        &format!("driftlog was stopped ({name}) before the audit branch"),
     );
-    assert!(out.stderr.contains("wait in the spool"), "{}", out.stderr);
+    assert_contains(&out.stderr, "wait in the spool");
     assert_eq!(spooled(&stack).len(), 1, "the record is spooled");
 }
 
@@ -455,22 +431,12 @@ fn files_that_cannot_be_written_keep_no_other_stage_from_running() {
 
     // Drift is still told by the exit code; each failure is named.
     assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(
-        out.stderr
-            .contains(&format!("writing the report to {}", report.display())),
-        "{}",
-        out.stderr
+    assert_contains(
+        &out.stderr,
+        &format!("writing the report to {}", report.display()),
     );
-    assert!(
-        out.stderr.contains("writing the job summary"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("2 of the run's stages failed"),
-        "{}",
-        out.stderr
-    );
+    assert_contains(&out.stderr, "writing the job summary");
+    assert_contains(&out.stderr, "2 of the run's stages failed");
     // Everything else happened: the comment, the check, the outputs, the record.
     let comments = fake.comments(REPO, PR);
     assert_eq!(comments.len(), 1, "{comments:?}");

@@ -9,15 +9,14 @@ use std::path::{Path, PathBuf};
 use driftlog::audit::record::{ChainPosition, Record, RecordResult};
 use driftlog::audit::sshsig::{SigningKey, DRIFTLOG_NAMESPACE, SPOOL_NAMESPACE};
 use driftlog::audit::store::{self, record_path, AuditStore};
-use driftlog::audit::sync::{
-    self, Outcome, PushFailure, RemoteChoice, RetryPolicy, SyncError, SyncOptions,
-};
+use driftlog::audit::sync::{self, Outcome, PushFailure, RemoteChoice, SyncError, SyncOptions};
 use serde_json::{json, Value};
 
 use crate::support::git;
 use crate::sync::{
-    committer, git_bytes, options, record_in, record_with, scan_record, spool_dir_files,
-    spool_files, test_key, verify_chain, Daemon, Remote, BRANCH, ORIGIN,
+    assert_chain, assert_warned, committer, git_bytes, options, options_with_deadline, record_in,
+    record_with, scan_record, served, spool_dir_files, spool_files, test_key, verify_chain, Daemon,
+    Remote, BRANCH, ORIGIN,
 };
 
 /// A remote nobody answers on, tried once: every record sent there stays spooled, and the
@@ -25,19 +24,12 @@ use crate::sync::{
 const DEAD: &str = "dead";
 
 fn dead() -> SyncOptions {
-    SyncOptions {
-        policy: RetryPolicy {
-            deadline: std::time::Duration::ZERO,
-            ..RetryPolicy::default()
-        },
-        ..options(RemoteChoice::Named(DEAD.into()))
-    }
+    options_with_deadline(RemoteChoice::Named(DEAD.into()), std::time::Duration::ZERO)
 }
 
 /// A clone of a served remote with one record pushed, and the `dead` remote.
 fn setup() -> (Remote, Daemon, tempfile::TempDir) {
-    let remote = Remote::new();
-    let daemon = Daemon::serve(remote.dir.path());
+    let (remote, daemon) = served();
     let clone = remote.clone_busy(&daemon.url());
     git(
         clone.path(),
@@ -167,7 +159,7 @@ fn an_edited_spooled_record_is_refused_kept_and_never_pushed() {
         warning.contains("refused") && warning.contains("edited after driftlog signed it"),
         "{warning}"
     );
-    assert_eq!(verify_chain(&remote.bare(), 2), ["initial", "next"]);
+    assert_chain(&remote.bare(), &["initial", "next"]);
     assert_eq!(
         spool_dir_files(clone.path()),
         [format!("{}.refused", name(&path))],
@@ -288,7 +280,7 @@ fn records_written_to_the_spool_during_a_run_are_never_signed_by_it() {
     )
     .expect("record");
     assert_eq!(outcome.records.len(), 1, "{outcome:?}");
-    assert_eq!(verify_chain(&remote.bare(), 2), ["initial", "ours"]);
+    assert_chain(&remote.bare(), &["initial", "ours"]);
     assert!(
         legacy.exists() && foreign.exists(),
         "this run never read them"
@@ -298,7 +290,7 @@ fn records_written_to_the_spool_during_a_run_are_never_signed_by_it() {
     let outcome = record_in(clone.path(), "next", &options(RemoteChoice::Default)).expect("next");
     assert!(warning_about(&outcome.warnings, &name(&legacy)).contains("unsigned"));
     assert!(warning_about(&outcome.warnings, &name(&foreign)).contains("another key"));
-    assert_eq!(verify_chain(&remote.bare(), 3), ["initial", "ours", "next"]);
+    assert_chain(&remote.bare(), &["initial", "ours", "next"]);
 
     // This run's own entry, replaced while its push is in flight: the record the run made
     // is what lands, the replaced file is kept aside.
@@ -323,10 +315,7 @@ fn records_written_to_the_spool_during_a_run_are_never_signed_by_it() {
     let outcome =
         record_in(clone.path(), "in-flight", &options(RemoteChoice::Default)).expect("record");
     remote.remove_hook("pre-receive");
-    assert_eq!(
-        verify_chain(&remote.bare(), 4),
-        ["initial", "ours", "next", "in-flight"]
-    );
+    assert_chain(&remote.bare(), &["initial", "ours", "next", "in-flight"]);
     let warning = outcome
         .warnings
         .iter()
@@ -361,7 +350,7 @@ fn a_deleted_spool_entry_is_reported_by_the_next_run() {
     );
     assert!(!outcome.warnings.iter().any(|w| w.contains(&name(&kept))));
     assert_eq!(outcome.from_spool(), 1);
-    assert_eq!(verify_chain(&remote.bare(), 3), ["initial", "kept", "next"]);
+    assert_chain(&remote.bare(), &["initial", "kept", "next"]);
     assert!(spool_dir_files(clone.path()).is_empty());
     let again = record_in(clone.path(), "again", &options(RemoteChoice::Default)).expect("again");
     assert!(again.warnings.is_empty(), "said once: {:?}", again.warnings);
@@ -384,10 +373,7 @@ fn a_legitimate_spooled_record_lands_on_a_newer_tip_unchanged() {
 
     assert!(outcome.warnings.is_empty(), "{:?}", outcome.warnings);
     assert_eq!(outcome.from_spool(), 1);
-    assert_eq!(
-        verify_chain(&remote.bare(), 4),
-        ["initial", "other", "spooled", "ours"]
-    );
+    assert_chain(&remote.bare(), &["initial", "other", "spooled", "ours"]);
     let landed = remote_record(&remote, 2);
     let mut expected = signed.clone();
     expected["seq"] = json!(2);
@@ -426,15 +412,8 @@ fn an_entry_signed_by_a_rotated_key_is_refused_with_the_hint() {
             ),
         "{warning}"
     );
-    assert!(
-        outcome
-            .warnings
-            .iter()
-            .any(|w| w.contains("index") && w.contains("is signed by another key")),
-        "{:?}",
-        outcome.warnings
-    );
-    assert_eq!(verify_chain(&remote.bare(), 2), ["initial", "new-key"]);
+    assert_warned(&outcome, &["index", "is signed by another key"]);
+    assert_chain(&remote.bare(), &["initial", "new-key"]);
 
     // The hint works: put the entry and its index back and run with the old key.
     let dir = spool_dir(clone.path());
@@ -450,9 +429,9 @@ fn an_entry_signed_by_a_rotated_key_is_refused_with_the_hint() {
     .expect("with the old key");
     assert!(outcome.warnings.is_empty(), "{:?}", outcome.warnings);
     assert_eq!(outcome.from_spool(), 1);
-    assert_eq!(
-        verify_chain(&remote.bare(), 4),
-        ["initial", "new-key", "old-key", "old-again"]
+    assert_chain(
+        &remote.bare(),
+        &["initial", "new-key", "old-key", "old-again"],
     );
 }
 
@@ -476,17 +455,10 @@ fn an_index_that_does_not_verify_vouches_for_nothing() {
 
     let outcome = record_in(clone.path(), "next", &options(RemoteChoice::Default)).expect("next");
 
-    assert!(
-        outcome
-            .warnings
-            .iter()
-            .any(|w| w.contains("index") && w.contains("vouches for no spooled record")),
-        "{:?}",
-        outcome.warnings
-    );
+    assert_warned(&outcome, &["index", "vouches for no spooled record"]);
     assert!(warning_about(&outcome.warnings, &name(&first)).contains("index does not verify"));
     assert_eq!(outcome.from_spool(), 0);
-    assert_eq!(verify_chain(&remote.bare(), 2), ["initial", "next"]);
+    assert_chain(&remote.bare(), &["initial", "next"]);
     let files = spool_dir_files(clone.path());
     assert!(
         files.contains(&format!("{}.refused", name(&first)))

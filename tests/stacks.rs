@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use crate::support::{Run, Stack, PROVIDER};
+use crate::support::{assert_contains, Run, Stack, PROVIDER};
 
 /// A module two stacks call: it must not be scanned as a stack of its own.
 const SHARED_MODULE: &str = r#"
@@ -213,11 +213,7 @@ fn ignore_rules_keep_drift_out_of_the_exit_code_but_in_the_report_until_they_exp
     );
 
     let markdown = driftlog(&repo, &["scan", "--no-audit", "--format", "markdown"]);
-    assert!(
-        markdown.stdout.contains("Ignored by rules"),
-        "{}",
-        markdown.stdout
-    );
+    assert_contains(&markdown.stdout, "Ignored by rules");
 
     std::fs::write(repo.root.join(".driftlog.toml"), config("2020-01-31")).expect("write");
     let run = driftlog(&repo, &["scan", "--no-audit", "--format", "json"]);
@@ -239,8 +235,8 @@ fn config_errors_name_the_file_line_and_key() {
     .expect("write");
     let run = driftlog(&repo, &["scan", "--no-audit"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains(".driftlog.toml:3"), "{}", run.stderr);
-    assert!(run.stderr.contains("workspac"), "{}", run.stderr);
+    assert_contains(&run.stderr, ".driftlog.toml:3");
+    assert_contains(&run.stderr, "workspac");
 }
 
 #[test]
@@ -325,11 +321,7 @@ fn matrix_and_shards_cover_every_stack_once_and_merge_equals_one_scan() {
         &["report", "merge", "--format", "json", full_path, full_path],
     );
     assert_eq!(twice.code, 1);
-    assert!(
-        twice.stderr.contains("more than one report"),
-        "{}",
-        twice.stderr
-    );
+    assert_contains(&twice.stderr, "more than one report");
     std::fs::remove_file(full_path).expect("remove");
 }
 
@@ -441,11 +433,7 @@ fn parallel_scan_records_every_stack(served: bool) {
     .expect("write");
     let verify = driftlog(&repo, &["verify", "--allowed-signers", "allowed_signers"]);
     assert_eq!(verify.code, 0, "{}{}", verify.stdout, verify.stderr);
-    assert!(
-        verify.stdout.contains("5 records verified, 0 problems"),
-        "{}",
-        verify.stdout
-    );
+    assert_contains(&verify.stdout, "5 records verified, 0 problems");
 }
 
 #[test]
@@ -525,5 +513,5 @@ fn an_empty_shard_scans_nothing_and_merges_like_any_other() {
     let bare = Stack::new(&[("README.md", "no terraform here\n")]);
     let none = driftlog(&bare, &["scan", "--no-audit", "--shard", "1/2"]);
     assert_eq!(none.code, 1, "{}", none.stderr);
-    assert!(none.stderr.contains("no stacks to scan"), "{}", none.stderr);
+    assert_contains(&none.stderr, "no stacks to scan");
 }

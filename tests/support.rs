@@ -411,6 +411,22 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Asserts `text` (a run's stdout or stderr) contains `wanted`, showing all of `text` if not.
+#[track_caller]
+pub fn assert_contains(text: &str, wanted: &str) {
+    assert!(text.contains(wanted), "{}", text);
+}
+
+/// Asserts the process `out` came from exited 0, showing its stderr if not.
+#[track_caller]
+pub fn assert_succeeded(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// SHA-256 of `bytes`, lowercase hex, computed independently of driftlog's own helpers.
 pub fn sha256(bytes: &[u8]) -> String {
     ring::digest::digest(&ring::digest::SHA256, bytes)
@@ -418,6 +434,23 @@ pub fn sha256(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// Asserts driftlog, interrupted by [`interrupt_once_started`], exited 130 (showing its stderr
+/// if not), and that the fake terraform got exactly one SIGINT.
+#[track_caller]
+pub fn assert_interrupted_once(out: &Output, marks: &Path) {
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(marks.join("interrupted")).unwrap_or_default(),
+        "once\n",
+        "terraform gets exactly one SIGINT"
+    );
 }
 
 /// Sends `child` (driftlog running a fake terraform) one SIGINT once the fake has written

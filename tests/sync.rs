@@ -31,10 +31,30 @@ use crate::support::{git, sha256};
 
 pub(crate) const ORIGIN: &str = "example.com/acme/infra/driftlog/audit";
 /// The helper test the concurrency test runs as a child process.
-const CHILD_TEST: &str = "sync::child_records_one_scan";
-const CHILD_ENV: &str = "DRIFTLOG_SYNC_CHILD";
-const MARKER_ENV: &str = "DRIFTLOG_SYNC_MARKER";
+const CHILD: ChildWriter = ChildWriter {
+    test: "sync::child_records_one_scan",
+    clone_env: "DRIFTLOG_SYNC_CHILD",
+    marker_env: "DRIFTLOG_SYNC_MARKER",
+};
+/// The signing key's text, for a child process to sign as its parent does.
 const KEY_ENV: &str = "DRIFTLOG_SYNC_TEST_KEY";
+
+/// A test that records one scan when run as a child process with `clone_env` naming the
+/// clone and `marker_env` the marker, and does nothing otherwise.
+pub(crate) struct ChildWriter {
+    pub(crate) test: &'static str,
+    pub(crate) clone_env: &'static str,
+    pub(crate) marker_env: &'static str,
+}
+
+impl ChildWriter {
+    /// The clone and the marker this process was given, if it was started as this child.
+    pub(crate) fn started_as(&self) -> Option<(PathBuf, String)> {
+        let clone = std::env::var_os(self.clone_env)?;
+        let marker = std::env::var(self.marker_env).expect("marker");
+        Some((PathBuf::from(clone), marker))
+    }
+}
 
 pub(crate) fn git_bytes(dir: &Path, args: &[&str]) -> Vec<u8> {
     let out = Command::new("git")
@@ -63,19 +83,7 @@ impl Remote {
         git(dir.path(), &["init", "-q", "-b", "main", "seed"]);
         std::fs::write(seed.join("main.tf"), "# stack\n").expect("write");
         git(&seed, &["add", "main.tf"]);
-        git(
-            &seed,
-            &[
-                "-c",
-                "user.name=Dev",
-                "-c",
-                "user.email=dev@example.com",
-                "commit",
-                "-q",
-                "-m",
-                "stack",
-            ],
-        );
+        commit_as_dev(&seed, "stack");
         git(
             &seed,
             &["push", "-q", bare.to_str().expect("utf-8"), "main"],
@@ -145,6 +153,11 @@ impl Remote {
         std::fs::remove_file(self.bare().join("hooks").join(name)).expect("remove hook");
     }
 
+    /// `count` clones like [`Remote::clone_busy`].
+    pub(crate) fn clones_busy(&self, url: &str, count: usize) -> Vec<tempfile::TempDir> {
+        (0..count).map(|_| self.clone_busy(url)).collect()
+    }
+
     /// A clone with `origin` at `url`, `main` checked out, a staged and an unstaged change.
     pub(crate) fn clone_busy(&self, url: &str) -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -156,11 +169,34 @@ impl Remote {
         git(root, &["remote", "set-url", "origin", url]);
         git(root, &["config", "user.name", "Dev"]);
         git(root, &["config", "user.email", "dev@example.com"]);
-        std::fs::write(root.join("staged.tf"), "# staged\n").expect("write");
-        git(root, &["add", "staged.tf"]);
-        std::fs::write(root.join("main.tf"), "# edited, not staged\n").expect("write");
+        leave_changes(root);
         dir
     }
+}
+
+/// Commits what is staged in `dir` as Dev, whatever the repository's configuration.
+pub(crate) fn commit_as_dev(dir: &Path, message: &str) {
+    git(
+        dir,
+        &[
+            "-c",
+            "user.name=Dev",
+            "-c",
+            "user.email=dev@example.com",
+            "commit",
+            "-q",
+            "-m",
+            message,
+        ],
+    );
+}
+
+/// A staged change and an unstaged one in the work tree at `root` (which has a `main.tf`),
+/// for recording to leave alone.
+pub(crate) fn leave_changes(root: &Path) {
+    std::fs::write(root.join("staged.tf"), "# staged\n").expect("write");
+    git(root, &["add", "staged.tf"]);
+    std::fs::write(root.join("main.tf"), "# edited, not staged\n").expect("write");
 }
 
 /// `git daemon` serving a directory over `git://` with pushes enabled: one `git daemon
@@ -219,23 +255,29 @@ impl Daemon {
     }
 }
 
+/// Stops the loop `accept` that serves `port` until `stop` is set, and waits for it.
+fn stop_accepting(stop: &AtomicBool, port: u16, accept: &mut Option<JoinHandle<()>>) {
+    stop.store(true, Ordering::SeqCst);
+    // Wakes the accept loop so it sees the flag.
+    let _ = TcpStream::connect(("127.0.0.1", port));
+    if let Some(accept) = accept.take() {
+        let _ = accept.join();
+    }
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wakes the accept loop so it sees the flag.
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(accept) = self.accept.take() {
-            let _ = accept.join();
-        }
+        stop_accepting(&self.stop, self.port, &mut self.accept);
         for child in self.children.lock().expect("lock").iter_mut() {
             let _ = child.wait();
         }
     }
 }
 
-fn report() -> ScanReport {
+/// A scan of `.` in the default workspace by terraform 1.15.5, ending in `status`.
+fn report(status: Status) -> ScanReport {
     ScanReport {
-        status: Status::Clean,
+        status,
         tool: Some(driftlog::drift::Tool {
             name: driftlog::drift::ToolName::Terraform,
             version: "1.15.5".into(),
@@ -258,8 +300,18 @@ pub(crate) fn scan_record(marker: &str, position: ChainPosition) -> Record {
 
 /// [`scan_record`] naming `key` as its signer, as the recorder does.
 pub(crate) fn scan_record_by(marker: &str, position: ChainPosition, key: &SigningKey) -> Record {
+    scan_record_of(Status::Clean, marker, position, key)
+}
+
+/// [`scan_record_by`] of a scan that ended in `status`.
+pub(crate) fn scan_record_of(
+    status: Status,
+    marker: &str,
+    position: ChainPosition,
+    key: &SigningKey,
+) -> Record {
     Record::of_scan(
-        &report(),
+        &report(status),
         StackRef {
             path: marker.into(),
             workspace: "default".into(),
@@ -295,6 +347,81 @@ pub(crate) fn options(remote: RemoteChoice) -> SyncOptions {
     }
 }
 
+/// [`options`] that give up on `remote` after `deadline`.
+pub(crate) fn options_with_deadline(remote: RemoteChoice, deadline: Duration) -> SyncOptions {
+    SyncOptions {
+        policy: RetryPolicy {
+            deadline,
+            ..RetryPolicy::default()
+        },
+        ..options(remote)
+    }
+}
+
+/// A [`Remote`] served over `git://` by a [`Daemon`] of its own.
+pub(crate) fn served() -> (Remote, Daemon) {
+    let remote = Remote::new();
+    let daemon = Daemon::serve(remote.dir.path());
+    (remote, daemon)
+}
+
+/// [`served`], and a clone of it whose record `initial` is on the remote's branch.
+pub(crate) fn served_with_initial() -> (Remote, Daemon, tempfile::TempDir) {
+    let (remote, daemon) = served();
+    let clone = remote.clone_busy(&daemon.url());
+    record_in(clone.path(), "initial", &options(RemoteChoice::Default)).expect("initial");
+    (remote, daemon, clone)
+}
+
+/// [`served_with_initial`], and another writer's clone of the remote, made after `initial`.
+pub(crate) fn served_with_initial_and_other(
+) -> (Remote, Daemon, tempfile::TempDir, tempfile::TempDir) {
+    let (remote, daemon, ours) = served_with_initial();
+    let other = remote.clone_busy(&daemon.url());
+    (remote, daemon, ours, other)
+}
+
+/// [`served`], a clone, and a rival clone whose record `initial` is on the remote's branch and
+/// whose next record lands there while the first clone's next push is in flight (see
+/// [`Remote::race_once_with`]).
+pub(crate) fn served_with_a_race() -> (Remote, Daemon, tempfile::TempDir, tempfile::TempDir) {
+    let (remote, daemon) = served();
+    let clone = remote.clone_busy(&daemon.url());
+    let rival = remote.clone_busy(&daemon.url());
+    record_in(rival.path(), "initial", &options(RemoteChoice::Default)).expect("initial");
+    remote.race_once_with(rival.path());
+    (remote, daemon, clone, rival)
+}
+
+/// Asserts one of `outcome`'s warnings contains every one of `parts`.
+#[track_caller]
+pub(crate) fn assert_warned(outcome: &Outcome, parts: &[&str]) {
+    assert!(
+        outcome
+            .warnings
+            .iter()
+            .any(|w| parts.iter().all(|part| w.contains(part))),
+        "{:?}",
+        outcome.warnings
+    );
+}
+
+/// Asserts `err` is a push that failed to reach the remote, with its one record spooled.
+#[track_caller]
+pub(crate) fn assert_spooled_after_transport_failure(err: &SyncError) {
+    assert!(
+        matches!(
+            err,
+            SyncError::NotPushed {
+                failure: PushFailure::Transport { .. },
+                spooled: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
 /// The signing key of every run in this process, and of the child processes it starts (a
 /// spool only pushes what its own key signed).
 pub(crate) fn test_key() -> &'static SigningKey {
@@ -325,7 +452,7 @@ pub(crate) fn record_with(
 }
 
 /// HEAD, its branch, the index and the working tree, as git shows them.
-fn work_state(dir: &Path) -> (String, String, String) {
+pub(crate) fn work_state(dir: &Path) -> (String, String, String) {
     (
         git(dir, &["rev-parse", "HEAD"]),
         git(dir, &["symbolic-ref", "HEAD"]),
@@ -412,6 +539,13 @@ pub(crate) fn verify_chain(repo: &Path, expected: usize) -> Vec<String> {
     markers
 }
 
+/// Asserts the branch in `repo` is one chain (see [`verify_chain`]) of exactly the records
+/// `expected` names, in that order.
+#[track_caller]
+pub(crate) fn assert_chain(repo: &Path, expected: &[&str]) {
+    assert_eq!(verify_chain(repo, expected.len()), expected);
+}
+
 #[test]
 fn the_first_record_creates_the_remote_branch_and_leaves_the_work_tree_alone() {
     let remote = Remote::new();
@@ -447,7 +581,7 @@ fn the_first_record_creates_the_remote_branch_and_leaves_the_work_tree_alone() {
         local,
         "the tracking ref follows"
     );
-    assert_eq!(verify_chain(&remote.bare(), 1), ["first"]);
+    assert_chain(&remote.bare(), &["first"]);
     assert!(spool_files(clone.path()).is_empty());
 }
 
@@ -458,7 +592,7 @@ fn without_a_remote_the_record_is_written_locally_only() {
     let outcome = record_in(dir.path(), "local", &options(RemoteChoice::Default)).expect("record");
     assert!(outcome.is_local_only());
     assert_eq!(outcome.head().expect("on the branch").seq, 0);
-    assert_eq!(verify_chain(dir.path(), 1), ["local"]);
+    assert_chain(dir.path(), &["local"]);
     assert!(spool_files(dir.path()).is_empty());
 
     let missing = record_in(
@@ -484,8 +618,7 @@ fn without_a_remote_the_record_is_written_locally_only() {
 
 #[test]
 fn two_clones_taking_turns_each_build_on_the_others_records() {
-    let remote = Remote::new();
-    let daemon = Daemon::serve(remote.dir.path());
+    let (remote, daemon) = served();
     let clones = [
         remote.clone_busy(&daemon.url()),
         remote.clone_busy(&daemon.url()),
@@ -514,10 +647,9 @@ fn two_clones_taking_turns_each_build_on_the_others_records() {
 /// process; does nothing in a normal test run.
 #[test]
 fn child_records_one_scan() {
-    let Some(clone) = std::env::var_os(CHILD_ENV) else {
+    let Some((clone, marker)) = CHILD.started_as() else {
         return;
     };
-    let marker = std::env::var(MARKER_ENV).expect("marker");
     let options = SyncOptions {
         remote: RemoteChoice::Named("origin".into()),
         // Generous: this test is about correctness under contention, not the default budget.
@@ -529,7 +661,7 @@ fn child_records_one_scan() {
         auth: Auth::none(),
         ..SyncOptions::default()
     };
-    let outcome = record_in(Path::new(&clone), &marker, &options).expect("the child's record");
+    let outcome = record_in(&clone, &marker, &options).expect("the child's record");
     println!(
         "{marker}: seq {} after {} retries",
         outcome.head().expect("on the branch").seq,
@@ -540,20 +672,10 @@ fn child_records_one_scan() {
 #[test]
 fn concurrent_processes_each_land_their_record_exactly_once() {
     const WRITERS: usize = 8;
-    let remote = Remote::new();
-    let daemon = Daemon::serve(remote.dir.path());
-    let first = remote.clone_busy(&daemon.url());
-    record_in(first.path(), "initial", &options(RemoteChoice::Default)).expect("initial record");
-    let clones: Vec<_> = (0..WRITERS)
-        .map(|_| remote.clone_busy(&daemon.url()))
-        .collect();
+    let (remote, daemon, _first) = served_with_initial();
+    let clones = remote.clones_busy(&daemon.url(), WRITERS);
 
-    run_writers(
-        clones
-            .iter()
-            .enumerate()
-            .map(|(i, clone)| (clone.path(), format!("writer-{i}"))),
-    );
+    run_writers(numbered(&clones, |i| format!("writer-{i}")));
 
     let markers = verify_chain(&remote.bare(), WRITERS + 1);
     assert_eq!(markers[0], "initial");
@@ -568,22 +690,14 @@ fn concurrent_processes_each_land_their_record_exactly_once() {
 
 #[test]
 fn a_push_that_loses_a_race_is_rebuilt_on_the_new_tip() {
-    let remote = Remote::new();
-    let daemon = Daemon::serve(remote.dir.path());
-    let ours = remote.clone_busy(&daemon.url());
-    let rival = remote.clone_busy(&daemon.url());
-    record_in(rival.path(), "initial", &options(RemoteChoice::Default)).expect("initial");
-    remote.race_once_with(rival.path());
+    let (remote, _daemon, ours, _rival) = served_with_a_race();
 
     let outcome = record_in(ours.path(), "ours", &options(RemoteChoice::Default)).expect("record");
 
     assert_eq!(outcome.retries, 1, "{outcome:?}");
     assert_eq!(outcome.head().expect("on the branch").seq, 2);
     assert_eq!(outcome.records.len(), 1);
-    assert_eq!(
-        verify_chain(&remote.bare(), 3),
-        ["initial", "rival", "ours"]
-    );
+    assert_chain(&remote.bare(), &["initial", "rival", "ours"]);
     assert_eq!(
         git(ours.path(), &["rev-parse", BRANCH]).trim(),
         outcome.head().expect("on the branch").commit,
@@ -593,10 +707,7 @@ fn a_push_that_loses_a_race_is_rebuilt_on_the_new_tip() {
 
 #[test]
 fn a_rejected_push_spools_the_record_and_the_next_run_pushes_it_first() {
-    let remote = Remote::new();
-    let daemon = Daemon::serve(remote.dir.path());
-    let clone = remote.clone_busy(&daemon.url());
-    record_in(clone.path(), "initial", &options(RemoteChoice::Default)).expect("initial");
+    let (remote, _daemon, clone) = served_with_initial();
     let before = work_state(clone.path());
     remote.hook(
         "pre-receive",
@@ -628,10 +739,7 @@ fn a_rejected_push_spools_the_record_and_the_next_run_pushes_it_first() {
         assert_eq!(remote.tip(), remote_tip, "nothing reached the remote");
     }
     // The unpushed records stay on the local branch, too.
-    assert_eq!(
-        verify_chain(clone.path(), 3),
-        ["initial", "rejected-1", "rejected-2"]
-    );
+    assert_chain(clone.path(), &["initial", "rejected-1", "rejected-2"]);
 
     remote.remove_hook("pre-receive");
     let outcome =
@@ -644,17 +752,16 @@ fn a_rejected_push_spools_the_record_and_the_next_run_pushes_it_first() {
         spool_dir_files(clone.path()).is_empty(),
         "the spool is empty"
     );
-    assert_eq!(
-        verify_chain(&remote.bare(), 4),
-        ["initial", "rejected-1", "rejected-2", "accepted"]
+    assert_chain(
+        &remote.bare(),
+        &["initial", "rejected-1", "rejected-2", "accepted"],
     );
     assert_eq!(work_state(clone.path()), before);
 }
 
 #[test]
 fn spooled_records_are_rebuilt_when_others_pushed_meanwhile() {
-    let remote = Remote::new();
-    let daemon = Daemon::serve(remote.dir.path());
+    let (remote, daemon) = served();
     let ours = remote.clone_busy(&daemon.url());
     let other = remote.clone_busy(&daemon.url());
     record_in(ours.path(), "initial", &options(RemoteChoice::Default)).expect("initial");
@@ -667,17 +774,13 @@ fn spooled_records_are_rebuilt_when_others_pushed_meanwhile() {
     // it is dropped and rebuilt on top of the other writer's.
     let outcome = record_in(ours.path(), "ours", &options(RemoteChoice::Default)).expect("record");
     assert_eq!(outcome.from_spool(), 1);
-    assert_eq!(
-        verify_chain(&remote.bare(), 4),
-        ["initial", "other", "spooled", "ours"]
-    );
+    assert_chain(&remote.bare(), &["initial", "other", "spooled", "ours"]);
     assert!(spool_files(ours.path()).is_empty());
 }
 
 #[test]
 fn local_only_commits_are_pushed_along_or_kept() {
-    let remote = Remote::new();
-    let daemon = Daemon::serve(remote.dir.path());
+    let (remote, daemon) = served();
     let clone = remote.clone_busy(&daemon.url());
     // A log kept locally before the remote was used.
     for marker in ["kept-0", "kept-1"] {
@@ -694,10 +797,7 @@ fn local_only_commits_are_pushed_along_or_kept() {
         "{:?}",
         outcome.warnings
     );
-    assert_eq!(
-        verify_chain(&remote.bare(), 3),
-        ["kept-0", "kept-1", "pushed"]
-    );
+    assert_chain(&remote.bare(), &["kept-0", "kept-1", "pushed"]);
 
     // Local commits that diverge from the remote are neither dropped nor force-pushed.
     let other = remote.clone_busy(&daemon.url());
@@ -736,10 +836,7 @@ fn local_only_commits_are_pushed_along_or_kept() {
 
 #[test]
 fn a_push_whose_answer_was_lost_is_not_appended_twice() {
-    let remote = Remote::new();
-    let daemon = Daemon::serve(remote.dir.path());
-    let clone = remote.clone_busy(&daemon.url());
-    record_in(clone.path(), "initial", &options(RemoteChoice::Default)).expect("initial");
+    let (remote, _daemon, clone) = served_with_initial();
     // The server takes the update, then the connection dies before it can say so (once per
     // `dropped` marker).
     remote.hook(
@@ -752,33 +849,14 @@ fn a_push_whose_answer_was_lost_is_not_appended_twice() {
     );
 
     // Across runs: no retry left, so the record stays spooled although it landed...
-    let single = SyncOptions {
-        policy: RetryPolicy {
-            deadline: Duration::ZERO,
-            ..RetryPolicy::default()
-        },
-        ..options(RemoteChoice::Default)
-    };
+    let single = options_with_deadline(RemoteChoice::Default, Duration::ZERO);
     let err = record_in(clone.path(), "across", &single).expect_err("no answer");
-    assert!(
-        matches!(
-            err,
-            SyncError::NotPushed {
-                failure: PushFailure::Transport { .. },
-                spooled: 1,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    assert_eq!(verify_chain(&remote.bare(), 2), ["initial", "across"]);
+    assert_spooled_after_transport_failure(&err);
+    assert_chain(&remote.bare(), &["initial", "across"]);
     // ...and the next run sees it there instead of appending it again.
     let outcome = record_in(clone.path(), "next", &options(RemoteChoice::Default)).expect("next");
     assert_eq!(outcome.from_spool(), 1, "{outcome:?}");
-    assert_eq!(
-        verify_chain(&remote.bare(), 3),
-        ["initial", "across", "next"]
-    );
+    assert_chain(&remote.bare(), &["initial", "across", "next"]);
     assert!(spool_dir_files(clone.path()).is_empty());
 
     // Within a run: the retry finds its own record on the remote.
@@ -787,18 +865,14 @@ fn a_push_whose_answer_was_lost_is_not_appended_twice() {
         record_in(clone.path(), "within", &options(RemoteChoice::Default)).expect("record");
     assert_eq!(outcome.retries, 1, "{outcome:?}");
     assert_eq!(outcome.records.len(), 1);
-    assert_eq!(
-        verify_chain(&remote.bare(), 4),
-        ["initial", "across", "next", "within"]
-    );
+    assert_chain(&remote.bare(), &["initial", "across", "next", "within"]);
     assert!(spool_dir_files(clone.path()).is_empty());
 }
 
 #[test]
 fn processes_sharing_one_clone_take_turns() {
     const WRITERS: usize = 4;
-    let remote = Remote::new();
-    let daemon = Daemon::serve(remote.dir.path());
+    let (remote, daemon) = served();
     let clone = remote.clone_busy(&daemon.url());
     let before = work_state(clone.path());
     run_writers((0..WRITERS).map(|i| (clone.path(), format!("shared-{i}"))));
@@ -888,11 +962,7 @@ impl HttpServer {
 
 impl Drop for HttpServer {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(accept) = self.accept.take() {
-            let _ = accept.join();
-        }
+        stop_accepting(&self.stop, self.port, &mut self.accept);
     }
 }
 
@@ -917,17 +987,7 @@ fn credentials_reach_the_server_and_never_the_error() {
     assert_eq!(server.seen(), [format!("basic {header_secret}")]);
     let message = err.to_string();
     assert!(!message.contains(header_secret), "{message}");
-    assert!(
-        matches!(
-            err,
-            SyncError::NotPushed {
-                failure: PushFailure::Transport { .. },
-                spooled: 1,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_spooled_after_transport_failure(&err);
 
     // GITHUB_TOKEN, offered when the server asks, to its own server only.
     let server = HttpServer::start(true);
@@ -964,17 +1024,20 @@ fn base64_basic(credentials: &str) -> String {
     )
 }
 
-/// Starts one child process per (clone, marker), all at once, each recording one scan in its
-/// clone, and waits for all of them to succeed.
-fn run_writers<'a>(writers: impl Iterator<Item = (&'a Path, String)>) {
+/// Starts one child process per (clone, marker), all at once, each running the test `child`
+/// to record one scan in its clone, and waits for all of them to succeed.
+pub(crate) fn run_writers_as<'a>(
+    child: &ChildWriter,
+    writers: impl Iterator<Item = (&'a Path, String)>,
+) {
     let exe = std::env::current_exe().expect("test binary");
-    let key = test_key().to_openssh("sync test").expect("key text");
+    let key = test_key().to_openssh("writer").expect("key text");
     let children: Vec<_> = writers
         .map(|(clone, marker)| {
             Command::new(&exe)
-                .args(["--exact", CHILD_TEST, "--nocapture", "--test-threads=1"])
-                .env(CHILD_ENV, clone)
-                .env(MARKER_ENV, marker)
+                .args(["--exact", child.test, "--nocapture", "--test-threads=1"])
+                .env(child.clone_env, clone)
+                .env(child.marker_env, marker)
                 .env(KEY_ENV, &key)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
@@ -991,4 +1054,20 @@ fn run_writers<'a>(writers: impl Iterator<Item = (&'a Path, String)>) {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// Pairs each of `clones` with the marker `name` makes of its index, for [`run_writers_as`].
+pub(crate) fn numbered<'a>(
+    clones: &'a [tempfile::TempDir],
+    name: impl Fn(usize) -> String + 'a,
+) -> impl Iterator<Item = (&'a Path, String)> + 'a {
+    clones
+        .iter()
+        .enumerate()
+        .map(move |(i, clone)| (clone.path(), name(i)))
+}
+
+/// [`run_writers_as`] this module's [`child_records_one_scan`].
+fn run_writers<'a>(writers: impl Iterator<Item = (&'a Path, String)>) {
+    run_writers_as(&CHILD, writers);
 }

@@ -9,14 +9,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use driftlog::audit::record::{ChainPosition, LogId, Record, StackRef};
+use driftlog::audit::recorder::AuditOptions;
 use driftlog::audit::sshsig::{allowed_signers_line, SigningKey};
 use driftlog::audit::store::{record_path, Appended, AuditStore, Committer};
+use driftlog::audit::sync::{Auth, RemoteChoice};
 use driftlog::context::{GithubActions, Local, RunContext};
 use driftlog::drift::{
     Action, AttrValue, AttributeChange, DriftedResource, Evidence, Failure, ScanReport, Stack,
     Status, Summary,
 };
 use serde_json::{json, Value};
+
+use crate::support::{assert_contains, assert_succeeded};
 
 const BRANCH: &str = "driftlog/audit";
 const ORIGIN: &str = "example.com/acme/infra/driftlog/audit";
@@ -261,7 +265,7 @@ impl Log {
             let scratch = Scratch::new(self, commit);
             edit(index, &scratch);
             let tree = scratch.write_tree();
-            let message = git(&self.root(), &["log", "-1", "--format=%B", commit]);
+            let message = self.message_of(commit);
             parent = Some(self.commit_tree(&tree, parent.as_slice(), &message, signer));
         }
         let tip = parent.expect("something was rewritten");
@@ -297,6 +301,22 @@ impl Log {
         let message_arg = message_file.to_str().expect("utf-8");
         args.extend(["-F", message_arg]);
         git(&self.root(), &args).trim().to_owned()
+    }
+
+    /// [`Log::commit_tree`] signed with the log's key.
+    fn signed_commit(&self, tree: &str, parents: &[String], message: &str) -> String {
+        self.commit_tree(tree, parents, message, Signer::Key(&self.key_file))
+    }
+
+    /// The message of `commit`.
+    fn message_of(&self, commit: &str) -> String {
+        git(&self.root(), &["log", "-1", "--format=%B", commit])
+    }
+
+    /// The tree of `commit`.
+    fn tree_of(&self, commit: &str) -> String {
+        let tree = git(&self.root(), &["rev-parse", &format!("{commit}^{{tree}}")]);
+        tree.trim().to_owned()
     }
 
     fn move_branch(&self, commit: &str) {
@@ -452,11 +472,7 @@ fn an_untampered_log_verifies_with_the_committed_trust_root_and_its_own_checkpoi
 
     let run = log.verify(&[]);
     run.assert_intact();
-    assert!(
-        run.stdout.contains("4 records verified, 0 problems"),
-        "{}",
-        run.stdout
-    );
+    assert_contains(&run.stdout, "4 records verified, 0 problems");
     assert!(
         run.stdout.contains(&format!(
             "checkpoint (keep it to verify later): {}",
@@ -465,8 +481,8 @@ fn an_untampered_log_verifies_with_the_committed_trust_root_and_its_own_checkpoi
         "the head checkpoint is the one the last append printed: {}",
         run.stdout
     );
-    assert!(run.stdout.contains(&last.merkle_root), "{}", run.stdout);
-    assert!(run.stdout.contains("cannot detect"), "{}", run.stdout);
+    assert_contains(&run.stdout, &last.merkle_root);
+    assert_contains(&run.stdout, "cannot detect");
 
     // Without --allowed-signers the trust root is the one committed on a branch named.
     let main = git(&log.root(), &["rev-parse", "main"]);
@@ -481,21 +497,19 @@ fn an_untampered_log_verifies_with_the_committed_trust_root_and_its_own_checkpoi
         ],
     );
     run.assert_intact();
-    assert!(
-        run.stdout.contains(&format!(
+    assert_contains(
+        &run.stdout,
+        &format!(
             "allowed signers: .driftlog/allowed_signers at main (commit {})",
             &main[..12]
-        )),
-        "{}",
-        run.stdout
+        ),
     );
-    assert!(
-        run.stdout.contains(&format!(
+    assert_contains(
+        &run.stdout,
+        &format!(
             "signed by driftlog@ci ({}): 4 records",
             log.key.fingerprint()
-        )),
-        "{}",
-        run.stdout
+        ),
     );
     assert!(
         run.stdout
@@ -503,11 +517,7 @@ fn an_untampered_log_verifies_with_the_committed_trust_root_and_its_own_checkpoi
         "the head line names the last record's commit: {}",
         run.stdout
     );
-    assert!(
-        run.stdout.contains("1 given checkpoint matched"),
-        "{}",
-        run.stdout
-    );
+    assert_contains(&run.stdout, "1 given checkpoint matched");
 
     let run = log.verify(&["--format", "json"]);
     run.assert_intact();
@@ -538,8 +548,7 @@ fn an_edited_record_is_caught_even_when_re_signed_with_the_real_key() {
         "the record was edited"
     );
 
-    let run = log.verify(&[]);
-    run.assert_problems(&[
+    log.verify(&[]).assert_problems(&[
         "seq 1: the record's signature (records/000000/000/000000000001.json.sig) is refused: \
          the signature does not match the message",
         "seq 1: the commit message says \"driftlog: record 1 sha256:",
@@ -560,18 +569,12 @@ fn a_deleted_record_is_caught() {
         let scratch = Scratch::new(&log, commit);
         scratch.remove(&record_file(2));
         scratch.remove(&format!("{}.sig", record_file(2)));
-        let message = git(&log.root(), &["log", "-1", "--format=%B", commit]);
-        parent = log.commit_tree(
-            &scratch.write_tree(),
-            &[parent],
-            &message,
-            Signer::Key(&log.key_file),
-        );
+        let message = log.message_of(commit);
+        parent = log.signed_commit(&scratch.write_tree(), &[parent], &message);
     }
     log.move_branch(&parent);
 
-    let run = log.verify(&[]);
-    run.assert_problems(&[
+    log.verify(&[]).assert_problems(&[
         "seq 3: record 2 is missing: seq jumps from 1 to 3",
         "seq 3: prev is",
     ]);
@@ -591,24 +594,16 @@ fn swapped_records_are_caught() {
     ] {
         first.copy_from(&c[3], &path);
     }
-    let message = |commit: &str| git(&log.root(), &["log", "-1", "--format=%B", commit]);
-    let swapped = log.commit_tree(
+    let swapped = log.signed_commit(
         &first.write_tree(),
         std::slice::from_ref(&c[1]),
-        &message(&c[3]),
-        Signer::Key(&log.key_file),
+        &log.message_of(&c[3]),
     );
-    let tree = git(&log.root(), &["rev-parse", &format!("{}^{{tree}}", c[3])]);
-    let tip = log.commit_tree(
-        tree.trim(),
-        &[swapped],
-        &message(&c[2]),
-        Signer::Key(&log.key_file),
-    );
+    let tree = log.tree_of(&c[3]);
+    let tip = log.signed_commit(&tree, &[swapped], &log.message_of(&c[2]));
     log.move_branch(&tip);
 
-    let run = log.verify(&[]);
-    run.assert_problems(&[
+    log.verify(&[]).assert_problems(&[
         "seq 3: record 2 is missing: seq jumps from 1 to 3",
         "seq 2: seq 2 comes after seq 3: records are out of order or repeated",
         "seq 3: prev is",
@@ -623,8 +618,7 @@ fn a_commit_re_signed_by_an_unknown_key_is_caught() {
     let tip = log.commits().len() - 1;
     log.rewrite(tip, Signer::Key(&stranger_file), |_, _| {});
 
-    let run = log.verify(&[]);
-    run.assert_problems(&[&format!(
+    log.verify(&[]).assert_problems(&[&format!(
         "seq 2: the commit signature is refused: the signing key {} is not in the allowed \
          signers",
         stranger.fingerprint()
@@ -659,8 +653,7 @@ fn a_commit_that_also_changes_an_older_record_is_caught() {
         tree.put("notes.txt", b"nothing to see\n");
     });
 
-    let run = log.verify(&[]);
-    run.assert_problems(&[
+    log.verify(&[]).assert_problems(&[
         "seq 3: also adds notes.txt, changes records/000000/000/000000000000.json",
     ]);
 }
@@ -684,17 +677,15 @@ fn a_merge_commit_is_caught() {
         .append(&build, key, &committer, 1_790_000_100)
         .expect("append on the copy");
     let ours = log.commits().last().cloned().expect("a tip");
-    let tree = git(&log.root(), &["rev-parse", &format!("{ours}^{{tree}}")]);
-    let merge = log.commit_tree(
-        tree.trim(),
+    let tree = log.tree_of(&ours);
+    let merge = log.signed_commit(
+        &tree,
         &[ours, theirs.commit],
         "Merge branch 'other-writer'\n",
-        Signer::Key(&log.key_file),
     );
     log.move_branch(&merge);
 
-    let run = log.verify(&[]);
-    run.assert_problems(&[
+    log.verify(&[]).assert_problems(&[
         "is a merge commit (2 parents): the audit branch must be one line of commits",
         "adds no record",
     ]);
@@ -803,11 +794,7 @@ fn ssh_keygen_rejects_a_tampered_record_file_too() {
             .expect("sh and ssh-keygen")
     };
     let genuine = ssh_keygen_verify(&bytes);
-    assert!(
-        genuine.status.success(),
-        "{}",
-        String::from_utf8_lossy(&genuine.stderr)
-    );
+    assert_succeeded(&genuine);
     let tampered = ssh_keygen_verify(&edited(&bytes));
     assert!(
         !tampered.status.success(),
@@ -886,13 +873,12 @@ mod log {
             "{}",
             lines[2]
         );
-        assert!(
-            lines[3].contains("clean  no drift  by Dev <dev@example.com> on laptop"),
-            "{}",
-            lines[3]
+        assert_contains(
+            lines[3],
+            "clean  no drift  by Dev <dev@example.com> on laptop",
         );
         let help = driftlog(&log.root(), &["log", "--help"]);
-        assert!(help.stdout.contains("driftlog verify"), "{}", help.stdout);
+        assert_contains(&help.stdout, "driftlog verify");
     }
 
     #[test]
@@ -1124,29 +1110,20 @@ fn a_branch_that_trusts_its_own_key_is_refused_against_the_default_branch() {
     // Trusting the branch is a choice made by name, and then the log is the branch's.
     let run = driftlog_env(&root, &["verify", "--trust-ref", "evil"], &[]);
     run.assert_intact();
-    assert!(
-        run.stdout.contains(&format!(
+    assert_contains(
+        &run.stdout,
+        &format!(
             "allowed signers: .driftlog/allowed_signers at evil (commit {})",
             &evil[..12]
-        )),
-        "{}",
-        run.stdout
+        ),
     );
-    assert!(
-        run.stdout.contains(&format!(
-            "signed by insider ({}): 3 records",
-            log.key.fingerprint()
-        )),
-        "{}",
-        run.stdout
+    assert_contains(
+        &run.stdout,
+        &format!("signed by insider ({}): 3 records", log.key.fingerprint()),
     );
     let run = driftlog_env(&root, &["verify", "--trust-ref", "no/such-ref"], &[]);
     assert_eq!(run.code, Some(1));
-    assert!(
-        run.stderr.contains("--trust-ref no/such-ref"),
-        "{}",
-        run.stderr
-    );
+    assert_contains(&run.stderr, "--trust-ref no/such-ref");
 }
 
 #[test]
@@ -1249,31 +1226,19 @@ fn an_allowed_signer_without_namespaces_is_a_warning() {
 fn a_log_of_another_repository_is_named_as_copied() {
     let log = Log::with_records(2);
     let allowed = log.allowed.to_str().expect("utf-8");
+    let verify_as = |repository: &str| {
+        let args = [
+            "verify",
+            "--allowed-signers",
+            allowed,
+            "--repository",
+            repository,
+        ];
+        driftlog_env(&log.root(), &args, &[])
+    };
     // A mirror's log is its source's: --repository names that source.
-    driftlog_env(
-        &log.root(),
-        &[
-            "verify",
-            "--allowed-signers",
-            allowed,
-            "--repository",
-            "example.com/acme/infra",
-        ],
-        &[],
-    )
-    .assert_intact();
-    driftlog_env(
-        &log.root(),
-        &[
-            "verify",
-            "--allowed-signers",
-            allowed,
-            "--repository",
-            "github.com/someone/else",
-        ],
-        &[],
-    )
-    .assert_problems(&["copied from another log"]);
+    verify_as("example.com/acme/infra").assert_intact();
+    verify_as("github.com/someone/else").assert_problems(&["copied from another log"]);
     // Without the flag, the repository's own origin remote names it.
     git(
         &log.root(),
@@ -1479,12 +1444,41 @@ fn a_retired_key_cannot_append_after_its_successor_began() {
         .assert_problems(&["times in a log only move forward", "is not valid at"]);
 }
 
+/// Options for recording in `repo` only (no remote), signed with `key`.
+fn local_audit_options(repo: &Path, key: &SigningKey) -> AuditOptions {
+    AuditOptions {
+        repo: Some(repo.to_owned()),
+        branch: BRANCH.into(),
+        key: SigningKey::from_openssh(&key.to_openssh("k").expect("encode")).expect("decode"),
+        remote: RemoteChoice::LocalOnly,
+        auth: Auth::none(),
+        deadline: None,
+    }
+}
+
+/// A report of a scan of `.` with nothing else in it.
+fn clean_report() -> ScanReport {
+    ScanReport::new(
+        Stack {
+            dir: ".".into(),
+            workspace: "default".into(),
+        },
+        "2026-11-24T00:00:00Z".into(),
+    )
+}
+
+/// Writes `dir/allowed_signers` trusting `key` as `ci`; returns its path.
+fn allow_as_ci(dir: &Path, key: &SigningKey) -> PathBuf {
+    let allowed = dir.join("allowed_signers");
+    std::fs::write(&allowed, allowed_signers_line("ci", key)).expect("write");
+    allowed
+}
+
 /// One key trusted by two repositories: A's log fetched into B is named as copied, and B's
 /// next record is refused rather than appended on top of it.
 #[test]
 fn a_log_fetched_from_another_repository_is_neither_verified_nor_extended() {
-    use driftlog::audit::recorder::{record_scan, AuditOptions, RecordError};
-    use driftlog::audit::sync::{Auth, RemoteChoice};
+    use driftlog::audit::recorder::{record_scan, RecordError};
 
     let key = SigningKey::generate().expect("key");
     let dir = tempfile::tempdir().expect("temp dir");
@@ -1497,21 +1491,8 @@ fn a_log_fetched_from_another_repository_is_neither_verified_nor_extended() {
     };
     let a = repo_at("a", "https://github.com/acme/a.git");
     let b = repo_at("b", "https://github.com/acme/b.git");
-    let options = |repo: &Path| AuditOptions {
-        repo: Some(repo.to_owned()),
-        branch: BRANCH.into(),
-        key: SigningKey::from_openssh(&key.to_openssh("k").expect("encode")).expect("decode"),
-        remote: RemoteChoice::LocalOnly,
-        auth: Auth::none(),
-        deadline: None,
-    };
-    let report = ScanReport::new(
-        Stack {
-            dir: ".".into(),
-            workspace: "default".into(),
-        },
-        "2026-11-24T00:00:00Z".into(),
-    );
+    let options = |repo: &Path| local_audit_options(repo, &key);
+    let report = clean_report();
     for _ in 0..2 {
         record_scan(&report, &a, &options(&a)).expect("record in A");
     }
@@ -1524,8 +1505,7 @@ fn a_log_fetched_from_another_repository_is_neither_verified_nor_extended() {
             &format!("{BRANCH}:{BRANCH}"),
         ],
     );
-    let allowed = dir.path().join("allowed_signers");
-    std::fs::write(&allowed, allowed_signers_line("ci", &key)).expect("write");
+    let allowed = allow_as_ci(dir.path(), &key);
     let allowed = allowed.to_str().expect("utf-8");
     driftlog(&a, &["verify", "--allowed-signers", allowed]).assert_intact();
     driftlog(&b, &["verify", "--allowed-signers", allowed])
@@ -1547,35 +1527,20 @@ fn a_log_fetched_from_another_repository_is_neither_verified_nor_extended() {
 /// a clone moved elsewhere keeps appending to the same log.
 #[test]
 fn a_local_log_keeps_its_id_when_the_clone_moves() {
-    use driftlog::audit::recorder::{record_scan, AuditOptions};
-    use driftlog::audit::sync::{Auth, RemoteChoice};
+    use driftlog::audit::recorder::record_scan;
 
     let key = SigningKey::generate().expect("key");
     let dir = tempfile::tempdir().expect("temp dir");
     let first = dir.path().join("first");
     std::fs::create_dir_all(&first).expect("mkdir");
     git(&first, &["init", "-q", "-b", "main"]);
-    let options = |repo: &Path| AuditOptions {
-        repo: Some(repo.to_owned()),
-        branch: BRANCH.into(),
-        key: SigningKey::from_openssh(&key.to_openssh("k").expect("encode")).expect("decode"),
-        remote: RemoteChoice::LocalOnly,
-        auth: Auth::none(),
-        deadline: None,
-    };
-    let report = ScanReport::new(
-        Stack {
-            dir: ".".into(),
-            workspace: "default".into(),
-        },
-        "2026-11-24T00:00:00Z".into(),
-    );
+    let options = |repo: &Path| local_audit_options(repo, &key);
+    let report = clean_report();
     record_scan(&report, &first, &options(&first)).expect("record");
     let moved = dir.path().join("moved");
     std::fs::rename(&first, &moved).expect("move the clone");
     record_scan(&report, &moved, &options(&moved)).expect("record after the move");
-    let allowed = dir.path().join("allowed_signers");
-    std::fs::write(&allowed, allowed_signers_line("ci", &key)).expect("write");
+    let allowed = allow_as_ci(dir.path(), &key);
     let run = driftlog(
         &moved,
         &[
