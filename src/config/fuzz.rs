@@ -119,6 +119,9 @@ fn check_remediate(text: &str, rules: &[RemediateRule]) -> Result<(), TestCaseEr
 fn remediate_value() -> impl Strategy<Value = String> {
     prop_oneof![
         (-3i64..1100).prop_map(|n| n.to_string()),
+        // The guard's edges, and past what a u32 holds.
+        prop::sample::select(vec![0i64, 1, 1000, 1001, -1, 4_294_967_297])
+            .prop_map(|n| n.to_string()),
         any::<i64>().prop_map(|n| n.to_string()),
         any::<bool>().prop_map(|b| b.to_string()),
         prop::sample::select(vec![
@@ -148,14 +151,46 @@ fn remediate_value() -> impl Strategy<Value = String> {
 #[test]
 fn fuzz_remediate_rules() {
     let dir = repository();
-    let keys = prop::sample::select(
-        remediate::REMEDIATE_KEYS
-            .iter()
-            .copied()
-            .chain(["max", "Action"])
-            .collect::<Vec<_>>(),
-    );
-    let strategy = prop::collection::vec((keys, remediate_value()), 0..10);
+    // Each key written at most once, the required ones mostly valid, so that most entries
+    // get as far as the values that are checked last.
+    let usually = |valid: &'static [&'static str]| {
+        prop_oneof![
+            3 => prop::sample::select(valid).prop_map(str::to_owned),
+            1 => remediate_value(),
+        ]
+    };
+    let strategy = (
+        prop::option::weighted(0.95, usually(&["\"a.*\"", "\"*\""])),
+        prop::option::weighted(0.95, usually(&["\"revert\"", "\"adopt\""])),
+        prop::option::weighted(0.95, usually(&["\"why\""])),
+        prop::collection::vec(
+            (
+                prop::sample::select(vec![
+                    "attribute",
+                    "stack",
+                    "allow_recreate",
+                    "max_resources",
+                    "expires",
+                    "max",
+                ]),
+                remediate_value(),
+            ),
+            0..4,
+        ),
+    )
+        .prop_map(|(resource, action, reason, mut rest)| {
+            rest.sort_by_key(|(key, _)| *key);
+            rest.dedup_by_key(|(key, _)| *key);
+            let required = [
+                ("resource", resource),
+                ("action", action),
+                ("reason", reason),
+            ];
+            let required = required
+                .into_iter()
+                .filter_map(|(key, value)| Some((key, value?)));
+            required.chain(rest).collect::<Vec<(&str, String)>>()
+        });
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
         cases: 256,
         ..ProptestConfig::default()
