@@ -71,7 +71,7 @@ impl RecordKind {
     }
 
     /// `a` or `an`, before [`as_str`](Self::as_str) in a message.
-    fn article(self) -> &'static str {
+    pub(crate) fn article(self) -> &'static str {
         match self {
             RecordKind::Apply => "an",
             RecordKind::Scan | RecordKind::Remediation => "a",

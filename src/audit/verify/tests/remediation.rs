@@ -159,3 +159,38 @@ fn a_signed_but_malformed_remediation_record_is_a_problem_and_not_read() {
         }
     }
 }
+
+#[test]
+fn a_remediation_naming_other_records_than_the_log_holds_is_a_problem() {
+    // Signed and well formed, but record 0 is not what it names.
+    let log = remediated(&|r| {
+        r.remediation
+            .as_mut()
+            .expect("remediation")
+            .acts_on
+            .record_sha256 = "a".repeat(64);
+    });
+    let problems = whats(&log.verify(&[]));
+    let line = problems
+        .lines()
+        .find(|line| line.starts_with("Some(2) the remediation acts on record 0 as sha256:"))
+        .unwrap_or_else(|| panic!("{problems}"));
+    assert!(
+        line.contains("it names other content than the log holds"),
+        "{line}"
+    );
+    assert!(!problems.contains("is verified by"), "{problems}");
+
+    // Of another stack: neither scan it names is one of its own.
+    let log = remediated(&|r| r.stack.path = "infra/stage".into());
+    let problems = whats(&log.verify(&[]));
+    for (how, seq) in [("acts on", 0), ("is verified by", 1)] {
+        assert!(
+            problems.contains(&format!(
+                "Some(2) the remediation {how} record {seq}, which is a scan record of \
+                 infra/prod (default), not a scan of infra/stage (default)"
+            )),
+            "{problems}"
+        );
+    }
+}
