@@ -15,14 +15,27 @@
 //! stack = "infra/*"                        # optional glob on the stack path
 //! expires = 2026-12-31                     # optional, last day the rule applies (UTC)
 //! reason = "the autoscaler owns it"        # required
+//!
+//! [[remediate]]
+//! resource = "aws_security_group.*"   # address glob (required)
+//! attribute = "ingress*"              # optional attribute path glob; absent: any managed
+//!                                     # drift of the resource, a deletion included
+//! stack = "infra/prod"                # optional glob on the stack path
+//! action = "revert"                   # required: revert (set it back to the code) or adopt
+//! reason = "security groups change only through code"   # required
+//! allow_recreate = false              # optional: create a resource deleted out of band
+//! max_resources = 10                  # optional: most resources one run reverts by it
+//! expires = 2027-06-30                # optional, last day the rule applies (UTC)
 //! ```
 //!
 //! Every mistake is a [`ConfigError`] naming the file, line, column and key. The library only
-//! matches rules ([`IgnoreRule::matches`]); applying them to reports is the caller's.
+//! matches rules ([`IgnoreRule::matches`], [`RemediateRule::matches`]); applying them to
+//! reports, or remediating, is the caller's.
 
 mod discovery;
 mod glob;
 mod ignore;
+pub mod remediate;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
@@ -34,6 +47,7 @@ use toml::Spanned;
 
 pub use discovery::{discover, inside, Discovery};
 pub use ignore::IgnoreRule;
+pub use remediate::RemediateRule;
 
 /// The configuration file's name at the repository root.
 pub const FILE_NAME: &str = ".driftlog.toml";
@@ -77,6 +91,8 @@ pub struct Config {
     pub stacks: Vec<StackSpec>,
     /// In the file's order.
     pub ignore: Vec<IgnoreRule>,
+    /// In the file's order: the drift driftlog may remediate, and how.
+    pub remediate: Vec<RemediateRule>,
     /// `[drift] count_unmanaged`: count drift of attributes the configuration does not set
     /// (computed by the provider). Off by default: apply would leave them alone.
     pub count_unmanaged: bool,
@@ -152,12 +168,25 @@ impl Config {
                 root: root.to_path_buf(),
                 stacks: discovery.stacks,
                 ignore: Vec::new(),
+                remediate: Vec::new(),
                 count_unmanaged: false,
                 warnings: discovery.warnings,
             });
         };
         let text = read_config_text(&file)?;
         Config::parse(root, &file, &text)
+    }
+
+    /// The configuration file as rules are named after it (`.driftlog.toml` in
+    /// `.driftlog.toml:12`): relative to the repository root, or [`FILE_NAME`] without a file.
+    pub fn file_label(&self) -> String {
+        let Some(file) = self.file.as_deref() else {
+            return FILE_NAME.to_owned();
+        };
+        file.strip_prefix(&self.root)
+            .unwrap_or(file)
+            .display()
+            .to_string()
     }
 
     /// The configuration in `text`, read from `file` (named in errors), for the repository at
@@ -232,11 +261,18 @@ impl Config {
             ignore.push(rule);
         }
 
+        let remediate = raw
+            .remediate
+            .iter()
+            .map(|entry| doc.remediate_entry(entry))
+            .collect::<Result<Vec<_>, _>>()?;
+
         Ok(Config {
             file: Some(file.to_path_buf()),
             root: root.to_path_buf(),
             stacks,
             ignore,
+            remediate,
             count_unmanaged: raw
                 .drift
                 .and_then(|drift| drift.count_unmanaged)
@@ -281,9 +317,9 @@ pub fn parse_shard(text: &str) -> Result<(usize, usize), String> {
 }
 
 /// The keys each table allows, in the order error messages list them.
-const TOP_KEYS: &[&str] = &["stacks", "ignore", "drift"];
+const TOP_KEYS: &[&str] = &["stacks", "ignore", "remediate", "drift"];
 /// Top-level keys that hold a list of tables (`[[stacks]]`), not one table (`[drift]`).
-const LIST_KEYS: &[&str] = &["stacks", "ignore"];
+const LIST_KEYS: &[&str] = &["stacks", "ignore", "remediate"];
 const DRIFT_KEYS: &[&str] = &["count_unmanaged"];
 const STACK_KEYS: &[&str] = &["path", "name", "workspace", "var_files", "vars"];
 const IGNORE_KEYS: &[&str] = &["resource", "attribute", "stack", "expires", "reason"];
@@ -295,6 +331,8 @@ struct RawFile {
     stacks: Vec<Spanned<RawStack>>,
     #[serde(default)]
     ignore: Vec<Spanned<RawIgnore>>,
+    #[serde(default)]
+    remediate: Vec<Spanned<remediate::RawRemediate>>,
     drift: Option<RawDrift>,
 }
 
@@ -375,6 +413,7 @@ impl Document<'_> {
         let allowed = match table.as_str() {
             "[[stacks]]" => STACK_KEYS,
             "[[ignore]]" => IGNORE_KEYS,
+            "[[remediate]]" => remediate::REMEDIATE_KEYS,
             "[drift]" => DRIFT_KEYS,
             _ => TOP_KEYS,
         };
@@ -572,54 +611,33 @@ impl Document<'_> {
     fn ignore_entry(&self, entry: &Spanned<RawIgnore>) -> Result<IgnoreRule, ConfigError> {
         let span = entry.span();
         let entry = entry.get_ref();
-        let glob_value = |value: &Option<Spanned<String>>, key: &str, why: &str| match value {
-            Some(value) if value.get_ref().trim().is_empty() => Err(self.error(
-                value.span(),
-                &format!("ignore.{key}"),
-                format!("`{key}` is empty{why}"),
-            )),
-            Some(value) => Ok(Some(value.get_ref().clone())),
-            None => Ok(None),
-        };
-        let resource = glob_value(
-            &entry.resource,
-            "resource",
-            " (leave it out for every resource)",
-        )?
-        .unwrap_or_else(|| "*".to_owned());
-        let attribute = glob_value(
-            &entry.attribute,
+        let resource = self
+            .rule_glob(
+                "ignore",
+                "resource",
+                &entry.resource,
+                " (leave it out for every resource)",
+            )?
+            .unwrap_or_else(|| "*".to_owned());
+        let attribute = self.rule_glob(
+            "ignore",
             "attribute",
+            &entry.attribute,
             " (leave it out for the whole resource)",
         )?;
-        let stack = glob_value(&entry.stack, "stack", " (leave it out for every stack)")?;
-        let expires = entry
-            .expires
-            .as_ref()
-            .map(|value| {
-                parse_date(value.get_ref()).map_err(|why| {
-                    self.error(value.span(), "ignore.expires", format!("`expires` {why}"))
-                })
-            })
-            .transpose()?;
-        let reason =
-            match &entry.reason {
-                None => return Err(self.error(
-                    span,
-                    "ignore.reason",
-                    "[[ignore]] has no `reason`: ignored drift stays in the audit log, so say why"
-                        .to_owned(),
-                )),
-                Some(reason) if reason.get_ref().trim().is_empty() => {
-                    return Err(self.error(
-                        reason.span(),
-                        "ignore.reason",
-                        "`reason` is empty: ignored drift stays in the audit log, so say why"
-                            .to_owned(),
-                    ))
-                }
-                Some(reason) => reason.get_ref().clone(),
-            };
+        let stack = self.rule_glob(
+            "ignore",
+            "stack",
+            &entry.stack,
+            " (leave it out for every stack)",
+        )?;
+        let expires = self.rule_expires("ignore", &entry.expires)?;
+        let reason = self.rule_reason(
+            "ignore",
+            span.clone(),
+            &entry.reason,
+            "ignored drift stays in the audit log, so say why",
+        )?;
         Ok(IgnoreRule {
             id: ignore::base_id(&resource, attribute.as_deref(), stack.as_deref()),
             resource,
@@ -629,6 +647,65 @@ impl Document<'_> {
             reason,
             line: self.position(span.start).0,
         })
+    }
+
+    /// A glob of a rule in `[[table]]`: `None` when left out, an error when empty (`why`
+    /// says what leaving it out means).
+    fn rule_glob(
+        &self,
+        table: &str,
+        key: &str,
+        value: &Option<Spanned<String>>,
+        why: &str,
+    ) -> Result<Option<String>, ConfigError> {
+        match value {
+            Some(value) if value.get_ref().trim().is_empty() => Err(self.error(
+                value.span(),
+                &format!("{table}.{key}"),
+                format!("`{key}` is empty{why}"),
+            )),
+            Some(value) => Ok(Some(value.get_ref().clone())),
+            None => Ok(None),
+        }
+    }
+
+    /// The `expires` day of a rule in `[[table]]`, as `YYYY-MM-DD`.
+    fn rule_expires(
+        &self,
+        table: &str,
+        value: &Option<Spanned<toml::Value>>,
+    ) -> Result<Option<String>, ConfigError> {
+        value
+            .as_ref()
+            .map(|value| {
+                parse_date(value.get_ref()).map_err(|why| {
+                    self.error(
+                        value.span(),
+                        &format!("{table}.expires"),
+                        format!("`expires` {why}"),
+                    )
+                })
+            })
+            .transpose()
+    }
+
+    /// The required `reason` of a rule in `[[table]]` (the entry at `entry`); `why` says why
+    /// it is required.
+    fn rule_reason(
+        &self,
+        table: &str,
+        entry: Range<usize>,
+        value: &Option<Spanned<String>>,
+        why: &str,
+    ) -> Result<String, ConfigError> {
+        let key = format!("{table}.reason");
+        match value {
+            None => Err(self.error(entry, &key, format!("[[{table}]] has no `reason`: {why}"))),
+            Some(reason) if reason.get_ref().trim().is_empty() => {
+                Err(self.error(reason.span(), &key, format!("`reason` is empty: {why}")))
+            }
+            Some(reason) => Ok(reason.get_ref().clone()),
+        }
     }
 }
 

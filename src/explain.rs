@@ -439,6 +439,9 @@ fn status_of(entry: &LogEntry, address: &str) -> Option<(ResourceStatus, Option<
             };
             Some((status, Some(change.action.as_str().to_owned())))
         }
+        // Not yet part of any window: a remediation's scan before and after it say what
+        // drifted and what is clean again.
+        RecordKind::Remediation => None,
     }
 }
 
@@ -456,11 +459,7 @@ fn record_ref_with(
         seq: record.seq,
         commit: entry.commit.clone(),
         time: record.made_at().to_owned(),
-        kind: match record.kind {
-            RecordKind::Scan => "scan",
-            RecordKind::Apply => "apply",
-        }
-        .to_owned(),
+        kind: record.kind.as_str().to_owned(),
         result: record.result.as_str().to_owned(),
         who: record.context.who(),
         run: record.context.run(),

@@ -43,6 +43,7 @@ fn limits() -> Vec<(&'static str, u64)> {
         crate::context::MAX_EVENT_PAYLOAD_BYTES,
         crate::terraform::config::MAX_MODULE_DIRS,
         crate::config::MAX_CONFIG_BYTES,
+        crate::config::remediate::MAX_REMEDIATE_RESOURCES,
         crate::bounded::MAX_SAVED_REPORT_BYTES,
         crate::bounded::MAX_KEY_FILE_BYTES,
         crate::bounded::MAX_ALLOWED_SIGNERS_BYTES,

@@ -45,6 +45,9 @@ mod apply;
 /// `driftlog verify` and `driftlog log`: tampering of every kind is detected.
 mod verify;
 
+/// Remediation records: signed, verified by git, ssh-keygen and `driftlog verify`, redacted.
+mod remediation_record;
+
 /// Reporting on GitHub: comment, issue, status, job summary, outputs, annotations, retries.
 mod github;
 

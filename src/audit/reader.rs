@@ -7,13 +7,16 @@ use std::collections::HashMap;
 use git2::{ErrorCode, ObjectType, Oid, Repository, Tree};
 
 use super::record::Record;
-use super::store::{message_record, RECORDS_DIR};
+use super::store::{message_record, sha256_hex, RECORDS_DIR};
 use super::verify::read::{MAX_COMMIT_BYTES, MAX_RECORD_BYTES};
 
 /// One record as stored, and where it came from.
 #[derive(Debug, Clone)]
 pub struct LogEntry {
     pub record: Record,
+    /// SHA-256 (hex) of the record's exact bytes, as the next record's `prev` and a
+    /// remediation's references name it.
+    pub record_sha256: String,
     /// The commit that appended it, when the branch's first-parent history names it.
     pub commit: Option<String>,
     /// `records/…/000000000042.json`.
@@ -67,15 +70,18 @@ pub fn read_log(repo: &Repository, branch: &str) -> Result<Vec<LogEntry>, ReadEr
             });
         }
         let blob = repo.find_blob(blob).map_err(git)?;
-        let record: Record =
-            serde_json::from_slice(blob.content()).map_err(|err| ReadError::NotARecord {
+        let record = serde_json::from_slice::<Record>(blob.content())
+            .map_err(|err| err.to_string())
+            .and_then(|record| record.check_kind().map(|()| record))
+            .map_err(|message| ReadError::NotARecord {
                 branch: branch.to_owned(),
                 path: path.clone(),
-                message: err.to_string(),
+                message,
             })?;
         let commit = commits.get(&record.seq).map(Oid::to_string);
         entries.push(LogEntry {
             record,
+            record_sha256: sha256_hex(blob.content()),
             commit,
             path,
         });

@@ -1,5 +1,6 @@
-//! One audit record: a scan (what drifted) or an apply (what terraform changed), who ran it
-//! and where, chained to the record before it.
+//! One audit record: a scan (what drifted), an apply (what terraform changed) or a
+//! remediation (which rule reverted which recorded drift, [`remediation`]), who ran it and
+//! where, chained to the record before it.
 //!
 //! Records are stored as canonical JSON (RFC 8785), so the bytes, and with them the SHA-256
 //! that the next record's `prev` and the commit message name, are fixed by the content. They
@@ -12,6 +13,15 @@ use crate::context::RunContext;
 use crate::drift::{
     Action, DriftedResource, Evidence, Failure, OutputChange, Refactor, ScanReport, Status, Tool,
     ToolName,
+};
+
+mod remediation;
+
+#[cfg(test)]
+pub(crate) use remediation::sample_remediation;
+pub use remediation::{
+    PlannedChange, RecordRef, Refusal, RemediationAction, RemediationOutcome, RemediationRecord,
+    RemediationRun, RuleRef,
 };
 
 /// Bump on any change a verifier or reader of old records must know about.
@@ -48,9 +58,29 @@ pub struct StackRef {
 pub enum RecordKind {
     Scan,
     Apply,
+    Remediation,
 }
 
-/// A record's outcome. Scans use the scan statuses; a successful apply is `applied`. The
+impl RecordKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Scan => "scan",
+            RecordKind::Apply => "apply",
+            RecordKind::Remediation => "remediation",
+        }
+    }
+
+    /// `a` or `an`, before [`as_str`](Self::as_str) in a message.
+    pub(crate) fn article(self) -> &'static str {
+        match self {
+            RecordKind::Apply => "an",
+            RecordKind::Scan | RecordKind::Remediation => "a",
+        }
+    }
+}
+
+/// A record's outcome. Scans use the scan statuses; a successful apply is `applied`; a
+/// remediation is `reverted`, `refused` or `failed` ([`RemediationOutcome::result`]). The
 /// names are those of [`Status`], so records written before applies existed read the same.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -59,6 +89,8 @@ pub enum RecordResult {
     Drifted,
     Failed,
     Applied,
+    Reverted,
+    Refused,
 }
 
 impl RecordResult {
@@ -68,6 +100,8 @@ impl RecordResult {
             RecordResult::Drifted => "drifted",
             RecordResult::Failed => "failed",
             RecordResult::Applied => "applied",
+            RecordResult::Reverted => "reverted",
+            RecordResult::Refused => "refused",
         }
     }
 }
@@ -168,10 +202,27 @@ pub struct Record {
     pub evidence: Evidence,
     /// `SHA256:...` fingerprint of the key that signs this record and its commit.
     pub signing_key: String,
-    /// Applies only: what terraform changed. Absent from scan records, whose bytes are
-    /// therefore what they were before applies were recorded.
+    /// Applies, and remediations that applied their plan: what terraform changed. Absent from
+    /// scan records, whose bytes are therefore what they were before applies were recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply: Option<ApplyOutcome>,
+    /// Remediations only: the rule, the record acted on, the plan, the outcome. Absent from
+    /// scan and apply records, whose bytes are therefore what they were before remediations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<RemediationRecord>,
+}
+
+/// What every record of one run shares: the stack, who ran it and where, the log, the
+/// signing key's fingerprint, and the time it joins the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordBase {
+    pub stack: StackRef,
+    pub context: RunContext,
+    pub log: LogId,
+    /// `SHA256:...` fingerprint of the key that signs the record.
+    pub signing_key: String,
+    /// RFC 3339 UTC.
+    pub time: String,
 }
 
 /// Where in the chain a new record goes.
@@ -267,6 +318,55 @@ impl Record {
         }
     }
 
+    /// The record of a remediation: its result follows its outcome
+    /// ([`RemediationOutcome::result`]); what terraform applied, if it ran, is in `apply`.
+    pub fn of_remediation(
+        run: &RemediationRun,
+        base: RecordBase,
+        position: ChainPosition,
+    ) -> Record {
+        let result = run.remediation.outcome.result();
+        Record {
+            tool: run.tool.clone(),
+            failure: run.failure.clone(),
+            evidence: run.evidence.clone(),
+            apply: run.apply.clone(),
+            remediation: Some(run.remediation.clone()),
+            ..Record::empty_at(RecordKind::Remediation, result, base, position)
+        }
+    }
+
+    /// What a record of its kind must hold beyond its JSON shape, for readers and `verify`
+    /// to refuse one that does not: a remediation record names its remediation (and only it
+    /// does), consistently ([`RemediationRecord`]'s outcome, result, failure, references
+    /// to earlier records). `Err` says what is wrong.
+    pub fn check_kind(&self) -> Result<(), String> {
+        match (self.kind, &self.remediation) {
+            (RecordKind::Remediation, Some(remediation)) => remediation
+                .check(self.seq, self.result, self.failure.is_some())
+                .map_err(|why| format!("a remediation record that does not hold together ({why})")),
+            (RecordKind::Remediation, None) => {
+                Err("a remediation record without its `remediation`".into())
+            }
+            (kind, Some(_)) => Err(format!(
+                "{} {} record holding a `remediation`",
+                kind.article(),
+                kind.as_str()
+            )),
+            (kind, None)
+                if matches!(self.result, RecordResult::Reverted | RecordResult::Refused) =>
+            {
+                Err(format!(
+                    "{} {} record with the result {}, which only remediations have",
+                    kind.article(),
+                    kind.as_str(),
+                    self.result.as_str()
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// A record of `kind` saying nothing yet beyond who, where and when.
     #[allow(clippy::too_many_arguments)]
     fn empty(
@@ -279,16 +379,33 @@ impl Record {
         signing_key: String,
         time: String,
     ) -> Record {
+        let base = RecordBase {
+            stack,
+            context,
+            log,
+            signing_key,
+            time,
+        };
+        Record::empty_at(kind, result, base, position)
+    }
+
+    /// A record of `kind` saying nothing yet beyond `base` at `position`.
+    fn empty_at(
+        kind: RecordKind,
+        result: RecordResult,
+        base: RecordBase,
+        position: ChainPosition,
+    ) -> Record {
         Record {
             schema_version: RECORD_SCHEMA_VERSION,
-            log,
+            log: base.log,
             seq: position.seq,
             prev: position.prev,
-            time,
+            time: base.time,
             made: None,
             kind,
-            context,
-            stack,
+            context: base.context,
+            stack: base.stack,
             tool: None,
             terraform_version: None,
             result,
@@ -297,8 +414,20 @@ impl Record {
             output_changes: Vec::new(),
             failure: None,
             evidence: Evidence::default(),
-            signing_key,
+            signing_key: base.signing_key,
             apply: None,
+            remediation: None,
+        }
+    }
+
+    /// Its stack, context, log, key and time, as the next record of the same run shares them.
+    pub fn base(&self) -> RecordBase {
+        RecordBase {
+            stack: self.stack.clone(),
+            context: self.context.clone(),
+            log: self.log.clone(),
+            signing_key: self.signing_key.clone(),
+            time: self.time.clone(),
         }
     }
 

@@ -1,16 +1,17 @@
 //! Recording a run: finds the repository that holds the stack, names the log and the stack
 //! in it, and appends the record of a scan or an apply to the audit branch.
 //!
-//! A scan is located and recorded in one call ([`record_scan`]). An apply changes
-//! infrastructure, so everything its record needs is checked first ([`RecordTarget::locate`],
-//! before terraform runs), and [`record_apply`] then only writes.
+//! A scan is located and recorded in one call ([`record_scan`]). An apply or a remediation
+//! changes infrastructure, so everything its record needs is checked first
+//! ([`RecordTarget::locate`] and [`RecordTarget::check`], before terraform runs), and
+//! [`record_apply`] or [`record_remediation`] then only writes.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-pub use super::record::AppliedRun;
-use super::record::{ChainPosition, LogId, Record, StackRef};
+pub use super::record::{AppliedRun, RemediationRun};
+use super::record::{ChainPosition, LogId, Record, RecordBase, StackRef};
 use super::sshsig::SigningKey;
 use super::store::{AuditStore, Committer, StoreError};
 use super::sync::{self, Auth, Outcome, RemoteChoice, SyncError, SyncOptions};
@@ -65,6 +66,7 @@ impl AuditOptions {
 pub enum Subject {
     Scan,
     Apply,
+    Remediation,
 }
 
 impl fmt::Display for Subject {
@@ -72,6 +74,7 @@ impl fmt::Display for Subject {
         f.write_str(match self {
             Subject::Scan => "scan",
             Subject::Apply => "apply",
+            Subject::Remediation => "remediation",
         })
     }
 }
@@ -258,14 +261,7 @@ impl RecordTarget {
 }
 
 /// What every record of one run shares.
-#[derive(Clone)]
-struct Common {
-    stack: StackRef,
-    context: RunContext,
-    log: LogId,
-    signing_key: String,
-    time: String,
-}
+type Common = RecordBase;
 
 /// Appends the record of `report` (a scan of `stack_dir`) to the audit branch and pushes
 /// it, replaying records earlier runs could not push.
@@ -382,6 +378,18 @@ pub fn record_apply(
             common.signing_key,
             common.time,
         )
+    })
+}
+
+/// Appends the record of a remediation to the audit branch of `target` (located and checked
+/// before anything was applied) and pushes it, replaying records earlier runs could not push.
+pub fn record_remediation(
+    target: &RecordTarget,
+    remediation: &RemediationRun,
+    options: &AuditOptions,
+) -> Result<Outcome, RecordError> {
+    target.append(options, &|base, position| {
+        Record::of_remediation(remediation, base, position)
     })
 }
 

@@ -59,6 +59,7 @@ fn check(root: &Path, text: &str) -> Result<(), TestCaseError> {
                 prop_assert!(!rule.reason.trim().is_empty());
                 prop_assert!(rule.line >= 1);
             }
+            check_remediate(text, &config.remediate)?;
         }
         Err(error @ ConfigError::Invalid { .. }) => {
             let ConfigError::Invalid {
@@ -92,6 +93,148 @@ fn check(root: &Path, text: &str) -> Result<(), TestCaseError> {
         Err(other) => prop_assert!(false, "not a positioned error: {}", other),
     }
     Ok(())
+}
+
+/// What every parsed `[[remediate]]` rule must satisfy: the required keys set and not blank,
+/// the guard within its bounds, its line in the file.
+fn check_remediate(text: &str, rules: &[RemediateRule]) -> Result<(), TestCaseError> {
+    let lines = text.split('\n').count();
+    for rule in rules {
+        prop_assert!(!rule.reason.trim().is_empty());
+        prop_assert!(!rule.resource.trim().is_empty());
+        prop_assert!(
+            (1..=remediate::MAX_REMEDIATE_RESOURCES).contains(&rule.max_resources),
+            "{}",
+            rule.max_resources
+        );
+        prop_assert!(rule.line >= 1 && rule.line <= lines, "line {}", rule.line);
+        if let Some(expires) = &rule.expires {
+            prop_assert_eq!(expires.len(), 10);
+        }
+    }
+    Ok(())
+}
+
+/// A `[[remediate]]` value as written: valid or not, of the right type or another.
+fn remediate_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (-3i64..1100).prop_map(|n| n.to_string()),
+        // The guard's edges, and past what a u32 holds.
+        prop::sample::select(vec![0i64, 1, 1000, 1001, -1, 4_294_967_297])
+            .prop_map(|n| n.to_string()),
+        any::<i64>().prop_map(|n| n.to_string()),
+        any::<bool>().prop_map(|b| b.to_string()),
+        prop::sample::select(vec![
+            "\"revert\"",
+            "\"adopt\"",
+            "\"Revert\"",
+            "\"\"",
+            "\" \"",
+            "\"a.*\"",
+            "\"aws_security_group.web\"",
+            "\"tags.*\"",
+            "2027-06-30",
+            "2027-02-30",
+            "\"2027-06-30\"",
+            "1.5",
+            "[]",
+            "{}",
+            "\"s\\u00e9\"",
+        ])
+        .prop_map(str::to_owned),
+        "\"[^\"\\\\\n]{0,12}\"",
+    ]
+}
+
+/// Any `[[remediate]]` entry of known and unknown keys gives a rule holding exactly what was
+/// written, or an error at a position in the entry naming a `remediate` key.
+#[test]
+fn fuzz_remediate_rules() {
+    let dir = repository();
+    // Each key written at most once, the required ones mostly valid, so that most entries
+    // get as far as the values that are checked last.
+    let usually = |valid: &'static [&'static str]| {
+        prop_oneof![
+            3 => prop::sample::select(valid).prop_map(str::to_owned),
+            1 => remediate_value(),
+        ]
+    };
+    let strategy = (
+        prop::option::weighted(0.95, usually(&["\"a.*\"", "\"*\""])),
+        prop::option::weighted(0.95, usually(&["\"revert\"", "\"adopt\""])),
+        prop::option::weighted(0.95, usually(&["\"why\""])),
+        prop::collection::vec(
+            (
+                prop::sample::select(vec![
+                    "attribute",
+                    "stack",
+                    "allow_recreate",
+                    "max_resources",
+                    "expires",
+                    "max",
+                ]),
+                remediate_value(),
+            ),
+            0..4,
+        ),
+    )
+        .prop_map(|(resource, action, reason, mut rest)| {
+            rest.sort_by_key(|(key, _)| *key);
+            rest.dedup_by_key(|(key, _)| *key);
+            let required = [
+                ("resource", resource),
+                ("action", action),
+                ("reason", reason),
+            ];
+            let required = required
+                .into_iter()
+                .filter_map(|(key, value)| Some((key, value?)));
+            required.chain(rest).collect::<Vec<(&str, String)>>()
+        });
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 256,
+        ..ProptestConfig::default()
+    });
+    runner
+        .run(&strategy, |entries| {
+            let mut text = String::from("[[stacks]]\npath = \"infra/prod\"\n\n[[remediate]]\n");
+            for (key, value) in &entries {
+                text.push_str(&format!("{key} = {value}\n"));
+            }
+            check(dir.path(), &text)?;
+            match Config::parse(dir.path(), &dir.path().join(FILE_NAME), &text) {
+                Ok(config) => {
+                    prop_assert_eq!(config.remediate.len(), 1);
+                    let rule = &config.remediate[0];
+                    prop_assert_eq!(rule.line, 4);
+                    let written = |key: &str| {
+                        entries
+                            .iter()
+                            .find(|(k, _)| *k == key)
+                            .map(|(_, v)| v.trim_matches('"').to_owned())
+                    };
+                    prop_assert_eq!(Some(rule.action.as_str().to_owned()), written("action"));
+                    prop_assert_eq!(
+                        rule.max_resources.to_string(),
+                        written("max_resources")
+                            .unwrap_or(remediate::DEFAULT_MAX_RESOURCES.to_string())
+                    );
+                    prop_assert_eq!(
+                        rule.allow_recreate.to_string(),
+                        written("allow_recreate").unwrap_or("false".into())
+                    );
+                }
+                Err(ConfigError::Invalid { line, key, .. }) => {
+                    // Only the entry (from its header on) can be at fault.
+                    prop_assert!(line >= 4, "line {} of\n{}", line, text);
+                    let key = key.unwrap_or_default();
+                    prop_assert!(key.starts_with("remediate"), "{} in\n{}", key, text);
+                }
+                Err(other) => prop_assert!(false, "{}", other),
+            }
+            Ok(())
+        })
+        .expect("every entry gives its rule or a positioned error");
 }
 
 /// One edit at a character position (taken modulo the length, so always a boundary).

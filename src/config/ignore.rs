@@ -29,10 +29,7 @@ impl IgnoreRule {
     /// Whether the rule still applies on `today` (`YYYY-MM-DD`, UTC): through its `expires`
     /// day inclusive, or always without one.
     pub fn is_active(&self, today: &str) -> bool {
-        // Fixed-width dates order as strings.
-        self.expires
-            .as_deref()
-            .is_none_or(|expires| today <= expires)
+        is_active(self.expires.as_deref(), today)
     }
 
     /// Whether the rule covers a change, whatever its expiry (see [`is_active`](Self::is_active)).
@@ -49,22 +46,8 @@ impl IgnoreRule {
     /// `tags.*` also covers `tags["a b"]`), never the resource as a whole; a rule without one
     /// matches every change of the resource.
     pub fn matches(&self, stack_path: &str, address: &str, attribute_path: Option<&str>) -> bool {
-        if let Some(stack) = &self.stack {
-            if !glob::path_matches(stack, stack_path) {
-                return false;
-            }
-        }
-        if !glob::address_matches(&self.resource, address) {
-            return false;
-        }
-        match (
-            &self.attribute,
-            attribute_path.filter(|path| !path.is_empty()),
-        ) {
-            (None, _) => true,
-            (Some(_), None) => false,
-            (Some(pattern), Some(path)) => glob::attribute_matches(pattern, path),
-        }
+        let scope = Scope::of(&self.resource, &self.attribute, &self.stack);
+        scope.matches(stack_path, address, attribute_path)
     }
 
     /// [`is_active`](Self::is_active) on `today` and [`matches`](Self::matches).
@@ -76,6 +59,60 @@ impl IgnoreRule {
         attribute_path: Option<&str>,
     ) -> bool {
         self.is_active(today) && self.matches(stack_path, address, attribute_path)
+    }
+}
+
+/// Whether a rule expiring after `expires` (`YYYY-MM-DD`, inclusive; `None`: never) still
+/// applies on `today`.
+pub(super) fn is_active(expires: Option<&str>, today: &str) -> bool {
+    // Fixed-width dates order as strings.
+    expires.is_none_or(|expires| today <= expires)
+}
+
+/// What a rule of `.driftlog.toml` covers: its resource, attribute and stack globs.
+pub(super) struct Scope<'a> {
+    pub(super) resource: &'a str,
+    pub(super) attribute: Option<&'a str>,
+    pub(super) stack: Option<&'a str>,
+}
+
+impl<'a> Scope<'a> {
+    /// A rule's globs, as its fields hold them.
+    pub(super) fn of(
+        resource: &'a str,
+        attribute: &'a Option<String>,
+        stack: &'a Option<String>,
+    ) -> Self {
+        Scope {
+            resource,
+            attribute: attribute.as_deref(),
+            stack: stack.as_deref(),
+        }
+    }
+
+    /// Whether the globs cover a change, as [`IgnoreRule::matches`] describes.
+    pub(super) fn matches(
+        &self,
+        stack_path: &str,
+        address: &str,
+        attribute_path: Option<&str>,
+    ) -> bool {
+        if let Some(stack) = self.stack {
+            if !glob::path_matches(stack, stack_path) {
+                return false;
+            }
+        }
+        if !glob::address_matches(self.resource, address) {
+            return false;
+        }
+        match (
+            self.attribute,
+            attribute_path.filter(|path| !path.is_empty()),
+        ) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(pattern), Some(path)) => glob::attribute_matches(pattern, path),
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! What can be checked of a commit without knowing the rest of the log: its signatures, and
-//! its record's bytes (canonical JSON, a [`Record`]). These, with reading the commit, are most
+//! its record's bytes (canonical JSON, a [`Record`] holding what its kind must,
+//! [`Record::check_kind`]). These, with reading the commit, are most
 //! of verification's cost, so they run on every core ([`super::read::read_in_order`]); what
 //! depends on the order of the log (seqs, the chain, times, the tree) is decided after, one
 //! commit at a time.
@@ -140,8 +141,11 @@ fn check_record(
             .map_err(|e| e.to_string())
     });
     let trusted = matches!(signature, Some(Ok(_)));
-    let record =
-        trusted.then(|| serde_json::from_slice::<Record>(bytes).map_err(|e| e.to_string()));
+    let record = trusted.then(|| {
+        serde_json::from_slice::<Record>(bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|record| record.check_kind().map(|()| record))
+    });
     let pending = files.pending.as_ref().map(|(blob, entry)| {
         let placed = record.as_ref().and_then(|r| r.as_ref().ok());
         (*blob, check_pending(files, entry, bytes, placed, allowed))

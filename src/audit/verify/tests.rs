@@ -904,3 +904,4 @@ fn fuzz_mutations(seeds: Vec<Vec<u8>>, alphabet: &[u8], check: &dyn Fn(&[u8])) {
 }
 
 mod pending;
+mod remediation;

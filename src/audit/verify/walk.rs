@@ -9,7 +9,7 @@
 //! its parts: [`chain`] (seqs, the hash chain, one log id, the commit's message and
 //! signature), [`time`] (times only move forward), [`checkpoint`] (each commit's checkpoint
 //! against the recomputed tree, and the checkpoints the caller gives), [`since`] (starting
-//! from a checkpoint instead of the root).
+//! from a checkpoint instead of the root), [`references`] (a remediation's records).
 
 use std::collections::HashMap;
 
@@ -27,6 +27,7 @@ use time::Clock;
 
 mod chain;
 mod checkpoint;
+mod references;
 mod since;
 mod time;
 
@@ -82,6 +83,8 @@ pub(super) struct Walk<'r, 'a> {
     /// one entry folded twice is a problem, and a pending ref whose entries are all here was
     /// folded (its ref not deleted yet).
     folded: HashMap<Oid, u64>,
+    /// Each record read, by seq, for the remediations after it that name it.
+    referable: HashMap<u64, references::Referable>,
 }
 
 impl<'r, 'a> Walk<'r, 'a> {
@@ -129,6 +132,7 @@ impl<'r, 'a> Walk<'r, 'a> {
             problems: Vec::new(),
             problems_total: 0,
             folded: HashMap::new(),
+            referable: HashMap::new(),
         }
     }
 

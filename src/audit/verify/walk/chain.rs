@@ -89,6 +89,7 @@ impl Walk<'_, '_> {
                 ));
             }
             self.check_log_id(record, &mut problems);
+            self.check_references(seq, &checked.sha256, record, &mut problems);
             self.check_time(record, commit.time, &checked.signature, &mut problems);
             if let Some(Ok(signer)) = &checked.signature {
                 self.count_signer(signer);
