@@ -11,7 +11,6 @@ mod log_location;
 mod progress;
 mod report;
 mod scan;
-mod secrets;
 mod stacks;
 mod verify;
 mod witnessed;

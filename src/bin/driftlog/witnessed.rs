@@ -35,7 +35,7 @@ pub struct WitnessArgs {
 impl WitnessArgs {
     pub fn settings(&self) -> WitnessSettings {
         WitnessSettings {
-            token: crate::secrets::github_token(),
+            token: driftlog::secrets::github_token(),
             github_repo: self.github_repo.clone(),
             pull_request: self.pr,
             api_url: self.github_api_url.clone(),

@@ -1,3 +1,0 @@
-//! driftlog's own secrets (see `driftlog::secrets`).
-
-pub use driftlog::secrets::github_token;
