@@ -286,10 +286,20 @@ fn writes(block: &BTreeMap<String, Argument>, path: &str) -> bool {
     top.is_empty() || block.get(&top).is_some_and(|arg| *arg != Argument::Null)
 }
 
-/// Terraform's replace paths in driftlog's syntax. A path is kept whole only when it leads to
-/// (or is) an attribute the differ already named, whose rendering it vetted for withheld
-/// keys; any other is cut to its top-level attribute name, which comes from the schema.
+/// Terraform's replace paths in driftlog's syntax. A path is kept only where it leads to (or
+/// is) an attribute the differ already named, whose rendering it vetted for withheld keys;
+/// else it is cut to its top-level attribute if that leads to one, else left out. A key of
+/// terraform's choosing may be a secret (a map key), so nothing unvetted is rendered.
 fn replace_paths(raw: &Value, attributes: &[PlannedAttribute]) -> Vec<String> {
+    let leads_to = |path: &str| {
+        !path.is_empty()
+            && attributes.iter().any(|a| {
+                a.path == path
+                    || a.path
+                        .strip_prefix(path)
+                        .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+            })
+    };
     let mut paths: Vec<String> = raw
         .as_array()
         .into_iter()
@@ -308,17 +318,8 @@ fn replace_paths(raw: &Value, attributes: &[PlannedAttribute]) -> Vec<String> {
                 })
                 .collect::<Option<_>>()?;
             let whole = path::render(&segments);
-            let named = attributes.iter().any(|a| {
-                a.path == whole
-                    || a.path
-                        .strip_prefix(whole.as_str())
-                        .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
-            });
-            match segments.first() {
-                _ if named => Some(whole),
-                Some(top @ Segment::Key(_)) => Some(path::render(std::slice::from_ref(top))),
-                _ => None,
-            }
+            let top = path::render(segments.get(..1)?);
+            [whole, top].into_iter().find(|path| leads_to(path))
         })
         .collect();
     paths.sort();

@@ -184,10 +184,14 @@ fn no_secret_reaches_the_typed_plan() {
 }
 
 #[test]
-fn replace_paths_keep_schema_names_and_never_an_unvetted_key() {
+fn replace_paths_keep_only_what_the_differ_named() {
     let plan = plan();
     let moved = change(&plan, "filestate_object.moved", None);
-    assert_eq!(moved.replace_paths, ["tags", "zone"]);
+    assert_eq!(
+        moved.replace_paths,
+        ["zone"],
+        "a path through a key no attribute change names is left out"
+    );
     assert_eq!(
         moved.action_reason.as_deref(),
         Some("replace_because_cannot_update")
