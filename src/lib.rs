@@ -18,6 +18,7 @@ pub mod explain;
 pub mod github;
 pub mod interrupt;
 pub mod json;
+pub mod remediate;
 pub mod report;
 pub mod run;
 pub mod scan;

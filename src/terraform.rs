@@ -10,6 +10,7 @@ pub mod config;
 #[cfg(test)]
 mod fuzz;
 pub mod process;
+pub mod saved_plan;
 pub mod schema;
 pub mod show;
 pub mod state;
@@ -331,6 +332,10 @@ pub enum PlanMode {
     /// A normal plan, to learn what apply would do to the drifted resources; targeted at
     /// these addresses (all resources when empty).
     Classify { targets: Vec<String> },
+    /// A normal plan of exactly these resources (never empty), saved to be guarded and
+    /// applied: the user's extra arguments are left out (`-destroy`, `-refresh=false` or
+    /// another `-target` would change what it reverts).
+    Remediate { targets: Vec<String> },
 }
 
 impl PlanMode {
@@ -340,6 +345,7 @@ impl PlanMode {
             PlanMode::Classify { .. } => {
                 "terraform plan (to learn which drift the configuration manages)"
             }
+            PlanMode::Remediate { .. } => "terraform plan (of the drift to revert)",
         }
     }
 }
@@ -722,7 +728,7 @@ fn plan_args(mode: &PlanMode, inputs: &PlanInputs, plan_file: &Path) -> Vec<OsSt
             .map(OsString::from),
     );
     args.push(out_flag);
-    if let PlanMode::Classify { targets } = mode {
+    if let PlanMode::Classify { targets } | PlanMode::Remediate { targets } = mode {
         args.extend(
             targets
                 .iter()
@@ -738,7 +744,9 @@ fn plan_args(mode: &PlanMode, inputs: &PlanInputs, plan_file: &Path) -> Vec<OsSt
         flag.push(file);
         args.push(flag);
     }
-    args.extend(inputs.extra_args.iter().map(OsString::from));
+    if !matches!(mode, PlanMode::Remediate { .. }) {
+        args.extend(inputs.extra_args.iter().map(OsString::from));
+    }
     args
 }
 

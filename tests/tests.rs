@@ -39,6 +39,10 @@ mod signing;
 /// The audit log: key generation and the signed, hash-chained branch.
 mod audit;
 
+/// Remediation's terraform side: a targeted saved plan of recorded drift, the guard on it,
+/// the saved plan applied, the plan file gone on every path.
+mod remediate_plan;
+
 /// `driftlog apply`: applies recorded with what they changed, refused when unrecordable.
 mod apply;
 

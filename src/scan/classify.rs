@@ -349,13 +349,7 @@ impl IgnoreChanges<'_> {
 
 /// A change's values and masks, for what analysis withholds.
 fn sides(change: &RawChange) -> Sides<'_> {
-    Sides {
-        before: &change.before,
-        after: &change.after,
-        before_sensitive: &change.before_sensitive,
-        after_sensitive: &change.after_sensitive,
-        after_unknown: &change.after_unknown,
-    }
+    change.sides()
 }
 
 fn planned_values(entry: &PlannedChangeEntry) -> Planned<'_> {

@@ -115,6 +115,17 @@ impl ApplyRequest {
         })
     }
 
+    /// Exactly a plan file driftlog saved: no user arguments (nothing can widen or retarget
+    /// it), nothing to approve (applying a saved plan asks nothing).
+    pub fn saved_plan(file: &super::saved_plan::PlanFile) -> ApplyRequest {
+        let path = file.path_str().to_owned();
+        ApplyRequest {
+            args: vec![path.clone()],
+            plan_file: Some(path),
+            state_file: None,
+        }
+    }
+
     /// The saved plan being applied, if any.
     pub fn plan_file(&self) -> Option<&str> {
         self.plan_file.as_deref()

@@ -1,10 +1,14 @@
 //! What driftlog reads of `terraform show -json <plan>`: the drift entries, and for a normal
 //! plan what apply would do to each resource and which attributes the configuration sets.
 
+pub mod saved;
+
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
 use serde_json::Value;
+
+use crate::drift::analysis::Sides;
 
 /// One entry of `resource_drift[]`, values still raw: sensitive ones included. Only the
 /// drift analysis may look inside `before`/`after`.
@@ -45,6 +49,9 @@ pub struct PlannedChangeEntry {
     /// Set for a change to a deposed object, not the current one.
     #[serde(default)]
     pub deposed: Option<String>,
+    /// Why terraform chose the action (`replace_because_cannot_update`), when it says.
+    #[serde(default)]
+    pub action_reason: Option<String>,
     pub change: RawChange,
 }
 
@@ -66,6 +73,22 @@ pub struct RawChange {
     pub before_identity: Value,
     #[serde(default)]
     pub after_identity: Value,
+    /// Of a replace: the paths (arrays of steps) that force it.
+    #[serde(default)]
+    pub replace_paths: Value,
+}
+
+impl RawChange {
+    /// Its values and masks, for the drift analysis.
+    pub fn sides(&self) -> Sides<'_> {
+        Sides {
+            before: &self.before,
+            after: &self.after,
+            before_sensitive: &self.before_sensitive,
+            after_sensitive: &self.after_sensitive,
+            after_unknown: &self.after_unknown,
+        }
+    }
 }
 
 /// The parts of a plan document driftlog uses.
@@ -170,6 +193,8 @@ struct StateResource {
 
 #[derive(Deserialize)]
 struct DeferredChange {
+    #[serde(default)]
+    reason: Option<String>,
     resource_change: PlannedChangeEntry,
 }
 

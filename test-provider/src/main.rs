@@ -19,6 +19,7 @@
 //!     cidr_blocks = ["10.0.0.0/8"]
 //!   }
 //!   region = "eu"         # optional and computed: "local" when unset
+//!   zone = "z1"           # optional, force-new: a change plans a replace (requires_replace)
 //! }                       # computed only: id (= name), status ("active" on create),
 //!                         # revision (1 on create, +1 per update; planned unknown, like an etag)
 //! ```
@@ -26,7 +27,7 @@
 //! `store/web.json` holds the same keys, `null` (or absent) when unset, `"rule": []` without
 //! blocks: `{"name": "web", "description": "...", "size": 3, "enabled": true, "secret": "...",
 //! "tags": {"env": "prod"}, "rule": [{"port": 22, "cidr_blocks": ["10.0.0.0/8"]}],
-//! "status": "active", "revision": 1, "region": "local"}`.
+//! "status": "active", "revision": 1, "region": "local"}`, and `"zone": "z1"` only when set.
 //! Unknown keys are an error, so a typo in a test cannot go unnoticed.
 
 mod object;

@@ -32,6 +32,9 @@ pub struct ObjectState {
     revision: Value<Number>,
     /// Optional and computed: `"local"` unless the configuration sets it.
     region: Value<String>,
+    /// Optional and force-new: a change of it plans a replace (`requires_replace`), like an
+    /// instance's availability zone. Existing configurations leave it unset.
+    zone: Value<String>,
 }
 
 /// One `rule { port = .. cidr_blocks = [..] }` block.
@@ -56,6 +59,10 @@ struct ObjectFile {
     status: Option<String>,
     revision: Option<Number>,
     region: Option<String>,
+    /// Left out of the file when unset, so the files of objects without a zone are as
+    /// they were before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    zone: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -100,6 +107,7 @@ impl ObjectFile {
             status: known(&state.status),
             revision: known(&state.revision),
             region: known(&state.region),
+            zone: known(&state.zone),
         }
     }
 
@@ -134,6 +142,7 @@ impl ObjectFile {
             status: self.status.into(),
             revision: self.revision.into(),
             region: self.region.into(),
+            zone: self.zone.into(),
         }
     }
 }
@@ -280,6 +289,7 @@ impl Resource for ObjectResource {
                         ..Default::default()
                     },
                     "region" => string_attr(OptionalComputed, "\"local\" unless set"),
+                    "zone" => string_attr(Optional, "Where the object lives; changing it replaces the object"),
                     "tags" => Attribute {
                         attr_type: AttributeType::Map(AttributeType::String.into()),
                         description: "String tags".into(),
@@ -370,12 +380,15 @@ impl Resource for ObjectResource {
         if content(&state) != content(&prior_state) {
             state.revision = Value::Unknown;
         }
-        // The name is the file name: another name is another object.
-        let replace = if state.name != prior_state.name {
-            vec![AttributePath::new("name")]
-        } else {
-            vec![]
-        };
+        // The name is the file name: another name is another object. A zone cannot be
+        // changed in place either (force-new), so a real zone drift plans a replace.
+        let mut replace = Vec::new();
+        if state.name != prior_state.name {
+            replace.push(AttributePath::new("name"));
+        }
+        if state.zone != prior_state.zone {
+            replace.push(AttributePath::new("zone"));
+        }
         Some((state, prior_private_state, replace))
     }
 
