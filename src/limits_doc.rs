@@ -44,6 +44,7 @@ fn limits() -> Vec<(&'static str, u64)> {
         crate::terraform::config::MAX_MODULE_DIRS,
         crate::config::MAX_CONFIG_BYTES,
         crate::config::remediate::MAX_REMEDIATE_RESOURCES,
+        crate::terraform::saved_plan::MAX_REMEDIATION_TARGETS,
         crate::bounded::MAX_SAVED_REPORT_BYTES,
         crate::bounded::MAX_KEY_FILE_BYTES,
         crate::bounded::MAX_ALLOWED_SIGNERS_BYTES,
