@@ -371,6 +371,40 @@ impl DriftedResource {
     pub fn counted_changes(&self) -> impl Iterator<Item = &AttributeChange> {
         self.changes.iter().filter(|c| c.ignored.is_none())
     }
+
+    /// A managed resource `address` of type `aws_x` with `changes` (path, before, after),
+    /// for tests.
+    #[cfg(test)]
+    pub(crate) fn test<'a>(
+        address: &str,
+        action: Action,
+        changes: impl IntoIterator<Item = (&'a str, AttrValue, AttrValue)>,
+    ) -> DriftedResource {
+        DriftedResource {
+            previous_address: None,
+            class: Default::default(),
+            address: address.into(),
+            module_address: None,
+            mode: "managed".into(),
+            resource_type: "aws_x".into(),
+            name: "x".into(),
+            index: None,
+            provider: "p".into(),
+            action,
+            changes: changes
+                .into_iter()
+                .map(|(path, before, after)| AttributeChange {
+                    class: Default::default(),
+                    path: path.into(),
+                    before,
+                    after,
+                    ignored: None,
+                })
+                .collect(),
+            identifiers: Default::default(),
+            ignored: None,
+        }
+    }
 }
 
 /// Whether the configuration manages a drifted attribute: terraform's answer (its provider
@@ -620,30 +654,14 @@ mod tests {
     use serde_json::json;
 
     fn resource(address: &str, action: Action, paths: &[&str]) -> DriftedResource {
-        DriftedResource {
-            previous_address: None,
-            class: Default::default(),
-            address: address.into(),
-            module_address: None,
-            mode: "managed".into(),
-            resource_type: "aws_x".into(),
-            name: "x".into(),
-            index: None,
-            provider: "p".into(),
-            action,
-            changes: paths
-                .iter()
-                .map(|path| AttributeChange {
-                    class: Default::default(),
-                    path: (*path).into(),
-                    before: AttrValue::Known(json!(1)),
-                    after: AttrValue::Known(json!(2)),
-                    ignored: None,
-                })
-                .collect(),
-            identifiers: Default::default(),
-            ignored: None,
-        }
+        let changes = paths.iter().map(|path| {
+            (
+                *path,
+                AttrValue::Known(json!(1)),
+                AttrValue::Known(json!(2)),
+            )
+        });
+        DriftedResource::test(address, action, changes)
     }
 
     fn drifted(resources: Vec<DriftedResource>) -> ScanReport {

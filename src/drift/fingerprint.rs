@@ -158,30 +158,8 @@ mod tests {
     use crate::drift::{AttributeChange, Ignored};
 
     fn resource(address: &str, changes: &[(&str, AttrValue, AttrValue)]) -> DriftedResource {
-        DriftedResource {
-            previous_address: None,
-            class: Default::default(),
-            address: address.into(),
-            module_address: None,
-            mode: "managed".into(),
-            resource_type: "aws_x".into(),
-            name: "x".into(),
-            index: None,
-            provider: "p".into(),
-            action: Action::Update,
-            changes: changes
-                .iter()
-                .map(|(path, before, after)| AttributeChange {
-                    class: Default::default(),
-                    path: (*path).into(),
-                    before: before.clone(),
-                    after: after.clone(),
-                    ignored: None,
-                })
-                .collect(),
-            identifiers: Default::default(),
-            ignored: None,
-        }
+        let changes = changes.iter().cloned();
+        DriftedResource::test(address, Action::Update, changes)
     }
 
     fn known(value: serde_json::Value) -> AttrValue {
