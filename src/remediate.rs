@@ -5,3 +5,4 @@
 //! [`crate::terraform`] (`Terraform::plan_remediation`, `Terraform::apply_saved_plan`).
 
 pub mod guard;
+pub mod select;

@@ -6,6 +6,7 @@ pub mod explanation;
 pub mod log;
 pub mod markdown;
 pub mod progress;
+pub mod remediate;
 pub mod terminal;
 pub mod verify;
 

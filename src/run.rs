@@ -19,6 +19,7 @@ pub mod output;
 pub mod pipeline;
 pub mod publish;
 pub mod record;
+pub mod remediate;
 pub mod stacks;
 pub mod verify;
 pub mod witnessed;

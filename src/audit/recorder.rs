@@ -462,7 +462,8 @@ pub fn checkpoint_origin(log: &LogId) -> String {
 }
 
 /// The stack's path inside the repository (`.` for its root).
-fn stack_path(workdir: &Path, stack_dir: &Path) -> String {
+/// The path of the stack at `stack_dir` as records name it: relative to the work tree.
+pub fn stack_path(workdir: &Path, stack_dir: &Path) -> String {
     let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
     let (workdir, stack_dir) = (canonical(workdir), canonical(stack_dir));
     match stack_dir.strip_prefix(&workdir) {

@@ -618,7 +618,7 @@ fn fenced(info: &str, body: &str) -> String {
 }
 
 /// An inline code span that survives backticks in the text.
-fn code_span(text: &str) -> String {
+pub(crate) fn code_span(text: &str) -> String {
     let ticks = "`".repeat(longest_backtick_run(text) + 1);
     let pad = if text.starts_with('`') || text.ends_with('`') {
         " "
@@ -633,7 +633,7 @@ fn longest_backtick_run(text: &str) -> usize {
 }
 
 /// GitHub tables split on `|` even inside code spans; newlines end a row.
-fn table_cell(text: &str) -> String {
+pub(crate) fn table_cell(text: &str) -> String {
     text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 

@@ -74,6 +74,23 @@ impl ScanSettings {
         cwd: &Path,
         given: bool,
     ) -> Vec<StackJob> {
+        self.stack_options(config, specs, cwd, given)
+            .into_iter()
+            .map(|(name, options)| StackJob {
+                name,
+                engine: Arc::new(TerraformEngine { options }),
+            })
+            .collect()
+    }
+
+    /// Each stack of `specs` by name, with the options to scan it ([`ScanSettings::jobs`]).
+    pub fn stack_options(
+        &self,
+        config: &Config,
+        specs: &[StackSpec],
+        cwd: &Path,
+        given: bool,
+    ) -> Vec<(String, ScanOptions)> {
         // Terraform does not lock a shared plugin cache: with one, inits take turns.
         let init_gate = std::env::var_os("TF_PLUGIN_CACHE_DIR")
             .filter(|v| !v.is_empty())
@@ -96,10 +113,7 @@ impl ScanSettings {
                     &spec.var_files,
                 );
                 options.init_gate = init_gate.clone();
-                StackJob {
-                    name: spec.name.clone(),
-                    engine: Arc::new(TerraformEngine { options }),
-                }
+                (spec.name.clone(), options)
             })
             .collect()
     }
