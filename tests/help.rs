@@ -15,6 +15,7 @@ const COMMANDS: &[&[&str]] = &[
     &[],
     &["scan"],
     &["apply"],
+    &["remediate"],
     &["keygen"],
     &["verify"],
     &["log"],

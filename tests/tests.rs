@@ -52,6 +52,9 @@ mod verify;
 /// Remediation records: signed, verified by git, ssh-keygen and `driftlog verify`, redacted.
 mod remediation_record;
 
+/// `driftlog remediate`: recorded drift reverted by rules through a guarded apply, or refused.
+mod remediate;
+
 /// Reporting on GitHub: comment, issue, status, job summary, outputs, annotations, retries.
 mod github;
 

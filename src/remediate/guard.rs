@@ -444,5 +444,58 @@ fn judge(revert: &Revert, change: &SavedChange) -> Result<ApprovedChange, Vec<Re
     }
 }
 
+/// The approved updates that would set an attribute to something other than what it was
+/// before it drifted, as `recorded` (the scan record's resources) says: the configuration
+/// changed that attribute since it was applied, and applying would roll that code change
+/// out under the name of a revert. Sensitive values cannot be compared and pass.
+pub fn unapplied_values(
+    recorded: &[DriftedResource],
+    approved: &[ApprovedChange],
+    plan: &SavedPlan,
+) -> Vec<Refusal> {
+    let mut refusals = Vec::new();
+    for change in approved
+        .iter()
+        .filter(|a| a.action == PlannedAction::Update)
+    {
+        let (Some(resource), Some(planned)) = (
+            recorded.iter().find(|r| r.address == change.address),
+            plan.changes
+                .iter()
+                .find(|c| c.address == change.address && c.deposed.is_none()),
+        ) else {
+            continue;
+        };
+        let paths: Vec<String> = planned
+            .attributes
+            .iter()
+            .filter(|a| !a.recomputed)
+            .filter(|a| {
+                resource.changes.iter().any(|c| {
+                    c.path == a.path
+                        && comparable(&c.before)
+                        && comparable(&a.after)
+                        && c.before != a.after
+                })
+            })
+            .map(|a| a.path.clone())
+            .collect();
+        if !paths.is_empty() {
+            refusals.push(Refusal::UnappliedCode {
+                address: change.address.clone(),
+                paths,
+            });
+        }
+    }
+    refusals
+}
+
+fn comparable(value: &crate::drift::AttrValue) -> bool {
+    matches!(
+        value,
+        crate::drift::AttrValue::Known(_) | crate::drift::AttrValue::Absent
+    )
+}
+
 #[cfg(test)]
 mod tests;

@@ -9,6 +9,7 @@ mod keygen;
 mod log;
 mod log_location;
 mod progress;
+mod remediate;
 mod report;
 mod scan;
 mod stacks;
@@ -47,6 +48,9 @@ enum Command {
     /// Exits with terraform's exit code (0 applied, 1 failed), or 1 when the record could not
     /// be written.
     Apply(Box<apply::Args>),
+    /// Revert recorded drift by the configuration's `[[remediate]]` rules, through a guarded
+    /// apply of a saved, targeted plan (a dry run without --apply).
+    Remediate(Box<remediate::Args>),
     /// Create an Ed25519 signing key for the audit log.
     Keygen(keygen::Args),
     /// Check the audit branch: chain, signatures, checkpoints.
@@ -73,7 +77,9 @@ fn main() -> ExitCode {
     // read have nothing to finish. If the handlers cannot be set, the default behaviour is
     // the best that is left.
     let mode = match cli.command {
-        Command::Scan(_) | Command::Apply(_) | Command::Report(_) => Mode::Graceful,
+        Command::Scan(_) | Command::Apply(_) | Command::Remediate(_) | Command::Report(_) => {
+            Mode::Graceful
+        }
         _ => Mode::Immediate,
     };
     let _ = interrupt::install(mode);
@@ -81,6 +87,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Scan(args) => scan::run(*args),
         Command::Apply(args) => apply::run(*args),
+        Command::Remediate(args) => remediate::run(*args),
         Command::Keygen(args) => keygen::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Log(args) => log::run(args),

@@ -1,0 +1,379 @@
+//! `driftlog remediate` end to end: real terraform and the filestate provider, a real git
+//! repository with a real audit branch, the drift recorded by `driftlog scan` first.
+
+use std::path::{Path, PathBuf};
+
+use driftlog::audit::sshsig::{allowed_signers_line, SigningKey};
+use serde_json::{json, Value};
+
+use crate::support::{git, Run, Stack, PROVIDER};
+
+const WEB_AND_DB: &str = r#"
+resource "filestate_object" "web" {
+  name   = "web"
+  secret = "s3cr3t-remediate-code"
+  tags   = { env = "prod" }
+  zone   = "z1"
+}
+resource "filestate_object" "db" {
+  name = "db"
+  tags = { env = "prod" }
+}
+"#;
+
+const RULE: &str = r#"
+[[remediate]]
+resource = "filestate_object.*"
+action = "revert"
+reason = "objects change only through code"
+"#;
+
+/// A stack applied and committed with its `.driftlog.toml`, and its signing key.
+struct Repo {
+    stack: Stack,
+    key: SigningKey,
+    key_file: PathBuf,
+}
+
+impl Repo {
+    fn new(rules: &str) -> Repo {
+        let stack = Stack::new(&[
+            ("main.tf", &format!("{PROVIDER}{WEB_AND_DB}")),
+            (".driftlog.toml", rules),
+        ]);
+        stack.apply(&[]);
+        let (key_file, key) = stack.commit_to_git(&[]);
+        Repo {
+            stack,
+            key,
+            key_file,
+        }
+    }
+
+    fn root(&self) -> &Path {
+        &self.stack.root
+    }
+
+    fn key(&self) -> &str {
+        self.key_file.to_str().expect("utf-8")
+    }
+
+    /// A recorded scan: the drift remediation acts on.
+    fn scan(&self) -> Run {
+        let run = self.stack.scan(&["--signing-key", self.key()]);
+        assert!(
+            run.code == 0 || run.code == 2,
+            "{}{}",
+            run.stdout,
+            run.stderr
+        );
+        run
+    }
+
+    fn remediate(&self, args: &[&str]) -> Run {
+        self.remediate_with_env(args, &[])
+    }
+
+    fn remediate_with_env(&self, args: &[&str], env: &[(String, String)]) -> Run {
+        let root = self.root().to_str().expect("utf-8");
+        let key = self.key();
+        let run = self.stack.driftlog_with_env(
+            self.root(),
+            &[&["remediate", root, "--signing-key", key][..], args].concat(),
+            env,
+        );
+        assert!(
+            !run.stdout.contains("s3cr3t") && !run.stderr.contains("s3cr3t"),
+            "a secret in the output:\n{}{}",
+            run.stdout,
+            run.stderr
+        );
+        run
+    }
+
+    fn records(&self) -> Vec<Value> {
+        let listed = git(
+            self.root(),
+            &["ls-tree", "-r", "--name-only", "driftlog/audit", "records"],
+        );
+        listed
+            .lines()
+            .filter(|path| path.ends_with(".json"))
+            .map(|path| {
+                let text = git(self.root(), &["show", &format!("driftlog/audit:{path}")]);
+                serde_json::from_str(&text).expect("record is JSON")
+            })
+            .collect()
+    }
+
+    /// The provider's real objects and terraform's state, byte for byte.
+    fn real_and_state(&self) -> Vec<(String, Vec<u8>)> {
+        let mut files = Vec::new();
+        for dir in [self.root().join("store"), self.root().to_path_buf()] {
+            for entry in std::fs::read_dir(&dir).expect("read dir") {
+                let path = entry.expect("entry").path();
+                let name = path.display().to_string();
+                if path.is_file() && (dir.ends_with("store") || name.contains(".tfstate")) {
+                    files.push((name, std::fs::read(&path).expect("read")));
+                }
+            }
+        }
+        files.sort();
+        files
+    }
+
+    fn object(&self, name: &str) -> Value {
+        let text = std::fs::read_to_string(self.stack.object_file(name)).expect("object");
+        serde_json::from_str(&text).expect("JSON")
+    }
+
+    /// `git verify-commit` on every commit of the branch, and `driftlog verify`.
+    fn assert_branch_verifies(&self) {
+        let allowed = self.root().join("keys/allowed_signers");
+        std::fs::write(
+            &allowed,
+            format!("{}\n", allowed_signers_line("ci", &self.key)),
+        )
+        .expect("write");
+        let config = format!("gpg.ssh.allowedSignersFile={}", allowed.display());
+        for commit in git(self.root(), &["rev-list", "driftlog/audit"]).lines() {
+            git(
+                self.root(),
+                &[
+                    "-c",
+                    "gpg.format=ssh",
+                    "-c",
+                    &config,
+                    "verify-commit",
+                    commit,
+                ],
+            );
+        }
+        let verify = self.stack.driftlog_in(
+            self.root(),
+            &[
+                "verify",
+                "--allowed-signers",
+                allowed.to_str().expect("utf-8"),
+            ],
+        );
+        assert_eq!(verify.code, 0, "{}{}", verify.stdout, verify.stderr);
+    }
+}
+
+fn kinds(records: &[Value]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| {
+            format!(
+                "{}:{}",
+                r["kind"].as_str().unwrap_or("?"),
+                r["result"].as_str().unwrap_or("?")
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_dry_run_changes_nothing_and_apply_reverts_the_recorded_drift_with_signed_records() {
+    let repo = Repo::new(RULE);
+    repo.stack
+        .edit("web", |o| o["tags"]["env"] = json!("staging"));
+    repo.scan();
+    let before = repo.real_and_state();
+
+    let dry = repo.remediate(&[]);
+    assert_eq!(dry.code, 0, "{}{}", dry.stdout, dry.stderr);
+    assert!(
+        dry.stdout.contains("filestate_object.web"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout.contains(r#"tags.env: "staging" -> "prod""#),
+        "{}",
+        dry.stdout
+    );
+    assert!(dry.stdout.contains("dry run"), "{}", dry.stdout);
+    assert_eq!(
+        repo.real_and_state(),
+        before,
+        "a dry run changed the state or the real objects"
+    );
+    assert_eq!(
+        kinds(&repo.records()),
+        ["scan:drifted"],
+        "a dry run recorded something"
+    );
+
+    let applied = repo.remediate(&["--apply"]);
+    assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
+    assert_eq!(repo.object("web")["tags"]["env"], "prod");
+    let records = repo.records();
+    assert_eq!(
+        kinds(&records),
+        ["scan:drifted", "scan:clean", "remediation:reverted"]
+    );
+    let remediation = &records[2]["remediation"];
+    assert_eq!(remediation["acts_on"]["seq"], 0);
+    assert_eq!(remediation["verified_by"]["seq"], 1);
+    assert_eq!(remediation["rule"]["name"], ".driftlog.toml:2");
+    assert_eq!(remediation["changes"][0]["address"], "filestate_object.web");
+    assert_eq!(remediation["plan_sha256"].as_str().map(str::len), Some(64));
+    let text = records[2].to_string();
+    assert!(!text.contains("s3cr3t"), "a secret in the record: {text}");
+    repo.assert_branch_verifies();
+
+    let again = repo.scan();
+    assert_eq!(
+        again.code, 0,
+        "not clean after the remediation:\n{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn a_deleted_resource_is_recreated_only_when_the_rule_allows_it() {
+    let repo = Repo::new(RULE);
+    repo.stack.delete("db");
+    repo.scan();
+    let refused = repo.remediate(&["--apply"]);
+    assert_eq!(refused.code, 2, "{}{}", refused.stdout, refused.stderr);
+    assert!(
+        refused.stdout.contains("allow_recreate = true"),
+        "{}",
+        refused.stdout
+    );
+    assert!(!repo.stack.object_file("db").exists());
+    assert_eq!(
+        kinds(&repo.records()),
+        ["scan:drifted", "remediation:refused"]
+    );
+
+    std::fs::write(
+        repo.root().join(".driftlog.toml"),
+        format!("{RULE}allow_recreate = true\n"),
+    )
+    .expect("write");
+    git(repo.root(), &["commit", "-qam", "allow re-creating"]);
+    let recreated = repo.remediate(&["--apply"]);
+    assert_eq!(
+        recreated.code, 0,
+        "{}{}",
+        recreated.stdout, recreated.stderr
+    );
+    assert_eq!(repo.object("db")["name"], "db");
+    repo.assert_branch_verifies();
+}
+
+#[test]
+fn a_replace_an_unapplied_code_change_and_changed_drift_are_refused() {
+    // zone forces a new object: reverting it would replace web.
+    let repo = Repo::new(RULE);
+    repo.stack.edit("web", |o| o["zone"] = json!("z2"));
+    repo.scan();
+    let replace = repo.remediate(&["--apply"]);
+    assert_eq!(replace.code, 2, "{}{}", replace.stdout, replace.stderr);
+    assert!(
+        replace.stdout.contains("never replaces"),
+        "{}",
+        replace.stdout
+    );
+    assert_eq!(repo.object("web")["zone"], "z2");
+
+    // The code sets db's env to qa, never applied; db drifted to staging.
+    let repo = Repo::new(RULE);
+    repo.stack
+        .edit("db", |o| o["tags"]["env"] = json!("staging"));
+    repo.scan();
+    let config = std::fs::read_to_string(repo.root().join("main.tf")).expect("read");
+    let edited = config.replace(
+        "name = \"db\"\n  tags = { env = \"prod\" }",
+        "name = \"db\"\n  tags = { env = \"qa\" }",
+    );
+    assert_ne!(config, edited);
+    std::fs::write(repo.root().join("main.tf"), edited).expect("write");
+    git(repo.root(), &["commit", "-qam", "db to qa"]);
+    let unapplied = repo.remediate(&["--apply"]);
+    assert_eq!(
+        unapplied.code, 2,
+        "{}{}",
+        unapplied.stdout, unapplied.stderr
+    );
+    assert!(
+        unapplied.stdout.contains(
+            "applying would also apply unapplied code changes to filestate_object.db: tags.env"
+        ),
+        "{}",
+        unapplied.stdout
+    );
+    assert_eq!(repo.object("db")["tags"]["env"], "staging");
+
+    let repo = Repo::new(RULE);
+    repo.stack
+        .edit("web", |o| o["tags"]["env"] = json!("staging"));
+    repo.scan();
+    repo.stack.edit("web", |o| o["tags"]["env"] = json!("dev"));
+    let changed = repo.remediate(&["--apply"]);
+    assert_eq!(changed.code, 2, "{}{}", changed.stdout, changed.stderr);
+    assert!(
+        changed.stdout.contains("drift changed since record 0"),
+        "{}",
+        changed.stdout
+    );
+    assert_eq!(repo.object("web")["tags"]["env"], "dev");
+    repo.assert_branch_verifies();
+}
+
+#[test]
+fn pull_request_events_other_checkouts_and_limits_apply_nothing() {
+    let repo = Repo::new(&format!("{RULE}max_resources = 1\n"));
+    repo.stack
+        .edit("web", |o| o["tags"]["env"] = json!("staging"));
+    repo.stack
+        .edit("db", |o| o["tags"]["env"] = json!("staging"));
+    repo.scan();
+    let before = repo.real_and_state();
+
+    let event = [("GITHUB_EVENT_NAME".to_owned(), "pull_request".to_owned())];
+    let pr = repo.remediate_with_env(&["--apply"], &event);
+    assert_eq!(pr.code, 1, "{}{}", pr.stdout, pr.stderr);
+    assert!(
+        pr.stderr.contains("never applies on pull-request events"),
+        "{}",
+        pr.stderr
+    );
+
+    git(repo.root(), &["checkout", "-qb", "feature"]);
+    git(
+        repo.root(),
+        &["commit", "-q", "--allow-empty", "-m", "unmerged"],
+    );
+    let branch = repo.remediate(&["--apply"]);
+    assert_eq!(branch.code, 1, "{}{}", branch.stdout, branch.stderr);
+    assert!(
+        branch
+            .stderr
+            .contains("not the head of the default branch main"),
+        "{}",
+        branch.stderr
+    );
+    git(repo.root(), &["checkout", "-q", "main"]);
+
+    let limited = repo.remediate(&["--apply"]);
+    assert_eq!(limited.code, 2, "{}{}", limited.stdout, limited.stderr);
+    assert!(
+        limited.stdout.contains("more than its max_resources = 1"),
+        "{}",
+        limited.stdout
+    );
+    assert_eq!(
+        repo.real_and_state(),
+        before,
+        "a refused remediation changed something"
+    );
+    assert_eq!(
+        kinds(&repo.records()),
+        ["scan:drifted", "remediation:refused"]
+    );
+}
