@@ -45,6 +45,7 @@ fn limits() -> Vec<(&'static str, u64)> {
         crate::config::MAX_CONFIG_BYTES,
         crate::config::remediate::MAX_REMEDIATE_RESOURCES,
         crate::terraform::saved_plan::MAX_REMEDIATION_TARGETS,
+        crate::run::remediate::DEFAULT_MAX_RUN_RESOURCES,
         crate::bounded::MAX_SAVED_REPORT_BYTES,
         crate::bounded::MAX_KEY_FILE_BYTES,
         crate::bounded::MAX_ALLOWED_SIGNERS_BYTES,
