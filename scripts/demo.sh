@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs driftlog's main job on a built-in example: applies a demo stack with the filestate test
 # provider (recorded), scans it clean, drifts it the way people and automation do, scans it
-# again, and explains the drift from the audit log and a CloudTrail file. Safe to run twice.
+# again, explains the drift from the audit log and a CloudTrail file, and reverts the security
+# group's drift by a predefined rule (a dry run, then a guarded apply). Safe to run twice.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -28,7 +29,13 @@ git config user.email "demo@example.com"
 printf '.terraform/\nstore/\n*.tfstate*\n.terraform.lock.hcl\nkeys/\nreport.*\ncloudtrail.json\n' > .gitignore
 mkdir -p keys .driftlog
 "$driftlog" keygen --output keys/signing_key --principal demo@example.com > .driftlog/allowed_signers 2>/dev/null
-git add .gitignore .driftlog infra
+cat > .driftlog.toml <<'TOML'
+[[remediate]]
+resource = "filestate_object.web_sg"
+action = "revert"
+reason = "security groups change only through code"
+TOML
+git add .gitignore .driftlog .driftlog.toml infra
 git commit -q -m "demo stack"
 cd "$demo/infra/prod"
 
@@ -115,10 +122,29 @@ echo "==> driftlog explain filestate_object.web_sg --events cloudtrail.json"
 echo "==> driftlog history filestate_object.web_sg"
 "$driftlog" history filestate_object.web_sg
 echo
-echo "driftlog exited with $code (0 clean, 2 drift, 1 error)."
+echo "==> driftlog remediate infra/prod: a dry run of the .driftlog.toml rule (changes nothing)"
+echo "    It refuses: the rename in code was never applied, and a targeted plan cannot leave it out."
+set +e
+"$driftlog" remediate infra/prod
+echo "==> the rename applied on its own (driftlog apply -target, recorded), then a recorded scan"
+"$driftlog" apply infra/prod --signing-key keys/signing_key -- -auto-approve -no-color \
+  -target=filestate_object.database -target=filestate_object.db | tail -n 1
+"$driftlog" scan infra/prod --signing-key keys/signing_key --quiet >/dev/null
+echo "==> driftlog remediate infra/prod --apply: the guarded saved plan applied, verified, recorded"
+"$driftlog" remediate infra/prod --apply --signing-key keys/signing_key
+remediated=$?
+set -e
+"$driftlog" log --limit 4
+echo
+echo "driftlog scan exited with $code (0 clean, 2 drift, 1 error)."
+echo "driftlog remediate exited with $remediated (2: the drift no rule reverts remains)."
 echo "JSON report: $demo/report.json"
 echo "Pull-request comment body: $demo/report.md"
 if [ "$code" -ne 2 ]; then
   echo "demo: expected drift (exit 2), got $code" >&2
+  exit 1
+fi
+if [ "$remediated" -ne 2 ] || ! "$driftlog" log --limit 1 | grep -q reverted; then
+  echo "demo: expected the security group reverted and other drift left (exit 2), got $remediated" >&2
   exit 1
 fi

@@ -136,6 +136,7 @@ impl<'a> StackRun<'a> {
         }
         let recorded = CountedDrift::of(&latest.record.resources);
         let now = CountedDrift::of(&fresh.resources);
+        let pending_moves = pending_moves(&fresh);
 
         let mut attempts = Vec::new();
         for selected in &selection.rules {
@@ -169,6 +170,15 @@ impl<'a> StackRun<'a> {
                             attempt.result.rule.name,
                             selected.reverts.len(),
                             selected.rule.max_resources
+                        ),
+                    ));
+                } else if let Some(moves) = &pending_moves {
+                    refusals.push(refuse(
+                        &revert.address,
+                        format!(
+                            "the configuration moves resources and the moves were never applied \
+                             ({moves}): a targeted plan cannot leave them out, and applying them \
+                             is not a revert; apply the refactor first, then remediate"
                         ),
                     ));
                 } else if was != is {
@@ -475,6 +485,26 @@ impl<'a> StackRun<'a> {
             }
         }
     }
+}
+
+/// The moves in code that were never applied, as `a -> b, ...`, when there are any.
+fn pending_moves(report: &ScanReport) -> Option<String> {
+    // A moved resource that also drifted is listed with its drift, not as a refactor.
+    let drifted = report.resources.iter().filter_map(|r| {
+        r.previous_address
+            .as_ref()
+            .map(|from| format!("{from} -> {}", r.address))
+    });
+    let moves: Vec<String> = report
+        .refactors
+        .iter()
+        .map(|r| match &r.previous_address {
+            Some(from) => format!("{from} -> {}", r.address),
+            None => format!("{} ({})", r.address, r.action),
+        })
+        .chain(drifted)
+        .collect();
+    (!moves.is_empty()).then(|| moves.join(", "))
 }
 
 fn refuse(address: &str, reason: String) -> Refusal {
