@@ -377,3 +377,33 @@ fn pull_request_events_other_checkouts_and_limits_apply_nothing() {
         ["scan:drifted", "remediation:refused"]
     );
 }
+
+#[test]
+fn an_unapplied_move_in_code_refuses_the_revert_instead_of_failing_the_plan() {
+    let repo = Repo::new(RULE);
+    let config = std::fs::read_to_string(repo.root().join("main.tf")).expect("read");
+    let moved = config.replace(
+        "\"filestate_object\" \"db\"",
+        "\"filestate_object\" \"database\"",
+    )
+        + "\nmoved {\n  from = filestate_object.db\n  to   = filestate_object.database\n}\n";
+    std::fs::write(repo.root().join("main.tf"), moved).expect("write");
+    git(repo.root(), &["commit", "-qam", "rename db"]);
+    repo.stack
+        .edit("web", |o| o["tags"]["env"] = json!("staging"));
+    repo.scan();
+    let run = repo.remediate(&["--apply"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(
+            "moves were never applied (filestate_object.db -> filestate_object.database)"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(repo.object("web")["tags"]["env"], "staging");
+    assert_eq!(
+        kinds(&repo.records()),
+        ["scan:drifted", "remediation:refused"]
+    );
+}
