@@ -53,7 +53,7 @@ pub struct RemediateSettings {
 pub const DEFAULT_MAX_RUN_RESOURCES: usize = 25;
 
 /// What one rule did (or, in a dry run, would do) in one stack.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RuleResult {
     pub rule: RuleRef,
     /// What the guarded plan changes: the reverts.
@@ -69,7 +69,7 @@ pub struct RuleResult {
 }
 
 /// What happened in one stack.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct StackResult {
     pub stack: Stack,
     /// The scan record acted on.
@@ -115,11 +115,12 @@ impl StackResult {
 }
 
 /// The run's result.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct Remediated {
     pub applied: bool,
     pub stacks: Vec<StackResult>,
     /// Records that could not be written: the run fails.
+    #[serde(skip)]
     pub not_recorded: Vec<RecordError>,
 }
 

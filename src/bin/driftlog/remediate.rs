@@ -9,6 +9,7 @@ use driftlog::run::remediate::{remediate, RemediateSettings, DEFAULT_MAX_RUN_RES
 use driftlog::run::stacks::ScanSettings;
 
 use crate::audit_args::AuditArgs;
+use crate::log_location::FormatArg;
 use crate::verify::{eprint_line, write_stdout};
 
 #[derive(Debug, clap::Args)]
@@ -68,9 +69,14 @@ pub struct Args {
 
     #[command(flatten)]
     pub audit: AuditArgs,
+
+    /// `text` for people; `json`: every stack's result (rules, changes, refusals, records).
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let format = args.format;
     let audit = match args.apply {
         true => args.audit.options(Subject::Remediation)?,
         false => None,
@@ -100,7 +106,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         env: std::env::vars().collect(),
     };
     let remediated = remediate(&settings, &mut eprint_line)?;
-    write_stdout(&driftlog::report::remediate::text(&remediated))?;
+    write_stdout(&match format {
+        FormatArg::Text => driftlog::report::remediate::text(&remediated),
+        FormatArg::Json => serde_json::to_string_pretty(&remediated)? + "\n",
+    })?;
     if let Some(first) = remediated.not_recorded.first() {
         anyhow::bail!("the remediation was NOT recorded in the audit log: {first}");
     }
