@@ -195,6 +195,12 @@ fn a_dry_run_changes_nothing_and_apply_reverts_the_recorded_drift_with_signed_re
         dry.stdout
     );
     assert!(dry.stdout.contains("dry run"), "{}", dry.stdout);
+    let json = repo.remediate(&["--format", "json"]);
+    let planned: Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(planned["applied"], false);
+    assert_eq!(planned["stacks"][0]["acts_on"]["seq"], 0);
+    let change = &planned["stacks"][0]["rules"][0]["changes"][0];
+    assert_eq!(change["address"], "filestate_object.web", "{planned:#}");
     assert_eq!(
         repo.real_and_state(),
         before,
