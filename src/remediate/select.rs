@@ -92,12 +92,7 @@ mod tests {
     use crate::remediate::guard::RecordedDrift;
     use serde_json::json;
 
-    fn rule(
-        resource: &str,
-        attribute: Option<&str>,
-        action: RuleAction,
-        line: usize,
-    ) -> RemediateRule {
+    fn rule(resource: &str, attribute: Option<&str>, action: RuleAction, line: usize) -> RemediateRule {
         RemediateRule {
             resource: resource.into(),
             attribute: attribute.map(str::to_owned),
@@ -125,12 +120,7 @@ mod tests {
     fn the_first_rule_covering_a_resource_takes_it_and_only_the_paths_it_covers() {
         let rules = [
             rule("aws_s3_bucket.*", None, RuleAction::Adopt, 1),
-            rule(
-                "aws_security_group.*",
-                Some("ingress*"),
-                RuleAction::Revert,
-                5,
-            ),
+            rule("aws_security_group.*", Some("ingress*"), RuleAction::Revert, 5),
             rule("aws_*", None, RuleAction::Revert, 9),
         ];
         let resources = [

@@ -69,11 +69,7 @@ fn stack_text(out: &mut String, stack: &StackResult, applied: bool) {
             None if rule.changes.is_empty() => "would revert nothing",
             None => "would revert",
         };
-        let _ = writeln!(
-            out,
-            "  rule {} ({}): {outcome}",
-            rule.rule.name, rule.rule.reason
-        );
+        let _ = writeln!(out, "  rule {} ({}): {outcome}", rule.rule.name, rule.rule.reason);
         for change in &rule.changes {
             change_text(out, change);
         }
@@ -99,11 +95,7 @@ fn stack_text(out: &mut String, stack: &StackResult, applied: bool) {
     }
     if applied {
         if let Some(record) = &stack.verified_by {
-            let state = if stack.clean_after {
-                "clean"
-            } else {
-                "still drifted"
-            };
+            let state = if stack.clean_after { "clean" } else { "still drifted" };
             let _ = writeln!(out, "  verified by scan record {}: {state}", record.seq);
         }
     }
@@ -129,11 +121,7 @@ fn change_text(out: &mut String, change: &PlannedChange) {
 /// One stack's result for its drift issue and the job summary; `run_url` links the run.
 pub fn markdown(stack: &StackResult, run_url: Option<&str>) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "### driftlog remediation of {}\n",
-        code_span(&stack.stack.dir)
-    );
+    let _ = writeln!(out, "### driftlog remediation of {}\n", code_span(&stack.stack.dir));
     if let Some(record) = &stack.acts_on {
         let _ = writeln!(out, "Acting on the drift of {}.", record_ref(record));
     }
@@ -161,11 +149,7 @@ pub fn markdown(stack: &StackResult, run_url: Option<&str>) -> String {
             true => "the stack is clean",
             false => "drift remains",
         };
-        let _ = writeln!(
-            out,
-            "Verified by the scan in {}: {state}.",
-            record_ref(record)
-        );
+        let _ = writeln!(out, "Verified by the scan in {}: {state}.", record_ref(record));
     }
     out
 }
@@ -210,9 +194,6 @@ fn record_ref(record: &RecordRef) -> String {
     format!(
         "record {} (sha256 {})",
         record.seq,
-        record
-            .record_sha256
-            .get(..12)
-            .unwrap_or(&record.record_sha256)
+        record.record_sha256.get(..12).unwrap_or(&record.record_sha256)
     )
 }

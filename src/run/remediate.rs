@@ -14,8 +14,8 @@ mod stack;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use crate::audit::record::{PlannedChange, RecordRef, Refusal, RemediationOutcome, RuleRef};
 use crate::audit::recorder::{AuditOptions, RecordError};
+use crate::audit::record::{PlannedChange, RecordRef, Refusal, RemediationOutcome, RuleRef};
 use crate::config::{Config, ConfigError, StackSpec};
 use crate::drift::Stack;
 use crate::run::pipeline::Line;
@@ -175,19 +175,14 @@ pub fn remediate(
     }
     let specs: Vec<StackSpec> = match settings.dirs.is_empty() {
         true => config.stacks.clone(),
-        false => settings
-            .dirs
-            .iter()
-            .map(|d| StackSpec::at(d.clone()))
-            .collect(),
+        false => settings.dirs.iter().map(|d| StackSpec::at(d.clone())).collect(),
     };
     if specs.is_empty() {
         return Err(RemediateError::NoStacks);
     }
-    let stacks =
-        settings
-            .scan
-            .stack_options(&config, &specs, &settings.cwd, !settings.dirs.is_empty());
+    let stacks = settings
+        .scan
+        .stack_options(&config, &specs, &settings.cwd, !settings.dirs.is_empty());
     if settings.apply {
         if settings.audit.is_none() {
             return Err(RemediateError::NoAudit);

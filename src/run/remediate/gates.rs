@@ -68,8 +68,7 @@ pub fn check_checkout(dir: &Path) -> Result<(), GateError> {
         .head()
         .and_then(|h| h.peel_to_commit())
         .map_err(failed)?;
-    let (branch, tip) =
-        default_branch(&repo).ok_or_else(|| GateError::NoDefaultBranch(shown.clone()))?;
+    let (branch, tip) = default_branch(&repo).ok_or_else(|| GateError::NoDefaultBranch(shown.clone()))?;
     if head.id() != tip {
         return Err(GateError::NotDefaultHead {
             head: short(head.id()),
@@ -86,12 +85,7 @@ pub fn check_checkout(dir: &Path) -> Result<(), GateError> {
         .filter_map(|s| s.path().map(str::to_owned))
         .collect();
     if !changed.is_empty() {
-        let mut listed = changed
-            .iter()
-            .take(5)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ");
+        let mut listed = changed.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
         if changed.len() > 5 {
             listed.push_str(&format!(" and {} more", changed.len() - 5));
         }
@@ -111,18 +105,13 @@ fn default_branch(repo: &git2::Repository) -> Option<(String, git2::Oid)> {
             }
         }
     }
-    [
-        "refs/remotes/origin/main",
-        "refs/remotes/origin/master",
-        "refs/heads/main",
-        "refs/heads/master",
-    ]
-    .iter()
-    .find_map(|name| {
-        let reference = repo.find_reference(name).ok()?;
-        let commit = reference.peel_to_commit().ok()?;
-        Some((reference.shorthand()?.to_owned(), commit.id()))
-    })
+    ["refs/remotes/origin/main", "refs/remotes/origin/master", "refs/heads/main", "refs/heads/master"]
+        .iter()
+        .find_map(|name| {
+            let reference = repo.find_reference(name).ok()?;
+            let commit = reference.peel_to_commit().ok()?;
+            Some((reference.shorthand()?.to_owned(), commit.id()))
+        })
 }
 
 fn short(oid: git2::Oid) -> String {
@@ -162,9 +151,7 @@ mod tests {
         let mut index = repo.index().expect("index");
         index.add_path(Path::new(file)).expect("add");
         index.write().expect("write index");
-        let tree = repo
-            .find_tree(index.write_tree().expect("tree"))
-            .expect("tree");
+        let tree = repo.find_tree(index.write_tree().expect("tree")).expect("tree");
         let sig = git2::Signature::now("t", "t@example.com").expect("sig");
         let parents: Vec<git2::Commit> = repo
             .head()
@@ -198,8 +185,7 @@ mod tests {
             .expect("main");
         let err = check_checkout(dir.path()).expect_err("a feature branch");
         assert!(
-            err.to_string()
-                .contains("not the head of the default branch main"),
+            err.to_string().contains("not the head of the default branch main"),
             "{err}"
         );
     }

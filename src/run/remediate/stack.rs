@@ -6,18 +6,16 @@
 use std::collections::BTreeSet;
 
 use crate::audit::reader::{read_log, LogEntry};
-use crate::audit::record::{AppliedRun, RecordKind, RecordResult};
 use crate::audit::record::{
     PlannedChange, RecordRef, Refusal, RemediationOutcome, RemediationRecord, RemediationRun,
     RuleRef,
 };
+use crate::audit::record::{AppliedRun, RecordKind, RecordResult};
 use crate::audit::recorder::{self, RecordError, RecordTarget, Subject};
 use crate::audit::sync::{Outcome, Placement};
 use crate::config::Config;
 use crate::drift::fingerprint::CountedDrift;
-use crate::drift::{
-    Action, AttributeChange, DriftClass, Evidence, Failure, ScanReport, Stack, Status, Tool,
-};
+use crate::drift::{Action, AttributeChange, DriftClass, Evidence, Failure, ScanReport, Stack, Status, Tool};
 use crate::remediate::guard::{guard, ApprovedChange, Revert};
 use crate::remediate::select::select;
 use crate::run::ignore::{stack_path, IgnoreRules};
@@ -112,11 +110,7 @@ impl<'a> StackRun<'a> {
             (Some(audit), true) => Some(
                 RecordTarget::locate(dir, &result.stack.workspace, audit, Subject::Remediation)
                     .and_then(|t| t.check(audit).map(|()| t))
-                    .map_err(|err| {
-                        format!(
-                            "the remediation could not be recorded, so nothing was applied: {err}"
-                        )
-                    })?,
+                    .map_err(|err| format!("the remediation could not be recorded, so nothing was applied: {err}"))?,
             ),
             _ => None,
         };
@@ -204,10 +198,7 @@ impl<'a> StackRun<'a> {
                 match recorder::record_remediation(target, &run, audit) {
                     Ok(outcome) => {
                         attempt.result.record = on_branch(&outcome);
-                        shown_lines(
-                            show,
-                            super::super::record::recorded_lines(&audit.branch, &outcome),
-                        );
+                        shown_lines(show, super::super::record::recorded_lines(&audit.branch, &outcome));
                     }
                     Err(err) => {
                         shown_lines(show, super::super::record::unpushed_lines(&err));
@@ -302,18 +293,11 @@ impl<'a> StackRun<'a> {
             return;
         }
         if crate::interrupt::requested() {
-            fail(
-                attempt,
-                true,
-                "interrupted",
-                "a stop was asked for before the apply; nothing was applied".into(),
-            );
+            fail(attempt, true, "interrupted", "a stop was asked for before the apply; nothing was applied".into());
             return;
         }
         let mut on_message = |message: ApplyMessage<'_>| match message {
-            ApplyMessage::Progress(text) | ApplyMessage::Text(text) => {
-                show(Line::Text(&format!("{text}\n")))
-            }
+            ApplyMessage::Progress(text) | ApplyMessage::Text(text) => show(Line::Text(&format!("{text}\n"))),
             ApplyMessage::Diagnostic(diagnostic) => {
                 show(Line::Text(&crate::report::apply::diagnostic(diagnostic)))
             }
@@ -335,12 +319,7 @@ impl<'a> StackRun<'a> {
             }
             Err(err) => {
                 let interrupted = err.ends_the_scan();
-                fail(
-                    attempt,
-                    interrupted,
-                    err.kind(),
-                    format!("terraform apply did not run: {err}"),
-                );
+                fail(attempt, interrupted, err.kind(), format!("terraform apply did not run: {err}"));
             }
         }
     }
@@ -352,13 +331,8 @@ impl<'a> StackRun<'a> {
         terraform: &Terraform,
         mut targets: Vec<Revert>,
         refusals: &mut Vec<Refusal>,
-    ) -> Result<
-        Option<(
-            crate::terraform::saved_plan::RemediationPlan,
-            Vec<ApprovedChange>,
-        )>,
-        SavedPlanError,
-    > {
+    ) -> Result<Option<(crate::terraform::saved_plan::RemediationPlan, Vec<ApprovedChange>)>, SavedPlanError>
+    {
         // The user's extra plan arguments never reach a remediation's plan.
         let inputs = PlanInputs {
             extra_args: Vec::new(),
@@ -372,18 +346,13 @@ impl<'a> StackRun<'a> {
                 Err(found) => found,
             };
             let of_target = |r: &crate::remediate::guard::Refusal| {
-                r.subject()
-                    .is_some_and(|s| addresses.iter().any(|a| a == s))
+                r.subject().is_some_and(|s| addresses.iter().any(|a| a == s))
             };
             if !found.iter().all(of_target) {
                 // Not one resource's refusal (the plan errored, an output, another resource):
                 // nothing of this plan may be applied.
                 let reason: Vec<String> = found.iter().map(ToString::to_string).collect();
-                refusals.extend(
-                    targets
-                        .iter()
-                        .map(|t| refuse(&t.address, reason.join("; "))),
-                );
+                refusals.extend(targets.iter().map(|t| refuse(&t.address, reason.join("; "))));
                 return Ok(None);
             }
             for refusal in &found {
@@ -405,19 +374,13 @@ impl<'a> StackRun<'a> {
         result: &mut StackResult,
         show: &mut dyn FnMut(Line<'_>),
     ) {
-        show(Line::Note(&format!(
-            "{}: scanning again to verify",
-            result.stack.dir
-        )));
+        show(Line::Note(&format!("{}: scanning again to verify", result.stack.dir)));
         let report = self.scan(rules);
         if let Some(audit) = &self.settings.audit {
             match recorder::record_scan(&report, &self.options.dir, audit) {
                 Ok(outcome) => {
                     result.verified_by = on_branch(&outcome);
-                    shown_lines(
-                        show,
-                        super::super::record::recorded_lines(&audit.branch, &outcome),
-                    );
+                    shown_lines(show, super::super::record::recorded_lines(&audit.branch, &outcome));
                 }
                 Err(err) => {
                     shown_lines(show, super::super::record::unpushed_lines(&err));
@@ -435,23 +398,10 @@ impl<'a> StackRun<'a> {
             let left = now.of_addresses(&reverted);
             if report.status == Status::Failed {
                 let why = report.failure.as_ref().map_or("", |f| f.message.as_str());
-                fail(
-                    attempt,
-                    false,
-                    "verify_scan_failed",
-                    format!("the saved plan was applied but the scan after it failed: {why}"),
-                );
+                fail(attempt, false, "verify_scan_failed", format!("the saved plan was applied but the scan after it failed: {why}"));
             } else if !left.is_empty() {
                 let lines = CountedDrift::default().differences(&left);
-                fail(
-                    attempt,
-                    false,
-                    "not_reverted",
-                    format!(
-                        "the scan after the apply still shows drift: {}",
-                        lines.join("; ")
-                    ),
-                );
+                fail(attempt, false, "not_reverted", format!("the scan after the apply still shows drift: {}", lines.join("; ")));
             } else if result.verified_by.is_none() {
                 fail(attempt, false, "verify_not_recorded", "the saved plan was applied and the scan after it was clean, but that scan's record did not reach the audit branch, so the revert is not verified in the log".into());
             } else {
@@ -495,11 +445,7 @@ fn on_branch(outcome: &Outcome) -> Option<RecordRef> {
 fn planned_changes(plan: &SavedPlan, approved: &[ApprovedChange]) -> Vec<PlannedChange> {
     approved
         .iter()
-        .filter_map(|a| {
-            plan.changes
-                .iter()
-                .find(|c| c.address == a.address && c.deposed.is_none())
-        })
+        .filter_map(|a| plan.changes.iter().find(|c| c.address == a.address && c.deposed.is_none()))
         .map(|change| PlannedChange {
             address: change.address.clone(),
             action: match change.action {
@@ -522,15 +468,8 @@ fn planned_changes(plan: &SavedPlan, approved: &[ApprovedChange]) -> Vec<Planned
 }
 
 /// The record of `attempt`, acting on `latest`.
-fn record_of(
-    attempt: &Attempt,
-    latest: &LogEntry,
-    verified_by: Option<RecordRef>,
-) -> RemediationRun {
-    let outcome = attempt
-        .result
-        .outcome
-        .unwrap_or(RemediationOutcome::Refused);
+fn record_of(attempt: &Attempt, latest: &LogEntry, verified_by: Option<RecordRef>) -> RemediationRun {
+    let outcome = attempt.result.outcome.unwrap_or(RemediationOutcome::Refused);
     let applied_and_verified = outcome == RemediationOutcome::Reverted;
     let mut run = RemediationRun::new(RemediationRecord {
         rule: attempt.result.rule.clone(),
