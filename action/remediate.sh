@@ -41,14 +41,22 @@ if [[ -z "$signing_key" ]]; then
   exit 1
 fi
 
-args=(--apply --terraform-bin "${INPUT_TERRAFORM_BIN:-terraform}" --audit-branch "${INPUT_AUDIT_BRANCH:-driftlog/audit}")
+args=(--apply --terraform-bin "${INPUT_TERRAFORM_BIN:-terraform}" --audit-branch "${INPUT_AUDIT_BRANCH:-driftlog/audit}" --audit-deadline "${INPUT_AUDIT_DEADLINE:-3m}")
 truthy "${INPUT_INIT:-true}" && args+=(--init)
 [[ -n "${INPUT_CONFIG:-}" ]] && args+=(--config "$INPUT_CONFIG")
 
 mapfile -t stacks < <(lines "${INPUT_STACKS-.}")
 INPUT_GITHUB_TOKEN="$github_token" DRIFTLOG_SIGNING_KEY="$signing_key" "$driftlog" remediate "${stacks[@]}" "${args[@]}"
 code=$?
-if ((code != 0)); then
+case "$code" in
+0) exit 0 ;;
+2)
+  # Drift no rule reverts, or a revert refused: the drift issue and the records say which.
+  echo "::notice title=driftlog::drift remains after remediation (refused, or matched by no rule); see the report above"
+  exit 0
+  ;;
+*)
   error "driftlog remediate failed (exit $code); see the log above"
   exit 1
-fi
+  ;;
+esac

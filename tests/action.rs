@@ -433,7 +433,8 @@ fn shard_jobs_stay_quiet_and_the_merge_job_posts_one_comment() {
 }
 
 /// `bash action/remediate.sh` with `inputs`, driftlog replaced by a script that writes down
-/// its arguments and whether it got the key and the token: (exit code, stderr, what it wrote).
+/// its arguments and whether it got the key and the token, then exits with `FAKE_EXIT`:
+/// (exit code, stderr, what it wrote).
 fn remediate_step(inputs: &[(&str, &str)]) -> (i32, String, String) {
     use std::os::unix::fs::PermissionsExt;
     let dir = TempDir::new().expect("temp dir");
@@ -445,7 +446,8 @@ fn remediate_step(inputs: &[(&str, &str)]) -> (i32, String, String) {
             "#!/usr/bin/env bash\n\
              {{ printf '%s\\n' \"$@\"; \
              [[ $DRIFTLOG_SIGNING_KEY == key-s3cr3t ]] && echo key; \
-             [[ $INPUT_GITHUB_TOKEN == {TOKEN} ]] && echo token; }} >{}\n",
+             [[ $INPUT_GITHUB_TOKEN == {TOKEN} ]] && echo token; }} >{}\n\
+             exit \"${{FAKE_EXIT:-0}}\"\n",
             seen.display()
         ),
     )
@@ -477,6 +479,7 @@ fn the_remediate_step_passes_the_scans_stacks_config_key_and_token_through() {
         ("INPUT_INIT", "true"),
         ("INPUT_AUDIT", "true"),
         ("INPUT_AUDIT_BRANCH", "audit/log"),
+        ("INPUT_AUDIT_DEADLINE", "90s"),
         ("INPUT_CONFIG", "ops/driftlog.toml"),
     ]);
     assert_eq!(code, 0, "{stderr}");
@@ -491,6 +494,8 @@ fn the_remediate_step_passes_the_scans_stacks_config_key_and_token_through() {
             "tofu",
             "--audit-branch",
             "audit/log",
+            "--audit-deadline",
+            "90s",
             "--init",
             "--config",
             "ops/driftlog.toml",
@@ -511,9 +516,24 @@ fn the_remediate_step_passes_the_scans_stacks_config_key_and_token_through() {
             "terraform",
             "--audit-branch",
             "driftlog/audit",
+            "--audit-deadline",
+            "3m",
             "key",
             "token",
         ]
+    );
+}
+
+#[test]
+fn drift_left_after_remediation_passes_the_step_and_an_error_fails_it() {
+    let (code, stderr, _) = remediate_step(&[("FAKE_EXIT", "2")]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    let (code, stderr, _) = remediate_step(&[("FAKE_EXIT", "1")]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("::error title=driftlog::driftlog remediate failed (exit 1)"),
+        "{stderr}"
     );
 }
 
