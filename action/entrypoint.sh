@@ -150,6 +150,14 @@ else
   fi
 fi
 
+# Remediation acts only on drift this scan found and recorded on a log that verified; never
+# after a shard's or a merge's run, which do not scan every stack.
+remediable=false
+if [[ -z "${INPUT_MERGE:-}" && -z "${INPUT_SHARD:-}" && -z "${trust_error:-}" ]] && ((code == 2)); then
+  remediable=true
+fi
+[[ -n "${GITHUB_OUTPUT:-}" ]] && echo "remediable=$remediable" >>"$GITHUB_OUTPUT"
+
 case "$code" in
 0) exit 0 ;;
 2)

@@ -222,6 +222,43 @@ pub fn publish(
     published
 }
 
+/// A remediation's report for one stack's drift issue.
+#[derive(Debug, Clone, Copy)]
+pub struct RemediationPost<'a> {
+    /// The stack's id, as its drift issue's marker names it (see `PublishOptions::stack_ids`).
+    pub stack_id: &'a str,
+    /// The comment, already within GitHub's limit.
+    pub body: &'a str,
+    /// Close the issue (as completed) after the comment: the stack is clean again.
+    pub close: bool,
+    pub issue_label: &'a str,
+    pub retry: RetryPolicy,
+}
+
+/// Posts a remediation's report on the stack's open drift issue (and closes it when
+/// `post.close`). Never fails as a whole; a missing permission is a warning.
+pub fn publish_remediation(target: &Target, token: &str, post: &RemediationPost<'_>) -> Published {
+    let mut published = Published::default();
+    let client = match Client::new(&target.api_url, token, post.retry) {
+        Ok(client) => client,
+        Err(err) => {
+            published.errors.push(err);
+            return published;
+        }
+    };
+    let result = Author::of_token(&client)
+        .and_then(|author| issue::remediation(&client, target, post, &author));
+    match result {
+        Ok(done) => published.done.push(client.scrub(&done)),
+        Err(err) if err.is_permission() => published.warnings.push(client.scrub(&format!(
+            "{err}. Grant the workflow `permissions: issues: write`; the job summary still has \
+             the remediation report."
+        ))),
+        Err(err) => published.errors.push(err),
+    }
+    published
+}
+
 /// "3 resources drifted", "no drift (12 checked)", "the drift scan failed".
 pub(crate) fn one_line_summary(publication: Publication<'_>) -> String {
     use crate::report::plural;

@@ -164,6 +164,11 @@ fn the_entrypoint_scans_records_comments_and_sets_outputs() {
 
     assert_eq!(checkout.output("drift").as_deref(), Some("true"));
     assert_eq!(checkout.output("drifted-resources").as_deref(), Some("1"));
+    assert_eq!(
+        checkout.output("remediable").as_deref(),
+        Some("true"),
+        "drift found, recorded and verified: the remediate step may run"
+    );
     let report = checkout.output("report-json").expect("report output");
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).expect("read report"))
@@ -390,6 +395,11 @@ fn shard_jobs_stay_quiet_and_the_merge_job_posts_one_comment() {
             ("INPUT_AUDIT", "false"),
         ]);
         assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        assert_eq!(
+            checkout.output("remediable").as_deref(),
+            Some("false"),
+            "a shard scans only some stacks"
+        );
     }
     assert!(
         checkout.fake.comments(REPO, PR).is_empty(),
@@ -419,6 +429,130 @@ fn shard_jobs_stay_quiet_and_the_merge_job_posts_one_comment() {
         comments[0].body
     );
     assert_eq!(checkout.fake.check_runs(REPO).len(), 1);
+    assert_eq!(checkout.output("remediable").as_deref(), Some("false"));
+}
+
+/// `bash action/remediate.sh` with `inputs`, driftlog replaced by a script that writes down
+/// its arguments and whether it got the key and the token, then exits with `FAKE_EXIT`:
+/// (exit code, stderr, what it wrote).
+fn remediate_step(inputs: &[(&str, &str)]) -> (i32, String, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new().expect("temp dir");
+    let seen = dir.path().join("seen");
+    let fake = dir.path().join("driftlog");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/usr/bin/env bash\n\
+             {{ printf '%s\\n' \"$@\"; \
+             [[ $DRIFTLOG_SIGNING_KEY == key-s3cr3t ]] && echo key; \
+             [[ $INPUT_GITHUB_TOKEN == {TOKEN} ]] && echo token; }} >{}\n\
+             exit \"${{FAKE_EXIT:-0}}\"\n",
+            seen.display()
+        ),
+    )
+    .expect("write fake driftlog");
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let out = Command::new("bash")
+        .arg(action_dir().join("action/remediate.sh"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("DRIFTLOG", &fake)
+        .env("INPUT_SIGNING_KEY", "key-s3cr3t")
+        .env("INPUT_GITHUB_TOKEN", TOKEN)
+        .envs(inputs.iter().copied())
+        .output()
+        .expect("run remediate.sh");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        std::fs::read_to_string(&seen).unwrap_or_default(),
+    )
+}
+
+#[test]
+fn the_remediate_step_passes_the_scans_stacks_config_key_and_token_through() {
+    let (code, stderr, seen) = remediate_step(&[
+        ("INPUT_STACKS", "infra/prod\n  infra/net  \n"),
+        ("INPUT_TERRAFORM_BIN", "tofu"),
+        ("INPUT_INIT", "true"),
+        ("INPUT_AUDIT", "true"),
+        ("INPUT_AUDIT_BRANCH", "audit/log"),
+        ("INPUT_AUDIT_DEADLINE", "90s"),
+        ("INPUT_CONFIG", "ops/driftlog.toml"),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        seen.lines().collect::<Vec<_>>(),
+        [
+            "remediate",
+            "infra/prod",
+            "infra/net",
+            "--apply",
+            "--terraform-bin",
+            "tofu",
+            "--audit-branch",
+            "audit/log",
+            "--audit-deadline",
+            "90s",
+            "--init",
+            "--config",
+            "ops/driftlog.toml",
+            "key",
+            "token",
+        ]
+    );
+
+    // No stacks given: the configuration's; no init, no config.
+    let (code, stderr, seen) = remediate_step(&[("INPUT_STACKS", ""), ("INPUT_INIT", "false")]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        seen.lines().collect::<Vec<_>>(),
+        [
+            "remediate",
+            "--apply",
+            "--terraform-bin",
+            "terraform",
+            "--audit-branch",
+            "driftlog/audit",
+            "--audit-deadline",
+            "3m",
+            "key",
+            "token",
+        ]
+    );
+}
+
+#[test]
+fn drift_left_after_remediation_passes_the_step_and_an_error_fails_it() {
+    let (code, stderr, _) = remediate_step(&[("FAKE_EXIT", "2")]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    let (code, stderr, _) = remediate_step(&[("FAKE_EXIT", "1")]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("::error title=driftlog::driftlog remediate failed (exit 1)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_remediate_step_needs_the_audit_log_and_its_key() {
+    let (code, stderr, seen) = remediate_step(&[("INPUT_AUDIT", "false")]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("::error title=driftlog::remediate needs audit: true"),
+        "{stderr}"
+    );
+    assert!(seen.is_empty(), "driftlog did not run");
+    let (code, stderr, seen) = remediate_step(&[("INPUT_SIGNING_KEY", "")]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("remediate needs the signing-key input"),
+        "{stderr}"
+    );
+    assert!(seen.is_empty(), "driftlog did not run");
 }
 
 #[test]

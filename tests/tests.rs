@@ -58,6 +58,9 @@ mod remediate;
 /// Reporting on GitHub: comment, issue, status, job summary, outputs, annotations, retries.
 mod github;
 
+/// A remediation's report on the drift issue and in the job summary, through the library.
+mod github_remediation;
+
 /// GitHub and saved reports that cannot be trusted: servers echoing the token, other users'
 /// comments and issues carrying driftlog's marker, non-ASCII where ASCII is expected.
 mod github_hostile;

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::author::{Author, User};
 use super::client::Client;
 use super::marker::{self, Kind, State};
-use super::{GithubError, PublishOptions, Target};
+use super::{GithubError, PublishOptions, RemediationPost, Target};
 use crate::drift::{ScanReport, Status};
 use crate::report::markdown::{render_framed, Budget, Frame};
 use crate::report::{human_time, plural};
@@ -49,22 +49,7 @@ pub(super) fn sync(
     let repo = &target.repo;
     let marker = marker::marker(Kind::Issue, id);
     let label = &options.issue_label;
-    let existing = client.find_in_pages(
-        &format!("looking for the drift issue of {}", id),
-        &format!(
-            "/repos/{repo}/issues?state=all&labels={}&sort=created&direction=desc",
-            encode_query(label)
-        ),
-        |issue: Issue| {
-            (issue.pull_request.is_none()
-                && author.wrote(issue.user.as_ref())
-                && issue
-                    .body
-                    .as_deref()
-                    .is_some_and(|b| marker::is_marked(b, &marker)))
-            .then_some(issue)
-        },
-    )?;
+    let existing = find(client, target, id, label, author)?;
     let previous = existing
         .as_ref()
         .and_then(|i| i.body.as_deref())
@@ -184,6 +169,76 @@ pub(super) fn sync(
         "{verb} drift issue #{number}: {}",
         issue.html_url.unwrap_or_default()
     )))
+}
+
+/// The stack's issue, open or closed: the newest labelled one `author` opened that carries
+/// the stack's marker.
+fn find(
+    client: &Client,
+    target: &Target,
+    id: &str,
+    label: &str,
+    author: &Author,
+) -> Result<Option<Issue>, GithubError> {
+    let marker = marker::marker(Kind::Issue, id);
+    client.find_in_pages(
+        &format!("looking for the drift issue of {}", id),
+        &format!(
+            "/repos/{}/issues?state=all&labels={}&sort=created&direction=desc",
+            target.repo,
+            encode_query(label)
+        ),
+        |issue: Issue| {
+            (issue.pull_request.is_none()
+                && author.wrote(issue.user.as_ref())
+                && issue
+                    .body
+                    .as_deref()
+                    .is_some_and(|b| marker::is_marked(b, &marker)))
+            .then_some(issue)
+        },
+    )
+}
+
+/// Posts a remediation's report on the stack's open drift issue, then closes it as
+/// completed when `close` (the verifying scan found the stack clean). No open issue: nothing
+/// is posted, since a remediation report alone is no reason to open one.
+pub(super) fn remediation(
+    client: &Client,
+    target: &Target,
+    post: &RemediationPost<'_>,
+    author: &Author,
+) -> Result<String, GithubError> {
+    let repo = &target.repo;
+    let id = post.stack_id;
+    let Some(issue) =
+        find(client, target, id, post.issue_label, author)?.filter(|issue| issue.state == "open")
+    else {
+        return Ok(format!(
+            "no open drift issue for {}, so the remediation report was not posted on one",
+            code(id)
+        ));
+    };
+    let number = issue.number;
+    client.post::<Value>(
+        &format!("commenting on drift issue #{number}"),
+        &format!("/repos/{repo}/issues/{number}/comments"),
+        &json!({ "body": post.body }),
+    )?;
+    let url = issue.html_url.unwrap_or_default();
+    if !post.close {
+        return Ok(format!(
+            "posted the remediation report on drift issue #{number}: {url}"
+        ));
+    }
+    client.patch::<Value>(
+        &format!("closing drift issue #{number}"),
+        &format!("/repos/{repo}/issues/{number}"),
+        &json!({ "state": "closed", "state_reason": "completed" }),
+    )?;
+    Ok(format!(
+        "posted the remediation report on drift issue #{number} and closed it: {url}"
+    ))
 }
 
 /// Creates the label unless it exists; a concurrent creation is fine.

@@ -5,17 +5,22 @@
 //!
 //! [`PublishSettings`] is what the command line asked for; [`Publisher::resolve`] settles it
 //! against the environment before the scan runs, so bad settings fail first. Nothing here
-//! prints: [`Publisher::publish`] returns what it did, what it left undone and what failed.
+//! prints: [`Publisher::publish`] returns what it did, what it left undone and what failed;
+//! [`Publisher::publish_remediation`] does the same for a remediation's report.
+
+mod remediation;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::actions::{self, Annotation, RunnerFileError, RunnerFiles, MAX_WARNINGS_PER_STEP};
 use crate::context::{pull_request_head_sha, pull_request_number};
-use crate::drift::{ScanReport, Status};
+use crate::drift::{Stack, Status};
 use crate::github::{self, GithubError, Publication, PublishOptions, Repo, RetryPolicy, Target};
 use crate::report::markdown::{Budget, Frame, RunLink};
 use crate::terraform::config::Declarations;
+
+pub use remediation::RemediationNotice;
 
 /// What the command line asked of the publish stage, before the environment is consulted.
 #[derive(Debug, Clone, Default)]
@@ -215,7 +220,7 @@ impl Publisher {
         let stack_ids: Vec<String> = publication
             .stacks()
             .into_iter()
-            .map(|stack| default_report_id(stack, &self.env))
+            .map(|report| default_report_id(&report.stack, &self.env))
             .collect();
         let id = match (&self.settings.report_id, publication) {
             (Some(id), _) => id.clone(),
@@ -312,7 +317,7 @@ impl Publisher {
         })?;
         let (name, json) = match publication {
             Publication::Single(report) => (
-                default_report_id(report, &self.env),
+                default_report_id(&report.stack, &self.env),
                 crate::report::json(report),
             ),
             Publication::Combined(report) => (
@@ -381,13 +386,13 @@ fn run_link(env: &HashMap<String, String>) -> Option<RunLink> {
 
 /// The stack directory relative to the checkout (`infra/prod`, so `scan .` inside it and
 /// `scan infra/prod` at the root name the same stack), with the workspace when not `default`.
-fn default_report_id(report: &ScanReport, env: &HashMap<String, String>) -> String {
+fn default_report_id(stack: &Stack, env: &HashMap<String, String>) -> String {
     let relative = env
         .get("GITHUB_WORKSPACE")
         .filter(|v| !v.is_empty())
         .and_then(|workspace| {
             let workspace = Path::new(workspace).canonicalize().ok()?;
-            let dir = Path::new(&report.stack.dir).canonicalize().ok()?;
+            let dir = Path::new(&stack.dir).canonicalize().ok()?;
             Some(
                 dir.strip_prefix(workspace)
                     .ok()?
@@ -395,11 +400,11 @@ fn default_report_id(report: &ScanReport, env: &HashMap<String, String>) -> Stri
                     .into_owned(),
             )
         });
-    let dir = relative.unwrap_or_else(|| report.stack.dir.clone());
+    let dir = relative.unwrap_or_else(|| stack.dir.clone());
     let dir = dir.trim_end_matches('/');
     let dir = dir.strip_prefix("./").unwrap_or(dir);
     let dir = if dir.is_empty() { "." } else { dir };
-    match report.stack.workspace.as_str() {
+    match stack.workspace.as_str() {
         "default" => dir.to_owned(),
         workspace => format!("{dir}@{workspace}"),
     }
