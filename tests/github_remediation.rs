@@ -249,3 +249,53 @@ fn a_read_only_token_warns() {
     );
     assert!(runner.fake.issues(REPO)[0].comments.is_empty());
 }
+
+/// End to end through the command: a scheduled, recorded scan opens the drift issue; `driftlog
+/// remediate --apply` reverts the drift by the rule, comments on the issue and closes it.
+#[test]
+fn driftlog_remediate_comments_on_the_drift_issue_and_closes_it_when_clean() {
+    let stack = crate::support::Stack::rich();
+    std::fs::write(
+        stack.root.join(".driftlog.toml"),
+        "[[remediate]]\nresource = \"filestate_object.web\"\naction = \"revert\"\n\
+         reason = \"the web tier changes only through code\"\n",
+    )
+    .expect("write the rules");
+    stack.apply(&[]);
+    let (key_file, _) = stack.commit_to_git(&[]);
+    let key = key_file.to_str().expect("utf-8");
+    let runner = Runner::around(stack, serde_json::json!({ "schedule": "0 3 * * *" }));
+    runner.drift_web();
+    let root = runner.stack.root.clone();
+    let scan =
+        runner
+            .stack
+            .driftlog_with_env(&root, &["scan", ".", "--signing-key", key], &runner.env());
+    assert_eq!(scan.code, 2, "{}", scan.stderr);
+    assert_eq!(runner.fake.issues(REPO).len(), 1);
+
+    let run = runner.stack.driftlog_with_env(
+        &root,
+        &["remediate", ".", "--apply", "--signing-key", key],
+        &runner.env(),
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let issues = runner.fake.issues(REPO);
+    assert_eq!(issues.len(), 1, "{issues:#?}");
+    assert_eq!(issues[0].state, "closed", "the stack is clean: {issues:#?}");
+    let comment = &issues[0].comments.last().expect("a comment").body;
+    for wanted in [
+        "driftlog remediation",
+        "`filestate_object.web`",
+        "reverted",
+        ".driftlog.toml:1",
+        "the stack is clean",
+    ] {
+        assert!(comment.contains(wanted), "{wanted:?} missing: {comment}");
+    }
+    assert!(
+        runner.summary().contains("driftlog remediation"),
+        "{}",
+        runner.summary()
+    );
+}

@@ -19,6 +19,7 @@ use crate::audit::recorder::{AuditOptions, RecordError};
 use crate::config::{Config, ConfigError, StackSpec};
 use crate::drift::Stack;
 use crate::run::pipeline::Line;
+use crate::run::publish::{Published, Publisher, RemediationNotice};
 use crate::run::stacks::ScanSettings;
 
 pub use gates::GateError;
@@ -214,6 +215,27 @@ pub fn remediate(
         result.stacks.push(stack_result);
     }
     Ok(result)
+}
+
+/// The publish stage of an applied remediation: each stack's result on its drift issue
+/// (closed when the stack is clean) and in the job summary. A dry run publishes nothing.
+pub fn publish(remediated: &Remediated, publisher: &Publisher) -> Vec<Published> {
+    if !remediated.applied {
+        return Vec::new();
+    }
+    remediated
+        .stacks
+        .iter()
+        .filter(|stack| stack.acts_on.is_some())
+        .map(|stack| {
+            let markdown = crate::report::remediate::markdown(stack, None);
+            publisher.publish_remediation(&RemediationNotice {
+                stack: &stack.stack,
+                markdown: &markdown,
+                clean: stack.clean_after,
+            })
+        })
+        .collect()
 }
 
 fn load_config(settings: &RemediateSettings) -> Result<Config, ConfigError> {

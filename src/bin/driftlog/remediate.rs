@@ -70,6 +70,9 @@ pub struct Args {
     #[command(flatten)]
     pub audit: AuditArgs,
 
+    #[command(flatten)]
+    pub github: crate::github::GithubArgs,
+
     /// `text` for people; `json`: every stack's result (rules, changes, refusals, records).
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
@@ -81,6 +84,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         true => args.audit.options(Subject::Remediation)?,
         false => None,
     };
+    let publisher = args.github.publisher()?;
     let root = crate::scan::repository_root();
     let today = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let settings = RemediateSettings {
@@ -110,8 +114,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         FormatArg::Text => driftlog::report::remediate::text(&remediated),
         FormatArg::Json => serde_json::to_string_pretty(&remediated)? + "\n",
     })?;
+    let published = driftlog::run::remediate::publish(&remediated, &publisher);
+    published.iter().for_each(crate::github::print_published);
+    let publish_failed = published.iter().any(|p| !p.failures.is_empty());
+    for failure in published.into_iter().flat_map(|p| p.failures) {
+        eprintln!("driftlog: error: {:#}", anyhow::Error::new(failure));
+    }
     if let Some(first) = remediated.not_recorded.first() {
         anyhow::bail!("the remediation was NOT recorded in the audit log: {first}");
     }
-    Ok(ExitCode::from(remediated.exit_code()))
+    Ok(ExitCode::from(
+        match (remediated.exit_code(), publish_failed) {
+            (0, true) => 1,
+            (code, _) => code,
+        },
+    ))
 }
