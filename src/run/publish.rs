@@ -92,6 +92,24 @@ pub struct Published {
     pub failures: Vec<PublishFailure>,
 }
 
+impl Published {
+    /// What publishing did, a line each for standard error: annotations (the runner reads
+    /// workflow commands from both streams; stdout keeps only the report), what was done,
+    /// warnings.
+    pub fn lines(&self) -> Vec<String> {
+        let annotations = self.annotations.iter().map(ToString::to_string);
+        let done = self
+            .done
+            .iter()
+            .map(|done| format!("driftlog: github: {done}"));
+        let warnings = self
+            .warnings
+            .iter()
+            .map(|w| format!("driftlog: warning: {w}"));
+        annotations.chain(done).chain(warnings).collect()
+    }
+}
+
 /// The publish stage, settled against the environment.
 pub struct Publisher {
     settings: PublishSettings,

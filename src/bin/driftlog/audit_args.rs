@@ -1,10 +1,9 @@
-//! The audit-log flags `scan` and `apply` share, and how a recorded run is announced.
+//! The audit-log flags `scan`, `apply` and `report merge` share.
 
 use std::path::PathBuf;
 
-use driftlog::audit::recorder::{AuditOptions, RecordError, Subject};
+use driftlog::audit::recorder::{AuditOptions, Subject};
 use driftlog::audit::store::DEFAULT_BRANCH;
-use driftlog::audit::sync::Outcome;
 use driftlog::run::record::AuditSettings;
 
 #[derive(Debug, clap::Args)]
@@ -80,18 +79,4 @@ impl AuditArgs {
     pub fn options(&self, subject: Subject) -> anyhow::Result<Option<AuditOptions>> {
         Ok(self.settings().resolve(subject)?)
     }
-}
-
-/// Says where records landed (on standard error).
-pub fn print_recorded(branch: &str, outcome: &Outcome) {
-    driftlog::run::record::recorded_lines(branch, outcome)
-        .iter()
-        .for_each(|line| eprintln!("{line}"));
-}
-
-/// The warnings of a run whose record was not pushed (on standard error).
-pub fn print_unpushed_warnings(err: &RecordError) {
-    driftlog::run::record::unpushed_lines(err)
-        .iter()
-        .for_each(|line| eprintln!("{line}"));
 }

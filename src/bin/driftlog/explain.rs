@@ -9,7 +9,7 @@ use driftlog::run::explain::{explain_latest, LatestSettings};
 use driftlog::run::pipeline::Line;
 
 use crate::log_location::FormatArg;
-use crate::verify::{eprint_line, write_stdout};
+use crate::print::{eprint_line, write_stdout};
 
 #[derive(Debug, clap::Args)]
 #[command(

@@ -8,10 +8,11 @@ mod history;
 mod keygen;
 mod log;
 mod log_location;
-mod progress;
+mod print;
 mod report;
 mod scan;
 mod stacks;
+mod terraform_args;
 mod verify;
 mod witnessed;
 

@@ -34,7 +34,7 @@ pub enum StacksFormat {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let root = crate::scan::repository_root();
+    let root = driftlog::run::stacks::repository_root();
     let config = Config::load(&root, args.config.as_deref())?;
     for warning in &config.warnings {
         eprintln!("driftlog: warning: {warning}");

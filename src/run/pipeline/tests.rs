@@ -12,7 +12,7 @@ use crate::audit::recorder::AuditOptions;
 use crate::audit::sshsig::SigningKey;
 use crate::audit::sync::{Auth, RemoteChoice};
 use crate::drift::{Action, AttrValue, AttributeChange, DriftedResource, Failure, Stack, Summary};
-use crate::engine::Engine;
+use crate::engine::{Engine, Progress};
 use crate::report::Format;
 use crate::run::publish::PublishSettings;
 
