@@ -181,7 +181,7 @@ impl RunOutcome {
         } = self;
         let mut lines = Vec::new();
         for failure in &failures {
-            let message = full_chain(failure);
+            let message = super::full_chain(failure);
             lines.push(format!("driftlog: error: {message}"));
             if in_actions {
                 // Drift exits 2, which a workflow may accept: the run's page still shows this.
@@ -218,17 +218,6 @@ impl RunOutcome {
             result: Ok(code),
         }
     }
-}
-
-/// An error and every one of its sources, as the binary prints errors (`{:#}` of anyhow).
-fn full_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(inner) = source {
-        text.push_str(&format!(": {inner}"));
-        source = inner.source();
-    }
-    text
 }
 
 /// What a recording error means for the scan: not recorded at all, or recorded on the

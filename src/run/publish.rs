@@ -108,6 +108,17 @@ impl Published {
             .map(|w| format!("driftlog: warning: {w}"));
         annotations.chain(done).chain(warnings).collect()
     }
+
+    /// [`Published::lines`] and a line for each failure but the first, which is returned:
+    /// for the commands that publish and stop at a failure.
+    pub fn conclude(self) -> (Vec<String>, Option<PublishFailure>) {
+        let mut lines = self.lines();
+        let mut failures = self.failures.into_iter();
+        let first = failures.next();
+        let others = failures.map(|err| format!("driftlog: error: {}", super::full_chain(&err)));
+        lines.extend(others);
+        (lines, first)
+    }
 }
 
 /// The publish stage, settled against the environment.

@@ -44,14 +44,9 @@ pub struct AuditArgs {
         env = "DRIFTLOG_AUDIT_DEADLINE",
         value_name = "DURATION",
         default_value = "3m",
-        value_parser = parse_deadline
+        value_parser = driftlog::audit::sync::parse_deadline
     )]
     pub audit_deadline: std::time::Duration,
-}
-
-fn parse_deadline(text: &str) -> Result<std::time::Duration, String> {
-    driftlog::audit::sync::parse_duration(text)
-        .ok_or_else(|| format!("{text:?} is not a duration (`90s`, `5m`, or seconds)"))
 }
 
 impl AuditArgs {

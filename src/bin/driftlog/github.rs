@@ -109,14 +109,7 @@ pub fn publish(
     publication: Publication<'_>,
     report_json: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let published = publisher.publish(publication, report_json);
-    crate::print::eprint_lines(&published.lines());
-    let mut failures = published.failures.into_iter().map(anyhow::Error::new);
-    let Some(first) = failures.next() else {
-        return Ok(());
-    };
-    for err in failures {
-        eprintln!("driftlog: error: {err:#}");
-    }
-    Err(first)
+    let (lines, first) = publisher.publish(publication, report_json).conclude();
+    crate::print::eprint_lines(&lines);
+    first.map_or(Ok(()), |err| Err(err.into()))
 }

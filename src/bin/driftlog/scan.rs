@@ -36,7 +36,7 @@ pub struct Args {
     pub jobs: Option<usize>,
 
     /// Scan only shard K of N of the stacks (a stable share, for fan-out across CI jobs).
-    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    #[arg(long, value_name = "K/N", value_parser = config::parse_shard)]
     pub shard: Option<(usize, usize)>,
 
     #[command(flatten)]
@@ -189,8 +189,4 @@ impl Observer for Terminal {
     fn published(&self, published: &Published) {
         eprint_lines(&published.lines());
     }
-}
-
-fn parse_shard(text: &str) -> Result<(usize, usize), String> {
-    config::parse_shard(text)
 }

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use driftlog::audit::trust::TrustSource;
-use driftlog::report;
 use driftlog::run::verify::{self, Start, VerifySettings};
 
 use crate::log_location::FormatArg;
@@ -109,17 +108,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let verified = verify::verify(&settings, &mut eprint_line)?;
-    let report = &verified.report;
-    write_stdout(&match args.format {
-        FormatArg::Json => report::verify::json(
-            report,
-            &verified.trust_root,
-            verified.since.as_ref(),
-            &verified.warnings,
-        ),
-        FormatArg::Text => report::verify::text(report, &verified.trust_root.describe()),
-    })?;
-    Ok(if report.is_intact() {
+    write_stdout(&verified.render(args.format == FormatArg::Json))?;
+    Ok(if verified.report.is_intact() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
