@@ -24,6 +24,17 @@ pub mod stacks;
 pub mod verify;
 pub mod witnessed;
 
+/// An error and every one of its sources, as the binary prints errors (`{:#}` of anyhow).
+pub(crate) fn full_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        text.push_str(&format!(": {inner}"));
+        source = inner.source();
+    }
+    text
+}
+
 /// An error and its sources on one line, as a warning shows it; a source whose words the
 /// message already holds is not repeated.
 pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {

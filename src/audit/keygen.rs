@@ -53,6 +53,20 @@ pub enum KeygenError {
 }
 
 /// Generates a key and writes its two files, checking first that neither exists.
+impl NewKey {
+    /// What to do with the key written to `private_path`, for standard error.
+    pub fn instructions(&self, private_path: &std::path::Path) -> String {
+        format!(
+            "Wrote the private key to {} and the public key to {} ({}).\n\
+             Add this line to .driftlog/allowed_signers on your main branch, and in CI pass the \
+             private key's contents as the secret DRIFTLOG_SIGNING_KEY:",
+            private_path.display(),
+            self.public_path.display(),
+            self.fingerprint
+        )
+    }
+}
+
 pub fn keygen(settings: &KeygenSettings) -> Result<NewKey, KeygenError> {
     let public_path = PathBuf::from(format!("{}.pub", settings.output.display()));
     for path in [&settings.output, &public_path] {

@@ -95,6 +95,12 @@ pub fn transport_timeout() -> Duration {
     })
 }
 
+/// `--audit-deadline`: [`parse_duration`], or what to write instead.
+pub fn parse_deadline(text: &str) -> Result<Duration, String> {
+    parse_duration(text)
+        .ok_or_else(|| format!("{text:?} is not a duration (`90s`, `5m`, or seconds)"))
+}
+
 /// `90s`, `2m`, `500ms` (humantime), or a number of seconds; `None` for anything else or zero.
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();

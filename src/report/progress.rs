@@ -1,6 +1,13 @@
 //! Progress as words: what a spinner says while one stack is scanned, and the line a finished
-//! stack of many gets.
+//! stack of many gets; and shown: a spinner or a bar on a terminal, plain lines in CI logs.
 
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::batch::{self, Event};
 use crate::drift::{ScanReport, Status};
 use crate::engine::Progress;
 
@@ -39,6 +46,137 @@ pub fn stack_finished(done: usize, total: usize, name: &str, report: &ScanReport
         "[{done}/{total}] {name}: {result} in {}",
         human_duration(report.duration_ms)
     )
+}
+
+/// Progress of the scans.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScanProgress<'a> {
+    /// The single stack of a one-directory run.
+    Stack(Progress<'a>),
+    /// A stack of many starting or finishing.
+    Batch(batch::Event<'a>),
+}
+
+/// The scans' progress on standard error: one stack's spinner, or many stacks' bar.
+pub enum ScansProgress {
+    Single(Spinner),
+    Many(StackProgress),
+}
+
+impl ScansProgress {
+    pub fn new(single: bool, stacks: usize, quiet: bool) -> Self {
+        match single {
+            true => ScansProgress::Single(Spinner::new(!quiet)),
+            false => ScansProgress::Many(StackProgress::new(stacks, quiet)),
+        }
+    }
+
+    /// Shows `event`; returns the line for standard error a CI log gets instead of a bar.
+    pub fn update(&self, event: ScanProgress<'_>) -> Option<String> {
+        match (self, event) {
+            (ScansProgress::Single(spinner), ScanProgress::Stack(p)) => spinner.update(p),
+            (ScansProgress::Many(bar), ScanProgress::Batch(event)) => return bar.event(event),
+            _ => {}
+        }
+        None
+    }
+
+    pub fn finish(&self) {
+        match self {
+            ScansProgress::Single(spinner) => spinner.finish(),
+            ScansProgress::Many(bar) => bar.finish(),
+        }
+    }
+}
+
+/// A spinner on the terminal while terraform refreshes; silent in CI logs.
+pub struct Spinner {
+    bar: Option<ProgressBar>,
+}
+
+impl Spinner {
+    pub fn new(enabled: bool) -> Self {
+        let bar = (enabled && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new_spinner();
+            if let Ok(style) = ProgressStyle::with_template("{spinner} {elapsed} {msg}") {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Spinner { bar }
+    }
+
+    pub fn update(&self, progress: Progress<'_>) {
+        let Some(bar) = &self.bar else { return };
+        bar.set_message(step(&progress));
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Progress over many stacks: a bar on a terminal, one plain line per finished stack in CI
+/// logs (a bar's redraws would fill a log with noise).
+pub struct StackProgress {
+    bar: Option<ProgressBar>,
+    total: usize,
+    done: AtomicUsize,
+    quiet: bool,
+}
+
+impl StackProgress {
+    pub fn new(total: usize, quiet: bool) -> Self {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new(total as u64);
+            if let Ok(style) =
+                ProgressStyle::with_template("{bar:30} {pos}/{len} stacks {elapsed} {msg}")
+            {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        StackProgress {
+            bar,
+            total,
+            done: AtomicUsize::new(0),
+            quiet,
+        }
+    }
+
+    /// Shows `event`; returns the line for standard error when there is no bar to print it.
+    pub fn event(&self, event: Event<'_>) -> Option<String> {
+        match event {
+            Event::Started { name, .. } => {
+                if let Some(bar) = &self.bar {
+                    bar.set_message(format!("scanning {name}"));
+                }
+                None
+            }
+            Event::Finished { name, report, .. } => {
+                let done = self.done.fetch_add(1, Ordering::SeqCst) + 1;
+                let line = stack_finished(done, self.total, name, report);
+                match &self.bar {
+                    Some(bar) => {
+                        bar.inc(1);
+                        bar.println(line);
+                        None
+                    }
+                    None => (!self.quiet).then(|| format!("driftlog: {line}")),
+                }
+            }
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 #[cfg(test)]

@@ -22,8 +22,7 @@ impl<'a> IgnoreRules<'a> {
 
     /// The rules as of the current date.
     pub fn today(config: &'a Config) -> Self {
-        let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-        IgnoreRules::new(config, now.get(..10).unwrap_or_default())
+        IgnoreRules::new(config, today())
     }
 
     pub fn config(&self) -> &'a Config {
@@ -63,6 +62,12 @@ impl<'a> IgnoreRules<'a> {
             })
         });
     }
+}
+
+/// Today's date in UTC, `YYYY-MM-DD`, as rules' `expires` is compared with it.
+pub fn today() -> String {
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    now.get(..10).unwrap_or_default().to_owned()
 }
 
 /// A stack's path relative to the repository root, as ignore rules name stacks.

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::audit::recorder::{self, AuditOptions, RecordError};
 use crate::bounded::MAX_SAVED_REPORT_BYTES;
 use crate::drift::combined::{AnyReport, CombinedReport, DuplicateStack, SavedReportError};
+use crate::report::{self, Format};
 
 /// Why a saved report cannot be used. Where a reason is another error, only its message is
 /// shown, the way it reads on its own.
@@ -136,6 +137,46 @@ fn fold_into_branch(
         )),
     }
     Ok(notices)
+}
+
+/// Why the merged report could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("writing the merged report to standard output")]
+    Stdout(#[source] io::Error),
+    #[error("writing the merged report to {}", path.display())]
+    File {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// The merged report in `format` on `stdout` (a reader that stopped early, `| head`, is no
+/// error) and, when given, in `file` (its format by its extension). Returns the file when it
+/// holds the JSON report, for publishing.
+pub fn write<'a>(
+    merged: &CombinedReport,
+    format: Format,
+    stdout: &mut dyn io::Write,
+    file: Option<&'a Path>,
+) -> Result<Option<&'a Path>, WriteError> {
+    let printed = stdout
+        .write_all(report::render_combined(merged, format, false).as_bytes())
+        .and_then(|()| stdout.flush());
+    match printed {
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {}
+        other => other.map_err(WriteError::Stdout)?,
+    }
+    let Some(path) = file else { return Ok(None) };
+    let file_format = report::format_for_file(path, format);
+    std::fs::write(path, report::render_combined(merged, file_format, false)).map_err(
+        |source| WriteError::File {
+            path: path.to_owned(),
+            source,
+        },
+    )?;
+    Ok((file_format == Format::Json).then_some(path))
 }
 
 #[cfg(test)]

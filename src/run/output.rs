@@ -6,7 +6,7 @@
 //! standard output wait for the record, as one document each carrying the record's place.
 //! After recording the file is written again, now with the record's place.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use crate::drift::combined::{CombinedReport, DuplicateStack};
@@ -27,6 +27,23 @@ pub struct OutputSettings {
     /// Standard output is a terminal: a failure shown in the terminal report is not repeated
     /// on standard error.
     pub stdout_is_terminal: bool,
+}
+
+impl OutputSettings {
+    /// For this process's standard output: `color` forced on or off, else only on a terminal
+    /// and unless NO_COLOR is set (and not empty).
+    pub fn for_stdout(format: Format, color: Option<bool>, file: Option<PathBuf>) -> Self {
+        let stdout_is_terminal = std::io::stdout().is_terminal();
+        let color = color.unwrap_or_else(|| {
+            stdout_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        });
+        OutputSettings {
+            format,
+            color,
+            file,
+            stdout_is_terminal,
+        }
+    }
 }
 
 /// The run's report as one document: one stack's, or several stacks' combined.

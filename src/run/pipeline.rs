@@ -16,8 +16,8 @@ use crate::config::{self, Config, ConfigError, StackSpec};
 use crate::drift::combined::DuplicateStack;
 use crate::drift::{ScanReport, Status};
 use crate::engine::terraform::TerraformEngine;
-use crate::engine::Progress;
 use crate::events::{EventLog, EventsError};
+pub use crate::report::progress::ScanProgress;
 use crate::report::terminal;
 
 use super::explain::Sources;
@@ -51,6 +51,15 @@ pub struct RunSettings {
     pub output: OutputSettings,
 }
 
+/// `--jobs`, else the number of CPUs.
+pub fn concurrency(jobs: Option<usize>) -> usize {
+    jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(std::num::NonZeroUsize::get)
+            .unwrap_or(1)
+    })
+}
+
 /// What the caller shows of a run.
 pub trait Observer: Sync {
     /// The scans begin: one stack's (progress as [`ScanProgress::Stack`]) or many.
@@ -68,15 +77,6 @@ pub trait Observer: Sync {
     fn published(&self, published: &Published);
 }
 
-/// Progress of the scans.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ScanProgress<'a> {
-    /// The single stack of a one-directory run.
-    Stack(Progress<'a>),
-    /// A stack of many starting or finishing.
-    Batch(batch::Event<'a>),
-}
-
 /// A message for standard error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Line<'a> {
@@ -86,6 +86,18 @@ pub enum Line<'a> {
     Error(&'a str),
     /// Text shown as it is (terraform's output, withheld diagnostics), newlines included.
     Text(&'a str),
+}
+
+/// The line as every command prints it on standard error, its newline included.
+impl std::fmt::Display for Line<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Line::Warning(text) => writeln!(f, "driftlog: warning: {text}"),
+            Line::Note(text) => writeln!(f, "driftlog: {text}"),
+            Line::Error(text) => writeln!(f, "driftlog: error: {text}"),
+            Line::Text(text) => f.write_str(text),
+        }
+    }
 }
 
 /// Why a run could not go on.
@@ -141,6 +153,69 @@ impl RunOutcome {
             (true, code) => code,
             (false, 2) => 2,
             (false, _) => 1,
+        }
+    }
+}
+
+/// How a run ends, for the caller to print: [`RunOutcome::conclude`].
+#[derive(Debug, PartialEq, Eq)]
+pub struct Conclusion {
+    /// For standard error, each without its newline: the failures (with an annotation each in
+    /// GitHub Actions) and the summary.
+    pub lines: Vec<String>,
+    /// The exit code, or the error that fails the run (a record that could not be written).
+    pub result: Result<u8, String>,
+}
+
+impl RunOutcome {
+    /// Reports what failed and settles the exit code. A record that could not be written
+    /// fails the run (the error). Any other stage that failed (standard output, the
+    /// `--output` file, the job summary, step outputs, GitHub) fails it too, but drift still
+    /// exits 2: the failures are on standard error, every stage having run.
+    pub fn conclude(self, in_actions: bool) -> Conclusion {
+        let code = self.exit_code();
+        let RunOutcome {
+            failures,
+            not_recorded,
+            ..
+        } = self;
+        let mut lines = Vec::new();
+        for failure in &failures {
+            let message = super::full_chain(failure);
+            lines.push(format!("driftlog: error: {message}"));
+            if in_actions {
+                // Drift exits 2, which a workflow may accept: the run's page still shows this.
+                let annotation = crate::actions::Annotation {
+                    level: crate::actions::Level::Error,
+                    file: None,
+                    line: None,
+                    title: Some("driftlog".to_owned()),
+                    message,
+                };
+                lines.push(annotation.to_string());
+            }
+        }
+        if let Some(first) = not_recorded.first() {
+            for err in &not_recorded[1..] {
+                lines.push(format!(
+                    "driftlog: error: {}: {err}",
+                    not_recorded_because(err)
+                ));
+            }
+            // The report is out; the missing record must still fail the job.
+            let result = Err(format!("{}: {first}", not_recorded_because(first)));
+            return Conclusion { lines, result };
+        }
+        if !failures.is_empty() {
+            lines.push(format!(
+                "driftlog: error: {} of the run's stages failed (above); exiting {code}{}",
+                failures.len(),
+                if code == 2 { " for the drift" } else { "" }
+            ));
+        }
+        Conclusion {
+            lines,
+            result: Ok(code),
         }
     }
 }

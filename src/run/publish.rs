@@ -97,6 +97,35 @@ pub struct Published {
     pub failures: Vec<PublishFailure>,
 }
 
+impl Published {
+    /// What publishing did, a line each for standard error: annotations (the runner reads
+    /// workflow commands from both streams; stdout keeps only the report), what was done,
+    /// warnings.
+    pub fn lines(&self) -> Vec<String> {
+        let annotations = self.annotations.iter().map(ToString::to_string);
+        let done = self
+            .done
+            .iter()
+            .map(|done| format!("driftlog: github: {done}"));
+        let warnings = self
+            .warnings
+            .iter()
+            .map(|w| format!("driftlog: warning: {w}"));
+        annotations.chain(done).chain(warnings).collect()
+    }
+
+    /// [`Published::lines`] and a line for each failure but the first, which is returned:
+    /// for the commands that publish and stop at a failure.
+    pub fn conclude(self) -> (Vec<String>, Option<PublishFailure>) {
+        let mut lines = self.lines();
+        let mut failures = self.failures.into_iter();
+        let first = failures.next();
+        let others = failures.map(|err| format!("driftlog: error: {}", super::full_chain(&err)));
+        lines.extend(others);
+        (lines, first)
+    }
+}
+
 /// The publish stage, settled against the environment.
 pub struct Publisher {
     settings: PublishSettings,

@@ -196,6 +196,15 @@ pub fn recorded_lines(branch: &str, outcome: &Outcome) -> Vec<String> {
     lines
 }
 
+/// What standard error says of a log's records: where they landed, or the warnings the
+/// error does not carry.
+pub fn result_lines(branch: &str, recorded: &Result<Outcome, RecordError>) -> Vec<String> {
+    match recorded {
+        Ok(outcome) => recorded_lines(branch, outcome),
+        Err(err) => unpushed_lines(err),
+    }
+}
+
 /// The warnings of a run whose record was not pushed (spool entries refused or lost, say),
 /// which its error message does not carry, a line each for standard error.
 pub fn unpushed_lines(err: &RecordError) -> Vec<String> {

@@ -31,6 +31,38 @@ pub struct ScanSettings {
     pub terraform_timeout: Option<std::time::Duration>,
 }
 
+/// Where driftlog runs (`.` when the directory is gone).
+pub fn working_dir() -> PathBuf {
+    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
+}
+
+/// The repository holding the working directory (its work tree), else the directory itself.
+pub fn repository_root() -> PathBuf {
+    let cwd = working_dir();
+    git2::Repository::discover(&cwd)
+        .ok()
+        .and_then(|repo| repo.workdir().map(Path::to_path_buf))
+        .unwrap_or(cwd)
+}
+
+/// `--var-file` paths are relative to where driftlog runs, not to the stack directory.
+pub fn resolve_from_cwd(path: &Path) -> PathBuf {
+    if path.is_relative() && path.exists() {
+        std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
+    } else {
+        path.to_owned()
+    }
+}
+
+/// A `--terraform-timeout`: a duration as humantime writes it, more than zero.
+pub fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(duration) if !duration.is_zero() => Ok(duration),
+        Ok(_) => Err("a time limit must be more than zero".to_owned()),
+        Err(err) => Err(format!("{err} (write it like `45m`, `2h` or `90s`)")),
+    }
+}
+
 impl ScanSettings {
     /// The options to scan `dir` with, the stack's own workspace, variables and var files
     /// before the run's.

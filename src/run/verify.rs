@@ -54,6 +54,21 @@ pub struct Verified {
     pub warnings: Vec<String>,
 }
 
+impl Verified {
+    /// The report for standard output: JSON for tools, else text for people.
+    pub fn render(&self, json: bool) -> String {
+        match json {
+            true => crate::report::verify::json(
+                &self.report,
+                &self.trust_root,
+                self.since.as_ref(),
+                &self.warnings,
+            ),
+            false => crate::report::verify::text(&self.report, &self.trust_root.describe()),
+        }
+    }
+}
+
 /// Why verification could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyRunError {

@@ -1,10 +1,9 @@
-//! The audit-log flags `scan` and `apply` share, and how a recorded run is announced.
+//! The audit-log flags `scan`, `apply` and `report merge` share.
 
 use std::path::PathBuf;
 
-use driftlog::audit::recorder::{AuditOptions, RecordError, Subject};
+use driftlog::audit::recorder::{AuditOptions, Subject};
 use driftlog::audit::store::DEFAULT_BRANCH;
-use driftlog::audit::sync::Outcome;
 use driftlog::run::record::AuditSettings;
 
 #[derive(Debug, clap::Args)]
@@ -45,14 +44,9 @@ pub struct AuditArgs {
         env = "DRIFTLOG_AUDIT_DEADLINE",
         value_name = "DURATION",
         default_value = "3m",
-        value_parser = parse_deadline
+        value_parser = driftlog::audit::sync::parse_deadline
     )]
     pub audit_deadline: std::time::Duration,
-}
-
-fn parse_deadline(text: &str) -> Result<std::time::Duration, String> {
-    driftlog::audit::sync::parse_duration(text)
-        .ok_or_else(|| format!("{text:?} is not a duration (`90s`, `5m`, or seconds)"))
 }
 
 impl AuditArgs {
@@ -80,18 +74,4 @@ impl AuditArgs {
     pub fn options(&self, subject: Subject) -> anyhow::Result<Option<AuditOptions>> {
         Ok(self.settings().resolve(subject)?)
     }
-}
-
-/// Says where records landed (on standard error).
-pub fn print_recorded(branch: &str, outcome: &Outcome) {
-    driftlog::run::record::recorded_lines(branch, outcome)
-        .iter()
-        .for_each(|line| eprintln!("{line}"));
-}
-
-/// The warnings of a run whose record was not pushed (on standard error).
-pub fn print_unpushed_warnings(err: &RecordError) {
-    driftlog::run::record::unpushed_lines(err)
-        .iter()
-        .for_each(|line| eprintln!("{line}"));
 }

@@ -9,7 +9,7 @@ use driftlog::run::explain::{explain_latest, LatestSettings};
 use driftlog::run::pipeline::Line;
 
 use crate::log_location::FormatArg;
-use crate::verify::{eprint_line, write_stdout};
+use crate::print::{eprint_line, write_stdout};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -56,9 +56,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         events: args.events.clone(),
     };
     let latest = explain_latest(&settings)?;
-    for warning in &latest.warnings {
-        eprint_line(Line::Warning(warning));
-    }
+    latest
+        .warnings
+        .iter()
+        .for_each(|w| eprint_line(Line::Warning(w)));
     let output = match args.format {
         FormatArg::Json => serde_json::to_string_pretty(&latest.explanations)? + "\n",
         FormatArg::Text => latest_text(&latest.explanations, &latest.clean, &args.addresses),

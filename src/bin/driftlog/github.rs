@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use driftlog::github::{Publication, Repo};
-use driftlog::run::publish::{PublishSettings, Published, Publisher};
+use driftlog::run::publish::{PublishSettings, Publisher};
 
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "GitHub")]
@@ -109,28 +109,7 @@ pub fn publish(
     publication: Publication<'_>,
     report_json: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let published = publisher.publish(publication, report_json);
-    print_published(&published);
-    let mut failures = published.failures.into_iter().map(anyhow::Error::new);
-    let Some(first) = failures.next() else {
-        return Ok(());
-    };
-    for err in failures {
-        eprintln!("driftlog: error: {err:#}");
-    }
-    Err(first)
-}
-
-/// What publishing did, on standard error: annotations (the runner reads workflow commands
-/// from both streams; stdout keeps only the report), what was done, warnings.
-pub fn print_published(published: &Published) {
-    for annotation in &published.annotations {
-        eprintln!("{annotation}");
-    }
-    for done in &published.done {
-        eprintln!("driftlog: github: {done}");
-    }
-    for warning in &published.warnings {
-        eprintln!("driftlog: warning: {warning}");
-    }
+    let (lines, first) = publisher.publish(publication, report_json).conclude();
+    crate::print::eprint_lines(&lines);
+    first.map_or(Ok(()), |err| Err(err.into()))
 }

@@ -6,7 +6,7 @@ use driftlog::report::explanation::history_text;
 use driftlog::run::explain::history;
 
 use crate::log_location::FormatArg;
-use crate::verify::write_stdout;
+use crate::print::write_stdout;
 
 #[derive(Debug, clap::Args)]
 #[command(

@@ -38,14 +38,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         comment: args.comment,
     };
     let key = keygen(&settings)?;
-    eprintln!(
-        "Wrote the private key to {} and the public key to {} ({}).\n\
-         Add this line to .driftlog/allowed_signers on your main branch, and in CI pass the \
-         private key's contents as the secret DRIFTLOG_SIGNING_KEY:",
-        settings.output.display(),
-        key.public_path.display(),
-        key.fingerprint
-    );
+    eprintln!("{}", key.instructions(&settings.output));
     println!("{}", key.allowed_signers_line);
     Ok(ExitCode::SUCCESS)
 }

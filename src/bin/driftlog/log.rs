@@ -8,7 +8,7 @@ use driftlog::report;
 use driftlog::run::pipeline::Line;
 
 use crate::log_location::FormatArg;
-use crate::verify::{eprint_line, write_stdout};
+use crate::print::{eprint_line, write_stdout};
 
 #[derive(Debug, clap::Args)]
 #[command(

@@ -8,11 +8,12 @@ mod history;
 mod keygen;
 mod log;
 mod log_location;
-mod progress;
+mod print;
 mod remediate;
 mod report;
 mod scan;
 mod stacks;
+mod terraform_args;
 mod verify;
 mod witnessed;
 

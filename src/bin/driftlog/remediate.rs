@@ -5,12 +5,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use driftlog::audit::recorder::Subject;
-use driftlog::run::remediate::{remediate, RemediateSettings, DEFAULT_MAX_RUN_RESOURCES};
-use driftlog::run::stacks::ScanSettings;
+use driftlog::run::remediate::{self, RemediateSettings, DEFAULT_MAX_RUN_RESOURCES};
+use driftlog::run::stacks::{repository_root, working_dir};
 
 use crate::audit_args::AuditArgs;
 use crate::log_location::FormatArg;
-use crate::verify::{eprint_line, write_stdout};
+use crate::print::{eprint_line, eprint_lines, write_stdout};
+use crate::terraform_args::TerraformArgs;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -42,30 +43,8 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_RUN_RESOURCES)]
     pub max_resources: usize,
 
-    /// Terraform binary to run (a name on PATH or a path); `tofu` works too.
-    #[arg(
-        long,
-        env = "DRIFTLOG_TERRAFORM_BIN",
-        default_value = "terraform",
-        value_name = "PATH"
-    )]
-    pub terraform_bin: PathBuf,
-
-    /// Run `terraform init -input=false` first.
-    #[arg(long)]
-    pub init: bool,
-
-    /// Terraform workspace (default: the selected one).
-    #[arg(long, value_name = "NAME")]
-    pub workspace: Option<String>,
-
-    /// Set a variable, as `-var NAME=VALUE` to terraform. Repeatable.
-    #[arg(long = "var", value_name = "NAME=VALUE")]
-    pub vars: Vec<String>,
-
-    /// Load variables from a file, as `-var-file` to terraform. Repeatable.
-    #[arg(long = "var-file", value_name = "FILE")]
-    pub var_files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub terraform: TerraformArgs,
 
     #[command(flatten)]
     pub audit: AuditArgs,
@@ -79,46 +58,40 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let format = args.format;
+    // Bad flags and an unreadable key fail before terraform runs.
     let audit = match args.apply {
         true => args.audit.options(Subject::Remediation)?,
         false => None,
     };
     let publisher = args.github.publisher()?;
-    let root = crate::scan::repository_root();
-    let today = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let settings = RemediateSettings {
+        // The user's extra plan arguments never reach a remediation.
+        scan: args.terraform.settings(Vec::new()),
         dirs: args.dirs,
         config_file: args.config,
-        root,
-        cwd: std::env::current_dir()?,
-        scan: ScanSettings {
-            terraform_bin: args.terraform_bin.into_os_string(),
-            init: args.init,
-            workspace: args.workspace,
-            vars: args.vars,
-            var_files: args.var_files,
-            plan_args: Vec::new(),
-            terraform_timeout: None,
-        },
+        root: repository_root(),
+        cwd: working_dir(),
         apply: args.apply,
         max_resources: args.max_resources,
         branch: args.audit.audit_branch.clone(),
         log_repo: args.audit.audit_repo.clone(),
         audit,
-        today: today.get(..10).unwrap_or_default().to_owned(),
+        today: driftlog::run::ignore::today(),
         env: std::env::vars().collect(),
     };
-    let remediated = remediate(&settings, &mut eprint_line)?;
-    write_stdout(&match format {
+    let remediated = remediate::remediate(&settings, &mut eprint_line)?;
+    write_stdout(&match args.format {
         FormatArg::Text => driftlog::report::remediate::text(&remediated),
         FormatArg::Json => serde_json::to_string_pretty(&remediated)? + "\n",
     })?;
-    let published = driftlog::run::remediate::publish(&remediated, &publisher);
-    published.iter().for_each(crate::github::print_published);
-    let publish_failed = published.iter().any(|p| !p.failures.is_empty());
-    for failure in published.into_iter().flat_map(|p| p.failures) {
-        eprintln!("driftlog: error: {:#}", anyhow::Error::new(failure));
+    let mut publish_failed = false;
+    for published in remediate::publish(&remediated, &publisher) {
+        let (lines, failure) = published.conclude();
+        eprint_lines(&lines);
+        if let Some(failure) = failure {
+            eprintln!("driftlog: error: {:#}", anyhow::Error::new(failure));
+            publish_failed = true;
+        }
     }
     if let Some(first) = remediated.not_recorded.first() {
         anyhow::bail!("the remediation was NOT recorded in the audit log: {first}");

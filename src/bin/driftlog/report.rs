@@ -1,16 +1,14 @@
 //! `driftlog report`: saved JSON reports, for workflows that scan in one job (or in many
 //! parallel jobs) and report in another. Reading and merging them is `driftlog::run::merge`.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use driftlog::drift::combined::AnyReport;
 use driftlog::github::Publication;
-use driftlog::report::{self, Format};
 use driftlog::run::merge;
 
+use crate::print::eprint_lines;
 use crate::scan::FormatArg;
 
 #[derive(Debug, clap::Subcommand)]
@@ -85,24 +83,10 @@ fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     // The key is read only once the reports merged, so a bad report is named first.
     let audit = args.audit.options_if_key()?;
     let notices = merge::fold_pending(&mut merged, audit.as_ref())
-        .inspect_err(|err| crate::audit_args::print_unpushed_warnings(&err.0))?;
-    notices.iter().for_each(|line| eprintln!("{line}"));
-    let format = args.format.into();
-    let mut stdout = std::io::stdout().lock();
-    let printed = stdout
-        .write_all(report::render_combined(&merged, format, false).as_bytes())
-        .and_then(|()| stdout.flush());
-    match printed {
-        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
-        other => other.context("writing the merged report to standard output")?,
-    }
-    let mut json_path = None;
-    if let Some(path) = &args.output {
-        let file_format = driftlog::report::format_for_file(path, format);
-        std::fs::write(path, report::render_combined(&merged, file_format, false))
-            .with_context(|| format!("writing the merged report to {}", path.display()))?;
-        json_path = (file_format == Format::Json).then_some(path.as_path());
-    }
+        .inspect_err(|err| eprint_lines(&driftlog::run::record::unpushed_lines(&err.0)))?;
+    eprint_lines(&notices);
+    let stdout = &mut std::io::stdout().lock();
+    let json_path = merge::write(&merged, args.format.into(), stdout, args.output.as_deref())?;
     crate::github::publish(&publisher, Publication::Combined(&merged), json_path)?;
     Ok(ExitCode::from(merged.status.exit_code()))
 }

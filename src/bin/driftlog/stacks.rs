@@ -7,7 +7,10 @@ use std::process::ExitCode;
 
 use clap::ValueEnum;
 use driftlog::config::Config;
+use driftlog::run::pipeline::Line;
 use driftlog::run::stacks::Listing;
+
+use crate::print::eprint_line;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -34,11 +37,12 @@ pub enum StacksFormat {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let root = crate::scan::repository_root();
+    let root = driftlog::run::stacks::repository_root();
     let config = Config::load(&root, args.config.as_deref())?;
-    for warning in &config.warnings {
-        eprintln!("driftlog: warning: {warning}");
-    }
+    config
+        .warnings
+        .iter()
+        .for_each(|w| eprint_line(Line::Warning(w)));
     let listing = match (args.format, args.shards) {
         (StacksFormat::Matrix, Some(0)) => anyhow::bail!("--shards must be at least 1"),
         (StacksFormat::Matrix, Some(n)) => Listing::Shards(n),

@@ -1,16 +1,13 @@
 //! `driftlog verify`: checks the audit branch and prints every problem found.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use driftlog::audit::trust::TrustSource;
-use driftlog::report;
-use driftlog::run::pipeline::Line;
 use driftlog::run::verify::{self, Start, VerifySettings};
 
 use crate::log_location::FormatArg;
+use crate::print::{eprint_line, write_stdout};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -111,38 +108,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let verified = verify::verify(&settings, &mut eprint_line)?;
-    let report = &verified.report;
-    write_stdout(&match args.format {
-        FormatArg::Json => report::verify::json(
-            report,
-            &verified.trust_root,
-            verified.since.as_ref(),
-            &verified.warnings,
-        ),
-        FormatArg::Text => report::verify::text(report, &verified.trust_root.describe()),
-    })?;
-    Ok(if report.is_intact() {
+    write_stdout(&verified.render(args.format == FormatArg::Json))?;
+    Ok(if verified.report.is_intact() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
-}
-
-/// A message for standard error, as every command words it.
-pub(crate) fn eprint_line(line: Line<'_>) {
-    match line {
-        Line::Warning(text) => eprintln!("driftlog: warning: {text}"),
-        Line::Note(text) => eprintln!("driftlog: {text}"),
-        Line::Error(text) => eprintln!("driftlog: error: {text}"),
-        Line::Text(text) => eprint!("{text}"),
-    }
-}
-
-/// Writes `text` to standard output; a reader that stopped early (`| head`) is no error.
-pub(crate) fn write_stdout(text: &str) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        result => result.context("writing to standard output"),
-    }
 }

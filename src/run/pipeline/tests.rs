@@ -12,7 +12,7 @@ use crate::audit::recorder::AuditOptions;
 use crate::audit::sshsig::SigningKey;
 use crate::audit::sync::{Auth, RemoteChoice};
 use crate::drift::{Action, AttrValue, AttributeChange, DriftedResource, Failure, Stack, Summary};
-use crate::engine::Engine;
+use crate::engine::{Engine, Progress};
 use crate::report::Format;
 use crate::run::publish::PublishSettings;
 
@@ -347,4 +347,66 @@ fn one_failed_stack_on_screen_is_not_repeated_on_standard_error() {
     assert!(heard
         .events()
         .contains(&"line Error(\"terraform plan failed\")".to_owned()));
+}
+
+#[test]
+fn lines_read_as_every_command_prints_them() {
+    assert_eq!(Line::Warning("w").to_string(), "driftlog: warning: w\n");
+    assert_eq!(Line::Note("n").to_string(), "driftlog: n\n");
+    assert_eq!(Line::Error("e").to_string(), "driftlog: error: e\n");
+    assert_eq!(Line::Text("as is").to_string(), "as is");
+}
+
+#[test]
+fn a_conclusion_names_each_failure_with_its_sources_and_the_missing_record_last() {
+    let failed = || StageFailure::OutputFile {
+        path: PathBuf::from("out.json"),
+        source: std::io::Error::other("disk full"),
+    };
+    let drifted = RunOutcome {
+        drift_code: 2,
+        failures: vec![failed()],
+        not_recorded: Vec::new(),
+    };
+    let concluded = drifted.conclude(true);
+    assert_eq!(concluded.result, Ok(2), "drift still exits 2");
+    assert_eq!(
+        concluded.lines[0],
+        "driftlog: error: writing the report to out.json: disk full"
+    );
+    assert!(
+        concluded.lines[1].starts_with("::error "),
+        "{:?}",
+        concluded.lines
+    );
+    assert_eq!(
+        concluded.lines[2],
+        "driftlog: error: 1 of the run's stages failed (above); exiting 2 for the drift"
+    );
+
+    let unrecorded = RunOutcome {
+        drift_code: 0,
+        failures: vec![failed()],
+        not_recorded: vec![
+            RecordError::Bare(PathBuf::from("/a")),
+            RecordError::Bare(PathBuf::from("/b")),
+        ],
+    };
+    let concluded = unrecorded.conclude(false);
+    assert_eq!(
+        concluded.lines,
+        [
+            "driftlog: error: writing the report to out.json: disk full",
+            "driftlog: error: the scan was NOT recorded in the audit log: the repository at /b \
+             has no working tree to place the stack in",
+        ]
+    );
+    assert_eq!(
+        concluded.result,
+        Err(
+            "the scan was NOT recorded in the audit log: the repository at /a has no working \
+             tree to place the stack in"
+                .to_owned()
+        )
+    );
 }
