@@ -1,6 +1,8 @@
 //! Reading the audit log for how a drift came about: a resource's timeline (`history`), and
 //! for each resource drifted in a scan the window in which the drift happened, what ran in
 //! it, and (from further evidence) the commits and cloud audit events inside it (`explain`).
+//! Remediations take part in both ([`remediation`]): one that reverted a resource ends its
+//! drift there.
 //!
 //! Every statement names the record, commit or event it comes from; what the evidence does
 //! not show is left unknown. The log is read once into [`Log`], indexed by stack; each
@@ -8,6 +10,7 @@
 
 pub mod commits;
 pub mod events;
+pub mod remediation;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -20,6 +23,7 @@ use crate::audit::record::{ChangeOutcome, RecordKind, RecordResult};
 use crate::drift::explanation::{ChangeHistory, Explanation, RecordRef};
 use crate::drift::{AttributeChange, DriftedResource};
 use commits::CommitHistory;
+pub use remediation::RemediationEntry;
 
 /// A stack as records name it: path relative to the repository root, and workspace.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -61,6 +65,14 @@ pub enum ResourceStatus {
     Applied,
     /// An apply started changing it and failed.
     ApplyFailed,
+    /// A remediation reverted it: the scan after its apply found it clean.
+    Reverted,
+    /// A remediation would not change it (the entry says why).
+    RemediationRefused,
+    /// A remediation set out to change it and failed.
+    RemediationFailed,
+    /// A remediation set out to change it and a signal stopped it.
+    RemediationInterrupted,
 }
 
 impl ResourceStatus {
@@ -72,6 +84,10 @@ impl ResourceStatus {
             ResourceStatus::ScanFailed => "unknown (scan failed)",
             ResourceStatus::Applied => "applied",
             ResourceStatus::ApplyFailed => "apply failed",
+            ResourceStatus::Reverted => "reverted",
+            ResourceStatus::RemediationRefused => "remediation refused",
+            ResourceStatus::RemediationFailed => "remediation failed",
+            ResourceStatus::RemediationInterrupted => "remediation interrupted",
         }
     }
 }
@@ -83,11 +99,16 @@ pub struct HistoryEntry {
     #[serde(flatten)]
     pub record: RecordRef,
     pub status: ResourceStatus,
-    /// The drift's action (`update`, `delete`) or the apply's.
+    /// The drift's action (`update`, `delete`), the apply's, or the remediation plan's.
     pub action: Option<String>,
-    /// For drift: the changed attributes, before and after.
+    /// For drift: the changed attributes, before and after. For a remediation: those its
+    /// plan set back, before as drifted and after as the code has them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<AttributeChange>,
+    /// For a remediation: its rule, outcome, the record it acted on, its plan, or why it
+    /// refused this resource.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<RemediationEntry>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -160,8 +181,8 @@ impl Log {
     }
 
     /// Every record of the stacks holding `address` (or of `stacks`, when given) that
-    /// touched it: each completed or failed scan, and each apply that changed it. Newest
-    /// first.
+    /// touched it: each completed or failed scan, each apply that changed it, and each
+    /// remediation that names it (planned or refused). Newest first.
     pub fn history(&self, address: &str, stacks: Option<&[StackKey]>) -> Vec<HistoryEntry> {
         let keys: Vec<&StackKey> = match stacks {
             Some(stacks) => stacks.iter().collect(),
@@ -180,15 +201,19 @@ impl Log {
                     continue;
                 };
                 let (status, action) = said.clone();
-                let changes = drifted(entry, address)
-                    .map(|r| r.changes.clone())
-                    .unwrap_or_default();
+                let changes = match &entry.record.remediation {
+                    Some(remediation) => remediation::set_back(remediation, address),
+                    None => drifted(entry, address)
+                        .map(|r| r.changes.clone())
+                        .unwrap_or_default(),
+                };
                 timeline.push(HistoryEntry {
                     stack: key.clone(),
                     record: record_ref_with(entry, Some(said)),
                     status,
                     action,
                     changes,
+                    remediation: remediation::entry(entry, address),
                 });
             }
         }
@@ -232,6 +257,7 @@ fn explain_resource(
     let mut first_seen = latest;
     let mut last_clean = None;
     let mut applies = Vec::new();
+    let mut remediations = Vec::new();
     let mut failed_scans = Vec::new();
     let mut identifiers: BTreeSet<String> = resource.identifiers.values().cloned().collect();
     for entry in before.iter().rev() {
@@ -244,20 +270,34 @@ fn explain_resource(
                 }
                 first_seen = entry;
             }
-            Some(ResourceStatus::Clean | ResourceStatus::Applied) => {
+            Some(ResourceStatus::Clean | ResourceStatus::Applied | ResourceStatus::Reverted) => {
                 identifiers.extend(applied_id(entry, address));
                 last_clean = Some(*entry);
                 break;
             }
-            Some(ResourceStatus::ApplyFailed) | None => {
-                if entry.record.kind == RecordKind::Apply {
+            Some(
+                ResourceStatus::ApplyFailed
+                | ResourceStatus::RemediationRefused
+                | ResourceStatus::RemediationFailed
+                | ResourceStatus::RemediationInterrupted,
+            )
+            | None => match entry.record.kind {
+                RecordKind::Apply => {
                     identifiers.extend(applied_id(entry, address));
                     applies.push(record_ref_with(entry, said));
                 }
-            }
+                RecordKind::Remediation => {
+                    // A failed remediation's apply may still have changed it, and named it.
+                    identifiers.extend(applied_id(entry, address));
+                    let record = record_ref_with(entry, said);
+                    remediations.extend(remediation::in_window(entry, address, record));
+                }
+                RecordKind::Scan => {}
+            },
         }
     }
     applies.reverse();
+    remediations.reverse();
     failed_scans.reverse();
     let changes = resource
         .changes
@@ -272,6 +312,7 @@ fn explain_resource(
         last_clean: last_clean.map(|entry| record_ref(entry, address)),
         applies,
         failed_scans,
+        remediations,
         commits: None,
         events: None,
         changes,
@@ -302,11 +343,21 @@ fn change_history(
                 since_after = Some(entry.record.seq);
                 break;
             }
-            Some((ResourceStatus::Clean | ResourceStatus::Applied, _)) => {
+            Some((
+                ResourceStatus::Clean | ResourceStatus::Applied | ResourceStatus::Reverted,
+                _,
+            )) => {
                 since_after = Some(entry.record.seq);
                 break;
             }
-            Some((ResourceStatus::ApplyFailed, _)) | None => continue,
+            Some((
+                ResourceStatus::ApplyFailed
+                | ResourceStatus::RemediationRefused
+                | ResourceStatus::RemediationFailed
+                | ResourceStatus::RemediationInterrupted,
+                _,
+            ))
+            | None => continue,
         }
     }
     ChangeHistory {
@@ -398,6 +449,11 @@ fn mentions(entry: &LogEntry, address: &str) -> bool {
             .apply
             .as_ref()
             .is_some_and(|apply| apply.changes.iter().any(|c| c.address == address))
+        || entry
+            .record
+            .remediation
+            .as_ref()
+            .is_some_and(|remediation| remediation::names(remediation, address))
 }
 
 fn applied_id(entry: &LogEntry, address: &str) -> Option<String> {
@@ -411,7 +467,8 @@ fn applied_id(entry: &LogEntry, address: &str) -> Option<String> {
         .find_map(|c| c.id.clone())
 }
 
-/// What `entry` says of `address`; `None` for an apply that did not touch it.
+/// What `entry` says of `address`; `None` for an apply that did not touch it or a
+/// remediation that does not name it.
 fn status_of(entry: &LogEntry, address: &str) -> Option<(ResourceStatus, Option<String>)> {
     let record = &entry.record;
     match record.kind {
@@ -439,9 +496,7 @@ fn status_of(entry: &LogEntry, address: &str) -> Option<(ResourceStatus, Option<
             };
             Some((status, Some(change.action.as_str().to_owned())))
         }
-        // Not yet part of any window: a remediation's scan before and after it say what
-        // drifted and what is clean again.
-        RecordKind::Remediation => None,
+        RecordKind::Remediation => remediation::status(record.remediation.as_ref()?, address),
     }
 }
 
@@ -464,7 +519,7 @@ fn record_ref_with(
         who: record.context.who(),
         run: record.context.run(),
         applied: match status {
-            Some((ResourceStatus::Applied, action)) => action,
+            Some((ResourceStatus::Applied | ResourceStatus::Reverted, action)) => action,
             Some((ResourceStatus::ApplyFailed, action)) => action.map(|a| format!("{a} (failed)")),
             _ => None,
         },

@@ -19,8 +19,8 @@ pub struct Explanation {
     /// scans aside) that saw the resource drifted.
     pub first_seen: RecordRef,
     /// The newest record before it in which the resource was clean (a scan that did not see
-    /// it drifted) or that applied it. `None`: the log holds no such record, so the drift may
-    /// be older than the log.
+    /// it drifted), that applied it, or a remediation that reverted it. `None`: the log holds
+    /// no such record, so the drift may be older than the log.
     pub last_clean: Option<RecordRef>,
     /// Applies of the stack recorded inside the window (none of them applied this resource,
     /// or the window would start there).
@@ -28,6 +28,10 @@ pub struct Explanation {
     /// Scans inside the window that failed, and so saw nothing.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed_scans: Vec<RecordRef>,
+    /// Remediations of the stack recorded inside the window, whatever their outcome (none of
+    /// them reverted this resource, or the window would start there).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remediations: Vec<RemediationRef>,
     /// Commits of the main branch inside the window that touched the stack's files. `None`:
     /// git history was not available.
     pub commits: Option<Vec<CommitRef>>,
@@ -48,17 +52,32 @@ pub struct RecordRef {
     /// The audit commit that added it.
     pub commit: Option<String>,
     pub time: String,
-    /// `scan` or `apply`.
+    /// `scan`, `apply` or `remediation`.
     pub kind: String,
-    /// `clean`, `drifted`, `failed`, `applied`.
+    /// `clean`, `drifted`, `failed`, `applied`, `reverted`, `refused`.
     pub result: String,
     /// Who ran it: the Actions actor and workflow, or the git user and host.
     pub who: String,
     /// The CI run, when it ran in one: its URL, else its id.
     pub run: Option<String>,
-    /// For applies: what it did to the explained resource (`update`, ...), if anything.
+    /// For applies and remediations that reverted it: what it did to the explained resource
+    /// (`update`, ...), if anything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied: Option<String>,
+}
+
+/// A remediation, as a source: its record, the rule it acted by, and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RemediationRef {
+    #[serde(flatten)]
+    pub record: RecordRef,
+    /// Where the rule is: `.driftlog.toml:12`.
+    pub rule: String,
+    /// How the remediation ended: `reverted`, `refused`, `failed` or `interrupted`.
+    pub outcome: String,
+    /// Why it would not change the explained resource, when it refused to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 
 use super::{display_value, first_chars, human_time, human_time_seconds, plural};
-use crate::drift::explanation::{CommitRef, EventRef, Explanation, RecordRef};
-use crate::explain::HistoryEntry;
+use crate::drift::explanation::{CommitRef, EventRef, Explanation, RecordRef, RemediationRef};
+use crate::explain::{HistoryEntry, RemediationEntry};
 
 /// "first seen 2026-11-20 03:00 UTC (record 41, run …); last clean 2026-11-19 03:00 UTC
 /// (record 40); no recorded apply in between; ModifySecurityGroupRules by role/ops-admin at
@@ -19,9 +19,10 @@ pub fn one_line(explanation: &Explanation, current: Option<u64>) -> String {
         format!("first seen {} ({})", human_time(&first.time), source(first))
     }];
     parts.push(match &explanation.last_clean {
-        Some(clean) if clean.kind == "apply" => {
+        Some(clean) if clean.kind == "apply" || clean.kind == "remediation" => {
             format!(
-                "last applied {} ({})",
+                "{} {} ({})",
+                last_label(clean),
                 human_time(&clean.time),
                 source(clean)
             )
@@ -45,6 +46,21 @@ pub fn one_line(explanation: &Explanation, current: Option<u64>) -> String {
                 .join(", ")
         ),
     });
+    match explanation.remediations.as_slice() {
+        [] => {}
+        [one] => parts.push(format!(
+            "remediation in between: record {} by rule {} ({})",
+            one.record.seq, one.rule, one.outcome
+        )),
+        many => parts.push(format!(
+            "{} in between (records {})",
+            plural(many.len(), "remediation"),
+            many.iter()
+                .map(|r| r.record.seq.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
     match explanation.commits.as_deref() {
         Some([]) => parts.push("no commit to the stack in between".to_owned()),
         Some([one]) => parts.push(format!("commit {} in between", commit_short(one))),
@@ -86,11 +102,7 @@ pub fn text(explanations: &[Explanation]) -> String {
         );
         match &e.last_clean {
             Some(clean) => {
-                let label = if clean.kind == "apply" {
-                    "last applied"
-                } else {
-                    "last clean"
-                };
+                let label = last_label(clean);
                 let _ = writeln!(
                     out,
                     "  {label:<18}  {}  {}",
@@ -123,6 +135,12 @@ pub fn text(explanations: &[Explanation]) -> String {
                     human_time_seconds(&apply.time),
                     record_line(apply)
                 );
+            }
+        }
+        if !e.remediations.is_empty() {
+            let _ = writeln!(out, "  remediations in between");
+            for remediation in &e.remediations {
+                let _ = writeln!(out, "    {}", remediation_line(remediation));
             }
         }
         for failed in &e.failed_scans {
@@ -230,10 +248,13 @@ pub fn history_text(address: &str, entries: &[HistoryEntry]) -> String {
         let run = entries[index..]
             .iter()
             .take_while(|e| {
-                e.status == entry.status && e.stack == entry.stack && e.changes.is_empty()
+                e.status == entry.status
+                    && e.stack == entry.stack
+                    && e.changes.is_empty()
+                    && e.remediation.is_none()
             })
             .count();
-        if entry.changes.is_empty() && run > 2 {
+        if entry.changes.is_empty() && entry.remediation.is_none() && run > 2 {
             let oldest = &entries[index + run - 1];
             let _ = writeln!(
                 out,
@@ -270,6 +291,9 @@ pub fn history_text(address: &str, entries: &[HistoryEntry]) -> String {
                 .map(|r| format!(", run {r}"))
                 .unwrap_or_default()
         );
+        if let Some(remediation) = &entry.remediation {
+            remediation_lines(&mut out, remediation);
+        }
         for change in &entry.changes {
             let _ = writeln!(
                 out,
@@ -282,6 +306,58 @@ pub fn history_text(address: &str, entries: &[HistoryEntry]) -> String {
         index += 1;
     }
     out
+}
+
+/// What a window's start did: `last clean`, or the apply or remediation that changed it.
+fn last_label(record: &RecordRef) -> &'static str {
+    match record.kind.as_str() {
+        "apply" => "last applied",
+        "remediation" => "last reverted",
+        _ => "last clean",
+    }
+}
+
+/// A remediation inside a window: when, its record, its rule and outcome.
+fn remediation_line(remediation: &RemediationRef) -> String {
+    let mut text = format!(
+        "{}  {}; rule {}: {}",
+        human_time_seconds(&remediation.record.time),
+        record_line(&remediation.record),
+        remediation.rule,
+        remediation.outcome
+    );
+    if let Some(reason) = &remediation.refused {
+        text.push_str(&format!("; refused this resource: {reason}"));
+    }
+    text
+}
+
+/// A remediation's lines in a timeline, under its entry: rule, what it acted on, its plan
+/// and the scan that verified it, and why it refused the resource.
+fn remediation_lines(out: &mut String, remediation: &RemediationEntry) {
+    let rule = &remediation.rule;
+    let _ = writeln!(
+        out,
+        "      rule {} ({}): {}",
+        rule.name,
+        rule.action.as_str(),
+        rule.reason
+    );
+    let mut acted = format!(
+        "      acted on record {}; outcome {}",
+        remediation.acts_on,
+        remediation.outcome.as_str()
+    );
+    if let Some(plan) = &remediation.plan_sha256 {
+        acted.push_str(&format!("; plan sha256 {}", first_chars(plan, 12)));
+    }
+    if let Some(verified) = remediation.verified_by {
+        acted.push_str(&format!("; verified by record {verified}"));
+    }
+    let _ = writeln!(out, "{acted}");
+    if let Some(reason) = &remediation.refused {
+        let _ = writeln!(out, "      refused: {reason}");
+    }
 }
 
 fn source(record: &RecordRef) -> String {
@@ -391,6 +467,7 @@ mod tests {
             last_clean: Some(record(1, "ü")),
             applies: vec![],
             failed_scans: vec![],
+            remediations: vec![],
             commits: Some(vec![commit]),
             events: None,
             changes: vec![],

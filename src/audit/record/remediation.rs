@@ -22,6 +22,15 @@ pub enum RemediationAction {
     Adopt,
 }
 
+impl RemediationAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemediationAction::Revert => "revert",
+            RemediationAction::Adopt => "adopt",
+        }
+    }
+}
+
 impl From<crate::config::remediate::Action> for RemediationAction {
     fn from(action: crate::config::remediate::Action) -> Self {
         match action {
