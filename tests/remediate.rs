@@ -230,6 +230,18 @@ fn a_dry_run_changes_nothing_and_apply_reverts_the_recorded_drift_with_signed_re
     assert!(!text.contains("s3cr3t"), "a secret in the record: {text}");
     repo.assert_branch_verifies();
 
+    let history = repo
+        .stack
+        .driftlog_in(repo.root(), &["history", "filestate_object.web"]);
+    assert_eq!(history.code, 0, "{}", history.stderr);
+    assert!(
+        history
+            .stdout
+            .contains("acted on record 0; outcome reverted"),
+        "{}",
+        history.stdout
+    );
+
     let again = repo.scan();
     assert_eq!(
         again.code, 0,
