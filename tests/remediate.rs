@@ -425,3 +425,93 @@ fn an_unapplied_move_in_code_refuses_the_revert_instead_of_failing_the_plan() {
         ["scan:drifted", "remediation:refused"]
     );
 }
+
+/// A stop while the saved plan is applied: terraform gets exactly one SIGINT, driftlog stops
+/// promptly with 130, the attempt is a signed `interrupted` record naming its failure, and
+/// the plan file (the configuration's secrets in the clear) is gone.
+#[test]
+fn an_interrupted_apply_is_recorded_as_interrupted_and_removes_the_plan() {
+    let repo = Repo::new(RULE);
+    repo.stack
+        .edit("web", |o| o["tags"]["env"] = json!("staging"));
+    repo.scan();
+    let marks = repo.root().join("marks");
+    std::fs::create_dir_all(&marks).expect("mkdir");
+    // Real terraform for the scans and the plan; the apply of the saved plan says what
+    // terraform would, then blocks until its one SIGINT (no sleep races: the test waits for
+    // `started`). It exits 1 as terraform does when a stop cuts an apply short.
+    let wrapper = repo.stack.fake_terraform(
+        "slow-apply",
+        "#!/bin/bash\nif [ \"$1\" = apply ]; then\n\
+         trap 'echo once >> \"$MARKS/interrupted\"; exit 1' INT\n\
+         echo '{\"type\":\"version\",\"terraform\":\"9.9.9\",\"@message\":\"Terraform 9.9.9\"}'\n\
+         : > \"$MARKS/started\"\nwhile true; do sleep 0.05; done\nfi\n\
+         exec terraform \"$@\"\n",
+    );
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_driftlog"));
+    command
+        .args(["remediate", repo.root().to_str().expect("utf-8"), "--apply"])
+        .args(["--signing-key", repo.key(), "--terraform-bin", &wrapper])
+        .current_dir(repo.root())
+        .env("TMPDIR", &repo.stack.tmp)
+        .env("MARKS", &marks)
+        .env_remove("DRIFTLOG_SIGNING_KEY")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    crate::support::terraform_env(&mut command);
+    let started = std::time::Instant::now();
+    let child = command.spawn().expect("start driftlog");
+    let out = crate::support::interrupt_once_started(child, &marks);
+    crate::support::assert_interrupted_once(&out, &marks);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "driftlog took {:?} to stop",
+        started.elapsed()
+    );
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        !stdout.contains("s3cr3t") && !stderr.contains("s3cr3t"),
+        "a secret in the output:\n{stdout}{stderr}"
+    );
+
+    let records = repo.records();
+    // The verifying scan cannot run once a stop was asked for: it is recorded as failed, so
+    // the stack's latest drift is unknown and the next remediation waits for a fresh scan.
+    assert_eq!(
+        kinds(&records),
+        ["scan:drifted", "scan:failed", "remediation:failed"],
+        "{stderr}"
+    );
+    let remediation = &records[2];
+    assert_eq!(remediation["result"], "failed", "{remediation:#}");
+    assert_eq!(remediation["remediation"]["outcome"], "interrupted");
+    assert_eq!(remediation["failure"]["kind"], "interrupted");
+    assert!(
+        remediation["failure"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{remediation:#}"
+    );
+    assert_eq!(remediation["remediation"]["acts_on"]["seq"], 0);
+    let text = remediation.to_string();
+    assert!(!text.contains("s3cr3t"), "a secret in the record: {text}");
+    repo.assert_branch_verifies();
+    assert_eq!(
+        repo.stack.leftover_temp_files(),
+        Vec::<PathBuf>::new(),
+        "the saved plan is removed on interrupt"
+    );
+    // The fake applied nothing: the drift is still there, but no longer as recorded drift.
+    assert_eq!(repo.object("web")["tags"]["env"], "staging");
+    let next = repo.remediate(&["--apply"]);
+    assert_eq!(next.code, 1, "{}{}", next.stdout, next.stderr);
+    assert!(
+        format!("{}{}", next.stdout, next.stderr).contains("its drift is unknown"),
+        "{}{}",
+        next.stdout,
+        next.stderr
+    );
+}
