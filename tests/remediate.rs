@@ -413,3 +413,57 @@ fn an_unapplied_move_in_code_refuses_the_revert_instead_of_failing_the_plan() {
         ["scan:drifted", "remediation:refused"]
     );
 }
+
+/// The records' and the run's JSON must never hold a secret.
+fn assert_no_secret(repo: &Repo, json: &Run) {
+    for record in repo.records() {
+        let text = record.to_string();
+        assert!(!text.contains("s3cr3t"), "a secret in the record: {text}");
+    }
+    assert!(
+        !json.stdout.contains("s3cr3t"),
+        "a secret in the JSON: {}",
+        json.stdout
+    );
+}
+
+#[test]
+fn an_untracked_configuration_file_in_the_stack_is_a_local_change() {
+    let repo = Repo::new(RULE);
+    repo.stack
+        .edit("web", |o| o["secret"] = json!("s3cr3t-out-of-band"));
+    repo.scan();
+    // Terraform merges an override into web: the revert would set its secret, and a
+    // sensitive value is never compared with the recorded one.
+    std::fs::write(
+        repo.root().join("web_override.tf"),
+        "resource \"filestate_object\" \"web\" {\n  secret = \"s3cr3t-evil\"\n}\n",
+    )
+    .expect("write");
+    let before = repo.real_and_state();
+    let run = repo.remediate(&["--apply"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("local changes (web_override.tf)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(repo.real_and_state(), before, "the override was applied");
+    assert_eq!(kinds(&repo.records()), ["scan:drifted"]);
+}
+
+#[test]
+fn a_sensitive_attribute_is_reverted_without_showing_it() {
+    let repo = Repo::new(RULE);
+    repo.stack
+        .edit("web", |o| o["secret"] = json!("s3cr3t-out-of-band"));
+    repo.scan();
+    let dry = repo.remediate(&["--format", "json"]);
+    assert_eq!(dry.code, 0, "{}{}", dry.stdout, dry.stderr);
+    let run = repo.remediate(&["--apply", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(repo.object("web")["secret"], "s3cr3t-remediate-code");
+    assert_no_secret(&repo, &dry);
+    assert_no_secret(&repo, &run);
+    repo.assert_branch_verifies();
+}
