@@ -467,3 +467,41 @@ fn a_sensitive_attribute_is_reverted_without_showing_it() {
     assert_no_secret(&repo, &run);
     repo.assert_branch_verifies();
 }
+
+#[test]
+fn a_for_each_instance_is_reverted_by_its_own_rule_given_the_stack_relative() {
+    let stack = Stack::new(&[
+        (
+            "main.tf",
+            &format!(
+                "{PROVIDER}\nresource \"filestate_object\" \"x\" {{\n  for_each = toset([\"a\", \"b\"])\n  name     = \"x-${{each.key}}\"\n  tags     = {{ env = \"prod\" }}\n}}\n"
+            ),
+        ),
+        (
+            ".driftlog.toml",
+            "[[remediate]]\nresource = 'filestate_object.x[\"a\"]'\naction = \"revert\"\nreason = \"a only\"\n",
+        ),
+    ]);
+    stack.apply(&[]);
+    let (key_file, _) = stack.commit_to_git(&[]);
+    let key = key_file.to_str().expect("utf-8");
+    for name in ["x-a", "x-b"] {
+        stack.edit(name, |o| o["tags"]["env"] = json!("staging"));
+    }
+    let scan = stack.scan(&["--signing-key", key]);
+    assert_eq!(scan.code, 2, "{}{}", scan.stdout, scan.stderr);
+    let none = stack.driftlog_in(&stack.root, &["remediate", ".", "--max-resources", "0"]);
+    assert_eq!(none.code, 2, "{}{}", none.stdout, none.stderr);
+    assert!(none.stdout.contains("is used up"), "{}", none.stdout);
+    let run = stack.driftlog_in(
+        &stack.root,
+        &["remediate", ".", "--apply", "--signing-key", key],
+    );
+    assert_eq!(run.code, 2, "x-b is left: {}{}", run.stdout, run.stderr);
+    let env = |name: &str| -> Value {
+        let text = std::fs::read_to_string(stack.object_file(name)).expect("object");
+        serde_json::from_str::<Value>(&text).expect("JSON")["tags"]["env"].clone()
+    };
+    assert_eq!(env("x-a"), "prod", "{}{}", run.stdout, run.stderr);
+    assert_eq!(env("x-b"), "staging");
+}
