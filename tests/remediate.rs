@@ -515,3 +515,95 @@ fn an_interrupted_apply_is_recorded_as_interrupted_and_removes_the_plan() {
         next.stderr
     );
 }
+
+/// The records' and the run's JSON must never hold a secret.
+fn assert_no_secret(repo: &Repo, json: &Run) {
+    for record in repo.records() {
+        let text = record.to_string();
+        assert!(!text.contains("s3cr3t"), "a secret in the record: {text}");
+    }
+    assert!(
+        !json.stdout.contains("s3cr3t"),
+        "a secret in the JSON: {}",
+        json.stdout
+    );
+}
+
+#[test]
+fn an_untracked_configuration_file_in_the_stack_is_a_local_change() {
+    let repo = Repo::new(RULE);
+    repo.stack
+        .edit("web", |o| o["secret"] = json!("s3cr3t-out-of-band"));
+    repo.scan();
+    // Terraform merges an override into web: the revert would set its secret, and a
+    // sensitive value is never compared with the recorded one.
+    std::fs::write(
+        repo.root().join("web_override.tf"),
+        "resource \"filestate_object\" \"web\" {\n  secret = \"s3cr3t-evil\"\n}\n",
+    )
+    .expect("write");
+    let before = repo.real_and_state();
+    let run = repo.remediate(&["--apply"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("local changes (web_override.tf)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(repo.real_and_state(), before, "the override was applied");
+    assert_eq!(kinds(&repo.records()), ["scan:drifted"]);
+}
+
+#[test]
+fn a_sensitive_attribute_is_reverted_without_showing_it() {
+    let repo = Repo::new(RULE);
+    repo.stack
+        .edit("web", |o| o["secret"] = json!("s3cr3t-out-of-band"));
+    repo.scan();
+    let dry = repo.remediate(&["--format", "json"]);
+    assert_eq!(dry.code, 0, "{}{}", dry.stdout, dry.stderr);
+    let run = repo.remediate(&["--apply", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(repo.object("web")["secret"], "s3cr3t-remediate-code");
+    assert_no_secret(&repo, &dry);
+    assert_no_secret(&repo, &run);
+    repo.assert_branch_verifies();
+}
+
+#[test]
+fn a_for_each_instance_is_reverted_by_its_own_rule_given_the_stack_relative() {
+    let stack = Stack::new(&[
+        (
+            "main.tf",
+            &format!(
+                "{PROVIDER}\nresource \"filestate_object\" \"x\" {{\n  for_each = toset([\"a\", \"b\"])\n  name     = \"x-${{each.key}}\"\n  tags     = {{ env = \"prod\" }}\n}}\n"
+            ),
+        ),
+        (
+            ".driftlog.toml",
+            "[[remediate]]\nresource = 'filestate_object.x[\"a\"]'\naction = \"revert\"\nreason = \"a only\"\n",
+        ),
+    ]);
+    stack.apply(&[]);
+    let (key_file, _) = stack.commit_to_git(&[]);
+    let key = key_file.to_str().expect("utf-8");
+    for name in ["x-a", "x-b"] {
+        stack.edit(name, |o| o["tags"]["env"] = json!("staging"));
+    }
+    let scan = stack.scan(&["--signing-key", key]);
+    assert_eq!(scan.code, 2, "{}{}", scan.stdout, scan.stderr);
+    let none = stack.driftlog_in(&stack.root, &["remediate", ".", "--max-resources", "0"]);
+    assert_eq!(none.code, 2, "{}{}", none.stdout, none.stderr);
+    assert!(none.stdout.contains("is used up"), "{}", none.stdout);
+    let run = stack.driftlog_in(
+        &stack.root,
+        &["remediate", ".", "--apply", "--signing-key", key],
+    );
+    assert_eq!(run.code, 2, "x-b is left: {}{}", run.stdout, run.stderr);
+    let env = |name: &str| -> Value {
+        let text = std::fs::read_to_string(stack.object_file(name)).expect("object");
+        serde_json::from_str::<Value>(&text).expect("JSON")["tags"]["env"].clone()
+    };
+    assert_eq!(env("x-a"), "prod", "{}{}", run.stdout, run.stderr);
+    assert_eq!(env("x-b"), "staging");
+}

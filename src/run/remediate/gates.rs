@@ -1,7 +1,8 @@
 //! What must hold before a remediation may apply anything: not a pull request's run, the
 //! checkout being exactly the default branch's head with no local change (the code there is
 //! what was applied; anything else would revert towards code nobody merged), and nothing in
-//! the environment that terraform would add to the guarded plan or apply.
+//! the environment that terraform would add to the guarded plan or apply. An untracked file
+//! terraform would read (`evil.tf`, `x_override.tf`, `x.auto.tfvars`) is a local change too.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -78,11 +79,17 @@ pub fn check_checkout(dir: &Path) -> Result<(), GateError> {
         });
     }
     let mut options = git2::StatusOptions::new();
-    options.include_untracked(false).include_ignored(false);
+    // Untracked files count when terraform would read them: an untracked evil.tf or
+    // main_override.tf changes what is planned as surely as an edit to a tracked file.
+    options
+        .include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(false);
     let statuses = repo.statuses(Some(&mut options)).map_err(failed)?;
     let changed: Vec<String> = statuses
         .iter()
         .filter(|s| s.status() != git2::Status::CURRENT)
+        .filter(|s| s.status() != git2::Status::WT_NEW || s.path().is_some_and(terraform_reads))
         .filter_map(|s| s.path().map(str::to_owned))
         .collect();
     if !changed.is_empty() {
@@ -98,6 +105,19 @@ pub fn check_checkout(dir: &Path) -> Result<(), GateError> {
         return Err(GateError::LocalChanges(listed));
     }
     Ok(())
+}
+
+/// Whether terraform reads the file at `path` (in the repository) as configuration or
+/// variables when it is in a stack's or a module's directory. `.terraform/` is terraform's
+/// own (installed modules and providers, from what the tracked configuration says).
+fn terraform_reads(path: &str) -> bool {
+    if path.split('/').any(|part| part == ".terraform") {
+        return false;
+    }
+    let name = path.rsplit('/').next().unwrap_or(path);
+    [".tf", ".tf.json", ".tfvars", ".tfvars.json"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
 }
 
 /// The default branch and its tip: what origin/HEAD names, else main, else master (the
@@ -202,5 +222,34 @@ mod tests {
                 .contains("not the head of the default branch main"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn an_untracked_configuration_file_is_a_local_change_and_other_untracked_files_are_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = git2::Repository::init(dir.path()).expect("init");
+        repo.set_head("refs/heads/main").expect("head");
+        commit(&repo, "main.tf", "a", "main");
+        // Terraform reads every *.tf (and overrides, and *.auto.tfvars) in the directory.
+        std::fs::create_dir_all(dir.path().join("modules/x")).expect("mkdir");
+        std::fs::write(dir.path().join("notes.txt"), "scratch").expect("write");
+        std::fs::write(dir.path().join("plan.out"), "binary").expect("write");
+        assert_eq!(check_checkout(dir.path()), Ok(()));
+        for file in [
+            "evil.tf",
+            "main_override.tf.json",
+            "x.auto.tfvars",
+            "modules/x/main.tf",
+        ] {
+            std::fs::write(dir.path().join(file), "resource").expect("write");
+            assert!(
+                matches!(
+                    check_checkout(dir.path()),
+                    Err(GateError::LocalChanges(files)) if files.contains(file)
+                ),
+                "{file} untracked passed the gate"
+            );
+            std::fs::remove_file(dir.path().join(file)).expect("remove");
+        }
     }
 }
