@@ -56,6 +56,10 @@ pub enum PlanMode {
     /// applied: the user's extra arguments are left out (`-destroy`, `-refresh=false` or
     /// another `-target` would change what it reverts).
     Remediate { targets: Vec<String> },
+    /// `-refresh=false` of exactly these resources: what the configuration changes against
+    /// the state alone, which is code never applied (sensitive attributes included). A
+    /// revert must find none. Leaves out the user's extra arguments, as `Remediate` does.
+    UnappliedCode { targets: Vec<String> },
 }
 
 impl PlanMode {
@@ -66,6 +70,9 @@ impl PlanMode {
                 "terraform plan (to learn which drift the configuration manages)"
             }
             PlanMode::Remediate { .. } => "terraform plan (of the drift to revert)",
+            PlanMode::UnappliedCode { .. } => {
+                "terraform plan -refresh=false (of the code the revert would apply)"
+            }
         }
     }
 }
@@ -439,8 +446,10 @@ fn plan_args(mode: &PlanMode, inputs: &PlanInputs, plan_file: &Path) -> Vec<OsSt
     let mut out_flag = OsString::from("-out=");
     out_flag.push(plan_file);
     let mut args: Vec<OsString> = vec![OsString::from("plan")];
-    if *mode == PlanMode::RefreshOnly {
-        args.push(OsString::from("-refresh-only"));
+    match mode {
+        PlanMode::RefreshOnly => args.push(OsString::from("-refresh-only")),
+        PlanMode::UnappliedCode { .. } => args.push(OsString::from("-refresh=false")),
+        PlanMode::Classify { .. } | PlanMode::Remediate { .. } => {}
     }
     args.extend(
         ["-json", "-input=false", "-detailed-exitcode"]
@@ -448,7 +457,10 @@ fn plan_args(mode: &PlanMode, inputs: &PlanInputs, plan_file: &Path) -> Vec<OsSt
             .map(OsString::from),
     );
     args.push(out_flag);
-    if let PlanMode::Classify { targets } | PlanMode::Remediate { targets } = mode {
+    if let PlanMode::Classify { targets }
+    | PlanMode::Remediate { targets }
+    | PlanMode::UnappliedCode { targets } = mode
+    {
         args.extend(
             targets
                 .iter()
@@ -464,7 +476,10 @@ fn plan_args(mode: &PlanMode, inputs: &PlanInputs, plan_file: &Path) -> Vec<OsSt
         flag.push(file);
         args.push(flag);
     }
-    if !matches!(mode, PlanMode::Remediate { .. }) {
+    if !matches!(
+        mode,
+        PlanMode::Remediate { .. } | PlanMode::UnappliedCode { .. }
+    ) {
         args.extend(inputs.extra_args.iter().map(OsString::from));
     }
     args

@@ -607,3 +607,24 @@ fn a_for_each_instance_is_reverted_by_its_own_rule_given_the_stack_relative() {
     assert_eq!(env("x-a"), "prod", "{}{}", run.stdout, run.stderr);
     assert_eq!(env("x-b"), "staging");
 }
+
+#[test]
+fn an_unapplied_code_change_to_a_drifted_sensitive_attribute_does_not_ride_along() {
+    let repo = Repo::new(RULE);
+    repo.stack
+        .edit("web", |o| o["secret"] = json!("s3cr3t-out-of-band"));
+    repo.scan();
+    let config = std::fs::read_to_string(repo.root().join("main.tf")).expect("read");
+    let edited = config.replace("s3cr3t-remediate-code", "s3cr3t-never-applied");
+    assert_ne!(config, edited);
+    std::fs::write(repo.root().join("main.tf"), edited).expect("write");
+    git(repo.root(), &["commit", "-qam", "rotate the secret"]);
+    let run = repo.remediate(&["--apply", "--format", "json"]);
+    assert_eq!(
+        repo.object("web")["secret"],
+        "s3cr3t-out-of-band",
+        "the unapplied code change rode along on the revert"
+    );
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert_no_secret(&repo, &run);
+}

@@ -9,7 +9,7 @@ use std::io::{self, Read as _};
 use std::path::Path;
 
 use super::apply::{ApplyMessage, ApplyRequest, ApplyRun};
-use super::show::saved::{parse_saved_plan, SavedPlan};
+use super::show::saved::{parse_saved_plan, PlannedAction, SavedChange, SavedPlan};
 use super::stream::StreamEvent;
 use super::{sha256_hex, PlanInputs, PlanMode, PlanRun, Terraform, TerraformError};
 
@@ -130,6 +130,36 @@ impl Terraform {
             show_sha256,
             file,
         })
+    }
+
+    /// What the configuration would change of `targets` against the state alone
+    /// (`plan -refresh=false`, targeted, never the user's extra arguments): code changed and
+    /// never applied, sensitive attributes included, since no value needs comparing. Its
+    /// plan file is removed before this returns.
+    pub fn unapplied_code(
+        &self,
+        targets: &[String],
+        inputs: &PlanInputs,
+    ) -> Result<Vec<SavedChange>, SavedPlanError> {
+        if targets.is_empty() {
+            return Err(SavedPlanError::NoTargets);
+        }
+        if targets.len() > MAX_REMEDIATION_TARGETS {
+            return Err(SavedPlanError::TooManyTargets {
+                count: targets.len(),
+            });
+        }
+        let file = PlanFile::new()?;
+        let mode = PlanMode::UnappliedCode {
+            targets: targets.to_vec(),
+        };
+        self.plan(&mode, inputs, file.path(), &mut |_| {})?;
+        let plan = parse_saved_plan(&self.show_json(file.path())?).map_err(TerraformError::from)?;
+        Ok(plan
+            .changes
+            .into_iter()
+            .filter(|c| c.action != PlannedAction::NoOp)
+            .collect())
     }
 
     /// `terraform apply -json -input=false FILE` of exactly that saved plan, its stream read

@@ -384,6 +384,19 @@ impl<'a> StackRun<'a> {
             extra_args: Vec::new(),
             ..self.options.inputs.clone()
         };
+        if !targets.is_empty() {
+            // Compared by the plan itself, not by values: a sensitive one cannot hide it.
+            let addresses: Vec<String> = targets.iter().map(|t| t.address.clone()).collect();
+            for change in terraform.unapplied_code(&addresses, &inputs)? {
+                let refusal = crate::remediate::guard::Refusal::UnappliedCode {
+                    paths: change.changed_paths().map(str::to_owned).collect(),
+                    address: change.address,
+                };
+                let address = refusal.subject().unwrap_or_default().to_owned();
+                refusals.push(refuse(&address, refusal.to_string()));
+            }
+            targets.retain(|t| !refusals.iter().any(|r| r.address == t.address));
+        }
         while !targets.is_empty() {
             let addresses: Vec<String> = targets.iter().map(|t| t.address.clone()).collect();
             let plan = terraform.plan_remediation(&addresses, &inputs, &mut |_| {})?;
