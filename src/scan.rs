@@ -105,20 +105,24 @@ impl ScanError {
     }
 }
 
+impl ScanOptions {
+    /// Terraform as these options run it, and the stack as reports name it.
+    pub fn terraform(&self) -> (Terraform, Stack) {
+        let terraform = Terraform::new(&self.terraform_bin, &self.dir, self.workspace.clone())
+            .with_timeouts(self.timeouts);
+        let stack = Stack {
+            dir: self.dir.display().to_string(),
+            workspace: terraform.workspace(),
+        };
+        (terraform, stack)
+    }
+}
+
 /// Scans one stack. Never fails: failures are reported in the returned report.
 pub fn scan(options: &ScanOptions, progress: &mut dyn FnMut(Progress<'_>)) -> ScanReport {
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let clock = Instant::now();
-    let terraform = Terraform::new(
-        &options.terraform_bin,
-        &options.dir,
-        options.workspace.clone(),
-    )
-    .with_timeouts(options.timeouts);
-    let stack = Stack {
-        dir: options.dir.display().to_string(),
-        workspace: terraform.workspace(),
-    };
+    let (terraform, stack) = options.terraform();
     let mut report = ScanReport::new(stack, started_at);
     if let Err(err) = run(options, &terraform, &mut report, progress) {
         if let ScanError::Terraform(terraform_err) = &err {

@@ -106,14 +106,7 @@ impl Terraform {
         inputs: &PlanInputs,
         on_event: &mut dyn FnMut(&StreamEvent),
     ) -> Result<RemediationPlan, SavedPlanError> {
-        if targets.is_empty() {
-            return Err(SavedPlanError::NoTargets);
-        }
-        if targets.len() > MAX_REMEDIATION_TARGETS {
-            return Err(SavedPlanError::TooManyTargets {
-                count: targets.len(),
-            });
-        }
+        check_targets(targets)?;
         let file = PlanFile::new()?;
         let mode = PlanMode::Remediate {
             targets: targets.to_vec(),
@@ -141,14 +134,7 @@ impl Terraform {
         targets: &[String],
         inputs: &PlanInputs,
     ) -> Result<Vec<SavedChange>, SavedPlanError> {
-        if targets.is_empty() {
-            return Err(SavedPlanError::NoTargets);
-        }
-        if targets.len() > MAX_REMEDIATION_TARGETS {
-            return Err(SavedPlanError::TooManyTargets {
-                count: targets.len(),
-            });
-        }
+        check_targets(targets)?;
         let file = PlanFile::new()?;
         let mode = PlanMode::UnappliedCode {
             targets: targets.to_vec(),
@@ -200,6 +186,15 @@ pub enum SavedApplyOutcome {
 pub struct SavedApply {
     pub outcome: SavedApplyOutcome,
     pub run: ApplyRun,
+}
+
+/// A remediation's plans are targeted, at a bounded number of resources.
+fn check_targets(targets: &[String]) -> Result<(), SavedPlanError> {
+    match targets.len() {
+        0 => Err(SavedPlanError::NoTargets),
+        count if count > MAX_REMEDIATION_TARGETS => Err(SavedPlanError::TooManyTargets { count }),
+        _ => Ok(()),
+    }
 }
 
 /// SHA-256 of a file, read in pieces (a plan of a large stack is large).

@@ -68,17 +68,7 @@ impl<'a> StackRun<'a> {
     }
 
     pub fn remediate(&mut self, show: &mut dyn FnMut(Line<'_>)) -> StackResult {
-        let options = self.options;
-        let terraform = Terraform::new(
-            &options.terraform_bin,
-            &options.dir,
-            options.workspace.clone(),
-        )
-        .with_timeouts(options.timeouts);
-        let stack = Stack {
-            dir: options.dir.display().to_string(),
-            workspace: terraform.workspace(),
-        };
+        let (terraform, stack) = self.options.terraform();
         let mut result = StackResult::new(stack);
         if let Err(message) = self.run(&terraform, &mut result, show) {
             result.error = Some(message);
