@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::audit::recorder::{self, AuditOptions, RecordError};
 use crate::bounded::MAX_SAVED_REPORT_BYTES;
 use crate::drift::combined::{AnyReport, CombinedReport, DuplicateStack, SavedReportError};
+use crate::github::Publication;
 use crate::report::{self, Format};
 
 /// Why a saved report cannot be used. Where a reason is another error, only its message is
@@ -55,6 +56,16 @@ pub fn read_report(path: &Path) -> Result<AnyReport, ReadReportError> {
             _ => ReadReportError::NotAReport { path, err },
         }
     })
+}
+
+/// What posting a saved report publishes, and the exit code of the scan that made it.
+pub fn publication(report: &AnyReport) -> (Publication<'_>, u8) {
+    match report {
+        AnyReport::Single(single) => (Publication::Single(single), single.status.exit_code()),
+        AnyReport::Combined(combined) => {
+            (Publication::Combined(combined), combined.status.exit_code())
+        }
+    }
 }
 
 /// Why the reports were not merged.

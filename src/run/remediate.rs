@@ -238,6 +238,22 @@ pub fn publish(remediated: &Remediated, publisher: &Publisher) -> Vec<Published>
         .collect()
 }
 
+/// [`publish`], worded: each stack's lines and each failure as an error line, and whether
+/// any failed (which fails an otherwise clean run).
+pub fn publish_lines(remediated: &Remediated, publisher: &Publisher) -> (Vec<String>, bool) {
+    let mut lines = Vec::new();
+    let mut failed = false;
+    for published in publish(remediated, publisher) {
+        let (more, failure) = published.conclude();
+        lines.extend(more);
+        if let Some(failure) = failure {
+            lines.push(format!("driftlog: error: {}", super::full_chain(&failure)));
+            failed = true;
+        }
+    }
+    (lines, failed)
+}
+
 fn load_config(settings: &RemediateSettings) -> Result<Config, ConfigError> {
     let mut config = Config::load(&settings.root, settings.config_file.as_deref())?;
     if !settings.dirs.is_empty() {

@@ -27,6 +27,25 @@ pub struct WitnessSettings {
     pub env: HashMap<String, String>,
 }
 
+impl WitnessSettings {
+    /// The settings for these flags, with the token and environment of this process.
+    pub fn from_process(
+        github_repo: Option<Repo>,
+        pull_request: Option<u64>,
+        api_url: String,
+        issue_label: String,
+    ) -> WitnessSettings {
+        WitnessSettings {
+            token: crate::secrets::github_token(),
+            github_repo,
+            pull_request,
+            api_url,
+            issue_label,
+            env: std::env::vars().collect(),
+        }
+    }
+}
+
 /// A witnessed checkpoint that verified.
 #[derive(Debug, Clone)]
 pub struct Found {

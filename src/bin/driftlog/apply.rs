@@ -1,15 +1,13 @@
 //! `driftlog apply`: run `terraform apply`, show its progress, record what it changed, and
 //! exit with terraform's exit code. The sequence is `driftlog::run::apply`.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::ExitCode;
-
+use crate::audit_args::AuditArgs;
 use driftlog::audit::recorder::Subject;
 use driftlog::run::apply::{ApplySettings, Shown};
 use driftlog::terraform::apply::ApplyRequest;
-
-use crate::audit_args::AuditArgs;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -25,7 +23,6 @@ pub struct Args {
     /// The stack (root module) to apply.
     #[arg(value_name = "DIR", default_value = ".")]
     pub dir: PathBuf,
-
     /// Terraform binary to run (a name on PATH or a path); `tofu` works too.
     #[arg(
         long,
@@ -34,14 +31,11 @@ pub struct Args {
         value_name = "PATH"
     )]
     pub terraform_bin: PathBuf,
-
     /// Terraform workspace to apply in (default: the selected one); it must exist.
     #[arg(long, value_name = "NAME")]
     pub workspace: Option<String>,
-
     #[command(flatten)]
     pub audit: AuditArgs,
-
     /// Arguments for `terraform apply`, after `--`: `-auto-approve` or a saved plan file,
     /// and any other flags (`-- -auto-approve -var x=1`, `-- tfplan`).
     #[arg(last = true, value_name = "APPLY_ARGS", allow_hyphen_values = true)]
@@ -49,7 +43,15 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let settings = settings(args)?;
+    // The apply arguments are checked first, then the audit settings (its key read), before
+    // anything runs.
+    let settings = ApplySettings {
+        request: ApplyRequest::new(args.apply_args)?,
+        audit: args.audit.options(Subject::Apply)?,
+        dir: args.dir,
+        terraform_bin: args.terraform_bin.into_os_string(),
+        workspace: args.workspace,
+    };
     let mut stdout = std::io::stdout();
     let code = driftlog::run::apply::apply(&settings, &mut |shown| match shown {
         Shown::Progress(line) => {
@@ -59,16 +61,4 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Shown::Notice(text) => eprint!("{text}"),
     })?;
     Ok(ExitCode::from(code))
-}
-
-/// The flags as the library's settings: the apply arguments checked first, then the audit
-/// settings (its key read), before anything runs.
-fn settings(args: Args) -> anyhow::Result<ApplySettings> {
-    Ok(ApplySettings {
-        request: ApplyRequest::new(args.apply_args)?,
-        audit: args.audit.options(Subject::Apply)?,
-        dir: args.dir,
-        terraform_bin: args.terraform_bin.into_os_string(),
-        workspace: args.workspace,
-    })
 }

@@ -1,10 +1,9 @@
 //! The audit-log flags `scan`, `apply` and `report merge` share.
 
-use std::path::PathBuf;
-
 use driftlog::audit::recorder::{AuditOptions, Subject};
 use driftlog::audit::store::DEFAULT_BRANCH;
 use driftlog::run::record::AuditSettings;
+use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct AuditArgs {
@@ -15,26 +14,21 @@ pub struct AuditArgs {
         value_parser = clap::builder::FalseyValueParser::new()
     )]
     pub no_audit: bool,
-
     /// The audit log's branch.
     #[arg(long, default_value = DEFAULT_BRANCH, value_name = "NAME")]
     pub audit_branch: String,
-
     /// The git repository that keeps the audit log (default: the one holding DIR).
     #[arg(long, value_name = "PATH")]
     pub audit_repo: Option<PathBuf>,
-
     /// The remote the audit branch is pushed to (default: `origin`, when there is one).
     #[arg(long, value_name = "NAME")]
     pub audit_remote: Option<String>,
-
     /// OpenSSH Ed25519 private key that signs audit records (`driftlog keygen` makes one).
     /// Without it, DRIFTLOG_SIGNING_KEY may hold the key text itself (for CI secrets; driftlog
     /// takes it out of its environment, so terraform and its providers never see it). One of
     /// them is required unless --no-audit.
     #[arg(long, value_name = "FILE")]
     pub signing_key: Option<PathBuf>,
-
     /// How long to keep trying to put the record on the audit branch while other jobs push
     /// theirs (`90s`, `5m`, or seconds). After it, the record waits on the remote in a
     /// pending ref of its own, which the next run that records folds into the branch; only a

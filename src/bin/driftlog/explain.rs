@@ -1,15 +1,12 @@
 //! `driftlog explain`: for each resource drifted in the latest scan, when the drift
 //! happened, what ran around it, and what changed.
 
-use std::path::PathBuf;
-use std::process::ExitCode;
-
+use crate::log_location::FormatArg;
+use crate::print::{eprint_warnings, write_format};
 use driftlog::report::explanation::latest_text;
 use driftlog::run::explain::{explain_latest, LatestSettings};
-use driftlog::run::pipeline::Line;
-
-use crate::log_location::FormatArg;
-use crate::print::{eprint_line, write_stdout};
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -25,25 +22,20 @@ use crate::print::{eprint_line, write_stdout};
 pub struct Args {
     /// Only these resource addresses (default: every drifted resource).
     pub addresses: Vec<String>,
-
     /// Only the stack at PATH (relative to the repository root, as recorded).
     #[arg(long, value_name = "PATH")]
     pub stack: Option<String>,
-
     /// Cloud audit events to match: AWS CloudTrail log files (`{"Records": [...]}`, `.gz`
     /// too), `aws cloudtrail lookup-events` output, or Google Cloud audit log entries
     /// (`gcloud logging read --format=json`). Repeatable.
     #[arg(long = "events", value_name = "FILE")]
     pub events: Vec<PathBuf>,
-
     /// The branch whose commits are matched against the windows (default: origin/HEAD,
     /// main, master).
     #[arg(long, value_name = "NAME")]
     pub main_branch: Option<String>,
-
     #[command(flatten)]
     pub log: crate::log_location::LogLocation,
-
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
 }
@@ -56,14 +48,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         events: args.events.clone(),
     };
     let latest = explain_latest(&settings)?;
-    latest
-        .warnings
-        .iter()
-        .for_each(|w| eprint_line(Line::Warning(w)));
-    let output = match args.format {
-        FormatArg::Json => serde_json::to_string_pretty(&latest.explanations)? + "\n",
-        FormatArg::Text => latest_text(&latest.explanations, &latest.clean, &args.addresses),
-    };
-    write_stdout(&output)?;
+    eprint_warnings(&latest.warnings);
+    write_format(args.format, &latest.explanations, || {
+        latest_text(&latest.explanations, &latest.clean, &args.addresses)
+    })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,12 +1,10 @@
 //! `driftlog history ADDRESS`: one resource's timeline across the audit log.
 
-use std::process::ExitCode;
-
+use crate::log_location::FormatArg;
+use crate::print::write_format;
 use driftlog::report::explanation::history_text;
 use driftlog::run::explain::history;
-
-use crate::log_location::FormatArg;
-use crate::print::write_stdout;
+use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -19,18 +17,14 @@ use crate::print::write_stdout;
 pub struct Args {
     /// The resource address, e.g. `module.net.aws_subnet.private[1]`.
     pub address: String,
-
     /// Only the stack at PATH (relative to the repository root, as recorded).
     #[arg(long, value_name = "PATH")]
     pub stack: Option<String>,
-
     #[command(flatten)]
     pub log: crate::log_location::LogLocation,
-
     /// At most N entries (the newest).
     #[arg(long, short = 'n', value_name = "N")]
     pub limit: Option<usize>,
-
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
 }
@@ -41,10 +35,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         &args.address,
         args.limit,
     )?;
-    let output = match args.format {
-        FormatArg::Json => serde_json::to_string_pretty(&entries)? + "\n",
-        FormatArg::Text => history_text(&args.address, &entries),
-    };
-    write_stdout(&output)?;
+    write_format(args.format, &entries, || {
+        history_text(&args.address, &entries)
+    })?;
     Ok(ExitCode::SUCCESS)
 }

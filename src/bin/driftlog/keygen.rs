@@ -1,12 +1,11 @@
 //! `driftlog keygen`: an Ed25519 key for signing the audit log (`driftlog::audit::keygen`
 //! writes it).
 
-use std::path::PathBuf;
-use std::process::ExitCode;
-
 use anyhow::Context;
 use driftlog::audit::keygen::{keygen, KeygenSettings};
 use driftlog::audit::sshsig::check_principal;
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -19,11 +18,9 @@ pub struct Args {
         value_name = "FILE"
     )]
     pub output: PathBuf,
-
     /// Who signs, as named in the allowed-signers line (a CI identity or an email).
     #[arg(long, default_value = "driftlog")]
     pub principal: String,
-
     /// Comment stored with the key.
     #[arg(long, default_value = "driftlog audit log")]
     pub comment: String,

@@ -1,14 +1,12 @@
 //! `driftlog log`: lists the audit records on the branch's tip, newest first.
 
-use std::process::ExitCode;
-use std::time::SystemTime;
-
+use crate::log_location::FormatArg;
+use crate::print::{eprint_line, write_stdout};
 use driftlog::audit::query::{self, parse_since, LogQuery};
 use driftlog::report;
 use driftlog::run::pipeline::Line;
-
-use crate::log_location::FormatArg;
-use crate::print::{eprint_line, write_stdout};
+use std::process::ExitCode;
+use std::time::SystemTime;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -20,26 +18,21 @@ use crate::print::{eprint_line, write_stdout};
 pub struct Args {
     #[command(flatten)]
     pub log: crate::log_location::LogLocation,
-
     /// Only records of the stack at PATH (relative to the repository root, as recorded).
     #[arg(long, value_name = "PATH")]
     pub stack: Option<String>,
-
     /// Only records in which ADDRESS drifted or an apply changed it: a resource address, or
     /// a module address (`module.net`) for everything in it. The listed addresses are
     /// filtered the same way.
     #[arg(long, value_name = "ADDRESS")]
     pub resource: Option<String>,
-
     /// Only records made at or after DATE: RFC 3339 (`2026-11-24T09:30:00Z`,
     /// `2026-11-24T10:30:00+01:00`) or a day (`2026-11-24`, midnight UTC).
     #[arg(long, value_name = "DATE", value_parser = parse_since)]
     pub since: Option<SystemTime>,
-
     /// At most N records (the newest).
     #[arg(long, short = 'n', value_name = "N")]
     pub limit: Option<usize>,
-
     /// `text`: one line per record. `json`: an array of the matching records exactly as
     /// stored (canonical JSON, one per line), whole even when --resource matched only some of
     /// their resources.
@@ -47,23 +40,16 @@ pub struct Args {
     pub format: FormatArg,
 }
 
-impl Args {
-    fn query(&self) -> LogQuery {
-        LogQuery {
-            repo: self.log.repo.clone(),
-            branch: self.log.branch.clone(),
-            stack: self.stack.clone(),
-            resource: self.resource.clone(),
-            since: self.since,
-            limit: self.limit,
-        }
-    }
-}
-
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let listed = query::list(&args.query(), &mut |warning| {
-        eprint_line(Line::Warning(&warning))
-    })?;
+    let query = LogQuery {
+        repo: args.log.repo,
+        branch: args.log.branch,
+        stack: args.stack,
+        resource: args.resource.clone(),
+        since: args.since,
+        limit: args.limit,
+    };
+    let listed = query::list(&query, &mut |warning| eprint_line(Line::Warning(&warning)))?;
     let output = match args.format {
         FormatArg::Json => report::log::json(&listed),
         FormatArg::Text => {

@@ -1,18 +1,16 @@
 //! Where the audit log is, for the commands that read it (`log`, `verify`, `history`,
 //! `explain`).
 
-use std::path::PathBuf;
-
 use clap::ValueEnum;
 use driftlog::audit::store::DEFAULT_BRANCH;
 use driftlog::run::explain::LogSettings;
+use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct LogLocation {
     /// The git repository holding the audit branch (or any directory inside it).
     #[arg(long, default_value = ".", value_name = "PATH")]
     pub repo: PathBuf,
-
     /// The audit branch.
     #[arg(long, default_value = DEFAULT_BRANCH, value_name = "NAME")]
     pub branch: String,

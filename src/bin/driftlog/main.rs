@@ -17,10 +17,9 @@ mod terraform_args;
 mod verify;
 mod witnessed;
 
-use std::process::ExitCode;
-
 use clap::{Parser, Subcommand};
 use driftlog::interrupt::{self, Mode};
+use std::process::ExitCode;
 
 // verify allocates and frees a record's worth of small objects per commit on every core;
 // mimalloc's per-thread heaps make that a fraction of glibc's cost.

@@ -1,14 +1,19 @@
 //! What every command prints the same way: messages on standard error, text on standard
 //! output.
 
-use std::io::Write;
-
+use crate::log_location::FormatArg;
 use anyhow::Context;
 use driftlog::run::pipeline::Line;
+use std::io::Write;
 
 /// A message for standard error, as every command words it.
 pub fn eprint_line(line: Line<'_>) {
     eprint!("{line}");
+}
+
+/// Warnings for standard error, each as every command words one.
+pub fn eprint_warnings(warnings: &[String]) {
+    warnings.iter().for_each(|w| eprint_line(Line::Warning(w)));
 }
 
 /// Lines for standard error, a newline after each.
@@ -28,4 +33,16 @@ pub fn write_stdout(text: &str) -> anyhow::Result<()> {
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         result => result.context("writing to standard output"),
     }
+}
+
+/// Writes `value` as pretty JSON, or `text()`, to standard output as `format` asks.
+pub fn write_format<T: serde::Serialize>(
+    format: FormatArg,
+    value: &T,
+    text: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
+    write_stdout(&match format {
+        FormatArg::Json => serde_json::to_string_pretty(value)? + "\n",
+        FormatArg::Text => text(),
+    })
 }

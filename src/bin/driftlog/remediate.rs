@@ -1,17 +1,15 @@
 //! `driftlog remediate`: revert recorded drift by the configuration's `[[remediate]]` rules,
 //! through a guarded apply of a saved, targeted plan (`driftlog::run::remediate`).
 
-use std::path::PathBuf;
-use std::process::ExitCode;
-
+use crate::audit_args::AuditArgs;
+use crate::log_location::FormatArg;
+use crate::print::{eprint_line, eprint_lines, write_format};
+use crate::terraform_args::TerraformArgs;
 use driftlog::audit::recorder::Subject;
 use driftlog::run::remediate::{self, RemediateSettings, DEFAULT_MAX_RUN_RESOURCES};
 use driftlog::run::stacks::{repository_root, working_dir};
-
-use crate::audit_args::AuditArgs;
-use crate::log_location::FormatArg;
-use crate::print::{eprint_line, eprint_lines, write_stdout};
-use crate::terraform_args::TerraformArgs;
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -29,29 +27,22 @@ pub struct Args {
     /// Stacks to remediate (default: the stacks of `.driftlog.toml`).
     #[arg(value_name = "DIR")]
     pub dirs: Vec<PathBuf>,
-
     /// The configuration file (default: `.driftlog.toml` at the repository root).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-
     /// Apply the guarded plans (default: a dry run that changes nothing).
     #[arg(long)]
     pub apply: bool,
-
     /// The most resources this run reverts, over every stack and rule (each rule's own
     /// max_resources applies too).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_RUN_RESOURCES)]
     pub max_resources: usize,
-
     #[command(flatten)]
     pub terraform: TerraformArgs,
-
     #[command(flatten)]
     pub audit: AuditArgs,
-
     #[command(flatten)]
     pub github: crate::github::GithubArgs,
-
     /// `text` for people; `json`: every stack's result (rules, changes, refusals, records).
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
@@ -59,10 +50,8 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Bad flags and an unreadable key fail before terraform runs.
-    let audit = match args.apply {
-        true => args.audit.options(Subject::Remediation)?,
-        false => None,
-    };
+    let audit = args.apply.then(|| args.audit.options(Subject::Remediation));
+    let audit = audit.transpose()?.flatten();
     let publisher = args.github.publisher()?;
     let settings = RemediateSettings {
         // The user's extra plan arguments never reach a remediation.
@@ -80,26 +69,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         env: std::env::vars().collect(),
     };
     let remediated = remediate::remediate(&settings, &mut eprint_line)?;
-    write_stdout(&match args.format {
-        FormatArg::Text => driftlog::report::remediate::text(&remediated),
-        FormatArg::Json => serde_json::to_string_pretty(&remediated)? + "\n",
+    write_format(args.format, &remediated, || {
+        driftlog::report::remediate::text(&remediated)
     })?;
-    let mut publish_failed = false;
-    for published in remediate::publish(&remediated, &publisher) {
-        let (lines, failure) = published.conclude();
-        eprint_lines(&lines);
-        if let Some(failure) = failure {
-            eprintln!("driftlog: error: {:#}", anyhow::Error::new(failure));
-            publish_failed = true;
-        }
-    }
+    let (lines, publish_failed) = remediate::publish_lines(&remediated, &publisher);
+    eprint_lines(&lines);
     if let Some(first) = remediated.not_recorded.first() {
         anyhow::bail!("the remediation was NOT recorded in the audit log: {first}");
     }
+    // A failed publication fails an otherwise clean run; drift remaining (2) says more.
     Ok(ExitCode::from(
-        match (remediated.exit_code(), publish_failed) {
-            (0, true) => 1,
-            (code, _) => code,
-        },
+        remediated.exit_code().max(u8::from(publish_failed)),
     ))
 }

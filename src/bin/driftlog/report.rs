@@ -1,15 +1,12 @@
 //! `driftlog report`: saved JSON reports, for workflows that scan in one job (or in many
 //! parallel jobs) and report in another. Reading and merging them is `driftlog::run::merge`.
 
-use std::path::PathBuf;
-use std::process::ExitCode;
-
-use driftlog::drift::combined::AnyReport;
-use driftlog::github::Publication;
-use driftlog::run::merge;
-
 use crate::print::eprint_lines;
 use crate::scan::FormatArg;
+use driftlog::github::Publication;
+use driftlog::run::merge;
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -29,7 +26,6 @@ pub enum Command {
 pub struct PostArgs {
     /// The JSON report (one stack's or a combined one).
     pub report: PathBuf,
-
     #[command(flatten)]
     pub github: crate::github::GithubArgs,
 }
@@ -39,18 +35,14 @@ pub struct MergeArgs {
     /// The partial JSON reports.
     #[arg(required = true)]
     pub reports: Vec<PathBuf>,
-
     /// Format on standard output.
     #[arg(long, value_enum, default_value_t = FormatArg::Terminal)]
     pub format: FormatArg,
-
     /// Also write the merged report to FILE (JSON for `.json`, markdown for `.md`).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-
     #[command(flatten)]
     pub github: crate::github::GithubArgs,
-
     /// With a signing key (--signing-key or DRIFTLOG_SIGNING_KEY), the records shards left on
     /// pending refs (the audit branch was busy) are folded into the branch first.
     #[command(flatten)]
@@ -67,12 +59,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
 fn post(args: PostArgs) -> anyhow::Result<ExitCode> {
     let publisher = args.github.publisher()?;
     let report = merge::read_report(&args.report)?;
-    let (publication, code) = match &report {
-        AnyReport::Single(single) => (Publication::Single(single), single.status.exit_code()),
-        AnyReport::Combined(combined) => {
-            (Publication::Combined(combined), combined.status.exit_code())
-        }
-    };
+    let (publication, code) = merge::publication(&report);
     crate::github::publish(&publisher, publication, Some(&args.report))?;
     Ok(ExitCode::from(code))
 }

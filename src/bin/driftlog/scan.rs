@@ -1,12 +1,9 @@
 //! `driftlog scan`: run terraform, report drift, exit like `plan -detailed-exitcode`.
 
-use std::path::PathBuf;
-use std::process::ExitCode;
-use std::sync::OnceLock;
-
+use crate::audit_args::AuditArgs;
+use crate::print::{self, eprint_lines};
 use clap::ValueEnum;
-
-use driftlog::audit::recorder::{AuditOptions, RecordError, Subject};
+use driftlog::audit::recorder::{RecordError, Subject};
 use driftlog::audit::sync::Outcome;
 use driftlog::config;
 use driftlog::report::progress::ScansProgress;
@@ -15,9 +12,9 @@ use driftlog::run::output::OutputSettings;
 use driftlog::run::pipeline::{self, Line, Observer, RunSettings, ScanProgress};
 use driftlog::run::publish::Published;
 use driftlog::run::stacks;
-
-use crate::audit_args::AuditArgs;
-use crate::print::{self, eprint_lines};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::OnceLock;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -26,53 +23,40 @@ pub struct Args {
     /// scan those, each giving one combined report.
     #[arg(value_name = "DIR")]
     pub dirs: Vec<PathBuf>,
-
     /// The configuration file (default: `.driftlog.toml` at the repository root).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-
     /// Scan at most N stacks at a time (default: the number of CPUs).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
-
     /// Scan only shard K of N of the stacks (a stable share, for fan-out across CI jobs).
     #[arg(long, value_name = "K/N", value_parser = config::parse_shard)]
     pub shard: Option<(usize, usize)>,
-
     #[command(flatten)]
     pub terraform: crate::terraform_args::TerraformArgs,
-
     /// Report format on standard output.
     #[arg(long, value_enum, default_value_t = FormatArg::Terminal)]
     pub format: FormatArg,
-
     /// Also write the report to FILE (as JSON for `.json`, markdown for `.md`, else as --format).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-
     /// When to colour the terminal report (`auto` honours NO_COLOR).
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
-
     /// Do not show progress on the terminal.
     #[arg(long, short)]
     pub quiet: bool,
-
     #[command(flatten)]
     pub audit: AuditArgs,
-
     /// Cloud audit events (CloudTrail, Google Cloud audit logs; see `driftlog explain`) to
     /// explain recorded drift with. Repeatable.
     #[arg(long = "events", value_name = "FILE")]
     pub events: Vec<PathBuf>,
-
     /// The branch whose commits explanations list (default: origin/HEAD, main, master).
     #[arg(long, value_name = "NAME")]
     pub main_branch: Option<String>,
-
     #[command(flatten)]
     pub github: crate::github::GithubArgs,
-
     /// Further arguments for `terraform plan`, after `--` (e.g. `-- -lock=false -parallelism=30`).
     #[arg(last = true, value_name = "PLAN_ARGS", allow_hyphen_values = true)]
     pub plan_args: Vec<String>,
@@ -102,22 +86,29 @@ pub enum ColorArg {
     Never,
 }
 
-impl ColorArg {
-    /// On or off as asked; `None` leaves it to the terminal and NO_COLOR.
-    fn forced(self) -> Option<bool> {
-        match self {
-            ColorArg::Always => Some(true),
-            ColorArg::Never => Some(false),
-            ColorArg::Auto => None,
-        }
-    }
-}
-
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // A bad key fails before terraform runs, not after a long scan.
     let audit = args.audit.options(Subject::Scan)?;
     let publisher = args.github.publisher()?;
-    let settings = settings(&args, audit);
+    // On or off as asked; `None` leaves it to the terminal and NO_COLOR.
+    let color = match args.color {
+        ColorArg::Always => Some(true),
+        ColorArg::Never => Some(false),
+        ColorArg::Auto => None,
+    };
+    let settings = RunSettings {
+        dirs: args.dirs,
+        config_file: args.config,
+        root: stacks::repository_root(),
+        cwd: stacks::working_dir(),
+        shard: args.shard,
+        concurrency: pipeline::concurrency(args.jobs),
+        scan: args.terraform.settings(args.plan_args),
+        audit,
+        events: args.events,
+        main_branch: args.main_branch,
+        output: OutputSettings::for_stdout(args.format.into(), color, args.output),
+    };
     let observer = Terminal {
         quiet: args.quiet,
         progress: OnceLock::new(),
@@ -128,24 +119,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(
         conclusion.result.map_err(anyhow::Error::msg)?,
     ))
-}
-
-/// The flags as the library's settings.
-fn settings(args: &Args, audit: Option<AuditOptions>) -> RunSettings {
-    let output = args.output.clone();
-    RunSettings {
-        dirs: args.dirs.clone(),
-        config_file: args.config.clone(),
-        root: stacks::repository_root(),
-        cwd: stacks::working_dir(),
-        shard: args.shard,
-        concurrency: pipeline::concurrency(args.jobs),
-        scan: args.terraform.settings(args.plan_args.clone()),
-        audit,
-        events: args.events.clone(),
-        main_branch: args.main_branch.clone(),
-        output: OutputSettings::for_stdout(args.format.into(), args.color.forced(), output),
-    }
 }
 
 /// The run shown on a terminal or in a CI log: progress on standard error, the report on
@@ -161,31 +134,25 @@ impl Observer for Terminal {
             .progress
             .set(ScansProgress::new(single, stacks, self.quiet));
     }
-
     fn progress(&self, event: ScanProgress<'_>) {
         if let Some(line) = self.progress.get().and_then(|p| p.update(event)) {
             eprintln!("{line}");
         }
     }
-
     fn scans_finished(&self) {
         if let Some(progress) = self.progress.get() {
             progress.finish();
         }
     }
-
     fn stdout(&self, text: &str) -> std::io::Result<()> {
         print::stdout(text)
     }
-
     fn line(&self, line: Line<'_>) {
         print::eprint_line(line);
     }
-
     fn recorded(&self, branch: &str, recorded: &Result<Outcome, RecordError>) {
         eprint_lines(&driftlog::run::record::result_lines(branch, recorded));
     }
-
     fn published(&self, published: &Published) {
         eprint_lines(&published.lines());
     }

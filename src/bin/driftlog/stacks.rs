@@ -2,27 +2,21 @@
 //! fan-out (`--format matrix` is a GitHub Actions `strategy.matrix`); the listing is
 //! `driftlog::run::stacks::listing`.
 
-use std::path::PathBuf;
-use std::process::ExitCode;
-
 use clap::ValueEnum;
 use driftlog::config::Config;
-use driftlog::run::pipeline::Line;
 use driftlog::run::stacks::Listing;
-
-use crate::print::eprint_line;
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The configuration file (default: `.driftlog.toml` at the repository root).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-
     /// `list`: one path per line; `json`: every stack's settings; `matrix`: a
     /// `strategy.matrix` with one entry per stack, or per shard with --shards.
     #[arg(long, value_enum, default_value_t = StacksFormat::List)]
     pub format: StacksFormat,
-
     /// With `--format matrix`: N entries `shard: K/N` instead of one per stack, for
     /// `driftlog scan --shard ${{ matrix.shard }}`.
     #[arg(long, value_name = "N")]
@@ -39,10 +33,7 @@ pub enum StacksFormat {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let root = driftlog::run::stacks::repository_root();
     let config = Config::load(&root, args.config.as_deref())?;
-    config
-        .warnings
-        .iter()
-        .for_each(|w| eprint_line(Line::Warning(w)));
+    crate::print::eprint_warnings(&config.warnings);
     let listing = match (args.format, args.shards) {
         (StacksFormat::Matrix, Some(0)) => anyhow::bail!("--shards must be at least 1"),
         (StacksFormat::Matrix, Some(n)) => Listing::Shards(n),

@@ -13,11 +13,9 @@ pub struct WitnessArgs {
     /// DRIFTLOG_GITHUB_TOKEN, else GITHUB_TOKEN.
     #[arg(long, value_name = "OWNER/NAME")]
     pub github_repo: Option<Repo>,
-
     /// The pull request whose driftlog comments are read (default in Actions: the event's).
     #[arg(long, value_name = "N")]
     pub pr: Option<u64>,
-
     /// The GitHub API root (`https://HOST/api/v3` on GitHub Enterprise Server).
     #[arg(
         long,
@@ -26,7 +24,6 @@ pub struct WitnessArgs {
         value_name = "URL"
     )]
     pub github_api_url: String,
-
     /// Label of the drift issues.
     #[arg(long, default_value = "drift", value_name = "NAME")]
     pub issue_label: String,
@@ -34,13 +31,7 @@ pub struct WitnessArgs {
 
 impl WitnessArgs {
     pub fn settings(&self) -> WitnessSettings {
-        WitnessSettings {
-            token: driftlog::secrets::github_token(),
-            github_repo: self.github_repo.clone(),
-            pull_request: self.pr,
-            api_url: self.github_api_url.clone(),
-            issue_label: self.issue_label.clone(),
-            env: std::env::vars().collect(),
-        }
+        let (repo, api_url) = (self.github_repo.clone(), self.github_api_url.clone());
+        WitnessSettings::from_process(repo, self.pr, api_url, self.issue_label.clone())
     }
 }
