@@ -15,25 +15,14 @@ pub fn text(remediated: &Remediated) -> String {
     for stack in &remediated.stacks {
         stack_text(&mut out, stack, remediated.applied);
     }
-    let reverted: usize = remediated
-        .stacks
-        .iter()
-        .flat_map(|s| &s.rules)
-        .filter(|r| r.outcome == Some(crate::audit::record::RemediationOutcome::Reverted))
-        .map(|r| r.changes.len())
-        .sum();
-    let refused: usize = remediated
-        .stacks
-        .iter()
-        .flat_map(|s| &s.rules)
-        .map(|r| r.refusals.len())
-        .sum();
-    let planned: usize = remediated
-        .stacks
-        .iter()
-        .flat_map(|s| &s.rules)
-        .map(|r| r.changes.len())
-        .sum();
+    let (mut reverted, mut refused, mut planned) = (0, 0, 0);
+    for rule in remediated.stacks.iter().flat_map(|s| &s.rules) {
+        planned += rule.changes.len();
+        refused += rule.refusals.len();
+        if rule.outcome == Some(crate::audit::record::RemediationOutcome::Reverted) {
+            reverted += rule.changes.len();
+        }
+    }
     match remediated.applied {
         true => {
             let _ = writeln!(out, "{reverted} resource(s) reverted, {refused} refused");

@@ -208,23 +208,30 @@ impl<'a> StackRun<'a> {
         if let (Some(target), Some(audit)) = (&target, &settings.audit) {
             for attempt in &mut attempts {
                 let run = record_of(attempt, &latest, result.verified_by.clone());
-                match recorder::record_remediation(target, &run, audit) {
-                    Ok(outcome) => {
-                        attempt.result.record = on_branch(&outcome);
-                        shown_lines(
-                            show,
-                            super::super::record::recorded_lines(&audit.branch, &outcome),
-                        );
-                    }
-                    Err(err) => {
-                        shown_lines(show, super::super::record::unpushed_lines(&err));
-                        self.not_recorded.push(err);
-                    }
-                }
+                let recorded = recorder::record_remediation(target, &run, audit);
+                attempt.result.record = self.landed(&audit.branch, recorded, show);
             }
         }
         result.rules = attempts.into_iter().map(|a| a.result).collect();
         Ok(())
+    }
+
+    /// Says where a record went (or why it did not), keeps a failure for the run's exit
+    /// code, and returns the record's place when it is on the branch.
+    fn landed(
+        &mut self,
+        branch: &str,
+        recorded: Result<Outcome, RecordError>,
+        show: &mut dyn FnMut(Line<'_>),
+    ) -> Option<RecordRef> {
+        shown_lines(show, super::super::record::result_lines(branch, &recorded));
+        match recorded {
+            Ok(outcome) => on_branch(&outcome),
+            Err(err) => {
+                self.not_recorded.push(err);
+                None
+            }
+        }
     }
 
     /// The newest scan record of `stack` on the audit branch.
@@ -440,19 +447,8 @@ impl<'a> StackRun<'a> {
         )));
         let report = self.scan(rules);
         if let Some(audit) = &self.settings.audit {
-            match recorder::record_scan(&report, &self.options.dir, audit) {
-                Ok(outcome) => {
-                    result.verified_by = on_branch(&outcome);
-                    shown_lines(
-                        show,
-                        super::super::record::recorded_lines(&audit.branch, &outcome),
-                    );
-                }
-                Err(err) => {
-                    shown_lines(show, super::super::record::unpushed_lines(&err));
-                    self.not_recorded.push(err);
-                }
-            }
+            let recorded = recorder::record_scan(&report, &self.options.dir, audit);
+            result.verified_by = self.landed(&audit.branch, recorded, show);
         }
         let now = CountedDrift::of(&report.resources);
         result.clean_after = report.status == Status::Clean;
@@ -580,7 +576,6 @@ fn record_of(
         .result
         .outcome
         .unwrap_or(RemediationOutcome::Refused);
-    let applied_and_verified = outcome == RemediationOutcome::Reverted;
     let mut run = RemediationRun::new(RemediationRecord {
         rule: attempt.result.rule.clone(),
         acts_on: RecordRef::of(latest),
@@ -588,7 +583,8 @@ fn record_of(
         changes: attempt.result.changes.clone(),
         outcome,
         refusals: attempt.result.refusals.clone(),
-        verified_by: verified_by.filter(|_| attempt.applied.is_some() || applied_and_verified),
+        // Only an attempt that applied something was verified by the scan after it.
+        verified_by: verified_by.filter(|_| attempt.applied.is_some()),
     });
     run.evidence = attempt.evidence.clone();
     run.tool = attempt.tool.clone();
