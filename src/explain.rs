@@ -19,7 +19,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use crate::audit::reader::LogEntry;
-use crate::audit::record::{ChangeOutcome, RecordKind, RecordResult};
+use crate::audit::record::{AdoptionOutcome, ChangeOutcome, RecordKind, RecordResult};
 use crate::drift::explanation::{ChangeHistory, Explanation, RecordRef};
 use crate::drift::{AttributeChange, DriftedResource};
 use commits::CommitHistory;
@@ -73,6 +73,10 @@ pub enum ResourceStatus {
     RemediationFailed,
     /// A remediation set out to change it and a signal stopped it.
     RemediationInterrupted,
+    /// An adoption proposed its real value to the configuration in a pull request.
+    AdoptionProposed,
+    /// An adoption wrote its real value into the configuration.
+    Adopted,
 }
 
 impl ResourceStatus {
@@ -88,6 +92,8 @@ impl ResourceStatus {
             ResourceStatus::RemediationRefused => "remediation refused",
             ResourceStatus::RemediationFailed => "remediation failed",
             ResourceStatus::RemediationInterrupted => "remediation interrupted",
+            ResourceStatus::AdoptionProposed => "adoption proposed",
+            ResourceStatus::Adopted => "adopted into code",
         }
     }
 }
@@ -279,7 +285,9 @@ fn explain_resource(
                 ResourceStatus::ApplyFailed
                 | ResourceStatus::RemediationRefused
                 | ResourceStatus::RemediationFailed
-                | ResourceStatus::RemediationInterrupted,
+                | ResourceStatus::RemediationInterrupted
+                | ResourceStatus::AdoptionProposed
+                | ResourceStatus::Adopted,
             )
             | None => match entry.record.kind {
                 RecordKind::Apply => {
@@ -292,7 +300,8 @@ fn explain_resource(
                     let record = record_ref_with(entry, said);
                     remediations.extend(remediation::in_window(entry, address, record));
                 }
-                RecordKind::Scan => {}
+                // An adoption changes code, not the resource: the drift stays until applied.
+                RecordKind::Scan | RecordKind::Adoption => {}
             },
         }
     }
@@ -354,7 +363,9 @@ fn change_history(
                 ResourceStatus::ApplyFailed
                 | ResourceStatus::RemediationRefused
                 | ResourceStatus::RemediationFailed
-                | ResourceStatus::RemediationInterrupted,
+                | ResourceStatus::RemediationInterrupted
+                | ResourceStatus::AdoptionProposed
+                | ResourceStatus::Adopted,
                 _,
             ))
             | None => continue,
@@ -454,6 +465,11 @@ fn mentions(entry: &LogEntry, address: &str) -> bool {
             .remediation
             .as_ref()
             .is_some_and(|remediation| remediation::names(remediation, address))
+        || entry
+            .record
+            .adoption
+            .as_ref()
+            .is_some_and(|adoption| adoption.adopted.iter().any(|a| a.address == address))
 }
 
 fn applied_id(entry: &LogEntry, address: &str) -> Option<String> {
@@ -497,6 +513,16 @@ fn status_of(entry: &LogEntry, address: &str) -> Option<(ResourceStatus, Option<
             Some((status, Some(change.action.as_str().to_owned())))
         }
         RecordKind::Remediation => remediation::status(record.remediation.as_ref()?, address),
+        RecordKind::Adoption => {
+            let adoption = record.adoption.as_ref()?;
+            let status = match adoption.outcome {
+                AdoptionOutcome::Proposed => ResourceStatus::AdoptionProposed,
+                AdoptionOutcome::Written => ResourceStatus::Adopted,
+                _ => return None,
+            };
+            let adopted = adoption.adopted.iter().find(|a| a.address == address)?;
+            Some((status, Some(format!("{}:{}", adopted.file, adopted.line))))
+        }
     }
 }
 

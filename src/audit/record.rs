@@ -15,8 +15,15 @@ use crate::drift::{
     ToolName,
 };
 
+mod adoption;
 mod remediation;
 
+#[cfg(test)]
+pub(crate) use adoption::sample_adoption;
+pub use adoption::{
+    AdoptedAttribute, AdoptedFile, AdoptionOutcome, AdoptionProof, AdoptionRecord, AdoptionRefusal,
+    PullRequestLink,
+};
 #[cfg(test)]
 pub(crate) use remediation::sample_remediation;
 pub use remediation::{
@@ -59,6 +66,7 @@ pub enum RecordKind {
     Scan,
     Apply,
     Remediation,
+    Adoption,
 }
 
 impl RecordKind {
@@ -67,13 +75,14 @@ impl RecordKind {
             RecordKind::Scan => "scan",
             RecordKind::Apply => "apply",
             RecordKind::Remediation => "remediation",
+            RecordKind::Adoption => "adoption",
         }
     }
 
     /// `a` or `an`, before [`as_str`](Self::as_str) in a message.
     pub(crate) fn article(self) -> &'static str {
         match self {
-            RecordKind::Apply => "an",
+            RecordKind::Apply | RecordKind::Adoption => "an",
             RecordKind::Scan | RecordKind::Remediation => "a",
         }
     }
@@ -91,6 +100,12 @@ pub enum RecordResult {
     Applied,
     Reverted,
     Refused,
+    /// An adoption's edit is on a pull request.
+    Proposed,
+    /// An adoption's edit was written in place.
+    Adopted,
+    /// An adoption's pull request was closed: the drift is gone another way.
+    Closed,
 }
 
 impl RecordResult {
@@ -102,6 +117,9 @@ impl RecordResult {
             RecordResult::Applied => "applied",
             RecordResult::Reverted => "reverted",
             RecordResult::Refused => "refused",
+            RecordResult::Proposed => "proposed",
+            RecordResult::Adopted => "adopted",
+            RecordResult::Closed => "closed",
         }
     }
 }
@@ -210,6 +228,9 @@ pub struct Record {
     /// scan and apply records, whose bytes are therefore what they were before remediations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remediation: Option<RemediationRecord>,
+    /// Adoptions only: the rule, the record adopted, the files, the proof, the pull request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adoption: Option<AdoptionRecord>,
 }
 
 /// What every record of one run shares: the stack, who ran it and where, the log, the
@@ -336,28 +357,67 @@ impl Record {
         }
     }
 
+    /// The record of an adoption: no resources of its own (the scan it acts on has them).
+    pub fn of_adoption(
+        adoption: &AdoptionRecord,
+        failure: Option<Failure>,
+        base: RecordBase,
+        position: ChainPosition,
+    ) -> Record {
+        Record {
+            failure,
+            adoption: Some(adoption.clone()),
+            ..Record::empty_at(
+                RecordKind::Adoption,
+                adoption.outcome.result(),
+                base,
+                position,
+            )
+        }
+    }
+
     /// What a record of its kind must hold beyond its JSON shape, for readers and `verify`
     /// to refuse one that does not: a remediation record names its remediation (and only it
     /// does), consistently ([`RemediationRecord`]'s outcome, result, failure, references
     /// to earlier records). `Err` says what is wrong.
     pub fn check_kind(&self) -> Result<(), String> {
-        match (self.kind, &self.remediation) {
-            (RecordKind::Remediation, Some(remediation)) => remediation
-                .check(self.seq, self.result, self.failure.is_some())
+        let failed = self.failure.is_some();
+        match (self.kind, &self.remediation, &self.adoption) {
+            (RecordKind::Remediation, Some(remediation), None) => remediation
+                .check(self.seq, self.result, failed)
                 .map_err(|why| format!("a remediation record that does not hold together ({why})")),
-            (RecordKind::Remediation, None) => {
+            (RecordKind::Remediation, None, _) => {
                 Err("a remediation record without its `remediation`".into())
             }
-            (kind, Some(_)) => Err(format!(
+            (RecordKind::Adoption, None, Some(adoption)) => adoption
+                .check(self.seq, self.result, failed)
+                .map_err(|why| format!("an adoption record that does not hold together ({why})")),
+            (RecordKind::Adoption, _, None) => {
+                Err("an adoption record without its `adoption`".into())
+            }
+            (kind, Some(_), _) => Err(format!(
                 "{} {} record holding a `remediation`",
                 kind.article(),
                 kind.as_str()
             )),
-            (kind, None)
-                if matches!(self.result, RecordResult::Reverted | RecordResult::Refused) =>
+            (kind, _, Some(_)) => Err(format!(
+                "{} {} record holding an `adoption`",
+                kind.article(),
+                kind.as_str()
+            )),
+            (kind, None, None)
+                if matches!(
+                    self.result,
+                    RecordResult::Reverted
+                        | RecordResult::Refused
+                        | RecordResult::Proposed
+                        | RecordResult::Adopted
+                        | RecordResult::Closed
+                ) =>
             {
                 Err(format!(
-                    "{} {} record with the result {}, which only remediations have",
+                    "{} {} record with the result {}, which only remediations and adoptions \
+                     have",
                     kind.article(),
                     kind.as_str(),
                     self.result.as_str()
@@ -417,6 +477,7 @@ impl Record {
             signing_key: base.signing_key,
             apply: None,
             remediation: None,
+            adoption: None,
         }
     }
 

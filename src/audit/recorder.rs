@@ -10,13 +10,13 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use super::record::{AdoptionRecord, ChainPosition, LogId, Record, RecordBase, StackRef};
 pub use super::record::{AppliedRun, RemediationRun};
-use super::record::{ChainPosition, LogId, Record, RecordBase, StackRef};
 use super::sshsig::SigningKey;
 use super::store::{AuditStore, Committer, StoreError};
 use super::sync::{self, Auth, Outcome, RemoteChoice, SyncError, SyncOptions};
 use crate::context::RunContext;
-use crate::drift::ScanReport;
+use crate::drift::{Failure, ScanReport};
 
 /// How and where to record.
 pub struct AuditOptions {
@@ -67,6 +67,7 @@ pub enum Subject {
     Scan,
     Apply,
     Remediation,
+    Adoption,
 }
 
 impl fmt::Display for Subject {
@@ -75,6 +76,7 @@ impl fmt::Display for Subject {
             Subject::Scan => "scan",
             Subject::Apply => "apply",
             Subject::Remediation => "remediation",
+            Subject::Adoption => "adoption",
         })
     }
 }
@@ -390,6 +392,19 @@ pub fn record_remediation(
 ) -> Result<Outcome, RecordError> {
     target.append(options, &|base, position| {
         Record::of_remediation(remediation, base, position)
+    })
+}
+
+/// Appends the record of an adoption to the audit branch of `target` (located and checked
+/// before anything was edited) and pushes it, replaying records earlier runs could not push.
+pub fn record_adoption(
+    target: &RecordTarget,
+    adoption: &AdoptionRecord,
+    failure: Option<Failure>,
+    options: &AuditOptions,
+) -> Result<Outcome, RecordError> {
+    target.append(options, &|base, position| {
+        Record::of_adoption(adoption, failure.clone(), base, position)
     })
 }
 

@@ -903,5 +903,6 @@ fn fuzz_mutations(seeds: Vec<Vec<u8>>, alphabet: &[u8], check: &dyn Fn(&[u8])) {
         .expect("every mutation is refused or read, never a panic");
 }
 
+mod adoption;
 mod pending;
 mod remediation;

@@ -1,6 +1,6 @@
 //! A remediation names two other records of the log by seq and SHA-256: the scan whose drift
-//! it acted on and the scan that verified it. Each must be that record, a scan of the same
-//! stack, as the walk read it. A record before the walk's start (`--since`) was not read, so
+//! it acted on and the scan that verified it; an adoption names the scan whose drift it
+//! adopts. Each must be that record, a scan of the same stack, as the walk read it. A record before the walk's start (`--since`) was not read, so
 //! a reference to it is proven only by the checkpoint the walk started from.
 
 use super::Walk;
@@ -33,6 +33,11 @@ impl Walk<'_, '_> {
                 if let Some(why) = reference.and_then(|r| self.refused(r, &record.stack)) {
                     problems.push(format!("the remediation {how} {why}"));
                 }
+            }
+        }
+        if let Some(adoption) = &record.adoption {
+            if let Some(why) = self.refused(&adoption.acts_on, &record.stack) {
+                problems.push(format!("the adoption adopts {why}"));
             }
         }
         self.referable.insert(
