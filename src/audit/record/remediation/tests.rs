@@ -133,7 +133,7 @@ fn records_that_do_not_hold_what_their_kind_must_are_refused() {
             Box::new(|r| r.kind = RecordKind::Scan),
         ),
         (
-            "which only remediations have",
+            "which only remediations and adoptions have",
             Box::new(|r| {
                 r.kind = RecordKind::Apply;
                 r.remediation = None;
