@@ -6,6 +6,7 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod actions;
+pub mod adopt;
 pub mod audit;
 pub mod batch;
 pub mod bounded;
