@@ -6,6 +6,7 @@ pub mod keygen;
 pub mod merkle;
 pub mod note;
 pub mod pending;
+pub mod proposal;
 pub mod query;
 pub mod reader;
 pub mod record;

@@ -61,7 +61,7 @@ use super::store::{Appended, AuditStore, Committer, StoreError};
 
 mod fold;
 mod session;
-mod transport;
+pub(crate) mod transport;
 
 pub use fold::{FOLD_CLOCK_SLACK_SECONDS, MAX_FOLD_BYTES, MAX_FOLD_LOOKBACK};
 pub use session::FOLD_PATIENCE;

@@ -28,7 +28,7 @@ const TOKEN_USER: &str = "x-access-token";
 const TRANSPORT_POLL: Duration = Duration::from_millis(50);
 
 /// How one fetch or push ended, short of success.
-pub(super) enum Attempt {
+pub(crate) enum Attempt {
     /// Another writer got there first; worth another try on the new tip.
     Race(String),
     /// The server refused for a reason of its own, unless the tip moved meanwhile.
@@ -39,19 +39,19 @@ pub(super) enum Attempt {
 }
 
 /// The server's answer to a push: each ref's status (`None`: updated) and what it printed.
-pub(super) struct Pushed {
-    pub(super) statuses: BTreeMap<String, Option<String>>,
-    pub(super) server_said: String,
+pub(crate) struct Pushed {
+    pub(crate) statuses: BTreeMap<String, Option<String>>,
+    pub(crate) server_said: String,
 }
 
 /// The remote, its URL and the credentials for it.
-pub(super) struct Link<'r> {
+pub(crate) struct Link<'r> {
     repo: &'r Repository,
     auth: &'r Auth,
     name: String,
     branch: String,
     /// `name (url)`, without credentials.
-    pub(super) display: String,
+    pub(crate) display: String,
     pub(super) remote_ref: String,
     pub(super) tracking_ref: String,
     fetch_headers: Vec<String>,
@@ -62,7 +62,7 @@ pub(super) struct Link<'r> {
 }
 
 impl<'r> Link<'r> {
-    pub(super) fn new(
+    pub(crate) fn new(
         repo: &'r Repository,
         name: &str,
         branch: &str,
@@ -105,7 +105,7 @@ impl<'r> Link<'r> {
     }
 
     /// `text` without URL credentials or any secret.
-    pub(super) fn scrub(&self, text: &str) -> String {
+    pub(crate) fn scrub(&self, text: &str) -> String {
         scrub(text, &self.secrets)
     }
 
@@ -203,14 +203,7 @@ impl<'r> Link<'r> {
     /// [`pending::tracking_prefix`], pruned); the branch's tip, or `None` when the remote has
     /// no such branch.
     pub(super) fn fetch(&self) -> Result<Option<Oid>, Attempt> {
-        let operation = "fetching from";
-        // libgit2 rewrites `.git/shallow` after a fetch that downloads objects, and its local
-        // transport reports no roots: the file would be deleted, corrupting a shallow clone.
-        let shallow = ShallowRoots::save(self.repo).map_err(|e: io::Error| {
-            self.local(format!("keeping the shallow clone's roots: {e}"))
-        })?;
-        let name = self.name.clone();
-        let refspecs = [
+        let refspecs = vec![
             format!("+{}:{}", self.remote_ref, self.tracking_ref),
             format!(
                 "+{}:{}*",
@@ -218,6 +211,25 @@ impl<'r> Link<'r> {
                 pending::tracking_prefix(&self.name, &self.branch)
             ),
         ];
+        // The refspecs maintain the tracking refs, pruning those whose ref is gone.
+        self.fetch_refspecs(refspecs, true)?;
+        match self.repo.refname_to_id(&self.tracking_ref) {
+            Ok(tip) => Ok(Some(tip)),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(self.local(e)),
+        }
+    }
+
+    /// Fetches `refspecs` on the transport thread, keeping a shallow clone's roots;
+    /// `prune` removes the refs they map to whose remote ref is gone.
+    pub(crate) fn fetch_refspecs(&self, refspecs: Vec<String>, prune: bool) -> Result<(), Attempt> {
+        let operation = "fetching from";
+        // libgit2 rewrites `.git/shallow` after a fetch that downloads objects, and its local
+        // transport reports no roots: the file would be deleted, corrupting a shallow clone.
+        let shallow = ShallowRoots::save(self.repo).map_err(|e: io::Error| {
+            self.local(format!("keeping the shallow clone's roots: {e}"))
+        })?;
+        let name = self.name.clone();
         let headers = self.fetch_headers.clone();
         let fetched = self.on_transport_thread(move |repo, auth, activity| {
             let mut remote = repo.find_remote(&name)?;
@@ -230,27 +242,25 @@ impl<'r> Link<'r> {
                 .proxy_options(auto_proxy())
                 .download_tags(AutotagOption::None)
                 .update_fetchhead(false)
-                // The refspecs maintain the tracking refs, pruning those whose ref is gone.
                 // (Not `Remote::list()`: git2 0.20 builds a slice from libgit2's null pointer
                 // when the remote has no refs at all, which is undefined behaviour.)
-                .prune(git2::FetchPrune::On)
+                .prune(if prune {
+                    git2::FetchPrune::On
+                } else {
+                    git2::FetchPrune::Off
+                })
                 .custom_headers(&headers);
             remote.fetch(&refspecs, Some(&mut options), None)
         });
         shallow
             .restore()
             .map_err(|e| self.local(format!("keeping the shallow clone's roots: {e}")))?;
-        fetched.map_err(|stalled| self.abandoned(operation, stalled))?;
-        match self.repo.refname_to_id(&self.tracking_ref) {
-            Ok(tip) => Ok(Some(tip)),
-            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
-            Err(e) => Err(self.local(e)),
-        }
+        fetched.map_err(|stalled| self.abandoned(operation, stalled))
     }
 
     /// Pushes `refspecs` without force. libgit2 reports a server's refusal of a ref through
     /// its status, not as an error, so the answer carries each ref's status.
-    pub(super) fn push(&self, refspecs: Vec<String>) -> Result<Pushed, Attempt> {
+    pub(crate) fn push(&self, refspecs: Vec<String>) -> Result<Pushed, Attempt> {
         let operation = "pushing to";
         let name = self.name.clone();
         let headers = self.push_headers.clone();
