@@ -177,7 +177,7 @@ pub enum Refusal {
         line: usize,
         expression: String,
         kind: ExpressionKind,
-        origin: Option<Origin>,
+        origin: Option<Box<Origin>>,
     },
     /// The value there is not the shape the path needs (`why` says what it is).
     Shape {
@@ -219,7 +219,7 @@ impl fmt::Display for Refusal {
             Refusal::Dynamic { path, block, file, line } => write!(f, "`{path}` is in the blocks `dynamic \"{block}\"` makes ({}:{line}): change its for_each or content by hand", file.display()),
             Refusal::Expression { path, file, line, expression, kind, origin } => {
                 write!(f, "`{path}` is set by {expression} ({}:{line})", file.display())?;
-                match (kind, origin) {
+                match (kind, origin.as_deref()) {
                     (ExpressionKind::Variable { name }, Some(Origin::Variable { default, assigned })) => {
                         match (assigned.split_last(), default) {
                             (Some((last, over)), default) => {
@@ -306,7 +306,7 @@ pub fn edit(sources: &Sources, wanted: &[Wanted]) -> Edits {
             })
             .and_then(|plan| {
                 let current = current_text(sources, &texts, &plan.file).unwrap_or_default();
-                let new = apply(&current, &plan.splices);
+                let new = apply(current, &plan.splices);
                 if parse(&new).is_none() {
                     return Err(Refusal::Invalid {
                         path: want.path.clone(),
@@ -572,7 +572,7 @@ impl Cx<'_> {
         let nested: Vec<&Block> = block.body.get_blocks(name).collect();
         if !nested.is_empty() {
             return match rest.split_first() {
-                Some((SegmentBuf::Index(i), rest)) if rest.is_empty() => Err(self.shape(
+                Some((SegmentBuf::Index(_), [])) => Err(self.shape(
                     self.span(nested[0]).start,
                     "a whole block is not adopted; adopt its attributes",
                 )),
@@ -829,7 +829,7 @@ impl Cx<'_> {
             line: self.line(span.start),
             expression: shorten(&self.text[span]),
             kind,
-            origin,
+            origin: origin.map(Box::new),
         }
     }
 
