@@ -12,6 +12,7 @@ mod client;
 mod comment;
 mod issue;
 mod marker;
+mod pull;
 pub mod retry;
 mod status;
 mod witness;
@@ -22,6 +23,10 @@ use std::str::FromStr;
 pub use client::{
     Client, Timeouts, CONNECT_TIMEOUT, DEFAULT_REQUEST_DEADLINE, DEFAULT_REQUEST_TIMEOUT,
     REQUEST_DEADLINE_ENV, REQUEST_TIMEOUT_ENV,
+};
+pub use pull::{
+    close_pull, default_branch, open_or_update_pull, PullRequestDraft, PullRequestRef,
+    MAX_PULL_BODY_CHARS,
 };
 pub use retry::RetryPolicy;
 #[cfg(test)]
@@ -346,6 +351,15 @@ pub enum GithubError {
     Setup(String),
     #[error("{what}: abandoned, driftlog was stopped")]
     Interrupted { what: String },
+    #[error(
+        "{what}: pull request #{number} was opened by {login:?}, not by the token's account; \
+         driftlog edits or closes only its own"
+    )]
+    NotOurs {
+        what: String,
+        number: u64,
+        login: String,
+    },
 }
 
 impl GithubError {
@@ -434,6 +448,15 @@ impl GithubError {
             },
             GithubError::Setup(message) => GithubError::Setup(clean(message)),
             GithubError::Interrupted { what } => GithubError::Interrupted { what: clean(what) },
+            GithubError::NotOurs {
+                what,
+                number,
+                login,
+            } => GithubError::NotOurs {
+                what: clean(what),
+                number,
+                login: clean(login),
+            },
         }
     }
 
@@ -482,6 +505,11 @@ mod tests {
                 message: echo.clone(),
             },
             GithubError::Setup(echo.clone()),
+            GithubError::NotOurs {
+                what: echo.clone(),
+                number: 7,
+                login: echo.clone(),
+            },
         ];
         for err in errors {
             let clean = err.scrubbed(&[token.to_owned()]);

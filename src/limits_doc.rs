@@ -55,6 +55,7 @@ fn limits() -> Vec<(&'static str, u64)> {
         crate::actions::STEP_SUMMARY_MAX_BYTES,
         crate::actions::MAX_WARNINGS_PER_STEP,
         crate::github::MAX_CHECK_SUMMARY,
+        crate::github::MAX_PULL_BODY_CHARS,
         process::MAX_STREAM_LINE_BYTES,
         process::MAX_SHOW_JSON_BYTES,
         process::MAX_SCHEMA_JSON_BYTES,
