@@ -6,3 +6,5 @@
 
 pub mod edit;
 pub mod origin;
+pub mod proof;
+pub mod select;

@@ -1,8 +1,9 @@
 //! Which recorded drift each rule reverts: pure, from a scan record's resources and the
-//! rules. A resource goes to the first active `revert` rule that covers any of its counted
-//! drift; its drift the rule does not cover stays recorded as drift that must not be
-//! reverted, so the guard refuses a plan that would revert it too. Drift no rule covers is
-//! left, and reported.
+//! rules. A resource goes to the first active rule that covers any of its counted drift,
+//! reverted when that rule's action is `revert` (an `adopt` rule's is `driftlog adopt`'s);
+//! its drift the rule does not cover stays recorded as drift that must not be reverted, so
+//! the guard refuses a plan that would revert it too. Drift no rule covers is left, and
+//! reported.
 
 use crate::config::remediate::Action as RuleAction;
 use crate::config::RemediateRule;
@@ -50,18 +51,9 @@ pub fn select<'r>(
     let mut selection = Selection::default();
     for resource in resources.iter().filter(|r| r.counts()) {
         let address = resource.address.as_str();
-        let covers = |rule: &RemediateRule| -> bool {
-            let whole = resource.action == Action::Delete || resource.changes.is_empty();
-            match whole {
-                true => rule.applies(today, stack, address, None),
-                false => resource
-                    .counted_changes()
-                    .any(|c| rule.applies(today, stack, address, Some(&c.path))),
-            }
-        };
-        let Some(rule) = rules
-            .iter()
-            .find(|rule| rule.action == RuleAction::Revert && covers(rule))
+        // A resource an adopt rule takes is drift this remediation leaves, like unmatched.
+        let Some(rule) = covering_rule(rules, today, stack, resource)
+            .filter(|rule| rule.action == RuleAction::Revert)
         else {
             selection.unmatched.push(resource.address.clone());
             continue;
@@ -83,6 +75,25 @@ pub fn select<'r>(
         }
     }
     selection
+}
+
+/// The first active rule covering any of `resource`'s counted drift (a deleted resource: a
+/// rule for the whole resource), whatever its action: one rule decides what happens to a
+/// resource, so no drift is both reverted and adopted.
+pub fn covering_rule<'r>(
+    rules: &'r [RemediateRule],
+    today: &str,
+    stack: &str,
+    resource: &DriftedResource,
+) -> Option<&'r RemediateRule> {
+    let address = resource.address.as_str();
+    let whole = resource.action == Action::Delete || resource.changes.is_empty();
+    rules.iter().find(|rule| match whole {
+        true => rule.applies(today, stack, address, None),
+        false => resource
+            .counted_changes()
+            .any(|c| rule.applies(today, stack, address, Some(&c.path))),
+    })
 }
 
 #[cfg(test)]
@@ -139,9 +150,13 @@ mod tests {
             changed("google_thing.x", &["a"]),
         ];
         let selection = select(&rules, "2026-12-02", ".", &resources);
-        assert_eq!(selection.unmatched, vec!["google_thing.x".to_owned()]);
+        assert_eq!(
+            selection.unmatched,
+            vec!["aws_s3_bucket.logs".to_owned(), "google_thing.x".to_owned()],
+            "the bucket is the adopt rule's: the later revert rule does not take it"
+        );
         let lines: Vec<usize> = selection.rules.iter().map(|s| s.rule.line).collect();
-        assert_eq!(lines, vec![5, 9], "the adopt rule reverts nothing");
+        assert_eq!(lines, vec![5], "the adopt rule reverts nothing");
         assert_eq!(
             selection.rules[0].reverts[0].drift,
             RecordedDrift::Changed {
@@ -149,7 +164,6 @@ mod tests {
                 other: ["tags.env".to_owned()].into(),
             }
         );
-        assert_eq!(selection.rules[1].reverts[0].address, "aws_s3_bucket.logs");
     }
 
     #[test]
