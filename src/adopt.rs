@@ -6,5 +6,6 @@
 
 pub mod edit;
 pub mod origin;
+pub mod patch;
 pub mod proof;
 pub mod select;

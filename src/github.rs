@@ -12,7 +12,7 @@ mod client;
 mod comment;
 mod issue;
 mod marker;
-mod pull;
+pub mod pull;
 pub mod retry;
 mod status;
 mod witness;

@@ -47,6 +47,7 @@ fn limits() -> Vec<(&'static str, u64)> {
         crate::adopt::edit::MAX_SOURCE_FILE_BYTES,
         crate::adopt::edit::MAX_SOURCE_FILES,
         crate::adopt::edit::MAX_VALUE_DEPTH,
+        crate::adopt::proof::MAX_MIRROR_ENTRIES,
         crate::terraform::saved_plan::MAX_REMEDIATION_TARGETS,
         crate::run::remediate::DEFAULT_MAX_RUN_RESOURCES,
         crate::bounded::MAX_SAVED_REPORT_BYTES,

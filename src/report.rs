@@ -1,6 +1,7 @@
 //! Renders a [`ScanReport`] for people and tools. Pure functions from the model to text:
 //! no parsing, no I/O.
 
+pub mod adopt;
 pub mod apply;
 pub mod explanation;
 pub mod log;

@@ -11,9 +11,11 @@
 //! record) and [`merge`] (saved reports read back and merged, for `report post` and `report
 //! merge`).
 
+pub mod adopt;
 pub mod apply;
 pub mod explain;
 pub mod ignore;
+pub mod latest;
 pub mod merge;
 pub mod output;
 pub mod pipeline;

@@ -183,6 +183,11 @@ impl RecordTarget {
 
     /// Checks, without writing anything, what appending will need: a valid branch name,
     /// the branch not checked out, the remote to push to, a readable tip.
+    /// Who commits the records (git's configured identity, else driftlog's).
+    pub fn committer(&self) -> &Committer {
+        &self.committer
+    }
+
     pub fn check(&self, options: &AuditOptions) -> Result<(), RecordError> {
         let refname = format!("refs/heads/{}", options.branch);
         if !git2::Reference::is_valid_name(&refname) {

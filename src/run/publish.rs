@@ -8,6 +8,7 @@
 //! prints: [`Publisher::publish`] returns what it did, what it left undone and what failed;
 //! [`Publisher::publish_remediation`] does the same for a remediation's report.
 
+mod adoption;
 mod remediation;
 
 use std::collections::HashMap;
@@ -20,6 +21,7 @@ use crate::github::{self, GithubError, Publication, PublishOptions, Repo, RetryP
 use crate::report::markdown::{Budget, Frame, RunLink};
 use crate::terraform::config::Declarations;
 
+pub use adoption::AdoptionPulls;
 pub use remediation::RemediationNotice;
 
 /// What the command line asked of the publish stage, before the environment is consulted.

@@ -1,5 +1,6 @@
 //! The driftlog command line: parses arguments, runs the library, maps outcomes to exit codes.
 
+mod adopt;
 mod apply;
 mod audit_args;
 mod explain;
@@ -51,6 +52,9 @@ enum Command {
     /// Revert recorded drift by the configuration's `[[remediate]]` rules, through a guarded
     /// apply of a saved, targeted plan (a dry run without --apply).
     Remediate(Box<remediate::Args>),
+    /// Write recorded drift the `adopt` rules take into the configuration, proven by a
+    /// terraform plan: a patch, the files edited, or a pull request.
+    Adopt(Box<adopt::Args>),
     /// Create an Ed25519 signing key for the audit log.
     Keygen(keygen::Args),
     /// Check the audit branch: chain, signatures, checkpoints.
@@ -77,9 +81,11 @@ fn main() -> ExitCode {
     // read have nothing to finish. If the handlers cannot be set, the default behaviour is
     // the best that is left.
     let mode = match cli.command {
-        Command::Scan(_) | Command::Apply(_) | Command::Remediate(_) | Command::Report(_) => {
-            Mode::Graceful
-        }
+        Command::Scan(_)
+        | Command::Apply(_)
+        | Command::Remediate(_)
+        | Command::Adopt(_)
+        | Command::Report(_) => Mode::Graceful,
         _ => Mode::Immediate,
     };
     let _ = interrupt::install(mode);
@@ -88,6 +94,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan::run(*args),
         Command::Apply(args) => apply::run(*args),
         Command::Remediate(args) => remediate::run(*args),
+        Command::Adopt(args) => adopt::run(*args),
         Command::Keygen(args) => keygen::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Log(args) => log::run(args),

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::audit::reader::{read_log, LogEntry};
-use crate::audit::record::{AppliedRun, RecordKind, RecordResult};
+use crate::audit::reader::LogEntry;
+use crate::audit::record::AppliedRun;
 use crate::audit::record::{
     PlannedChange, RecordRef, Refusal, RemediationOutcome, RemediationRecord, RemediationRun,
     RuleRef,
@@ -16,8 +16,8 @@ use crate::audit::sync::{Outcome, Placement};
 use crate::config::Config;
 use crate::drift::fingerprint::CountedDrift;
 use crate::drift::{
-    Action, AttributeChange, DriftClass, DriftedResource, Evidence, Failure, ScanReport, Stack,
-    Status, Tool,
+    Action, AttributeChange, DriftClass, DriftedResource, Evidence, Failure, ScanReport, Status,
+    Tool,
 };
 use crate::remediate::guard::{guard, unapplied_values, ApprovedChange, Revert};
 use crate::remediate::select::select;
@@ -84,9 +84,16 @@ impl<'a> StackRun<'a> {
     ) -> Result<(), String> {
         let settings = self.settings;
         let dir = &self.options.dir;
-        let latest = self.latest_scan(&result.stack)?;
+        let latest = crate::run::latest::latest_scan(
+            dir,
+            settings.log_repo.as_deref(),
+            &settings.branch,
+            &result.stack,
+            "remediation",
+        )?;
+        let latest = latest.entry();
         let seq = latest.record.seq;
-        result.acts_on = Some(RecordRef::of(&latest));
+        result.acts_on = Some(RecordRef::of(latest));
         let rules_stack = stack_path(&self.config.root, dir);
         let selection = select(
             &self.config.remediate,
@@ -207,7 +214,7 @@ impl<'a> StackRun<'a> {
         }
         if let (Some(target), Some(audit)) = (&target, &settings.audit) {
             for attempt in &mut attempts {
-                let run = record_of(attempt, &latest, result.verified_by.clone());
+                let run = record_of(attempt, latest, result.verified_by.clone());
                 let recorded = recorder::record_remediation(target, &run, audit);
                 attempt.result.record = self.landed(&audit.branch, recorded, show);
             }
@@ -232,42 +239,6 @@ impl<'a> StackRun<'a> {
                 None
             }
         }
-    }
-
-    /// The newest scan record of `stack` on the audit branch.
-    fn latest_scan(&self, stack: &Stack) -> Result<LogEntry, String> {
-        let dir = &self.options.dir;
-        let start = self.settings.log_repo.as_deref().unwrap_or(dir);
-        let repo = crate::audit::discover_repository(start).map_err(|e| e.to_string())?;
-        let workdir = repo
-            .workdir()
-            .ok_or_else(|| format!("{} is a bare repository", repo.path().display()))?;
-        let path = recorder::stack_path(workdir, dir);
-        let branch = &self.settings.branch;
-        let entries = read_log(&repo, branch).map_err(|e| e.to_string())?;
-        let latest = entries
-            .into_iter()
-            .rev()
-            .find(|e| {
-                e.record.kind == RecordKind::Scan
-                    && e.record.stack.path == path
-                    && e.record.stack.workspace == stack.workspace
-            })
-            .ok_or_else(|| {
-                format!(
-                    "no scan of {path} (workspace {}) on {branch}: remediation acts only on \
-                     recorded drift; run `driftlog scan` first",
-                    stack.workspace
-                )
-            })?;
-        if latest.record.result == RecordResult::Failed {
-            return Err(format!(
-                "the latest scan of {path} (record {}) failed: its drift is unknown, so nothing \
-                 is reverted; scan again",
-                latest.record.seq
-            ));
-        }
-        Ok(latest)
     }
 
     fn scan(&self, rules: &IgnoreRules<'_>) -> ScanReport {
