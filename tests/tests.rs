@@ -79,6 +79,9 @@ mod workflows;
 /// Many stacks: discovery, config, parallel scans, ignore rules, shards and merge.
 mod stacks;
 
+/// `driftlog adopt`: recorded drift written into the configuration, proven by terraform.
+mod adopt;
+
 /// Pushing the audit branch: concurrent writers, rejected pushes, the spool.
 mod sync;
 
