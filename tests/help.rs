@@ -16,6 +16,7 @@ const COMMANDS: &[&[&str]] = &[
     &["scan"],
     &["apply"],
     &["remediate"],
+    &["adopt"],
     &["keygen"],
     &["verify"],
     &["log"],
