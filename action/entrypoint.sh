@@ -157,6 +157,12 @@ if [[ -z "${INPUT_MERGE:-}" && -z "${INPUT_SHARD:-}" && -z "${trust_error:-}" ]]
   remediable=true
 fi
 [[ -n "${GITHUB_OUTPUT:-}" ]] && echo "remediable=$remediable" >>"$GITHUB_OUTPUT"
+# Adoption acts on the same, and on a clean recorded scan too (it closes stale pull requests).
+adoptable=false
+if [[ -z "${INPUT_MERGE:-}" && -z "${INPUT_SHARD:-}" && -z "${trust_error:-}" ]] && ((code == 0 || code == 2)) && truthy "${INPUT_AUDIT:-true}"; then
+  adoptable=true
+fi
+[[ -n "${GITHUB_OUTPUT:-}" ]] && echo "adoptable=$adoptable" >>"$GITHUB_OUTPUT"
 
 case "$code" in
 0) exit 0 ;;

@@ -169,6 +169,7 @@ fn the_entrypoint_scans_records_comments_and_sets_outputs() {
         Some("true"),
         "drift found, recorded and verified: the remediate step may run"
     );
+    assert_eq!(checkout.output("adoptable").as_deref(), Some("true"));
     let report = checkout.output("report-json").expect("report output");
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).expect("read report"))
@@ -400,6 +401,7 @@ fn shard_jobs_stay_quiet_and_the_merge_job_posts_one_comment() {
             Some("false"),
             "a shard scans only some stacks"
         );
+        assert_eq!(checkout.output("adoptable").as_deref(), Some("false"));
     }
     assert!(
         checkout.fake.comments(REPO, PR).is_empty(),
@@ -432,10 +434,15 @@ fn shard_jobs_stay_quiet_and_the_merge_job_posts_one_comment() {
     assert_eq!(checkout.output("remediable").as_deref(), Some("false"));
 }
 
-/// `bash action/remediate.sh` with `inputs`, driftlog replaced by a script that writes down
-/// its arguments and whether it got the key and the token, then exits with `FAKE_EXIT`:
-/// (exit code, stderr, what it wrote).
+/// `bash action/remediate.sh` with `inputs`: see [`after_scan_step`].
 fn remediate_step(inputs: &[(&str, &str)]) -> (i32, String, String) {
+    after_scan_step("remediate.sh", inputs)
+}
+
+/// `bash action/<script>` with `inputs`, driftlog replaced by a script that writes down its
+/// arguments and whether it got the key and the token, then exits with `FAKE_EXIT`: (exit
+/// code, stderr, what it wrote).
+fn after_scan_step(script: &str, inputs: &[(&str, &str)]) -> (i32, String, String) {
     use std::os::unix::fs::PermissionsExt;
     let dir = TempDir::new().expect("temp dir");
     let seen = dir.path().join("seen");
@@ -454,7 +461,7 @@ fn remediate_step(inputs: &[(&str, &str)]) -> (i32, String, String) {
     .expect("write fake driftlog");
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let out = Command::new("bash")
-        .arg(action_dir().join("action/remediate.sh"))
+        .arg(action_dir().join("action").join(script))
         .current_dir(dir.path())
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -463,7 +470,7 @@ fn remediate_step(inputs: &[(&str, &str)]) -> (i32, String, String) {
         .env("INPUT_GITHUB_TOKEN", TOKEN)
         .envs(inputs.iter().copied())
         .output()
-        .expect("run remediate.sh");
+        .unwrap_or_else(|e| panic!("run {script}: {e}"));
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -550,6 +557,52 @@ fn the_remediate_step_needs_the_audit_log_and_its_key() {
     assert_eq!(code, 1);
     assert!(
         stderr.contains("remediate needs the signing-key input"),
+        "{stderr}"
+    );
+    assert!(seen.is_empty(), "driftlog did not run");
+}
+
+#[test]
+fn the_adopt_step_proposes_over_the_scans_stacks_and_needs_the_key() {
+    let (code, stderr, seen) = after_scan_step(
+        "adopt.sh",
+        &[
+            ("INPUT_STACKS", "infra/prod\n"),
+            ("INPUT_INIT", "false"),
+            ("INPUT_CONFIG", "ops/driftlog.toml"),
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        seen.lines().collect::<Vec<_>>(),
+        [
+            "adopt",
+            "infra/prod",
+            "--pull-request",
+            "--terraform-bin",
+            "terraform",
+            "--audit-branch",
+            "driftlog/audit",
+            "--audit-deadline",
+            "3m",
+            "--config",
+            "ops/driftlog.toml",
+            "key",
+            "token",
+        ]
+    );
+    let (code, _, _) = after_scan_step("adopt.sh", &[("FAKE_EXIT", "2")]);
+    assert_eq!(code, 0, "some drift refused is a notice, not a failure");
+    let (code, stderr, _) = after_scan_step("adopt.sh", &[("FAKE_EXIT", "1")]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("driftlog adopt failed (exit 1)"),
+        "{stderr}"
+    );
+    let (code, stderr, seen) = after_scan_step("adopt.sh", &[("INPUT_SIGNING_KEY", "")]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("adopt needs the signing-key input"),
         "{stderr}"
     );
     assert!(seen.is_empty(), "driftlog did not run");
