@@ -348,3 +348,83 @@ resource "filestate_object" "n" {
     assert_eq!(adopted[0]["result"], "refused");
     repo.assert_log_verifies();
 }
+
+#[test]
+fn a_hostile_real_value_is_written_as_a_literal_never_as_an_expression() {
+    let repo = Repo::new(CODE, RULE);
+    // What a console (or a malicious provider) can put in a string: interpolation, template
+    // directives, quotes, a newline, a heredoc marker.
+    let hostile = "${file(\"/etc/passwd\")} %{if true}x%{endif} \"q\" \\ \n<<EOT";
+    repo.stack
+        .edit("web", |o| o["description"] = json!(hostile));
+    repo.scan();
+    let run = repo.adopt(&["--write"], &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let code = repo.code();
+    assert!(
+        code.contains(
+            r#"description = "$${file(\"/etc/passwd\")} %%{if true}x%%{endif} \"q\" \\ \n<<EOT" # what it serves"#
+        ),
+        "{code}"
+    );
+    // Terraform reads the literal back as exactly the real value: nothing to change.
+    let (status, plan) = repo.plan_changes(&["filestate_object.web"]);
+    assert_eq!(status, 0, "the adopted code plans no change:\n{plan}");
+}
+
+#[test]
+fn uncommitted_changes_a_missing_token_and_no_rule_are_clear_errors_that_change_nothing() {
+    let repo = Repo::new(CODE, RULE);
+    repo.stack.edit("web", |o| o["size"] = json!(9));
+    repo.scan();
+
+    let no_github = repo.adopt(&["--pull-request"], &[]);
+    assert_eq!(no_github.code, 1, "{}", no_github.stderr);
+    assert!(
+        no_github
+            .stderr
+            .contains("a pull request needs the GitHub API"),
+        "{}",
+        no_github.stderr
+    );
+
+    let mine = format!("{PROVIDER}{CODE}# my change, not committed\n");
+    std::fs::write(repo.root().join("main.tf"), &mine).expect("write");
+    let dirty = repo.adopt(
+        &[
+            "--pull-request",
+            "--repo",
+            "octo/infra",
+            "--github-token",
+            "ghs_s3cr3t-token",
+            "--github-api-url",
+            "http://127.0.0.1:9",
+            "--base",
+            "main",
+        ],
+        &[],
+    );
+    assert_eq!(dirty.code, 1, "{}{}", dirty.stdout, dirty.stderr);
+    let text = format!("{}{}", dirty.stdout, dirty.stderr);
+    assert!(
+        text.contains("main.tf has changes that are not committed"),
+        "{text}"
+    );
+    assert_eq!(repo.code(), mine, "the user's file is as they left it");
+    let records = repo.records();
+    let adopted = adoptions(&records);
+    assert_eq!(adopted.len(), 1, "the failed proposal is recorded");
+    assert_eq!(adopted[0]["result"], "failed");
+    assert_eq!(adopted[0]["failure"]["kind"], "dirty_work_tree");
+
+    std::fs::write(repo.root().join(".driftlog.toml"), "").expect("write");
+    let no_rule = repo.adopt(&["--write"], &[]);
+    assert_eq!(no_rule.code, 1);
+    assert!(
+        no_rule
+            .stderr
+            .contains("no [[remediate]] rule with action = \"adopt\""),
+        "{}",
+        no_rule.stderr
+    );
+}
