@@ -428,3 +428,46 @@ fn uncommitted_changes_a_missing_token_and_no_rule_are_clear_errors_that_change_
         no_rule.stderr
     );
 }
+
+/// A stop during the proof plan: terraform gets exactly one SIGINT, driftlog exits 130, the
+/// files are as they were and the mirror the plan ran in is gone.
+#[test]
+fn an_interrupted_proof_changes_nothing_and_leaves_no_mirror() {
+    let repo = Repo::new(CODE, RULE);
+    repo.stack.edit("web", |o| o["size"] = json!(6));
+    repo.scan();
+    let marks = repo.root().join("marks");
+    std::fs::create_dir_all(&marks).expect("mkdir");
+    let wrapper = repo.stack.fake_terraform(
+        "slow-proof",
+        "#!/bin/bash\ncase \"$PWD\" in *.driftlog-adopt-*)\n\
+         trap 'echo once >> \"$MARKS/interrupted\"; exit 1' INT\n\
+         echo \"$PWD\" > \"$MARKS/mirror\"\n\
+         : > \"$MARKS/started\"\nwhile true; do sleep 0.05; done;;\nesac\n\
+         exec terraform \"$@\"\n",
+    );
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_driftlog"));
+    command
+        .args(["adopt", repo.root().to_str().expect("utf-8"), "--write"])
+        .args(["--signing-key", repo.key(), "--terraform-bin", &wrapper])
+        .current_dir(repo.root())
+        .env("TMPDIR", &repo.stack.tmp)
+        .env("MARKS", &marks)
+        .env_remove("DRIFTLOG_SIGNING_KEY")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    crate::support::terraform_env(&mut command);
+    let child = command.spawn().expect("start driftlog");
+    let out = crate::support::interrupt_once_started(child, &marks);
+    crate::support::assert_interrupted_once(&out, &marks);
+    assert_eq!(repo.code(), format!("{PROVIDER}{CODE}"), "nothing written");
+    let mirror = std::fs::read_to_string(marks.join("mirror")).expect("mirror path");
+    assert!(
+        !Path::new(mirror.trim()).exists(),
+        "the mirror {mirror} is left behind"
+    );
+    assert!(
+        adoptions(&repo.records()).is_empty(),
+        "nothing adopted, nothing recorded"
+    );
+}
