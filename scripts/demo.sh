@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs driftlog's main job on a built-in example: applies a demo stack with the filestate test
 # provider (recorded), scans it clean, drifts it the way people and automation do, scans it
-# again, explains the drift from the audit log and a CloudTrail file, and reverts the security
-# group's drift by a predefined rule (a dry run, then a guarded apply). Safe to run twice.
+# again, explains the drift from the audit log and a CloudTrail file, reverts the security
+# group's drift by a predefined rule (a dry run, then a guarded apply), and adopts the
+# database's resize into the code (proven by terraform). Safe to run twice.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -34,6 +35,17 @@ cat > .driftlog.toml <<'TOML'
 resource = "filestate_object.web_sg"
 action = "revert"
 reason = "security groups change only through code"
+
+[[remediate]]
+resource = "filestate_object.database"
+attribute = "size"
+action = "adopt"
+reason = "the DBA grew the disk at 3 a.m.; keep it"
+
+[[remediate]]
+resource = "filestate_object.bucket*"
+action = "adopt"
+reason = "bucket tags follow the console"
 TOML
 git add .gitignore .driftlog .driftlog.toml infra
 git commit -q -m "demo stack"
@@ -133,18 +145,40 @@ echo "==> the rename applied on its own (driftlog apply -target, recorded), then
 echo "==> driftlog remediate infra/prod --apply: the guarded saved plan applied, verified, recorded"
 "$driftlog" remediate infra/prod --apply --signing-key keys/signing_key
 remediated=$?
+"$driftlog" log --limit 1 | grep -q reverted || remediated=unverified
+echo "==> the night after: a DBA grew the database's disk by hand; the nightly scan records it"
+python3 - <<'PY'
+import json, pathlib
+path = pathlib.Path("infra/prod/store/db-main.json")
+obj = json.loads(path.read_text())
+obj["size"] = 150
+path.write_text(json.dumps(obj, indent=2))
+PY
+"$driftlog" scan infra/prod --signing-key keys/signing_key --quiet >/dev/null
+echo "==> driftlog adopt infra/prod --patch: the database's resize written into code, proven by"
+echo "    a terraform plan of the edited code; the bucket tag is set by each.key, so it is refused"
+"$driftlog" adopt infra/prod --patch
+echo "==> driftlog adopt infra/prod --write: the same edit made, and recorded"
+"$driftlog" adopt infra/prod --write --signing-key keys/signing_key
+adopted=$?
 set -e
+git diff --stat
 "$driftlog" log --limit 4
 echo
 echo "driftlog scan exited with $code (0 clean, 2 drift, 1 error)."
 echo "driftlog remediate exited with $remediated (2: the drift no rule reverts remains)."
+echo "driftlog adopt exited with $adopted (2: some drift was not adopted, as said above)."
 echo "JSON report: $demo/report.json"
 echo "Pull-request comment body: $demo/report.md"
 if [ "$code" -ne 2 ]; then
   echo "demo: expected drift (exit 2), got $code" >&2
   exit 1
 fi
-if [ "$remediated" -ne 2 ] || ! "$driftlog" log --limit 1 | grep -q reverted; then
+if [ "$remediated" != 2 ]; then
   echo "demo: expected the security group reverted and other drift left (exit 2), got $remediated" >&2
+  exit 1
+fi
+if [ "$adopted" -ne 2 ] || ! grep -q "size    = 150" infra/prod/main.tf; then
+  echo "demo: expected the database size adopted into infra/prod/main.tf (exit 2), got $adopted" >&2
   exit 1
 fi

@@ -77,7 +77,7 @@ fn stack_text(out: &mut String, stack: &StackAdoption) {
         );
     }
     if let Some(outcome) = stack.outcome {
-        let _ = write!(out, "  {}", outcome.as_str());
+        let _ = write!(out, "  outcome: {}", outcome.as_str());
         let _ = match &stack.pull_request {
             Some(pull) => writeln!(
                 out,

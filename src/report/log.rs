@@ -40,6 +40,7 @@ fn line(record: &Record, resource: Option<&str>) -> String {
         .collect();
     let drifted = match (&record.apply, record.resources.len(), resource) {
         (Some(apply), ..) => applied(apply, resource),
+        (None, ..) if record.adoption.is_some() => adoption(record),
         (None, 0, _) => "no drift".to_owned(),
         (None, n, None) => format!("{n} drifted: {}", addresses.join(", ")),
         (None, n, Some(_)) => format!("{n} drifted, matching: {}", addresses.join(", ")),
@@ -57,6 +58,23 @@ fn line(record: &Record, resource: Option<&str>) -> String {
             None => record.context.who(),
         }
     )
+}
+
+/// `2 adopted, 1 refused, from record 5, pull request #3`.
+fn adoption(record: &Record) -> String {
+    let Some(adoption) = &record.adoption else {
+        return String::new();
+    };
+    let mut text = format!(
+        "{} adopted, {} refused, from record {}",
+        adoption.adopted.len(),
+        adoption.refusals.len(),
+        adoption.acts_on.seq
+    );
+    if let Some(pull) = &adoption.pull_request {
+        text.push_str(&format!(", pull request #{}", pull.number));
+    }
+    text
 }
 
 /// `applied 3 changes: +1 ~1 -1`; a failed apply says what completed and what errored.

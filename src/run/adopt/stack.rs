@@ -417,14 +417,17 @@ impl StackRun<'_> {
             return;
         };
         for rule in &result.rules {
-            // A rule that took nothing this run says nothing.
-            let edits = outcome != AdoptionOutcome::Refused && outcome != AdoptionOutcome::Closed;
-            if edits && rule.adopted.is_empty() {
-                continue;
-            }
-            if outcome == AdoptionOutcome::Refused && rule.refusals.is_empty() {
-                continue;
-            }
+            // A rule whose every value was refused says so on its own, whatever became of
+            // the others; a rule that took nothing this run says nothing.
+            let (outcome, edits) = match outcome {
+                AdoptionOutcome::Closed => (outcome, false),
+                _ if !rule.adopted.is_empty() => (outcome, outcome != AdoptionOutcome::Refused),
+                _ if !rule.refusals.is_empty() => (AdoptionOutcome::Refused, false),
+                _ => continue,
+            };
+            let failure = failure
+                .clone()
+                .filter(|_| outcome == AdoptionOutcome::Failed);
             let record = AdoptionRecord {
                 rule: rule.rule.clone(),
                 acts_on: acts_on.clone(),
@@ -443,11 +446,13 @@ impl StackRun<'_> {
                     true => result.proof.clone(),
                     false => None,
                 },
-                pull_request: result.pull_request.clone(),
+                pull_request: result.pull_request.clone().filter(|_| {
+                    matches!(outcome, AdoptionOutcome::Proposed | AdoptionOutcome::Closed)
+                }),
             };
-            let recorded = recorder::record_adoption(target, &record, failure.clone(), audit);
+            let recorded = recorder::record_adoption(target, &record, failure, audit);
             for line in crate::run::record::result_lines(&audit.branch, &recorded) {
-                show(Line::Note(&line));
+                show(Line::Text(&format!("{line}\n")));
             }
             match recorded {
                 Ok(outcome) => {
