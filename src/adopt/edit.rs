@@ -1039,3 +1039,6 @@ fn kind_of(expr: &Expression) -> ExpressionKind {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod golden;
