@@ -9,3 +9,4 @@ pub mod origin;
 pub mod patch;
 pub mod proof;
 pub mod select;
+pub mod shadow;

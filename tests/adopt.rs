@@ -471,3 +471,24 @@ fn an_interrupted_proof_changes_nothing_and_leaves_no_mirror() {
         "nothing adopted, nothing recorded"
     );
 }
+
+#[test]
+fn a_block_an_override_file_merges_into_is_not_edited() {
+    let repo = Repo::new(CODE, RULE);
+    let overriding = "resource \"filestate_object\" \"web\" {\n  size = 3\n}\n";
+    std::fs::write(repo.root().join("web_override.tf"), overriding).expect("write");
+    git(repo.root(), &["add", "web_override.tf"]);
+    git(repo.root(), &["commit", "-q", "-m", "override"]);
+    repo.stack.edit("web", |o| o["size"] = json!(5));
+    repo.scan();
+    let run = repo.adopt(&["--write"], &[]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("web_override.tf overrides filestate_object.web"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(repo.code(), format!("{PROVIDER}{CODE}"));
+    let kept = std::fs::read_to_string(repo.root().join("web_override.tf")).expect("read");
+    assert_eq!(kept, overriding);
+}

@@ -145,6 +145,9 @@ impl StackRun<'_> {
                 .map_err(|e| format!("terraform init failed, so nothing is adopted: {e}"))?;
         }
         let sources = Sources::read(dir).map_err(|e| e.to_string())?;
+        let tofu = crate::adopt::shadow::tofu_files(dir)
+            .map_err(|e| format!("{}: cannot be read ({e})", dir.display()))?;
+        let candidates = self.unshadowed(&sources, &tofu, candidates, result);
         let Some(proven) = self.prove(&sources, candidates, result, show)? else {
             if target.is_some() {
                 result.outcome = Some(AdoptionOutcome::Refused);
@@ -232,6 +235,37 @@ impl StackRun<'_> {
             Some(message) => Err(message),
             None => Ok(()),
         }
+    }
+
+    /// The candidates whose block no override file touches, in a directory without OpenTofu
+    /// files; the others refused.
+    fn unshadowed(
+        &self,
+        sources: &Sources,
+        tofu: &[String],
+        candidates: Vec<(usize, Candidate)>,
+        result: &mut StackAdoption,
+    ) -> Vec<(usize, Candidate)> {
+        let mut kept = Vec::new();
+        for (rule, candidate) in candidates {
+            let wanted = &candidate.wanted;
+            let reason = match tofu.first() {
+                Some(file) => Some(format!(
+                    "the stack directory has OpenTofu files ({file}{}), which OpenTofu reads in \
+                     place of the .tf files of the same name: only .tf files are edited, so \
+                     nothing is edited here",
+                    if tofu.len() > 1 { ", ..." } else { "" }
+                )),
+                None => {
+                    crate::adopt::shadow::overridden(sources, &wanted.resource_type, &wanted.name)
+                }
+            };
+            match reason {
+                Some(reason) => refuse(result, rule, &candidate, &reason),
+                None => kept.push((rule, candidate)),
+            }
+        }
+        kept
     }
 
     /// Edits, then proves; what the edit or the proof refuses goes to the rule's refusals,
