@@ -301,3 +301,18 @@ fn default_branch_is_the_repositorys_on_either_api_layout() {
         format!("{}/acme/infra/pull/1", fake.api_url())
     );
 }
+
+/// When GitHub ignores the `head` filter, a fork's pull request from a branch of the same name
+/// is not taken for the one on the repository's own branch.
+#[test]
+fn a_forks_branch_of_the_same_name_is_not_the_head() {
+    let fake = FakeGithub::start(TOKEN);
+    let fork = format!(
+        r#"[{{"number":9,"user":{{"login":"mallory"}},"head":{{"ref":"{HEAD}","label":"mallory:{HEAD}"}},"base":{{"ref":"main"}}}}]"#
+    );
+    fake.inject(Fault::new("GET", "/repos/acme/infra/pulls", 200).body(fork));
+    let opened =
+        open_or_update_pull(&target(&fake.api_url()), TOKEN, &draft("ours")).expect("opened");
+    assert!(opened.created);
+    assert_eq!(fake.pulls(REPO).len(), 1);
+}
