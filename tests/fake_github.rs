@@ -2,7 +2,8 @@
 //!
 //! [`FakeGithub::start`] binds `127.0.0.1:0` and answers on a few background threads until the
 //! value is dropped. It keeps per-repository state (issues and pull requests in one number space,
-//! comments with globally unique ids, labels, commit statuses, check runs), checks the token,
+//! comments with globally unique ids, labels, commit statuses, check runs; pull requests' heads
+//! and bases, the default branch, in [`pulls`]), checks the token,
 //! paginates like GitHub (`per_page`/`page`, absolute `Link` URLs), and every route also answers
 //! under the `/api/v3` prefix of GitHub Enterprise Server. Faults can be queued to make the next
 //! matching requests fail, and every request is logged.
@@ -18,6 +19,10 @@ use std::thread::JoinHandle;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
+
+mod pulls;
+
+pub use pulls::{PullRequest, PullSeed};
 
 /// The login an installation token's writes are authored by (the default token of the fake,
 /// like Actions' `GITHUB_TOKEN`); [`FakeGithub::token_of_user`] gives the token to a user.
@@ -740,6 +745,7 @@ struct Repo {
     labels: Vec<LabelRec>,
     statuses: BTreeMap<String, Vec<StatusRec>>,
     checks: Vec<CheckRec>,
+    pulls: pulls::Pulls,
 }
 
 impl Repo {
@@ -752,6 +758,9 @@ impl Repo {
     /// (the one a pull_request event names exists on GitHub).
     fn ensure_pull(&mut self, number: u64, counters: &mut Counters) -> &mut IssueRec {
         self.last_number = self.last_number.max(number);
+        if !self.issues.contains_key(&number) {
+            self.pulls.implicit(number);
+        }
         self.issues.entry(number).or_insert_with(|| {
             let now = counters.now();
             IssueRec::new(
@@ -1017,7 +1026,7 @@ impl State {
         ) else {
             return Err(Reply::not_found());
         };
-        if owner.is_empty() || name.is_empty() || rest.is_empty() {
+        if owner.is_empty() || name.is_empty() {
             return Err(Reply::not_found());
         }
         if method != "GET" && self.deny_writes {
@@ -1047,6 +1056,13 @@ impl State {
         let repo = repos.entry(repo_key.clone()).or_default();
         let c = counters;
         match (method, rest.as_slice()) {
+            ("GET", []) => pulls::get_repository(repo, &ctx),
+            ("GET", ["pulls"]) => pulls::list(repo, &ctx),
+            ("POST", ["pulls"]) => pulls::create(repo, c, &ctx, &parse_body(body)?),
+            ("GET", ["pulls", n]) => pulls::get(repo, &ctx, id_of(n)?),
+            (_, ["pulls", n]) if patch => {
+                pulls::update(repo, c, &ctx, id_of(n)?, &parse_body(body)?)
+            }
             ("GET", ["issues"]) => list_issues(repo, &ctx),
             ("POST", ["issues"]) => create_issue(repo, c, &ctx, &parse_body(body)?),
             ("GET", ["issues", "comments", id]) => get_comment(repo, &ctx, id_of(id)?),
@@ -1321,7 +1337,7 @@ fn issue_json(ctx: &Ctx<'_>, repo: &Repo, rec: &IssueRec) -> Value {
                     "html_url": format!("{}/{}/pull/{n}", ctx.web, ctx.repo),
                     "diff_url": format!("{}/{}/pull/{n}.diff", ctx.web, ctx.repo),
                     "patch_url": format!("{}/{}/pull/{n}.patch", ctx.web, ctx.repo),
-                    "merged_at": null,
+                    "merged_at": repo.pulls.merged_at(n).map(rfc3339),
                 }),
             );
         }
@@ -2296,30 +2312,30 @@ mod tests {
     use std::net::TcpStream;
     use std::time::Duration;
 
-    const TOKEN: &str = "ghs_fake_token";
-    const REPO: &str = "acme/infra";
+    pub(super) const TOKEN: &str = "ghs_fake_token";
+    pub(super) const REPO: &str = "acme/infra";
 
-    struct Resp {
-        status: u16,
+    pub(super) struct Resp {
+        pub(super) status: u16,
         headers: Vec<(String, String)>,
-        body: String,
+        pub(super) body: String,
     }
 
     impl Resp {
-        fn header(&self, name: &str) -> Option<&str> {
+        pub(super) fn header(&self, name: &str) -> Option<&str> {
             self.headers
                 .iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case(name))
                 .map(|(_, v)| v.as_str())
         }
 
-        fn json(&self) -> Value {
+        pub(super) fn json(&self) -> Value {
             serde_json::from_str(&self.body)
                 .unwrap_or_else(|e| panic!("response is JSON ({e}): {}", self.body))
         }
 
         /// `rel` -> URL from the `Link` header.
-        fn links(&self) -> BTreeMap<String, String> {
+        pub(super) fn links(&self) -> BTreeMap<String, String> {
             let Some(link) = self.header("link") else {
                 return BTreeMap::new();
             };
@@ -2420,11 +2436,11 @@ mod tests {
         Some("Bearer ghs_fake_token")
     }
 
-    fn get(fake: &FakeGithub, path: &str) -> Resp {
+    pub(super) fn get(fake: &FakeGithub, path: &str) -> Resp {
         http("GET", &format!("{}{path}", fake.api_url()), bearer(), None)
     }
 
-    fn send(fake: &FakeGithub, method: &str, path: &str, body: Value) -> Resp {
+    pub(super) fn send(fake: &FakeGithub, method: &str, path: &str, body: Value) -> Resp {
         http(
             method,
             &format!("{}{path}", fake.api_url()),
@@ -2433,11 +2449,11 @@ mod tests {
         )
     }
 
-    fn post(fake: &FakeGithub, path: &str, body: Value) -> Resp {
+    pub(super) fn post(fake: &FakeGithub, path: &str, body: Value) -> Resp {
         send(fake, "POST", path, body)
     }
 
-    fn patch(fake: &FakeGithub, path: &str, body: Value) -> Resp {
+    pub(super) fn patch(fake: &FakeGithub, path: &str, body: Value) -> Resp {
         send(fake, "PATCH", path, body)
     }
 

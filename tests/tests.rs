@@ -61,6 +61,10 @@ mod github;
 /// A remediation's report on the drift issue and in the job summary, through the library.
 mod github_remediation;
 
+/// The pull requests driftlog opens, updates and closes (only its own), and the default
+/// branch, through the library against the fake.
+mod github_pulls;
+
 /// GitHub and saved reports that cannot be trusted: servers echoing the token, other users'
 /// comments and issues carrying driftlog's marker, non-ASCII where ASCII is expected.
 mod github_hostile;

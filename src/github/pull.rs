@@ -57,6 +57,9 @@ struct Pull {
 struct Branch {
     #[serde(rename = "ref", default)]
     name: String,
+    /// `owner:branch`: a fork's branch of the same name has another owner.
+    #[serde(default)]
+    label: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -177,7 +180,14 @@ fn find_open(
             let named = |branch: &Option<Branch>, name: &str| {
                 branch.as_ref().is_some_and(|b| b.name == name)
             };
-            (named(&pull.head, head) && base.is_none_or(|base| named(&pull.base, base)))
+            let own_head = pull.head.as_ref().is_some_and(|b| {
+                b.label.as_ref().is_none_or(|label| {
+                    label.split_once(':').is_some_and(|(owner, name)| {
+                        owner.eq_ignore_ascii_case(&repo.owner) && name == head
+                    })
+                })
+            });
+            (named(&pull.head, head) && own_head && base.is_none_or(|base| named(&pull.base, base)))
                 .then_some(pull)
         },
     )
