@@ -484,7 +484,8 @@ fn a_block_an_override_file_merges_into_is_not_edited() {
     let run = repo.adopt(&["--write"], &[]);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert!(
-        run.stdout.contains("web_override.tf overrides filestate_object.web"),
+        run.stdout
+            .contains("web_override.tf overrides filestate_object.web"),
         "{}",
         run.stdout
     );

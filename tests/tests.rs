@@ -86,6 +86,10 @@ mod stacks;
 /// `driftlog adopt`: recorded drift written into the configuration, proven by terraform.
 mod adopt;
 
+/// `driftlog adopt --pull-request`: the branch on a real bare origin, the fake GitHub's pull
+/// requests.
+mod adopt_pulls;
+
 /// Pushing the audit branch: concurrent writers, rejected pushes, the spool.
 mod sync;
 
