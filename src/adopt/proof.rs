@@ -27,13 +27,24 @@ impl Mirror {
             Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
             _ => PathBuf::from("."),
         };
+        let source = std::fs::canonicalize(stack_dir)?;
+        // Beside the stack when its parent can be written to, else inside it (a module
+        // source relative to the stack then resolves one level off, and its plan says so).
         let dir = tempfile::Builder::new()
             .prefix(".driftlog-adopt-")
-            .tempdir_in(parent)?;
-        let source = std::fs::canonicalize(stack_dir)?;
+            .tempdir_in(parent)
+            .or_else(|_| {
+                tempfile::Builder::new()
+                    .prefix(".driftlog-adopt-")
+                    .tempdir_in(&source)
+            })?;
+        let own = dir.path().file_name().map(ToOwned::to_owned);
         let mut entries = 0;
         for entry in std::fs::read_dir(&source)? {
             let name = entry?.file_name();
+            if Some(&name) == own.as_ref() {
+                continue;
+            }
             entries += 1;
             if entries > MAX_MIRROR_ENTRIES {
                 return Err(io::Error::other(format!(
