@@ -1,3 +1,5 @@
+# shellcheck shell=bash disable=SC2034
+# (SC2034: driftlog, github_token and stacks are for the sourcing script.)
 # Shared by the action's steps that run after the scan (remediate.sh, adopt.sh): sourced.
 
 driftlog=${DRIFTLOG:-driftlog}
