@@ -5,7 +5,7 @@
 //! a function call, a template) is refused with where its value comes from: editing the
 //! expression would change what it means, not adopt a value.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -16,6 +16,7 @@ use hcl_edit::structure::{Block, Body};
 use super::origin::{self, Origin};
 use crate::drift::path::{self as dpath, SegmentBuf};
 
+mod comments;
 mod render;
 
 /// A configuration file is far smaller; a bigger one is not read.
@@ -306,6 +307,7 @@ pub fn edit(sources: &Sources, wanted: &[Wanted]) -> Edits {
             })
             .and_then(|plan| {
                 let current = current_text(sources, &texts, &plan.file).unwrap_or_default();
+                let plan = with_comments_realigned(current, plan);
                 let new = apply(current, &plan.splices);
                 if parse(&new).is_none() {
                     return Err(Refusal::Invalid {
@@ -353,6 +355,50 @@ fn current_text<'a>(
             .find(|f| f.path == file)
             .map(|f| f.text.as_str())
     })
+}
+
+/// The plan with the trailing-comment runs around its splices realigned as fmt would. The
+/// realignment is computed on the spliced text and mapped back onto the original, so a plan
+/// stays one set of splices of the original text.
+fn with_comments_realigned(text: &str, mut plan: Plan) -> Plan {
+    let spliced = apply(text, &plan.splices);
+    let mut lines = BTreeSet::new();
+    for splice in &plan.splices {
+        let start = shift(splice.range.start, &plan.splices);
+        let end = start + splice.text.len();
+        // The line before too: a removed line joins the runs on either side of it.
+        lines.extend(line_of(&spliced, start.saturating_sub(1))..=line_of(&spliced, end));
+    }
+    let realign = comments::realign(&spliced, &lines);
+    let mapped: Vec<Splice> = realign
+        .into_iter()
+        .filter_map(|extra| {
+            unshift(extra.range, &plan.splices).map(|range| Splice {
+                range,
+                text: extra.text,
+            })
+        })
+        .collect();
+    plan.splices.extend(mapped);
+    plan
+}
+
+/// Where a range of the spliced text was in the original one; `None` when it overlaps text a
+/// splice wrote (which has no trailing comments, so this is not expected).
+fn unshift(range: Range<usize>, splices: &[Splice]) -> Option<Range<usize>> {
+    let mut delta = 0isize;
+    for splice in splices {
+        let start = shift(splice.range.start, splices);
+        let end = start + splice.text.len();
+        if start < range.end && range.start < end {
+            return None;
+        }
+        if end <= range.start {
+            delta += splice.text.len() as isize - splice.range.len() as isize;
+        }
+    }
+    let start = usize::try_from(range.start as isize - delta).ok()?;
+    Some(start..start + range.len())
 }
 
 /// The text with the splices applied (they do not overlap).
