@@ -53,7 +53,10 @@ pub fn select<'r>(
     resources: &[DriftedResource],
 ) -> Vec<RuleAdoption<'r>> {
     let mut taken: Vec<RuleAdoption<'r>> = Vec::new();
-    for resource in resources.iter().filter(|r| r.counts() && r.mode == "managed") {
+    for resource in resources
+        .iter()
+        .filter(|r| r.counts() && r.mode == "managed")
+    {
         let Some(rule) = covering_rule(rules, today, stack, resource)
             .filter(|rule| rule.action == RuleAction::Adopt)
         else {
@@ -136,9 +139,9 @@ fn take_changes(
                 continue;
             }
             (AttrValue::Unknown, _) | (_, AttrValue::Unknown) => {
-                adoption
-                    .refusals
-                    .push(refuse("its real value is not known, so there is nothing to write"));
+                adoption.refusals.push(refuse(
+                    "its real value is not known, so there is nothing to write",
+                ));
                 continue;
             }
             (_, AttrValue::Known(value)) => NewValue::Set(value.clone()),

@@ -41,9 +41,18 @@ fn a_plan_that_still_changes_an_adopted_path_fails_only_that_claim() {
         change("aws_x.ab", PlannedAction::Update, &["size"]),
     ]);
     let claims = [
-        Claim { target: "aws_x.a", path: "size" },
-        Claim { target: "aws_x.n", path: "tags" },
-        Claim { target: "aws_x.b", path: "size" },
+        Claim {
+            target: "aws_x.a",
+            path: "size",
+        },
+        Claim {
+            target: "aws_x.n",
+            path: "tags",
+        },
+        Claim {
+            target: "aws_x.b",
+            path: "size",
+        },
     ];
     let failed = judge(&plan, &claims).expect("the plan did not error");
     assert_eq!(failed.keys().copied().collect::<Vec<_>>(), vec![1]);
@@ -53,8 +62,15 @@ fn a_plan_that_still_changes_an_adopted_path_fails_only_that_claim() {
 
 #[test]
 fn a_replace_fails_every_claim_of_the_resource_and_an_errored_plan_proves_nothing() {
-    let mut errored = plan(vec![change("aws_x.a", PlannedAction::DeleteThenCreate, &[])]);
-    let claims = [Claim { target: "aws_x.a", path: "size" }];
+    let mut errored = plan(vec![change(
+        "aws_x.a",
+        PlannedAction::DeleteThenCreate,
+        &[],
+    )]);
+    let claims = [Claim {
+        target: "aws_x.a",
+        path: "size",
+    }];
     let failed = judge(&errored, &claims).expect("the plan did not error");
     assert!(failed[&0].contains("replace"), "{}", failed[&0]);
     assert_eq!(summary(&errored), "1 to add, 0 to change, 1 to destroy");
@@ -73,8 +89,14 @@ fn a_mirror_links_everything_but_the_edited_files_and_is_removed_on_drop() {
     let mirror = Mirror::new(&stack, &edited).expect("mirror");
     let at = mirror.path().to_path_buf();
     assert_eq!(at.parent(), Some(root.path()), "beside the stack");
-    assert_eq!(std::fs::read_to_string(at.join("main.tf")).expect("read"), "new");
-    assert_eq!(std::fs::read_to_string(stack.join("main.tf")).expect("read"), "old");
+    assert_eq!(
+        std::fs::read_to_string(at.join("main.tf")).expect("read"),
+        "new"
+    );
+    assert_eq!(
+        std::fs::read_to_string(stack.join("main.tf")).expect("read"),
+        "old"
+    );
     assert!(at.join("terraform.tfstate").is_symlink());
     assert!(at.join(".terraform").is_symlink());
     drop(mirror);

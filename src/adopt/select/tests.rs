@@ -19,7 +19,11 @@ fn known(value: serde_json::Value) -> AttrValue {
     AttrValue::Known(value)
 }
 
-fn instance(address: &str, name: &str, changes: Vec<(&str, AttrValue, AttrValue)>) -> DriftedResource {
+fn instance(
+    address: &str,
+    name: &str,
+    changes: Vec<(&str, AttrValue, AttrValue)>,
+) -> DriftedResource {
     let mut resource = DriftedResource::test(address, Action::Update, changes);
     resource.name = name.into();
     resource
@@ -34,7 +38,11 @@ fn the_first_covering_rule_decides_and_only_adopt_rules_take() {
         rule("aws_x.*", Some("size"), RuleAction::Adopt, 2),
     ];
     let resources = [
-        instance("aws_x.reverted", "reverted", vec![("size", known(json!(1)), known(json!(2)))]),
+        instance(
+            "aws_x.reverted",
+            "reverted",
+            vec![("size", known(json!(1)), known(json!(2)))],
+        ),
         instance(
             "aws_x.kept",
             "kept",
@@ -64,7 +72,11 @@ fn the_first_covering_rule_decides_and_only_adopt_rules_take() {
 #[test]
 fn secrets_deletions_modules_and_unknowns_are_refused_with_reasons() {
     let rules = [rule("*", None, RuleAction::Adopt, 1)];
-    let mut in_module = instance("module.m.aws_x.y", "y", vec![("a", known(json!(1)), known(json!(2)))]);
+    let mut in_module = instance(
+        "module.m.aws_x.y",
+        "y",
+        vec![("a", known(json!(1)), known(json!(2)))],
+    );
     in_module.module_address = Some("module.m".into());
     let resources = [
         instance(
@@ -105,10 +117,26 @@ fn secrets_deletions_modules_and_unknowns_are_refused_with_reasons() {
 fn instances_of_one_block_are_adopted_only_when_they_agree() {
     let rules = [rule("*", None, RuleAction::Adopt, 1)];
     let resources = [
-        instance("aws_x.n[0]", "n", vec![("size", known(json!(1)), known(json!(4)))]),
-        instance("aws_x.n[1]", "n", vec![("size", known(json!(1)), known(json!(4)))]),
-        instance("aws_x.m[\"a\"]", "m", vec![("size", known(json!(1)), known(json!(4)))]),
-        instance("aws_x.m[\"b\"]", "m", vec![("size", known(json!(1)), known(json!(5)))]),
+        instance(
+            "aws_x.n[0]",
+            "n",
+            vec![("size", known(json!(1)), known(json!(4)))],
+        ),
+        instance(
+            "aws_x.n[1]",
+            "n",
+            vec![("size", known(json!(1)), known(json!(4)))],
+        ),
+        instance(
+            "aws_x.m[\"a\"]",
+            "m",
+            vec![("size", known(json!(1)), known(json!(4)))],
+        ),
+        instance(
+            "aws_x.m[\"b\"]",
+            "m",
+            vec![("size", known(json!(1)), known(json!(5)))],
+        ),
     ];
     let taken = select(&rules, TODAY, ".", &resources);
     let adopted: Vec<(&str, usize)> = taken[0]
