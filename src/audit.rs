@@ -5,6 +5,7 @@ pub mod canonical;
 pub mod keygen;
 pub mod merkle;
 pub mod note;
+mod objects;
 pub mod pending;
 pub mod proposal;
 pub mod query;

@@ -35,6 +35,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use git2::{FileMode, ObjectType, Oid, Repository, Signature};
 use serde::{Deserialize, Serialize};
 
+use super::objects::{self, CommitError, Modes};
 use super::record::{ChainPosition, LogId, Record, GENESIS_PREV};
 use super::sshsig::{self, AllowedSigners, SigningKey, VerifyError, DRIFTLOG_NAMESPACE};
 use super::store::{self, Committer};
@@ -278,12 +279,13 @@ pub fn write_commit(
     committer: &Committer,
     time_unix: i64,
 ) -> Result<Oid, PendingError> {
-    let mut builder = repo.treebuilder(None)?;
-    for (index, entry) in entries.iter().enumerate() {
-        let blob = repo.blob(&entry.bytes)?;
-        builder.insert(entry_name(index), blob, FileMode::Blob.into())?;
-    }
-    let tree = repo.find_tree(builder.write()?)?;
+    let names: Vec<String> = (0..entries.len()).map(entry_name).collect();
+    let files: Vec<(Vec<&str>, &[u8])> = names
+        .iter()
+        .zip(entries)
+        .map(|(name, entry)| (vec![name.as_str()], entry.bytes.as_slice()))
+        .collect();
+    let tree = repo.find_tree(objects::write_tree(repo, None, &files, Modes::Plain)?)?;
     let when = git2::Time::new(time_unix, 0);
     let signature = Signature::new(&committer.name, &committer.email, &when)?;
     let message = format!(
@@ -291,14 +293,11 @@ pub fn write_commit(
          in time; the next writer folds them into it.\n",
         entries.len()
     );
-    let buffer = repo.commit_create_buffer(&signature, &signature, &message, &tree, &[])?;
-    let content = buffer
-        .as_str()
-        .ok_or_else(|| PendingError::Encode("the commit is not UTF-8".to_owned()))?;
-    let commit_signature = key
-        .sign_git_commit(content)
-        .map_err(|e| PendingError::Sign(e.to_string()))?;
-    Ok(repo.commit_signed(content, &commit_signature, Some("gpgsig"))?)
+    objects::commit_signed(repo, &signature, &message, &tree, &[], key).map_err(|e| match e {
+        CommitError::Git(e) => PendingError::Git(e),
+        CommitError::NotUtf8 => PendingError::Encode("the commit is not UTF-8".to_owned()),
+        CommitError::Sign(e) => PendingError::Sign(e.to_string()),
+    })
 }
 
 fn entry_name(index: usize) -> String {

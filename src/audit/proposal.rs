@@ -3,7 +3,9 @@
 //!
 //! Like the audit store it never touches HEAD, the index or the work tree: the remote's refs
 //! are fetched into `refs/driftlog/proposals/<remote>/...`, the commit is written from
-//! objects, and only that namespace and the remote branch move. The remote branch is replaced
+//! objects, and only that namespace, the remote branch and the remote-tracking refs that
+//! libgit2 updates after a fetch or push (`refs/remotes/<remote>/...`, set to the remote's
+//! real values, as `git fetch`/`git push` would) move. The remote branch is replaced
 //! only when it is driftlog's own (one commit on the base, signed by this key or made by this
 //! committer), so nobody's pushes to it are ever overwritten.
 
@@ -11,6 +13,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use git2::{FileMode, ObjectType, Oid, Reference, Repository, Signature, Tree};
+
+use super::objects::{self, CommitError, Modes};
 
 use super::sshsig::SigningKey;
 use super::store::Committer;
@@ -123,19 +127,16 @@ pub fn propose(request: &ProposalRequest) -> Result<Proposed, ProposalError> {
             base: request.base.to_owned(),
         })?;
     let base_commit = repo.find_commit(base_tip).map_err(git)?;
+    let base_tree = base_commit.tree().map_err(git)?;
+    check_paths(&repo, &base_tree, request.files, &paths)?;
     let tree_id =
-        write_tree(&repo, Some(&base_commit.tree().map_err(git)?), &paths).map_err(git)?;
+        objects::write_tree(&repo, Some(&base_tree), &paths, Modes::KeepExecutable).map_err(git)?;
 
     let existing = repo.refname_to_id(&branch_ref).ok();
     if let Some(tip) = existing {
         let commit = repo.find_commit(tip).map_err(git)?;
-        if commit.tree_id() == tree_id && commit.parent_ids().eq([base_tip]) {
-            return Ok(Proposed {
-                commit: tip.to_string(),
-                base_commit: base_tip.to_string(),
-                pushed: false,
-            });
-        }
+        // Judged before it is reused: someone else's commit of the same tree is still not
+        // driftlog's signed proposal.
         if let Err(why) = ours(&repo, &commit, base_tip, request) {
             return Err(ProposalError::NotOurBranch {
                 remote: link.display.clone(),
@@ -143,18 +144,34 @@ pub fn propose(request: &ProposalRequest) -> Result<Proposed, ProposalError> {
                 why: link.scrub(&why),
             });
         }
+        if commit.tree_id() == tree_id && commit.parent_ids().eq([base_tip]) {
+            return Ok(Proposed {
+                commit: tip.to_string(),
+                base_commit: base_tip.to_string(),
+                pushed: false,
+            });
+        }
     }
 
     let commit = write_commit(&repo, &base_commit, tree_id, request).map_err(|e| match e {
-        Made::Git(e) => git(e),
-        Made::Sign(e) => ProposalError::Sign(e),
+        CommitError::Git(e) => git(e),
+        CommitError::NotUtf8 => ProposalError::Sign("the commit is not UTF-8".to_owned()),
+        CommitError::Sign(e) => ProposalError::Sign(e.to_string()),
     })?;
     repo.reference(&out_ref, commit, true, "driftlog: proposal")
         .map_err(git)?;
-    // Forced, but only over a branch `ours` accepted just now.
-    let pushed = link
-        .push(vec![format!("+{out_ref}:refs/heads/{}", request.branch)])
-        .map_err(|attempt| failed(&link, request.branch, attempt))?;
+    // Forced only over a branch `ours` accepted just now; a new branch is pushed unforced,
+    // so one that someone created meanwhile is refused rather than replaced.
+    let force = if existing.is_some() { "+" } else { "" };
+    let pushed = link.push(vec![format!(
+        "{force}{out_ref}:refs/heads/{}",
+        request.branch
+    )]);
+    // The push's source only; whatever happened, it must not outlive the call.
+    if let Ok(mut reference) = repo.find_reference(&out_ref) {
+        reference.delete().map_err(git)?;
+    }
+    let pushed = pushed.map_err(|attempt| failed(&link, request.branch, attempt))?;
     let remote_ref = format!("refs/heads/{}", request.branch);
     if let Some(status) = pushed.statuses.get(&remote_ref).cloned().flatten() {
         let mut reason = status;
@@ -239,17 +256,6 @@ fn ours(
     Ok(())
 }
 
-enum Made {
-    Git(git2::Error),
-    Sign(String),
-}
-
-impl From<git2::Error> for Made {
-    fn from(e: git2::Error) -> Self {
-        Made::Git(e)
-    }
-}
-
 /// The commit of `tree` on `parent`, signed like the audit store's commits when a key is
 /// given (a `gpgsig` SSH signature `git verify-commit` accepts).
 fn write_commit(
@@ -257,7 +263,7 @@ fn write_commit(
     parent: &git2::Commit<'_>,
     tree: Oid,
     request: &ProposalRequest,
-) -> Result<Oid, Made> {
+) -> Result<Oid, CommitError> {
     let tree = repo.find_tree(tree)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -271,17 +277,10 @@ fn write_commit(
     if !message.ends_with('\n') {
         message.push('\n');
     }
-    let Some(key) = request.signing_key else {
-        return Ok(repo.commit(None, &who, &who, &message, &tree, &[parent])?);
-    };
-    let buffer = repo.commit_create_buffer(&who, &who, &message, &tree, &[parent])?;
-    let content = buffer
-        .as_str()
-        .ok_or_else(|| Made::Sign("the commit is not UTF-8".to_owned()))?;
-    let signature = key
-        .sign_git_commit(content)
-        .map_err(|e| Made::Sign(e.to_string()))?;
-    Ok(repo.commit_signed(content, &signature, Some("gpgsig"))?)
+    match request.signing_key {
+        Some(key) => objects::commit_signed(repo, &who, &message, &tree, &[parent], key),
+        None => Ok(repo.commit(None, &who, &who, &message, &tree, &[parent])?),
+    }
 }
 
 /// A repository-relative path as its components, refusing anything that could leave the
@@ -306,47 +305,56 @@ fn split_path(path: &str) -> Result<Vec<&str>, ProposalError> {
     Ok(parts)
 }
 
-/// `base` with `files` added or replaced, rewriting only the trees on their paths. A file
-/// keeps its mode (executable stays executable).
-fn write_tree(
+/// Refuses what writing `paths` over `base` would do beyond replacing files: replace a
+/// directory, a symlink or a submodule, turn a file into a directory, or write one path twice.
+fn check_paths(
     repo: &Repository,
-    base: Option<&Tree<'_>>,
-    files: &[(Vec<&str>, &[u8])],
-) -> Result<Oid, git2::Error> {
-    let mut builder = repo.treebuilder(base)?;
-    let mut directories: Vec<&str> = Vec::new();
-    for (path, content) in files {
-        match path.as_slice() {
-            [name] => {
-                let blob = repo.blob(content)?;
-                let mode = match base.and_then(|tree| tree.get_name(name)) {
-                    Some(entry) if entry.filemode() == i32::from(FileMode::BlobExecutable) => {
-                        FileMode::BlobExecutable
-                    }
-                    _ => FileMode::Blob,
-                };
-                builder.insert(name, blob, mode.into())?;
+    base: &Tree<'_>,
+    files: &[(String, Vec<u8>)],
+    paths: &[(Vec<&str>, &[u8])],
+) -> Result<(), ProposalError> {
+    for (index, ((path, _), (parts, _))) in files.iter().zip(paths).enumerate() {
+        let invalid = |why| ProposalError::InvalidPath {
+            path: path.clone(),
+            why,
+        };
+        for (other, _) in &paths[..index] {
+            if other == parts {
+                return Err(invalid("given twice"));
             }
-            [directory, ..] if !directories.contains(directory) => directories.push(directory),
-            _ => {}
+            if other.starts_with(parts) || parts.starts_with(other) {
+                return Err(invalid("both a file and a directory in this proposal"));
+            }
+        }
+        let mut tree = base.clone();
+        for (depth, part) in parts.iter().enumerate() {
+            let Some((kind, mode, id)) = tree
+                .get_name(part)
+                .map(|e| (e.kind(), e.filemode(), e.id()))
+            else {
+                // A new file, in directories that are new from here on.
+                break;
+            };
+            let last = depth + 1 == parts.len();
+            match kind {
+                Some(ObjectType::Tree) if last => {
+                    return Err(invalid("a directory in the base branch"))
+                }
+                Some(ObjectType::Tree) => {
+                    tree = repo
+                        .find_tree(id)
+                        .map_err(|e| ProposalError::Git(e.message().to_owned()))?;
+                }
+                Some(ObjectType::Commit) => return Err(invalid("a submodule in the base branch")),
+                _ if mode == i32::from(FileMode::Link) => {
+                    return Err(invalid("a symlink in the base branch"))
+                }
+                _ if !last => return Err(invalid("below a file of the base branch")),
+                _ => {}
+            }
         }
     }
-    for directory in directories {
-        let nested: Vec<(Vec<&str>, &[u8])> = files
-            .iter()
-            .filter(|(path, _)| path.len() > 1 && path[0] == directory)
-            .map(|(path, content)| (path[1..].to_vec(), *content))
-            .collect();
-        let existing = match base.and_then(|tree| tree.get_name(directory)) {
-            Some(entry) if entry.kind() == Some(ObjectType::Tree) => {
-                Some(repo.find_tree(entry.id())?)
-            }
-            _ => None,
-        };
-        let subtree = write_tree(repo, existing.as_ref(), &nested)?;
-        builder.insert(directory, subtree, FileMode::Tree.into())?;
-    }
-    builder.write()
+    Ok(())
 }
 
 #[cfg(test)]

@@ -23,11 +23,12 @@
 
 use std::path::{Path, PathBuf};
 
-use git2::{ErrorCode, FileMode, Oid, Repository, Signature, Tree};
+use git2::{ErrorCode, Oid, Repository, Signature, Tree};
 
 use super::canonical;
 use super::merkle::{self, CompactRange};
 use super::note::{self, Checkpoint, NoteSigner, SignerError};
+use super::objects::{self, CommitError, Modes};
 use super::record::{ChainPosition, LogId, Record};
 use super::sshsig::SigningKey;
 
@@ -419,7 +420,7 @@ impl AuditStore {
             .map(|h| self.repo.find_commit(h.commit))
             .transpose()?;
         let base_tree = parent.as_ref().map(|p| p.tree()).transpose()?;
-        let tree_id = self.write_tree(base_tree.as_ref(), &files)?;
+        let tree_id = objects::write_tree(&self.repo, base_tree.as_ref(), &files, Modes::Plain)?;
         let tree = self.repo.find_tree(tree_id)?;
 
         let when = git2::Time::new(time_unix, 0);
@@ -432,18 +433,8 @@ impl AuditStore {
             record.result.as_str()
         );
         let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-        let buffer = self
-            .repo
-            .commit_create_buffer(&signature, &signature, &message, &tree, &parents)?;
-        let content = buffer
-            .as_str()
-            .ok_or_else(|| StoreError::Encode("the commit is not UTF-8".to_owned()))?;
-        let commit_signature = key
-            .sign_git_commit(content)
-            .map_err(|e| StoreError::Sign(e.to_string()))?;
-        let commit = self
-            .repo
-            .commit_signed(content, &commit_signature, Some("gpgsig"))?;
+        let commit = objects::commit_signed(&self.repo, &signature, &message, &tree, &parents, key)
+            .map_err(StoreError::from)?;
 
         self.move_branch(head.as_ref().map(|h| h.commit), commit, record.seq)?;
         Ok(Appended {
@@ -484,43 +475,15 @@ impl AuditStore {
             Err(err) => Err(err.into()),
         }
     }
+}
 
-    /// Writes `base` with `files` added or replaced, rewriting only the trees on their paths.
-    fn write_tree(
-        &self,
-        base: Option<&Tree<'_>>,
-        files: &[(Vec<&str>, &[u8])],
-    ) -> Result<Oid, StoreError> {
-        let mut builder = self.repo.treebuilder(base)?;
-        let mut subdirectories: Vec<&str> = Vec::new();
-        for (path, content) in files {
-            match path.as_slice() {
-                [name] => {
-                    let blob = self.repo.blob(content)?;
-                    builder.insert(name, blob, FileMode::Blob.into())?;
-                }
-                [directory, ..] if !subdirectories.contains(directory) => {
-                    subdirectories.push(directory)
-                }
-                _ => {}
-            }
+impl From<CommitError> for StoreError {
+    fn from(e: CommitError) -> Self {
+        match e {
+            CommitError::Git(e) => StoreError::Git(e),
+            CommitError::NotUtf8 => StoreError::Encode("the commit is not UTF-8".to_owned()),
+            CommitError::Sign(e) => StoreError::Sign(e.to_string()),
         }
-        for directory in subdirectories {
-            let nested: Vec<(Vec<&str>, &[u8])> = files
-                .iter()
-                .filter(|(path, _)| path.len() > 1 && path[0] == directory)
-                .map(|(path, content)| (path[1..].to_vec(), *content))
-                .collect();
-            let existing = match base.and_then(|tree| tree.get_name(directory)) {
-                Some(entry) if entry.kind() == Some(git2::ObjectType::Tree) => {
-                    Some(self.repo.find_tree(entry.id())?)
-                }
-                _ => None,
-            };
-            let subtree = self.write_tree(existing.as_ref(), &nested)?;
-            builder.insert(directory, subtree, FileMode::Tree.into())?;
-        }
-        Ok(builder.write()?)
     }
 }
 
