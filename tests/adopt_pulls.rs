@@ -196,3 +196,46 @@ fn a_branch_someone_else_pushed_to_is_never_overwritten() {
     assert_eq!(adoptions(&records)[0]["result"], "failed");
     repo.assert_log_verifies();
 }
+
+#[test]
+fn a_file_that_changed_on_the_default_branch_since_the_checkout_is_not_overwritten() {
+    let repo = Repo::new(CODE, RULE);
+    let origin = with_origin(&repo);
+    let fake = FakeGithub::start(TOKEN);
+    repo.stack.edit("web", |o| o["size"] = json!(8));
+    repo.scan();
+    // A teammate's change to main.tf lands on main after this checkout was made.
+    let other = repo.stack.tmp.join("teammate");
+    let origin_str = origin.to_str().expect("utf-8");
+    git(
+        &repo.stack.tmp,
+        &["clone", "-q", origin_str, other.to_str().expect("utf-8")],
+    );
+    let theirs = format!("{PROVIDER}{CODE}\n# the teammate's change\n");
+    std::fs::write(other.join("main.tf"), &theirs).expect("write");
+    git(
+        &other,
+        &[
+            "-c",
+            "user.name=T",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "-qam",
+            "theirs",
+        ],
+    );
+    git(&other, &["push", "-q", "origin", "main"]);
+
+    let run = propose(&repo, &fake);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let text = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        text.contains("main.tf on main is not what this checkout has"),
+        "{text}"
+    );
+    let branches = in_origin(&origin, &["branch", "--list", "driftlog/adopt/*"]);
+    assert_eq!(branches, "", "nothing pushed");
+    assert_eq!(in_origin(&origin, &["show", "main:main.tf"]), theirs);
+    assert!(fake.pulls(REPO).is_empty());
+}

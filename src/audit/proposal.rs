@@ -35,6 +35,9 @@ pub struct ProposalRequest<'a> {
     /// Repository-relative, `/`-separated paths and their new content.
     pub files: &'a [(String, Vec<u8>)],
     pub message: &'a str,
+    /// Files whose content on the base must be exactly this (what the edit was made from):
+    /// a proposal made from a stale checkout must not undo newer changes on the base.
+    pub expected_base: &'a [(String, Vec<u8>)],
     pub signing_key: Option<&'a SigningKey>,
     pub committer: &'a Committer,
     pub auth: &'a Auth,
@@ -57,6 +60,11 @@ pub enum ProposalError {
     InvalidBranch(String),
     #[error("{path:?} cannot be written by a proposal: {why}")]
     InvalidPath { path: String, why: &'static str },
+    #[error(
+        "{path} on {base} is not what this checkout has: it changed there since (or the \
+         checkout is not on {base}); nothing was pushed: update the checkout and run again"
+    )]
+    BaseChanged { path: String, base: String },
     #[error("the remote {remote} has no branch {base} to propose on")]
     BaseMissing { remote: String, base: String },
     #[error(
@@ -129,6 +137,19 @@ pub fn propose(request: &ProposalRequest) -> Result<Proposed, ProposalError> {
     let base_commit = repo.find_commit(base_tip).map_err(git)?;
     let base_tree = base_commit.tree().map_err(git)?;
     check_paths(&repo, &base_tree, request.files, &paths)?;
+    for (path, expected) in request.expected_base {
+        let held = base_tree
+            .get_path(Path::new(path))
+            .ok()
+            .and_then(|entry| repo.find_blob(entry.id()).ok())
+            .map(|blob| blob.content().to_vec());
+        if held.as_deref() != Some(expected.as_slice()) {
+            return Err(ProposalError::BaseChanged {
+                path: path.clone(),
+                base: request.base.to_owned(),
+            });
+        }
+    }
     let tree_id =
         objects::write_tree(&repo, Some(&base_tree), &paths, Modes::KeepExecutable).map_err(git)?;
 

@@ -204,6 +204,7 @@ impl Fixture {
             branch,
             files: &files,
             message: "driftlog: adopt the drift of infra/prod",
+            expected_base: &[],
             signing_key: key,
             committer: &self.committer,
             auth: &auth,

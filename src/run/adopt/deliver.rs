@@ -78,6 +78,7 @@ pub(super) struct PullRequest<'a> {
     pub settings: &'a AdoptSettings,
     pub latest: &'a Latest,
     pub edits: &'a Edits,
+    pub sources: &'a Sources,
 }
 
 /// Commits the edit on the stack's adopt branch, pushes it and opens (or updates) its pull
@@ -100,6 +101,21 @@ pub(super) fn propose(
         .map(|(name, text)| (request.place.file(name), text.clone().into_bytes()))
         .collect();
     check_clean(request.dir, &files)?;
+    // What each edit was made from, which the base must still hold.
+    let expected_base: Vec<(String, Vec<u8>)> = request
+        .edits
+        .files
+        .keys()
+        .map(|name| {
+            let before = request
+                .sources
+                .files
+                .iter()
+                .find(|f| &f.path == name)
+                .map_or_else(Vec::new, |f| f.text.clone().into_bytes());
+            (request.place.file(name), before)
+        })
+        .collect();
     let base = match &settings.base {
         Some(base) => base.clone(),
         None => request.pulls.default_branch().map_err(|e| {
@@ -128,6 +144,7 @@ pub(super) fn propose(
         branch: &branch,
         files: &files,
         message: &message,
+        expected_base: &expected_base,
         signing_key: Some(&audit.key),
         committer: request.target.committer(),
         auth: &audit.auth,

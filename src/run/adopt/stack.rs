@@ -215,6 +215,7 @@ impl StackRun<'_> {
                     settings,
                     latest: &latest,
                     edits: &proven.edits,
+                    sources: &sources,
                 };
                 match deliver::propose(&request, result) {
                     Ok(link) => {
