@@ -115,6 +115,9 @@ fn a_pull_request_is_one_signed_commit_updated_on_reruns_and_closed_when_the_dri
         "Not adopted:",
         "var.db_size",
         "From the scan in record",
+        "#### When it drifted",
+        "`filestate_object.web`: first seen",
+        "by Platform CI <ci@example.com>",
     ] {
         assert!(
             pull.body.contains(expected),

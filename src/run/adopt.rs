@@ -56,6 +56,8 @@ pub struct AdoptSettings {
     pub today: String,
     /// The branch pull requests go into (default: the repository's default branch).
     pub base: Option<String>,
+    /// Cloud audit events for the pull request's explanations (`--events`).
+    pub events: Option<crate::events::EventLog>,
 }
 
 /// One rule's share of a stack's adoption.

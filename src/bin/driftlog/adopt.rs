@@ -48,6 +48,11 @@ pub struct Args {
     /// The branch the pull request goes into (default: the repository's default branch).
     #[arg(long, value_name = "BRANCH")]
     pub base: Option<String>,
+    /// Cloud audit events for the pull request's explanation of each drift: AWS CloudTrail
+    /// log files, `aws cloudtrail lookup-events` output, or Google Cloud audit log entries
+    /// (repeatable).
+    #[arg(long = "events", value_name = "FILE")]
+    pub events: Vec<PathBuf>,
     #[command(flatten)]
     pub terraform: TerraformArgs,
     #[command(flatten)]
@@ -72,6 +77,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Bad flags and an unreadable key fail before terraform runs.
     let audit = (delivery != Delivery::Patch).then(|| args.audit.options(Subject::Adoption));
     let audit = audit.transpose()?.flatten();
+    let events = match args.events.as_slice() {
+        [] => None,
+        paths => Some(driftlog::events::EventLog::load(paths)?),
+    };
     let settings = AdoptSettings {
         // The user's extra plan arguments never reach the proof plan.
         scan: args.terraform.settings(Vec::new()),
@@ -85,6 +94,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         audit,
         today: driftlog::run::ignore::today(),
         base: args.base,
+        events,
     };
     let adopted = adopt::adopt(&settings, &publisher, &mut eprint_line)?;
     match (delivery, args.format) {

@@ -158,10 +158,21 @@ pub(super) fn propose(
     })?;
     let log = crate::explain::Log::new(request.latest.entries.clone());
     let addresses: Vec<String> = result.adopted().map(|a| a.address.clone()).collect();
-    let explanations = log
+    let mut explanations = log
         .position(entry.record.seq)
         .map(|index| log.explain_scan(index, &addresses))
         .unwrap_or_default();
+    // Who and what ran in each window: the default branch's commits and the cloud's events;
+    // what cannot be read leaves them out, never the pull request.
+    if let Ok(repo) = crate::audit::discover_repository(request.dir) {
+        if let Some(root) = repo.workdir().map(Path::to_path_buf) {
+            let sources = crate::run::explain::Sources {
+                main_branch: None,
+                events: settings.events.as_ref(),
+            };
+            let _ = crate::run::explain::attach_sources(&mut explanations, &repo, &root, &sources);
+        }
+    }
     let draft = PullRequestDraft {
         head: branch.clone(),
         base,
