@@ -8,7 +8,7 @@
 //! # Actions
 //!
 //! - `DetectStackDrift` (`StackName`, `LogicalResourceIds.member.N`): the stack must exist
-//!   (`ValidationError` "Stack [X] does not exist") and be in CREATE_COMPLETE, UPDATE_COMPLETE,
+//!   (`ValidationError` `Stack [X] does not exist`) and be in CREATE_COMPLETE, UPDATE_COMPLETE,
 //!   UPDATE_ROLLBACK_COMPLETE or UPDATE_ROLLBACK_FAILED (else a `ValidationError` naming its
 //!   status). Answers a `StackDriftDetectionId`.
 //! - `DescribeStackDriftDetectionStatus`: `DETECTION_IN_PROGRESS` for
@@ -78,51 +78,10 @@
 //! The binary `fake-cloudformation --scenario FILE.json [--port-file FILE]` loads a [`Scenario`]
 //! (the same type [`FakeCloudFormation::start_with`] takes), serves on `127.0.0.1` at a free port,
 //! writes `http://127.0.0.1:PORT` to the port file (atomically), and serves until SIGTERM/SIGINT,
-//! or until its standard input closes when that is a pipe. Every field but the names has a default:
+//! or until its standard input closes when that is a pipe. Every field but the names has a default
+//! (`scenario-example.json` in this crate, parsed by its tests):
 //!
-//! ```json
-//! {
-//!   "stacks": [
-//!     {
-//!       "name": "app",
-//!       "region": "us-east-1",
-//!       "account": "123456789012",
-//!       "status": "UPDATE_COMPLETE",
-//!       "template": "{\"Resources\":{\"Bucket\":{\"Type\":\"AWS::S3::Bucket\"}}}",
-//!       "parameters": [
-//!         {"key": "Env", "value": "prod"},
-//!         {"key": "DbPassword", "value": "hunter2", "no_echo": true}
-//!       ],
-//!       "resources": [
-//!         {
-//!           "logical_id": "Bucket",
-//!           "type": "AWS::S3::Bucket",
-//!           "physical_id": "app-bucket",
-//!           "expected": {"BucketName": "app-bucket", "VersioningConfiguration": {"Status": "Enabled"}},
-//!           "actual": {"BucketName": "app-bucket", "VersioningConfiguration": {"Status": "Suspended"}}
-//!         },
-//!         {"logical_id": "Queue", "type": "AWS::SQS::Queue", "deleted": true},
-//!         {"logical_id": "Topic", "type": "AWS::SNS::Topic", "unknown": "Rate exceeded"},
-//!         {"logical_id": "Wait", "type": "AWS::CloudFormation::WaitConditionHandle", "drift_supported": false},
-//!         {
-//!           "logical_id": "Role", "type": "AWS::IAM::Role",
-//!           "physical_id_context": [{"key": "Owner", "value": "team"}],
-//!           "module": {"type_hierarchy": "My::Org::Module/AWS::IAM::Role", "logical_id_hierarchy": "Mod/Role"}
-//!         },
-//!         {"logical_id": "Network", "type": "AWS::CloudFormation::Stack", "nested_stack": "app-Network-1ABC"}
-//!       ]
-//!     },
-//!     {"name": "app-Network-1ABC", "template": "Resources: {}\n"}
-//!   ],
-//!   "faults": {
-//!     "throttle": {"DescribeStackResourceDrifts": 2},
-//!     "deny": ["GetTemplate"],
-//!     "fail_detection": {"app-Network-1ABC": "Failed to detect drift on resource [Vpc]"},
-//!     "polls_in_progress": 1,
-//!     "principal": "arn:aws:iam::123456789012:user/ci"
-//!   }
-//! }
-//! ```
+#![doc = concat!("```json\n", include_str!("../scenario-example.json"), "```")]
 
 mod api;
 mod diff;

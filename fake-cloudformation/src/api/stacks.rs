@@ -27,17 +27,17 @@ pub(super) fn describe_stacks(
             xml.text("StackId", &stack.stack_id);
             xml.text("StackName", &stack.name);
             xml.optional("Description", stack.description.as_deref());
-            xml.list("Parameters", &stack.parameters, |xml, parameter| {
-                xml.text("ParameterKey", &parameter.key);
-                xml.text(
-                    "ParameterValue",
-                    if parameter.no_echo {
+            if !stack.parameters.is_empty() {
+                xml.list("Parameters", &stack.parameters, |xml, parameter| {
+                    xml.text("ParameterKey", &parameter.key);
+                    let value = if parameter.no_echo {
                         "****"
                     } else {
                         &parameter.value
-                    },
-                );
-            });
+                    };
+                    xml.text("ParameterValue", value);
+                });
+            }
             xml.text("CreationTime", &ids::timestamp(stack.creation_time));
             xml.text("StackStatus", &stack.status);
             xml.text("DisableRollback", "false");
