@@ -48,6 +48,7 @@ fn run(total: u64) -> Result<(), Box<dyn std::error::Error>> {
             Stack {
                 dir: ".".into(),
                 workspace: "default".into(),
+                cloudformation: None,
             },
             "2026-11-24T00:00:00Z".into(),
         )

@@ -132,6 +132,7 @@ fn write_log(
             Stack {
                 dir: format!("stacks/s{stack:02}"),
                 workspace: "default".into(),
+                cloudformation: None,
             },
             humantime::format_rfc3339_seconds(time).to_string(),
         );

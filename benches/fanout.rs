@@ -131,6 +131,7 @@ fn build(marker: &str, key: &SigningKey, position: ChainPosition) -> Record {
             Stack {
                 dir: ".".into(),
                 workspace: "default".into(),
+                cloudformation: None,
             },
             "2026-11-24T00:00:00Z".into(),
         )

@@ -621,6 +621,7 @@ mod tests {
             Stack {
                 dir: "infra/prod".into(),
                 workspace: workspace.into(),
+                cloudformation: None,
             },
             "2026-01-01T00:00:00Z".into(),
         );

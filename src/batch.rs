@@ -38,9 +38,9 @@ pub fn scan_all(
     jobs: usize,
     on_event: &(dyn Fn(Event<'_>) + Sync),
     finish: &(dyn Fn(usize, &mut ScanReport) + Sync),
-) -> Vec<ScanReport> {
+) -> Vec<Vec<ScanReport>> {
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<ScanReport>>> = Mutex::new(vec![None; stacks.len()]);
+    let results: Mutex<Vec<Option<Vec<ScanReport>>>> = Mutex::new(vec![None; stacks.len()]);
     let workers = jobs.clamp(1, stacks.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -57,15 +57,26 @@ pub fn scan_all(
                     index,
                     name: &job.name,
                 });
-                let mut report = job.engine.scan(&mut |_| {});
-                finish(index, &mut report);
+                let mut reports = job.engine.scan(&mut |_| {});
+                if reports.is_empty() {
+                    // An engine always reports its own stack; never let a stack vanish.
+                    let mut report = not_started(job);
+                    report.failure = Some(crate::drift::Failure::new(
+                        "no_report",
+                        "the scan ended without a report of this stack",
+                    ));
+                    reports.push(report);
+                }
+                for report in &mut reports {
+                    finish(index, report);
+                }
                 on_event(Event::Finished {
                     index,
                     name: &job.name,
-                    report: &report,
+                    report: &reports[0],
                 });
                 let mut results = results.lock().unwrap_or_else(|p| p.into_inner());
-                results[index] = Some(report);
+                results[index] = Some(reports);
             });
         }
     });
@@ -73,7 +84,7 @@ pub fn scan_all(
     results
         .into_iter()
         .zip(stacks)
-        .map(|(report, job)| report.unwrap_or_else(|| not_started(job)))
+        .map(|(reports, job)| reports.unwrap_or_else(|| vec![not_started(job)]))
         .collect()
 }
 

@@ -32,10 +32,12 @@
 //! matches rules ([`IgnoreRule::matches`], [`RemediateRule::matches`]); applying them to
 //! reports, or remediating, is the caller's.
 
+mod cloudformation;
 mod discovery;
 mod glob;
 mod ignore;
 pub mod remediate;
+pub use cloudformation::{valid_region, valid_stack_name};
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
@@ -64,6 +66,18 @@ pub struct StackSpec {
     pub var_files: Vec<PathBuf>,
     /// Sorted by name.
     pub vars: Vec<(String, String)>,
+    /// Set for a CloudFormation stack (`path` is then its key, `cloudformation/…`).
+    pub cloudformation: Option<CloudFormationSpec>,
+}
+
+/// A CloudFormation stack the configuration names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloudFormationSpec {
+    pub stack_name: String,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    /// The template file, relative to the repository root (for annotations).
+    pub template: Option<PathBuf>,
 }
 
 impl StackSpec {
@@ -75,6 +89,7 @@ impl StackSpec {
             workspace: None,
             var_files: Vec::new(),
             vars: Vec::new(),
+            cloudformation: None,
         }
     }
 }
@@ -213,10 +228,24 @@ impl Config {
         let mut paths: HashMap<PathBuf, Range<usize>> = HashMap::new();
         let mut names: HashMap<String, Range<usize>> = HashMap::new();
         for entry in &raw.stacks {
+            let entry_span = entry.span();
             let entry = entry.get_ref();
-            let expanded = doc.stack_entry(root, entry, &mut warnings, &mut discovered_roots)?;
+            let expanded = match &entry.cloudformation {
+                Some(name) => vec![doc.cloudformation_entry(root, entry, name)?],
+                None => doc.stack_entry(
+                    root,
+                    entry,
+                    entry_span.clone(),
+                    &mut warnings,
+                    &mut discovered_roots,
+                )?,
+            };
             for stack in expanded {
-                let span = entry.path.span();
+                let span = entry
+                    .path
+                    .as_ref()
+                    .or(entry.cloudformation.as_ref())
+                    .map_or(entry_span.clone(), Spanned::span);
                 if let Some(first) = paths.get(&stack.path) {
                     return Err(doc.error(
                         span,
@@ -321,7 +350,17 @@ const TOP_KEYS: &[&str] = &["stacks", "ignore", "remediate", "drift"];
 /// Top-level keys that hold a list of tables (`[[stacks]]`), not one table (`[drift]`).
 const LIST_KEYS: &[&str] = &["stacks", "ignore", "remediate"];
 const DRIFT_KEYS: &[&str] = &["count_unmanaged"];
-const STACK_KEYS: &[&str] = &["path", "name", "workspace", "var_files", "vars"];
+const STACK_KEYS: &[&str] = &[
+    "path",
+    "name",
+    "workspace",
+    "var_files",
+    "vars",
+    "cloudformation",
+    "region",
+    "profile",
+    "template",
+];
 const IGNORE_KEYS: &[&str] = &["resource", "attribute", "stack", "expires", "reason"];
 
 #[derive(Deserialize)]
@@ -345,7 +384,11 @@ struct RawDrift {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawStack {
-    path: Spanned<String>,
+    path: Option<Spanned<String>>,
+    cloudformation: Option<Spanned<String>>,
+    region: Option<Spanned<String>>,
+    profile: Option<Spanned<String>>,
+    template: Option<Spanned<String>>,
     name: Option<Spanned<String>>,
     workspace: Option<Spanned<String>>,
     #[serde(default)]
@@ -489,11 +532,34 @@ impl Document<'_> {
         &self,
         root: &Path,
         entry: &RawStack,
+        entry_span: Range<usize>,
         warnings: &mut Vec<String>,
         discovered_roots: &mut impl FnMut(&mut Vec<String>) -> Result<Vec<StackSpec>, ConfigError>,
     ) -> Result<Vec<StackSpec>, ConfigError> {
-        let path_text = entry.path.get_ref();
-        let path_span = entry.path.span();
+        let Some(path) = &entry.path else {
+            return Err(self.error(
+                entry_span,
+                "stacks.path",
+                "a stack needs `path` (a Terraform directory) or `cloudformation` (a \
+                 CloudFormation stack's name)"
+                    .to_owned(),
+            ));
+        };
+        for (key, given) in [
+            ("region", &entry.region),
+            ("profile", &entry.profile),
+            ("template", &entry.template),
+        ] {
+            if let Some(given) = given {
+                return Err(self.error(
+                    given.span(),
+                    &format!("stacks.{key}"),
+                    format!("`{key}` is for CloudFormation stacks (`cloudformation = \"NAME\"`)"),
+                ));
+            }
+        }
+        let path_text = path.get_ref();
+        let path_span = path.span();
         if path_text.trim().is_empty() {
             return Err(self.error(path_span, "stacks.path", "`path` is empty".to_owned()));
         }
@@ -565,6 +631,7 @@ impl Document<'_> {
             workspace: workspace.clone(),
             var_files: var_files.clone(),
             vars: vars.clone(),
+            cloudformation: None,
         };
 
         if !is_glob {

@@ -47,6 +47,10 @@ pub struct ScanReport {
     pub refactors: Vec<Refactor>,
     /// Root module outputs whose value changed; not drift of real infrastructure.
     pub output_changes: Vec<OutputChange>,
+    /// Resources the engine could not check (CloudFormation: types without drift detection,
+    /// or a check that failed); neither drifted nor clean.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_checked: Vec<NotChecked>,
     /// Warnings and errors terraform reported.
     pub diagnostics: Vec<Diagnostic>,
     /// Why the scan failed, when `status` is `failed`.
@@ -114,6 +118,10 @@ pub struct Evidence {
     /// Of the whole `apply -json` stream (apply records only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply_stream_sha256: Option<String>,
+    /// Of CloudFormation's drift results: every page of `describe-stack-resource-drifts`
+    /// as the AWS CLI printed it, in order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloudformation_drifts_sha256: Option<String>,
 }
 
 impl ScanReport {
@@ -124,6 +132,7 @@ impl ScanReport {
         let stack = Stack {
             dir: dir.into(),
             workspace: "default".into(),
+            cloudformation: None,
         };
         let mut report = ScanReport::new(stack, "2026-11-24T00:00:00Z".into());
         report.status = status;
@@ -144,6 +153,7 @@ impl ScanReport {
             resources: Vec::new(),
             refactors: Vec::new(),
             output_changes: Vec::new(),
+            not_checked: Vec::new(),
             diagnostics: Vec::new(),
             failure: None,
             evidence: Evidence::default(),
@@ -166,6 +176,8 @@ pub struct Tool {
 pub enum ToolName {
     Terraform,
     Opentofu,
+    /// CloudFormation's own drift detection, through the AWS CLI (whose version is given).
+    Cloudformation,
 }
 
 impl ToolName {
@@ -174,6 +186,7 @@ impl ToolName {
         match self {
             ToolName::Terraform => "Terraform",
             ToolName::Opentofu => "OpenTofu",
+            ToolName::Cloudformation => "CloudFormation",
         }
     }
 }
@@ -196,9 +209,67 @@ pub struct Refactor {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Stack {
-    /// The directory as given on the command line.
+    /// The directory as given on the command line; for a CloudFormation stack, its key
+    /// (`cloudformation/REGION/NAME`, a nested stack under its parent's by logical id).
     pub dir: String,
     pub workspace: String,
+    /// Set for a CloudFormation stack: which one, where.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloudformation: Option<CloudFormationStack>,
+}
+
+impl Stack {
+    /// A Terraform stack at `dir` in `workspace`.
+    pub fn terraform(dir: impl Into<String>, workspace: impl Into<String>) -> Stack {
+        Stack {
+            dir: dir.into(),
+            workspace: workspace.into(),
+            cloudformation: None,
+        }
+    }
+}
+
+/// A CloudFormation stack, as its scan found it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CloudFormationStack {
+    /// The stack's name (for a nested stack, the name CloudFormation gave it).
+    pub name: String,
+    /// The region, as configured or as the stack's id names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The AWS account, from the stack's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// The stack's ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_id: Option<String>,
+    /// The template file in the repository (for annotations), when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// For a nested stack: the parent stack's key and the logical id it has there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<NestedIn>,
+}
+
+/// Where a nested stack sits in its parent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct NestedIn {
+    /// The parent's key (`Stack::dir`).
+    pub stack: String,
+    pub logical_id: String,
+}
+
+/// A resource the engine could not check for drift: never counted as clean.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct NotChecked {
+    pub address: String,
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    /// The engine's word for it (CloudFormation: `NOT_CHECKED`, `UNKNOWN`).
+    pub status: String,
+    /// Why, when the engine says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -245,6 +316,13 @@ pub struct Summary {
     /// Refactors in code (moves) the refresh reported; never drift.
     #[serde(default)]
     pub refactors: usize,
+    /// Resources the engine could not check (`ScanReport::not_checked`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub not_checked: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -267,6 +345,7 @@ impl Summary {
             output_changes: output_changes.len(),
             ignored: resources.len() - counted.len(),
             refactors: refactors.len(),
+            not_checked: 0,
         }
     }
 }
@@ -310,6 +389,7 @@ impl ScanReport {
             &self.refactors,
             &self.output_changes,
         );
+        self.summary.not_checked = self.not_checked.len();
         match self.status {
             Status::Drifted if self.summary.drifted == 0 => self.status = Status::Clean,
             Status::Clean if self.summary.drifted > 0 => self.status = Status::Drifted,

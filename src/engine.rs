@@ -4,6 +4,7 @@
 //! engine is a file here implementing [`Engine`], and the line in `run::stacks` that builds
 //! it for the stacks it describes.
 
+pub mod cloudformation;
 pub mod terraform;
 
 use std::path::Path;
@@ -20,7 +21,8 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
     /// The stack as it is known before any scan (for a report of a stack never scanned).
     fn stack(&self) -> Stack;
 
-    /// Scans the stack, telling `progress` where it is. Never fails: a scan that cannot tell
-    /// whether the stack drifted returns a failed report saying why.
-    fn scan(&self, progress: &mut dyn FnMut(Progress<'_>)) -> ScanReport;
+    /// Scans the stack, telling `progress` where it is: its report first, then those of the
+    /// stacks it holds, each its own stack (CloudFormation's nested stacks). Never fails: a
+    /// scan that cannot tell whether a stack drifted returns a failed report saying why.
+    fn scan(&self, progress: &mut dyn FnMut(Progress<'_>)) -> Vec<ScanReport>;
 }

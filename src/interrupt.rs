@@ -138,6 +138,21 @@ pub(crate) fn interrupt_process(pid: u32) {
     }
 }
 
+/// Waits `duration`, or less when a stop is requested meanwhile; whether it waited it out.
+pub fn sleep(duration: std::time::Duration) -> bool {
+    let until = std::time::Instant::now() + duration;
+    loop {
+        if requested() {
+            return false;
+        }
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return true;
+        }
+        std::thread::sleep(left.min(std::time::Duration::from_millis(50)));
+    }
+}
+
 /// Whether a stop was requested.
 pub fn requested() -> bool {
     REQUESTED.load(Ordering::SeqCst)

@@ -110,10 +110,7 @@ impl ScanOptions {
     pub fn terraform(&self) -> (Terraform, Stack) {
         let terraform = Terraform::new(&self.terraform_bin, &self.dir, self.workspace.clone())
             .with_timeouts(self.timeouts);
-        let stack = Stack {
-            dir: self.dir.display().to_string(),
-            workspace: terraform.workspace(),
-        };
+        let stack = Stack::terraform(self.dir.display().to_string(), terraform.workspace());
         (terraform, stack)
     }
 }

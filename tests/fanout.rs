@@ -312,6 +312,7 @@ fn report_merge_folds_the_shards_pending_records() {
             driftlog::drift::Stack {
                 dir: "infra/a".into(),
                 workspace: "default".into(),
+                cloudformation: None,
             },
             "2026-11-24T00:00:00Z".into(),
         )

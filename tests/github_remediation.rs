@@ -38,6 +38,7 @@ fn stack(runner: &Runner) -> ReportStack {
     ReportStack {
         dir: runner.stack.root.display().to_string(),
         workspace: "default".to_owned(),
+        cloudformation: None,
     }
 }
 

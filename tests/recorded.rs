@@ -40,6 +40,7 @@ fn recorded_report() -> ScanReport {
         stack: Stack {
             dir: "recorded".into(),
             workspace: "default".into(),
+            cloudformation: None,
         },
         tool: Some(driftlog::drift::Tool {
             name: driftlog::drift::ToolName::Terraform,
@@ -52,6 +53,7 @@ fn recorded_report() -> ScanReport {
         resources,
         refactors: Vec::new(),
         output_changes: vec![],
+        not_checked: Vec::new(),
         diagnostics: vec![],
         failure: None,
         evidence: Default::default(),

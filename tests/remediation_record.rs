@@ -81,6 +81,7 @@ impl Log {
             Stack {
                 dir: ".".into(),
                 workspace: "default".into(),
+                cloudformation: None,
             },
             base.time.clone(),
         );

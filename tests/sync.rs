@@ -286,6 +286,7 @@ fn report(status: Status) -> ScanReport {
             Stack {
                 dir: ".".into(),
                 workspace: "default".into(),
+                cloudformation: None,
             },
             "2026-11-24T00:00:00Z".into(),
         )

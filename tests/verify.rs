@@ -115,6 +115,7 @@ impl Scan {
             stack: Stack {
                 dir: ".".into(),
                 workspace: "default".into(),
+                cloudformation: None,
             },
             tool: Some(driftlog::drift::Tool {
                 name: driftlog::drift::ToolName::Terraform,
@@ -127,6 +128,7 @@ impl Scan {
             resources,
             refactors: Vec::new(),
             output_changes: vec![],
+            not_checked: Vec::new(),
             diagnostics: vec![],
             failure: (self.status == Status::Failed)
                 .then(|| Failure::new("plan_failed", "terraform plan failed")),
@@ -1462,6 +1464,7 @@ fn clean_report() -> ScanReport {
         Stack {
             dir: ".".into(),
             workspace: "default".into(),
+            cloudformation: None,
         },
         "2026-11-24T00:00:00Z".into(),
     )

@@ -533,6 +533,7 @@ pub(crate) fn sample_record(path: &str) -> Record {
         crate::drift::Stack {
             dir: ".".into(),
             workspace: "default".into(),
+            cloudformation: None,
         },
         "2026-11-24T00:00:00Z".into(),
     );

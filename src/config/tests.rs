@@ -91,6 +91,7 @@ reason = "same again"
                 ("az_count".to_owned(), "3".to_owned()),
                 ("region".to_owned(), "eu-west-1".to_owned()),
             ],
+            cloudformation: None,
         }]
     );
     assert_eq!(
@@ -207,7 +208,7 @@ fn unknown_key_names_file_line_and_key() {
     assert_eq!(
         err.to_string(),
         format!(
-            "{}:5:3: unknown key `pth` in [[stacks]] (expected path, name, workspace, var_files, vars)",
+            "{}:5:3: unknown key `pth` in [[stacks]] (expected path, name, workspace, var_files, vars, cloudformation, region, profile, template)",
             root.join(FILE_NAME).display()
         )
     );
@@ -287,7 +288,7 @@ fn wrong_type_names_line_and_key() {
     );
     let (line, _, _, message) = invalid(root, "[[stacks]]\nname = \"x\"\n");
     assert_eq!(line, 1);
-    assert_eq!(message, "missing key `path` in [[stacks]]");
+    assert_eq!(message, "a stack needs `path` (a Terraform directory) or `cloudformation` (a CloudFormation stack's name)");
     let (line, column, _, _) = invalid(root, "\u{feff}[[stacks]]\npath = \"infra/prod\"\n x = 1\n");
     assert_eq!((line, column), (3, 2));
     let (line, _, _, _) = invalid(root, "\n\nstacks = \"infra\"\n");

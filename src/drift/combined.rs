@@ -92,6 +92,13 @@ pub struct CombinedSummary {
     /// Drifted resources ignore rules cover, over all stacks.
     pub ignored_resources: usize,
     pub checked_resources: usize,
+    /// Resources an engine could not check, over all stacks.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub not_checked_resources: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Either shape of JSON report, as files on disk hold them.
@@ -165,7 +172,9 @@ impl CombinedReport {
         stacks.sort_by(|a, b| {
             (&a.stack.dir, &a.stack.workspace).cmp(&(&b.stack.dir, &b.stack.workspace))
         });
-        if let Some(pair) = stacks.windows(2).find(|w| w[0].stack == w[1].stack) {
+        if let Some(pair) = stacks.windows(2).find(|w| {
+            (&w[0].stack.dir, &w[0].stack.workspace) == (&w[1].stack.dir, &w[1].stack.workspace)
+        }) {
             return Err(DuplicateStack {
                 dir: pair[0].stack.dir.clone(),
                 workspace: pair[0].stack.workspace.clone(),
@@ -180,6 +189,7 @@ impl CombinedReport {
             drifted_resources: stacks.iter().map(|s| s.summary.drifted).sum(),
             ignored_resources: stacks.iter().map(|s| s.summary.ignored).sum(),
             checked_resources: stacks.iter().map(|s| s.summary.checked).sum(),
+            not_checked_resources: stacks.iter().map(|s| s.summary.not_checked).sum(),
         };
         let status = if summary.failed > 0 {
             Status::Failed

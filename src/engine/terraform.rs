@@ -19,17 +19,11 @@ impl Engine for TerraformEngine {
     }
 
     fn stack(&self) -> Stack {
-        Stack {
-            dir: self.options.dir.display().to_string(),
-            workspace: self
-                .options
-                .workspace
-                .clone()
-                .unwrap_or_else(|| "default".to_owned()),
-        }
+        let workspace = self.options.workspace.as_deref().unwrap_or("default");
+        Stack::terraform(self.options.dir.display().to_string(), workspace)
     }
 
-    fn scan(&self, progress: &mut dyn FnMut(Progress<'_>)) -> ScanReport {
-        scan::scan(&self.options, progress)
+    fn scan(&self, progress: &mut dyn FnMut(Progress<'_>)) -> Vec<ScanReport> {
+        vec![scan::scan(&self.options, progress)]
     }
 }

@@ -681,6 +681,7 @@ mod tests {
             stack: Stack {
                 dir: "infra/prod".into(),
                 workspace: "default".into(),
+                cloudformation: None,
             },
             tool: Some(crate::drift::Tool {
                 name: crate::drift::ToolName::Terraform,
@@ -693,6 +694,7 @@ mod tests {
             resources,
             refactors: Vec::new(),
             output_changes: Vec::new(),
+            not_checked: Vec::new(),
             diagnostics: Vec::new(),
             failure: None,
             evidence: Default::default(),

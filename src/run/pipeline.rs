@@ -31,6 +31,8 @@ pub struct RunSettings {
     /// The stack directories given: one gives that stack's report; none scans the
     /// configuration's (or discovered) stacks; several scan those, in one combined report.
     pub dirs: Vec<PathBuf>,
+    /// CloudFormation stacks given (`--cloudformation`), scanned with `dirs`.
+    pub cloudformation: Vec<config::CloudFormationSpec>,
     /// `--config` (default: `.driftlog.toml` at `root`).
     pub config_file: Option<PathBuf>,
     /// The repository's work tree (else the working directory).
@@ -277,6 +279,12 @@ pub fn run_plan(
     let Plan { single, jobs } = plan;
     let rules = IgnoreRules::today(config);
     let (mut reports, scanned) = scan(single, &jobs, settings.concurrency, &rules, observer);
+    // A stack holding others (nested CloudFormation stacks) reports them all, combined.
+    let single = single && reports.len() == 1;
+    let dirs: Vec<PathBuf> = reports
+        .iter()
+        .map(|report| PathBuf::from(&report.stack.dir))
+        .collect();
 
     let mut output = Output::new(&settings.output, settings.audit.is_some());
     // Only the sum is shown early: each stack's record is added to it below.
@@ -285,10 +293,10 @@ pub fn run_plan(
         Some(audit) => {
             let mut scans: Vec<(&mut ScanReport, &Path)> = reports
                 .iter_mut()
-                .zip(&jobs)
+                .zip(&dirs)
                 .zip(&scanned)
                 .filter(|(_, scanned)| **scanned)
-                .map(|((report, job), _)| (report, job.engine.dir()))
+                .map(|((report, dir), _)| (report, dir.as_path()))
                 .collect();
             super::record::record(&mut scans, audit)
         }
@@ -324,8 +332,9 @@ pub fn run_plan(
 }
 
 fn load_config(settings: &RunSettings) -> Result<Config, ConfigError> {
-    match (settings.dirs.len(), &settings.config_file) {
-        // One directory without --config: rules still come from the repository's file.
+    let given = settings.dirs.len() + settings.cloudformation.len();
+    match (given, &settings.config_file) {
+        // One stack without --config: rules still come from the repository's file.
         (1, None) => Config::load(&settings.root, None).map(|mut config| {
             config.stacks.clear();
             config
@@ -340,7 +349,17 @@ fn plan(
     config: &Config,
     observer: &dyn Observer,
 ) -> Result<Plan, RunError> {
-    if let [dir] = settings.dirs.as_slice() {
+    if let ([], [spec]) = (settings.dirs.as_slice(), settings.cloudformation.as_slice()) {
+        if settings.shard.is_some() {
+            return Err(RunError::ShardWithOneDir);
+        }
+        let spec = StackSpec::of_cloudformation(spec.clone());
+        return Ok(Plan {
+            single: true,
+            jobs: settings.scan.jobs(config, &[spec], &settings.cwd, true),
+        });
+    }
+    if let ([dir], []) = (settings.dirs.as_slice(), settings.cloudformation.as_slice()) {
         if settings.shard.is_some() {
             return Err(RunError::ShardWithOneDir);
         }
@@ -354,14 +373,16 @@ fn plan(
             jobs: vec![job],
         });
     }
-    let specs: Vec<StackSpec> = if settings.dirs.is_empty() {
+    let given = !settings.dirs.is_empty() || !settings.cloudformation.is_empty();
+    let specs: Vec<StackSpec> = if !given {
         config.stacks.clone()
     } else {
-        settings
-            .dirs
+        let dirs = settings.dirs.iter().map(|d| StackSpec::at(d.clone()));
+        let stacks = settings
+            .cloudformation
             .iter()
-            .map(|d| StackSpec::at(d.clone()))
-            .collect()
+            .map(|spec| StackSpec::of_cloudformation(spec.clone()));
+        dirs.chain(stacks).collect()
     };
     let share = match settings.shard {
         Some((k, n)) => config::shard(&specs, k, n),
@@ -382,15 +403,15 @@ fn plan(
             root: config.root.clone(),
         });
     }
-    let given = !settings.dirs.is_empty();
     Ok(Plan {
         single: false,
         jobs: settings.scan.jobs(config, &share, &settings.cwd, given),
     })
 }
 
-/// Scans every job, the ignore rules marked on each report as soon as its scan ends; which
-/// jobs were scanned (an interrupt keeps queued ones from starting, with nothing to record).
+/// Scans every job, the ignore rules marked on each report as soon as its scan ends; each
+/// report (a job's stack, then the stacks it holds) and whether it was scanned (an interrupt
+/// keeps queued jobs from starting, with nothing to record).
 fn scan(
     single: bool,
     jobs: &[StackJob],
@@ -400,12 +421,23 @@ fn scan(
 ) -> (Vec<ScanReport>, Vec<bool>) {
     observer.scans_started(single, jobs.len());
     if let (true, [job]) = (single, jobs) {
-        let mut report = job
+        let mut reports = job
             .engine
             .scan(&mut |p| observer.progress(ScanProgress::Stack(p)));
         observer.scans_finished();
-        rules.apply(&mut report, job.engine.dir());
-        return (vec![report], vec![true]);
+        if reports.is_empty() {
+            let mut report = ScanReport::new(job.engine.stack(), String::new());
+            report.failure = Some(crate::drift::Failure::new(
+                "no_report",
+                "the scan ended without a report of this stack",
+            ));
+            reports.push(report);
+        }
+        for report in &mut reports {
+            rules.apply(report, &PathBuf::from(&report.stack.dir));
+        }
+        let scanned = vec![true; reports.len()];
+        return (reports, scanned);
     }
     let scanned = std::sync::Mutex::new(vec![false; jobs.len()]);
     let reports = batch::scan_all(
@@ -413,13 +445,20 @@ fn scan(
         concurrency,
         &|event| observer.progress(ScanProgress::Batch(event)),
         &|index, report| {
-            rules.apply(report, jobs[index].engine.dir());
+            rules.apply(report, &PathBuf::from(&report.stack.dir));
             scanned.lock().unwrap_or_else(|p| p.into_inner())[index] = true;
         },
     );
     observer.scans_finished();
     let scanned = scanned.into_inner().unwrap_or_else(|p| p.into_inner());
-    (reports, scanned)
+    let mut flat = (Vec::new(), Vec::new());
+    for (reports, scanned) in reports.into_iter().zip(scanned) {
+        for report in reports {
+            flat.0.push(report);
+            flat.1.push(scanned);
+        }
+    }
+    flat
 }
 
 /// Failures and withheld diagnostics on standard error, where a log or a person reading

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use crate::batch::StackJob;
 use serde_json::json;
 
-use crate::config::{Config, StackSpec};
+use crate::config::{CloudFormationSpec, Config, StackSpec};
+use crate::engine::cloudformation::{CloudFormationEngine, CloudFormationOptions};
 use crate::engine::terraform::TerraformEngine;
 use crate::scan::ScanOptions;
 use crate::terraform::process::Timeouts;
@@ -29,6 +30,10 @@ pub struct ScanSettings {
     pub plan_args: Vec<String>,
     /// One time limit for every terraform command (default: each command's own).
     pub terraform_timeout: Option<std::time::Duration>,
+    /// The AWS CLI, for CloudFormation stacks (default `aws`).
+    pub aws_bin: Option<std::ffi::OsString>,
+    /// How long a CloudFormation drift detection may take (default: the engine's).
+    pub cloudformation_timeout: Option<std::time::Duration>,
 }
 
 /// Where driftlog runs (`.` when the directory is gone).
@@ -106,13 +111,45 @@ impl ScanSettings {
         cwd: &Path,
         given: bool,
     ) -> Vec<StackJob> {
-        self.stack_options(config, specs, cwd, given)
+        let mut jobs: Vec<StackJob> = self
+            .stack_options(config, specs, cwd, given)
             .into_iter()
             .map(|(name, options)| StackJob {
                 name,
                 engine: Arc::new(TerraformEngine { options }),
             })
-            .collect()
+            .collect();
+        // In the specs' order, Terraform's and CloudFormation's alike.
+        let mut terraform = jobs.drain(..);
+        let mut ordered = Vec::with_capacity(specs.len());
+        for spec in specs {
+            match &spec.cloudformation {
+                Some(cfn) => ordered.push(StackJob {
+                    name: spec.name.clone(),
+                    engine: Arc::new(CloudFormationEngine::new(self.cloudformation(cfn))),
+                }),
+                None => ordered.extend(terraform.next()),
+            }
+        }
+        ordered
+    }
+
+    /// The options to scan the CloudFormation stack `spec` names with.
+    pub fn cloudformation(&self, spec: &CloudFormationSpec) -> CloudFormationOptions {
+        let mut options = CloudFormationOptions::new(spec.stack_name.clone());
+        options.region = spec.region.clone();
+        options.profile = spec.profile.clone();
+        options.template = spec
+            .template
+            .as_ref()
+            .map(|path| path.display().to_string());
+        if let Some(bin) = &self.aws_bin {
+            options.aws_bin = bin.clone();
+        }
+        if let Some(limit) = self.cloudformation_timeout {
+            options.detection_timeout = limit;
+        }
+        options
     }
 
     /// Each stack of `specs` by name, with the options to scan it ([`ScanSettings::jobs`]).
@@ -129,6 +166,8 @@ impl ScanSettings {
             .map(|_| Arc::new(Mutex::new(())));
         specs
             .iter()
+            // CloudFormation stacks are no directories (`jobs` builds their engines).
+            .filter(|spec| spec.cloudformation.is_none())
             .map(|spec| {
                 let absolute = config.root.join(&spec.path);
                 let dir = match absolute.strip_prefix(cwd) {

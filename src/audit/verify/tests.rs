@@ -31,6 +31,7 @@ fn record(key: &SigningKey, branch: &str, position: ChainPosition) -> Record {
             Stack {
                 dir: ".".into(),
                 workspace: "default".into(),
+                cloudformation: None,
             },
             "2026-11-24T00:00:00Z".into(),
         )

@@ -3,6 +3,7 @@
 mod adopt;
 mod apply;
 mod audit_args;
+mod cloudformation_args;
 mod explain;
 mod github;
 mod history;

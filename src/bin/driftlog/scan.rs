@@ -34,6 +34,8 @@ pub struct Args {
     pub shard: Option<(usize, usize)>,
     #[command(flatten)]
     pub terraform: crate::terraform_args::TerraformArgs,
+    #[command(flatten)]
+    pub cloudformation: crate::cloudformation_args::CloudFormationArgs,
     /// Report format on standard output.
     #[arg(long, value_enum, default_value_t = FormatArg::Terminal)]
     pub format: FormatArg,
@@ -96,14 +98,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ColorArg::Never => Some(false),
         ColorArg::Auto => None,
     };
+    let mut scan = args.terraform.settings(args.plan_args);
+    args.cloudformation.apply(&mut scan);
     let settings = RunSettings {
         dirs: args.dirs,
+        cloudformation: args.cloudformation.specs(),
         config_file: args.config,
         root: stacks::repository_root(),
         cwd: stacks::working_dir(),
         shard: args.shard,
         concurrency: pipeline::concurrency(args.jobs),
-        scan: args.terraform.settings(args.plan_args),
+        scan,
         audit,
         events: args.events,
         main_branch: args.main_branch,

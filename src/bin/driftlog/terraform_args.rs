@@ -49,6 +49,7 @@ impl TerraformArgs {
             var_files: self.var_files.iter().map(|f| resolve_from_cwd(f)).collect(),
             plan_args,
             terraform_timeout: self.terraform_timeout,
+            ..ScanSettings::default()
         }
     }
 }

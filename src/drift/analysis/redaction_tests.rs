@@ -78,6 +78,7 @@ fn report_of(resource: DriftedResource) -> ScanReport {
         Stack {
             dir: "infra".into(),
             workspace: "default".into(),
+            cloudformation: None,
         },
         "2026-12-02T00:00:00Z".into(),
     );

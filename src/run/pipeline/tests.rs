@@ -32,9 +32,9 @@ impl Engine for Canned {
         self.report.stack.clone()
     }
 
-    fn scan(&self, progress: &mut dyn FnMut(Progress<'_>)) -> ScanReport {
+    fn scan(&self, progress: &mut dyn FnMut(Progress<'_>)) -> Vec<ScanReport> {
         progress(Progress::Planning);
-        self.report.clone()
+        vec![self.report.clone()]
     }
 }
 
@@ -154,6 +154,7 @@ impl Fixture {
     fn settings(&self, format: Format, audit: bool) -> RunSettings {
         RunSettings {
             dirs: vec![self.stack()],
+            cloudformation: Vec::new(),
             config_file: None,
             root: self.repo.path().to_owned(),
             cwd: self.repo.path().to_owned(),
