@@ -59,6 +59,7 @@ fn run(total: u64) -> Result<(), Box<dyn std::error::Error>> {
             StackRef {
                 path: "infra/prod".into(),
                 workspace: "default".into(),
+                cloudformation: None,
             },
             RunContext::Local(Local::default()),
             LogId {

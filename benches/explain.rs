@@ -149,6 +149,7 @@ fn write_log(
             StackRef {
                 path: format!("stacks/s{stack:02}"),
                 workspace: "default".into(),
+                cloudformation: None,
             },
             RunContext::Local(Local::default()),
             LogId {

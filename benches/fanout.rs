@@ -141,6 +141,7 @@ fn build(marker: &str, key: &SigningKey, position: ChainPosition) -> Record {
         StackRef {
             path: marker.into(),
             workspace: "default".into(),
+            cloudformation: None,
         },
         RunContext::Local(Local::default()),
         LogId {

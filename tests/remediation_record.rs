@@ -64,6 +64,7 @@ impl Log {
             stack: StackRef {
                 path: "infra/prod".into(),
                 workspace: "default".into(),
+                cloudformation: None,
             },
             context: RunContext::Local(Local::default()),
             log: LogId {

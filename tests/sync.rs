@@ -316,6 +316,7 @@ pub(crate) fn scan_record_of(
         StackRef {
             path: marker.into(),
             workspace: "default".into(),
+            cloudformation: None,
         },
         RunContext::Local(Local {
             user_name: Some("Dev".into()),

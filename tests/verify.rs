@@ -142,6 +142,7 @@ impl Scan {
             StackRef {
                 path: self.stack.into(),
                 workspace: "default".into(),
+                cloudformation: None,
             },
             self.context.clone(),
             LogId {

@@ -58,6 +58,9 @@ pub struct LogId {
 pub struct StackRef {
     pub path: String,
     pub workspace: String,
+    /// A CloudFormation stack's name, region, account and id (its engine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloudformation: Option<crate::drift::CloudFormationStack>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -216,6 +219,9 @@ pub struct Record {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refactors: Vec<Refactor>,
     pub output_changes: Vec<OutputChange>,
+    /// Resources the engine could not check (never counted as clean).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_checked: Vec<crate::drift::NotChecked>,
     pub failure: Option<Failure>,
     pub evidence: Evidence,
     /// `SHA256:...` fingerprint of the key that signs this record and its commit.
@@ -283,9 +289,14 @@ impl Record {
         signing_key: String,
         time: String,
     ) -> Record {
+        let stack = StackRef {
+            cloudformation: report.stack.cloudformation.clone(),
+            ..stack
+        };
         Record {
             tool: report.tool.clone(),
             resources: report.resources.clone(),
+            not_checked: report.not_checked.clone(),
             refactors: report.refactors.clone(),
             output_changes: report.output_changes.clone(),
             failure: report.failure.clone(),
@@ -472,6 +483,7 @@ impl Record {
             resources: Vec::new(),
             refactors: Vec::new(),
             output_changes: Vec::new(),
+            not_checked: Vec::new(),
             failure: None,
             evidence: Evidence::default(),
             signing_key: base.signing_key,
@@ -542,6 +554,7 @@ pub(crate) fn sample_record(path: &str) -> Record {
         StackRef {
             path: path.into(),
             workspace: "default".into(),
+            cloudformation: None,
         },
         RunContext::Local(crate::context::Local::default()),
         LogId {

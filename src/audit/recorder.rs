@@ -171,6 +171,7 @@ impl RecordTarget {
         let stack = StackRef {
             path: stack_path(&workdir, stack_dir),
             workspace: workspace.to_owned(),
+            cloudformation: None,
         };
         Ok(RecordTarget {
             committer: committer(&repo),

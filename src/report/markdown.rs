@@ -557,6 +557,31 @@ fn ignored_section(report: &ScanReport) -> String {
             moves.join(", ")
         );
     }
+    if !report.not_checked.is_empty() {
+        let listed: Vec<String> = report
+            .not_checked
+            .iter()
+            .take(IGNORED_LISTED)
+            .map(|unchecked| {
+                format!(
+                    "{} ({})",
+                    code_span(&shorten(&unchecked.address, MAX_PATH_CHARS)),
+                    shorten(&unchecked.status, MAX_PATH_CHARS)
+                )
+            })
+            .collect();
+        let more = report.not_checked.len().saturating_sub(IGNORED_LISTED);
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "Not checked for drift (neither drifted nor clean): {}{more}.\n",
+            listed.join(", ")
+        );
+    }
     out
 }
 

@@ -196,6 +196,23 @@ pub fn render(report: &ScanReport, color: bool) -> String {
             let _ = writeln!(out, "    {}", palette.paint(DIM, &line));
         }
     }
+    if !report.not_checked.is_empty() {
+        let _ = writeln!(
+            out,
+            "  {}",
+            palette.paint(YELLOW, "Not checked for drift (neither drifted nor clean):")
+        );
+        for unchecked in &report.not_checked {
+            let mut line = format!(
+                "{} ({}): {}",
+                unchecked.address, unchecked.resource_type, unchecked.status
+            );
+            if let Some(reason) = &unchecked.reason {
+                line.push_str(&format!(" ({reason})"));
+            }
+            let _ = writeln!(out, "    {}", palette.paint(DIM, &line));
+        }
+    }
     if !report.output_changes.is_empty() {
         let names: Vec<&str> = report
             .output_changes

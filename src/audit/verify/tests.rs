@@ -41,6 +41,7 @@ fn record(key: &SigningKey, branch: &str, position: ChainPosition) -> Record {
         StackRef {
             path: "infra/prod".into(),
             workspace: "default".into(),
+            cloudformation: None,
         },
         RunContext::Local(Local::default()),
         LogId {

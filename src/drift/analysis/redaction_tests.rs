@@ -97,6 +97,7 @@ fn rendered(report: &ScanReport) -> Vec<(&'static str, String)> {
         StackRef {
             path: "infra".into(),
             workspace: "default".into(),
+            cloudformation: None,
         },
         RunContext::Local(Local::default()),
         LogId {

@@ -23,6 +23,7 @@ fn base(seq: u64) -> RecordBase {
         stack: StackRef {
             path: "infra/prod".into(),
             workspace: "default".into(),
+            cloudformation: None,
         },
         context: RunContext::GithubActions(GithubActions {
             actor: Some("alice".into()),
