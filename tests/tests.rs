@@ -13,6 +13,9 @@ mod leaks;
 /// A stateful fake of the GitHub REST API on loopback, and its own tests.
 mod fake_github;
 
+// CloudFormation through the real AWS CLI against a fake of its API.
+mod cloudformation;
+
 /// `driftlog scan` end to end: every drift shape, secrets, failures, temp-file cleanup.
 mod scan;
 
