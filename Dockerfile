@@ -65,6 +65,7 @@ COPY src src
 COPY tests tests
 COPY benches benches
 COPY test-provider test-provider
+COPY fake-cloudformation fake-cloudformation
 # Only the driftlog package: the workspace's test provider needs protoc and is not shipped.
 RUN cargo build --release --locked --package driftlog --bin driftlog \
  && install -D -m 0755 target/release/driftlog /out/driftlog \
