@@ -131,8 +131,8 @@ pub enum AwsError {
          ListStackResources)"
     )]
     AccessDenied { action: String, text: CliText },
-    #[error("the stack `{stack}` does not exist (in this account and region)")]
-    StackNotFound { stack: String, text: CliText },
+    #[error("the stack does not exist (in this account and region)")]
+    StackNotFound { text: CliText },
     #[error(
         "the AWS CLI found no valid credentials: provide them as the environment does for \
          the CLI (aws-actions/configure-aws-credentials, AWS_PROFILE, `region`/`profile` in \
@@ -401,10 +401,9 @@ fn classify(operation: Operation, name: &str, out: &CliOutput) -> Classified {
                 text,
             }
         }
-        Some("ValidationError") if stderr.contains("does not exist") => AwsError::StackNotFound {
-            stack: String::new(),
-            text,
-        },
+        Some("ValidationError") if stderr.contains("does not exist") => {
+            AwsError::StackNotFound { text }
+        }
         Some(
             "InvalidClientTokenId"
             | "UnrecognizedClientException"

@@ -159,7 +159,6 @@ fn detect(
     let described: DescribeStacks = output::read(Operation::DescribeStacks, value)?;
     let Some(stack) = described.stacks.into_iter().next() else {
         return Err(AwsError::StackNotFound {
-            stack: target.name.clone(),
             text: super::aws::CliText {
                 tail: Default::default(),
             },
@@ -172,7 +171,7 @@ fn detect(
     }
     if !CHECKABLE_STATES.contains(&stack.stack_status.as_str()) {
         return Err(DetectError::NotCheckable {
-            status: clean(&stack.stack_status, 60),
+            status: model::one_line(&stack.stack_status, 60),
         });
     }
     // Later calls name the stack by its id: a stack deleted and made again under the same
@@ -364,7 +363,7 @@ fn wait_for(
                 let reason = status
                     .detection_status_reason
                     .as_deref()
-                    .map(|r| clean(r, MAX_REASON_CHARS))
+                    .map(|r| model::one_line(r, MAX_REASON_CHARS))
                     .filter(|r| !r.is_empty())
                     .unwrap_or_else(|| "CloudFormation gave no reason".to_owned());
                 return Err(DetectError::DetectionFailed { reason });
@@ -381,16 +380,6 @@ fn wait_for(
             return Err(DetectError::Interrupted);
         }
     }
-}
-
-/// CloudFormation's words as one line, bounded.
-fn clean(text: &str, max: usize) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(max)
-        .collect::<String>()
-        .trim()
-        .to_owned()
 }
 
 fn hex(bytes: &[u8]) -> String {

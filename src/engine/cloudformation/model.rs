@@ -138,17 +138,24 @@ pub fn unlisted(summary: &ResourceSummary) -> NotChecked {
 }
 
 fn not_checked(id: &str, resource_type: &str, status: &str, reason: Option<&str>) -> NotChecked {
-    let clean = |text: &str, max: usize| -> String {
-        text.chars().filter(|c| !c.is_control()).take(max).collect()
-    };
     NotChecked {
         address: id.to_owned(),
         resource_type: resource_type.to_owned(),
-        status: clean(status, 40),
+        status: one_line(status, 40),
         reason: reason
-            .map(|r| clean(r, MAX_REASON_CHARS))
+            .map(|r| one_line(r, MAX_REASON_CHARS))
             .filter(|r| !r.is_empty()),
     }
+}
+
+/// CloudFormation's words as one line, bounded: control characters become spaces.
+pub(super) fn one_line(text: &str, max: usize) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(max)
+        .collect::<String>()
+        .trim()
+        .to_owned()
 }
 
 fn properties(text: Option<&str>) -> Option<Value> {
