@@ -398,6 +398,11 @@ impl ScanReport {
     }
 }
 
+/// The prefix of identifiers that place a resource without naming it: an event naming one
+/// is about the place (every operation on a CloudFormation stack names the stack), not the
+/// resource.
+pub const PLACE_ONLY: &str = "place.";
+
 /// One resource instance whose real state no longer matches the recorded state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DriftedResource {
@@ -424,7 +429,9 @@ pub struct DriftedResource {
     pub changes: Vec<AttributeChange>,
     /// The resource's identifiers in its last known state (`id`, `arn`, `name`,
     /// `self_link`, and `identity.*` from terraform's resource identity; never a sensitive
-    /// one), to find it in cloud audit events.
+    /// one), to find it in cloud audit events. Those under [`PLACE_ONLY`] (`place.*`) only
+    /// say where it lives (a CloudFormation stack's ARN): they scope bare ids to an account
+    /// and region and are never matched themselves.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub identifiers: BTreeMap<String, String>,
     /// Set when the whole resource does not count (a whole-resource ignore rule, or the

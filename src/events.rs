@@ -242,7 +242,20 @@ impl EventLog {
         after: Option<SystemTime>,
         until: SystemTime,
     ) -> Vec<&AuditEvent> {
-        let place = scope::Scope::of_resource(identifiers);
+        self.matching_in(identifiers, &[], after, until)
+    }
+
+    /// [`EventLog::matching`], the resource's place also taken from `place`: scoped
+    /// identifiers (a CloudFormation stack's ARN) that are not matched themselves.
+    pub fn matching_in(
+        &self,
+        identifiers: &[&str],
+        place: &[&str],
+        after: Option<SystemTime>,
+        until: SystemTime,
+    ) -> Vec<&AuditEvent> {
+        let scoping: Vec<&str> = identifiers.iter().chain(place).copied().collect();
+        let place = scope::Scope::of_resource(&scoping);
         let mut found: Vec<usize> = Vec::new();
         for identifier in identifiers {
             if identifier.len() < MIN_IDENTIFIER_LEN {

@@ -265,14 +265,16 @@ fn explain_resource(
     let mut applies = Vec::new();
     let mut remediations = Vec::new();
     let mut failed_scans = Vec::new();
-    let mut identifiers: BTreeSet<String> = resource.identifiers.values().cloned().collect();
+    let mut place = BTreeSet::new();
+    let mut identifiers = BTreeSet::new();
+    known_by(resource, &mut identifiers, &mut place);
     for entry in before.iter().rev() {
         let said = status_of(entry, address);
         match said.as_ref().map(|(status, _)| *status) {
             Some(ResourceStatus::ScanFailed) => failed_scans.push(record_ref_with(entry, said)),
             Some(ResourceStatus::Drifted | ResourceStatus::Ignored) => {
                 if let Some(drift) = drifted(entry, address) {
-                    identifiers.extend(drift.identifiers.values().cloned());
+                    known_by(drift, &mut identifiers, &mut place);
                 }
                 first_seen = entry;
             }
@@ -317,6 +319,12 @@ fn explain_resource(
         address: address.to_owned(),
         stack: key.path.clone(),
         workspace: key.workspace.clone(),
+        template: latest
+            .record
+            .stack
+            .cloudformation
+            .as_ref()
+            .and_then(|cfn| cfn.template.clone()),
         first_seen: record_ref(first_seen, address),
         last_clean: last_clean.map(|entry| record_ref(entry, address)),
         applies,
@@ -326,6 +334,22 @@ fn explain_resource(
         events: None,
         changes,
         identifiers: identifiers.into_iter().collect(),
+        place: place.into_iter().collect(),
+    }
+}
+
+/// Adds what `resource` is known by to `identifiers`, and where it lives to `place`.
+fn known_by(
+    resource: &DriftedResource,
+    identifiers: &mut BTreeSet<String>,
+    place: &mut BTreeSet<String>,
+) {
+    for (key, value) in &resource.identifiers {
+        if key.starts_with(crate::drift::PLACE_ONLY) {
+            place.insert(value.clone());
+        } else {
+            identifiers.insert(value.clone());
+        }
     }
 }
 
@@ -384,15 +408,20 @@ fn change_history(
 pub fn attach_commits(explanations: &mut [Explanation], history: &CommitHistory, repo_root: &Path) {
     let mut dirs_by_stack: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
     for explanation in explanations.iter_mut() {
-        let dirs = dirs_by_stack
-            .entry(explanation.stack.clone())
-            .or_insert_with(|| stack_dirs(repo_root, &explanation.stack));
+        let template: Vec<String> = explanation.template.iter().cloned().collect();
+        // A CloudFormation stack has its template, and no directory.
+        let dirs: &[PathBuf] = match template.is_empty() {
+            true => dirs_by_stack
+                .entry(explanation.stack.clone())
+                .or_insert_with(|| stack_dirs(repo_root, &explanation.stack)),
+            false => &[],
+        };
         let until = parse_time(&explanation.first_seen.time);
         let after = explanation
             .last_clean
             .as_ref()
             .and_then(|r| parse_time(&r.time));
-        explanation.commits = until.map(|until| history.touching(dirs, after, until));
+        explanation.commits = until.map(|until| history.touching(dirs, &template, after, until));
     }
 }
 

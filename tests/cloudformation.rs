@@ -14,13 +14,13 @@ use crate::support::tools;
 const DB_PASSWORD: &str = "s3cr3t-cfn-db-password";
 const API_KEY: &str = "s3cr3t-cfn-api-key";
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
 }
 
-fn driftlog(fake: &FakeCloudFormation, cwd: &Path, args: &[&str]) -> Run {
+pub(crate) fn driftlog(fake: &FakeCloudFormation, cwd: &Path, args: &[&str]) -> Run {
     let aws = tools().bin_dir.join("aws");
     assert!(
         aws.is_file(),
@@ -113,7 +113,7 @@ fn app_stack() -> StackSpec {
         )
 }
 
-fn report_of(run: &Run) -> Value {
+pub(crate) fn report_of(run: &Run) -> Value {
     serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", run.stdout, run.stderr))
 }

@@ -16,6 +16,9 @@ mod fake_github;
 // CloudFormation through the real AWS CLI against a fake of its API.
 mod cloudformation;
 
+/// CloudFormation scans recorded, verified, explained (CloudTrail) and told as history.
+mod cloudformation_audit;
+
 /// `driftlog scan` end to end: every drift shape, secrets, failures, temp-file cleanup.
 mod scan;
 

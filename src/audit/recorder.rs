@@ -278,10 +278,25 @@ pub fn record_scan(
     stack_dir: &Path,
     options: &AuditOptions,
 ) -> Result<Outcome, RecordError> {
-    let target = RecordTarget::locate(stack_dir, &report.stack.workspace, options, Subject::Scan)?;
+    let target = locate_scan(report, stack_dir, options)?;
     target.append(options, &|common, position| {
         scan_record(report, common, position)
     })
+}
+
+/// Where the record of `report`, a scan of `dir`, goes. A CloudFormation stack lives in no
+/// directory: `dir` is where the run started (its repository keeps the log), and the stack's
+/// key (`cloudformation/REGION/NAME`) is its path in the log.
+fn locate_scan(
+    report: &ScanReport,
+    dir: &Path,
+    options: &AuditOptions,
+) -> Result<RecordTarget, RecordError> {
+    let mut target = RecordTarget::locate(dir, &report.stack.workspace, options, Subject::Scan)?;
+    if report.stack.cloudformation.is_some() {
+        target.stack.path = report.stack.dir.clone();
+    }
+    Ok(target)
 }
 
 fn scan_record(report: &ScanReport, common: Common, position: ChainPosition) -> Record {
@@ -306,7 +321,7 @@ pub fn record_scans(
     let mut groups: Vec<(RecordTarget, Vec<(usize, RecordTarget)>)> = Vec::new();
     let mut results = Vec::new();
     for (index, (report, dir)) in scans.iter().enumerate() {
-        match RecordTarget::locate(dir, &report.stack.workspace, options, Subject::Scan) {
+        match locate_scan(report, dir, options) {
             Ok(target) => match groups.iter_mut().find(|(first, _)| first.same_log(&target)) {
                 Some((_, members)) => members.push((index, target)),
                 None => groups.push((target.clone(), vec![(index, target)])),

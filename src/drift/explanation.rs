@@ -15,6 +15,10 @@ pub struct Explanation {
     /// The stack, as the records name it.
     pub stack: String,
     pub workspace: String,
+    /// A CloudFormation stack's template file, as configured: the file whose commits are
+    /// searched (the stack has no directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
     /// The first scan of the current drift: the oldest of the unbroken run of scans (failed
     /// scans aside) that saw the resource drifted.
     pub first_seen: RecordRef,
@@ -43,6 +47,10 @@ pub struct Explanation {
     /// applies reported): what cloud events were matched on.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub identifiers: Vec<String>,
+    /// Where the resource lives, never matched itself (a CloudFormation stack's ARN): it
+    /// keeps a bare id from matching events of another account or region.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub place: Vec<String>,
 }
 
 /// One record, as a statement's source.

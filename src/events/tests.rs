@@ -125,6 +125,40 @@ fn matching_lists_an_event_once_and_ignores_short_identifiers() {
 }
 
 #[test]
+fn a_place_scopes_bare_ids_and_is_never_matched_itself() {
+    let log = load(&[CLOUDTRAIL]);
+    let until = at("2026-11-20T15:00:00Z");
+    let after = Some(at("2026-11-20T12:00:00Z"));
+    let stack = |account: &str| format!("arn:aws:cloudformation:eu-west-1:{account}:stack/app/1");
+    let ours = stack("123456789012");
+    assert_eq!(
+        ids(&log.matching_in(&[SG], &[ours.as_str()], after, until)),
+        [TAGS, MODIFY]
+    );
+    let theirs = stack("999999999999");
+    assert!(
+        log.matching_in(&[SG], &[theirs.as_str()], after, until)
+            .is_empty(),
+        "the same bare id in another account"
+    );
+
+    // Every operation on a stack names the stack: naming it is no change to a resource.
+    let trail = serde_json::json!({"Records": [{
+        "eventVersion": "1.08", "eventTime": "2026-11-20T14:30:00Z",
+        "eventSource": "cloudformation.amazonaws.com", "eventName": "DetectStackDrift",
+        "awsRegion": "eu-west-1", "recipientAccountId": "123456789012",
+        "eventID": "5d1c9b0e-7a43-4f2b-9e6d-0c8a1b2f3e4d", "readOnly": false,
+        "userIdentity": {"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/ci/run"},
+        "requestParameters": {"stackName": ours},
+    }]});
+    let log = EventLog::from_slice("stack.json", trail.to_string().as_bytes()).expect("trail");
+    assert!(log
+        .matching_in(&[SG], &[ours.as_str()], None, until)
+        .is_empty());
+    assert_eq!(log.matching(&[ours.as_str()], None, until).len(), 1);
+}
+
+#[test]
 fn several_files_merge_sorted_and_each_event_once() {
     let single = load(&[CLOUDTRAIL]);
     let twice = load(&[CLOUDTRAIL, &format!("{CLOUDTRAIL}.gz")]);

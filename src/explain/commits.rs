@@ -93,25 +93,32 @@ impl CommitHistory {
         })
     }
 
-    /// Commits landed in (after, until] that touched a file in one of `dirs` (relative to the
-    /// repository root; `.` is the root's own files), oldest first.
+    /// Commits landed in (after, until] that touched a file in one of `dirs` or one of
+    /// `files` (relative to the repository root; `.` is the root's own files), oldest first.
     pub fn touching(
         &self,
         dirs: &[PathBuf],
+        files: &[String],
         after: Option<SystemTime>,
         until: SystemTime,
     ) -> Vec<CommitRef> {
         let prefixes: Vec<Option<String>> = dirs.iter().map(|dir| prefix(dir)).collect();
+        let files: Vec<String> = files
+            .iter()
+            .filter_map(|file| prefix(Path::new(file)))
+            .map(|file| file.trim_end_matches('/').to_owned())
+            .collect();
         let mut found: Vec<CommitRef> = self
             .commits
             .iter()
             .filter(|c| c.at <= until && after.is_none_or(|after| c.at > after))
             .filter(|c| {
                 c.paths.iter().any(|path| {
-                    prefixes.iter().any(|prefix| match prefix {
-                        Some(prefix) => path.starts_with(prefix.as_str()),
-                        None => !path.contains('/'),
-                    })
+                    files.contains(path)
+                        || prefixes.iter().any(|prefix| match prefix {
+                            Some(prefix) => path.starts_with(prefix.as_str()),
+                            None => !path.contains('/'),
+                        })
                 })
             })
             .map(|c| c.commit.clone())

@@ -15,9 +15,10 @@ pub fn attach_events(explanations: &mut [Explanation], events: &EventLog) {
             .as_ref()
             .and_then(|r| parse_time(&r.time));
         let identifiers: Vec<&str> = explanation.identifiers.iter().map(String::as_str).collect();
+        let place: Vec<&str> = explanation.place.iter().map(String::as_str).collect();
         explanation.events = Some(
             events
-                .matching(&identifiers, after, until)
+                .matching_in(&identifiers, &place, after, until)
                 .into_iter()
                 .map(|event| EventRef {
                     id: event.id.clone(),

@@ -472,6 +472,8 @@ mod tests {
             events: None,
             changes: vec![],
             identifiers: vec![],
+            place: vec![],
+            template: None,
         };
         let line = one_line(&explanation, None);
         assert!(line.contains("commit ééééééé by ö"), "{line}");

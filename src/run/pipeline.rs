@@ -281,9 +281,13 @@ pub fn run_plan(
     let (mut reports, scanned) = scan(single, &jobs, settings.concurrency, &rules, observer);
     // A stack holding others (nested CloudFormation stacks) reports them all, combined.
     let single = single && reports.len() == 1;
+    // A CloudFormation stack is recorded in the log of the repository the run started in.
     let dirs: Vec<PathBuf> = reports
         .iter()
-        .map(|report| PathBuf::from(&report.stack.dir))
+        .map(|report| match report.stack.cloudformation {
+            Some(_) => settings.root.clone(),
+            None => PathBuf::from(&report.stack.dir),
+        })
         .collect();
 
     let mut output = Output::new(&settings.output, settings.audit.is_some());

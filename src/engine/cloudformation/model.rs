@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::drift::path::{self, Segment};
-use crate::drift::{Action, AttrValue, AttributeChange, DriftClass, DriftedResource, NotChecked};
+use crate::drift::{
+    Action, AttrValue, AttributeChange, DriftClass, DriftedResource, NotChecked, PLACE_ONLY,
+};
 
 use super::output::{ResourceDrift, ResourceSummary};
 use super::template::{parse_property_path, PathSegment, Template};
@@ -96,10 +98,10 @@ pub fn drift(result: &ResourceDrift, template: Option<&Template>, stack_id: &str
     for pair in &result.physical_resource_id_context {
         identifiers.insert(format!("context.{}", pair.key), pair.value.clone());
     }
-    // The stack's ARN places bare ids in its account and region for CloudTrail, and
-    // matches what CloudFormation itself did to the stack.
+    // The stack's ARN places bare ids in its account and region for CloudTrail. It is not
+    // matched: every operation on the stack names it, driftlog's own detections among them.
     if !stack_id.is_empty() {
-        identifiers.insert("stack_id".to_owned(), stack_id.to_owned());
+        identifiers.insert(format!("{PLACE_ONLY}stack_id"), stack_id.to_owned());
     }
     let module_address = result
         .module_info
@@ -264,7 +266,7 @@ mod tests {
         );
         assert_eq!(resource.identifiers["id"], "sg-0abc");
         assert_eq!(resource.identifiers["context.VpcId"], "vpc-1");
-        assert_eq!(resource.identifiers["stack_id"], "arn:s");
+        assert_eq!(resource.identifiers["place.stack_id"], "arn:s");
     }
 
     #[test]
