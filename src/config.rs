@@ -37,7 +37,7 @@ mod discovery;
 mod glob;
 mod ignore;
 pub mod remediate;
-pub use cloudformation::{valid_region, valid_stack_name};
+pub use cloudformation::{valid_profile, valid_region, valid_stack_name};
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;

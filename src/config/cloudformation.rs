@@ -33,6 +33,15 @@ pub fn valid_region(region: &str) -> bool {
     is_region(region)
 }
 
+/// Whether `profile` may be handed to the AWS CLI as a profile name: printable, no spaces,
+/// and never one it would read as an option.
+pub fn valid_profile(profile: &str) -> bool {
+    !profile.is_empty()
+        && profile.len() <= 128
+        && !profile.starts_with('-')
+        && profile.chars().all(|c| c.is_ascii_graphic())
+}
+
 impl Document<'_> {
     pub(super) fn cloudformation_entry(
         &self,
@@ -67,7 +76,7 @@ impl Document<'_> {
         let profile = entry
             .profile
             .as_ref()
-            .map(|profile| self.word(profile, "profile", |p| !p.starts_with('-')))
+            .map(|profile| self.word(profile, "profile", valid_profile))
             .transpose()?;
         let template = entry
             .template
@@ -183,5 +192,9 @@ mod tests {
         assert!(!is_stack_name("a b"));
         assert!(is_region("eu-west-1"));
         assert!(!is_region("--profile"));
+        assert!(valid_profile("prod-admin") && valid_profile("team/ci@acme"));
+        for bad in ["", "--debug", "a b", "a\nb", "é"] {
+            assert!(!valid_profile(bad), "{bad:?}");
+        }
     }
 }

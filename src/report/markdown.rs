@@ -531,58 +531,46 @@ fn ignored_section(report: &ScanReport) -> String {
             out.push_str(&set_aside_table(kind, &of_kind));
         }
     }
-    if !report.refactors.is_empty() {
-        let moves: Vec<String> = report
-            .refactors
-            .iter()
-            .take(IGNORED_LISTED)
-            .map(|refactor| match &refactor.previous_address {
-                Some(previous) => format!(
-                    "{} → {}",
-                    code_span(&shorten(previous, MAX_PATH_CHARS)),
-                    code_span(&shorten(&refactor.address, MAX_PATH_CHARS))
-                ),
-                None => code_span(&shorten(&refactor.address, MAX_PATH_CHARS)),
-            })
-            .collect();
-        let more = report.refactors.len().saturating_sub(IGNORED_LISTED);
-        let more = if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        };
-        let _ = writeln!(
-            out,
-            "Moved in code (a refactor, not drift): {}{more}.\n",
-            moves.join(", ")
-        );
-    }
-    if !report.not_checked.is_empty() {
-        let listed: Vec<String> = report
-            .not_checked
-            .iter()
-            .take(IGNORED_LISTED)
-            .map(|unchecked| {
-                format!(
-                    "{} ({})",
-                    code_span(&shorten(&unchecked.address, MAX_PATH_CHARS)),
-                    shorten(&unchecked.status, MAX_PATH_CHARS)
-                )
-            })
-            .collect();
-        let more = report.not_checked.len().saturating_sub(IGNORED_LISTED);
-        let more = if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        };
-        let _ = writeln!(
-            out,
-            "Not checked for drift (neither drifted nor clean): {}{more}.\n",
-            listed.join(", ")
-        );
-    }
+    let moves = report
+        .refactors
+        .iter()
+        .map(|refactor| match &refactor.previous_address {
+            Some(previous) => format!(
+                "{} → {}",
+                code_span(&shorten(previous, MAX_PATH_CHARS)),
+                code_span(&shorten(&refactor.address, MAX_PATH_CHARS))
+            ),
+            None => code_span(&shorten(&refactor.address, MAX_PATH_CHARS)),
+        });
+    out.push_str(&listing("Moved in code (a refactor, not drift)", moves));
+    // The status is the engine's word (CloudFormation's): a code span, like the address.
+    let unchecked = report.not_checked.iter().map(|unchecked| {
+        format!(
+            "{} ({})",
+            code_span(&shorten(&unchecked.address, MAX_PATH_CHARS)),
+            code_span(&shorten(&unchecked.status, MAX_PATH_CHARS))
+        )
+    });
+    out.push_str(&listing(
+        "Not checked for drift (neither drifted nor clean)",
+        unchecked,
+    ));
     out
+}
+
+/// `title: a, b, c and N more.` of at most [`IGNORED_LISTED`] items; nothing when there
+/// are none.
+fn listing(title: &str, items: impl ExactSizeIterator<Item = String>) -> String {
+    let total = items.len();
+    if total == 0 {
+        return String::new();
+    }
+    let listed: Vec<String> = items.take(IGNORED_LISTED).collect();
+    let more = match total.saturating_sub(IGNORED_LISTED) {
+        0 => String::new(),
+        more => format!(" and {more} more"),
+    };
+    format!("{title}: {}{more}.\n\n", listed.join(", "))
 }
 
 fn set_aside_table(kind: SetAside, entries: &[&IgnoredEntry<'_>]) -> String {
@@ -902,5 +890,27 @@ mod tests {
             bytes: 5,
         };
         assert!(!budget.fits("ééé"));
+    }
+
+    #[test]
+    fn what_was_not_checked_is_listed_as_inert_text() {
+        let mut report = report(1, 1, 5);
+        let hostile = "<img src=x onerror=alert(1)> @acme/platform";
+        report.not_checked = (0..IGNORED_LISTED + 5)
+            .map(|i| crate::drift::NotChecked {
+                address: format!("Wait{i:02}"),
+                resource_type: "AWS::CloudFormation::WaitConditionHandle".into(),
+                status: hostile.into(),
+                reason: None,
+            })
+            .collect();
+        let body = render(&report, &Budget::GITHUB_COMMENT);
+        let line = body
+            .lines()
+            .find(|l| l.starts_with("Not checked for drift"))
+            .unwrap_or_else(|| panic!("{body}"));
+        assert!(line.contains(&format!("`Wait00` (`{hostile}`)")), "{line}");
+        assert!(line.ends_with(" and 5 more."), "{line}");
+        assert_eq!(body.matches("<img").count(), body.matches("`<img").count());
     }
 }

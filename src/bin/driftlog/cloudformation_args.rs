@@ -14,7 +14,7 @@ pub struct CloudFormationArgs {
     #[arg(long, value_name = "REGION", value_parser = parse_region, requires = "stacks")]
     pub region: Option<String>,
     /// The AWS CLI profile for the --cloudformation stacks (default: the environment's).
-    #[arg(long, value_name = "NAME", requires = "stacks")]
+    #[arg(long, value_name = "NAME", value_parser = parse_profile, requires = "stacks")]
     pub profile: Option<String>,
     /// The AWS CLI to run for CloudFormation stacks (a name on PATH or a path).
     #[arg(long, env = "DRIFTLOG_AWS_BIN", value_name = "PATH")]
@@ -53,6 +53,14 @@ fn parse_stack_name(text: &str) -> Result<String, String> {
             "a stack name is letters, digits and hyphens, starting with a letter (or an ARN)"
                 .into(),
         )
+    }
+}
+
+fn parse_profile(text: &str) -> Result<String, String> {
+    if config::valid_profile(text) {
+        Ok(text.to_owned())
+    } else {
+        Err("a profile name is printable ASCII without spaces, not starting with `-`".into())
     }
 }
 
