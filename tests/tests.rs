@@ -19,6 +19,9 @@ mod cloudformation;
 /// CloudFormation scans recorded, verified, explained (CloudTrail) and told as history.
 mod cloudformation_audit;
 
+/// Ctrl-C during a CloudFormation scan: waiting for the detection, or in an AWS CLI call.
+mod cloudformation_signals;
+
 /// `driftlog scan` end to end: every drift shape, secrets, failures, temp-file cleanup.
 mod scan;
 
