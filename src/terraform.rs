@@ -17,6 +17,7 @@ pub mod show;
 pub mod state;
 pub mod stream;
 
+use crate::digest::{hex, sha256_hex};
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::unix::ffi::OsStrExt as _;
@@ -566,15 +567,6 @@ fn judge_plan(
             stderr: RawText::of_stderr(stderr),
         }),
     }
-}
-
-/// SHA-256 of a document terraform wrote, as the evidence names it.
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn describe_status(status: ExitStatus) -> String {

@@ -495,14 +495,7 @@ pub fn encode(record: &Record) -> Result<Vec<u8>, StoreError> {
     canonical::to_canonical_vec(&value).map_err(|e| StoreError::Encode(e.to_string()))
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
-}
-
-/// Lowercase hex, as hashes appear in records, messages and checkpoints.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::digest::{hex, sha256_hex};
 
 /// Signs checkpoints with the driftlog signing key under the log's name.
 struct KeyNoteSigner<'a> {

@@ -5,6 +5,7 @@
 //! Remediation re-checks that a fresh scan shows the drift a record holds; notifications tell
 //! a change of drift from the same drift seen again. Neither needs the values themselves.
 
+use crate::digest::sha256_hex;
 use std::collections::BTreeSet;
 
 use super::{Action, AttrValue, DriftedResource};
@@ -143,11 +144,6 @@ fn value_hash(value: &AttrValue) -> String {
         AttrValue::Sensitive => "sensitive".to_owned(),
         AttrValue::Unknown => "unknown".to_owned(),
     }
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

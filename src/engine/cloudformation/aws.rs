@@ -4,6 +4,7 @@
 //! throttling retried here with jittered backoff (the CLI's own retries are turned off, so
 //! an interrupt or the limit never waits on them).
 
+use crate::digest::sha256_hex;
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt as _;
 use std::process::{Command, Stdio};
@@ -96,14 +97,6 @@ impl CliText {
             shown_sha256: sha256_hex(self.tail.text.as_bytes()),
         }
     }
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, bytes)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[derive(Debug, thiserror::Error)]
