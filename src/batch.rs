@@ -14,6 +14,8 @@ use crate::engine::Engine;
 pub struct StackJob {
     pub name: String,
     pub engine: Arc<dyn Engine>,
+    /// The owners the configuration gives the stack (and the stacks it holds).
+    pub owners: Vec<crate::owners::Owner>,
 }
 
 /// What a progress display hears about.

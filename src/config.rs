@@ -8,6 +8,7 @@
 //! workspace = "default"            # optional
 //! var_files = ["prod.tfvars"]      # optional, relative to the stack directory
 //! vars = { region = "eu-west-1" }  # optional, strings
+//! owners = ["@acme/sre", "@alice"] # optional; default: CODEOWNERS of its files
 //!
 //! [[ignore]]
 //! resource = "aws_autoscaling_group.web"  # address glob, default "*"
@@ -68,6 +69,8 @@ pub struct StackSpec {
     pub vars: Vec<(String, String)>,
     /// Set for a CloudFormation stack (`path` is then its key, `cloudformation/…`).
     pub cloudformation: Option<CloudFormationSpec>,
+    /// Who the stack's drift is routed to; empty: CODEOWNERS decides.
+    pub owners: Vec<crate::owners::Owner>,
 }
 
 /// A CloudFormation stack the configuration names.
@@ -90,6 +93,7 @@ impl StackSpec {
             var_files: Vec::new(),
             vars: Vec::new(),
             cloudformation: None,
+            owners: Vec::new(),
         }
     }
 }
@@ -230,6 +234,7 @@ impl Config {
         for entry in &raw.stacks {
             let entry_span = entry.span();
             let entry = entry.get_ref();
+            let owners = doc.owners(entry)?;
             let expanded = match &entry.cloudformation {
                 Some(name) => vec![doc.cloudformation_entry(root, entry, name)?],
                 None => doc.stack_entry(
@@ -240,7 +245,8 @@ impl Config {
                     &mut discovered_roots,
                 )?,
             };
-            for stack in expanded {
+            for mut stack in expanded {
+                stack.owners = owners.clone();
                 let span = entry
                     .path
                     .as_ref()
@@ -360,6 +366,7 @@ const STACK_KEYS: &[&str] = &[
     "region",
     "profile",
     "template",
+    "owners",
 ];
 const IGNORE_KEYS: &[&str] = &["resource", "attribute", "stack", "expires", "reason"];
 
@@ -395,6 +402,8 @@ struct RawStack {
     var_files: Vec<Spanned<String>>,
     #[serde(default)]
     vars: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    owners: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -528,6 +537,29 @@ impl Document<'_> {
     }
 
     /// The stacks one `[[stacks]]` entry stands for.
+    /// `owners = [...]`: users (`@login`), teams (`@org/team`) or email addresses, as
+    /// CODEOWNERS spells them.
+    fn owners(&self, entry: &RawStack) -> Result<Vec<crate::owners::Owner>, ConfigError> {
+        let mut owners = Vec::new();
+        for given in &entry.owners {
+            let Some(owner) = crate::owners::Owner::parse(given.get_ref()) else {
+                return Err(self.error(
+                    given.span(),
+                    "stacks.owners",
+                    format!(
+                        "`owners` entry \"{}\" is not a user (`@login`), a team (`@org/team`) \
+                         or an email address",
+                        given.get_ref().escape_debug()
+                    ),
+                ));
+            };
+            if !owners.contains(&owner) {
+                owners.push(owner);
+            }
+        }
+        Ok(owners)
+    }
+
     fn stack_entry(
         &self,
         root: &Path,
@@ -632,6 +664,7 @@ impl Document<'_> {
             var_files: var_files.clone(),
             vars: vars.clone(),
             cloudformation: None,
+            owners: Vec::new(),
         };
 
         if !is_glob {

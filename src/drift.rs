@@ -70,6 +70,11 @@ pub struct ScanReport {
     /// the log knows something). Derived after recording, never part of the record.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub explanations: Vec<explanation::Explanation>,
+    /// Who owns the stack, as CODEOWNERS spells them (`@login`, `@org/team`, an address):
+    /// its `owners` in the configuration, else CODEOWNERS for its files. Routing, never
+    /// part of the record.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owners: Vec<String>,
 }
 
 /// Where a scan sits in the audit log: what a pull-request comment shows so the thread
@@ -160,6 +165,7 @@ impl ScanReport {
             audit: None,
             audit_pending: None,
             explanations: Vec::new(),
+            owners: Vec::new(),
         }
     }
 }

@@ -174,6 +174,8 @@ pub fn publish(
             return published;
         }
     };
+    // Owners GitHub would not assign: said after what the closure below notes.
+    let mut owner_warnings = Vec::new();
     let mut note = |result: Result<Option<String>, GithubError>| match result {
         Ok(Some(done)) => published.done.push(done),
         Ok(None) => {}
@@ -209,7 +211,15 @@ pub fn publish(
         if keep_issues {
             for (index, stack) in publication.stacks().into_iter().enumerate() {
                 let id = options.stack_ids.get(index).unwrap_or(&options.id);
-                note(issue::sync(&client, target, stack, id, options, author));
+                note(issue::sync(
+                    &client,
+                    target,
+                    stack,
+                    id,
+                    options,
+                    author,
+                    &mut owner_warnings,
+                ));
             }
         }
     }
@@ -221,6 +231,7 @@ pub fn publish(
                 .push("no commit to set a status on: pass --sha or set GITHUB_SHA".to_owned()),
         }
     }
+    published.warnings.extend(owner_warnings);
     // What was done names URLs GitHub answered with: masked like its errors.
     published.done = published.done.iter().map(|d| client.scrub(d)).collect();
     published.warnings = published.warnings.iter().map(|w| client.scrub(w)).collect();

@@ -3,8 +3,8 @@
 //! except what GitHub documents as not working there (`!` negation, `[ ]` ranges, `\#`):
 //! a line using them is skipped, with a warning, as GitHub skips it. For each file the last
 //! matching line wins, and a matching line without owners leaves the file unowned. A stack's
-//! owners are those of its files (the files directly in its directory, or a CloudFormation
-//! stack's template), each once, in the order first met.
+//! owners are those of its configuration (the `.tf` and `.tf.json` files directly in its
+//! directory, or a CloudFormation stack's template), each once, in the order first met.
 
 use std::path::{Path, PathBuf};
 
@@ -171,8 +171,9 @@ impl CodeOwners {
     }
 }
 
-/// The files directly in `dir` (relative to `root`, `/`-separated, sorted), at most
-/// [`MAX_STACK_FILES`]: what CODEOWNERS is asked about for a stack there.
+/// The Terraform files directly in `dir` (relative to `root`, `/`-separated, sorted), of
+/// the first [`MAX_STACK_FILES`] entries: what CODEOWNERS is asked about for a stack there
+/// (its state and lock files are not its configuration).
 pub fn stack_files(root: &Path, dir: &str) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
         return Vec::new();
@@ -186,6 +187,7 @@ pub fn stack_files(root: &Path, dir: &str) -> Vec<String> {
         .take(MAX_STACK_FILES)
         .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
         .filter_map(|entry| entry.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".tf") || name.ends_with(".tf.json"))
         .map(|name| format!("{prefix}{name}"))
         .collect();
     files.sort();

@@ -18,6 +18,7 @@ pub mod ignore;
 pub mod latest;
 pub mod merge;
 pub mod output;
+pub mod owners;
 pub mod pipeline;
 pub mod publish;
 pub mod record;

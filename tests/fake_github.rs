@@ -10,7 +10,7 @@
 //!
 //! As on GitHub, `POST` is accepted wherever `PATCH` is (octocrab's `update_comment` uses it).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -131,6 +131,8 @@ pub struct Issue {
     pub comments: Vec<Comment>,
     /// Who opened it.
     pub author: String,
+    /// Logins assigned, in the order assigned.
+    pub assignees: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -421,6 +423,14 @@ impl FakeGithub {
         self.state().deny_check_runs = true;
     }
 
+    /// Only these logins can be assigned issues of `repo` (GitHub: people with access to
+    /// it); until called, anyone can.
+    pub fn set_assignable(&self, repo: &str, logins: &[&str]) {
+        let mut state = self.state();
+        let repo = state.repos.entry(repo.to_owned()).or_default();
+        repo.assignable = Some(logins.iter().map(|l| l.to_ascii_lowercase()).collect());
+    }
+
     /// Every request so far, in arrival order.
     /// Makes the token a user's (a personal access token): `GET /user` answers `login`, and
     /// everything created through the API from then on is authored by it. Until then the
@@ -659,6 +669,7 @@ struct IssueRec {
     closed_at: Option<u64>,
     closed_by: Option<String>,
     pull: bool,
+    assignees: Vec<String>,
 }
 
 impl IssueRec {
@@ -678,6 +689,7 @@ impl IssueRec {
             closed_at: None,
             closed_by: None,
             pull,
+            assignees: Vec::new(),
         }
     }
 
@@ -698,6 +710,7 @@ impl IssueRec {
             state_reason: self.state_reason.clone(),
             labels: self.labels.clone(),
             comments: self.comments.iter().map(CommentRec::public).collect(),
+            assignees: self.assignees.clone(),
             author: self.author.clone(),
         }
     }
@@ -746,6 +759,8 @@ struct Repo {
     statuses: BTreeMap<String, Vec<StatusRec>>,
     checks: Vec<CheckRec>,
     pulls: pulls::Pulls,
+    /// Lowercased logins that can be assigned; `None`: anyone.
+    assignable: Option<BTreeSet<String>>,
 }
 
 impl Repo {
@@ -1079,6 +1094,9 @@ impl State {
                 create_comment(repo, c, &ctx, id_of(n)?, &parse_body(body)?)
             }
             ("GET", ["issues", n, "labels"]) => issue_labels(repo, &ctx, id_of(n)?),
+            ("POST", ["issues", n, "assignees"]) => {
+                add_assignees(repo, c, &ctx, id_of(n)?, &parse_body(body)?)
+            }
             ("POST", ["issues", n, "labels"]) => add_issue_labels(repo, c, &ctx, id_of(n)?, body),
             ("DELETE", ["issues", n, "labels", label]) => {
                 remove_issue_label(repo, c, &ctx, id_of(n)?, label)
@@ -1316,8 +1334,8 @@ fn issue_json(ctx: &Ctx<'_>, repo: &Repo, rec: &IssueRec) -> Value {
         "body": rec.body,
         "user": user_json(ctx, &rec.author),
         "labels": issue_labels_json(ctx, repo, rec),
-        "assignee": null,
-        "assignees": [],
+        "assignee": rec.assignees.first().map(|login| user_json(ctx, login)),
+        "assignees": rec.assignees.iter().map(|login| user_json(ctx, login)).collect::<Vec<_>>(),
         "milestone": null,
         "locked": false,
         "active_lock_reason": null,
@@ -1635,6 +1653,50 @@ fn create_issue(
 fn get_issue(repo: &Repo, ctx: &Ctx<'_>, n: u64) -> Handled {
     let rec = repo.issues.get(&n).ok_or_else(Reply::not_found)?;
     Ok(Reply::json(200, issue_json(ctx, repo, rec)))
+}
+
+/// `POST /repos/{owner}/{repo}/issues/{n}/assignees`: adds up to 10 assignees, keeping those
+/// already there; logins that cannot be assigned are left out without an error, as GitHub
+/// does. 201 with the issue.
+fn add_assignees(
+    repo: &mut Repo,
+    c: &mut Counters,
+    ctx: &Ctx<'_>,
+    n: u64,
+    body: &Map<String, Value>,
+) -> Handled {
+    let logins: Vec<String> = match body.get("assignees") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| match item {
+                Value::String(login) => Ok(login.clone()),
+                other => Err(Reply::invalid(&format!(
+                    "For 'items', {other} is not a string."
+                ))),
+            })
+            .collect::<Result<_, _>>()?,
+        _ => {
+            return Err(Reply::invalid(
+                "For 'properties/assignees', it must be an array.",
+            ))
+        }
+    };
+    let assignable = repo.assignable.clone();
+    let Some(rec) = repo.issues.get_mut(&n) else {
+        return Err(Reply::not_found());
+    };
+    for login in logins {
+        let known = assignable
+            .as_ref()
+            .is_none_or(|set| set.contains(&login.to_ascii_lowercase()));
+        let already = rec.assignees.iter().any(|a| a.eq_ignore_ascii_case(&login));
+        if known && !already && rec.assignees.len() < 10 {
+            rec.assignees.push(login);
+        }
+    }
+    rec.updated = c.now();
+    let rec = repo.issues.get(&n).ok_or_else(Reply::not_found)?;
+    Ok(Reply::json(201, issue_json(ctx, repo, rec)))
 }
 
 fn update_issue(

@@ -60,6 +60,7 @@ fn recorded_report() -> ScanReport {
         audit: None,
         audit_pending: None,
         explanations: Vec::new(),
+        owners: Vec::new(),
     }
 }
 

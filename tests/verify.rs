@@ -136,6 +136,7 @@ impl Scan {
             audit: None,
             audit_pending: None,
             explanations: Vec::new(),
+            owners: Vec::new(),
         };
         Record::of_scan(
             &report,

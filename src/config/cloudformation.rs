@@ -19,6 +19,7 @@ impl StackSpec {
             var_files: Vec::new(),
             vars: Vec::new(),
             cloudformation: Some(spec),
+            owners: Vec::new(),
         }
     }
 }

@@ -92,6 +92,7 @@ reason = "same again"
                 ("region".to_owned(), "eu-west-1".to_owned()),
             ],
             cloudformation: None,
+            owners: Vec::new(),
         }]
     );
     assert_eq!(

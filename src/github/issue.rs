@@ -27,6 +27,8 @@ struct Issue {
     pull_request: Option<Value>,
     #[serde(default)]
     user: Option<User>,
+    #[serde(default)]
+    assignees: Vec<User>,
 }
 
 /// How many addresses a "what changed" comment names per side.
@@ -34,7 +36,8 @@ const NAMED_IN_CHANGE: usize = 20;
 
 /// Brings the stack's issue in line with `report`. A failed scan says nothing about drift,
 /// so it leaves the issue alone. Only an issue `author` opened is the stack's; a marked one
-/// by anyone else is never edited or closed.
+/// by anyone else is never edited or closed. An issue opened or reopened is assigned to the
+/// stack's user owners; whom GitHub would not assign goes in `warnings`.
 pub(super) fn sync(
     client: &Client,
     target: &Target,
@@ -42,6 +45,7 @@ pub(super) fn sync(
     id: &str,
     options: &PublishOptions,
     author: &Author,
+    warnings: &mut Vec<String>,
 ) -> Result<Option<String>, GithubError> {
     if report.status == Status::Failed {
         return Ok(None);
@@ -120,6 +124,7 @@ pub(super) fn sync(
                 "labels": [label],
             }),
         )?;
+        warnings.extend(assign(client, target, created.number, &report.owners));
         return Ok(Some(format!(
             "opened drift issue #{}: {}",
             created.number,
@@ -138,6 +143,9 @@ pub(super) fn sync(
         &format!("/repos/{repo}/issues/{number}"),
         &update,
     )?;
+    if reopening {
+        warnings.extend(assign(client, target, number, &report.owners));
+    }
     let before: BTreeSet<String> = previous
         .and_then(|s| s.resources)
         .unwrap_or_default()
@@ -169,6 +177,65 @@ pub(super) fn sync(
         "{verb} drift issue #{number}: {}",
         issue.html_url.unwrap_or_default()
     )))
+}
+
+/// Most assignees GitHub takes on one issue.
+const MAX_ASSIGNEES: usize = 10;
+
+/// Assigns issue `number` to the user owners among `owners` (teams cannot be assigned: the
+/// report mentions them). GitHub silently leaves out whom it cannot assign (no access to the
+/// repository): each is a warning, as is a request that fails. Never an error: the issue is
+/// there either way.
+fn assign(client: &Client, target: &Target, number: u64, owners: &[String]) -> Vec<String> {
+    let users: Vec<String> = owners
+        .iter()
+        .filter_map(|owner| match crate::owners::Owner::parse(owner) {
+            Some(crate::owners::Owner::User(login)) => Some(login),
+            _ => None,
+        })
+        .collect();
+    let mut warnings = Vec::new();
+    if users.is_empty() {
+        return warnings;
+    }
+    let (asked, left) = users.split_at(users.len().min(MAX_ASSIGNEES));
+    if !left.is_empty() {
+        warnings.push(format!(
+            "drift issue #{number}: GitHub assigns at most {MAX_ASSIGNEES} people; not \
+             assigned: @{}",
+            left.join(", @")
+        ));
+    }
+    let answered: Result<Issue, GithubError> = client.post(
+        &format!("assigning drift issue #{number} to its owners"),
+        &format!("/repos/{}/issues/{number}/assignees", target.repo),
+        &json!({ "assignees": asked }),
+    );
+    match answered {
+        Ok(issue) => {
+            let refused: Vec<&str> = asked
+                .iter()
+                .filter(|login| {
+                    !issue
+                        .assignees
+                        .iter()
+                        .any(|user| user.login.eq_ignore_ascii_case(login))
+                })
+                .map(String::as_str)
+                .collect();
+            if !refused.is_empty() {
+                warnings.push(format!(
+                    "drift issue #{number}: GitHub did not assign @{} (an owner must have \
+                     access to the repository to be assigned); the issue names them",
+                    refused.join(", @")
+                ));
+            }
+        }
+        Err(err) => warnings.push(format!(
+            "drift issue #{number} was not assigned to its owners: {err}"
+        )),
+    }
+    warnings
 }
 
 /// The stack's issue, open or closed: the newest labelled one `author` opened that carries

@@ -108,6 +108,7 @@ fn a_stacks_owners_come_from_its_files_and_the_first_codeowners_found() {
     };
     write("infra/prod/main.tf", "");
     write("infra/prod/db.tf", "");
+    write("infra/prod/terraform.tfstate", "");
     write("infra/prod/modules/x/main.tf", "");
     write("docs/CODEOWNERS", "* @from-docs\n");
     write("CODEOWNERS", "* @from-root\n");

@@ -353,6 +353,9 @@ fn head(report: &ScanReport, frame: &Frame) -> String {
                 _ => {}
             }
             out.push_str("\n\n");
+            if let Some(owners) = owners_line(&report.owners) {
+                let _ = writeln!(out, "{owners}\n");
+            }
         }
         Status::Failed => {
             let _ = writeln!(out, "### ❌ Drift scan failed for {stack}\n");
@@ -363,6 +366,22 @@ fn head(report: &ScanReport, frame: &Frame) -> String {
         }
     }
     out
+}
+
+/// `Owners: @acme/sre, @alice`: users and teams as mentions (GitHub tells them), addresses
+/// as code; `None` when the stack has no owners.
+fn owners_line(owners: &[String]) -> Option<String> {
+    if owners.is_empty() {
+        return None;
+    }
+    let named: Vec<String> = owners
+        .iter()
+        .map(|owner| match crate::owners::Owner::parse(owner) {
+            Some(crate::owners::Owner::User(_) | crate::owners::Owner::Team(_)) => owner.clone(),
+            _ => code_span(owner),
+        })
+        .collect();
+    Some(format!("Owners: {}", named.join(", ")))
 }
 
 fn stack_label(report: &ScanReport) -> String {
@@ -714,6 +733,7 @@ mod tests {
             audit: None,
             audit_pending: None,
             explanations: Vec::new(),
+            owners: Vec::new(),
         }
     }
 
@@ -912,5 +932,22 @@ mod tests {
         assert!(line.contains(&format!("`Wait00` (`{hostile}`)")), "{line}");
         assert!(line.ends_with(" and 5 more."), "{line}");
         assert_eq!(body.matches("<img").count(), body.matches("`<img").count());
+    }
+
+    #[test]
+    fn a_drifted_stack_names_its_owners() {
+        let mut report = report(1, 1, 5);
+        report.owners = vec![
+            "@acme/sre".into(),
+            "@alice".into(),
+            "ops_<b>@acme.example".into(),
+        ];
+        let body = render(&report, &Budget::GITHUB_COMMENT);
+        assert!(
+            body.contains("Owners: @acme/sre, @alice, `ops_<b>@acme.example`"),
+            "{body}"
+        );
+        report.owners.clear();
+        assert!(!render(&report, &Budget::GITHUB_COMMENT).contains("Owners:"));
     }
 }

@@ -1,8 +1,8 @@
 //! One run of `driftlog scan`, from resolved settings to its outcome. [`run`] is the one
 //! place the stages' order is written down:
 //!
-//! configuration -> stacks -> scan (each with its engine) -> ignore rules -> render (early)
-//! -> record -> explain -> render (late) -> publish -> outcome.
+//! configuration -> stacks -> scan (each with its engine) -> ignore rules -> owners ->
+//! render (early) -> record -> explain -> render (late) -> publish -> outcome.
 //!
 //! Nothing here prints: the caller's [`Observer`] hears progress, gets the text for standard
 //! output and the lines for standard error, in the order they belong.
@@ -279,6 +279,9 @@ pub fn run_plan(
     let Plan { single, jobs } = plan;
     let rules = IgnoreRules::today(config);
     let (mut reports, scanned) = scan(single, &jobs, settings.concurrency, &rules, observer);
+    for warning in super::owners::route(&mut reports, &settings.root) {
+        observer.line(Line::Warning(&warning));
+    }
     // A stack holding others (nested CloudFormation stacks) reports them all, combined.
     let single = single && reports.len() == 1;
     // A CloudFormation stack is recorded in the log of the repository the run started in.
@@ -371,6 +374,7 @@ fn plan(
         let job = StackJob {
             name: dir.display().to_string(),
             engine: std::sync::Arc::new(TerraformEngine { options }),
+            owners: super::owners::configured(config, dir, &settings.cwd),
         };
         return Ok(Plan {
             single: true,
@@ -439,6 +443,7 @@ fn scan(
         }
         for report in &mut reports {
             rules.apply(report, &PathBuf::from(&report.stack.dir));
+            super::owners::give(report, &job.owners);
         }
         let scanned = vec![true; reports.len()];
         return (reports, scanned);
@@ -456,8 +461,9 @@ fn scan(
     observer.scans_finished();
     let scanned = scanned.into_inner().unwrap_or_else(|p| p.into_inner());
     let mut flat = (Vec::new(), Vec::new());
-    for (reports, scanned) in reports.into_iter().zip(scanned) {
-        for report in reports {
+    for ((reports, scanned), job) in reports.into_iter().zip(scanned).zip(jobs) {
+        for mut report in reports {
+            super::owners::give(&mut report, &job.owners);
             flat.0.push(report);
             flat.1.push(scanned);
         }

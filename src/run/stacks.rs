@@ -117,6 +117,7 @@ impl ScanSettings {
             .map(|(name, options)| StackJob {
                 name,
                 engine: Arc::new(TerraformEngine { options }),
+                owners: Vec::new(),
             })
             .collect();
         // In the specs' order, Terraform's and CloudFormation's alike.
@@ -127,8 +128,12 @@ impl ScanSettings {
                 Some(cfn) => ordered.push(StackJob {
                     name: spec.name.clone(),
                     engine: Arc::new(CloudFormationEngine::new(self.cloudformation(cfn))),
+                    owners: spec.owners.clone(),
                 }),
-                None => ordered.extend(terraform.next()),
+                None => ordered.extend(terraform.next().map(|job| StackJob {
+                    owners: spec.owners.clone(),
+                    ..job
+                })),
             }
         }
         ordered

@@ -78,6 +78,7 @@ fn job(dir: &Path, report: ScanReport) -> StackJob {
             dir: dir.to_owned(),
             report,
         }),
+        owners: Vec::new(),
     }
 }
 
