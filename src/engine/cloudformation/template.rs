@@ -39,6 +39,8 @@ mod tree;
 mod tests;
 #[cfg(test)]
 mod tests_flow;
+#[cfg(test)]
+mod tests_reading;
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
