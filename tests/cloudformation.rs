@@ -335,3 +335,127 @@ fn drift_results_are_read_over_every_page_and_nested_stacks_are_stacks() {
     );
     assert_eq!(fake.requests_for("DescribeStackResourceDrifts").len(), 3);
 }
+
+const PARENT_TEMPLATE: &str = r#"
+Parameters:
+  DbPassword:
+    Type: String
+    NoEcho: true
+Resources:
+  Data:
+    Type: AWS::CloudFormation::Stack
+    Properties:
+      TemplateURL: https://s3.amazonaws.com/templates/data.yaml
+      Parameters:
+        Password: !Ref DbPassword
+        Name: app
+"#;
+
+/// The nested stack does not declare `Password` NoEcho: only its parent says it is a secret.
+const CHILD_TEMPLATE: &str = r#"
+Parameters:
+  Password:
+    Type: String
+  Name:
+    Type: String
+Resources:
+  Db:
+    Type: AWS::RDS::DBInstance
+    Properties:
+      MasterUserPassword: !Ref Password
+      DBName: !Ref Name
+"#;
+
+const NESTED_PASSWORD: &str = "s3cr3t-cfn-nested-password";
+/// A property of a resource the template no longer declares.
+const GHOST_TOKEN: &str = "s3cr3t-cfn-ghost-token";
+
+#[test]
+fn a_secret_a_parent_passes_a_nested_stack_never_shows() {
+    let fake = FakeCloudFormation::start().expect("fake");
+    fake.add_stack(
+        StackSpec::new("app")
+            .template(PARENT_TEMPLATE)
+            .no_echo_parameter("DbPassword", NESTED_PASSWORD)
+            .resource(ResourceSpec::nested_stack("Data", "app-Data-1XYZ")),
+    )
+    .expect("parent");
+    fake.add_stack(
+        StackSpec::new("app-Data-1XYZ")
+            .template(CHILD_TEMPLATE)
+            .parameter("Password", NESTED_PASSWORD)
+            .parameter("Name", "app")
+            .resource(
+                ResourceSpec::new("Db", "AWS::RDS::DBInstance")
+                    .physical_id("app-db")
+                    .expected(json!({"MasterUserPassword": NESTED_PASSWORD, "DBName": "app"}))
+                    .actual(
+                        json!({"MasterUserPassword": format!("{NESTED_PASSWORD}-rotated"),
+                                   "DBName": "app2"}),
+                    ),
+            )
+            .resource(
+                ResourceSpec::new("Ghost", "AWS::SSM::Parameter")
+                    .physical_id("ghost")
+                    .expected(json!({"Value": GHOST_TOKEN}))
+                    .actual(json!({"Value": format!("{GHOST_TOKEN}-2")})),
+            ),
+    )
+    .expect("nested");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scan = |name: &str, format: &[&str]| {
+        let mut args = vec!["scan", "--cloudformation", name, "--no-audit"];
+        args.extend(format);
+        let run = driftlog(&fake, dir.path(), &args);
+        assert_eq!(run.code, 2, "drift exits 2: {}", run.stderr);
+        for text in [&run.stdout, &run.stderr] {
+            assert!(!text.contains("s3cr3t"), "a secret leaked: {text}");
+        }
+        run
+    };
+    let sensitive = json!({"kind": "sensitive"});
+
+    let report = report_of(&scan("app", &["--format", "json"]));
+    let nested = report["stacks"]
+        .as_array()
+        .expect("a combined report")
+        .iter()
+        .find(|s| s["stack"]["dir"] == "cloudformation/app/Data")
+        .unwrap_or_else(|| panic!("no nested stack in {report:#}"))
+        .clone();
+    let changes_of = |report: &Value, address: &str| {
+        let mut changes = changes(report, address);
+        changes.sort_by(|a, b| a.0.cmp(&b.0));
+        changes
+    };
+    assert_eq!(
+        changes_of(&nested, "Db"),
+        [
+            (
+                "DBName".to_owned(),
+                json!({"kind": "known", "value": "app"}),
+                json!({"kind": "known", "value": "app2"})
+            ),
+            (
+                "MasterUserPassword".to_owned(),
+                sensitive.clone(),
+                sensitive.clone()
+            ),
+        ]
+    );
+    assert_eq!(
+        changes_of(&nested, "Ghost"),
+        [("Value".to_owned(), sensitive.clone(), sensitive.clone())]
+    );
+    scan("app", &[]);
+
+    // Scanned on its own, nothing says which parameters its parent passes a secret: all.
+    let alone = report_of(&scan("app-Data-1XYZ", &["--format", "json"]));
+    for (path, before, after) in changes_of(&alone, "Db") {
+        assert_eq!(
+            (before, after),
+            (sensitive.clone(), sensitive.clone()),
+            "{path}"
+        );
+    }
+}

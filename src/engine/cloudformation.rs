@@ -123,6 +123,7 @@ impl Engine for CloudFormationEngine {
             stack: self.stack(),
             name: self.options.stack_name.clone(),
             depth: 0,
+            secret_parameters: Default::default(),
         };
         let mut queue = vec![root];
         let mut nested_seen = 0;

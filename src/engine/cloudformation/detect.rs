@@ -18,7 +18,7 @@ use crate::interrupt;
 use super::aws::{Aws, AwsError, Operation};
 use super::model::{self, Drift};
 use super::output::{self, DescribeStacks, DetectionStatus, ListStackResources, ResourceDrifts};
-use super::template::Template;
+use super::template::{SecretParameters, Template};
 use super::{CloudFormationOptions, Progress};
 
 /// The states CloudFormation checks drift in.
@@ -41,6 +41,9 @@ pub struct Target {
     /// A name or ARN.
     pub name: String,
     pub depth: usize,
+    /// The parameters its parent stack passes a secret: none for a root stack (a nested stack
+    /// scanned on its own is read with all of them secret, see `detect`).
+    pub secret_parameters: SecretParameters,
 }
 
 /// Why a detection gave no results.
@@ -186,7 +189,18 @@ fn detect(
     template_args.extend(["--template-stage".to_owned(), "Processed".to_owned()]);
     let (value, _) = aws.call(Operation::GetTemplate, &template_args)?;
     let body: output::GetTemplate = output::read(Operation::GetTemplate, value)?;
-    let template = match body.template_body.as_ref().map(Template::from_cli) {
+    // A nested stack named directly: what its parent passes it is not known.
+    let has_parent = stack.parent_id.as_deref().is_some_and(|p| !p.is_empty());
+    let secret_parameters = if target.depth == 0 && has_parent {
+        SecretParameters::All
+    } else {
+        target.secret_parameters.clone()
+    };
+    let template = match body
+        .template_body
+        .as_ref()
+        .map(|body| Template::from_cli_with_secret_parameters(body, &secret_parameters))
+    {
         Some(Ok(template)) => Some(template),
         Some(Err(err)) => {
             report.diagnostics.push(warning(format!(
@@ -257,11 +271,16 @@ fn detect(
                 .as_ref()
                 .filter(|p| !p.is_empty())
             {
+                // An unread template passes its secrets anywhere.
+                let secret_parameters = template.as_ref().map_or(SecretParameters::All, |t| {
+                    t.secret_parameters_of(&summary.logical_resource_id)
+                });
                 nested.push(nested_target(
                     target,
                     report,
                     &summary.logical_resource_id,
                     child,
+                    secret_parameters,
                 ));
                 continue;
             }
@@ -281,7 +300,13 @@ fn detect(
     Ok(nested)
 }
 
-fn nested_target(parent: &Target, report: &ScanReport, logical_id: &str, id: &str) -> Target {
+fn nested_target(
+    parent: &Target,
+    report: &ScanReport,
+    logical_id: &str,
+    id: &str,
+    secret_parameters: SecretParameters,
+) -> Target {
     let dir = format!("{}/{}", parent.stack.dir, logical_id.replace('/', "_"));
     let mut cfn = CloudFormationStack {
         name: id.to_owned(),
@@ -305,6 +330,7 @@ fn nested_target(parent: &Target, report: &ScanReport, logical_id: &str, id: &st
         },
         name: id.to_owned(),
         depth: parent.depth + 1,
+        secret_parameters,
     }
 }
 

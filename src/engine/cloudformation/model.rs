@@ -251,7 +251,12 @@ mod tests {
             ("/Port", "80", "8080", "NOT_EQUAL"),
             ("/Tags/1", "null", "{\"Key\":\"x\",\"Value\":\"y\"}", "ADD"),
         ]);
-        let template = Template::from_cli(&json!({"Resources": {}})).expect("a template");
+        let template = Template::from_cli(&json!({"Resources": {"WebSg": {
+            "Type": "AWS::EC2::SecurityGroup",
+            "Properties": {"GroupDescription": "web", "Port": 80,
+                           "Tags": [{"Key": "env", "Value": "prod"}]}
+        }}}))
+        .expect("a template");
         let resource = drifted(drift(&result, Some(&template), "arn:s"));
         assert_eq!(resource.address, "WebSg");
         assert_eq!(resource.action, Action::Update);
@@ -273,6 +278,18 @@ mod tests {
     fn without_a_template_every_value_is_withheld() {
         let result = modified(vec![("/Port", "80", "8080", "NOT_EQUAL")]);
         let resource = drifted(drift(&result, None, ""));
+        assert!(resource.changes.iter().all(AttributeChange::is_sensitive));
+        let text = serde_json::to_string(&resource).expect("serializes");
+        assert!(!text.contains("8080"), "{text}");
+    }
+
+    #[test]
+    fn a_resource_the_template_does_not_declare_is_withheld() {
+        // The template changed between get-template and detection.
+        let result = modified(vec![("/Port", "80", "8080", "NOT_EQUAL")]);
+        let template = Template::from_cli(&json!({"Resources": {"Other": {}}})).expect("read");
+        let resource = drifted(drift(&result, Some(&template), ""));
+        assert_eq!(resource.changes.len(), 1);
         assert!(resource.changes.iter().all(AttributeChange::is_sensitive));
         let text = serde_json::to_string(&resource).expect("serializes");
         assert!(!text.contains("8080"), "{text}");

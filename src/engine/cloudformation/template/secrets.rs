@@ -1,12 +1,13 @@
-//! Where a template's secrets are. A value carries a secret when anything in it refers to a
-//! `NoEcho` parameter or is a secure dynamic reference; a resource's properties are reduced to
-//! the shape of the secret-carrying part, which a drift's path is then followed through.
-//! Wherever the template is not what CloudFormation accepts, the answer is "secret".
+//! Where a template's secrets are. Which values carry one is `flow`'s answer; a resource's
+//! properties are reduced to the shape of the secret-carrying part, which a drift's path is
+//! then followed through. Wherever the template is not what CloudFormation accepts, the
+//! answer is "secret".
 
 use std::collections::{BTreeSet, HashSet};
 
+use super::flow::{self, Sources};
 use super::tree::{NodeId, Tree, Value};
-use super::{PathSegment, Template, TemplateError};
+use super::{PathSegment, SecretParameters, Template, TemplateError};
 
 pub(super) type ShapeId = usize;
 
@@ -29,37 +30,35 @@ pub(super) enum Shape {
 /// `Shape::All`, always first.
 const ALL: ShapeId = 0;
 
-pub(super) fn analyse(tree: &Tree) -> Result<Template, TemplateError> {
+/// Reads the template's secrets; `passed` are the parameters a parent stack passes secrets.
+pub(super) fn analyse(tree: &Tree, passed: &SecretParameters) -> Result<Template, TemplateError> {
     let root = tree.root();
     if tree.entries(root).is_none() || tree.node(root).tag.is_some() {
         return Err(invalid("is not a mapping"));
     }
-    let mut analysis = Analysis {
-        tree,
-        no_echo: BTreeSet::new(),
-        mappings_carry: false,
-        carries: vec![None; tree.len()],
-        shaped: vec![None; tree.len()],
-        shapes: vec![Shape::All],
-    };
-    for parameters in tree.entries_named(root, "Parameters") {
-        if tree.is_null(parameters) {
+    let mut parameters = Vec::new();
+    let mut no_echo = BTreeSet::new();
+    for section in tree.entries_named(root, "Parameters") {
+        if tree.is_null(section) {
             continue;
         }
         let entries = tree
-            .entries(parameters)
+            .entries(section)
             .ok_or_else(|| invalid("has a Parameters section that is not a mapping"))?;
         for parameter in entries {
+            parameters.push((&*parameter.key, parameter.value));
             if declares_no_echo(tree, parameter.value) {
-                analysis.no_echo.insert(parameter.key.to_string());
+                no_echo.insert(parameter.key.to_string());
             }
         }
     }
-    // `Fn::FindInMap` may pick any value of the mappings: if one carries a secret, all may.
-    analysis.mappings_carry = tree
-        .entries_named(root, "Mappings")
-        .any(|mappings| analysis.carries(mappings));
-
+    let mut secret_parameters = no_echo.clone();
+    match passed {
+        SecretParameters::Named(names) => secret_parameters.extend(names.iter().cloned()),
+        SecretParameters::All => {
+            secret_parameters.extend(parameters.iter().map(|(name, _)| (*name).to_owned()));
+        }
+    }
     let mut resources = Vec::new();
     for section in tree.entries_named(root, "Resources") {
         if tree.is_null(section) {
@@ -68,16 +67,38 @@ pub(super) fn analyse(tree: &Tree) -> Result<Template, TemplateError> {
         let entries = tree
             .entries(section)
             .ok_or_else(|| invalid("has a Resources section that is not a mapping"))?;
-        for resource in entries {
-            resources.push((&*resource.key, analysis.resource(resource.value)));
-        }
+        resources.extend(entries.iter().map(|r| (&*r.key, r.value)));
     }
+    let mappings: Vec<NodeId> = tree.entries_named(root, "Mappings").collect();
+    let carrying = flow::carrying(
+        tree,
+        &Sources {
+            parameters: &parameters,
+            secret_parameters: &secret_parameters,
+            resources: &resources,
+            mappings: &mappings,
+        },
+    );
+
+    let mut analysis = Analysis {
+        tree,
+        carrying: &carrying,
+        shaped: vec![None; tree.len()],
+        shapes: vec![Shape::All],
+    };
+    let shaped: Vec<_> = resources
+        .iter()
+        .map(|&(logical_id, declaration)| {
+            let secrets = analysis.resource(declaration);
+            (logical_id, secrets, passes(tree, &carrying, declaration))
+        })
+        .collect();
     let mut template = Template::new(
-        analysis.no_echo.iter().cloned().collect(),
+        no_echo.into_iter().collect(),
         std::mem::take(&mut analysis.shapes),
     );
-    for (logical_id, secrets) in resources {
-        template.add_resource(logical_id, secrets);
+    for (logical_id, secrets, passes) in shaped {
+        template.add_resource(logical_id, secrets, passes);
     }
     Ok(template)
 }
@@ -102,47 +123,52 @@ fn declares_no_echo(tree: &Tree, declaration: NodeId) -> bool {
     })
 }
 
-/// A secure dynamic reference: `{{resolve:` of any service but plain `ssm:` (also a partial
-/// one, as `Fn::Join` and `Fn::Sub` build them).
-fn is_secure_dynamic_reference(text: &str) -> bool {
-    const RESOLVE: &str = "{{resolve:";
-    if !text.contains("{{") {
-        return false;
-    }
-    let lower = text.to_ascii_lowercase();
-    lower
-        .match_indices(RESOLVE)
-        .any(|(at, _)| !lower[at + RESOLVE.len()..].starts_with("ssm:"))
-}
-
-/// Whether an `Fn::Sub` string names a variable `is_secret` says is (`${Name}`, or
-/// `${Name.Attribute}`); `${!Literal}` names none.
-fn sub_names_secret(template: &str, is_secret: impl Fn(&str) -> bool) -> bool {
-    let mut rest = template;
-    while let Some(start) = rest.find("${") {
-        rest = &rest[start + 2..];
-        if rest.starts_with('!') {
+/// The parameters a resource's `Properties.Parameters` passes a secret (a nested stack's):
+/// by name where the template spells them out, else all.
+fn passes(tree: &Tree, carrying: &[bool], declaration: NodeId) -> SecretParameters {
+    // A mapping written out, not computed.
+    let plain = |id: NodeId| tree.entries(id).filter(|_| tree.function(id).is_none());
+    let Some(declaration) = plain(declaration) else {
+        return SecretParameters::All;
+    };
+    let mut named = BTreeSet::new();
+    for properties in declaration.iter().filter(|e| &*e.key == "Properties") {
+        let properties = properties.value;
+        if tree.is_null(properties) {
             continue;
         }
-        let Some(end) = rest.find('}') else {
-            return false;
+        let Some(entries) = plain(properties) else {
+            // Computed (`!If`) with a secret somewhere, or what CloudFormation refuses.
+            if carrying[properties] || tree.function(properties).is_none() {
+                return SecretParameters::All;
+            }
+            continue;
         };
-        let name = rest[..end].trim();
-        let base = name.split('.').next().unwrap_or(name).trim();
-        if is_secret(name) || is_secret(base) {
-            return true;
+        for entry in entries.iter().filter(|entry| carrying[entry.value]) {
+            match &*entry.key {
+                // Merged keys may be `Parameters`.
+                "<<" => return SecretParameters::All,
+                "Parameters" => {}
+                _ => continue,
+            }
+            let Some(parameters) = plain(entry.value) else {
+                return SecretParameters::All;
+            };
+            for parameter in parameters.iter().filter(|p| carrying[p.value]) {
+                if &*parameter.key == "<<" {
+                    return SecretParameters::All;
+                }
+                named.insert(parameter.key.to_string());
+            }
         }
-        rest = &rest[end + 1..];
     }
-    false
+    SecretParameters::Named(named)
 }
 
 struct Analysis<'t> {
     tree: &'t Tree,
-    no_echo: BTreeSet<String>,
-    mappings_carry: bool,
-    /// Per node: whether it carries a secret, once known. Nodes are shared through aliases.
-    carries: Vec<Option<bool>>,
+    /// Per node: whether it carries a secret.
+    carrying: &'t [bool],
     /// Per node: the shape of its secret-carrying part, once known.
     shaped: Vec<Option<Option<ShapeId>>>,
     shapes: Vec<Shape>,
@@ -170,46 +196,6 @@ impl Analysis<'_> {
             .collect()
     }
 
-    fn carries(&mut self, id: NodeId) -> bool {
-        if let Some(known) = self.carries[id] {
-            return known;
-        }
-        let tree = self.tree;
-        let carries = tree
-            .function(id)
-            .is_some_and(|(name, argument)| self.function_carries(name, argument))
-            || match &tree.node(id).value {
-                Value::Scalar { text, .. } => is_secure_dynamic_reference(text),
-                Value::Seq(items) => items.iter().any(|&item| self.carries(item)),
-                Value::Map(entries) => entries.iter().any(|entry| self.carries(entry.value)),
-            };
-        self.carries[id] = Some(carries);
-        carries
-    }
-
-    /// Whether the function itself brings a secret in; its arguments are looked into apart.
-    fn function_carries(&self, name: &str, argument: NodeId) -> bool {
-        let tree = self.tree;
-        match name {
-            "Ref" => tree
-                .scalar(argument)
-                .is_some_and(|name| self.no_echo.contains(name.trim())),
-            "Fn::Sub" => {
-                let template = match &tree.node(argument).value {
-                    Value::Seq(items) => items.first().and_then(|&first| tree.scalar(first)),
-                    _ => tree.scalar(argument),
-                };
-                template.is_some_and(|template| {
-                    sub_names_secret(template, |name| self.no_echo.contains(name))
-                })
-            }
-            "Fn::FindInMap" => self.mappings_carry,
-            // Whatever a macro makes of it is unknown.
-            "Fn::Transform" => true,
-            _ => false,
-        }
-    }
-
     fn shape(&mut self, id: NodeId) -> Option<ShapeId> {
         if let Some(known) = self.shaped[id] {
             return known;
@@ -217,10 +203,10 @@ impl Analysis<'_> {
         let tree = self.tree;
         let shape = if tree.function(id).is_some() {
             // A function's arguments are not the shape of its result: all of it is secret.
-            self.carries(id).then_some(ALL)
+            self.carrying[id].then_some(ALL)
         } else {
             match &tree.node(id).value {
-                Value::Scalar { text, .. } => is_secure_dynamic_reference(text).then_some(ALL),
+                Value::Scalar { .. } => self.carrying[id].then_some(ALL),
                 Value::Seq(items) => {
                     let mut elements: Vec<ShapeId> =
                         items.iter().filter_map(|&item| self.shape(item)).collect();

@@ -187,6 +187,22 @@ impl Tree {
     }
 }
 
+impl Tree {
+    /// The long-form function a short-form tag's mapping is (`!Base64 {Fn::Sub: …}`): the
+    /// tagged node is both.
+    pub(super) fn inner_function(&self, id: NodeId) -> Option<(&str, NodeId)> {
+        let node = &self.nodes[id];
+        node.tag.as_ref()?;
+        match &node.value {
+            Value::Map(entries) => match entries.as_slice() {
+                [entry] if is_function_name(&entry.key) => Some((&entry.key, entry.value)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
 fn is_function_name(key: &str) -> bool {
     key == "Ref" || key == "Condition" || key.starts_with("Fn::")
 }
