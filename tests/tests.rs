@@ -13,6 +13,9 @@ mod leaks;
 /// A stateful fake of the GitHub REST API on loopback, and its own tests.
 mod fake_github;
 
+/// Drift routed to its owners (CODEOWNERS, `owners`): named, mentioned and assigned.
+mod owners;
+
 // CloudFormation through the real AWS CLI against a fake of its API.
 mod cloudformation;
 

@@ -5,21 +5,8 @@
 
 use std::path::Path;
 
-use crate::config::Config;
 use crate::drift::ScanReport;
 use crate::owners::{self, CodeOwners, Owner};
-
-/// The `owners` the configuration gives the stack at `dir` (relative to `cwd`), if it names
-/// that stack.
-pub fn configured(config: &Config, dir: &Path, cwd: &Path) -> Vec<Owner> {
-    let path = super::ignore::stack_path(&config.root, &cwd.join(dir));
-    config
-        .stacks
-        .iter()
-        .find(|spec| spec.cloudformation.is_none() && spec.path == Path::new(&path))
-        .map(|spec| spec.owners.clone())
-        .unwrap_or_default()
-}
 
 /// Marks `report` owned by `owners` (the configuration's, for its job).
 pub fn give(report: &mut ScanReport, owners: &[Owner]) {

@@ -374,7 +374,8 @@ fn plan(
         let job = StackJob {
             name: dir.display().to_string(),
             engine: std::sync::Arc::new(TerraformEngine { options }),
-            owners: super::owners::configured(config, dir, &settings.cwd),
+            // The configuration's stacks are not read for one DIR: CODEOWNERS decides.
+            owners: Vec::new(),
         };
         return Ok(Plan {
             single: true,
