@@ -209,7 +209,7 @@ fn unknown_key_names_file_line_and_key() {
     assert_eq!(
         err.to_string(),
         format!(
-            "{}:5:3: unknown key `pth` in [[stacks]] (expected path, name, workspace, var_files, vars, cloudformation, region, profile, template)",
+            "{}:5:3: unknown key `pth` in [[stacks]] (expected path, name, workspace, var_files, vars, cloudformation, region, profile, template, owners)",
             root.join(FILE_NAME).display()
         )
     );
