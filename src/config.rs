@@ -38,7 +38,7 @@ mod discovery;
 mod glob;
 mod ignore;
 pub mod remediate;
-pub use cloudformation::{valid_profile, valid_region, valid_stack_name};
+pub use cloudformation::{check_terraform_dir, valid_profile, valid_region, valid_stack_name};
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
@@ -168,6 +168,10 @@ pub enum ConfigError {
         /// What is wrong, naming the key.
         message: String,
     },
+    /// A Terraform stack directory given on the command line under `cloudformation/`, where
+    /// CloudFormation stacks are keyed.
+    #[error("{message}")]
+    CloudFormationNamespace { message: String },
 }
 
 impl Config {
@@ -669,6 +673,13 @@ impl Document<'_> {
 
         if !is_glob {
             let path = discovery::display_path(&discovery::inside(relative).unwrap_or_default());
+            if cloudformation::in_cloudformation_namespace(&path) {
+                return Err(self.error(
+                    path_span,
+                    "stacks.path",
+                    cloudformation::namespace_message(&path),
+                ));
+            }
             if !root.join(&path).is_dir() {
                 return Err(self.error(
                     path_span,

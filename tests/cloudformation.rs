@@ -10,6 +10,9 @@ use serde_json::{json, Value};
 
 use crate::support::tools;
 
+/// Keys, nested-stack limits and results that cannot vouch for a stack.
+mod robust;
+
 /// Every test secret contains `s3cr3t`: the leak scan looks for it in all that ran.
 const DB_PASSWORD: &str = "s3cr3t-cfn-db-password";
 const API_KEY: &str = "s3cr3t-cfn-api-key";
@@ -158,7 +161,8 @@ fn drift_is_read_down_to_the_property_and_secrets_never_show() {
     );
     assert_eq!(run.code, 2, "drift exits 2: {}", run.stderr);
     let report = report_of(&run);
-    assert_eq!(report["stack"]["dir"], "cloudformation/app");
+    // Keyed by the region the stack's id names, though none was configured.
+    assert_eq!(report["stack"]["dir"], "cloudformation/us-east-1/app");
     assert_eq!(report["stack"]["cloudformation"]["account"], "123456789012");
     assert_eq!(report["stack"]["cloudformation"]["region"], "us-east-1");
     assert_eq!(report["tool"]["name"], "cloudformation");
@@ -265,10 +269,23 @@ fn a_missing_stack_denied_calls_and_unsettled_stacks_fail_with_their_kind() {
         .is_some_and(|m| m.contains("cloudformation:DetectStackDrift")));
     fake.allow("DetectStackDrift");
 
+    // A failed detection stays failed, but what it did check is read and listed.
     fake.fail_detection("app", Some("Failed to detect drift on resource [Db]"));
     let run = scan("app");
     assert_eq!(run.code, 1);
     assert_eq!(kind(&run).as_deref(), Some("detection_failed"));
+    let report = report_of(&run);
+    assert!(report["failure"]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("[Db]")));
+    assert_eq!(report["status"], "failed");
+    let drifted: Vec<&str> = report["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter_map(|r| r["address"].as_str())
+        .collect();
+    assert!(drifted.contains(&"WebSg"), "{report:#}");
     fake.fail_detection("app", None);
 
     // Throttled twice, then answered: retried with backoff, and the scan goes on.
@@ -326,8 +343,11 @@ fn drift_results_are_read_over_every_page_and_nested_stacks_are_stacks() {
             .find(|s| s["stack"]["dir"] == dir)
             .unwrap_or_else(|| panic!("no {dir} in {report:#}"))
     };
-    assert_eq!(by_dir("cloudformation/big")["summary"]["drifted"], 150);
-    let nested = by_dir("cloudformation/big/Network");
+    assert_eq!(
+        by_dir("cloudformation/us-east-1/big")["summary"]["drifted"],
+        150
+    );
+    let nested = by_dir("cloudformation/us-east-1/big/Network");
     assert_eq!(nested["summary"]["drifted"], 1);
     assert_eq!(
         nested["stack"]["cloudformation"]["parent"]["logical_id"],

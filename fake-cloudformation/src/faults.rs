@@ -64,6 +64,8 @@ pub(crate) struct FaultState {
     pub fail_detection: BTreeMap<String, String>,
     pub polls_in_progress: u32,
     pub principal: String,
+    pub repeat_drift_page_token: bool,
+    pub stack_drift_status: BTreeMap<String, String>,
 }
 
 impl Default for FaultState {
@@ -80,6 +82,8 @@ impl From<Faults> for FaultState {
             fail_detection: faults.fail_detection,
             polls_in_progress: faults.polls_in_progress,
             principal: faults.principal,
+            repeat_drift_page_token: faults.repeat_drift_page_token,
+            stack_drift_status: faults.stack_drift_status,
         }
     }
 }
@@ -92,6 +96,8 @@ impl FaultState {
         self.fail_detection.extend(faults.fail_detection);
         self.polls_in_progress = faults.polls_in_progress;
         self.principal = faults.principal;
+        self.repeat_drift_page_token |= faults.repeat_drift_page_token;
+        self.stack_drift_status.extend(faults.stack_drift_status);
     }
 
     /// `AccessDenied` when this action is denied; `resource` is the ARN IAM evaluated.

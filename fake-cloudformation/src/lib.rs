@@ -22,6 +22,9 @@
 //! - `DescribeStackResourceDrifts` (`StackResourceDriftStatusFilters.member.N`, `MaxResults` 1 to
 //!   100, default 100, `NextToken`): the latest finished detection's results, paged with an opaque
 //!   token (a bogus one is a `ValidationError`). Not paginated by the CLI: callers loop.
+//!   [`FakeCloudFormation::repeat_drift_page_token`] makes every page answer the same token;
+//!   [`FakeCloudFormation::report_stack_drift_status`] makes a detection's `StackDriftStatus`
+//!   contradict its results.
 //! - `DescribeStackResources`: every resource (the first 100, as AWS) with `DriftInformation`
 //!   (NOT_CHECKED for unsupported types and before a detection checked the resource).
 //!   `ListStackResources` pages them by 100 with `NextToken` (the CLI follows it).
@@ -268,6 +271,25 @@ impl FakeCloudFormation {
                 .fail_detection
                 .insert(stack.to_owned(), reason.to_owned()),
             None => state.faults.fail_detection.remove(stack),
+        };
+    }
+
+    /// Every `DescribeStackResourceDrifts` page answers the same `NextToken` (`true`), as a
+    /// buggy or hostile endpoint might, or pages normally again (`false`).
+    pub fn repeat_drift_page_token(&self, repeat: bool) {
+        lock(&self.state).faults.repeat_drift_page_token = repeat;
+    }
+
+    /// Finished detections of this stack report this `StackDriftStatus` whatever their results
+    /// (`None`: the one the results give).
+    pub fn report_stack_drift_status(&self, stack: &str, status: Option<&str>) {
+        let mut state = lock(&self.state);
+        match status {
+            Some(status) => state
+                .faults
+                .stack_drift_status
+                .insert(stack.to_owned(), status.to_owned()),
+            None => state.faults.stack_drift_status.remove(stack),
         };
     }
 

@@ -36,6 +36,14 @@ pub struct Faults {
     /// The IAM principal named in `AccessDenied` messages.
     #[serde(default = "default_principal")]
     pub principal: String,
+    /// A buggy or hostile endpoint: every `DescribeStackResourceDrifts` page of a non-empty
+    /// result answers the same `NextToken` (which reads its first page again).
+    #[serde(default)]
+    pub repeat_drift_page_token: bool,
+    /// Stack name -> the `StackDriftStatus` its finished detections report, whatever their
+    /// results say (a detection contradicting its own results).
+    #[serde(default)]
+    pub stack_drift_status: BTreeMap<String, String>,
 }
 
 impl Default for Faults {
@@ -46,6 +54,8 @@ impl Default for Faults {
             fail_detection: BTreeMap::new(),
             polls_in_progress: default_polls_in_progress(),
             principal: default_principal(),
+            repeat_drift_page_token: false,
+            stack_drift_status: BTreeMap::new(),
         }
     }
 }

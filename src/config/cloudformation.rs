@@ -24,6 +24,47 @@ impl StackSpec {
     }
 }
 
+/// The top directory CloudFormation stacks are keyed under (`cloudformation/REGION/NAME`).
+const NAMESPACE: &str = "cloudformation";
+
+/// Whether a Terraform stack at `path` (relative to the repository root, lexically clean)
+/// would be keyed where CloudFormation stacks are: reports, ignore rules and audit
+/// histories would mix the two.
+pub(super) fn in_cloudformation_namespace(path: &Path) -> bool {
+    path.components().next() == Some(Component::Normal(NAMESPACE.as_ref()))
+}
+
+/// What a Terraform stack under `cloudformation/` is told.
+pub(super) fn namespace_message(path: &Path) -> String {
+    format!(
+        "a Terraform stack cannot be under `{NAMESPACE}/` (\"{}\"): driftlog keys \
+         CloudFormation stacks there (`{NAMESPACE}/REGION/NAME`), and the two would share \
+         reports, ignore rules and audit history; move the directory",
+        path.display()
+    )
+}
+
+/// Refuses a Terraform stack directory named on the command line (`dir`, relative to `cwd`
+/// or absolute) whose key would be under `cloudformation/`: as given, or relative to the
+/// repository `root` (as the audit log places it).
+pub fn check_terraform_dir(root: &Path, cwd: &Path, dir: &Path) -> Result<(), ConfigError> {
+    let as_given = dir.is_relative().then(|| super::inside(dir)).flatten();
+    let canonical = |path: &Path| std::fs::canonicalize(path).ok();
+    let from_root = canonical(&cwd.join(dir))
+        .zip(canonical(root))
+        .and_then(|(dir, root)| dir.strip_prefix(root).ok().map(Path::to_path_buf));
+    match [as_given, from_root]
+        .into_iter()
+        .flatten()
+        .any(|path| in_cloudformation_namespace(&path))
+    {
+        true => Err(ConfigError::CloudFormationNamespace {
+            message: namespace_message(dir),
+        }),
+        false => Ok(()),
+    }
+}
+
 /// Whether `name` may be handed to the AWS CLI as a stack name (for `--cloudformation`).
 pub fn valid_stack_name(name: &str) -> bool {
     is_stack_name(name)

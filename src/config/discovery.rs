@@ -24,6 +24,8 @@ pub struct Discovery {
 /// `"../x"`, relative to the caller). When `root` is a git work tree, directories git
 /// ignores (build output, vendored copies) are skipped too. Symbolic links to directories
 /// are not followed. Sorted by path, component by component; the root itself is `.`.
+/// Directories under `cloudformation/`, where CloudFormation stacks are keyed, are left out
+/// with a warning.
 ///
 /// Fails only when `root` itself cannot be listed; other unreadable directories and files
 /// are [`Discovery::warnings`].
@@ -47,11 +49,19 @@ pub fn discover(root: &Path) -> Result<Discovery, ConfigError> {
             }
         }
     }
-    let stacks = dirs
-        .iter()
-        .filter(|dir| !called.contains(*dir))
-        .map(|dir| StackSpec::at(display_path(dir)))
-        .collect();
+    let mut stacks = Vec::new();
+    for dir in dirs.iter().filter(|dir| !called.contains(*dir)) {
+        // Keyed there, it would mix with CloudFormation stacks: said, and left out.
+        if super::cloudformation::in_cloudformation_namespace(dir) {
+            warnings.push(format!(
+                "{}: not scanned: {}",
+                dir.display(),
+                super::cloudformation::namespace_message(dir)
+            ));
+            continue;
+        }
+        stacks.push(StackSpec::at(display_path(dir)));
+    }
     Ok(Discovery { stacks, warnings })
 }
 

@@ -427,6 +427,66 @@ fn paths_leaving_the_repository_are_errors() {
 }
 
 #[test]
+fn terraform_stacks_under_the_cloudformation_keys_are_refused() {
+    let dir = repo();
+    let root = dir.path();
+    write(
+        root,
+        "cloudformation/legacy/main.tf",
+        "resource \"a\" \"b\" {}\n",
+    );
+    write(
+        root,
+        "cloudformationish/main.tf",
+        "resource \"a\" \"b\" {}\n",
+    );
+    for path in [
+        "cloudformation/legacy",
+        "./cloudformation/legacy/",
+        "infra/../cloudformation/legacy",
+    ] {
+        let (line, _, key, message) = invalid(root, &format!("[[stacks]]\npath = \"{path}\"\n"));
+        assert_eq!((line, key.as_deref()), (2, Some("stacks.path")), "{path}");
+        assert!(message.contains("`cloudformation/`"), "{path}: {message}");
+    }
+    parse(root, "[[stacks]]\npath = \"cloudformationish\"\n").expect("another directory");
+
+    // Discovered, it is left out and said.
+    let config = Config::load(root, None).expect("discovered");
+    let paths: Vec<_> = config.stacks.iter().map(|s| s.name.as_str()).collect();
+    assert!(!paths.contains(&"cloudformation/legacy"), "{paths:?}");
+    assert!(paths.contains(&"cloudformationish"), "{paths:?}");
+    assert!(
+        config
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("cloudformation/legacy: not scanned")),
+        "{:?}",
+        config.warnings
+    );
+
+    // Named on the command line: as given, or from a directory below the root.
+    let infra = root.join("infra");
+    for (cwd, given) in [
+        (root, "cloudformation/legacy"),
+        (root, "./cloudformation/legacy"),
+        (infra.as_path(), "../cloudformation/legacy"),
+        (infra.as_path(), "cloudformation/legacy"),
+    ] {
+        let err = check_terraform_dir(root, cwd, Path::new(given)).expect_err(given);
+        assert!(
+            matches!(err, ConfigError::CloudFormationNamespace { .. }),
+            "{given}"
+        );
+        assert!(err.to_string().contains("`cloudformation/`"), "{err}");
+    }
+    let absolute = root.join("cloudformation/legacy");
+    assert!(check_terraform_dir(root, &infra, &absolute).is_err());
+    check_terraform_dir(root, root, Path::new("infra/prod")).expect("a Terraform directory");
+    check_terraform_dir(root, root, Path::new("cloudformationish")).expect("another directory");
+}
+
+#[test]
 fn empty_globs_are_errors() {
     let dir = repo();
     let root = dir.path();

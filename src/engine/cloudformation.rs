@@ -8,6 +8,7 @@ pub mod model;
 pub mod output;
 pub mod template;
 
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -54,8 +55,9 @@ impl CloudFormationOptions {
 }
 
 /// The key reports, ignore rules and the audit log place a stack at:
-/// `cloudformation/REGION/NAME` (`cloudformation/NAME` when the region is the
-/// environment's). A nested stack's is its parent's key and its logical id.
+/// `cloudformation/REGION/NAME`. Without a configured region the scan rekeys the report by
+/// the region the stack's id names; `cloudformation/NAME` is left only when it never learnt
+/// it (describe-stacks failed). A nested stack's is its parent's key and its logical id.
 pub fn stack_key(region: Option<&str>, name: &str) -> PathBuf {
     let name = name.replace('/', "_");
     match region {
@@ -127,23 +129,68 @@ impl Engine for CloudFormationEngine {
         };
         let mut queue = vec![root];
         let mut nested_seen = 0;
+        // Each stack reached (by id, as CloudFormation spells it, or by name) and the key it
+        // was scanned under: a cycle of nested stacks, or one stack nested twice, is scanned
+        // once. And the keys given out, so that no two stacks share one.
+        let mut reached: HashMap<String, String> = HashMap::new();
+        let mut keys: HashSet<String> = HashSet::new();
         while let Some(target) = queue.pop() {
             let clock = std::time::Instant::now();
             let mut report = ScanReport::new(target.stack.clone(), now());
             report.tool = Some(tool.clone());
             let nested = detect::scan_stack(&aws, &self.options, &target, &mut report, progress);
             report.duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let key = report.stack.dir.clone();
+            reached
+                .entry(target.name.clone())
+                .or_insert_with(|| key.clone());
+            if let Some(id) = report
+                .stack
+                .cloudformation
+                .as_ref()
+                .and_then(|c| c.stack_id.clone())
+            {
+                reached.entry(id).or_insert_with(|| key.clone());
+            }
+            keys.insert(key);
             let mut children: Vec<detect::Target> = Vec::new();
             for child in nested {
-                if target.depth + 1 > MAX_NESTING_DEPTH || nested_seen >= MAX_NESTED_STACKS {
+                let logical_id = child
+                    .stack
+                    .cloudformation
+                    .as_ref()
+                    .and_then(|c| c.parent.as_ref())
+                    .map(|p| p.logical_id.clone())
+                    .unwrap_or_default();
+                if let Some(scanned_as) = reached.get(&child.name) {
                     report.diagnostics.push(detect::warning(format!(
-                        "nested stack {} was not scanned: more than {MAX_NESTED_STACKS} nested \
-                         stacks or {MAX_NESTING_DEPTH} levels",
-                        child.stack.dir
+                        "nested stack {logical_id} was not scanned again: it is the stack \
+                         scanned as {scanned_as} (a cycle, or a stack nested twice)"
                     )));
                     continue;
                 }
+                if keys.contains(&child.stack.dir) {
+                    report.diagnostics.push(detect::warning(format!(
+                        "nested stack {logical_id} was not scanned: another stack has its key \
+                         {}",
+                        child.stack.dir
+                    )));
+                    detect::not_scanned(&mut report, &logical_id, "another stack has its key");
+                    continue;
+                }
+                if target.depth + 1 > MAX_NESTING_DEPTH || nested_seen >= MAX_NESTED_STACKS {
+                    report.diagnostics.push(detect::warning(format!(
+                        "nested stack {} was not scanned: {}",
+                        child.stack.dir,
+                        nested_limits()
+                    )));
+                    // A warning alone would leave the parent reading as fully checked.
+                    detect::not_scanned(&mut report, &logical_id, &nested_limits());
+                    continue;
+                }
                 nested_seen += 1;
+                reached.insert(child.name.clone(), child.stack.dir.clone());
+                keys.insert(child.stack.dir.clone());
                 children.push(child);
             }
             reports.push(report);
@@ -152,6 +199,13 @@ impl Engine for CloudFormationEngine {
         }
         reports
     }
+}
+
+fn nested_limits() -> String {
+    format!(
+        "driftlog scans at most {MAX_NESTED_STACKS} nested stacks, {MAX_NESTING_DEPTH} levels \
+         deep"
+    )
 }
 
 fn now() -> String {

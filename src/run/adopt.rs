@@ -191,6 +191,9 @@ pub fn adopt(
     {
         return Err(AdoptError::NoRules(config.file_label()));
     }
+    for dir in &settings.dirs {
+        crate::config::check_terraform_dir(&settings.root, &settings.cwd, dir)?;
+    }
     let specs: Vec<StackSpec> = match settings.dirs.is_empty() {
         true => config.stacks.clone(),
         false => settings

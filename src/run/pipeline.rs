@@ -356,6 +356,9 @@ fn plan(
     config: &Config,
     observer: &dyn Observer,
 ) -> Result<Plan, RunError> {
+    for dir in &settings.dirs {
+        config::check_terraform_dir(&settings.root, &settings.cwd, dir)?;
+    }
     if let ([], [spec]) = (settings.dirs.as_slice(), settings.cloudformation.as_slice()) {
         if settings.shard.is_some() {
             return Err(RunError::ShardWithOneDir);

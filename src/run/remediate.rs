@@ -175,6 +175,9 @@ pub fn remediate(
     {
         return Err(RemediateError::NoRules(config.file_label()));
     }
+    for dir in &settings.dirs {
+        crate::config::check_terraform_dir(&settings.root, &settings.cwd, dir)?;
+    }
     let specs: Vec<StackSpec> = match settings.dirs.is_empty() {
         true => config.stacks.clone(),
         false => settings

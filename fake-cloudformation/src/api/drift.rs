@@ -91,6 +91,9 @@ pub(super) fn describe_detection_status(
             "Stack drift detection [{id}] does not exist"
         )));
     };
+    let reported_status = state
+        .stack(&detection.stack_id)
+        .and_then(|stack| state.faults.stack_drift_status.get(&stack.name));
     Ok(xml::response(
         "DescribeStackDriftDetectionStatus",
         request_id,
@@ -100,7 +103,8 @@ pub(super) fn describe_detection_status(
             match &detection.outcome {
                 None => xml.text("DetectionStatus", "DETECTION_IN_PROGRESS"),
                 Some(outcome) => {
-                    xml.text("StackDriftStatus", outcome.stack_drift_status);
+                    let status = reported_status.map_or(outcome.stack_drift_status, String::as_str);
+                    xml.text("StackDriftStatus", status);
                     match &outcome.failure {
                         None => xml.text("DetectionStatus", "DETECTION_COMPLETE"),
                         Some(reason) => {
@@ -148,7 +152,10 @@ pub(super) fn describe_stack_resource_drifts(
     };
     let start = page_start(params, scope, results.len())?;
     let end = results.len().min(start + max);
-    let next = (end < results.len()).then(|| ids::page_token(scope, end));
+    let next = match state.faults.repeat_drift_page_token {
+        true => (!results.is_empty()).then(|| ids::page_token(scope, start)),
+        false => (end < results.len()).then(|| ids::page_token(scope, end)),
+    };
     Ok(xml::response(
         "DescribeStackResourceDrifts",
         request_id,

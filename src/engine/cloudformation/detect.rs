@@ -5,21 +5,18 @@
 //! `list-stack-resources` for what the results leave out (types without drift detection)
 //! and for the nested stacks, which the caller scans next as stacks of their own.
 
-use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
-
-use backon::{BackoffBuilder, ExponentialBuilder};
+mod results;
 
 use crate::drift::{
-    CloudFormationStack, Diagnostic, Failure, NestedIn, ScanReport, Severity, Stack, Status,
+    CloudFormationStack, Diagnostic, Failure, NestedIn, NotChecked, ScanReport, Severity, Stack,
+    Status,
 };
-use crate::interrupt;
 
 use super::aws::{Aws, AwsError, Operation};
-use super::model::{self, Drift};
-use super::output::{self, DescribeStacks, DetectionStatus, ListStackResources, ResourceDrifts};
+use super::model;
+use super::output::{self, DescribeStacks, ListStackResources};
 use super::template::{SecretParameters, Template};
-use super::{CloudFormationOptions, Progress};
+use super::{stack_key, CloudFormationOptions, Progress};
 
 /// The states CloudFormation checks drift in.
 pub const CHECKABLE_STATES: [&str; 4] = [
@@ -33,6 +30,11 @@ pub const MAX_DRIFT_PAGES: usize = 100;
 /// Longest reason quoted from CloudFormation (a failed detection's).
 const MAX_REASON_CHARS: usize = 500;
 const NESTED_STACK_TYPE: &str = "AWS::CloudFormation::Stack";
+/// `not_checked`'s word for a nested stack the scan did not reach.
+pub const NOT_SCANNED: &str = "NOT_SCANNED";
+/// CloudFormation's own bound on a logical id.
+const MAX_LOGICAL_ID_CHARS: usize = 255;
+const BAD_LOGICAL_ID: &str = "its logical id is not alphanumeric, as CloudFormation's are";
 
 /// A stack to scan: how reports name it, and how the CLI is to.
 #[derive(Debug, Clone)]
@@ -71,6 +73,11 @@ enum DetectError {
          stops there"
     )]
     TooManyPages,
+    #[error(
+        "CloudFormation's drift results gave the same page token twice: reading on would read \
+         the same pages without end, so driftlog stops"
+    )]
+    RepeatedPageToken,
 }
 
 impl DetectError {
@@ -81,7 +88,7 @@ impl DetectError {
             DetectError::DetectionFailed { .. } => "detection_failed",
             DetectError::DetectionTimedOut { .. } => "detection_timeout",
             DetectError::Interrupted => "interrupted",
-            DetectError::TooManyPages => "aws_output",
+            DetectError::TooManyPages | DetectError::RepeatedPageToken => "aws_output",
         }
     }
 }
@@ -172,6 +179,9 @@ fn detect(
     if let Some(cfn) = report.stack.cloudformation.as_mut() {
         place(cfn, &stack.stack_name, &stack_id);
     }
+    if target.depth == 0 && options.region.is_none() {
+        rekey(report, &target.name);
+    }
     if !CHECKABLE_STATES.contains(&stack.stack_status.as_str()) {
         return Err(DetectError::NotCheckable {
             status: model::one_line(&stack.stack_status, 60),
@@ -219,49 +229,47 @@ fn detect(
 
     let (value, _) = aws.call(Operation::DetectStackDrift, &stack_arg(&id))?;
     let detection: output::DetectStackDrift = output::read(Operation::DetectStackDrift, value)?;
-    wait_for(aws, options, &detection.stack_drift_detection_id)?;
+    let outcome = results::wait_for(aws, options, &detection.stack_drift_detection_id)?;
+    let read = read_and_list(
+        aws,
+        &id,
+        template.as_ref(),
+        &stack_id,
+        target,
+        report,
+        progress,
+    );
+    let nested = match (read, &outcome.failure) {
+        (Ok(nested), _) => nested,
+        (Err(err), None) => return Err(err),
+        // The failed detection is what the report says; why its results are missing too, a
+        // warning.
+        (Err(err), Some(reason)) => {
+            report.diagnostics.push(warning(format!(
+                "the results of the failed detection could not be read either: {err}"
+            )));
+            return Err(DetectError::DetectionFailed {
+                reason: reason.clone(),
+            });
+        }
+    };
+    conclude(report, &outcome);
+    Ok(nested)
+}
 
-    let mut seen = BTreeSet::new();
-    let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
-    let mut token: Option<String> = None;
-    let mut pages = 0;
-    loop {
-        pages += 1;
-        if pages > MAX_DRIFT_PAGES {
-            return Err(DetectError::TooManyPages);
-        }
-        let mut args = stack_arg(&id);
-        args.extend(["--max-results".to_owned(), "100".to_owned()]);
-        if let Some(token) = &token {
-            args.extend(["--next-token".to_owned(), token.clone()]);
-        }
-        let (value, bytes) = aws.call(Operation::DescribeStackResourceDrifts, &args)?;
-        digest.update(&bytes);
-        let page: ResourceDrifts = output::read(Operation::DescribeStackResourceDrifts, value)?;
-        for result in &page.stack_resource_drifts {
-            if !seen.insert(result.logical_resource_id.clone()) {
-                continue;
-            }
-            match model::drift(result, template.as_ref(), &stack_id) {
-                Drift::InSync => report.summary.checked += 1,
-                Drift::Drifted(resource) => {
-                    report.summary.checked += 1;
-                    progress(Progress::Drift {
-                        address: &resource.address,
-                    });
-                    report.resources.push(*resource);
-                }
-                Drift::NotChecked(unchecked) => report.not_checked.push(unchecked),
-            }
-        }
-        token = page.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            break;
-        }
-    }
-    report.evidence.cloudformation_drifts_sha256 = Some(hex(digest.finish().as_ref()));
-
-    let (value, _) = aws.call(Operation::ListStackResources, &stack_arg(&id))?;
+/// Every page of the results, then `list-stack-resources` for what they leave out and for
+/// the nested stacks, which it answers.
+fn read_and_list(
+    aws: &Aws,
+    id: &str,
+    template: Option<&Template>,
+    stack_id: &str,
+    target: &Target,
+    report: &mut ScanReport,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<Vec<Target>, DetectError> {
+    let seen = results::read_pages(aws, id, template, stack_id, report, progress)?;
+    let (value, _) = aws.call(Operation::ListStackResources, &stack_arg(id))?;
     let listed: ListStackResources = output::read(Operation::ListStackResources, value)?;
     let mut nested = Vec::new();
     for summary in &listed.stack_resource_summaries {
@@ -271,17 +279,27 @@ fn detect(
                 .as_ref()
                 .filter(|p| !p.is_empty())
             {
-                // An unread template passes its secrets anywhere.
-                let secret_parameters = template.as_ref().map_or(SecretParameters::All, |t| {
-                    t.secret_parameters_of(&summary.logical_resource_id)
-                });
-                nested.push(nested_target(
-                    target,
-                    report,
-                    &summary.logical_resource_id,
-                    child,
-                    secret_parameters,
-                ));
+                let logical_id = &summary.logical_resource_id;
+                if valid_logical_id(logical_id) {
+                    // An unread template passes its secrets anywhere.
+                    let secret_parameters = template.as_ref().map_or(SecretParameters::All, |t| {
+                        t.secret_parameters_of(logical_id)
+                    });
+                    nested.push(nested_target(
+                        target,
+                        report,
+                        logical_id,
+                        child,
+                        secret_parameters,
+                    ));
+                } else {
+                    // It would be a path segment of the nested stack's key (`.`, `..`, `/`).
+                    report.diagnostics.push(warning(format!(
+                        "nested stack `{}` was not scanned: {BAD_LOGICAL_ID}",
+                        model::one_line(logical_id, MAX_LOGICAL_ID_CHARS)
+                    )));
+                    not_scanned(report, logical_id, BAD_LOGICAL_ID);
+                }
                 continue;
             }
         }
@@ -291,13 +309,110 @@ fn detect(
     }
     report.resources.sort_by(|a, b| a.address.cmp(&b.address));
     report.not_checked.sort_by(|a, b| a.address.cmp(&b.address));
+    Ok(nested)
+}
+
+/// The report's status, from the results read and what CloudFormation said of the
+/// detection. A report that cannot vouch for the stack is failed (exit 1), never clean:
+/// clean tells a platform team nothing needs looking at, and drifted that something
+/// changed; neither holds when the results are partial or contradict the detection.
+fn conclude(report: &mut ScanReport, outcome: &results::Outcome) {
     report.status = if report.resources.is_empty() {
         Status::Clean
     } else {
         Status::Drifted
     };
     report.recount();
-    Ok(nested)
+    if let Some(reason) = &outcome.failure {
+        let mut message = DetectError::DetectionFailed {
+            reason: reason.clone(),
+        }
+        .to_string();
+        if report.summary.checked > 0 {
+            message.push_str(&format!(
+                "; the drift it found in the {} it did check is listed",
+                crate::report::plural(report.summary.checked, "resource")
+            ));
+        }
+        fail_with(report, "detection_failed", message, None);
+        return;
+    }
+    let drift_read = !report.resources.is_empty();
+    match outcome.stack_drift_status.as_deref() {
+        Some("DRIFTED") if !drift_read => {
+            report.diagnostics.push(warning(
+                "CloudFormation's detection says the stack DRIFTED, but its drift results \
+                 list no drifted resource"
+                    .to_owned(),
+            ));
+            fail_with(
+                report,
+                "drift_unconfirmed",
+                "CloudFormation's drift detection says the stack drifted, but its drift results \
+                 list no drifted resource (they may be incomplete, or a newer detection's): \
+                 driftlog cannot say the stack is clean; scan again"
+                    .to_owned(),
+                None,
+            );
+            return;
+        }
+        // The results are the evidence, and they are reported; the contradiction is noted.
+        Some("IN_SYNC") if drift_read => report.diagnostics.push(warning(
+            "CloudFormation's detection says the stack is IN_SYNC, but its drift results list \
+             drifted resources (they may be a newer detection's)"
+                .to_owned(),
+        )),
+        _ => {}
+    }
+    if report.summary.checked == 0 && !report.not_checked.is_empty() {
+        let message = format!(
+            "CloudFormation could check none of this stack's resources for drift ({} not \
+             checked: types it cannot check, or UNKNOWN): driftlog cannot say the stack is \
+             clean",
+            report.not_checked.len()
+        );
+        fail_with(report, "nothing_checked", message, None);
+    }
+}
+
+/// A stack configured without a region is keyed by the region its id names: else scans of
+/// two regions' stacks of one name would share `cloudformation/NAME`, and their histories
+/// mix. (When describe-stacks fails there is no id, and the key stays
+/// `cloudformation/NAME`.)
+fn rekey(report: &mut ScanReport, name: &str) {
+    let region = report
+        .stack
+        .cloudformation
+        .as_ref()
+        .and_then(|cfn| cfn.region.as_deref())
+        .filter(|region| crate::config::valid_region(region));
+    if let Some(region) = region {
+        report.stack.dir = stack_key(Some(region), name).display().to_string();
+    }
+}
+
+/// CloudFormation's logical ids are alphanumeric; a nested stack's is a segment of its key.
+fn valid_logical_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_LOGICAL_ID_CHARS
+        && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// Lists a nested stack the scan did not reach in its parent's `not_checked`, so that the
+/// parent never reads as fully checked.
+pub fn not_scanned(report: &mut ScanReport, logical_id: &str, reason: &str) {
+    let address = model::one_line(logical_id, MAX_LOGICAL_ID_CHARS);
+    report
+        .not_checked
+        .retain(|n| !(n.address == address && n.resource_type == NESTED_STACK_TYPE));
+    report.not_checked.push(NotChecked {
+        address,
+        resource_type: NESTED_STACK_TYPE.to_owned(),
+        status: NOT_SCANNED.to_owned(),
+        reason: Some(reason.to_owned()),
+    });
+    report.not_checked.sort_by(|a, b| a.address.cmp(&b.address));
+    report.summary.not_checked = report.not_checked.len();
 }
 
 fn nested_target(
@@ -307,7 +422,8 @@ fn nested_target(
     id: &str,
     secret_parameters: SecretParameters,
 ) -> Target {
-    let dir = format!("{}/{}", parent.stack.dir, logical_id.replace('/', "_"));
+    // The parent's key as its scan left it (rekeyed by region when none was configured).
+    let dir = format!("{}/{logical_id}", report.stack.dir);
     let mut cfn = CloudFormationStack {
         name: id.to_owned(),
         region: report
@@ -316,7 +432,7 @@ fn nested_target(
             .as_ref()
             .and_then(|c| c.region.clone()),
         parent: Some(NestedIn {
-            stack: parent.stack.dir.clone(),
+            stack: report.stack.dir.clone(),
             logical_id: logical_id.to_owned(),
         }),
         ..Default::default()
@@ -358,56 +474,4 @@ fn place(cfn: &mut CloudFormationStack, name: &str, stack_id: &str) {
         }
         cfn.stack_id = Some(stack_id.to_owned());
     }
-}
-
-/// Polls the detection until it completes; a failed one, the time limit or an interrupt
-/// is an error.
-fn wait_for(
-    aws: &Aws,
-    options: &CloudFormationOptions,
-    detection_id: &str,
-) -> Result<(), DetectError> {
-    let deadline = Instant::now() + options.detection_timeout;
-    let mut delays = ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(250))
-        .with_max_delay(Duration::from_secs(5))
-        .with_factor(1.5)
-        .without_max_times()
-        .with_jitter()
-        .build();
-    let args = vec![
-        "--stack-drift-detection-id".to_owned(),
-        detection_id.to_owned(),
-    ];
-    loop {
-        let (value, _) = aws.call(Operation::DescribeStackDriftDetectionStatus, &args)?;
-        let status: DetectionStatus =
-            output::read(Operation::DescribeStackDriftDetectionStatus, value)?;
-        match status.detection_status.as_str() {
-            "DETECTION_COMPLETE" => return Ok(()),
-            "DETECTION_FAILED" => {
-                let reason = status
-                    .detection_status_reason
-                    .as_deref()
-                    .map(|r| model::one_line(r, MAX_REASON_CHARS))
-                    .filter(|r| !r.is_empty())
-                    .unwrap_or_else(|| "CloudFormation gave no reason".to_owned());
-                return Err(DetectError::DetectionFailed { reason });
-            }
-            _ => {}
-        }
-        let delay = delays.next().unwrap_or(Duration::from_secs(5));
-        if Instant::now() + delay > deadline {
-            return Err(DetectError::DetectionTimedOut {
-                limit: humantime::format_duration(options.detection_timeout).to_string(),
-            });
-        }
-        if !interrupt::sleep(delay) {
-            return Err(DetectError::Interrupted);
-        }
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -56,19 +56,20 @@ pub fn drift(result: &ResourceDrift, template: Option<&Template>, stack_id: &str
             let (before, after) = if sensitive {
                 (AttrValue::Sensitive, AttrValue::Sensitive)
             } else {
-                let side = |doc: &Option<Value>, text: &Option<String>, absent: bool| {
-                    if absent {
-                        return AttrValue::Absent;
-                    }
-                    match doc.as_ref().and_then(|doc| at(doc, &segments)) {
-                        Some(value) => AttrValue::Known(value.clone()),
-                        None => text.as_deref().map_or(AttrValue::Absent, typed),
-                    }
-                };
                 let kind = difference.difference_type.as_str();
                 (
-                    side(&expected, &difference.expected_value, kind == "ADD"),
-                    side(&actual, &difference.actual_value, kind == "REMOVE"),
+                    side(
+                        expected.as_ref(),
+                        &segments,
+                        difference.expected_value.as_deref(),
+                        kind == "ADD",
+                    ),
+                    side(
+                        actual.as_ref(),
+                        &segments,
+                        difference.actual_value.as_deref(),
+                        kind == "REMOVE",
+                    ),
                 )
             };
             changes.push(AttributeChange {
@@ -79,8 +80,7 @@ pub fn drift(result: &ResourceDrift, template: Option<&Template>, stack_id: &str
                 ignored: None,
             });
         }
-        changes.sort_by(|a, b| a.path.cmp(&b.path));
-        changes.dedup_by(|a, b| a.path == b.path);
+        changes = merge_same_paths(changes);
     }
     let mut identifiers = BTreeMap::new();
     if let Some(physical) = result
@@ -160,6 +160,96 @@ pub(super) fn one_line(text: &str, max: usize) -> String {
         .to_owned()
 }
 
+/// One side of a difference. The property document types the value, but only where it holds
+/// the value the difference names: CloudFormation compares some lists (tags, rules) as sets,
+/// so after a reorder `/Tags/1` of one document need not be the element the difference is
+/// about. Then the difference's own text is the value.
+fn side(
+    doc: Option<&Value>,
+    segments: &[PathSegment],
+    text: Option<&str>,
+    absent: bool,
+) -> AttrValue {
+    if absent {
+        return AttrValue::Absent;
+    }
+    let found = doc.and_then(|doc| at(doc, segments));
+    match (found, text) {
+        (Some(value), Some(text)) if agrees(value, text) => AttrValue::Known(value.clone()),
+        (Some(value), None) => AttrValue::Known(value.clone()),
+        (found, Some(text)) => typed_like(text, found),
+        (None, None) => AttrValue::Absent,
+    }
+}
+
+/// Whether `text`, as a difference writes values (a string as itself, anything else as
+/// JSON), is `value`.
+fn agrees(value: &Value, text: &str) -> bool {
+    match value {
+        Value::String(string) => string == text,
+        _ => serde_json::from_str::<Value>(text).is_ok_and(|parsed| &parsed == value),
+    }
+}
+
+/// Changes with one path (the same `PropertyPath` twice, or paths that render alike:
+/// `/Tags/0` and `/Tags/00`) made one, never silently dropped. CloudFormation reports a set
+/// member replaced as a REMOVE and an ADD at one path: together, before and after. Where
+/// they say different things of one side, each stays a change of its own; a sensitive one
+/// makes them all one sensitive change, so that no value of it shows beside another.
+fn merge_same_paths(mut changes: Vec<AttributeChange>) -> Vec<AttributeChange> {
+    changes.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut merged: Vec<AttributeChange> = Vec::with_capacity(changes.len());
+    let mut rest = changes.as_slice();
+    while let Some(first) = rest.first() {
+        let same = rest.iter().take_while(|c| c.path == first.path).count();
+        let (group, after) = rest.split_at(same);
+        rest = after;
+        merged.extend(merge_group(group));
+    }
+    merged
+}
+
+fn merge_group(group: &[AttributeChange]) -> Vec<AttributeChange> {
+    let [first, ..] = group else {
+        return Vec::new();
+    };
+    if group.len() == 1 {
+        return group.to_vec();
+    }
+    let change = |before: AttrValue, after: AttrValue| AttributeChange {
+        path: first.path.clone(),
+        before,
+        after,
+        class: DriftClass::Managed,
+        ignored: None,
+    };
+    if group.iter().any(AttributeChange::is_sensitive) {
+        return vec![change(AttrValue::Sensitive, AttrValue::Sensitive)];
+    }
+    let distinct = |side: fn(&AttributeChange) -> &AttrValue| {
+        let mut values: Vec<&AttrValue> = Vec::new();
+        for value in group.iter().map(side).filter(|v| **v != AttrValue::Absent) {
+            if !values.contains(&value) {
+                values.push(value);
+            }
+        }
+        values
+    };
+    let (befores, afters) = (distinct(|c| &c.before), distinct(|c| &c.after));
+    if befores.len() <= 1 && afters.len() <= 1 {
+        let one =
+            |values: &[&AttrValue]| values.first().map_or(AttrValue::Absent, |v| (*v).clone());
+        return vec![change(one(&befores), one(&afters))];
+    }
+    let mut kept: Vec<AttributeChange> = Vec::new();
+    for candidate in group {
+        if !kept.contains(candidate) {
+            kept.push(candidate.clone());
+        }
+    }
+    kept
+}
+
 fn properties(text: Option<&str>) -> Option<Value> {
     serde_json::from_str(text?).ok()
 }
@@ -171,6 +261,28 @@ fn at<'a>(doc: &'a Value, segments: &[PathSegment]) -> Option<&'a Value> {
             PathSegment::Key(key) => value.as_object()?.get(key),
             PathSegment::Index(index) => value.as_array()?.get(*index),
         })
+}
+
+/// A difference's text typed like `hint` (the document's value at its path, which was not
+/// this one): a number, boolean or null where the document has one there and the text is
+/// one too; else as [`typed`].
+fn typed_like(text: &str, hint: Option<&Value>) -> AttrValue {
+    let same_kind = |a: &Value, b: &Value| {
+        matches!(
+            (a, b),
+            (Value::Number(_), Value::Number(_))
+                | (Value::Bool(_), Value::Bool(_))
+                | (Value::Null, Value::Null)
+        )
+    };
+    if let Some(hint) = hint {
+        if let Ok(parsed) = serde_json::from_str::<Value>(text) {
+            if same_kind(hint, &parsed) {
+                return AttrValue::Known(parsed);
+            }
+        }
+    }
+    typed(text)
 }
 
 /// A difference's value as text: a JSON document where it is one (`{…}`, `[…]`), else the
@@ -310,5 +422,93 @@ mod tests {
             }
             _ => panic!("an unknown resource is not checked"),
         }
+    }
+
+    fn with_documents(result: ResourceDrift, expected: Value, actual: Value) -> ResourceDrift {
+        ResourceDrift {
+            expected_properties: Some(expected.to_string()),
+            actual_properties: Some(actual.to_string()),
+            ..result
+        }
+    }
+
+    fn no_secrets() -> Template {
+        Template::from_cli(&json!({"Resources": {}})).expect("a template")
+    }
+
+    #[test]
+    fn a_reordered_list_takes_the_values_the_difference_names() {
+        // Tags compared as a set: `/Tags/1` is the actual document's element 1, the
+        // expected document's element 0.
+        let result = with_documents(
+            modified(vec![
+                ("/Tags/1/Value", "prod", "dev", "NOT_EQUAL"),
+                ("/Rules/1/Port", "80", "8080", "NOT_EQUAL"),
+            ]),
+            json!({"Tags": [{"Key": "env", "Value": "prod"}, {"Key": "team", "Value": "a"}],
+                   "Rules": [{"Port": 80}, {"Port": 443}]}),
+            json!({"Tags": [{"Key": "team", "Value": "a"}, {"Key": "env", "Value": "dev"}],
+                   "Rules": [{"Port": 443}, {"Port": 8080}]}),
+        );
+        let resource = drifted(drift(&result, Some(&no_secrets()), ""));
+        let rules = &resource.changes[0];
+        assert_eq!(rules.path, "Rules[1].Port");
+        // Typed like the document's value there, a number, though not read from it.
+        assert_eq!(rules.before, AttrValue::Known(json!(80)));
+        assert_eq!(rules.after, AttrValue::Known(json!(8080)));
+        let tags = &resource.changes[1];
+        assert_eq!(tags.path, "Tags[1].Value");
+        assert_eq!(tags.before, AttrValue::Known(json!("prod")));
+        assert_eq!(tags.after, AttrValue::Known(json!("dev")));
+    }
+
+    #[test]
+    fn differences_at_one_path_are_merged_or_kept_never_dropped() {
+        let ingress_a = json!({"CidrIp": "10.0.0.0/8", "FromPort": 22});
+        let ingress_b = json!({"CidrIp": "0.0.0.0/0", "FromPort": 22});
+        // A set member replaced: REMOVE and ADD at one path are one change.
+        let replaced = with_documents(
+            modified(vec![
+                ("/Ingress/0", &ingress_a.to_string(), "null", "REMOVE"),
+                ("/Ingress/0", "null", &ingress_b.to_string(), "ADD"),
+            ]),
+            json!({"Ingress": [ingress_a.clone()]}),
+            json!({"Ingress": [ingress_b.clone()]}),
+        );
+        let resource = drifted(drift(&replaced, Some(&no_secrets()), ""));
+        assert_eq!(resource.changes.len(), 1, "{:?}", resource.changes);
+        assert_eq!(resource.changes[0].path, "Ingress[0]");
+        assert_eq!(resource.changes[0].before, AttrValue::Known(ingress_a));
+        assert_eq!(resource.changes[0].after, AttrValue::Known(ingress_b));
+
+        // `/Port` and `/Port/` are one attribute: saying two things of it, both stay.
+        let result = modified(vec![
+            ("/Port", "80", "8080", "NOT_EQUAL"),
+            ("/Port/", "80", "9090", "NOT_EQUAL"),
+        ]);
+        let resource = drifted(drift(&result, Some(&no_secrets()), ""));
+        let afters: Vec<&AttrValue> = resource.changes.iter().map(|c| &c.after).collect();
+        assert_eq!(
+            afters,
+            [
+                &AttrValue::Known(json!(8080)),
+                &AttrValue::Known(json!(9090))
+            ]
+        );
+        // The same thing twice is said once.
+        let twice = modified(vec![
+            ("/Port", "80", "8080", "NOT_EQUAL"),
+            ("/Port", "80", "8080", "NOT_EQUAL"),
+        ]);
+        assert_eq!(
+            drifted(drift(&twice, Some(&no_secrets()), ""))
+                .changes
+                .len(),
+            1
+        );
+        // Withheld ones are one withheld change.
+        let resource = drifted(drift(&result, None, ""));
+        assert_eq!(resource.changes.len(), 1);
+        assert!(resource.changes[0].is_sensitive());
     }
 }
