@@ -440,7 +440,7 @@ fn a_secret_a_parent_passes_a_nested_stack_never_shows() {
         .as_array()
         .expect("a combined report")
         .iter()
-        .find(|s| s["stack"]["dir"] == "cloudformation/app/Data")
+        .find(|s| s["stack"]["dir"] == "cloudformation/us-east-1/app/Data")
         .unwrap_or_else(|| panic!("no nested stack in {report:#}"))
         .clone();
     let changes_of = |report: &Value, address: &str| {
