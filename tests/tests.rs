@@ -16,6 +16,10 @@ mod fake_github;
 // CloudFormation through the real AWS CLI against a fake of its API.
 mod cloudformation;
 
+/// CloudFormation at the surface: annotations at template lines, `stacks`, what `remediate`
+/// and `adopt` skip, the demo's scenario.
+mod cloudformation_surface;
+
 /// `driftlog scan` end to end: every drift shape, secrets, failures, temp-file cleanup.
 mod scan;
 

@@ -1,0 +1,170 @@
+//! CloudFormation stacks at driftlog's surface: annotations at the template's lines inside a
+//! simulated Actions runner, `driftlog stacks`, `remediate` and `adopt` saying what they skip,
+//! and the demo's scenario; through the real AWS CLI against the fake CloudFormation API.
+
+use std::path::Path;
+
+use fake_cloudformation::{FakeCloudFormation, ResourceSpec, StackSpec};
+use serde_json::json;
+
+use crate::github::Runner;
+use crate::support::{tools, Stack};
+
+/// The AWS CLI's environment pointed at `fake`, with dummy credentials and no profile files.
+fn aws_env(fake: &FakeCloudFormation) -> Vec<(String, String)> {
+    let aws = tools().bin_dir.join("aws");
+    assert!(
+        aws.is_file(),
+        "the AWS CLI is missing from {}: run `bash scripts/setup-test-env.sh`",
+        aws.display()
+    );
+    [
+        ("AWS_ENDPOINT_URL", fake.url().to_owned()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+        ("AWS_DEFAULT_REGION", "us-east-1".to_owned()),
+        ("AWS_CONFIG_FILE", "/dev/null".to_owned()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".to_owned()),
+        ("DRIFTLOG_AWS_BIN", aws.display().to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+const APP_TEMPLATE: &str = "\
+AWSTemplateFormatVersion: '2010-09-09'
+Resources:
+  WebSg:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: web
+  Storage:
+    Type: Acme::Storage::Bucket::MODULE
+";
+
+const API_TEMPLATE: &str = r#"{
+  "Resources": {
+    "Queue": {
+      "Type": "AWS::SQS::Queue",
+      "Properties": {"VisibilityTimeout": 30}
+    }
+  }
+}
+"#;
+
+const CONFIG: &str = r#"
+[[stacks]]
+cloudformation = "app"
+template = "cfn/app.yaml"
+
+[[stacks]]
+cloudformation = "api"
+region = "us-east-1"
+template = "cfn/api.json"
+
+[[stacks]]
+cloudformation = "plain"
+"#;
+
+fn drifted(logical_id: &str, resource_type: &str) -> ResourceSpec {
+    ResourceSpec::new(logical_id, resource_type)
+        .physical_id(logical_id.to_lowercase())
+        .expected(json!({"Description": "as deployed"}))
+        .actual(json!({"Description": "edited by hand"}))
+}
+
+fn fake_with_three_stacks() -> FakeCloudFormation {
+    let fake = FakeCloudFormation::start().expect("fake");
+    fake.add_stack(
+        StackSpec::new("app")
+            .template(APP_TEMPLATE)
+            .resource(drifted("WebSg", "AWS::EC2::SecurityGroup"))
+            // Made by the module `Storage` declares; the template has no `StorageBucket`.
+            .resource(
+                drifted("StorageBucket", "AWS::S3::Bucket")
+                    .module("Acme::Storage::Bucket::MODULE", "Storage"),
+            )
+            // Deployed from a template the repository no longer has it in.
+            .resource(drifted("Ghost", "AWS::SNS::Topic")),
+    )
+    .expect("app");
+    fake.add_stack(
+        StackSpec::new("api")
+            .template(API_TEMPLATE)
+            .resource(drifted("Queue", "AWS::SQS::Queue")),
+    )
+    .expect("api");
+    fake.add_stack(
+        StackSpec::new("plain")
+            .template("Resources: {}\n")
+            .resource(drifted("Topic", "AWS::SNS::Topic")),
+    )
+    .expect("plain");
+    fake
+}
+
+/// The 1-based line of `file` that starts (after indentation) with `key:` or `"key":`.
+fn line_of_key(file: &Path, key: &str) -> usize {
+    let text = std::fs::read_to_string(file).expect("read template");
+    text.lines()
+        .position(|line| {
+            let line = line.trim_start();
+            line.starts_with(&format!("{key}:")) || line.starts_with(&format!("\"{key}\":"))
+        })
+        .map(|i| i + 1)
+        .unwrap_or_else(|| panic!("no {key} in {}", file.display()))
+}
+
+fn annotation_of<'a>(stderr: &'a str, address: &str) -> &'a str {
+    let title = format!("title=Drift%3A {address}::");
+    stderr
+        .lines()
+        .find(|line| line.starts_with("::warning") && line.contains(&title))
+        .unwrap_or_else(|| panic!("no annotation for {address} in:\n{stderr}"))
+}
+
+#[test]
+fn drifted_resources_are_annotated_at_their_template_lines() {
+    let fake = fake_with_three_stacks();
+    let stack = Stack::new(&[
+        (".driftlog.toml", CONFIG),
+        ("cfn/app.yaml", APP_TEMPLATE),
+        ("cfn/api.json", API_TEMPLATE),
+    ]);
+    let runner = Runner::around(stack, json!({ "schedule": "0 3 * * *" }));
+    let mut env = runner.env();
+    env.extend(aws_env(&fake));
+    let run = runner
+        .stack
+        .driftlog_with_env(&runner.stack.root, &["scan", "--no-audit"], &env);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+
+    let app = runner.stack.root.join("cfn/app.yaml");
+    let api = runner.stack.root.join("cfn/api.json");
+    let expect_at = |address: &str, file: &str, line: usize| {
+        let annotation = annotation_of(&run.stderr, address);
+        let place = format!("::warning file={file},line={line},");
+        assert!(annotation.starts_with(&place), "{place} in {annotation}");
+    };
+    expect_at("WebSg", "cfn/app.yaml", line_of_key(&app, "WebSg"));
+    // The module stands in for what it made, as a module call does for Terraform.
+    expect_at(
+        "StorageBucket",
+        "cfn/app.yaml",
+        line_of_key(&app, "Storage"),
+    );
+    expect_at("Queue", "cfn/api.json", line_of_key(&api, "Queue"));
+    // Not in the template, or no template configured: on the run, as Terraform's would be.
+    for address in ["Ghost", "Topic"] {
+        let annotation = annotation_of(&run.stderr, address);
+        assert!(!annotation.contains("file="), "{annotation}");
+    }
+    assert!(!run.stdout.contains("::warning"), "stdout keeps the report");
+    // The scheduled run still reached GitHub: the drift issues were opened.
+    assert!(
+        !runner.fake.issues(crate::github::REPO).is_empty(),
+        "{}",
+        run.stderr
+    );
+}
