@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use fake_cloudformation::{FakeCloudFormation, ResourceSpec, StackSpec};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::github::Runner;
 use crate::support::{tools, Stack};
@@ -166,5 +166,60 @@ fn drifted_resources_are_annotated_at_their_template_lines() {
         !runner.fake.issues(crate::github::REPO).is_empty(),
         "{}",
         run.stderr
+    );
+}
+
+#[test]
+fn stacks_lists_cloudformation_stacks_with_their_settings() {
+    let repo = Stack::new(&[
+        ("infra/main.tf", "# a root module\n"),
+        ("cfn/app.yaml", APP_TEMPLATE),
+        (
+            ".driftlog.toml",
+            r#"
+[[stacks]]
+path = "infra"
+
+[[stacks]]
+cloudformation = "app"
+region = "eu-west-1"
+profile = "prod"
+template = "cfn/app.yaml"
+
+[[stacks]]
+cloudformation = "plain"
+name = "plain stack"
+"#,
+        ),
+    ]);
+    let list = repo.driftlog_in(&repo.root, &["stacks"]);
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert_eq!(
+        list.stdout.lines().collect::<Vec<_>>(),
+        [
+            "infra",
+            "cloudformation/eu-west-1/app  cloudformation=app region=eu-west-1 profile=prod \
+             template=cfn/app.yaml",
+            "cloudformation/plain  name=\"plain stack\" cloudformation=plain",
+        ]
+    );
+
+    let listed = repo.driftlog_in(&repo.root, &["stacks", "--format", "json"]);
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    let listed: Value = serde_json::from_str(&listed.stdout).expect("JSON");
+    let stacks = listed["stacks"].as_array().expect("stacks");
+    assert_eq!(stacks.len(), 3);
+    assert_eq!(stacks[0]["path"], "infra");
+    assert!(stacks[0].get("cloudformation").is_none(), "{listed:#}");
+    assert_eq!(stacks[1]["path"], "cloudformation/eu-west-1/app");
+    assert_eq!(
+        stacks[1]["cloudformation"],
+        json!({"stack": "app", "region": "eu-west-1", "profile": "prod",
+               "template": "cfn/app.yaml"})
+    );
+    assert_eq!(stacks[2]["name"], "plain stack");
+    assert_eq!(
+        stacks[2]["cloudformation"],
+        json!({"stack": "plain", "region": null, "profile": null, "template": null})
     );
 }
