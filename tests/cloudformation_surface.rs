@@ -8,7 +8,7 @@ use fake_cloudformation::{FakeCloudFormation, ResourceSpec, StackSpec};
 use serde_json::{json, Value};
 
 use crate::github::Runner;
-use crate::support::{tools, Stack};
+use crate::support::{assert_contains, tools, Stack};
 
 /// The AWS CLI's environment pointed at `fake`, with dummy credentials and no profile files.
 fn aws_env(fake: &FakeCloudFormation) -> Vec<(String, String)> {
@@ -222,4 +222,83 @@ name = "plain stack"
         stacks[2]["cloudformation"],
         json!({"stack": "plain", "region": null, "profile": null, "template": null})
     );
+}
+
+const RULES: &str = r#"
+[[remediate]]
+resource = "*"
+action = "revert"
+reason = "code is the truth"
+
+[[remediate]]
+resource = "*"
+attribute = "tags"
+action = "adopt"
+reason = "tags follow the console"
+"#;
+
+fn count(text: &str, needle: &str) -> usize {
+    text.matches(needle).count()
+}
+
+#[test]
+fn remediate_and_adopt_say_they_skip_cloudformation_stacks() {
+    let only_cloudformation = format!(
+        "[[stacks]]\ncloudformation = \"app\"\nregion = \"eu-west-1\"\n\n\
+         [[stacks]]\ncloudformation = \"api\"\n{RULES}"
+    );
+    let repo = Stack::new(&[(".driftlog.toml", &only_cloudformation)]);
+    for (command, extra) in [("remediate", None), ("adopt", Some("--patch"))] {
+        let args: Vec<&str> = [command].into_iter().chain(extra).collect();
+        let run = repo.driftlog_in(&repo.root, &args);
+        assert_eq!(run.code, 0, "a no-op: {}", run.stderr);
+        for key in ["cloudformation/eu-west-1/app", "cloudformation/api"] {
+            let skipped = format!(
+                "driftlog: warning: skipping CloudFormation stack {key}: `driftlog {command}` \
+                 does not support CloudFormation stacks yet"
+            );
+            assert_eq!(count(&run.stderr, &skipped), 1, "once each: {}", run.stderr);
+        }
+        assert_contains(
+            &run.stderr,
+            &format!(
+                "driftlog: nothing to {command}: the only stacks configured are CloudFormation \
+                 stacks"
+            ),
+        );
+    }
+    // Without rules too: the stacks, not the rules, are what is missing.
+    std::fs::write(
+        repo.root.join(".driftlog.toml"),
+        "[[stacks]]\ncloudformation = \"app\"\n",
+    )
+    .expect("write config");
+    let run = repo.driftlog_in(&repo.root, &["remediate", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let result: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(result["stacks"], json!([]));
+    assert_contains(&run.stderr, "nothing to remediate");
+
+    // Beside a Terraform stack: that one is still acted on, the other said skipped once.
+    let mixed =
+        format!("[[stacks]]\npath = \"infra\"\n\n[[stacks]]\ncloudformation = \"app\"\n{RULES}");
+    let repo = Stack::new(&[
+        ("infra/main.tf", "# a root module\n"),
+        (".driftlog.toml", &mixed),
+    ]);
+    for (command, extra) in [("remediate", None), ("adopt", Some("--patch"))] {
+        let args: Vec<&str> = [command].into_iter().chain(extra).collect();
+        let run = repo.driftlog_in(&repo.root, &args);
+        assert_eq!(
+            count(
+                &run.stderr,
+                "skipping CloudFormation stack cloudformation/app"
+            ),
+            1,
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("nothing to"), "{}", run.stderr);
+        assert_contains(&format!("{}{}", run.stdout, run.stderr), "infra");
+    }
 }

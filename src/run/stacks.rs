@@ -190,6 +190,35 @@ impl ScanSettings {
     }
 }
 
+/// The stacks of `specs` the Terraform-only commands (`remediate`, `adopt`) act on, and the
+/// keys of the CloudFormation stacks they leave out.
+pub fn without_cloudformation(specs: Vec<StackSpec>) -> (Vec<StackSpec>, Vec<String>) {
+    let (cloudformation, terraform): (Vec<StackSpec>, Vec<StackSpec>) = specs
+        .into_iter()
+        .partition(|spec| spec.cloudformation.is_some());
+    let skipped = cloudformation
+        .iter()
+        .map(|spec| spec.path.display().to_string())
+        .collect();
+    (terraform, skipped)
+}
+
+/// What `driftlog COMMAND` says of a CloudFormation stack it leaves out.
+pub fn skipped_line(command: &str, key: &str) -> String {
+    format!(
+        "skipping CloudFormation stack {key}: `driftlog {command}` does not support \
+         CloudFormation stacks yet (scan them with `driftlog scan`)"
+    )
+}
+
+/// What `driftlog COMMAND` says when every stack it was to act on is a CloudFormation one.
+pub fn only_cloudformation_line(command: &str) -> String {
+    format!(
+        "nothing to {command}: the only stacks configured are CloudFormation stacks, which \
+         `driftlog {command}` does not support yet"
+    )
+}
+
 /// How `driftlog stacks` lists the stacks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Listing {
