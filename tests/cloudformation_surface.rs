@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use fake_cloudformation::{FakeCloudFormation, ResourceSpec, StackSpec};
+use fake_cloudformation::{FakeCloudFormation, ResourceSpec, Scenario, StackSpec};
 use serde_json::{json, Value};
 
 use crate::github::Runner;
@@ -300,5 +300,70 @@ fn remediate_and_adopt_say_they_skip_cloudformation_stacks() {
         );
         assert!(!run.stderr.contains("nothing to"), "{}", run.stderr);
         assert_contains(&format!("{}{}", run.stdout, run.stderr), "infra");
+    }
+}
+
+/// The demo's CloudFormation stack (`scripts/demo.sh`), as the demo configures it.
+const DEMO_CONFIG: &str = r#"
+[[stacks]]
+cloudformation = "demo-app"
+region = "eu-west-1"
+template = "cfn/app.yaml"
+"#;
+
+#[test]
+fn the_demo_scenario_shows_drift_withholds_its_secret_and_lists_what_was_not_checked() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/cloudformation");
+    let text = std::fs::read_to_string(examples.join("scenario.json")).expect("scenario");
+    let scenario: Scenario = serde_json::from_str(&text).expect("the fake reads the scenario");
+    let template = std::fs::read_to_string(examples.join("app.yaml")).expect("template");
+    assert_eq!(
+        scenario.stacks[0].template, template,
+        "the fake serves the template the demo's repository holds"
+    );
+    let secret = scenario.stacks[0]
+        .parameters
+        .iter()
+        .find(|p| p.no_echo)
+        .map(|p| p.value.clone())
+        .expect("a NoEcho parameter");
+    assert!(secret.contains("s3cr3t"), "the leak scan looks for it too");
+    let demo = include_str!("../scripts/demo.sh");
+    assert!(
+        demo.contains("examples/cloudformation/scenario.json")
+            && demo.contains("cloudformation = \"demo-app\""),
+        "the demo serves this scenario and configures its stack"
+    );
+
+    let fake = FakeCloudFormation::start_with(scenario).expect("fake");
+    let repo = Stack::new(&[(".driftlog.toml", DEMO_CONFIG), ("cfn/app.yaml", &template)]);
+    let run = repo.driftlog_with_env(
+        &repo.root,
+        &["scan", "--no-audit", "--format", "json"],
+        &aws_env(&fake),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let combined: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let report = &combined["stacks"][0];
+    assert_eq!(report["stack"]["dir"], "cloudformation/eu-west-1/demo-app");
+    let resources = report["resources"].as_array().expect("resources");
+    let resource = |address: &str| {
+        resources
+            .iter()
+            .find(|r| r["address"] == address)
+            .unwrap_or_else(|| panic!("no {address} in {report:#}"))
+    };
+    let ingress = &resource("AppSecurityGroup")["changes"][0];
+    assert_eq!(ingress["path"], "SecurityGroupIngress[0].CidrIp");
+    assert_eq!(
+        ingress["after"],
+        json!({"kind": "known", "value": "0.0.0.0/0"})
+    );
+    let password = &resource("AppDatabase")["changes"][0];
+    assert_eq!(password["path"], "MasterUserPassword");
+    assert_eq!(password["after"], json!({"kind": "sensitive"}));
+    assert_eq!(report["not_checked"][0]["address"], "ReadyHandle");
+    for text in [&run.stdout, &run.stderr] {
+        assert!(!text.contains(&secret), "the NoEcho value leaked: {text}");
     }
 }
