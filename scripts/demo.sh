@@ -3,7 +3,10 @@
 # provider (recorded), scans it clean, drifts it the way people and automation do, scans it
 # again, explains the drift from the audit log and a CloudTrail file, reverts the security
 # group's drift by a predefined rule (a dry run, then a guarded apply), and adopts the
-# database's resize into the code (proven by terraform). Safe to run twice.
+# database's resize into the code (proven by terraform). Beside it, a CloudFormation stack
+# served by a local fake of the CloudFormation API (no AWS account): the same scan finds its
+# drift, keeps its NoEcho password secret, and lists what CloudFormation could not check.
+# Safe to run twice.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -13,13 +16,52 @@ tools="${CARGO_TARGET_DIR:-$repo/target}/driftlog-tools"
 # shellcheck source=/dev/null
 source "$tools/env"
 cargo build --quiet --bin driftlog
+cargo build --quiet -p fake-cloudformation --bin fake-cloudformation
 driftlog="${CARGO_TARGET_DIR:-$repo/target}/debug/driftlog"
+fake_cloudformation="${CARGO_TARGET_DIR:-$repo/target}/debug/fake-cloudformation"
 
 demo="${CARGO_TARGET_DIR:-$repo/target}/demo"
 rm -rf "$demo"
 mkdir -p "$demo"
 mkdir -p "$demo/infra"
 cp -r examples/demo "$demo/infra/prod"
+mkdir -p "$demo/cfn"
+cp examples/cloudformation/app.yaml "$demo/cfn/app.yaml"
+# The secret the CloudFormation stack's NoEcho parameter holds: it must never be shown.
+cfn_secret=$(python3 -c 'import json, sys; print(next(p["value"] for p in json.load(open(sys.argv[1]))["stacks"][0]["parameters"] if p.get("no_echo")))' examples/cloudformation/scenario.json)
+
+echo "==> a local fake of the CloudFormation API (fake-cloudformation, on 127.0.0.1): NOT AWS."
+echo "    No AWS account or credentials are used; the real AWS CLI talks to the fake. It serves"
+echo "    the stack demo-app (examples/cloudformation/scenario.json), already drifted."
+fake_run="${CARGO_TARGET_DIR:-$repo/target}/demo-cloudformation"
+rm -rf "$fake_run"
+mkdir -p "$fake_run"
+fake_pid=""
+stop_fake() {
+  if [ -n "$fake_pid" ]; then
+    kill "$fake_pid" 2>/dev/null || true
+    wait "$fake_pid" 2>/dev/null || true
+  fi
+}
+trap stop_fake EXIT
+# Its standard input is a pipe only this script writes to: if the script dies without running
+# the trap, the fake sees the pipe close and stops too.
+mkfifo "$fake_run/stdin"
+"$fake_cloudformation" --scenario examples/cloudformation/scenario.json \
+  --port-file "$fake_run/url" <"$fake_run/stdin" >/dev/null &
+fake_pid=$!
+exec 9>"$fake_run/stdin"
+for _ in $(seq 100); do
+  [ -s "$fake_run/url" ] && break
+  kill -0 "$fake_pid" 2>/dev/null || { echo "demo: fake-cloudformation did not start" >&2; exit 1; }
+  sleep 0.1
+done
+[ -s "$fake_run/url" ] || { echo "demo: fake-cloudformation wrote no port file" >&2; exit 1; }
+export AWS_ENDPOINT_URL
+AWS_ENDPOINT_URL="$(cat "$fake_run/url")"
+export AWS_ACCESS_KEY_ID=demo-not-a-key AWS_SECRET_ACCESS_KEY=demo-not-a-secret
+export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+unset AWS_PROFILE AWS_SESSION_TOKEN
 cd "$demo/infra/prod"
 
 echo "==> a git repository holding the stack, and a signing key for the audit log"
@@ -27,10 +69,18 @@ cd "$demo"
 git init -q -b main .
 git config user.name "driftlog demo"
 git config user.email "demo@example.com"
-printf '.terraform/\nstore/\n*.tfstate*\n.terraform.lock.hcl\nkeys/\nreport.*\ncloudtrail.json\n' > .gitignore
+printf '.terraform/\nstore/\n*.tfstate*\n.terraform.lock.hcl\nkeys/\nreport.*\nscan.log\ncloudtrail.json\n' > .gitignore
 mkdir -p keys .driftlog
 "$driftlog" keygen --output keys/signing_key --principal demo@example.com > .driftlog/allowed_signers 2>/dev/null
 cat > .driftlog.toml <<'TOML'
+[[stacks]]
+path = "infra/prod"
+
+[[stacks]]
+cloudformation = "demo-app"     # served by the local fake, not AWS
+region = "eu-west-1"
+template = "cfn/app.yaml"       # annotations in Actions point at each resource's line
+
 [[remediate]]
 resource = "filestate_object.web_sg"
 action = "revert"
@@ -47,7 +97,7 @@ resource = "filestate_object.bucket*"
 action = "adopt"
 reason = "bucket tags follow the console"
 TOML
-git add .gitignore .driftlog .driftlog.toml infra
+git add .gitignore .driftlog .driftlog.toml infra cfn
 git commit -q -m "demo stack"
 cd "$demo/infra/prod"
 
@@ -113,12 +163,16 @@ trail = {"Records": [
 pathlib.Path("../../cloudtrail.json").write_text(json.dumps(trail, indent=2))
 PY
 
-echo "==> driftlog scan (recorded in the audit branch driftlog/audit)"
+echo "==> driftlog scan: both stacks of .driftlog.toml, the Terraform one and the CloudFormation"
+echo "    one (from the local fake), in one combined report, each recorded in driftlog/audit"
 set +e
 cd "$demo"
-"$driftlog" scan infra/prod --signing-key keys/signing_key --events cloudtrail.json --output "$demo/report.json"
-code=$?
-"$driftlog" scan infra/prod --quiet --no-audit --format markdown --output "$demo/report.md" >/dev/null
+# --audit-repo: a CloudFormation stack is no directory to find the repository from.
+"$driftlog" scan --signing-key keys/signing_key --audit-repo . --events cloudtrail.json \
+  --output "$demo/report.json" 2>&1 |
+  tee "$demo/scan.log"
+code=${PIPESTATUS[0]}
+"$driftlog" scan --quiet --no-audit --format markdown --output "$demo/report.md" >/dev/null
 set -e
 echo
 echo "==> the audit branch, checked with git itself"
@@ -166,12 +220,33 @@ git diff --stat
 "$driftlog" log --limit 4
 echo
 echo "driftlog scan exited with $code (0 clean, 2 drift, 1 error)."
+echo "The CloudFormation stack demo-app came from a local fake of the CloudFormation API, not AWS."
 echo "driftlog remediate exited with $remediated (2: the drift no rule reverts remains)."
 echo "driftlog adopt exited with $adopted (2: some drift was not adopted, as said above)."
 echo "JSON report: $demo/report.json"
 echo "Pull-request comment body: $demo/report.md"
 if [ "$code" -ne 2 ]; then
   echo "demo: expected drift (exit 2), got $code" >&2
+  exit 1
+fi
+if ! python3 - "$demo/report.json" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+by_dir = {s["stack"]["dir"]: s for s in report["stacks"]}
+cfn = by_dir["cloudformation/eu-west-1/demo-app"]
+drifted = {r["address"]: r for r in cfn["resources"]}
+assert {c["path"] for c in drifted["AppSecurityGroup"]["changes"]} == {"SecurityGroupIngress[0].CidrIp"}
+assert all(c["after"]["kind"] == "sensitive" for c in drifted["AppDatabase"]["changes"])
+assert [n["address"] for n in cfn["not_checked"]] == ["ReadyHandle"]
+assert by_dir["infra/prod"]["status"] == "drifted"
+PY
+then
+  echo "demo: expected the CloudFormation stack's drift in $demo/report.json beside Terraform's" >&2
+  exit 1
+fi
+if grep -rqF "$cfn_secret" "$demo/report.json" "$demo/report.md" "$demo/scan.log" ||
+  git grep -qF "$cfn_secret" driftlog/audit; then
+  echo "demo: the CloudFormation stack's NoEcho password was shown" >&2
   exit 1
 fi
 if [ "$remediated" != 2 ]; then

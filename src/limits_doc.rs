@@ -16,6 +16,7 @@ macro_rules! constants {
 
 fn limits() -> Vec<(&'static str, u64)> {
     use crate::audit::verify::read;
+    use crate::engine::cloudformation;
     use crate::terraform::process;
     let mut limits = constants![
         read::MAX_RECORD_BYTES,
@@ -63,6 +64,13 @@ fn limits() -> Vec<(&'static str, u64)> {
         process::MAX_WORKSPACE_LIST_BYTES,
         process::STDERR_TAIL_BYTES,
         process::SHOWN_LINE_CHARS,
+        cloudformation::template::MAX_TEMPLATE_BYTES,
+        cloudformation::template::MAX_TEMPLATE_DEPTH,
+        cloudformation::template::MAX_TEMPLATE_NODES,
+        cloudformation::aws::MAX_AWS_OUTPUT_BYTES,
+        cloudformation::MAX_DRIFT_PAGES,
+        cloudformation::MAX_NESTING_DEPTH,
+        cloudformation::MAX_NESTED_STACKS,
     ];
     // Time limits, in seconds.
     for (name, limit) in [
@@ -84,6 +92,10 @@ fn limits() -> Vec<(&'static str, u64)> {
         ),
         ("DEFAULT_DEADLINE", crate::audit::sync::DEFAULT_DEADLINE),
         ("FOLD_PATIENCE", crate::audit::sync::FOLD_PATIENCE),
+        (
+            "DEFAULT_DETECTION_TIMEOUT",
+            cloudformation::DEFAULT_DETECTION_TIMEOUT,
+        ),
     ] {
         limits.push((name, limit.as_secs()));
     }

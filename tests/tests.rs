@@ -25,6 +25,10 @@ mod cloudformation_audit;
 /// Ctrl-C during a CloudFormation scan: waiting for the detection, or in an AWS CLI call.
 mod cloudformation_signals;
 
+/// CloudFormation at the surface: annotations at template lines, `stacks`, what `remediate`
+/// and `adopt` skip, the demo's scenario.
+mod cloudformation_surface;
+
 /// `driftlog scan` end to end: every drift shape, secrets, failures, temp-file cleanup.
 mod scan;
 

@@ -17,6 +17,7 @@ use crate::drift::{CloudFormationStack, ScanReport, Stack, Tool, ToolName};
 
 use super::{Engine, Progress};
 use aws::{Aws, AwsLimits};
+pub use detect::MAX_DRIFT_PAGES;
 
 /// Longest a drift detection may take before the scan gives up on it.
 pub const DEFAULT_DETECTION_TIMEOUT: Duration = Duration::from_secs(15 * 60);

@@ -21,7 +21,9 @@ use crate::config::{Config, ConfigError, StackSpec};
 use crate::drift::Stack;
 use crate::run::pipeline::Line;
 use crate::run::publish::Publisher;
-use crate::run::stacks::ScanSettings;
+use crate::run::stacks::{
+    only_cloudformation_line, skipped_line, without_cloudformation, ScanSettings,
+};
 
 /// Where an adoption's edit goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -184,13 +186,6 @@ pub fn adopt(
     for warning in &config.warnings {
         show(Line::Warning(warning));
     }
-    if !config
-        .remediate
-        .iter()
-        .any(|r| r.action == RuleAction::Adopt)
-    {
-        return Err(AdoptError::NoRules(config.file_label()));
-    }
     for dir in &settings.dirs {
         crate::config::check_terraform_dir(&settings.root, &settings.cwd, dir)?;
     }
@@ -202,6 +197,25 @@ pub fn adopt(
             .map(|d| StackSpec::at(d.clone()))
             .collect(),
     };
+    let (specs, skipped) = without_cloudformation(specs);
+    for key in &skipped {
+        show(Line::Warning(&skipped_line("adopt", key)));
+    }
+    if specs.is_empty() && !skipped.is_empty() {
+        show(Line::Note(&only_cloudformation_line("adopt")));
+        return Ok(Adopted {
+            delivery: settings.delivery,
+            stacks: Vec::new(),
+            not_recorded: Vec::new(),
+        });
+    }
+    if !config
+        .remediate
+        .iter()
+        .any(|r| r.action == RuleAction::Adopt)
+    {
+        return Err(AdoptError::NoRules(config.file_label()));
+    }
     if specs.is_empty() {
         return Err(AdoptError::NoStacks);
     }

@@ -1,7 +1,7 @@
 //! The publish stage: where a run's report goes after the scan and the record. Inside GitHub
 //! Actions the runner's own channels (job summary, step outputs, annotations at each drifted
-//! resource's declaration); with a repository and a token (Actions, or `--repo` by hand) the
-//! REST API (comment, check or status, drift issues).
+//! resource's declaration or template line); with a repository and a token (Actions, or
+//! `--repo` by hand) the REST API (comment, check or status, drift issues).
 //!
 //! [`PublishSettings`] is what the command line asked for; [`Publisher::resolve`] settles it
 //! against the environment before the scan runs, so bad settings fail first. Nothing here
@@ -9,6 +9,7 @@
 //! [`Publisher::publish_remediation`] does the same for a remediation's report.
 
 mod adoption;
+mod locate;
 mod remediation;
 
 use std::collections::HashMap;
@@ -16,10 +17,11 @@ use std::path::{Path, PathBuf};
 
 use crate::actions::{self, Annotation, RunnerFileError, RunnerFiles, MAX_WARNINGS_PER_STEP};
 use crate::context::{pull_request_head_sha, pull_request_number};
-use crate::drift::{Stack, Status};
+use crate::drift::Stack;
 use crate::github::{self, GithubError, Publication, PublishOptions, Repo, RetryPolicy, Target};
 use crate::report::markdown::{Budget, Frame, RunLink};
-use crate::terraform::config::Declarations;
+
+use locate::Declared;
 
 pub use adoption::AdoptionPulls;
 pub use remediation::RemediationNotice;
@@ -368,8 +370,8 @@ impl Publisher {
         Ok(path)
     }
 
-    /// Warnings at each drifted resource's declaration, at most ten in all (what Actions
-    /// shows per step).
+    /// Warnings at each drifted resource's declaration (a Terraform block, a resource of a
+    /// CloudFormation template), at most ten in all (what Actions shows per step).
     fn annotations(&self, publication: Publication<'_>) -> Vec<Annotation> {
         let workspace = self
             .env
@@ -378,24 +380,19 @@ impl Publisher {
             .map(PathBuf::from)
             .or_else(|| std::env::current_dir().ok())
             .and_then(|dir| dir.canonicalize().ok());
+        // Where the configuration was read, which template paths are relative to.
+        let root = super::stacks::repository_root();
         let mut annotations = Vec::new();
         for report in publication.stacks() {
             let room = MAX_WARNINGS_PER_STEP.saturating_sub(annotations.len());
             if room == 0 {
                 break;
             }
-            let declarations = (report.status == Status::Drifted)
-                .then(|| Declarations::load(Path::new(&report.stack.dir)));
+            let declared = Declared::load(report, &root, workspace.as_deref());
+            // Called for the annotated resources only, so a template is parsed at most ten
+            // times.
             let locate = |resource: &crate::drift::DriftedResource| {
-                let found = declarations.as_ref()?.locate(
-                    resource.module_address.as_deref(),
-                    &resource.mode,
-                    &resource.resource_type,
-                    &resource.name,
-                )?;
-                let file = found.file.canonicalize().ok()?;
-                let relative = file.strip_prefix(workspace.as_ref()?).ok()?;
-                Some((relative.to_string_lossy().into_owned(), found.line))
+                declared.locate(resource, workspace.as_deref())
             };
             annotations.extend(actions::drift_annotations(report, &locate, room));
         }

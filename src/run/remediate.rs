@@ -20,7 +20,9 @@ use crate::config::{Config, ConfigError, StackSpec};
 use crate::drift::Stack;
 use crate::run::pipeline::Line;
 use crate::run::publish::{Published, Publisher, RemediationNotice};
-use crate::run::stacks::ScanSettings;
+use crate::run::stacks::{
+    only_cloudformation_line, skipped_line, without_cloudformation, ScanSettings,
+};
 
 pub use gates::GateError;
 
@@ -168,13 +170,6 @@ pub fn remediate(
     for warning in &config.warnings {
         show(Line::Warning(warning));
     }
-    if !config
-        .remediate
-        .iter()
-        .any(|r| r.action == crate::config::remediate::Action::Revert)
-    {
-        return Err(RemediateError::NoRules(config.file_label()));
-    }
     for dir in &settings.dirs {
         crate::config::check_terraform_dir(&settings.root, &settings.cwd, dir)?;
     }
@@ -186,6 +181,25 @@ pub fn remediate(
             .map(|d| StackSpec::at(d.clone()))
             .collect(),
     };
+    let (specs, skipped) = without_cloudformation(specs);
+    for key in &skipped {
+        show(Line::Warning(&skipped_line("remediate", key)));
+    }
+    if specs.is_empty() && !skipped.is_empty() {
+        show(Line::Note(&only_cloudformation_line("remediate")));
+        return Ok(Remediated {
+            applied: settings.apply,
+            stacks: Vec::new(),
+            not_recorded: Vec::new(),
+        });
+    }
+    if !config
+        .remediate
+        .iter()
+        .any(|r| r.action == crate::config::remediate::Action::Revert)
+    {
+        return Err(RemediateError::NoRules(config.file_label()));
+    }
     if specs.is_empty() {
         return Err(RemediateError::NoStacks);
     }

@@ -195,10 +195,40 @@ impl ScanSettings {
     }
 }
 
+/// The stacks of `specs` the Terraform-only commands (`remediate`, `adopt`) act on, and the
+/// keys of the CloudFormation stacks they leave out.
+pub fn without_cloudformation(specs: Vec<StackSpec>) -> (Vec<StackSpec>, Vec<String>) {
+    let (cloudformation, terraform): (Vec<StackSpec>, Vec<StackSpec>) = specs
+        .into_iter()
+        .partition(|spec| spec.cloudformation.is_some());
+    let skipped = cloudformation
+        .iter()
+        .map(|spec| spec.path.display().to_string())
+        .collect();
+    (terraform, skipped)
+}
+
+/// What `driftlog COMMAND` says of a CloudFormation stack it leaves out.
+pub fn skipped_line(command: &str, key: &str) -> String {
+    format!(
+        "skipping CloudFormation stack {key}: `driftlog {command}` does not support \
+         CloudFormation stacks yet (scan them with `driftlog scan`)"
+    )
+}
+
+/// What `driftlog COMMAND` says when every stack it was to act on is a CloudFormation one.
+pub fn only_cloudformation_line(command: &str) -> String {
+    format!(
+        "nothing to {command}: the only stacks configured are CloudFormation stacks, which \
+         `driftlog {command}` does not support yet"
+    )
+}
+
 /// How `driftlog stacks` lists the stacks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Listing {
-    /// One path per line.
+    /// One stack per line: a Terraform stack's path; a CloudFormation stack's key, then its
+    /// settings as `.driftlog.toml` names them.
     Paths,
     /// Every stack's settings, as JSON.
     Json,
@@ -229,13 +259,22 @@ pub fn listing(config: &Config, listing: Listing) -> String {
                 .stacks
                 .iter()
                 .map(|spec| {
-                    json!({
+                    let mut entry = json!({
                         "path": path(spec),
                         "name": spec.name,
                         "workspace": spec.workspace,
                         "var_files": spec.var_files,
                         "vars": spec.vars.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
-                    })
+                    });
+                    if let Some(cfn) = &spec.cloudformation {
+                        entry["cloudformation"] = json!({
+                            "stack": cfn.stack_name,
+                            "region": cfn.region,
+                            "profile": cfn.profile,
+                            "template": cfn.template,
+                        });
+                    }
+                    entry
                 })
                 .collect();
             // Pretty, as `serde_json::to_string_pretty` writes it, which cannot fail for a
@@ -245,8 +284,43 @@ pub fn listing(config: &Config, listing: Listing) -> String {
         Listing::Paths => config
             .stacks
             .iter()
-            .map(path)
+            .map(|spec| match &spec.cloudformation {
+                Some(cfn) => cloudformation_line(spec, cfn),
+                None => path(spec),
+            })
             .collect::<Vec<_>>()
             .join("\n"),
     }
+}
+
+/// `cloudformation/eu-west-1/app  cloudformation=app region=eu-west-1 profile=ci
+/// template=cfn/app.yaml`: the key reports and ignore rules use, then the settings given (a
+/// `name` only when it is not the key).
+fn cloudformation_line(spec: &StackSpec, cfn: &CloudFormationSpec) -> String {
+    let key = spec.path.display().to_string();
+    let template = cfn.template.as_ref().map(|t| t.display().to_string());
+    let name = (spec.name != key).then_some(&spec.name);
+    let settings = [
+        ("name", name),
+        ("cloudformation", Some(&cfn.stack_name)),
+        ("region", cfn.region.as_ref()),
+        ("profile", cfn.profile.as_ref()),
+        ("template", template.as_ref()),
+    ];
+    let mut line = key;
+    line.push(' ');
+    for (setting, value) in settings {
+        let Some(value) = value else { continue };
+        // Quoted like TOML when it would not read as one word.
+        let plain = !value.is_empty()
+            && !value
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '\\');
+        if plain {
+            line.push_str(&format!(" {setting}={value}"));
+        } else {
+            line.push_str(&format!(" {setting}=\"{}\"", value.escape_debug()));
+        }
+    }
+    line
 }

@@ -13,8 +13,9 @@ pub struct Args {
     /// The configuration file (default: `.driftlog.toml` at the repository root).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// `list`: one path per line; `json`: every stack's settings; `matrix`: a
-    /// `strategy.matrix` with one entry per stack, or per shard with --shards.
+    /// `list`: one stack per line (a Terraform stack's path; a CloudFormation stack's key,
+    /// then its settings); `json`: every stack's settings; `matrix`: a `strategy.matrix`
+    /// with one entry per stack, or per shard with --shards.
     #[arg(long, value_enum, default_value_t = StacksFormat::List)]
     pub format: StacksFormat,
     /// With `--format matrix`: N entries `shard: K/N` instead of one per stack, for
