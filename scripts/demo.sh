@@ -167,8 +167,8 @@ echo "==> driftlog scan: both stacks of .driftlog.toml, the Terraform one and th
 echo "    one (from the local fake), in one combined report, each recorded in driftlog/audit"
 set +e
 cd "$demo"
-# --audit-repo: a CloudFormation stack is no directory to find the repository from.
-"$driftlog" scan --signing-key keys/signing_key --audit-repo . --events cloudtrail.json \
+# A CloudFormation stack is recorded in the log of the repository the run starts in.
+"$driftlog" scan --signing-key keys/signing_key --events cloudtrail.json \
   --output "$demo/report.json" 2>&1 |
   tee "$demo/scan.log"
 code=${PIPESTATUS[0]}
