@@ -206,12 +206,14 @@ impl Aws {
             })
     }
 
-    /// Calls `operation` with `args`, retrying throttling; its JSON output, parsed.
-    pub fn call(
+    /// Calls `operation` with `options` (each `--name=value`: a value from AWS, a stack id or
+    /// a page token, is never read as an option), retrying throttling; its JSON output read
+    /// as `T`, and the bytes it was read from.
+    pub fn call<T: serde::de::DeserializeOwned>(
         &self,
         operation: Operation,
-        args: &[String],
-    ) -> Result<(serde_json::Value, Vec<u8>), AwsError> {
+        options: &[(&str, &str)],
+    ) -> Result<(T, Vec<u8>), AwsError> {
         let name = operation.cli_name();
         let mut delays = ExponentialBuilder::default()
             .with_min_delay(self.limits.min_backoff)
@@ -223,14 +225,21 @@ impl Aws {
         loop {
             attempts += 1;
             let mut argv: Vec<String> = vec!["cloudformation".into(), name.clone()];
-            argv.extend(args.iter().cloned());
+            argv.extend(
+                options
+                    .iter()
+                    .map(|(option, value)| format!("{option}={value}")),
+            );
             let out = self.spawn_and_read(&argv, &name)?;
             if out.success {
+                // Typed straight from the bytes: no tree of the whole output is built.
                 let value = serde_json::from_slice(&out.stdout).map_err(|err| {
+                    // Never serde's words: they could quote the document (a secret).
                     let what = if crate::json::is_too_deep(&err) {
                         "nested too deeply".to_owned()
+                    } else if err.is_data() {
+                        "its members are not the API's".to_owned()
                     } else {
-                        // Position only: serde's words could quote the document.
                         format!("not JSON, line {} column {}", err.line(), err.column())
                     };
                     AwsError::BadOutput {
@@ -446,5 +455,76 @@ mod tests {
         assert_eq!(error_code("An error occurred (a b) when"), None);
         assert_eq!(error_code("An error occurred (Throttling"), None);
         assert_eq!(error_code("nothing"), None);
+    }
+
+    /// An `aws` that prints `output` (with `ARGS` replaced by its arguments as JSON).
+    fn fake_cli(dir: &std::path::Path, output: &str) -> Aws {
+        let bin = dir.join("aws");
+        let script = format!(
+            "#!/bin/sh\nargs=$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1:]))' \"$@\")\n\
+             printf '%s\\n' '{}' | sed \"s|ARGS|$args|\"\n",
+            output
+        );
+        std::fs::write(&bin, script).expect("script");
+        std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+        Aws {
+            bin: bin.into_os_string(),
+            region: Some("eu-west-1".into()),
+            profile: None,
+            limits: AwsLimits::default(),
+        }
+    }
+
+    #[test]
+    fn values_from_aws_are_never_read_as_options() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let aws = fake_cli(dir.path(), "ARGS");
+        let (argv, _): (Vec<String>, _) = aws
+            .call(
+                Operation::DescribeStackResourceDrifts,
+                &[
+                    ("--stack-name", "--debug"),
+                    ("--next-token", "--endpoint-url=x y"),
+                ],
+            )
+            .expect("the fake answers");
+        assert_eq!(
+            argv,
+            [
+                "--region",
+                "eu-west-1",
+                "--output",
+                "json",
+                "cloudformation",
+                "describe-stack-resource-drifts",
+                "--stack-name=--debug",
+                "--next-token=--endpoint-url=x y",
+            ]
+        );
+    }
+
+    #[test]
+    fn output_that_does_not_fit_the_api_is_refused_without_quoting_it() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Stacks {
+            #[serde(rename = "Stacks")]
+            stacks: Vec<String>,
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let aws = fake_cli(dir.path(), r#"{"Stacks": "s3cr3t-value"}"#);
+        let err = aws
+            .call::<Stacks>(Operation::DescribeStacks, &[])
+            .expect_err("a string is no list");
+        let text = err.to_string();
+        assert!(text.contains("its members are not the API's"), "{text}");
+        assert!(!text.contains("s3cr3t"), "{text}");
+        let aws = fake_cli(dir.path(), "{\"Stacks\": [");
+        let text = aws
+            .call::<Stacks>(Operation::DescribeStacks, &[])
+            .expect_err("cut short")
+            .to_string();
+        assert!(text.contains("not JSON"), "{text}");
     }
 }

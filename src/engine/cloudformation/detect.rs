@@ -153,8 +153,8 @@ pub fn scan_stack(
     }
 }
 
-fn stack_arg(name: &str) -> Vec<String> {
-    vec!["--stack-name".to_owned(), name.to_owned()]
+fn stack_arg(name: &str) -> [(&'static str, &str); 1] {
+    [("--stack-name", name)]
 }
 
 fn detect(
@@ -165,8 +165,8 @@ fn detect(
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<Vec<Target>, DetectError> {
     progress(Progress::Planning);
-    let (value, _) = aws.call(Operation::DescribeStacks, &stack_arg(&target.name))?;
-    let described: DescribeStacks = output::read(Operation::DescribeStacks, value)?;
+    let (described, _): (DescribeStacks, _) =
+        aws.call(Operation::DescribeStacks, &stack_arg(&target.name))?;
     let Some(stack) = described.stacks.into_iter().next() else {
         return Err(AwsError::StackNotFound {
             text: super::aws::CliText {
@@ -195,10 +195,11 @@ fn detect(
         stack_id.clone()
     };
 
-    let mut template_args = stack_arg(&id);
-    template_args.extend(["--template-stage".to_owned(), "Processed".to_owned()]);
-    let (value, _) = aws.call(Operation::GetTemplate, &template_args)?;
-    let body: output::GetTemplate = output::read(Operation::GetTemplate, value)?;
+    let template_args = [
+        ("--stack-name", id.as_str()),
+        ("--template-stage", "Processed"),
+    ];
+    let (body, _): (output::GetTemplate, _) = aws.call(Operation::GetTemplate, &template_args)?;
     // A nested stack named directly: what its parent passes it is not known.
     let has_parent = stack.parent_id.as_deref().is_some_and(|p| !p.is_empty());
     let secret_parameters = if target.depth == 0 && has_parent {
@@ -227,8 +228,8 @@ fn detect(
         }
     };
 
-    let (value, _) = aws.call(Operation::DetectStackDrift, &stack_arg(&id))?;
-    let detection: output::DetectStackDrift = output::read(Operation::DetectStackDrift, value)?;
+    let (detection, _): (output::DetectStackDrift, _) =
+        aws.call(Operation::DetectStackDrift, &stack_arg(&id))?;
     let outcome = results::wait_for(aws, options, &detection.stack_drift_detection_id)?;
     let read = read_and_list(
         aws,
@@ -269,8 +270,8 @@ fn read_and_list(
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<Vec<Target>, DetectError> {
     let seen = results::read_pages(aws, id, template, stack_id, report, progress)?;
-    let (value, _) = aws.call(Operation::ListStackResources, &stack_arg(id))?;
-    let listed: ListStackResources = output::read(Operation::ListStackResources, value)?;
+    let (listed, _): (ListStackResources, _) =
+        aws.call(Operation::ListStackResources, &stack_arg(id))?;
     let mut nested = Vec::new();
     for summary in &listed.stack_resource_summaries {
         if summary.resource_type == NESTED_STACK_TYPE {

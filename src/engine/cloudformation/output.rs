@@ -5,20 +5,6 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::aws::{AwsError, Operation};
-
-/// Reads `value` as `T`. serde's words can quote values (a property, a secret), so the
-/// error says only which call's output did not fit.
-pub fn read<T: serde::de::DeserializeOwned>(
-    operation: Operation,
-    value: Value,
-) -> Result<T, AwsError> {
-    serde_json::from_value(value).map_err(|_| AwsError::BadOutput {
-        operation: operation.cli_name(),
-        what: "its members are not the API's".to_owned(),
-    })
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DescribeStacks {

@@ -11,10 +11,10 @@ use crate::interrupt;
 
 use super::super::aws::{Aws, Operation};
 use super::super::model::{self, Drift};
-use super::super::output::{self, DetectionStatus, ResourceDrifts};
+use super::super::output::{DetectionStatus, ResourceDrifts};
 use super::super::template::Template;
 use super::super::{CloudFormationOptions, Progress};
-use super::{stack_arg, DetectError, MAX_DRIFT_PAGES, MAX_REASON_CHARS};
+use super::{DetectError, MAX_DRIFT_PAGES, MAX_REASON_CHARS};
 
 /// How a detection ended.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,14 +41,10 @@ pub fn wait_for(
         .without_max_times()
         .with_jitter()
         .build();
-    let args = vec![
-        "--stack-drift-detection-id".to_owned(),
-        detection_id.to_owned(),
-    ];
+    let args = [("--stack-drift-detection-id", detection_id)];
     loop {
-        let (value, _) = aws.call(Operation::DescribeStackDriftDetectionStatus, &args)?;
-        let status: DetectionStatus =
-            output::read(Operation::DescribeStackDriftDetectionStatus, value)?;
+        let (status, _): (DetectionStatus, _) =
+            aws.call(Operation::DescribeStackDriftDetectionStatus, &args)?;
         let stack_drift_status = status
             .stack_drift_status
             .as_deref()
@@ -106,14 +102,13 @@ pub fn read_pages(
         if pages > MAX_DRIFT_PAGES {
             return Err(DetectError::TooManyPages);
         }
-        let mut args = stack_arg(id);
-        args.extend(["--max-results".to_owned(), "100".to_owned()]);
+        let mut args = vec![("--stack-name", id), ("--max-results", "100")];
         if let Some(token) = &token {
-            args.extend(["--next-token".to_owned(), token.clone()]);
+            args.push(("--next-token", token.as_str()));
         }
-        let (value, bytes) = aws.call(Operation::DescribeStackResourceDrifts, &args)?;
+        let (page, bytes): (ResourceDrifts, _) =
+            aws.call(Operation::DescribeStackResourceDrifts, &args)?;
         digest.update(&bytes);
-        let page: ResourceDrifts = output::read(Operation::DescribeStackResourceDrifts, value)?;
         for result in &page.stack_resource_drifts {
             if !seen.insert(result.logical_resource_id.clone()) {
                 continue;
