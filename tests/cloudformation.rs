@@ -23,22 +23,31 @@ pub(crate) struct Run {
     pub stderr: String,
 }
 
-pub(crate) fn driftlog(fake: &FakeCloudFormation, cwd: &Path, args: &[&str]) -> Run {
+/// The real AWS CLI's environment pointed at `fake`, with dummy credentials and no profile
+/// files; `DRIFTLOG_AWS_BIN` names the CLI.
+pub(crate) fn aws_env(fake: &FakeCloudFormation) -> Vec<(String, String)> {
     let aws = tools().bin_dir.join("aws");
     assert!(
         aws.is_file(),
         "the AWS CLI is missing from {}: run `bash scripts/setup-test-env.sh`",
         aws.display()
     );
-    let env: Vec<(String, String)> = vec![
-        ("AWS_ENDPOINT_URL".into(), fake.url().to_owned()),
-        ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
-        ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
-        ("AWS_DEFAULT_REGION".into(), "us-east-1".into()),
-        ("AWS_CONFIG_FILE".into(), "/dev/null".into()),
-        ("AWS_SHARED_CREDENTIALS_FILE".into(), "/dev/null".into()),
-        ("DRIFTLOG_AWS_BIN".into(), aws.display().to_string()),
-    ];
+    [
+        ("AWS_ENDPOINT_URL", fake.url().to_owned()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+        ("AWS_DEFAULT_REGION", "us-east-1".to_owned()),
+        ("AWS_CONFIG_FILE", "/dev/null".to_owned()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".to_owned()),
+        ("DRIFTLOG_AWS_BIN", aws.display().to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+pub(crate) fn driftlog(fake: &FakeCloudFormation, cwd: &Path, args: &[&str]) -> Run {
+    let env = aws_env(fake);
     let mut command = Command::new(env!("CARGO_BIN_EXE_driftlog"));
     command.args(args).current_dir(cwd);
     crate::support::terraform_env(&mut command);

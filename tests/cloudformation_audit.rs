@@ -4,13 +4,13 @@
 //! name the stack), and told as `driftlog history`.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use fake_cloudformation::{FakeCloudFormation, ResourceSpec, StackSpec};
 use serde_json::{json, Value};
 
 use crate::cloudformation::{driftlog, report_of, Run};
-use crate::support::git;
+use crate::support::{git, wait_for_the_next_second};
 
 const PASSWORD: &str = "s3cr3t-cfn-audit-password";
 const ACCOUNT: &str = "123456789012";
@@ -111,17 +111,6 @@ fn stack() -> StackSpec {
                 .expected(json!({"MasterUserPassword": PASSWORD}))
                 .actual(json!({"MasterUserPassword": PASSWORD})),
         )
-}
-
-/// Records, commits and CloudTrail events have one-second resolution: the steps must fall in
-/// different seconds, as real runs hours apart do.
-fn wait_for_the_next_second() {
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .expect("clock after 1970");
-    std::thread::sleep(Duration::from_nanos(
-        1_000_000_000 - u64::from(now.subsec_nanos()),
-    ));
 }
 
 /// A CloudTrail record naming `parameters`, by `account` in us-east-1.

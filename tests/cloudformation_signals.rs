@@ -25,12 +25,8 @@ fn start(fake: &FakeCloudFormation, aws: &Path, cwd: &Path) -> Child {
             "json",
         ])
         .current_dir(cwd)
-        .env("AWS_ENDPOINT_URL", fake.url())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .envs(crate::cloudformation::aws_env(fake))
+        // The CLI this test runs: the real one, or one that hangs.
         .env("DRIFTLOG_AWS_BIN", aws)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

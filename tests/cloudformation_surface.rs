@@ -7,30 +7,9 @@ use std::path::Path;
 use fake_cloudformation::{FakeCloudFormation, ResourceSpec, Scenario, StackSpec};
 use serde_json::{json, Value};
 
+use crate::cloudformation::aws_env;
 use crate::github::Runner;
-use crate::support::{assert_contains, tools, Stack};
-
-/// The AWS CLI's environment pointed at `fake`, with dummy credentials and no profile files.
-fn aws_env(fake: &FakeCloudFormation) -> Vec<(String, String)> {
-    let aws = tools().bin_dir.join("aws");
-    assert!(
-        aws.is_file(),
-        "the AWS CLI is missing from {}: run `bash scripts/setup-test-env.sh`",
-        aws.display()
-    );
-    [
-        ("AWS_ENDPOINT_URL", fake.url().to_owned()),
-        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
-        ("AWS_DEFAULT_REGION", "us-east-1".to_owned()),
-        ("AWS_CONFIG_FILE", "/dev/null".to_owned()),
-        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".to_owned()),
-        ("DRIFTLOG_AWS_BIN", aws.display().to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
-}
+use crate::support::{assert_contains, Stack};
 
 const APP_TEMPLATE: &str = "\
 AWSTemplateFormatVersion: '2010-09-09'

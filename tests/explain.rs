@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{json, Value};
 
-use crate::support::{git, Run, Stack};
+use crate::support::{git, wait_for_the_next_second, Run, Stack};
 
 struct Scenario {
     stack: Stack,
@@ -76,17 +76,6 @@ impl Scenario {
             .unwrap_or_else(|| panic!("no record {seq}"));
         humantime::parse_rfc3339(record["time"].as_str().expect("time")).expect("RFC 3339")
     }
-}
-
-/// Records, commits and CloudTrail events all have one-second resolution: the scenario's
-/// steps must fall in different seconds, as real runs hours apart do.
-fn wait_for_the_next_second() {
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .expect("clock after 1970");
-    std::thread::sleep(Duration::from_nanos(
-        1_000_000_000 - u64::from(now.subsec_nanos()),
-    ));
 }
 
 fn rfc3339(time: SystemTime) -> String {

@@ -475,3 +475,14 @@ pub fn interrupt_once_started(child: std::process::Child, marks: &Path) -> Outpu
     crate::capture::bytes("stderr", &out.stderr);
     out
 }
+
+/// Records, commits and CloudTrail events all have one-second resolution: the scenario's
+/// steps must fall in different seconds, as real runs hours apart do.
+pub fn wait_for_the_next_second() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .expect("clock after 1970");
+    std::thread::sleep(std::time::Duration::from_nanos(
+        1_000_000_000 - u64::from(now.subsec_nanos()),
+    ));
+}
