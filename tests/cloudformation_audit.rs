@@ -298,3 +298,32 @@ fn scans_are_recorded_by_stack_verified_explained_and_told_as_history() {
         assert!(!run.stdout.contains("s3cr3t") && !run.stderr.contains("s3cr3t"));
     }
 }
+
+#[test]
+fn ignore_rules_name_logical_ids_and_stack_keys() {
+    let fake = FakeCloudFormation::start().expect("fake");
+    fake.add_stack(stack()).expect("stack");
+    fake.set_actual_property("app", "WebSg", "/Tags/0/Value", Some(json!("staging")))
+        .expect("drift");
+    let repo = Repo::new();
+    std::fs::write(
+        repo.root().join(".driftlog.toml"),
+        "[[stacks]]\ncloudformation = \"app\"\ntemplate = \"cfn/app.yaml\"\n\n\
+         [[ignore]]\nresource = \"WebSg\"\nattribute = \"Tags*\"\n\
+         stack = \"cloudformation/*/app\"\nreason = \"the tagging job owns tags\"\n",
+    )
+    .expect("config");
+    let report = repo.scan(&fake);
+    assert_eq!(report["status"], "clean", "{report:#}");
+    let web = report["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .find(|r| r["address"] == "WebSg")
+        .expect("still reported");
+    assert_eq!(
+        web["changes"][0]["ignored"]["reason"], "the tagging job owns tags",
+        "{web:#}"
+    );
+    assert_eq!(report["summary"]["ignored"], 1);
+}
