@@ -125,6 +125,19 @@ fn app_stack() -> StackSpec {
         )
 }
 
+/// `driftlog scan --cloudformation NAME --no-audit --format json` in `cwd`.
+fn scan_json(fake: &FakeCloudFormation, cwd: &Path, name: &str) -> Run {
+    let args = [
+        "scan",
+        "--cloudformation",
+        name,
+        "--no-audit",
+        "--format",
+        "json",
+    ];
+    driftlog(fake, cwd, &args)
+}
+
 pub(crate) fn report_of(run: &Run) -> Value {
     serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", run.stdout, run.stderr))
@@ -156,18 +169,7 @@ fn drift_is_read_down_to_the_property_and_secrets_never_show() {
     let fake = FakeCloudFormation::start().expect("fake");
     fake.add_stack(app_stack()).expect("stack");
     let dir = tempfile::tempdir().expect("tempdir");
-    let run = driftlog(
-        &fake,
-        dir.path(),
-        &[
-            "scan",
-            "--cloudformation",
-            "app",
-            "--no-audit",
-            "--format",
-            "json",
-        ],
-    );
+    let run = scan_json(&fake, dir.path(), "app");
     assert_eq!(run.code, 2, "drift exits 2: {}", run.stderr);
     let report = report_of(&run);
     // Keyed by the region the stack's id names, though none was configured.
@@ -243,20 +245,7 @@ fn a_missing_stack_denied_calls_and_unsettled_stacks_fail_with_their_kind() {
             .as_str()
             .map(str::to_owned)
     };
-    let scan = |name: &str| {
-        driftlog(
-            &fake,
-            dir.path(),
-            &[
-                "scan",
-                "--cloudformation",
-                name,
-                "--no-audit",
-                "--format",
-                "json",
-            ],
-        )
-    };
+    let scan = |name: &str| scan_json(&fake, dir.path(), name);
 
     let run = scan("nope");
     assert_eq!(run.code, 1);
@@ -331,18 +320,7 @@ fn drift_results_are_read_over_every_page_and_nested_stacks_are_stacks() {
     )
     .expect("nested");
     let dir = tempfile::tempdir().expect("tempdir");
-    let run = driftlog(
-        &fake,
-        dir.path(),
-        &[
-            "scan",
-            "--cloudformation",
-            "big",
-            "--no-audit",
-            "--format",
-            "json",
-        ],
-    );
+    let run = scan_json(&fake, dir.path(), "big");
     assert_eq!(run.code, 2, "{}", run.stderr);
     let report = report_of(&run);
     let stacks = report["stacks"].as_array().expect("a combined report");

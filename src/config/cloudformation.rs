@@ -13,13 +13,8 @@ impl StackSpec {
     pub fn of_cloudformation(spec: CloudFormationSpec) -> StackSpec {
         let path = stack_key(spec.region.as_deref(), &spec.stack_name);
         StackSpec {
-            name: path.display().to_string(),
-            path,
-            workspace: None,
-            var_files: Vec::new(),
-            vars: Vec::new(),
             cloudformation: Some(spec),
-            owners: Vec::new(),
+            ..StackSpec::at(path)
         }
     }
 }
