@@ -20,6 +20,7 @@ pub mod explain;
 pub mod github;
 pub mod interrupt;
 pub mod json;
+pub mod notify;
 pub mod owners;
 pub mod remediate;
 pub mod report;

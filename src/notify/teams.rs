@@ -1,0 +1,8 @@
+//! The teams payload. STUB: being written.
+
+use super::Notification;
+
+/// The request body for teams.
+pub fn payload(notification: &Notification) -> serde_json::Value {
+    serde_json::json!({ "text": notification.title() })
+}
