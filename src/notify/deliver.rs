@@ -71,7 +71,7 @@ impl Target {
             kind,
             label: format!("{} ({url_env})", kind.as_str()),
             url: Secret::new(url),
-            secret: secret_env.and_then(|name| lookup(name)).map(Secret::new),
+            secret: secret_env.and_then(&lookup).map(Secret::new),
         })
     }
 }
