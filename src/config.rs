@@ -37,6 +37,7 @@ mod cloudformation;
 mod discovery;
 mod glob;
 mod ignore;
+pub mod notify;
 pub mod remediate;
 pub use cloudformation::{check_terraform_dir, valid_profile, valid_region, valid_stack_name};
 
@@ -112,6 +113,8 @@ pub struct Config {
     pub ignore: Vec<IgnoreRule>,
     /// In the file's order: the drift driftlog may remediate, and how.
     pub remediate: Vec<RemediateRule>,
+    /// In the file's order: the receivers told when a stack's drift changes.
+    pub notify: Vec<notify::NotifyRule>,
     /// `[drift] count_unmanaged`: count drift of attributes the configuration does not set
     /// (computed by the provider). Off by default: apply would leave them alone.
     pub count_unmanaged: bool,
@@ -192,6 +195,7 @@ impl Config {
                 stacks: discovery.stacks,
                 ignore: Vec::new(),
                 remediate: Vec::new(),
+                notify: Vec::new(),
                 count_unmanaged: false,
                 warnings: discovery.warnings,
             });
@@ -306,12 +310,30 @@ impl Config {
             .map(|entry| doc.remediate_entry(entry))
             .collect::<Result<Vec<_>, _>>()?;
 
+        if let Some(extra) = raw.notify.get(notify::MAX_NOTIFY_TARGETS) {
+            return Err(doc.error(
+                extra.span(),
+                "notify",
+                format!(
+                    "more than {} [[notify]] entries (MAX_NOTIFY_TARGETS): each is a request \
+                     per change, and a scan must stay short",
+                    notify::MAX_NOTIFY_TARGETS
+                ),
+            ));
+        }
+        let notify = raw
+            .notify
+            .iter()
+            .map(|entry| doc.notify_entry(entry))
+            .collect::<Result<Vec<_>, _>>()?;
+
         Ok(Config {
             file: Some(file.to_path_buf()),
             root: root.to_path_buf(),
             stacks,
             ignore,
             remediate,
+            notify,
             count_unmanaged: raw
                 .drift
                 .and_then(|drift| drift.count_unmanaged)
@@ -356,9 +378,9 @@ pub fn parse_shard(text: &str) -> Result<(usize, usize), String> {
 }
 
 /// The keys each table allows, in the order error messages list them.
-const TOP_KEYS: &[&str] = &["stacks", "ignore", "remediate", "drift"];
+const TOP_KEYS: &[&str] = &["stacks", "ignore", "remediate", "notify", "drift"];
 /// Top-level keys that hold a list of tables (`[[stacks]]`), not one table (`[drift]`).
-const LIST_KEYS: &[&str] = &["stacks", "ignore", "remediate"];
+const LIST_KEYS: &[&str] = &["stacks", "ignore", "remediate", "notify"];
 const DRIFT_KEYS: &[&str] = &["count_unmanaged"];
 const STACK_KEYS: &[&str] = &[
     "path",
@@ -383,6 +405,8 @@ struct RawFile {
     ignore: Vec<Spanned<RawIgnore>>,
     #[serde(default)]
     remediate: Vec<Spanned<remediate::RawRemediate>>,
+    #[serde(default)]
+    notify: Vec<Spanned<notify::RawNotify>>,
     drift: Option<RawDrift>,
 }
 
@@ -470,6 +494,7 @@ impl Document<'_> {
             "[[stacks]]" => STACK_KEYS,
             "[[ignore]]" => IGNORE_KEYS,
             "[[remediate]]" => remediate::REMEDIATE_KEYS,
+            "[[notify]]" => notify::NOTIFY_KEYS,
             "[drift]" => DRIFT_KEYS,
             _ => TOP_KEYS,
         };

@@ -17,6 +17,7 @@ pub mod explain;
 pub mod ignore;
 pub mod latest;
 pub mod merge;
+pub mod notify;
 pub mod output;
 pub mod owners;
 pub mod pipeline;

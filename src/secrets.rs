@@ -7,9 +7,14 @@
 //! library is driven some other way. A variable the workflow set for its own providers, such
 //! as a `GITHUB_TOKEN` a GitHub provider reads, is not driftlog's to take and stays.
 //!
+//! The notification receivers' URLs and signing secrets are named in `.driftlog.toml`, so
+//! they are only known once it is read: [`withhold`] takes those the same way, before the
+//! scan starts terraform.
+//!
 //! [`scrub`] masks them (and URL credentials) in whatever driftlog says about a remote.
 
-use std::sync::OnceLock;
+use std::collections::BTreeMap;
+use std::sync::{Mutex, OnceLock};
 
 /// driftlog's own secrets once taken out of the environment: in this process's memory only.
 #[derive(Default)]
@@ -63,10 +68,45 @@ pub const SIGNING_KEY_VARIABLES: [&str; 2] = ["DRIFTLOG_SIGNING_KEY", "INPUT_SIG
 pub const GITHUB_TOKEN_VARIABLES: [&str; 2] = ["DRIFTLOG_GITHUB_TOKEN", "INPUT_GITHUB_TOKEN"];
 
 /// Every variable no child process may inherit.
-pub fn variables() -> impl Iterator<Item = &'static str> {
+pub fn variables() -> Vec<String> {
+    let withheld = WITHHELD.lock().unwrap_or_else(|p| p.into_inner());
     SIGNING_KEY_VARIABLES
         .into_iter()
         .chain(GITHUB_TOKEN_VARIABLES)
+        .map(str::to_owned)
+        .chain(withheld.keys().cloned())
+        .collect()
+}
+
+/// The variables [`withhold`] took, with their values (`None`: unset or empty).
+static WITHHELD: Mutex<BTreeMap<String, Option<String>>> = Mutex::new(BTreeMap::new());
+
+/// The values of the variables `names`, taken out of the environment so no child process
+/// (terraform, its providers, git's credential helpers) inherits them; every later
+/// [`variables`] names them too. Asking again for a name already taken gives the value taken
+/// then. Call before the scan starts threads of its own: changing the environment races with
+/// any thread reading it.
+pub fn withhold(names: &[&str]) -> Vec<Option<String>> {
+    let mut withheld = WITHHELD.lock().unwrap_or_else(|p| p.into_inner());
+    names
+        .iter()
+        .map(|name| {
+            withheld
+                .entry((*name).to_owned())
+                .or_insert_with(|| {
+                    let value = std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+                    std::env::remove_var(name);
+                    value
+                })
+                .clone()
+        })
+        .collect()
+}
+
+/// Every secret value [`withhold`] took, for [`scrub`].
+pub fn withheld_values() -> Vec<String> {
+    let withheld = WITHHELD.lock().unwrap_or_else(|p| p.into_inner());
+    withheld.values().flatten().cloned().collect()
 }
 
 /// Secrets shorter than this are not masked: replacing every `ab` would garble messages

@@ -2,7 +2,7 @@
 //! place the stages' order is written down:
 //!
 //! configuration -> stacks -> scan (each with its engine) -> ignore rules -> owners ->
-//! render (early) -> record -> explain -> render (late) -> publish -> outcome.
+//! render (early) -> record -> explain -> render (late) -> publish -> notify -> outcome.
 //!
 //! Nothing here prints: the caller's [`Observer`] hears progress, gets the text for standard
 //! output and the lines for standard error, in the order they belong.
@@ -277,6 +277,8 @@ pub fn run_plan(
     observer: &dyn Observer,
 ) -> Result<RunOutcome, RunError> {
     let Plan { single, jobs } = plan;
+    // Before the scan starts any process: the receivers' variables leave the environment.
+    let notifier = super::notify::Notifier::resolve(config);
     let rules = IgnoreRules::today(config);
     let (mut reports, scanned) = scan(single, &jobs, settings.concurrency, &rules, observer);
     for warning in super::owners::route(&mut reports, &settings.root) {
@@ -331,6 +333,27 @@ pub fn run_plan(
     observer.published(&published);
     let mut failures = output.failures;
     failures.extend(published.failures.into_iter().map(StageFailure::Publish));
+    let notified = super::notify::notify(
+        &notifier,
+        &document.publication().stacks(),
+        settings.audit.as_ref(),
+        settings.root.clone(),
+        &|_| publisher.links(),
+    );
+    for line in &notified.sent {
+        observer.line(Line::Note(line));
+    }
+    for warning in &notified.warnings {
+        observer.line(Line::Warning(warning));
+    }
+    // A notification never fails the run, nor does its line in the summary.
+    if let Err(err) = publisher.append_summary(&notified.summary_markdown()) {
+        let message = format!(
+            "the notifications' job summary: {}",
+            super::full_chain(&err)
+        );
+        observer.line(Line::Warning(&message));
+    }
     Ok(RunOutcome {
         drift_code: document.publication().status().exit_code(),
         failures,

@@ -221,6 +221,35 @@ impl Publisher {
         self.in_actions
     }
 
+    /// Adds `markdown` to the job summary, when there is one and it is on.
+    pub fn append_summary(&self, markdown: &str) -> Result<(), RunnerFileError> {
+        match &self.runner.step_summary {
+            Some(path) if self.in_actions && self.settings.summary && !markdown.is_empty() => {
+                actions::append_step_summary(path, markdown)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The pages a notification links: the workflow run and the pull request checked.
+    pub fn links(&self) -> crate::notify::Links {
+        let server = self
+            .env
+            .get("GITHUB_SERVER_URL")
+            .filter(|v| !v.is_empty())
+            .map_or("https://github.com", String::as_str)
+            .trim_end_matches('/');
+        let pull_request = self.api.as_ref().and_then(|(target, _)| {
+            let number = target.pull_request?;
+            Some(format!("{server}/{}/pull/{number}", target.repo))
+        });
+        crate::notify::Links {
+            run: run_link(&self.env).map(|link| link.url),
+            issue: None,
+            pull_request,
+        }
+    }
+
     /// Writes the job summary, step outputs and annotations, then posts to GitHub, each
     /// whatever became of the others. Problems with permissions are warnings; every other
     /// failure is returned, in order, once everything was tried. `report_json` is where the

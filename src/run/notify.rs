@@ -1,0 +1,210 @@
+//! The notify stage: after the records and the publishing, each stack whose drift changed
+//! since its previous record on the audit branch is told to the `[[notify]]` receivers that
+//! want it. The log is the memory: the same drift as last time sends nothing, whatever the
+//! run. A notification that cannot be sent is a warning; it never changes the exit code.
+
+use std::path::PathBuf;
+
+use crate::audit::reader::{read_log, LogEntry};
+use crate::audit::record::{RecordKind, RecordResult};
+use crate::audit::recorder::AuditOptions;
+use crate::config::notify::NotifyRule;
+use crate::config::Config;
+use crate::drift::fingerprint::CountedDrift;
+use crate::drift::ScanReport;
+use crate::notify::{self, Links, Notification, NotifyError, Previous, Target};
+use crate::report::markdown::code_span;
+
+/// The configured receivers, their URLs and secrets taken out of the environment.
+pub struct Notifier {
+    targets: Vec<(NotifyRule, Result<Target, NotifyError>)>,
+}
+
+impl Notifier {
+    /// The receivers `config` names. Their variables leave the environment here, before any
+    /// child process starts; one that is unset is reported when there is something to send.
+    pub fn resolve(config: &Config) -> Notifier {
+        let targets = config
+            .notify
+            .iter()
+            .map(|rule| {
+                let mut names = vec![rule.url_env.as_str()];
+                names.extend(rule.secret_env.as_deref());
+                let values = crate::secrets::withhold(&names);
+                let lookup = |name: &str| {
+                    names
+                        .iter()
+                        .position(|n| *n == name)
+                        .and_then(|at| values[at].clone())
+                };
+                let target =
+                    Target::from_env(rule.kind, &rule.url_env, rule.secret_env.as_deref(), lookup);
+                (rule.clone(), target)
+            })
+            .collect();
+        Notifier { targets }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty()
+    }
+
+    /// The usable receivers, or why each of the others is not.
+    pub fn targets(&self) -> &[(NotifyRule, Result<Target, NotifyError>)] {
+        &self.targets
+    }
+}
+
+/// What the stage did, for standard error and the job summary.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Notified {
+    /// A line per message delivered.
+    pub sent: Vec<String>,
+    /// A line per message not delivered, or why none could be.
+    pub warnings: Vec<String>,
+}
+
+impl Notified {
+    /// The job summary's section; empty when there is nothing to say.
+    pub fn summary_markdown(&self) -> String {
+        if self.sent.is_empty() && self.warnings.is_empty() {
+            return String::new();
+        }
+        let mut text = String::from("\n### Notifications\n\n");
+        for line in &self.sent {
+            text.push_str(&format!("- ✅ {}\n", code_span(line)));
+        }
+        for line in &self.warnings {
+            text.push_str(&format!("- ⚠️ {}\n", code_span(line)));
+        }
+        text
+    }
+}
+
+/// Tells the receivers of each transition among `reports`. `audit` is the log the reports
+/// were recorded in (`None`: nothing recorded, so nothing known to compare with); `start` is
+/// where its repository is looked for when `audit.repo` names none; `links` gives each
+/// report's pages.
+pub fn notify(
+    notifier: &Notifier,
+    reports: &[&ScanReport],
+    audit: Option<&AuditOptions>,
+    start: PathBuf,
+    links: &dyn Fn(&ScanReport) -> Links,
+) -> Notified {
+    let mut notified = Notified::default();
+    if notifier.is_empty() || reports.is_empty() {
+        return notified;
+    }
+    let Some(audit) = audit else {
+        notified.warnings.push(
+            "no notifications: they compare each scan with the stack's previous record on \
+             the audit branch, and this run records nothing (--no-audit)"
+                .to_owned(),
+        );
+        return notified;
+    };
+    if crate::interrupt::requested() {
+        notified
+            .warnings
+            .push("stopped, so no notification was sent".to_owned());
+        return notified;
+    }
+    let start = audit.repo.clone().unwrap_or(start);
+    let entries = match crate::audit::discover_repository(&start)
+        .map_err(|err| super::error_chain(&err))
+        .and_then(|repo| read_log(&repo, &audit.branch).map_err(|err| super::error_chain(&err)))
+    {
+        Ok(entries) => entries,
+        Err(err) => {
+            notified.warnings.push(format!(
+                "no notifications: the audit branch {} could not be read: {err}",
+                audit.branch
+            ));
+            return notified;
+        }
+    };
+    for report in reports {
+        let Some(recorded) = &report.audit else {
+            // Not recorded (its record failed, or a stop came first): nothing to compare.
+            continue;
+        };
+        let Some(index) = entries.iter().position(|e| e.record.seq == recorded.seq) else {
+            notified.warnings.push(format!(
+                "{}: record {} is not on {}, so no notification",
+                report.stack.dir, recorded.seq, audit.branch
+            ));
+            continue;
+        };
+        let previous = previous_scan(&entries, index);
+        let Some(transition) = notify::transition::of(report, previous.as_ref()) else {
+            continue;
+        };
+        let stack_path = entries[index].record.stack.path.clone();
+        let message = Notification::of(report, transition, previous.as_ref(), links(report));
+        for (rule, target) in &notifier.targets {
+            if !rule.wants(transition, &stack_path) {
+                continue;
+            }
+            if crate::interrupt::requested() {
+                notified
+                    .warnings
+                    .push("stopped, so the other notifications were not sent".to_owned());
+                return notified;
+            }
+            let sent = target
+                .as_ref()
+                .map_err(|err| err.to_string())
+                .and_then(|target| {
+                    notify::send(target, &message)
+                        .map(|delivered| (target, delivered))
+                        .map_err(|err| err.to_string())
+                });
+            let what = format!("{} of {}", transition.as_str(), message.stack);
+            match sent {
+                Ok((target, delivered)) => notified.sent.push(format!(
+                    "notified {} of {what} (HTTP {}{})",
+                    target.label,
+                    delivered.status,
+                    match delivered.attempts {
+                        1 => String::new(),
+                        n => format!(", {n} attempts"),
+                    }
+                )),
+                Err(err) => notified
+                    .warnings
+                    .push(format!("notification ({what}) not sent: {err}")),
+            }
+        }
+    }
+    let secrets = crate::secrets::withheld_values();
+    for line in notified.sent.iter_mut().chain(&mut notified.warnings) {
+        *line = crate::secrets::scrub(line, &secrets);
+    }
+    notified
+}
+
+/// What the log held for the stack of the scan record at `index` before it: the newest
+/// earlier scan of the same stack and workspace, and the drift of the newest that did not
+/// fail. `None`: the stack's first scan.
+fn previous_scan(entries: &[LogEntry], index: usize) -> Option<Previous> {
+    let current = &entries[index].record;
+    let mut earlier = entries[..index].iter().rev().filter(|e| {
+        e.record.kind == RecordKind::Scan
+            && e.record.stack.path == current.stack.path
+            && e.record.stack.workspace == current.stack.workspace
+    });
+    let newest = earlier.next()?;
+    let failed = newest.record.result == RecordResult::Failed;
+    let standing = match failed {
+        false => Some(newest),
+        true => earlier.find(|e| e.record.result != RecordResult::Failed),
+    };
+    Some(Previous {
+        seq: newest.record.seq,
+        failed,
+        drift: standing
+            .map(|e| CountedDrift::of(&e.record.resources))
+            .unwrap_or_default(),
+    })
+}
