@@ -224,7 +224,7 @@ fn unknown_key_names_file_line_and_key() {
     assert_eq!((line, column), (2, 1));
     assert_eq!(
         message,
-        "unknown key `stack` at the top level (expected stacks, ignore, remediate, drift)"
+        "unknown key `stack` at the top level (expected stacks, ignore, remediate, notify, drift)"
     );
 }
 
