@@ -69,6 +69,8 @@ pub struct NotifiedResource {
     pub action: String,
     /// The counted attributes that drifted (empty: the resource as a whole).
     pub attributes: Vec<NotifiedAttribute>,
+    /// Counted attributes beyond [`MAX_NOTIFIED_ATTRIBUTES`].
+    pub more_attributes: usize,
 }
 
 /// One drifted attribute: its path and both sides as every report shows them (a secret is
@@ -243,6 +245,7 @@ impl Notification {
                     before: "\"prod\"".into(),
                     after: "\"staging\"".into(),
                 }],
+                more_attributes: 0,
             }],
             more_resources: 0,
             explanations: Vec::new(),
@@ -325,6 +328,10 @@ fn notified_resources(report: &ScanReport) -> (Vec<NotifiedResource>, usize) {
                     after: value(&change.after),
                 })
                 .collect(),
+            more_attributes: resource
+                .counted_changes()
+                .count()
+                .saturating_sub(MAX_NOTIFIED_ATTRIBUTES),
         })
         .collect();
     (listed, counted.len().saturating_sub(MAX_NOTIFIED_RESOURCES))
