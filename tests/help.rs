@@ -23,6 +23,7 @@ const COMMANDS: &[&[&str]] = &[
     &["history"],
     &["explain"],
     &["stacks"],
+    &["notify"],
     &["report"],
     &["report", "post"],
     &["report", "merge"],

@@ -208,3 +208,31 @@ fn previous_scan(entries: &[LogEntry], index: usize) -> Option<Previous> {
             .unwrap_or_default(),
     })
 }
+
+/// `driftlog notify --test`: the sample message sent to every configured receiver, a line
+/// each saying whether it arrived (`Err`: why not). Empty when nothing is configured.
+pub fn send_test(notifier: &Notifier, scanned_at: &str) -> Vec<Result<String, String>> {
+    let sample = Notification::sample(scanned_at);
+    let secrets = crate::secrets::withheld_values();
+    notifier
+        .targets
+        .iter()
+        .map(|(rule, target)| {
+            let target = target
+                .as_ref()
+                .map_err(|err| format!("line {}: {err}", rule.line))?;
+            notify::send(target, &sample)
+                .map(|delivered| {
+                    format!(
+                        "{}: test message delivered (HTTP {})",
+                        target.label, delivered.status
+                    )
+                })
+                .map_err(|err| err.to_string())
+        })
+        .map(|line| match line {
+            Ok(text) => Ok(crate::secrets::scrub(&text, &secrets)),
+            Err(text) => Err(crate::secrets::scrub(&text, &secrets)),
+        })
+        .collect()
+}

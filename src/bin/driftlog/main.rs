@@ -10,6 +10,7 @@ mod history;
 mod keygen;
 mod log;
 mod log_location;
+mod notify;
 mod print;
 mod remediate;
 mod report;
@@ -68,6 +69,8 @@ enum Command {
     Explain(explain::Args),
     /// List the stacks a scan without DIR covers (`--format matrix` for CI fan-out).
     Stacks(stacks::Args),
+    /// Check the `[[notify]]` receivers: `--test` sends each a sample message.
+    Notify(notify::Args),
     /// Work with saved JSON reports.
     #[command(subcommand)]
     Report(report::Command),
@@ -101,6 +104,7 @@ fn main() -> ExitCode {
         Command::Log(args) => log::run(args),
         Command::Report(command) => report::run(command),
         Command::Stacks(args) => stacks::run(args),
+        Command::Notify(args) => notify::run(args),
         Command::History(args) => history::run(args),
         Command::Explain(args) => explain::run(args),
     };
