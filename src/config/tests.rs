@@ -255,6 +255,7 @@ fn key_lists_in_messages_are_the_fields() {
         ("x = 1\n", TOP_KEYS),
         ("[[stacks]]\nx = 1\n", STACK_KEYS),
         ("[[ignore]]\nx = 1\n", IGNORE_KEYS),
+        ("[[notify]]\nx = 1\n", notify::NOTIFY_KEYS),
     ] {
         let err = toml::from_str::<RawFile>(text).err().expect("unknown key");
         let mut listed: Vec<&str> = err.message().split('`').skip(3).step_by(2).collect();
@@ -556,4 +557,102 @@ fn parse_shard_accepts_k_of_n_only() {
     for junk in ["", "2", "a/b", "2/3/4", "-1/3", "2/3x", "1.5/3"] {
         assert!(err(junk).contains("K/N"), "{junk}: {}", err(junk));
     }
+}
+
+#[test]
+fn notify_entries_default_to_every_transition_and_stack() {
+    let dir = repo();
+    let root = dir.path();
+    let config = parse(
+        root,
+        "[[notify]]\nkind = \"slack\"\nurl_env = \"SLACK_DRIFT_WEBHOOK\"\n\n\
+         [[notify]]\nkind = \"webhook\"\nurl_env = \"HOOK\"\nsecret_env = \"HOOK_KEY\"\n\
+         on = [\"resolved\", \"failed\", \"failed\"]\nstacks = \"infra/prod*\"\n",
+    )
+    .expect("valid");
+    let [slack, hook] = config.notify.as_slice() else {
+        panic!("two entries: {:?}", config.notify);
+    };
+    assert_eq!(slack.kind, crate::notify::Kind::Slack);
+    assert_eq!((slack.line, hook.line), (1, 5));
+    assert_eq!(slack.on, crate::notify::Transition::ALL.to_vec());
+    assert!(slack.wants(crate::notify::Transition::Changed, "anything/at/all"));
+    assert_eq!(hook.secret_env.as_deref(), Some("HOOK_KEY"));
+    use crate::notify::Transition::{Drifted, Failed, Resolved};
+    assert_eq!(hook.on, vec![Resolved, Failed]);
+    assert!(hook.wants(Failed, "infra/prod"));
+    assert!(!hook.wants(Drifted, "infra/prod"));
+    assert!(!hook.wants(Failed, "infra/stage"));
+}
+
+#[test]
+fn notify_entries_that_cannot_work_are_refused_with_their_line() {
+    let dir = repo();
+    let root = dir.path();
+    for (text, key, says) in [
+        (
+            "[[notify]]\nurl_env = \"X\"\n",
+            "notify.kind",
+            "has no `kind`",
+        ),
+        (
+            "[[notify]]\nkind = \"email\"\nurl_env = \"X\"\n",
+            "notify.kind",
+            "expected slack, webhook, teams",
+        ),
+        (
+            "[[notify]]\nkind = \"slack\"\n",
+            "notify.url_env",
+            "has no `url_env`",
+        ),
+        (
+            "[[notify]]\nkind = \"slack\"\nurl_env = \"X\"\non = []\n",
+            "notify.on",
+            "`on` is empty",
+        ),
+        (
+            "[[notify]]\nkind = \"slack\"\nurl_env = \"X\"\non = [\"always\"]\n",
+            "notify.on",
+            "not a transition",
+        ),
+    ] {
+        let (line, _, got_key, message) = invalid(root, text);
+        assert!(line >= 1, "{text}");
+        assert_eq!(got_key.as_deref(), Some(key), "{text}: {message}");
+        assert!(message.contains(says), "{text}: {message}");
+    }
+}
+
+#[test]
+fn a_url_pasted_where_its_variable_belongs_is_refused_and_not_repeated() {
+    let dir = repo();
+    let root = dir.path();
+    let url = "https://hooks.slack.com/services/T000/B000/s3cr3tpart";
+    for key in ["url_env", "secret_env"] {
+        let text =
+            format!("[[notify]]\nkind = \"webhook\"\nurl_env = \"HOOK\"\n{key} = \"{url}\"\n")
+                .replacen("url_env = \"HOOK\"\nurl_env", "url_env", 1);
+        let err = parse(root, &text).expect_err("a URL is not a variable name");
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("s3cr3tpart"), "{key}: {shown}");
+        assert!(
+            shown.contains("must name an environment variable"),
+            "{shown}"
+        );
+    }
+}
+
+#[test]
+fn more_notify_entries_than_the_limit_are_refused() {
+    let dir = repo();
+    let root = dir.path();
+    let entry = "[[notify]]\nkind = \"slack\"\nurl_env = \"X\"\n";
+    let text = entry.repeat(notify::MAX_NOTIFY_TARGETS + 1);
+    let err = parse(root, &text).expect_err("too many");
+    assert!(
+        err.to_string()
+            .contains(&notify::MAX_NOTIFY_TARGETS.to_string()),
+        "{err}"
+    );
+    parse(root, &entry.repeat(notify::MAX_NOTIFY_TARGETS)).expect("at the limit");
 }
