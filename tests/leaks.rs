@@ -26,6 +26,7 @@ const KINDS: &[&str] = &[
     "summary",
     "outputs",
     "report",
+    "notification",
 ];
 
 struct Hit {

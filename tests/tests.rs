@@ -13,6 +13,12 @@ mod leaks;
 /// A stateful fake of the GitHub REST API on loopback, and its own tests.
 mod fake_github;
 
+/// A webhook receiver on loopback that keeps what it was sent (Slack, Teams, webhooks).
+mod fake_receiver;
+
+/// Notifications per transition of a stack's drift, signed, retried, never leaking a URL.
+mod notify;
+
 /// Drift routed to its owners (CODEOWNERS, `owners`): named, mentioned and assigned.
 mod owners;
 
