@@ -140,9 +140,12 @@ fn one_message_per_transition_in_order_never_one_per_run() {
     scenario.edit_web("size", json!(3));
     scenario.scan(0); // resolved
     scenario.scan(0); // clean again: nothing
+    let web = std::fs::read(stack.object_file("web")).expect("read the object");
     std::fs::write(stack.object_file("web"), "{ not json").expect("break the object");
     let failed = scenario.scan(1);
     scenario.scan(1); // a failure after a failure: nothing
+    std::fs::write(stack.object_file("web"), web).expect("mend the object");
+    scenario.scan(0); // clean, as before the failures: nothing
 
     let messages = scenario.webhook_messages();
     let transitions: Vec<&str> = messages
