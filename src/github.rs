@@ -156,6 +156,9 @@ pub struct Published {
     pub warnings: Vec<String>,
     /// Things that failed for other reasons.
     pub errors: Vec<GithubError>,
+    /// The drift issue of each stack that has one: its index in `publication.stacks()`, and
+    /// its page.
+    pub issues: Vec<(usize, String)>,
 }
 
 /// Posts `publication` to GitHub as `options` asks. Never fails as a whole: each part's
@@ -176,6 +179,7 @@ pub fn publish(
     };
     // Owners GitHub would not assign: said after what the closure below notes.
     let mut owner_warnings = Vec::new();
+    let mut issues = Vec::new();
     let mut note = |result: Result<Option<String>, GithubError>| match result {
         Ok(Some(done)) => published.done.push(done),
         Ok(None) => {}
@@ -211,7 +215,7 @@ pub fn publish(
         if keep_issues {
             for (index, stack) in publication.stacks().into_iter().enumerate() {
                 let id = options.stack_ids.get(index).unwrap_or(&options.id);
-                note(issue::sync(
+                let synced = issue::sync(
                     &client,
                     target,
                     stack,
@@ -219,7 +223,11 @@ pub fn publish(
                     options,
                     author,
                     &mut owner_warnings,
-                ));
+                );
+                if let Ok(Some(synced)) = &synced {
+                    issues.push((index, client.scrub(&synced.url)));
+                }
+                note(synced.map(|synced| synced.map(|s| s.done)));
             }
         }
     }
@@ -232,6 +240,7 @@ pub fn publish(
         }
     }
     published.warnings.extend(owner_warnings);
+    published.issues = issues;
     // What was done names URLs GitHub answered with: masked like its errors.
     published.done = published.done.iter().map(|d| client.scrub(d)).collect();
     published.warnings = published.warnings.iter().map(|w| client.scrub(w)).collect();

@@ -195,6 +195,13 @@ fn one_message_per_transition_in_order_never_one_per_run() {
             "https://github.com/acme/infra/actions/runs/8813"
         );
     }
+    // The drift issue the same run opened, updated and closed.
+    let issue = messages[0]["links"]["issue"]
+        .as_str()
+        .expect("the issue's page");
+    assert!(issue.ends_with("/issues/1"), "{issue}");
+    assert_eq!(messages[1]["links"]["issue"], issue);
+    assert_eq!(messages[2]["links"]["issue"], issue);
     let keys: std::collections::BTreeSet<&str> = messages
         .iter()
         .map(|m| m["key"].as_str().expect("key"))

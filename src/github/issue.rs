@@ -31,6 +31,23 @@ struct Issue {
     assignees: Vec<User>,
 }
 
+/// What syncing a stack's issue did: a line for the run, and the issue's page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Synced {
+    pub done: String,
+    pub url: String,
+}
+
+impl Synced {
+    fn new(done: String, url: Option<String>) -> Synced {
+        let url = url.unwrap_or_default();
+        Synced {
+            done: format!("{done}: {url}"),
+            url,
+        }
+    }
+}
+
 /// How many addresses a "what changed" comment names per side.
 const NAMED_IN_CHANGE: usize = 20;
 
@@ -46,7 +63,7 @@ pub(super) fn sync(
     options: &PublishOptions,
     author: &Author,
     warnings: &mut Vec<String>,
-) -> Result<Option<String>, GithubError> {
+) -> Result<Option<Synced>, GithubError> {
     if report.status == Status::Failed {
         return Ok(None);
     }
@@ -79,9 +96,9 @@ pub(super) fn sync(
             &format!("/repos/{repo}/issues/{number}"),
             &json!({ "state": "closed", "state_reason": "completed" }),
         )?;
-        return Ok(Some(format!(
-            "closed drift issue #{number}: {}",
-            issue.html_url.unwrap_or_default()
+        return Ok(Some(Synced::new(
+            format!("closed drift issue #{number}"),
+            issue.html_url,
         )));
     }
 
@@ -125,10 +142,9 @@ pub(super) fn sync(
             }),
         )?;
         warnings.extend(assign(client, target, created.number, &report.owners));
-        return Ok(Some(format!(
-            "opened drift issue #{}: {}",
-            created.number,
-            created.html_url.unwrap_or_default()
+        return Ok(Some(Synced::new(
+            format!("opened drift issue #{}", created.number),
+            created.html_url,
         )));
     };
 
@@ -173,9 +189,9 @@ pub(super) fn sync(
         (false, true) => "updated (the drifted resources changed)",
         (false, false) => "updated",
     };
-    Ok(Some(format!(
-        "{verb} drift issue #{number}: {}",
-        issue.html_url.unwrap_or_default()
+    Ok(Some(Synced::new(
+        format!("{verb} drift issue #{number}"),
+        issue.html_url,
     )))
 }
 

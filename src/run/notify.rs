@@ -83,14 +83,14 @@ impl Notified {
 
 /// Tells the receivers of each transition among `reports`. `audit` is the log the reports
 /// were recorded in (`None`: nothing recorded, so nothing known to compare with); `start` is
-/// where its repository is looked for when `audit.repo` names none; `links` gives each
-/// report's pages.
+/// where its repository is looked for when `audit.repo` names none; `links` gives the pages
+/// of the report at an index.
 pub fn notify(
     notifier: &Notifier,
     reports: &[&ScanReport],
     audit: Option<&AuditOptions>,
     start: PathBuf,
-    links: &dyn Fn(&ScanReport) -> Links,
+    links: &dyn Fn(usize) -> Links,
 ) -> Notified {
     let mut notified = Notified::default();
     if notifier.is_empty() || reports.is_empty() {
@@ -124,7 +124,7 @@ pub fn notify(
             return notified;
         }
     };
-    for report in reports {
+    for (at, report) in reports.iter().enumerate() {
         let Some(recorded) = &report.audit else {
             // Not recorded (its record failed, or a stop came first): nothing to compare.
             continue;
@@ -141,7 +141,7 @@ pub fn notify(
             continue;
         };
         let stack_path = entries[index].record.stack.path.clone();
-        let message = Notification::of(report, transition, previous.as_ref(), links(report));
+        let message = Notification::of(report, transition, previous.as_ref(), links(at));
         for (rule, target) in &notifier.targets {
             if !rule.wants(transition, &stack_path) {
                 continue;

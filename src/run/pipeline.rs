@@ -333,12 +333,13 @@ pub fn run_plan(
     observer.published(&published);
     let mut failures = output.failures;
     failures.extend(published.failures.into_iter().map(StageFailure::Publish));
+    let issues = published.issues;
     let notified = super::notify::notify(
         &notifier,
         &document.publication().stacks(),
         settings.audit.as_ref(),
         settings.root.clone(),
-        &|_| publisher.links(),
+        &|index| publisher.links(index, &issues),
     );
     for line in &notified.sent {
         observer.line(Line::Note(line));

@@ -99,6 +99,8 @@ pub struct Published {
     /// Things left undone that must not fail the job (no token, missing permissions, a stop).
     pub warnings: Vec<String>,
     pub failures: Vec<PublishFailure>,
+    /// Each stack's drift issue page, by the stack's index in the publication.
+    pub issues: Vec<(usize, String)>,
 }
 
 impl Published {
@@ -231,8 +233,9 @@ impl Publisher {
         }
     }
 
-    /// The pages a notification links: the workflow run and the pull request checked.
-    pub fn links(&self) -> crate::notify::Links {
+    /// The pages a notification about the publication's stack `index` links: the workflow
+    /// run, the pull request checked, and the stack's drift issue (from `issues`).
+    pub fn links(&self, index: usize, issues: &[(usize, String)]) -> crate::notify::Links {
         let server = self
             .env
             .get("GITHUB_SERVER_URL")
@@ -245,7 +248,10 @@ impl Publisher {
         });
         crate::notify::Links {
             run: run_link(&self.env).map(|link| link.url),
-            issue: None,
+            issue: issues
+                .iter()
+                .find(|(at, url)| *at == index && !url.is_empty())
+                .map(|(_, url)| url.clone()),
             pull_request,
         }
     }
@@ -302,6 +308,7 @@ impl Publisher {
         };
         let posted = github::publish(publication, target, token, &options);
         published.done = posted.done;
+        published.issues = posted.issues;
         published.warnings.extend(posted.warnings);
         published
             .failures
