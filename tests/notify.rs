@@ -367,3 +367,48 @@ fn notify_test_sends_a_sample_to_each_receiver() {
     assert_eq!(run.code, 1);
     assert_contains(&run.stderr, "no [[notify]] receivers");
 }
+
+#[test]
+fn terraform_never_sees_a_receivers_url_or_secret() {
+    let scenario = Scenario::new(BOTH);
+    let stack = &scenario.runner.stack;
+    let dump = stack.root.join("env-dump");
+    // terraform's environment is every provider's and every `local-exec`'s.
+    let wrapper = stack.fake_terraform(
+        "env-terraform",
+        &format!(
+            "#!/bin/sh\nenv >> '{}'\nexec terraform \"$@\"\n",
+            dump.display()
+        ),
+    );
+    scenario.edit_web("description", json!("edited in the console"));
+    let key = scenario.key.to_str().expect("utf-8");
+    let args = [
+        "scan",
+        ".",
+        "--signing-key",
+        key,
+        "--terraform-bin",
+        &wrapper,
+    ];
+    let run = scenario.driftlog(&args);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        scenario.receiver.delivered(HOOK_PATH).len(),
+        1,
+        "{}",
+        run.stderr
+    );
+    let seen = std::fs::read_to_string(&dump).expect("terraform ran");
+    for name in ["DRIFT_HOOK_URL", "DRIFT_HOOK_SECRET", "SLACK_DRIFT_WEBHOOK"] {
+        assert!(!seen.contains(&format!("{name}=")), "terraform saw {name}");
+    }
+    assert!(
+        !seen.contains("s3cr3t"),
+        "terraform saw a receiver's secret"
+    );
+    assert!(
+        seen.contains("GITHUB_REPOSITORY="),
+        "the rest of the environment stays"
+    );
+}
