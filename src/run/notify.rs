@@ -126,7 +126,13 @@ pub fn notify(
     };
     for (at, report) in reports.iter().enumerate() {
         let Some(recorded) = &report.audit else {
-            // Not recorded (its record failed, or a stop came first): nothing to compare.
+            if report.audit_pending.is_some() {
+                notified.warnings.push(format!(
+                    "{}: its record waits on a pending ref, so it was not compared with the                      one before it and no notification was sent",
+                    report.stack.dir
+                ));
+            }
+            // Otherwise not recorded (its record failed, or a stop came first).
             continue;
         };
         let Some(index) = entries.iter().position(|e| e.record.seq == recorded.seq) else {
