@@ -24,6 +24,7 @@ pub mod notify;
 pub mod owners;
 pub mod remediate;
 pub mod report;
+pub mod retry_after;
 pub mod run;
 pub mod scan;
 pub mod secrets;

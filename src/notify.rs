@@ -294,7 +294,15 @@ fn stable_key(
         "{stack}\n{workspace}\n{}\n{previous}\n{fingerprint}",
         transition.as_str()
     );
-    format!("{stack}#{}", &sha256_hex(text.as_bytes())[..32])
+    // Sent as a header too: a stack path with bytes no header takes is percent-encoded.
+    let mut safe = String::with_capacity(stack.len());
+    for byte in stack.bytes() {
+        match byte {
+            b'%' | ..=b' ' | 0x7f.. => safe.push_str(&format!("%{byte:02X}")),
+            _ => safe.push(char::from(byte)),
+        }
+    }
+    format!("{safe}#{}", &sha256_hex(text.as_bytes())[..32])
 }
 
 fn summary(report: &ScanReport, transition: Transition, now: &CountedDrift) -> String {

@@ -90,13 +90,10 @@ pub(crate) fn classify(
 /// GitHub's hint: `Retry-After` (seconds or an HTTP date) first, then the primary rate
 /// limit's reset time when it is exhausted.
 fn hinted_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    if let Some(value) = header(headers, "retry-after") {
-        if let Ok(seconds) = value.trim().parse::<u64>() {
-            return Some(Duration::from_secs(seconds));
-        }
-        if let Ok(date) = httpdate::parse_http_date(value.trim()) {
-            return Some(date.duration_since(now).unwrap_or_default());
-        }
+    if let Some(wait) =
+        header(headers, "retry-after").and_then(|v| crate::retry_after::parse(v, now))
+    {
+        return Some(wait);
     }
     if header(headers, "x-ratelimit-remaining") == Some("0") {
         let reset = header(headers, "x-ratelimit-reset")?

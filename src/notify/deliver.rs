@@ -1,6 +1,25 @@
-//! Sending a notification: one HTTPS POST, retried a few times. STUB: being written.
+//! Sending a notification: one HTTPS POST of the receiver's payload, retried a few times.
+//! A receiver is a remote like any other: its answer is read bounded, its words are cut and
+//! scrubbed, and no error names the URL or the secret (ureq's own messages are never passed
+//! on, as they may quote the request).
+
+use std::io::Read;
+use std::time::{Duration, SystemTime};
+
+use backon::{BackoffBuilder, ExponentialBuilder};
 
 use super::{Kind, Notification};
+
+/// Attempts per message, the first included.
+pub const NOTIFY_ATTEMPTS: u32 = 4;
+/// The most one attempt takes: connecting, sending and reading the answer.
+pub const NOTIFY_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest `Retry-After` honoured; a longer one falls back to the plain schedule.
+pub const MAX_NOTIFY_RETRY_AFTER: Duration = Duration::from_secs(10);
+/// The most of a receiver's answer read.
+pub const MAX_NOTIFY_RESPONSE_BYTES: u64 = 64 << 10;
+/// The most of a failure's description quoted in an error, the receiver's answer included.
+pub const MAX_NOTIFY_ERROR_CHARS: usize = 200;
 
 /// A secret value (a webhook URL, an HMAC key): shown as `***` by `Debug`, never printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -48,8 +67,21 @@ pub enum NotifyError {
         kind: &'static str,
         variable: String,
     },
-    #[error("{label}: not sent")]
-    NotSent { label: String },
+    #[error(
+        "{variable} does not hold an https URL (plain http is taken only for a loopback \
+         address): set it to the receiver's URL"
+    )]
+    BadUrl { variable: String },
+    #[error("{secret_env} is set but empty: it must hold the HMAC secret, or remove secret_env")]
+    EmptySecret { secret_env: String },
+    #[error("{label}: {why} ({})", crate::report::plural(*.attempts as usize, "attempt"))]
+    NotDelivered {
+        label: String,
+        why: String,
+        attempts: u32,
+    },
+    #[error("{label}: stopped before the message was sent")]
+    Stopped { label: String },
 }
 
 impl Target {
@@ -62,24 +94,261 @@ impl Target {
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Target, NotifyError> {
         let url = lookup(url_env)
-            .filter(|u| !u.trim().is_empty())
+            .map(|u| u.trim().to_owned())
+            .filter(|u| !u.is_empty())
             .ok_or_else(|| NotifyError::MissingUrl {
                 kind: kind.as_str(),
                 variable: url_env.to_owned(),
             })?;
+        if !acceptable_url(&url) {
+            return Err(NotifyError::BadUrl {
+                variable: url_env.to_owned(),
+            });
+        }
+        let secret = match secret_env {
+            None => None,
+            Some(name) => match lookup(name) {
+                Some(value) if value.is_empty() => {
+                    return Err(NotifyError::EmptySecret {
+                        secret_env: name.to_owned(),
+                    })
+                }
+                value => value.map(Secret::new),
+            },
+        };
         Ok(Target {
             kind,
             label: format!("{} ({url_env})", kind.as_str()),
             url: Secret::new(url),
-            secret: secret_env.and_then(&lookup).map(Secret::new),
+            secret,
         })
+    }
+}
+
+/// HTTPS anywhere; plain HTTP only to this machine, where nothing on the way can read it.
+fn acceptable_url(url: &str) -> bool {
+    let Ok(uri) = url.parse::<http::Uri>() else {
+        return false;
+    };
+    let Some(host) = uri.host() else {
+        return false;
+    };
+    match uri.scheme_str() {
+        Some("https") => true,
+        Some("http") => {
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            host == "localhost"
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        _ => false,
+    }
+}
+
+/// How persistent a delivery is; tests shorten it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    pub attempts: u32,
+    pub min_delay: Duration,
+    pub max_delay: Duration,
+    pub attempt_timeout: Duration,
+    pub max_retry_after: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            attempts: NOTIFY_ATTEMPTS,
+            min_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(4),
+            attempt_timeout: NOTIFY_ATTEMPT_TIMEOUT,
+            max_retry_after: MAX_NOTIFY_RETRY_AFTER,
+        }
     }
 }
 
 /// Posts `notification` to `target`, as its kind's payload.
 pub fn send(target: &Target, notification: &Notification) -> Result<Delivered, NotifyError> {
-    let _ = (target.kind.payload(notification), &target.url);
-    Err(NotifyError::NotSent {
-        label: target.label.clone(),
-    })
+    send_with(target, notification, &Policy::default())
 }
+
+/// [`send`] under `policy`.
+pub fn send_with(
+    target: &Target,
+    notification: &Notification,
+    policy: &Policy,
+) -> Result<Delivered, NotifyError> {
+    let body = target.kind.payload(notification);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(policy.attempt_timeout))
+        // A redirect is an answer, not a place to send the message (and its signature) to.
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .http_status_as_error(false)
+        .user_agent(concat!("driftlog/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into();
+    let mut delays = ExponentialBuilder::default()
+        .with_min_delay(policy.min_delay)
+        .with_max_delay(policy.max_delay)
+        .with_max_times(policy.attempts.saturating_sub(1) as usize)
+        .with_jitter()
+        .build();
+    let mut attempts = 0;
+    loop {
+        if crate::interrupt::requested() {
+            return Err(NotifyError::Stopped {
+                label: target.label.clone(),
+            });
+        }
+        attempts += 1;
+        let (why, hint) = match attempt(&agent, policy.attempt_timeout, target, notification, &body)
+        {
+            Answer::Delivered(status) => return Ok(Delivered { attempts, status }),
+            Answer::Retry { why, hint } => (why, hint),
+            Answer::Refused(why) => return Err(not_delivered(target, why, attempts)),
+        };
+        let Some(plain) = delays.next() else {
+            return Err(not_delivered(target, why, attempts));
+        };
+        let wait = hint
+            .filter(|hint| *hint <= policy.max_retry_after)
+            .unwrap_or(plain);
+        if !crate::interrupt::sleep(wait) {
+            return Err(NotifyError::Stopped {
+                label: target.label.clone(),
+            });
+        }
+    }
+}
+
+fn not_delivered(target: &Target, why: String, attempts: u32) -> NotifyError {
+    let mut secrets = url_secrets(target.url.expose());
+    secrets.extend(target.secret.as_ref().map(|s| s.expose().to_owned()));
+    NotifyError::NotDelivered {
+        label: target.label.clone(),
+        // Scrubbed before it is cut, so no cut leaves part of a secret unrecognised.
+        why: crate::report::shorten(
+            &crate::secrets::scrub(&why, &secrets),
+            MAX_NOTIFY_ERROR_CHARS,
+        ),
+        attempts,
+    }
+}
+
+/// The URL and the parts of it a receiver might echo: a webhook URL's secret is its path
+/// (Slack's token) or its query (Teams' `sig`), and an answer may quote either alone.
+fn url_secrets(url: &str) -> Vec<String> {
+    let mut secrets = vec![url.to_owned()];
+    if let Some(rest) = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('/'))
+    {
+        let path_and_query = rest.1;
+        secrets.push(format!("/{path_and_query}"));
+        secrets.extend(
+            path_and_query
+                .split(['/', '?', '&', '=', '#'])
+                // Words like `services` or `invoke` hide nothing; tokens carry digits.
+                .filter(|part| part.len() >= 8 && part.chars().any(|c| c.is_ascii_digit()))
+                .map(str::to_owned),
+        );
+    }
+    secrets
+}
+
+enum Answer {
+    Delivered(u16),
+    Retry { why: String, hint: Option<Duration> },
+    Refused(String),
+}
+
+fn attempt(
+    agent: &ureq::Agent,
+    agent_timeout: Duration,
+    target: &Target,
+    notification: &Notification,
+    body: &[u8],
+) -> Answer {
+    let mut request = agent
+        .post(target.url.expose())
+        .header("Content-Type", "application/json")
+        .header("X-Driftlog-Event", notification.transition.as_str())
+        .header("X-Driftlog-Key", &notification.key);
+    if let Some(secret) = &target.secret {
+        request = request.header("X-Driftlog-Signature", signature(secret, body));
+    }
+    let mut response = match request.send(body) {
+        Ok(response) => response,
+        Err(err) => return transport_failure(&err, agent_timeout),
+    };
+    let status = response.status();
+    let hint = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| crate::retry_after::parse(v, SystemTime::now()));
+    let mut answer = Vec::new();
+    // The answer only explains a failure: what cannot be read of it is left unsaid.
+    let _ = response
+        .body_mut()
+        .as_reader()
+        .take(MAX_NOTIFY_RESPONSE_BYTES)
+        .read_to_end(&mut answer);
+    if status.is_success() {
+        return Answer::Delivered(status.as_u16());
+    }
+    let why = match quoted(&answer) {
+        text if text.is_empty() => format!("HTTP {}", status.as_u16()),
+        text => format!("HTTP {}: {text}", status.as_u16()),
+    };
+    if status.is_redirection() {
+        return Answer::Refused(format!("{why} (redirects are not followed)"));
+    }
+    let retried = status.is_server_error()
+        || status == http::StatusCode::REQUEST_TIMEOUT
+        || status == http::StatusCode::TOO_MANY_REQUESTS;
+    match retried {
+        true => Answer::Retry { why, hint },
+        false => Answer::Refused(why),
+    }
+}
+
+/// What went wrong on the way, in driftlog's words: ureq's may quote the URL.
+fn transport_failure(err: &ureq::Error, timeout: Duration) -> Answer {
+    use ureq::Error;
+    let why = match err {
+        Error::Timeout(_) => format!("no answer within {} s", timeout.as_secs_f32()),
+        Error::HostNotFound => "the receiver's host name did not resolve".to_owned(),
+        Error::ConnectionFailed => "the connection to the receiver failed".to_owned(),
+        Error::Io(io) => format!("the connection failed ({:?})", io.kind()),
+        Error::Tls(_) | Error::Rustls(_) => "the TLS handshake with the receiver failed".to_owned(),
+        Error::Protocol(_) => "the receiver's answer was not valid HTTP".to_owned(),
+        Error::BadUri(_) | Error::Http(_) => {
+            return Answer::Refused("the URL or a header could not be used".to_owned())
+        }
+        _ => "the request failed".to_owned(),
+    };
+    Answer::Retry { why, hint: None }
+}
+
+/// A receiver's answer on one line, without control characters.
+fn quoted(answer: &[u8]) -> String {
+    let text: String = String::from_utf8_lossy(answer)
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `sha256=<hex>`: the HMAC-SHA256 of the exact body bytes under the secret, as GitHub signs
+/// its own webhooks, so receivers can check it with what they already have.
+pub fn signature(secret: &Secret, body: &[u8]) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.expose().as_bytes());
+    let tag = ring::hmac::sign(&key, body);
+    format!("sha256={}", crate::digest::hex(tag.as_ref()))
+}
+
+#[cfg(test)]
+mod tests;

@@ -128,7 +128,8 @@ pub fn notify(
         let Some(recorded) = &report.audit else {
             if report.audit_pending.is_some() {
                 notified.warnings.push(format!(
-                    "{}: its record waits on a pending ref, so it was not compared with the                      one before it and no notification was sent",
+                    "{}: its record waits on a pending ref, so it was not compared with the \
+                     one before it and no notification was sent",
                     report.stack.dir
                 ));
             }
