@@ -49,6 +49,9 @@ fn limits() -> Vec<(&'static str, u64)> {
         crate::notify::MAX_NOTIFIED_RESOURCES,
         crate::notify::MAX_NOTIFIED_ATTRIBUTES,
         crate::notify::MAX_NOTIFIED_VALUE_CHARS,
+        crate::notify::deliver::NOTIFY_ATTEMPTS,
+        crate::notify::deliver::MAX_NOTIFY_RESPONSE_BYTES,
+        crate::notify::deliver::MAX_NOTIFY_ERROR_CHARS,
         crate::adopt::edit::MAX_SOURCE_FILE_BYTES,
         crate::adopt::edit::MAX_SOURCE_FILES,
         crate::adopt::edit::MAX_VALUE_DEPTH,
@@ -96,6 +99,14 @@ fn limits() -> Vec<(&'static str, u64)> {
         ),
         ("DEFAULT_DEADLINE", crate::audit::sync::DEFAULT_DEADLINE),
         ("FOLD_PATIENCE", crate::audit::sync::FOLD_PATIENCE),
+        (
+            "NOTIFY_ATTEMPT_TIMEOUT",
+            crate::notify::deliver::NOTIFY_ATTEMPT_TIMEOUT,
+        ),
+        (
+            "MAX_NOTIFY_RETRY_AFTER",
+            crate::notify::deliver::MAX_NOTIFY_RETRY_AFTER,
+        ),
         (
             "DEFAULT_DETECTION_TIMEOUT",
             cloudformation::DEFAULT_DETECTION_TIMEOUT,

@@ -189,6 +189,18 @@ pub fn send_with(
         .user_agent(concat!("driftlog/", env!("CARGO_PKG_VERSION")))
         .build()
         .into();
+    let post = Post {
+        agent,
+        timeout: policy.attempt_timeout,
+        url: target.url.clone(),
+        event: notification.transition.as_str(),
+        key: notification.key.clone(),
+        signature: target
+            .secret
+            .as_ref()
+            .map(|secret| signature(secret, &body)),
+        body: body.into(),
+    };
     let mut delays = ExponentialBuilder::default()
         .with_min_delay(policy.min_delay)
         .with_max_delay(policy.max_delay)
@@ -203,8 +215,10 @@ pub fn send_with(
             });
         }
         attempts += 1;
-        let (why, hint) = match attempt(&agent, policy.attempt_timeout, target, notification, &body)
-        {
+        let answer = attempt_unless_stopped(&post).ok_or_else(|| NotifyError::Stopped {
+            label: target.label.clone(),
+        })?;
+        let (why, hint) = match answer {
             Answer::Delivered(status) => return Ok(Delivered { attempts, status }),
             Answer::Retry { why, hint } => (why, hint),
             Answer::Refused(why) => return Err(not_delivered(target, why, attempts)),
@@ -264,24 +278,51 @@ enum Answer {
     Refused(String),
 }
 
-fn attempt(
-    agent: &ureq::Agent,
-    agent_timeout: Duration,
-    target: &Target,
-    notification: &Notification,
-    body: &[u8],
-) -> Answer {
-    let mut request = agent
-        .post(target.url.expose())
-        .header("Content-Type", "application/json")
-        .header("X-Driftlog-Event", notification.transition.as_str())
-        .header("X-Driftlog-Key", &notification.key);
-    if let Some(secret) = &target.secret {
-        request = request.header("X-Driftlog-Signature", signature(secret, body));
+/// One POST, everything it needs owned, so it can run on a thread of its own.
+#[derive(Clone)]
+struct Post {
+    agent: ureq::Agent,
+    timeout: Duration,
+    url: Secret,
+    event: &'static str,
+    key: String,
+    signature: Option<String>,
+    body: std::sync::Arc<[u8]>,
+}
+
+/// The attempt's answer, or `None` when a stop came first. ureq blocks until its timeout;
+/// the attempt runs on a thread so a stop is acted on at once, not up to 10 s later (the
+/// thread ends at its timeout, or with the process).
+fn attempt_unless_stopped(post: &Post) -> Option<Answer> {
+    let (sender, answer) = std::sync::mpsc::channel();
+    let post = post.clone();
+    std::thread::Builder::new()
+        .name("driftlog-notify".into())
+        .spawn(move || sender.send(attempt(&post)))
+        .ok()?;
+    loop {
+        match answer.recv_timeout(Duration::from_millis(50)) {
+            Ok(answer) => return Some(answer),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) if !crate::interrupt::requested() => {}
+            Err(_) => return None,
+        }
     }
+}
+
+fn attempt(post: &Post) -> Answer {
+    let mut request = post
+        .agent
+        .post(post.url.expose())
+        .header("Content-Type", "application/json")
+        .header("X-Driftlog-Event", post.event)
+        .header("X-Driftlog-Key", &post.key);
+    if let Some(signature) = &post.signature {
+        request = request.header("X-Driftlog-Signature", signature);
+    }
+    let body: &[u8] = &post.body;
     let mut response = match request.send(body) {
         Ok(response) => response,
-        Err(err) => return transport_failure(&err, agent_timeout),
+        Err(err) => return transport_failure(&err, post.timeout),
     };
     let status = response.status();
     let hint = response
