@@ -7,6 +7,7 @@
 //! ([`Target::from_env`]), and appear in no output, error or record.
 
 pub mod deliver;
+mod render;
 pub mod slack;
 pub mod teams;
 pub mod transition;
@@ -352,5 +353,7 @@ fn value(value: &crate::drift::AttrValue) -> String {
     )
 }
 
+#[cfg(test)]
+mod payload_tests;
 #[cfg(test)]
 mod tests;
