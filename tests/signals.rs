@@ -1,5 +1,5 @@
-//! Signals and timeouts after terraform: a GitHub API or a git remote that accepts and never
-//! answers is given up on, a signal stops the run within seconds at any stage, the report is
+//! Signals and timeouts after terraform: a GitHub API, a git remote or a notification
+//! receiver that accepts and never answers is given up on, a signal stops the run within seconds at any stage, the report is
 //! out before either, and a record that did not reach the remote is in the spool. Also: a
 //! stage that cannot write its file does not keep the others from running.
 
@@ -464,4 +464,40 @@ fn files_that_cannot_be_written_keep_no_other_stage_from_running() {
     assert_eq!(saved["audit"]["seq"], 0);
     let records = records(&stack);
     assert_eq!(records.len(), 1, "{records:?}");
+}
+
+#[test]
+fn sigint_while_a_notification_receiver_never_answers_stops_at_once_with_the_record_kept() {
+    let stack = Stack::rich();
+    stack.apply(&[]);
+    std::fs::write(
+        stack.root.join(".driftlog.toml"),
+        "[[notify]]\nkind = \"webhook\"\nurl_env = \"DRIFT_HOOK_URL\"\n",
+    )
+    .expect("config");
+    let (key, _) = stack.commit_to_git(&[]);
+    stack.edit("web", |web| {
+        web["description"] = json!("edited in the console")
+    });
+    let receiver = Silent::start();
+    let url = format!("{}/hooks/never-answers", receiver.http_url());
+    let run = Running::start(
+        &stack,
+        &scan_with_key(&key),
+        &[("DRIFT_HOOK_URL", url.clone())],
+    );
+    // The drift is new, so the receiver is told; it takes the request and never answers.
+    receiver.wait_for_request();
+    let out = run.signal("INT");
+
+    assert_eq!(out.code, Some(130), "{}", out.stderr);
+    // Well inside the 10 s an attempt may take.
+    assert!(out.took < STOP_WITHIN, "took {:?}", out.took);
+    assert_contains(
+        &out.stderr,
+        "notification (drifted of .) not sent: webhook (DRIFT_HOOK_URL): stopped",
+    );
+    assert!(!out.stderr.contains(&url), "{}", out.stderr);
+    assert_contains(&out.stderr, "recorded as audit record 0");
+    assert_eq!(records(&stack).len(), 1);
 }
