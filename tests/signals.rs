@@ -1,7 +1,8 @@
 //! Signals and timeouts after terraform: a GitHub API, a git remote or a notification
-//! receiver that accepts and never answers is given up on, a signal stops the run within seconds at any stage, the report is
-//! out before either, and a record that did not reach the remote is in the spool. Also: a
-//! stage that cannot write its file does not keep the others from running.
+//! receiver that accepts and never answers is given up on, a signal stops the run within
+//! seconds at any stage, the report is out before either, and a record that did not reach
+//! the remote is in the spool. Also: a stage that cannot write its file does not keep the
+//! others from running.
 
 use std::ffi::OsStr;
 use std::io::Read;
