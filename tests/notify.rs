@@ -373,15 +373,7 @@ fn notify_test_sends_a_sample_to_each_receiver() {
 fn terraform_never_sees_a_receivers_url_or_secret() {
     let scenario = Scenario::new(BOTH);
     let stack = &scenario.runner.stack;
-    let dump = stack.root.join("env-dump");
-    // terraform's environment is every provider's and every `local-exec`'s.
-    let wrapper = stack.fake_terraform(
-        "env-terraform",
-        &format!(
-            "#!/bin/sh\nenv >> '{}'\nexec terraform \"$@\"\n",
-            dump.display()
-        ),
-    );
+    let (wrapper, dump) = stack.env_dumping_terraform();
     scenario.edit_web("description", json!("edited in the console"));
     let key = scenario.key.to_str().expect("utf-8");
     let args = [

@@ -60,15 +60,7 @@ fn terraform_and_its_providers_never_see_the_key_or_drifts_tokens() {
     stack.apply(&[]);
     let (key_file, _) = stack.commit_to_git(&["env-dump", "env-terraform"]);
     let key = key_text(&key_file);
-    let dump = stack.root.join("env-dump");
-    // terraform's environment is every provider plugin's.
-    let wrapper = stack.fake_terraform(
-        "env-terraform",
-        &format!(
-            "#!/bin/sh\nenv >> '{}'\nexec terraform \"$@\"\n",
-            dump.display()
-        ),
-    );
+    let (wrapper, dump) = stack.env_dumping_terraform();
     stack.edit("web", |o| o["size"] = serde_json::json!(3));
     let run = stack.driftlog_with_env(
         &stack.root,

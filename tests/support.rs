@@ -360,6 +360,21 @@ impl Stack {
         path.to_str().expect("utf-8 path").to_owned()
     }
 
+    /// A terraform (`env-terraform`, in the stack dir) that appends its environment to
+    /// `env-dump` before running the real one: terraform's environment is every provider's
+    /// and every `local-exec`'s. The wrapper's path and the dump's.
+    pub fn env_dumping_terraform(&self) -> (String, PathBuf) {
+        let dump = self.root.join("env-dump");
+        let wrapper = self.fake_terraform(
+            "env-terraform",
+            &format!(
+                "#!/bin/sh\nenv >> '{}'\nexec terraform \"$@\"\n",
+                dump.display()
+            ),
+        );
+        (wrapper, dump)
+    }
+
     /// `driftlog scan --format json --terraform-bin BIN` on this stack.
     pub fn scan_json_with(&self, terraform_bin: &str) -> Run {
         self.scan(&["--format", "json", "--terraform-bin", terraform_bin])
