@@ -68,12 +68,15 @@ pub enum NotifyError {
         variable: String,
     },
     #[error(
-        "{variable} does not hold an https URL (plain http is taken only for a loopback \
-         address): set it to the receiver's URL"
+        "{variable} does not hold an https URL without credentials (plain http is taken \
+         only for a loopback address): set it to the receiver's URL"
     )]
     BadUrl { variable: String },
-    #[error("{secret_env} is set but empty: it must hold the HMAC secret, or remove secret_env")]
-    EmptySecret { secret_env: String },
+    #[error(
+        "{secret_env} is not set or empty: it must hold the HMAC secret the messages are \
+         signed with (no message is sent unsigned), or remove secret_env"
+    )]
+    MissingSecret { secret_env: String },
     #[error("{label}: {why} ({})", crate::report::plural(*.attempts as usize, "attempt"))]
     NotDelivered {
         label: String,
@@ -108,12 +111,13 @@ impl Target {
         let secret = match secret_env {
             None => None,
             Some(name) => match lookup(name) {
-                Some(value) if value.is_empty() => {
-                    return Err(NotifyError::EmptySecret {
+                Some(value) if !value.trim().is_empty() => Some(Secret::new(value)),
+                // A receiver that checks signatures would drop every unsigned message.
+                _ => {
+                    return Err(NotifyError::MissingSecret {
                         secret_env: name.to_owned(),
                     })
                 }
-                value => value.map(Secret::new),
             },
         };
         Ok(Target {
@@ -133,6 +137,10 @@ fn acceptable_url(url: &str) -> bool {
     let Some(host) = uri.host() else {
         return false;
     };
+    // Credentials in the URL would travel as a Basic header and could be echoed back.
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        return false;
+    }
     match uri.scheme_str() {
         Some("https") => true,
         Some("http") => {
@@ -264,8 +272,9 @@ fn url_secrets(url: &str) -> Vec<String> {
         secrets.extend(
             path_and_query
                 .split(['/', '?', '&', '=', '#'])
-                // Words like `services` or `invoke` hide nothing; tokens carry digits.
-                .filter(|part| part.len() >= 8 && part.chars().any(|c| c.is_ascii_digit()))
+                // Any part long enough to be a token may be one (a random token need not
+                // hold a digit); masking `services` too costs a word in an error.
+                .filter(|part| part.len() >= 8)
                 .map(str::to_owned),
         );
     }

@@ -222,6 +222,21 @@ fn a_refusal_is_not_retried_and_its_words_are_cut_and_scrubbed() {
 }
 
 #[test]
+fn a_token_echoed_alone_is_masked_even_without_digits() {
+    let server = Server::start(vec![(
+        403,
+        Vec::new(),
+        b"invalid_token xyzzyplughabcdef".to_vec(),
+    )]);
+    let url = server.url.replace(URL_SECRET, "T0/B0/xyzzyplughabcdef");
+    let err = send_with(&target(Kind::Slack, &url, None), &message(), &fast())
+        .expect_err("refused")
+        .to_string();
+    server.received();
+    assert!(err.contains("HTTP 403: invalid_token ***"), "{err}");
+}
+
+#[test]
 fn a_redirect_is_not_followed() {
     let elsewhere = Server::start(Vec::new());
     let server = Server::start(vec![(
@@ -320,6 +335,7 @@ fn only_https_or_loopback_http_is_taken_and_the_url_is_never_repeated() {
         "file:///etc/T0SECRETPATH/xyzzy",
         "hooks.slack.com/T0SECRETPATH/xyzzy",
         "https:///T0SECRETPATH/xyzzy",
+        "https://user:T0SECRETPATH@hooks.example.com/xyzzy",
     ] {
         let err = Target::from_env(Kind::Slack, "HOOK_URL", None, lookup(url))
             .expect_err(url)
@@ -329,6 +345,7 @@ fn only_https_or_loopback_http_is_taken_and_the_url_is_never_repeated() {
             "{err}"
         );
         assert_secret_free(&err);
+        assert!(!err.contains("user"), "{err}");
     }
     let err = Target::from_env(Kind::Webhook, "HOOK_URL", Some("HOOK_SECRET"), |name| {
         (name == "HOOK_URL")
@@ -337,7 +354,16 @@ fn only_https_or_loopback_http_is_taken_and_the_url_is_never_repeated() {
     })
     .expect_err("an empty secret");
     assert!(
-        err.to_string().contains("HOOK_SECRET is set but empty"),
+        err.to_string().contains("HOOK_SECRET is not set or empty"),
+        "{err}"
+    );
+    // Configured but unset: refused too, never sent unsigned.
+    let err = Target::from_env(Kind::Webhook, "HOOK_URL", Some("HOOK_SECRET"), |name| {
+        (name == "HOOK_URL").then(|| "https://example.com/x".to_owned())
+    })
+    .expect_err("an unset secret");
+    assert!(
+        err.to_string().contains("no message is sent unsigned"),
         "{err}"
     );
 }
