@@ -201,7 +201,18 @@ impl Config {
             });
         };
         let text = read_config_text(&file)?;
-        Config::parse(root, &file, &text)
+        let config = Config::parse(root, &file, &text)?;
+        // Known now, so taken now, whatever the command: scan, remediate and adopt all start
+        // terraform, which must never inherit a receiver's URL or secret.
+        let names: Vec<&str> = config
+            .notify
+            .iter()
+            .flat_map(|rule| {
+                std::iter::once(rule.url_env.as_str()).chain(rule.secret_env.as_deref())
+            })
+            .collect();
+        crate::secrets::withhold(&names);
+        Ok(config)
     }
 
     /// The configuration file as rules are named after it (`.driftlog.toml` in

@@ -628,3 +628,32 @@ fn an_unapplied_code_change_to_a_drifted_sensitive_attribute_does_not_ride_along
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     assert_no_secret(&repo, &run);
 }
+
+#[test]
+fn terraform_under_remediate_never_sees_a_notification_receivers_url_or_secret() {
+    let notify = "[[notify]]\nkind = \"webhook\"\nurl_env = \"DRIFT_HOOK_URL\"\n\
+                  secret_env = \"DRIFT_HOOK_SECRET\"\n";
+    let repo = Repo::new(&format!("{RULE}{notify}"));
+    repo.stack
+        .edit("web", |o| o["tags"]["env"] = json!("staging"));
+    repo.scan();
+    let (wrapper, dump) = repo.stack.env_dumping_terraform();
+    let env = [
+        (
+            "DRIFT_HOOK_URL".to_owned(),
+            "https://hooks.example.com/T0-hook-path-s3cr3t".to_owned(),
+        ),
+        ("DRIFT_HOOK_SECRET".to_owned(), "hmac-s3cr3t".to_owned()),
+    ];
+    let run = repo.remediate_with_env(&["--terraform-bin", &wrapper], &env);
+    assert!(run.code == 0 || run.code == 2, "{}", run.stderr);
+    let seen = std::fs::read_to_string(&dump).expect("terraform ran");
+    for name in [
+        "DRIFT_HOOK_URL=",
+        "DRIFT_HOOK_SECRET=",
+        "hook-path",
+        "hmac-s3cr3t",
+    ] {
+        assert!(!seen.contains(name), "terraform saw {name}");
+    }
+}
