@@ -6,10 +6,11 @@
 use std::path::PathBuf;
 
 use crate::audit::reader::{read_log, LogEntry};
-use crate::audit::record::{RecordKind, RecordResult};
+use crate::audit::record::{Record, RecordKind, RecordResult};
 use crate::audit::recorder::AuditOptions;
 use crate::config::notify::NotifyRule;
 use crate::config::Config;
+use crate::context::RunContext;
 use crate::drift::fingerprint::CountedDrift;
 use crate::drift::ScanReport;
 use crate::notify::{self, Links, Notification, NotifyError, Previous, Target};
@@ -143,6 +144,10 @@ pub fn notify(
             ));
             continue;
         };
+        if is_pull_request(&entries[index].record) {
+            // Told on the pull request; the receivers hear of the branches it merges into.
+            continue;
+        }
         let previous = previous_scan(&entries, index);
         let Some(transition) = notify::transition::of(report, previous.as_ref()) else {
             continue;
@@ -192,14 +197,15 @@ pub fn notify(
 }
 
 /// What the log held for the stack of the scan record at `index` before it: the newest
-/// earlier scan of the same stack and workspace, and the drift of the newest that did not
-/// fail. `None`: the stack's first scan.
+/// earlier scan of the same stack and workspace on the same line, and the drift of the
+/// newest that did not fail. `None`: the stack's first scan on that line.
 fn previous_scan(entries: &[LogEntry], index: usize) -> Option<Previous> {
     let current = &entries[index].record;
     let mut earlier = entries[..index].iter().rev().filter(|e| {
         e.record.kind == RecordKind::Scan
             && e.record.stack.path == current.stack.path
             && e.record.stack.workspace == current.stack.workspace
+            && line(&e.record) == line(current)
     });
     let newest = earlier.next()?;
     let failed = newest.record.result == RecordResult::Failed;
@@ -214,6 +220,20 @@ fn previous_scan(entries: &[LogEntry], index: usize) -> Option<Previous> {
             .map(|e| CountedDrift::of(&e.record.resources))
             .unwrap_or_default(),
     })
+}
+
+/// The line of scans a record is on: its git ref in GitHub Actions, none by hand. A scan is
+/// compared only along its line, so a feature branch's scan, whose code may differ, or one
+/// run on a laptop never flips what the nightly scan of the default branch told.
+fn line(record: &Record) -> Option<&str> {
+    match &record.context {
+        RunContext::GithubActions(run) => run.git_ref.as_deref(),
+        RunContext::Local(_) => None,
+    }
+}
+
+fn is_pull_request(record: &Record) -> bool {
+    matches!(&record.context, RunContext::GithubActions(run) if run.pull_request.is_some())
 }
 
 /// `driftlog notify --test`: the sample message sent to every configured receiver, a line
@@ -243,3 +263,6 @@ pub fn send_test(notifier: &Notifier, scanned_at: &str) -> Vec<Result<String, St
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,87 @@
+use super::*;
+use crate::audit::record::sample_record;
+use crate::context::{GithubActions, Local};
+use crate::drift::{Action, AttrValue, DriftedResource, Status};
+use crate::notify::Transition;
+
+fn drift() -> Vec<DriftedResource> {
+    vec![DriftedResource::test(
+        "aws_s3_bucket.logs",
+        Action::Update,
+        [(
+            "acl",
+            AttrValue::Known("private".into()),
+            AttrValue::Known("public-read".into()),
+        )],
+    )]
+}
+
+/// A scan record at `seq` on `git_ref` (a pull request's when `pr`), drifted or clean.
+fn scan(seq: u64, context: RunContext, drifted: bool) -> LogEntry {
+    let mut record = sample_record("infra/prod");
+    record.seq = seq;
+    record.context = context;
+    record.result = match drifted {
+        true => RecordResult::Drifted,
+        false => RecordResult::Clean,
+    };
+    record.resources = if drifted { drift() } else { Vec::new() };
+    LogEntry {
+        record,
+        record_sha256: String::new(),
+        commit: None,
+        path: String::new(),
+    }
+}
+
+fn actions(git_ref: &str, pull_request: Option<u64>) -> RunContext {
+    RunContext::GithubActions(GithubActions {
+        git_ref: Some(git_ref.into()),
+        pull_request,
+        ..Default::default()
+    })
+}
+
+fn main_branch() -> RunContext {
+    actions("refs/heads/main", None)
+}
+
+fn transition(entries: &[LogEntry], index: usize) -> Option<Transition> {
+    let mut report = ScanReport::test("infra/prod", Status::Clean);
+    if entries[index].record.result == RecordResult::Drifted {
+        report.status = Status::Drifted;
+        report.resources = drift();
+    }
+    notify::transition::of(&report, previous_scan(entries, index).as_ref())
+}
+
+#[test]
+fn scans_of_pull_requests_other_branches_and_laptops_never_flip_the_default_branchs_state() {
+    let entries = vec![
+        scan(0, main_branch(), true),
+        // The pull request fixes the drift in its code: clean, on its own line.
+        scan(1, actions("refs/pull/7/merge", Some(7)), false),
+        scan(2, main_branch(), true),
+        scan(3, actions("refs/heads/feature", None), false),
+        scan(4, RunContext::Local(Local::default()), false),
+        scan(5, main_branch(), true),
+        scan(6, main_branch(), false),
+    ];
+    assert_eq!(transition(&entries, 0), Some(Transition::Drifted));
+    assert!(is_pull_request(&entries[1].record), "sends nothing itself");
+    assert_eq!(transition(&entries, 2), None, "the same drift on main");
+    assert_eq!(
+        transition(&entries, 3),
+        None,
+        "a branch's first scan, clean"
+    );
+    assert_eq!(
+        transition(&entries, 4),
+        None,
+        "a laptop's first scan, clean"
+    );
+    assert_eq!(transition(&entries, 5), None, "main's drift still the same");
+    assert_eq!(transition(&entries, 6), Some(Transition::Resolved));
+    assert_eq!(previous_scan(&entries, 6).map(|p| p.seq), Some(5));
+    assert!(!is_pull_request(&entries[0].record));
+}
