@@ -166,7 +166,11 @@ impl Notification {
         previous: Option<&Previous>,
         links: Links,
     ) -> Notification {
-        let now = CountedDrift::of(&report.resources);
+        let now = transition::standing(
+            &report.resources,
+            &report.not_checked,
+            previous.map(|p| &p.drift),
+        );
         let before = previous.map(|p| p.drift.clone()).unwrap_or_default();
         let fingerprint = match transition {
             Transition::Resolved => before.fingerprint(),

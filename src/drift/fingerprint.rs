@@ -77,6 +77,24 @@ impl CountedDrift {
         }
     }
 
+    /// This drift plus `before`'s of the `unchecked` addresses: a resource the engine could
+    /// not check this time keeps the drift it last had, neither resolved nor new.
+    pub fn carrying(mut self, before: &CountedDrift, unchecked: &BTreeSet<&str>) -> CountedDrift {
+        let checked = self
+            .addresses()
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<BTreeSet<_>>();
+        self.entries.extend(
+            before
+                .entries
+                .iter()
+                .filter(|e| unchecked.contains(e.address.as_str()) && !checked.contains(&e.address))
+                .cloned(),
+        );
+        self
+    }
+
     /// `sha256:<hex>` of the whole set: equal sets, equal fingerprints.
     pub fn fingerprint(&self) -> String {
         let mut text = String::new();

@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::drift::fingerprint::CountedDrift;
-use crate::drift::{ScanReport, Status};
+use crate::drift::{DriftedResource, NotChecked, ScanReport, Status};
 
 /// What changed for a stack since its previous recorded scan.
 #[derive(
@@ -65,7 +65,11 @@ pub fn of(report: &ScanReport, previous: Option<&Previous>) -> Option<Transition
             _ => Some(Transition::Failed),
         };
     }
-    let now = CountedDrift::of(&report.resources);
+    let now = standing(
+        &report.resources,
+        &report.not_checked,
+        previous.map(|p| &p.drift),
+    );
     let before = previous.map(|p| &p.drift).filter(|b| !b.is_empty());
     match (before, now.is_empty()) {
         (None, true) => None,
@@ -74,5 +78,22 @@ pub fn of(report: &ScanReport, previous: Option<&Previous>) -> Option<Transition
         (Some(before), false) => {
             (before.fingerprint() != now.fingerprint()).then_some(Transition::Changed)
         }
+    }
+}
+
+/// The drift a scan leaves standing: what it counted, and for each resource it could not
+/// check (a CloudFormation drift check that failed for it), the drift it had `before`.
+pub fn standing(
+    resources: &[DriftedResource],
+    not_checked: &[NotChecked],
+    before: Option<&CountedDrift>,
+) -> CountedDrift {
+    let now = CountedDrift::of(resources);
+    match before {
+        Some(before) => {
+            let unchecked = not_checked.iter().map(|n| n.address.as_str()).collect();
+            now.carrying(before, &unchecked)
+        }
+        None => now,
     }
 }

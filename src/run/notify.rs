@@ -11,7 +11,6 @@ use crate::audit::recorder::AuditOptions;
 use crate::config::notify::NotifyRule;
 use crate::config::Config;
 use crate::context::RunContext;
-use crate::drift::fingerprint::CountedDrift;
 use crate::drift::ScanReport;
 use crate::notify::{self, Links, Notification, NotifyError, Previous, Target};
 use crate::report::markdown::code_span;
@@ -209,18 +208,29 @@ fn previous_scan(entries: &[LogEntry], index: usize) -> Option<Previous> {
     });
     let newest = earlier.next()?;
     let failed = newest.record.result == RecordResult::Failed;
-    let standing = match failed {
-        false => Some(newest),
-        true => earlier.find(|e| e.record.result != RecordResult::Failed),
-    };
+    // Newest first, failed scans left out: they saw nothing.
+    let worked: Vec<&LogEntry> = std::iter::once(newest)
+        .chain(earlier)
+        .filter(|e| e.record.result != RecordResult::Failed)
+        .take(MAX_CARRIED_SCANS)
+        .collect();
+    // Oldest first, each scan's drift carrying its unchecked resources' from the one before.
+    let drift = worked.iter().rev().fold(None, |before, e| {
+        Some(notify::transition::standing(
+            &e.record.resources,
+            &e.record.not_checked,
+            before.as_ref(),
+        ))
+    });
     Some(Previous {
         seq: newest.record.seq,
         failed,
-        drift: standing
-            .map(|e| CountedDrift::of(&e.record.resources))
-            .unwrap_or_default(),
+        drift: drift.unwrap_or_default(),
     })
 }
+
+/// How far back a resource left unchecked scan after scan keeps its last known drift.
+const MAX_CARRIED_SCANS: usize = 32;
 
 /// The line of scans a record is on: its git ref in GitHub Actions, none by hand. A scan is
 /// compared only along its line, so a feature branch's scan, whose code may differ, or one

@@ -85,3 +85,39 @@ fn scans_of_pull_requests_other_branches_and_laptops_never_flip_the_default_bran
     assert_eq!(previous_scan(&entries, 6).map(|p| p.seq), Some(5));
     assert!(!is_pull_request(&entries[0].record));
 }
+
+#[test]
+fn a_resource_the_engine_could_not_check_keeps_its_drift_neither_resolved_nor_new() {
+    let unchecked = |seq| {
+        let mut entry = scan(seq, main_branch(), false);
+        entry.record.not_checked = vec![crate::drift::NotChecked {
+            address: "aws_s3_bucket.logs".into(),
+            resource_type: "AWS::S3::Bucket".into(),
+            status: "NOT_CHECKED".into(),
+            reason: Some("the drift check failed".into()),
+        }];
+        entry
+    };
+    let entries = vec![
+        scan(0, main_branch(), true),
+        unchecked(1),
+        unchecked(2),
+        scan(3, main_branch(), true),
+        scan(4, main_branch(), false),
+    ];
+    let of = |index: usize| {
+        let record = &entries[index].record;
+        let mut report = ScanReport::test("infra/prod", Status::Clean);
+        report.not_checked = record.not_checked.clone();
+        if record.result == RecordResult::Drifted {
+            report.status = Status::Drifted;
+            report.resources = drift();
+        }
+        notify::transition::of(&report, previous_scan(&entries, index).as_ref())
+    };
+    assert_eq!(of(0), Some(Transition::Drifted));
+    assert_eq!(of(1), None, "not checked is not resolved");
+    assert_eq!(of(2), None, "nor twice");
+    assert_eq!(of(3), None, "checked again, the same drift is not new");
+    assert_eq!(of(4), Some(Transition::Resolved));
+}
