@@ -104,6 +104,10 @@ fn limits() -> Vec<(&'static str, u64)> {
             crate::notify::deliver::NOTIFY_ATTEMPT_TIMEOUT,
         ),
         (
+            "NOTIFY_STAGE_DEADLINE",
+            crate::run::notify::NOTIFY_STAGE_DEADLINE,
+        ),
+        (
             "MAX_NOTIFY_RETRY_AFTER",
             crate::notify::deliver::MAX_NOTIFY_RETRY_AFTER,
         ),

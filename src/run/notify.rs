@@ -12,7 +12,7 @@ use crate::config::notify::NotifyRule;
 use crate::config::Config;
 use crate::context::RunContext;
 use crate::drift::ScanReport;
-use crate::notify::{self, Links, Notification, NotifyError, Previous, Target};
+use crate::notify::{self, Delivered, Links, Notification, NotifyError, Previous, Target};
 use crate::report::markdown::code_span;
 
 /// The configured receivers, their URLs and secrets taken out of the environment.
@@ -124,13 +124,14 @@ pub fn notify(
             return notified;
         }
     };
+    let mut sending = Sending::new(&notifier.targets, &notify::send);
     for (at, report) in reports.iter().enumerate() {
         let Some(recorded) = &report.audit else {
             if report.audit_pending.is_some() {
                 notified.warnings.push(format!(
                     "{}: its record waits on a pending ref, so it was not compared with the \
                      one before it and no notification was sent",
-                    report.stack.dir
+                    shown(&report.stack.dir)
                 ));
             }
             // Otherwise not recorded (its record failed, or a stop came first).
@@ -139,7 +140,9 @@ pub fn notify(
         let Some(index) = entries.iter().position(|e| e.record.seq == recorded.seq) else {
             notified.warnings.push(format!(
                 "{}: record {} is not on {}, so no notification",
-                report.stack.dir, recorded.seq, audit.branch
+                shown(&report.stack.dir),
+                recorded.seq,
+                audit.branch
             ));
             continue;
         };
@@ -153,7 +156,7 @@ pub fn notify(
         };
         let stack_path = entries[index].record.stack.path.clone();
         let message = Notification::of(report, transition, previous.as_ref(), links(at));
-        for (rule, target) in &notifier.targets {
+        for (receiver, (rule, _)) in notifier.targets.iter().enumerate() {
             if !rule.wants(transition, &stack_path) {
                 continue;
             }
@@ -163,28 +166,9 @@ pub fn notify(
                     .push("stopped, so the other notifications were not sent".to_owned());
                 return notified;
             }
-            let sent = target
-                .as_ref()
-                .map_err(|err| err.to_string())
-                .and_then(|target| {
-                    notify::send(target, &message)
-                        .map(|delivered| (target, delivered))
-                        .map_err(|err| err.to_string())
-                });
-            let what = format!("{} of {}", transition.as_str(), message.stack);
-            match sent {
-                Ok((target, delivered)) => notified.sent.push(format!(
-                    "notified {} of {what} (HTTP {}{})",
-                    target.label,
-                    delivered.status,
-                    match delivered.attempts {
-                        1 => String::new(),
-                        n => format!(", {n} attempts"),
-                    }
-                )),
-                Err(err) => notified
-                    .warnings
-                    .push(format!("notification ({what}) not sent: {err}")),
+            match sending.one(receiver, &message) {
+                Ok(line) => notified.sent.push(line),
+                Err(line) => notified.warnings.push(line),
             }
         }
     }
@@ -193,6 +177,76 @@ pub fn notify(
         *line = crate::secrets::scrub(line, &secrets);
     }
     notified
+}
+
+type Send<'a> = &'a dyn Fn(&Target, &Notification) -> Result<Delivered, NotifyError>;
+
+/// One run's sending: a receiver that failed is not tried again in the run, and nothing is
+/// sent past the stage's deadline, so a dead receiver cannot hold a job stack after stack.
+struct Sending<'a> {
+    targets: &'a [(NotifyRule, Result<Target, NotifyError>)],
+    send: Send<'a>,
+    given_up: Vec<bool>,
+    deadline: std::time::Instant,
+}
+
+impl<'a> Sending<'a> {
+    fn new(targets: &'a [(NotifyRule, Result<Target, NotifyError>)], send: Send<'a>) -> Self {
+        Sending {
+            targets,
+            send,
+            given_up: vec![false; targets.len()],
+            deadline: std::time::Instant::now() + NOTIFY_STAGE_DEADLINE,
+        }
+    }
+
+    /// `message` to receiver `at`: the line saying it was sent, or why it was not.
+    fn one(&mut self, at: usize, message: &Notification) -> Result<String, String> {
+        let what = format!(
+            "{} of {}",
+            message.transition.as_str(),
+            shown(&message.stack)
+        );
+        let not_sent =
+            |why: &dyn std::fmt::Display| format!("notification ({what}) not sent: {why}");
+        let target = self.targets[at].1.as_ref().map_err(|err| not_sent(err))?;
+        if self.given_up[at] {
+            return Err(not_sent(&format!(
+                "{} failed earlier in this run",
+                target.label
+            )));
+        }
+        if std::time::Instant::now() > self.deadline {
+            return Err(not_sent(&format!(
+                "the notify stage ran past its {} s",
+                NOTIFY_STAGE_DEADLINE.as_secs()
+            )));
+        }
+        match (self.send)(target, message) {
+            Ok(delivered) => Ok(format!(
+                "notified {} of {what} (HTTP {}{})",
+                target.label,
+                delivered.status,
+                match delivered.attempts {
+                    1 => String::new(),
+                    n => format!(", {n} attempts"),
+                }
+            )),
+            Err(err) => {
+                self.given_up[at] = true;
+                Err(not_sent(&err))
+            }
+        }
+    }
+}
+
+/// The longest the stage sends for; what is left after it is a warning each.
+pub const NOTIFY_STAGE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// A stack's path as a line of standard error or the job summary shows it: a path may hold
+/// a newline, which must not start a line of its own (a workflow command, a heading).
+fn shown(stack: &str) -> String {
+    stack.escape_debug().to_string()
 }
 
 /// What the log held for the stack of the scan record at `index` before it: the newest

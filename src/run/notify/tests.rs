@@ -121,3 +121,64 @@ fn a_resource_the_engine_could_not_check_keeps_its_drift_neither_resolved_nor_ne
     assert_eq!(of(3), None, "checked again, the same drift is not new");
     assert_eq!(of(4), Some(Transition::Resolved));
 }
+
+fn receivers(urls: &[&str]) -> Vec<(NotifyRule, Result<Target, NotifyError>)> {
+    urls.iter()
+        .enumerate()
+        .map(|(at, url)| {
+            let rule = NotifyRule {
+                kind: notify::Kind::Webhook,
+                url_env: format!("HOOK_{at}"),
+                secret_env: None,
+                on: Transition::ALL.to_vec(),
+                stacks: None,
+                line: at + 1,
+            };
+            let target =
+                Target::from_env(rule.kind, &rule.url_env, None, |_| Some((*url).to_owned()));
+            (rule, target)
+        })
+        .collect()
+}
+
+#[test]
+fn a_receiver_that_failed_is_not_tried_again_in_the_run_and_the_deadline_stops_the_rest() {
+    let targets = receivers(&["https://dead.example/hook", "https://alive.example/hook"]);
+    let calls = std::cell::RefCell::new(Vec::new());
+    let send = |target: &Target, _: &Notification| {
+        calls.borrow_mut().push(target.label.clone());
+        match target.url.expose().contains("dead") {
+            true => Err(NotifyError::NotDelivered {
+                label: target.label.clone(),
+                why: "no answer within 10 s".into(),
+                attempts: 4,
+            }),
+            false => Ok(Delivered {
+                attempts: 1,
+                status: 200,
+            }),
+        }
+    };
+    let mut sending = Sending::new(&targets, &send);
+    let mut message = Notification::sample("2026-12-04T00:00:00Z");
+    message.stack = "infra/one\n::warning::forged".into();
+    let first = sending.one(0, &message).expect_err("dead");
+    assert!(
+        first.contains("no answer within 10 s (4 attempts)"),
+        "{first}"
+    );
+    assert!(!first.contains('\n'), "a path never starts a line: {first}");
+    assert!(first.contains(r"infra/one\n::warning::forged"), "{first}");
+    let again = sending.one(0, &message).expect_err("given up");
+    assert!(
+        again.ends_with("webhook (HOOK_0) failed earlier in this run"),
+        "{again}"
+    );
+    assert!(sending.one(1, &message).is_ok());
+    assert_eq!(*calls.borrow(), ["webhook (HOOK_0)", "webhook (HOOK_1)"]);
+
+    sending.deadline = std::time::Instant::now() - std::time::Duration::from_secs(1);
+    let late = sending.one(1, &message).expect_err("past the deadline");
+    assert!(late.contains("ran past its 120 s"), "{late}");
+    assert_eq!(calls.borrow().len(), 2, "nothing sent past the deadline");
+}
