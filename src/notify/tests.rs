@@ -95,15 +95,15 @@ fn huge_report(status: Status) -> ScanReport {
     let long = |c: &str, n: usize| c.repeat(n);
     let change = |j: usize| AttributeChange {
         class: Default::default(),
-        path: format!("tags.{}{j}", long("p", 5000)),
-        before: AttrValue::Known(json!(long("b", 5000))),
-        after: AttrValue::Known(json!(long("\"", 5000))),
+        path: format!("tags.{}{j}", long("p", 1000)),
+        before: AttrValue::Known(json!(long("b", 1000))),
+        after: AttrValue::Known(json!(long("\"", 1000))),
         ignored: None,
     };
     let resource = |i: usize| DriftedResource {
         previous_address: None,
         class: Default::default(),
-        address: format!("aws_thing.{}{i}", long("x", 5000)),
+        address: format!("aws_thing.{}{i}", long("x", 1000)),
         module_address: None,
         mode: "managed".into(),
         resource_type: "aws_thing".into(),
@@ -111,14 +111,14 @@ fn huge_report(status: Status) -> ScanReport {
         index: None,
         provider: "p".into(),
         action: Action::Update,
-        changes: (0..30).map(change).collect(),
+        changes: (0..12).map(change).collect(),
         identifiers: Default::default(),
         ignored: None,
     };
     let explanation = |i: usize| {
         let seen = json!({"seq": 1, "commit": null, "time": "2026-11-20T01:00:00Z",
-            "kind": "scan", "result": "drifted", "who": long("w", 5000), "run": null});
-        serde_json::from_value(json!({"address": format!("{}{i}", long("e", 5000)),
+            "kind": "scan", "result": "drifted", "who": long("w", 1000), "run": null});
+        serde_json::from_value(json!({"address": format!("{}{i}", long("e", 1000)),
             "stack": "infra", "workspace": "default", "first_seen": seen, "last_clean": null,
             "applies": [], "commits": null, "events": null, "changes": []}))
         .expect("an explanation")
@@ -127,7 +127,7 @@ fn huge_report(status: Status) -> ScanReport {
     report.resources = (0..100).map(resource).collect();
     report.explanations = (0..300).map(explanation).collect();
     report.owners = (0..1000)
-        .map(|i| format!("@{}{i}", long("o", 5000)))
+        .map(|i| format!("@{}{i}", long("o", 1000)))
         .collect();
     report.failure = Some(Failure::new(long("k", 100_000), long("m", 1_000_000)));
     report
