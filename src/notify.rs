@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::digest::sha256_hex;
 use crate::drift::fingerprint::CountedDrift;
 use crate::drift::{ScanReport, Status};
+use crate::report::shorten;
 
 pub use deliver::{send, Delivered, NotifyError, Secret, Target};
 pub use transition::{Previous, Transition};
@@ -114,6 +115,14 @@ pub const MAX_NOTIFIED_RESOURCES: usize = 20;
 pub const MAX_NOTIFIED_ATTRIBUTES: usize = 10;
 /// Longest value shown; longer ones are cut, saying how much went.
 pub const MAX_NOTIFIED_VALUE_CHARS: usize = 120;
+/// Most owners a message names; the rest are counted in `more_owners`.
+pub const MAX_NOTIFIED_OWNERS: usize = 50;
+/// Longest address, attribute path or owner kept: the webhook body carries them as they are.
+pub const MAX_NOTIFIED_NAME_CHARS: usize = 300;
+/// Longest summary, difference or explanation line kept.
+pub const MAX_NOTIFIED_LINE_CHARS: usize = 500;
+/// Longest failure kept (as the job summary cuts it).
+pub const MAX_NOTIFIED_FAILURE_CHARS: usize = 4000;
 
 /// What a message says, whatever its receiver: built from the typed report only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -130,16 +139,25 @@ pub struct Notification {
     pub summary: String,
     /// What changed since the previous record, a line per resource (values never named).
     pub differences: Vec<String>,
+    /// Differences beyond [`MAX_NOTIFIED_RESOURCES`].
+    #[serde(default)]
+    pub more_differences: usize,
     /// The counted drift now (empty once resolved).
     pub resources: Vec<NotifiedResource>,
     /// Drifted resources beyond [`MAX_NOTIFIED_RESOURCES`].
     pub more_resources: usize,
     /// What the audit log says of each drift, a line each.
     pub explanations: Vec<String>,
+    /// Explanations beyond [`MAX_NOTIFIED_RESOURCES`].
+    #[serde(default)]
+    pub more_explanations: usize,
     /// Why the scan failed, for `failed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
     pub owners: Vec<String>,
+    /// Owners beyond [`MAX_NOTIFIED_OWNERS`].
+    #[serde(default)]
+    pub more_owners: usize,
     /// The scan's record, when it reached the audit branch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<RecordPlace>,
@@ -180,6 +198,11 @@ impl Notification {
             Transition::Failed => Vec::new(),
             _ => before.differences(&now),
         };
+        // Every list and text is bounded here, so the webhook body is too (it is the
+        // notification as it is); Slack and Teams cut further to their own limits.
+        let line = MAX_NOTIFIED_LINE_CHARS;
+        let (differences, more_differences) =
+            capped(differences.into_iter(), MAX_NOTIFIED_RESOURCES, line);
         let previous_seq = previous.map(|p| p.seq);
         let stack = report.stack.dir.clone();
         let key = stable_key(
@@ -191,32 +214,35 @@ impl Notification {
         );
         let (resources, more_resources) = notified_resources(report);
         let current = report.audit.as_ref().map(|a| a.seq);
+        let explanations = report.explanations.iter().map(|e| {
+            let said = crate::report::explanation::one_line(e, current);
+            format!("{}: {said}", e.address)
+        });
+        let (explanations, more_explanations) = capped(explanations, MAX_NOTIFIED_RESOURCES, line);
+        let owners = report.owners.iter().cloned();
+        let (owners, more_owners) = capped(owners, MAX_NOTIFIED_OWNERS, MAX_NOTIFIED_NAME_CHARS);
         Notification {
             transition,
-            summary: summary(report, transition, &now),
+            summary: shorten(&summary(report, transition, &now), line),
             stack,
             workspace: report.stack.workspace.clone(),
             tool: crate::report::tool_name(report).to_owned(),
             scanned_at: report.started_at.clone(),
             differences,
+            more_differences,
             resources,
             more_resources,
-            explanations: report
-                .explanations
-                .iter()
-                .map(|e| {
-                    format!(
-                        "{}: {}",
-                        e.address,
-                        crate::report::explanation::one_line(e, current)
-                    )
-                })
-                .collect(),
+            explanations,
+            more_explanations,
             failure: match report.status {
-                Status::Failed => report.failure.as_ref().map(|f| f.message.clone()),
+                Status::Failed => report
+                    .failure
+                    .as_ref()
+                    .map(|f| shorten(&f.message, MAX_NOTIFIED_FAILURE_CHARS)),
                 _ => None,
             },
-            owners: report.owners.clone(),
+            owners,
+            more_owners,
             record: report.audit.as_ref().map(|audit| RecordPlace {
                 branch: audit.branch.clone(),
                 seq: audit.seq,
@@ -242,6 +268,7 @@ impl Notification {
             scanned_at: scanned_at.into(),
             summary: "Test message from `driftlog notify --test`: no stack drifted.".into(),
             differences: vec!["example_resource.sample: drifted since".into()],
+            more_differences: 0,
             resources: vec![NotifiedResource {
                 address: "example_resource.sample".into(),
                 action: "update".into(),
@@ -254,8 +281,10 @@ impl Notification {
             }],
             more_resources: 0,
             explanations: Vec::new(),
+            more_explanations: 0,
             failure: None,
             owners: Vec::new(),
+            more_owners: 0,
             record: None,
             previous_seq: None,
             key: stable_key(
@@ -330,13 +359,13 @@ fn notified_resources(report: &ScanReport) -> (Vec<NotifiedResource>, usize) {
         .iter()
         .take(MAX_NOTIFIED_RESOURCES)
         .map(|resource| NotifiedResource {
-            address: resource.address.clone(),
+            address: shorten(&resource.address, MAX_NOTIFIED_NAME_CHARS),
             action: resource.action.as_str().to_owned(),
             attributes: resource
                 .counted_changes()
                 .take(MAX_NOTIFIED_ATTRIBUTES)
                 .map(|change| NotifiedAttribute {
-                    path: change.path.clone(),
+                    path: shorten(&change.path, MAX_NOTIFIED_NAME_CHARS),
                     before: value(&change.before),
                     after: value(&change.after),
                 })
@@ -351,10 +380,21 @@ fn notified_resources(report: &ScanReport) -> (Vec<NotifiedResource>, usize) {
 }
 
 fn value(value: &crate::drift::AttrValue) -> String {
-    crate::report::shorten(
+    shorten(
         &crate::report::display_value(value),
         MAX_NOTIFIED_VALUE_CHARS,
     )
+}
+
+/// The first `max` of `lines`, each cut to `chars` characters, and how many were left out.
+fn capped(
+    lines: impl ExactSizeIterator<Item = String>,
+    max: usize,
+    chars: usize,
+) -> (Vec<String>, usize) {
+    let left_out = lines.len().saturating_sub(max);
+    let kept = lines.take(max).map(|line| shorten(&line, chars)).collect();
+    (kept, left_out)
 }
 
 #[cfg(test)]

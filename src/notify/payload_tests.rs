@@ -5,7 +5,6 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::render::{fit, is_web_url};
 use super::*;
 
 /// What a resource name or value could hold to make a message say something else.
@@ -33,7 +32,7 @@ fn resource(i: usize, attributes: usize, width: usize) -> NotifiedResource {
 }
 
 /// Every field set, with text that tries to mention, link and format.
-fn rich() -> Notification {
+pub(super) fn rich() -> Notification {
     Notification {
         transition: Transition::Changed,
         stack: "infra/<!channel>/prod".into(),
@@ -45,13 +44,16 @@ fn rich() -> Notification {
             format!("aws_s3_bucket.b0: {HOSTILE}"),
             "aws_iam_role.ci: drifted since".into(),
         ],
+        more_differences: 4,
         resources: (0..3).map(|i| resource(i, 4, 120)).collect(),
         more_resources: 2,
         explanations: vec![format!(
             "aws_s3_bucket.b0: changed by {HOSTILE}\r\nin the console"
         )],
+        more_explanations: 5,
         failure: Some(format!("terraform said {HOSTILE}")),
         owners: vec!["@acme/infra".into(), "<!here>".into()],
+        more_owners: 6,
         record: Some(RecordPlace {
             branch: "driftlog/audit".into(),
             seq: 42,
@@ -71,7 +73,7 @@ fn rich() -> Notification {
 }
 
 /// Far more than a notification holds, every text long and escaping to more.
-fn maximal() -> Notification {
+pub(super) fn maximal() -> Notification {
     let long = |n: usize| format!("{HOSTILE}{}", "<&>é😀".repeat(n));
     Notification {
         stack: long(300),
@@ -87,7 +89,7 @@ fn maximal() -> Notification {
     }
 }
 
-fn json(kind: Kind, notification: &Notification) -> Value {
+pub(super) fn json(kind: Kind, notification: &Notification) -> Value {
     serde_json::from_slice(&kind.payload(notification)).expect("a payload is JSON")
 }
 
@@ -356,42 +358,4 @@ fn the_sample_renders_for_every_kind() {
     let webhook = json(Kind::Webhook, &sample);
     assert_eq!(webhook["test"], true);
     assert_eq!(webhook["title"], sample.title());
-}
-
-#[test]
-fn text_is_cut_between_characters_never_inside_an_escape() {
-    let escape = |c: char, out: &mut String| match c {
-        '&' => out.push_str("&amp;"),
-        c => out.push(c),
-    };
-    assert_eq!(fit("a&b", 10, escape), "a&amp;b");
-    // 40 units: the kept text and the longest marker this text could need.
-    let cut = fit(&"é&".repeat(100), 40, escape);
-    assert_eq!(cut, "é&amp;é&amp;é… (195 more characters)");
-    // Astral characters count as Slack may count them: two UTF-16 units.
-    assert!(fit(&"😀".repeat(50), 30, escape).encode_utf16().count() <= 30);
-    assert_eq!(fit("abcdef", 3, escape).chars().count(), 3);
-}
-
-#[test]
-fn only_web_urls_with_a_plain_host_are_links() {
-    for good in [
-        "https://github.com/a/b/actions/runs/1",
-        "http://127.0.0.1:8080/x?y=1&z",
-    ] {
-        assert!(is_web_url(good), "{good}");
-    }
-    for bad in [
-        "javascript:alert(1)",
-        "https://",
-        "https:///path",
-        "ftp://example.com",
-        "https://github.com@evil.example/",
-        "https://evil.example|click",
-        "https://a.example/<!channel>",
-        "https://a.example/ spaced",
-        "data:text/html,x",
-    ] {
-        assert!(!is_web_url(bad), "{bad}");
-    }
 }

@@ -14,6 +14,59 @@ pub const MAX_SECTION_CHARS: usize = 3000;
 pub const MAX_HEADER_CHARS: usize = 150;
 pub const MAX_FIELD_CHARS: usize = 2000;
 pub const MAX_CONTEXT_ELEMENTS: usize = 10;
+/// Slack also refuses a message whose blocks hold more than about 13,200 characters of text
+/// in all (`msg_blocks_too_long`), each block within its limit or not: the blocks' texts
+/// (fields and context elements included, counted as the limits above) stay under this.
+pub const MAX_SLACK_TOTAL_CHARS: usize = 12_000;
+
+/// How much a message shows. Tried from the most to the least until the blocks fit.
+#[derive(Debug, Clone, Copy)]
+struct Detail {
+    resources: usize,
+    attributes: usize,
+    /// Lines each of differences, explanations and owners.
+    lines: usize,
+    /// Longest summary, failure, field or list line.
+    chars: usize,
+    /// Longest address, path, owner or other name.
+    name: usize,
+}
+
+const DETAILS: [Detail; 8] = [
+    Detail::new(
+        usize::MAX,
+        usize::MAX,
+        usize::MAX,
+        MAX_SECTION_CHARS,
+        MAX_NAME,
+    ),
+    Detail::new(usize::MAX, 5, 10, 1000, 200),
+    Detail::new(usize::MAX, 2, 10, 1000, 200),
+    Detail::new(usize::MAX, 1, 5, 600, 150),
+    Detail::new(usize::MAX, 0, 5, 600, 150),
+    Detail::new(10, 0, 3, 600, 100),
+    Detail::new(5, 0, 3, 300, 100),
+    // Bounded whatever the notification holds: every text is cut, lists are only counted.
+    Detail::new(0, 0, 0, 300, 80),
+];
+
+impl Detail {
+    const fn new(
+        resources: usize,
+        attributes: usize,
+        lines: usize,
+        chars: usize,
+        name: usize,
+    ) -> Detail {
+        Detail {
+            resources,
+            attributes,
+            lines,
+            chars,
+            name,
+        }
+    }
+}
 
 /// Room kept in a section for the lines saying what it left out.
 const MORE_ROOM: usize = 80;
@@ -22,49 +75,28 @@ const MAX_LIST_SECTIONS: usize = 3;
 /// Longest address, path and value shown (escaped); values are cut at 120 already.
 const MAX_NAME: usize = 300;
 const MAX_VALUE: usize = 400;
-/// Longest line of a list (a difference, an explanation) and of the fallback `text`.
+/// Longest line of a list (a difference, an explanation).
 const MAX_LINE: usize = 600;
+/// Longest summary in the fallback `text`: a notification's preview, not the message.
+const MAX_FALLBACK_SUMMARY: usize = 500;
+/// Longest links section: a URL is at most 1000 bytes, but `&` escapes to five.
+const MAX_LINKS: usize = 2000;
 
 /// The request body for slack.
 pub fn payload(notification: &Notification) -> Value {
     let n = notification;
-    let mut head = vec![
-        json!({
-            "type": "header",
-            "text": {"type": "plain_text", "text": fit(&n.title(), MAX_HEADER_CHARS, text)},
-        }),
-        fields(n),
-    ];
-    // A section's text may not be empty.
-    if !n.summary.is_empty() {
-        head.insert(1, section(fit(&n.summary, MAX_SECTION_CHARS, text)));
+    let mut blocks = Vec::new();
+    for detail in DETAILS {
+        blocks = self::blocks(n, detail);
+        if total(&blocks) <= MAX_SLACK_TOTAL_CHARS {
+            break;
+        }
     }
-    if let Some(failure) = &n.failure {
-        let heading = "*Why the scan failed*\n";
-        let failure = fit(failure, MAX_SECTION_CHARS - units(heading), text);
-        head.push(section(format!("{heading}{failure}")));
-    }
-    let tail = tail(n);
-    let differences = list(
-        "*What changed since the previous record*",
-        &n.differences,
-        "difference",
-    );
-    let explanations = list("*What the audit log says*", &n.explanations, "explanation");
-    let room = MAX_BLOCKS - head.len() - tail.len() - differences.len() - explanations.len();
-    let resources = resources(n, room);
-    let blocks: Vec<Value> = head
-        .into_iter()
-        .chain(differences)
-        .chain(resources)
-        .chain(explanations)
-        .chain(tail)
-        .collect();
     // The fallback shows in notifications and where blocks cannot; it is mrkdwn too.
     let fallback = format!(
         "{}: {}",
-        fit(&n.title(), MAX_LINE, text),
-        fit(&n.summary, MAX_LINE, text)
+        fit(&n.title(), MAX_HEADER_CHARS, text),
+        fit(&n.summary, MAX_FALLBACK_SUMMARY, text)
     );
     json!({
         "text": fallback,
@@ -72,6 +104,64 @@ pub fn payload(notification: &Notification) -> Value {
         "unfurl_links": false,
         "unfurl_media": false,
     })
+}
+
+fn blocks(n: &Notification, detail: Detail) -> Vec<Value> {
+    let mut head = vec![
+        json!({
+            "type": "header",
+            "text": {"type": "plain_text", "text": fit(&n.title(), MAX_HEADER_CHARS, text)},
+        }),
+        fields(n, detail.chars.min(MAX_FIELD_CHARS)),
+    ];
+    // A section's text may not be empty.
+    if !n.summary.is_empty() {
+        head.insert(1, section(fit(&n.summary, detail.chars, text)));
+    }
+    if let Some(failure) = &n.failure {
+        let heading = "*Why the scan failed*\n";
+        let failure = fit(failure, detail.chars - units(heading), text);
+        head.push(section(format!("{heading}{failure}")));
+    }
+    let tail = tail(n, detail);
+    let differences = list(
+        "*What changed since the previous record*",
+        (&n.differences, n.more_differences),
+        "difference",
+        detail,
+    );
+    let explanations = list(
+        "*What the audit log says*",
+        (&n.explanations, n.more_explanations),
+        "explanation",
+        detail,
+    );
+    let room = MAX_BLOCKS - head.len() - tail.len() - differences.len() - explanations.len();
+    let resources = resources(n, room, detail);
+    head.into_iter()
+        .chain(differences)
+        .chain(resources)
+        .chain(explanations)
+        .chain(tail)
+        .collect()
+}
+
+/// The text Slack counts against [`MAX_SLACK_TOTAL_CHARS`]: every `text` in the blocks.
+fn total(value: &[Value]) -> usize {
+    fn of(value: &Value) -> usize {
+        match value {
+            Value::Object(map) => map
+                .iter()
+                .map(|(key, value)| match value {
+                    Value::String(text) if key == "text" => units(text),
+                    value => of(value),
+                })
+                .sum(),
+            Value::Array(items) => items.iter().map(of).sum(),
+            _ => 0,
+        }
+    }
+    value.iter().map(of).sum()
 }
 
 /// Escapes `c` for mrkdwn (Slack decodes these three and nothing else), on one line.
@@ -106,12 +196,9 @@ fn mrkdwn(text: String) -> Value {
     json!({"type": "mrkdwn", "text": text, "verbatim": true})
 }
 
-fn fields(n: &Notification) -> Value {
+fn fields(n: &Notification, max: usize) -> Value {
     let field = |label: &str, value: &str| {
-        mrkdwn(format!(
-            "*{label}*\n{}",
-            code(value, MAX_FIELD_CHARS - label.len() - 3)
-        ))
+        mrkdwn(format!("*{label}*\n{}", code(value, max - label.len() - 3)))
     };
     json!({
         "type": "section",
@@ -124,14 +211,22 @@ fn fields(n: &Notification) -> Value {
     })
 }
 
-/// `lines` under `heading`, packed into at most [`MAX_LIST_SECTIONS`] sections.
-fn list(heading: &str, lines: &[String], noun: &str) -> Vec<Value> {
-    if lines.is_empty() {
+/// `lines` under `heading`, packed into at most [`MAX_LIST_SECTIONS`] sections; those left
+/// out here and the `more` the notification left out are counted.
+fn list(
+    heading: &str,
+    (lines, more_lines): (&[String], usize),
+    noun: &str,
+    detail: Detail,
+) -> Vec<Value> {
+    if lines.is_empty() && more_lines == 0 {
         return Vec::new();
     }
+    let unlisted = more_lines + lines.len().saturating_sub(detail.lines);
     let lines: Vec<String> = lines
         .iter()
-        .map(|line| format!("• {}", fit(line, MAX_LINE, text)))
+        .take(detail.lines)
+        .map(|line| format!("• {}", fit(line, MAX_LINE.min(detail.chars), text)))
         .collect();
     let mut sections = vec![heading.to_owned()];
     let mut shown = 0;
@@ -147,19 +242,23 @@ fn list(heading: &str, lines: &[String], noun: &str) -> Vec<Value> {
         }
         shown += 1;
     }
-    if shown < lines.len() {
+    let left_out = lines.len() - shown + unlisted;
+    if left_out > 0 {
         let last = sections.last_mut().expect("one section at least");
         last.push('\n');
-        last.push_str(&more(lines.len() - shown, noun));
+        last.push_str(&more(left_out, noun));
     }
     sections.into_iter().map(section).collect()
 }
 
 /// A section per resource, at most `room` of them; the last says how many were left out.
-fn resources(n: &Notification, room: usize) -> Vec<Value> {
+fn resources(n: &Notification, room: usize, detail: Detail) -> Vec<Value> {
     let total = n.resources.len() + n.more_resources;
-    let shown = n.resources.len().min(room);
-    let mut texts: Vec<String> = n.resources[..shown].iter().map(resource).collect();
+    let shown = n.resources.len().min(room).min(detail.resources);
+    let mut texts: Vec<String> = n.resources[..shown]
+        .iter()
+        .map(|r| resource(r, detail))
+        .collect();
     let left_out = total - shown;
     if left_out > 0 {
         let line = more(left_out, "resource");
@@ -182,18 +281,18 @@ fn resources(n: &Notification, room: usize) -> Vec<Value> {
 }
 
 /// The resource and as many of its attributes as fit, with room left for two "more" lines.
-fn resource(resource: &NotifiedResource) -> String {
+fn resource(resource: &NotifiedResource, detail: Detail) -> String {
     let mut out = format!(
         "*{}* ({})",
-        code(&resource.address, MAX_NAME),
+        code(&resource.address, detail.name),
         fit(&resource.action, 40, text)
     );
     let budget = MAX_SECTION_CHARS - 2 * MORE_ROOM;
     let mut shown = 0;
-    for attribute in &resource.attributes {
+    for attribute in resource.attributes.iter().take(detail.attributes) {
         let line = format!(
             "\n• {}: {} → {}",
-            code(&attribute.path, MAX_NAME),
+            code(&attribute.path, detail.name),
             code(&attribute.before, MAX_VALUE),
             code(&attribute.after, MAX_VALUE)
         );
@@ -212,13 +311,14 @@ fn resource(resource: &NotifiedResource) -> String {
 }
 
 /// Owners, links and the record's place: the blocks after the lists.
-fn tail(n: &Notification) -> Vec<Value> {
+fn tail(n: &Notification, detail: Detail) -> Vec<Value> {
     let mut blocks = Vec::new();
-    if !n.owners.is_empty() {
+    let all_owners = n.owners.len() + n.more_owners;
+    if all_owners > 0 {
         let mut owners = "*Owners*:".to_owned();
         let mut shown = 0;
-        for owner in &n.owners {
-            let owner = code(owner, MAX_NAME);
+        for owner in n.owners.iter().take(detail.lines) {
+            let owner = code(owner, detail.name);
             if units(&owners) + units(&owner) + 2 + MORE_ROOM > MAX_SECTION_CHARS {
                 break;
             }
@@ -226,25 +326,30 @@ fn tail(n: &Notification) -> Vec<Value> {
             owners.push_str(&owner);
             shown += 1;
         }
-        if shown < n.owners.len() {
+        if shown < all_owners {
             owners.push(' ');
-            owners.push_str(&more(n.owners.len() - shown, "owner"));
+            owners.push_str(&more(all_owners - shown, "owner"));
         }
         blocks.push(section(owners));
     }
-    let links: Vec<String> = render::links(n)
-        .into_iter()
-        .map(|(label, url)| format!("<{}|{label}>", url.replace('&', "&amp;")))
-        .collect();
+    let mut links = String::new();
+    for (label, url) in render::links(n) {
+        let link = format!("<{}|{label}>", url.replace('&', "&amp;"));
+        let gap = if links.is_empty() { "" } else { "  ·  " };
+        if units(&links) + units(gap) + units(&link) <= MAX_LINKS {
+            links.push_str(gap);
+            links.push_str(&link);
+        }
+    }
     if !links.is_empty() {
-        blocks.push(section(links.join("  ·  ")));
+        blocks.push(section(links));
     }
     let mut context = Vec::new();
     if let Some(record) = &n.record {
         context.push(format!(
             "Record {} on {}",
             record.seq,
-            code(&record.branch, MAX_NAME)
+            code(&record.branch, detail.name)
         ));
         context.push(format!(
             "sha256 {}",
@@ -256,7 +361,7 @@ fn tail(n: &Notification) -> Vec<Value> {
         context.push(format!("compared with record {previous}"));
     }
     context.push(format!("scanned {}", fit(&n.scanned_at, 60, text)));
-    context.push(format!("key {}", code(&n.key, MAX_NAME)));
+    context.push(format!("key {}", code(&n.key, detail.name)));
     context.truncate(MAX_CONTEXT_ELEMENTS);
     let elements: Vec<Value> = context.into_iter().map(mrkdwn).collect();
     blocks.push(json!({"type": "context", "elements": elements}));

@@ -93,7 +93,7 @@ fn card(n: &Notification, detail: Detail) -> Value {
     let differences = "What changed since the previous record";
     body.extend(list(
         differences,
-        &n.differences,
+        (&n.differences, n.more_differences),
         detail.lines,
         "difference",
     ));
@@ -101,11 +101,12 @@ fn card(n: &Notification, detail: Detail) -> Value {
     let explanations = "What the audit log says";
     body.extend(list(
         explanations,
-        &n.explanations,
+        (&n.explanations, n.more_explanations),
         detail.lines,
         "explanation",
     ));
-    if !n.owners.is_empty() {
+    let all_owners = n.owners.len() + n.more_owners;
+    if all_owners > 0 {
         let shown = n.owners.len().min(detail.lines.max(1));
         let mut owners = vec![label("Owners: ")];
         for (i, owner) in n.owners[..shown].iter().enumerate() {
@@ -114,11 +115,8 @@ fn card(n: &Notification, detail: Detail) -> Value {
             }
             owners.push(code(owner, MAX_NAME));
         }
-        if shown < n.owners.len() {
-            owners.push(plain(&format!(
-                " {}",
-                more(n.owners.len() - shown, "owner")
-            )));
+        if shown < all_owners {
+            owners.push(plain(&format!(" {}", more(all_owners - shown, "owner"))));
         }
         body.push(rich(owners));
     }
@@ -170,17 +168,24 @@ fn inert(text: &str) -> String {
         .collect()
 }
 
-/// `lines` under `heading`, at most `shown` of them, then how many were left out.
-fn list(heading: &str, lines: &[String], shown: usize, noun: &str) -> Vec<Value> {
+/// `lines` under `heading`, at most `shown` of them, then how many were left out (here and
+/// by the notification).
+fn list(
+    heading: &str,
+    (lines, more_lines): (&[String], usize),
+    shown: usize,
+    noun: &str,
+) -> Vec<Value> {
     if lines.is_empty() || shown == 0 {
         return Vec::new();
     }
+    let left_out = lines.len().saturating_sub(shown) + more_lines;
     let mut blocks = vec![heading_block(heading)];
     for line in lines.iter().take(shown) {
         blocks.push(rich(vec![plain("• "), run(line, 600)]).with("spacing", "None"));
     }
-    if lines.len() > shown {
-        blocks.push(left_out(more(lines.len() - shown, noun)));
+    if left_out > 0 {
+        blocks.push(self::left_out(more(left_out, noun)));
     }
     blocks
 }
