@@ -12,6 +12,7 @@ pub mod batch;
 pub mod bounded;
 pub mod config;
 pub mod context;
+pub mod dashboard;
 pub mod digest;
 pub mod drift;
 pub mod engine;
