@@ -207,9 +207,7 @@ impl Config {
         let names: Vec<&str> = config
             .notify
             .iter()
-            .flat_map(|rule| {
-                std::iter::once(rule.url_env.as_str()).chain(rule.secret_env.as_deref())
-            })
+            .flat_map(notify::NotifyRule::variables)
             .collect();
         crate::secrets::withhold(&names);
         Ok(config)

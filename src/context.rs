@@ -56,6 +56,22 @@ pub struct Local {
 }
 
 impl RunContext {
+    /// The pull request the run checked, if any: its code is not the default branch's.
+    pub fn pull_request(&self) -> Option<u64> {
+        match self {
+            RunContext::GithubActions(run) => run.pull_request,
+            RunContext::Local(_) => None,
+        }
+    }
+
+    /// The git ref the run was on, as GitHub Actions names it; `None` by hand.
+    pub fn git_ref(&self) -> Option<&str> {
+        match self {
+            RunContext::GithubActions(run) => run.git_ref.as_deref(),
+            RunContext::Local(_) => None,
+        }
+    }
+
     /// Who ran it, for a person: `alice via GitHub Actions (drift nightly) for PR #7`, or
     /// `Alice <alice@example.com> on build-3`.
     pub fn who(&self) -> String {

@@ -25,6 +25,11 @@ pub struct NotifyRule {
 }
 
 impl NotifyRule {
+    /// The variables it names: the URL's, then the secret's.
+    pub fn variables(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.url_env.as_str()).chain(self.secret_env.as_deref())
+    }
+
     /// Whether a `transition` of the stack at `stack_path` is sent to this receiver.
     pub fn wants(&self, transition: Transition, stack_path: &str) -> bool {
         self.on.contains(&transition)

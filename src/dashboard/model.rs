@@ -8,7 +8,6 @@ use serde::Serialize;
 
 use crate::audit::reader::LogEntry;
 use crate::audit::record::{Record, RecordKind, RecordResult};
-use crate::context::RunContext;
 
 /// A stack as the log keys it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -134,7 +133,7 @@ impl Timeline {
 }
 
 fn is_pull_request(record: &Record) -> bool {
-    matches!(&record.context, RunContext::GithubActions(run) if run.pull_request.is_some())
+    record.context.pull_request().is_some()
 }
 
 fn counted(record: &Record) -> Vec<&crate::drift::DriftedResource> {

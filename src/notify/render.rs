@@ -3,6 +3,38 @@
 
 use super::Notification;
 
+/// How much a message shows: one rung of a receiver's ladder, tried from the most detail to
+/// the least until the message fits.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Detail {
+    pub resources: usize,
+    pub attributes: usize,
+    /// Lines each of differences, explanations and owners.
+    pub lines: usize,
+    /// Longest summary, failure, field or list line.
+    pub chars: usize,
+    /// Longest address, path, owner or other name.
+    pub name: usize,
+}
+
+impl Detail {
+    pub(super) const fn new(
+        resources: usize,
+        attributes: usize,
+        lines: usize,
+        chars: usize,
+        name: usize,
+    ) -> Detail {
+        Detail {
+            resources,
+            attributes,
+            lines,
+            chars,
+            name,
+        }
+    }
+}
+
 /// How a receiver measures text: Slack's limits are safest counted in UTF-16 units (never
 /// fewer than characters); Teams' limit is on the body's bytes.
 pub(crate) fn units(text: &str) -> usize {

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::render::{self, fit, more, units};
+use super::render::{self, fit, more, units, Detail};
 use super::{Notification, NotifiedResource};
 
 /// Slack's limits: blocks in a message, characters in a section, a header and a field, and
@@ -20,18 +20,6 @@ pub const MAX_CONTEXT_ELEMENTS: usize = 10;
 pub const MAX_SLACK_TOTAL_CHARS: usize = 12_000;
 
 /// How much a message shows. Tried from the most to the least until the blocks fit.
-#[derive(Debug, Clone, Copy)]
-struct Detail {
-    resources: usize,
-    attributes: usize,
-    /// Lines each of differences, explanations and owners.
-    lines: usize,
-    /// Longest summary, failure, field or list line.
-    chars: usize,
-    /// Longest address, path, owner or other name.
-    name: usize,
-}
-
 const DETAILS: [Detail; 8] = [
     Detail::new(
         usize::MAX,
@@ -49,24 +37,6 @@ const DETAILS: [Detail; 8] = [
     // Bounded whatever the notification holds: every text is cut, lists are only counted.
     Detail::new(0, 0, 0, 300, 80),
 ];
-
-impl Detail {
-    const fn new(
-        resources: usize,
-        attributes: usize,
-        lines: usize,
-        chars: usize,
-        name: usize,
-    ) -> Detail {
-        Detail {
-            resources,
-            attributes,
-            lines,
-            chars,
-            name,
-        }
-    }
-}
 
 /// Room kept in a section for the lines saying what it left out.
 const MORE_ROOM: usize = 80;

@@ -5,45 +5,25 @@
 
 use serde_json::{json, Value};
 
-use super::render::{self, fit, more};
+use super::render::{self, fit, more, Detail};
 use super::{Notification, NotifiedResource};
 
 /// Teams refuses a message over about 28 KB; the whole serialized body stays under this.
 pub const MAX_BYTES: usize = 28_000;
 
-/// How much a card lists. Tried from the most to the least until the body fits.
-#[derive(Debug, Clone, Copy)]
-struct Detail {
-    resources: usize,
-    attributes: usize,
-    /// Lines each of differences, explanations and owners.
-    lines: usize,
-    /// Longest summary or failure, in characters.
-    chars: usize,
-}
-
+/// How much a card lists. Tried from the most to the least until the body fits. Names are
+/// cut at [`MAX_NAME`] at every level: Teams' limit is the body's bytes, which lists dominate.
 const DETAILS: [Detail; 8] = [
-    Detail::new(usize::MAX, usize::MAX, 20, 2000),
-    Detail::new(usize::MAX, 5, 10, 1000),
-    Detail::new(usize::MAX, 2, 10, 1000),
-    Detail::new(usize::MAX, 1, 10, 1000),
-    Detail::new(usize::MAX, 0, 5, 600),
-    Detail::new(10, 0, 5, 600),
-    Detail::new(5, 0, 3, 300),
+    Detail::new(usize::MAX, usize::MAX, 20, 2000, MAX_NAME),
+    Detail::new(usize::MAX, 5, 10, 1000, MAX_NAME),
+    Detail::new(usize::MAX, 2, 10, 1000, MAX_NAME),
+    Detail::new(usize::MAX, 1, 10, 1000, MAX_NAME),
+    Detail::new(usize::MAX, 0, 5, 600, MAX_NAME),
+    Detail::new(10, 0, 5, 600, MAX_NAME),
+    Detail::new(5, 0, 3, 300, MAX_NAME),
     // Bounded whatever the notification holds: every text is cut, no list is shown.
-    Detail::new(0, 0, 0, 300),
+    Detail::new(0, 0, 0, 300, MAX_NAME),
 ];
-
-impl Detail {
-    const fn new(resources: usize, attributes: usize, lines: usize, chars: usize) -> Detail {
-        Detail {
-            resources,
-            attributes,
-            lines,
-            chars,
-        }
-    }
-}
 
 /// Longest name (stack, address, path, owner) and value shown.
 const MAX_NAME: usize = 300;

@@ -10,7 +10,6 @@ use crate::audit::record::{Record, RecordKind, RecordResult};
 use crate::audit::recorder::AuditOptions;
 use crate::config::notify::NotifyRule;
 use crate::config::Config;
-use crate::context::RunContext;
 use crate::drift::ScanReport;
 use crate::notify::{self, Delivered, Links, Notification, NotifyError, Previous, Target};
 use crate::report::markdown::code_span;
@@ -28,8 +27,7 @@ impl Notifier {
             .notify
             .iter()
             .map(|rule| {
-                let mut names = vec![rule.url_env.as_str()];
-                names.extend(rule.secret_env.as_deref());
+                let names: Vec<&str> = rule.variables().collect();
                 let values = crate::secrets::withhold(&names);
                 let lookup = |name: &str| {
                     names
@@ -146,7 +144,7 @@ pub fn notify(
             ));
             continue;
         };
-        if is_pull_request(&entries[index].record) {
+        if entries[index].record.context.pull_request().is_some() {
             // Told on the pull request; the receivers hear of the branches it merges into.
             continue;
         }
@@ -179,19 +177,19 @@ pub fn notify(
     notified
 }
 
-type Send<'a> = &'a dyn Fn(&Target, &Notification) -> Result<Delivered, NotifyError>;
+type SendFn<'a> = &'a dyn Fn(&Target, &Notification) -> Result<Delivered, NotifyError>;
 
 /// One run's sending: a receiver that failed is not tried again in the run, and nothing is
 /// sent past the stage's deadline, so a dead receiver cannot hold a job stack after stack.
 struct Sending<'a> {
     targets: &'a [(NotifyRule, Result<Target, NotifyError>)],
-    send: Send<'a>,
+    send: SendFn<'a>,
     given_up: Vec<bool>,
     deadline: std::time::Instant,
 }
 
 impl<'a> Sending<'a> {
-    fn new(targets: &'a [(NotifyRule, Result<Target, NotifyError>)], send: Send<'a>) -> Self {
+    fn new(targets: &'a [(NotifyRule, Result<Target, NotifyError>)], send: SendFn<'a>) -> Self {
         Sending {
             targets,
             send,
@@ -290,14 +288,7 @@ const MAX_CARRIED_SCANS: usize = 32;
 /// compared only along its line, so a feature branch's scan, whose code may differ, or one
 /// run on a laptop never flips what the nightly scan of the default branch told.
 fn line(record: &Record) -> Option<&str> {
-    match &record.context {
-        RunContext::GithubActions(run) => run.git_ref.as_deref(),
-        RunContext::Local(_) => None,
-    }
-}
-
-fn is_pull_request(record: &Record) -> bool {
-    matches!(&record.context, RunContext::GithubActions(run) if run.pull_request.is_some())
+    record.context.git_ref()
 }
 
 /// `driftlog notify --test`: the sample message sent to every configured receiver, a line

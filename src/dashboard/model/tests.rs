@@ -1,6 +1,6 @@
 use super::*;
 use crate::audit::record::sample_record;
-use crate::context::GithubActions;
+use crate::context::{GithubActions, RunContext};
 use crate::drift::{Action, AttrValue, DriftedResource};
 
 fn bucket(attribute: &str) -> DriftedResource {

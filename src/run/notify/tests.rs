@@ -1,6 +1,6 @@
 use super::*;
 use crate::audit::record::sample_record;
-use crate::context::{GithubActions, Local};
+use crate::context::{GithubActions, Local, RunContext};
 use crate::drift::{Action, AttrValue, DriftedResource, Status};
 use crate::notify::Transition;
 
@@ -68,7 +68,10 @@ fn scans_of_pull_requests_other_branches_and_laptops_never_flip_the_default_bran
         scan(6, main_branch(), false),
     ];
     assert_eq!(transition(&entries, 0), Some(Transition::Drifted));
-    assert!(is_pull_request(&entries[1].record), "sends nothing itself");
+    assert!(
+        entries[1].record.context.pull_request().is_some(),
+        "sends nothing itself"
+    );
     assert_eq!(transition(&entries, 2), None, "the same drift on main");
     assert_eq!(
         transition(&entries, 3),
@@ -83,7 +86,7 @@ fn scans_of_pull_requests_other_branches_and_laptops_never_flip_the_default_bran
     assert_eq!(transition(&entries, 5), None, "main's drift still the same");
     assert_eq!(transition(&entries, 6), Some(Transition::Resolved));
     assert_eq!(previous_scan(&entries, 6).map(|p| p.seq), Some(5));
-    assert!(!is_pull_request(&entries[0].record));
+    assert!(entries[0].record.context.pull_request().is_none());
 }
 
 #[test]
